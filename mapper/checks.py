@@ -1,0 +1,209 @@
+"""Static checks run when a mapping compiles: each `check_*` yields located diagnostics.
+
+jmespath only notices unknown functions and wrong arity when a call runs, on the branch that
+runs; these checks walk the parsed tree instead, so `draft && slugg(title)` fails at load time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from mapper.errors import Diagnostic, Loc, suggest
+from mapper.functions import FUNCTION_NAMES, MapperFunctions
+from mapper.model import OBJECT_TYPES
+from mapper.model.introspect import known_keys, required_fields
+from mapper.spec import DIRECTIVE_KEYS, ConstField, ExprField, UseField
+
+_SIGNATURES = MapperFunctions.FUNCTION_TABLE
+_ALL_CAPS = re.compile(r"^[A-Z][A-Z0-9_]*$")
+# fields whose value is computed by mapper when the mapping leaves them out
+_AUTO_FIELDS = frozenset({"schemaVersion", "updateSequenceNumber"})
+
+
+def iter_function_calls(node: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """Every function_expression node of a parsed JMESPath tree."""
+    if node.get("type") == "function_expression":
+        yield node
+    for child in node.get("children", ()):
+        if isinstance(child, Mapping):  # slice children are plain ints or None
+            yield from iter_function_calls(child)
+
+
+def _column_of_call(text: str, name: str, occurrence: int) -> int | None:
+    matches = list(re.finditer(rf"(?<![A-Za-z0-9_]){re.escape(name)}\s*\(", text))
+    return matches[occurrence].start() if occurrence < len(matches) else None
+
+
+def check_functions(text: str, ast: Mapping[str, Any]) -> Iterator[Diagnostic]:
+    """Unknown function names and wrong numbers of arguments."""
+    seen: dict[str, int] = {}
+    for call in iter_function_calls(ast):
+        name = call["value"]
+        col = _column_of_call(text, name, seen.get(name, 0))
+        seen[name] = seen.get(name, 0) + 1
+        if name not in FUNCTION_NAMES:
+            yield Diagnostic("expr.unknown-function", f"unknown function {name}()", expr=text,
+                             expr_col=col, hint=suggest(name, FUNCTION_NAMES))
+            continue
+        problem = _arity_problem(name, len(call.get("children", ())))
+        if problem:
+            yield Diagnostic("expr.arity", problem, expr=text, expr_col=col,
+                             hint=f"see `mapper functions {name}`")
+
+
+def _arity_problem(name: str, given: int) -> str | None:
+    signature = _SIGNATURES[name]["signature"]
+    expected = len(signature)
+    if signature and signature[-1].get("variadic"):
+        if given < expected:
+            return f"{name}() takes at least {expected} argument(s), {given} given"
+        return None
+    if given != expected:
+        return f"{name}() takes {expected} argument(s), {given} given"
+    return None
+
+
+def check_lookups(
+    text: str, ast: Mapping[str, Any], lookup_names: frozenset[str]
+) -> Iterator[Diagnostic]:
+    """lookup('table', key) must name a table declared under `lookups:`."""
+    for call in iter_function_calls(ast):
+        args = call.get("children", ())
+        if call["value"] != "lookup" or not args or args[0].get("type") != "literal":
+            continue
+        table = args[0].get("value")
+        if table not in lookup_names:
+            yield Diagnostic("expr.unknown-lookup", f"no lookup table named {table!r}",
+                             expr=text, expr_col=text.find(str(table)),
+                             hint=suggest(str(table), lookup_names) or "declare it under `lookups:`")
+
+
+def check_literal_lookalike(text: str, ast: Mapping[str, Any]) -> Iterator[Diagnostic]:
+    """Warn when a bare ALL-CAPS word is read as a record field (it is probably meant as text)."""
+    if ast.get("type") == "field" and _ALL_CAPS.match(text.strip()):
+        word = text.strip()
+        yield Diagnostic(
+            "expr.looks-like-literal", f"`{word}` reads the field {word!r} of the record",
+            expr=text, expr_col=0, severity="warning",
+            hint=f"to write the text {word}, use '{word}' (quoted) or {{const: {word}}}")
+
+
+def check_expression(
+    text: str, ast: Mapping[str, Any], lookup_names: frozenset[str]
+) -> Iterator[Diagnostic]:
+    """All expression-level checks, in order."""
+    yield from check_functions(text, ast)
+    yield from check_lookups(text, ast, lookup_names)
+    yield from check_literal_lookalike(text, ast)
+
+
+def literal_hint(text: str) -> str | None:
+    """A hint for text that fails to parse because it was meant as literal text."""
+    if ":" in text or " " in text.strip() or text.startswith(("http", "/")):
+        return f"to write literal text, quote it as '{text}' or use {{const: {text}}}"
+    return None
+
+
+def suggest_name(name: str, known: Iterable[str]) -> str | None:
+    """Did-you-mean for a user-chosen name."""
+    return suggest(name, known)
+
+
+def required_keys(type_name: str) -> frozenset[str]:
+    """Top-level keys the type requires (empty for an unknown type)."""
+    return required_fields(type_name) if type_name in OBJECT_TYPES else frozenset()
+
+
+def check_type(type_name: str) -> Iterator[Diagnostic]:
+    """The rule's type must be a Teamwork Graph object type."""
+    if type_name not in OBJECT_TYPES:
+        yield Diagnostic("object.unknown-type", f"unknown object type {type_name!r}", loc=("type",),
+                         hint=suggest(type_name, OBJECT_TYPES) or "see `mapper types`")
+
+
+def check_field_names(type_name: str, fields: Mapping[str, Any]) -> Iterator[Diagnostic]:
+    """Every key written must exist at that place in the type's object (did-you-mean)."""
+    yield from _check_keys(type_name, fields, ())
+
+
+def _check_keys(type_name: str, value: Any, path: tuple[str, ...]) -> Iterator[Diagnostic]:
+    if not isinstance(value, Mapping):
+        if isinstance(value, list):
+            for item in value:
+                yield from _check_keys(type_name, item, path)
+        return
+    allowed = known_keys(type_name, path)
+    for key, child in value.items():
+        if allowed is not None and key not in allowed:
+            yield _unknown_field(type_name, key, path, allowed)
+            continue
+        if not isinstance(child, ConstField | ExprField | UseField):
+            yield from _check_keys(type_name, child, (*path, key))
+
+
+def _unknown_field(type_name: str, key: str, path: tuple[str, ...], allowed: Iterable[str]) -> Diagnostic:
+    where = ".".join(path) or type_name
+    hint = suggest(key, allowed)
+    if hint is None and suggest(key, DIRECTIVE_KEYS):
+        hint = f"{suggest(key, DIRECTIVE_KEYS)} (field options: expr, const, use, coalesce, default, required, omit_empty)"
+    block = key.startswith("atlassian:") and not path
+    message = (f"{key!r} is a different type's block; this rule makes {type_name}" if block
+               else f"{where} has no field {key!r}")
+    loc: Loc = ("fields", *path, key)
+    return Diagnostic("object.unknown-field", message, loc=loc, hint=hint)
+
+
+def check_required_fields(
+    type_name: str, fields: Mapping[str, Any], default_keys: set[str]
+) -> Iterator[Diagnostic]:
+    """Fields the type requires must be mapped (in the rule or under `defaults:`)."""
+    missing = required_keys(type_name) - set(fields) - default_keys - _AUTO_FIELDS
+    for key in sorted(missing):
+        yield Diagnostic("object.unmapped-required", f"{type_name} requires {key!r}, which is not "
+                         "mapped", loc=("fields",), hint=f"add `{key}:` under fields")
+
+
+def check_rule(type_name: str, fields: Mapping[str, Any], default_keys: set[str]) -> Iterator[Diagnostic]:
+    """All rule-level checks; locations are relative to the rule."""
+    unknown = list(check_type(type_name))
+    yield from unknown
+    if unknown:
+        return
+    yield from check_field_names(type_name, fields)
+    yield from check_required_fields(type_name, fields, default_keys)
+
+
+def plain_path(ast: Mapping[str, Any]) -> tuple[str | int, ...] | None:
+    """Keys and indexes of a plain path expression (`a.b[0].c`), else None."""
+    kind = ast.get("type")
+    if kind == "field":
+        return (ast["value"],)
+    if kind == "index_expression":
+        left, right = ast["children"]
+        base = plain_path(left)
+        if base is None or right.get("type") != "index" or right["value"] < 0:
+            return None
+        return (*base, right["value"])
+    if kind == "subexpression":
+        parts: tuple[str | int, ...] = ()
+        for child in ast["children"]:
+            sub = plain_path(child)
+            if sub is None:
+                return None
+            parts += sub
+        return parts
+    return None
+
+
+def projection_base(ast: Mapping[str, Any] | None) -> tuple[str | int, ...] | None:
+    """For `a.b[]` or `a.b[*]`: the path of the list being projected, else None."""
+    if not ast or ast.get("type") != "projection":
+        return None
+    left, right = ast["children"]
+    if right.get("type") != "identity":
+        return None
+    if left.get("type") == "flatten":
+        left = left["children"][0]
+    return plain_path(left)

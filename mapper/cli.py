@@ -1,0 +1,262 @@
+"""The `mapper` command line: a thin typed layer over the library; it alone picks exit codes.
+
+Exit codes: 0 ok; 1 invalid mapping or failed test; 2 usage error; 3 records rejected;
+4 input/output problem; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from mapper import __version__, render
+from mapper.api import compile_path
+from mapper.checks import projection_base
+from mapper.compiler import compile_standalone
+from mapper.errors import Diagnostic, MapperError, OutputError, RecordError
+from mapper.pipeline import ErrorPolicy, RunOptions, RunReport, run
+from mapper.plan import Plan
+from mapper.sinks import STDOUT, BatchSink, JsonlSink, RejectsSink, write_atomic
+from mapper.sources import expand_inputs, iter_records, stream_path_of
+
+EXIT_OK, EXIT_MAPPING, EXIT_USAGE, EXIT_REJECTED, EXIT_IO, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+
+app = typer.Typer(
+    name="mapper", no_args_is_help=True, rich_markup_mode="markdown",
+    help="Turn raw JSON into validated Atlassian Teamwork Graph objects with YAML mappings.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class Format(str, Enum):
+    """Output formats of `mapper run`."""
+
+    jsonl = "jsonl"
+    batches = "batches"
+
+
+class AssocForm(str, Enum):
+    """Wire form of associations."""
+
+    array = "array"
+    set = "set"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mapper {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """Turn raw JSON into validated Atlassian Teamwork Graph objects with YAML mappings."""
+
+
+def _fail(code: int, diags: list[Diagnostic] | None = None, message: str | None = None) -> NoReturn:
+    if diags:
+        render.diagnostics(err, diags)
+    if message:
+        err.print(message)
+    raise typer.Exit(code)
+
+
+def _compile_or_exit(mapping: Path) -> Plan:
+    plan, diags = compile_path(mapping)
+    if plan is None:
+        _fail(EXIT_MAPPING, diags, f"[red]{mapping}: the mapping is invalid[/]")
+    if diags:
+        render.diagnostics(err, diags)
+    return plan
+
+
+MappingArg = Annotated[Path, typer.Argument(help="Mapping file (YAML).", show_default=False)]
+InputsArg = Annotated[list[str], typer.Argument(
+    help="JSON, JSON array, JSONL files, folders, globs, or - for stdin.", show_default=False)]
+RecordsOpt = Annotated[str | None, typer.Option(
+    "--records", help="JMESPath selecting the records inside each document, e.g. items[].")]
+
+
+@app.command()
+def validate(
+    mappings: Annotated[list[Path], typer.Argument(help="Mapping files.", show_default=False)],
+    max_errors: Annotated[int, typer.Option(help="Show at most this many problems.")] = 50,
+) -> None:
+    """Compile mappings and print every problem (file:line:col, caret, did-you-mean).
+
+    Example: `mapper validate mappings/github/push.yaml`
+    """
+    failed = False
+    for mapping in mappings:
+        plan, diags = compile_path(mapping)
+        render.diagnostics(err, diags, max_errors)
+        failed |= plan is None
+        if plan is not None:
+            types = ", ".join(plan.object_types)
+            err.print(f"[green]✓[/] {mapping}: {len(plan.rules)} rule(s) → {types}")
+    raise typer.Exit(EXIT_MAPPING if failed else EXIT_OK)
+
+
+def _selector(plan: Plan, records: str | None) -> tuple[Any, str | None]:
+    expr = plan.records
+    if records is not None:
+        expr, diags = compile_standalone(records, plan.functions, "--records")
+        if expr is None:
+            _fail(EXIT_USAGE, diags)
+    if expr is None:
+        return None, None
+    return expr.evaluate, stream_path_of(projection_base(expr.ast))
+
+
+def _items(plan: Plan, inputs: list[str], records: str | None) -> Any:
+    paths, problems = expand_inputs(inputs)
+    if problems and not paths:
+        _fail(EXIT_IO, [p.diagnostic for p in problems])
+    selector, stream = _selector(plan, records)
+    return problems, iter_records(paths, selector=selector, stream_path=stream)
+
+
+def _parse_pairs(pairs: list[str], what: str) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            _fail(EXIT_USAGE, message=f"{what} takes NAME=VALUE, got {pair!r}")
+        out[key] = value
+    return out
+
+
+@app.command("run")
+def run_cmd(
+    mapping: MappingArg,
+    inputs: InputsArg,
+    output: Annotated[str, typer.Option("-o", "--output", help="Output file (jsonl), folder "
+                                        "(batches), or - for stdout.")],
+    fmt: Annotated[Format, typer.Option("--format", help="jsonl or setObjects batches.")] = Format.jsonl,
+    records: RecordsOpt = None,
+    rejects: Annotated[str | None, typer.Option(help="Rejects file (default OUTPUT.rejects.jsonl).")] = None,
+    report: Annotated[str | None, typer.Option(help="Run report (default OUTPUT.report.json).")] = None,
+    lookup: Annotated[list[str], typer.Option(help="NAME=PATH for a `lookups:` table.")] = [],  # noqa: B006
+    fail_fast: Annotated[bool, typer.Option("--fail-fast", help="Stop at the first rejected record.")] = False,
+    max_errors: Annotated[int | None, typer.Option(help="Stop after this many rejected records.")] = None,
+    connection_id: Annotated[str | None, typer.Option(help="connectionId for batches.")] = None,
+    prop: Annotated[list[str], typer.Option("--property", help="KEY=VALUE tag for batches (≤5).")] = [],  # noqa: B006
+    associations: Annotated[AssocForm, typer.Option(help="array (documented) or set form.")] = AssocForm.array,
+    workers: Annotated[int, typer.Option(help="Worker processes (JSONL output).", min=1)] = 1,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+) -> None:
+    """Map every input record; write objects, rejected records and a run report.
+
+    Example: `mapper run mappings/github/push.yaml samples/github/push-webhook.json -o out/push.jsonl`
+    """
+    plan = _compile_or_exit(mapping)
+    base = output.removesuffix(".jsonl") if output != STDOUT else "mapper-run"
+    rejects_path = rejects or (f"{base}.rejects.jsonl" if output != STDOUT else None)
+    report_path = report or (f"{base}.report.json" if output != STDOUT else None)
+    options = RunOptions(ErrorPolicy.FAIL_FAST if fail_fast else ErrorPolicy.SKIP_RECORD,
+                         max_errors, _parse_pairs(lookup, "--lookup"))
+    problems, items = _items(plan, inputs, records)
+    if workers > 1 and fmt is Format.jsonl and not plan.lookups:
+        from mapper.parallel import run_parallel
+
+        result = run_parallel(mapping, plan, items, output, rejects_path, options, workers,
+                              associations is AssocForm.set)
+    else:
+        result = _run_serial(plan, items, output, fmt, rejects_path, options,
+                             connection_id, _parse_pairs(prop, "--property"),
+                             associations is AssocForm.set, quiet)
+    result.inputs = inputs
+    result.input_problems[:0] = [p.diagnostic for p in problems]
+    _finish(result, report_path, quiet)
+
+
+def _run_serial(plan: Plan, items: Any, output: str, fmt: Format, rejects_path: str | None,
+                options: RunOptions, connection_id: str | None, props: dict[str, str],
+                set_assoc: bool, quiet: bool) -> RunReport:
+    try:
+        sink: Any = (BatchSink(output, connection_id=connection_id, properties=props,
+                               set_associations=set_assoc) if fmt is Format.batches
+                     else JsonlSink(output, set_associations=set_assoc))
+        quarantine = RejectsSink(rejects_path)
+    except MapperError as error:
+        _fail(EXIT_IO, list(error.diagnostics))
+    with _progress(quiet) as tick:
+        try:
+            with sink, quarantine:
+                return run(plan, items, sink=sink, rejects=quarantine, options=options,
+                           progress=tick)
+        except KeyboardInterrupt:
+            _fail(EXIT_INTERRUPTED, message=f"interrupted after {sink.count} objects: "
+                  "no output file was written (partial files removed)")
+        except RecordError as error:
+            _fail(EXIT_REJECTED, list(error.diagnostics),
+                  "[red]stopped (--fail-fast): no output file was written[/]")
+        except OutputError as error:
+            _fail(EXIT_IO, list(error.diagnostics))
+
+
+class _progress:
+    """A rich progress line with rate on a terminal; nothing when piped or quiet."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.enabled = not quiet and err.is_terminal
+        self.bar: Any = None
+
+    def __enter__(self) -> Any:
+        if not self.enabled:
+            return None
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(SpinnerColumn(), TextColumn("{task.completed:,} records"),
+                            TimeElapsedColumn(),
+                            console=err, transient=True)
+        self.bar.__enter__()
+        task = self.bar.add_task("mapping", total=None)
+
+        def tick(n: int) -> None:
+            if n % 500 == 0:
+                self.bar.update(task, completed=n)
+
+        return tick
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+def _finish(result: RunReport, report_path: str | None, quiet: bool) -> None:
+    if report_path:
+        try:
+            write_atomic(report_path, json.dumps(result.to_dict(), indent=2).encode() + b"\n")
+        except OutputError as error:
+            _fail(EXIT_IO, list(error.diagnostics))
+    if not quiet:
+        render.summary(err, result)
+        if report_path:
+            err.print(f"report: {report_path}")
+    if result.input_problems:
+        raise typer.Exit(EXIT_IO)
+    raise typer.Exit(EXIT_REJECTED if result.records_rejected else EXIT_OK)
+
+
+from mapper.cli_more import register  # noqa: E402  (the other commands live in cli_more)
+
+register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    if os.environ.get("NO_COLOR"):
+        out.no_color = err.no_color = True
+    app()

@@ -1,0 +1,234 @@
+"""Loaded mapping -> Plan: every expression compiled once, every static check run, all located.
+
+Compilation never stops at the first problem: it returns the plan (when there are no errors)
+and every diagnostic it found, each with the mapping location and file:line:col.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import jmespath
+from jmespath.exceptions import JMESPathError, ParseError
+
+from mapper import checks
+from mapper.errors import Diagnostic, Loc, SourceSpan
+from mapper.functions import MapperFunctions
+from mapper.loader import LoadedMapping, SourceMap
+from mapper.plan import CompiledExpr, EachSpec, LookupTable, ObjectRule, Plan, ValueNode
+from mapper.spec import CoalesceField, ConstField, ExprField, UseField
+
+AUTO_DEFAULTS: dict[str, Any] = {"schemaVersion": "1.0"}  # project decision §8.2
+
+
+@dataclass
+class _Ctx:
+    """State of one compilation: where definitions live, what was found, what is cached."""
+
+    loaded: LoadedMapping
+    functions: MapperFunctions
+    lookup_names: frozenset[str]
+    diags: list[Diagnostic] = field(default_factory=list)
+    use_stack: tuple[str, ...] = ()
+    parser: Any = field(default_factory=lambda: jmespath.parser.Parser())
+
+
+def compile_mapping(loaded: LoadedMapping) -> tuple[Plan | None, list[Diagnostic]]:
+    """Compile a loaded mapping; the plan is None when any error was found."""
+    spec = loaded.spec
+    ctx = _Ctx(loaded, MapperFunctions(), frozenset(spec.lookups))
+    records = _optional_expr(ctx, spec.records, ("records",), loaded.smap)
+    lookups = tuple(_compile_lookup(ctx, name) for name in spec.lookups)
+    rules = tuple(_compile_rule(ctx, i) for i in range(len(spec.objects)))
+    if not spec.objects:
+        ctx.diags.append(Diagnostic("spec.no-objects", "the mapping has no `objects:` rules",
+                                    span=loaded.smap.span(())))
+    errors = [d for d in ctx.diags if d.is_error]
+    warnings = tuple(d for d in ctx.diags if not d.is_error)
+    if errors:
+        return None, ctx.diags
+    plan = Plan(loaded.path, spec.name or loaded.path, tuple(r for r in rules if r), records,
+                lookups, ctx.functions, warnings)
+    return plan, ctx.diags
+
+
+def compile_expr(
+    ctx: _Ctx, text: str, loc: Loc, smap: SourceMap
+) -> CompiledExpr | None:
+    """Parse one expression and run the expression checks; None when it does not parse."""
+    span = smap.span(loc)
+    try:
+        parsed = ctx.parser.parse(text)
+    except ParseError as err:
+        ctx.diags.append(_syntax_diag(err, text, loc, span))
+        return None
+    except (JMESPathError, RecursionError) as err:
+        ctx.diags.append(Diagnostic("expr.syntax", str(err).splitlines()[0], loc=loc, span=span,
+                                    expr=text))
+        return None
+    found = list(checks.check_expression(text, parsed.parsed, ctx.lookup_names))
+    ctx.diags.extend(replace(d, loc=loc, span=span) for d in found)
+    evaluate = _evaluator(parsed, ctx.functions)
+    return CompiledExpr(text, evaluate, loc, span, checks.plain_path(parsed.parsed), parsed.parsed)
+
+
+def compile_standalone(
+    text: str, functions: MapperFunctions, name: str
+) -> tuple[CompiledExpr | None, list[Diagnostic]]:
+    """Compile an expression given outside a mapping (e.g. `--records items[]`)."""
+    ctx = _Ctx.__new__(_Ctx)
+    ctx.functions, ctx.lookup_names, ctx.diags, ctx.use_stack = functions, frozenset(), [], ()
+    ctx.parser = jmespath.parser.Parser()
+    expr = compile_expr(ctx, text, (name,), SourceMap(name))
+    return expr, ctx.diags
+
+
+def _syntax_diag(err: ParseError, text: str, loc: Loc, span: SourceSpan | None) -> Diagnostic:
+    col = err.lex_position if isinstance(err.lex_position, int) else None
+    token = err.token_value if err.token_value is not None else ""
+    msg = f"invalid expression: {err.msg} near {token!r}" if token else f"invalid expression: {err.msg}"
+    return Diagnostic("expr.syntax", msg, loc=loc, span=span, expr=text,
+                      expr_col=min(col, len(text)) if col is not None else None,
+                      hint=checks.literal_hint(text))
+
+
+def _evaluator(parsed: Any, functions: MapperFunctions) -> Callable[[Any], Any]:
+    options = jmespath.Options(custom_functions=functions)
+    search = parsed.search
+
+    def evaluate(data: Any) -> Any:
+        return search(data, options=options)
+
+    return evaluate
+
+
+def _optional_expr(ctx: _Ctx, text: str | None, loc: Loc, smap: SourceMap) -> CompiledExpr | None:
+    return None if text is None else compile_expr(ctx, text, loc, smap)
+
+
+def _compile_lookup(ctx: _Ctx, name: str) -> LookupTable:
+    spec = ctx.loaded.spec.lookups[name]
+    smap = ctx.loaded.smap
+    key = compile_expr(ctx, spec.key, ("lookups", name, "key"), smap)
+    records = _optional_expr(ctx, spec.records, ("lookups", name, "records"), smap)
+    assert key is not None or any(d.is_error for d in ctx.diags)
+    return LookupTable(name, spec.file, key, records, smap.span(("lookups", name)))  # type: ignore[arg-type]
+
+
+def _compile_rule(ctx: _Ctx, index: int) -> ObjectRule | None:
+    spec = ctx.loaded.spec.objects[index]
+    smap = ctx.loaded.smap
+    loc: Loc = ("objects", index)
+    found = list(checks.check_rule(spec.type, spec.fields, set(ctx.loaded.spec.defaults)))
+    ctx.diags.extend(smap.locate(d.within(*loc), prefer_key=True) for d in found)
+    fields = dict(spec.fields)
+    for key, value in ctx.loaded.spec.defaults.items():
+        fields.setdefault(key, value)
+    required = checks.required_keys(spec.type)
+    node = _compile_object(ctx, fields, (*loc, "fields"), smap, required, defaults_from=spec.fields)
+    each = _compile_each(ctx, spec.each, (*loc, "each"), smap)
+    where = _optional_expr(ctx, spec.where, (*loc, "where"), smap)
+    node = _with_auto_defaults(node, fields)
+    name = spec.name or f"{spec.type.removeprefix('atlassian:')}#{index}"
+    return ObjectRule(name, spec.type, index, node, each, where, loc, smap.span(loc),
+                      derive_usn="updateSequenceNumber" not in fields)
+
+
+def _with_auto_defaults(node: ValueNode, fields: dict[str, Any]) -> ValueNode:
+    extra = tuple((k, ValueNode("const", node.loc, node.span, const=v))
+                  for k, v in AUTO_DEFAULTS.items() if k not in fields)
+    return replace(node, children=extra + node.children) if extra else node
+
+
+def _compile_each(ctx: _Ctx, text: str | None, loc: Loc, smap: SourceMap) -> EachSpec | None:
+    expr = _optional_expr(ctx, text, loc, smap)
+    if expr is None:
+        return None
+    return EachSpec(expr, checks.projection_base(expr.ast))
+
+
+def _compile_object(
+    ctx: _Ctx, fields: dict[str, Any], loc: Loc, smap: SourceMap,
+    required: frozenset[str] = frozenset(), *, defaults_from: dict[str, Any] | None = None,
+) -> ValueNode:
+    children = []
+    for key, value in fields.items():
+        is_default = defaults_from is not None and key not in defaults_from
+        where = ("defaults", key) if is_default else (*loc, key)
+        child = compile_value(ctx, value, where, smap, required=key in required)
+        children.append((key, child))
+    return ValueNode("object", loc, smap.span(loc), children=tuple(children))
+
+
+def compile_value(
+    ctx: _Ctx, value: Any, loc: Loc, smap: SourceMap, *, required: bool = False
+) -> ValueNode:
+    """Compile one field value (any of the forms in the README) into a ValueNode."""
+    span = smap.span(loc)
+    if isinstance(value, str):
+        return _expr_node(ctx, [value], loc, smap, "expr", required=required)
+    if isinstance(value, ConstField):
+        return ValueNode("const", loc, span, const=value.const, required=required)
+    if isinstance(value, ExprField):
+        return _policy(_expr_node(ctx, [value.expr], (*loc, "expr"), smap, "expr"), value, required)
+    if isinstance(value, CoalesceField):
+        exprs_loc = (*loc, "coalesce")
+        node = _expr_node(ctx, value.coalesce, exprs_loc, smap, "coalesce")
+        return _policy(node, value, required)
+    if isinstance(value, UseField):
+        return _policy(_use(ctx, value.use, (*loc, "use"), smap), value, required)
+    if isinstance(value, list):
+        items = tuple((i, compile_value(ctx, v, (*loc, i), smap)) for i, v in enumerate(value))
+        return ValueNode("list", loc, span, children=items, required=required)
+    if isinstance(value, dict):
+        return replace(_compile_object(ctx, value, loc, smap), required=required)
+    return ValueNode("const", loc, span, const=value, required=required)
+
+
+def _expr_node(
+    ctx: _Ctx, texts: list[str], loc: Loc, smap: SourceMap, kind: str, *, required: bool = False
+) -> ValueNode:
+    many = kind == "coalesce"
+    compiled = [compile_expr(ctx, t, (*loc, i) if many else loc, smap) for i, t in enumerate(texts)]
+    exprs = tuple(c for c in compiled if c is not None)
+    node_loc = loc[:-1] if loc and loc[-1] in ("expr", "coalesce") else loc
+    return ValueNode(kind, node_loc, smap.span(node_loc), exprs=exprs,  # type: ignore[arg-type]
+                     required=required)
+
+
+def _policy(node: ValueNode, spec: ExprField | CoalesceField | UseField, required: bool) -> ValueNode:
+    has_default = "default" in spec.model_fields_set
+    is_required = spec.required if spec.required is not None else (required and not has_default)
+    return replace(node, required=is_required, has_default=has_default or node.has_default,
+                   default=spec.default if has_default else node.default,
+                   omit_empty=spec.omit_empty or node.omit_empty)
+
+
+def _use(ctx: _Ctx, name: str, loc: Loc, smap: SourceMap) -> ValueNode:
+    defines = ctx.loaded.defines
+    if name not in defines:
+        ctx.diags.append(smap.locate(Diagnostic(
+            "spec.unknown-define", f"no `define:` entry named {name!r}", loc=loc,
+            hint=checks.suggest_name(name, defines))))
+        return ValueNode("const", loc[:-1], smap.span(loc))
+    if name in ctx.use_stack:
+        chain = " -> ".join((*ctx.use_stack, name))
+        ctx.diags.append(smap.locate(Diagnostic("spec.define-cycle", f"definitions loop: {chain}",
+                                                loc=loc)))
+        return ValueNode("const", loc[:-1], smap.span(loc))
+    value, dsmap, dloc = defines[name]
+    ctx.use_stack = (*ctx.use_stack, name)
+    try:
+        node = compile_value(ctx, value, dloc, dsmap)
+    finally:
+        ctx.use_stack = ctx.use_stack[:-1]
+    return replace(node, origin=name)
+
+
+def iter_exprs(node: ValueNode) -> Iterator[CompiledExpr]:
+    """Every compiled expression below a node, depth first."""
+    yield from node.exprs
+    for _, child in node.children:
+        yield from iter_exprs(child)

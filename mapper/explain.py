@@ -1,0 +1,121 @@
+"""Per-field explanation of how one record was mapped: expression, raw value, final value, why."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from mapper.errors import Diagnostic, format_loc
+from mapper.interpreter import Record, RecordResult, evaluate
+from mapper.plan import ObjectRule, Plan, ValueNode
+
+_NOT_EVALUATED = object()
+
+
+@dataclass(frozen=True, slots=True)
+class FieldTrace:
+    """What happened to one output field of one object."""
+
+    rule: str
+    item: int
+    field: str  # output path, e.g. atlassian:commit.hash
+    loc: str  # mapping location
+    source: str  # the expression(s) or "const"
+    raw: Any
+    final: Any
+    status: str  # ok | omitted | defaulted | rejected | invalid | filtered
+    reason: str = ""
+
+
+def explain(plan: Plan, record: Record) -> tuple[RecordResult, list[FieldTrace]]:
+    """Map one record and trace every field of every rule and item."""
+    result = evaluate(plan, record)
+    traces: list[FieldTrace] = []
+    for rule in plan.rules:
+        traces.extend(_trace_rule(plan, rule, record, result))
+    return result, traces
+
+
+def _rule_items(rule: ObjectRule, record: Record) -> list[Any]:
+    if rule.each is None:
+        return [record.data]
+    try:
+        found = rule.each.expr.evaluate(record.data)
+    except Exception:  # reported by evaluate() already
+        return []
+    if found is None:
+        return []
+    return found if isinstance(found, list) else [found]
+
+
+def _trace_rule(plan: Plan, rule: ObjectRule, record: Record, result: RecordResult) -> Iterator[FieldTrace]:
+    objects = [o for o in result.objects if o.rule == rule.name]
+    evaluate(plan, record)  # restore the function context for this record
+    produced = 0
+    for i, item in enumerate(_rule_items(rule, record)):
+        if rule.where is not None and not _safe(rule.where.evaluate, item):
+            yield FieldTrace(rule.name, i, "(where)", format_loc(rule.where.loc), rule.where.text,
+                             False, None, "filtered", "the `where:` condition is false")
+            continue
+        payload = objects[produced].payload if produced < len(objects) else None
+        produced += payload is not None
+        for path, leaf in _leaves(rule.fields, ()):
+            yield _trace_leaf(rule, i, path, leaf, item, payload, result.diagnostics)
+
+
+def _leaves(node: ValueNode, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], ValueNode]]:
+    if node.kind in ("object", "list"):
+        for key, child in node.children:
+            yield from _leaves(child, (*path, key))
+    else:
+        yield path, node
+
+
+def _safe(fn: Any, data: Any) -> Any:
+    try:
+        return fn(data)
+    except Exception as err:  # shown as the raw value
+        return f"<error: {err}>"
+
+
+def _trace_leaf(rule: ObjectRule, i: int, path: tuple[Any, ...], leaf: ValueNode, item: Any,
+                payload: dict[str, Any] | None, diags: tuple[Diagnostic, ...]) -> FieldTrace:
+    if leaf.kind == "const":
+        raw, source = leaf.const, "const"
+    else:
+        raw = next((v for e in leaf.exprs if (v := _safe(e.evaluate, item)) is not None), None)
+        source = " ?? ".join(e.text for e in leaf.exprs)
+    final = _dig(payload, path) if payload is not None else _NOT_EVALUATED
+    status, reason = _status(leaf, raw, final, diags)
+    name = format_loc(path)
+    return FieldTrace(rule.name, i, name, format_loc(leaf.loc), source, raw,
+                      None if final is _NOT_EVALUATED else final, status, reason)
+
+
+def _status(leaf: ValueNode, raw: Any, final: Any, diags: tuple[Diagnostic, ...]) -> tuple[str, str]:
+    problems = [d for d in diags if d.loc == leaf.loc and d.is_error]
+    if problems:
+        return "rejected", problems[0].message
+    empty = raw is None or (leaf.omit_empty and raw in ("", [], {}))
+    if empty and leaf.has_default:
+        return "defaulted", f"null/missing, so the default {leaf.default!r} is used"
+    if empty:
+        return "omitted", "null or missing, and the field is optional"
+    if final is _NOT_EVALUATED:
+        return "not-built", "the object was not built (see the record's problems)"
+    if final is None:
+        return "omitted", "dropped after evaluation"
+    return "ok", "" if final == raw else "normalised by validation"
+
+
+def _dig(payload: Any, path: tuple[Any, ...]) -> Any:
+    node = payload
+    for part in path:
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node

@@ -1,0 +1,204 @@
+"""Timestamp parsing and the to_rfc3339() / to_epoch_ms() / to_epoch_s() functions.
+
+Every accepted input becomes an `Instant`: a UTC datetime plus whether the source carried a
+fraction of a second. Output follows the project decision: RFC 3339 UTC with `Z`, and exactly
+three fraction digits (milliseconds, truncated) when the source had a fraction.
+
+Decisions:
+- Epoch numbers (and numeric strings) with an absolute value of at least 100,000,000,000
+  (`EPOCH_MS_THRESHOLD`, 1e11) are milliseconds, smaller ones seconds: 1e11 s is in the year 5138,
+  1e11 ms is 1973-03-03, so only millisecond timestamps before March 1973 are misread.
+  Epoch milliseconds and floats always carry a fraction (`.000` when zero); integer seconds don't.
+- A date-time without a zone is read as UTC, never as the machine's local time, so results do
+  not depend on where the tool runs. Append the zone first when the source is local time, e.g.
+  `to_rfc3339(concat(start, '+02:00'))`.
+- A date alone is midnight UTC. Leap seconds (`:60`) and out-of-range dates give null.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from email.utils import parsedate_to_datetime
+
+from jmespath.functions import signature
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EPOCH_MS_THRESHOLD = 100_000_000_000
+_MAX_LENGTH = 64  # longer strings are not timestamps; don't run regexes over them
+
+_NUMERIC = re.compile(r"(?P<sign>[+-]?)(?P<int>\d{1,20})(?:\.(?P<frac>\d*))?", re.ASCII)
+_ISO = re.compile(
+    r"(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})"
+    r"(?:[Tt ](?P<h>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<frac>\d+))?)?"
+    r" ?(?P<zone>[Zz]|UTC|GMT|(?P<sign>[+-])(?P<zh>\d{2})(?::?(?P<zm>\d{2}))?)?)?",
+    re.ASCII,
+)
+_RFC2822 = re.compile(
+    r"(?:[A-Za-z]{3}, ?)?\d{1,2} [A-Za-z]{3} \d{4} \d{2}:\d{2}(?::\d{2})?"
+    r"(?: [+-]\d{4}| UTC?| GMT| Z| [AECMP][SD]T)?",  # the zone names email.utils knows
+    re.ASCII,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Instant:
+    """A point in time in UTC, and whether its source had a fraction of a second."""
+
+    at: datetime
+    has_fraction: bool
+
+    def rfc3339(self) -> str:
+        """`2024-05-01T12:00:00Z`, or `2024-05-01T12:00:00.123Z` when the source had a fraction."""
+        a = self.at
+        text = f"{a.year:04d}-{a.month:02d}-{a.day:02d}T{a.hour:02d}:{a.minute:02d}:{a.second:02d}"
+        return text + (f".{a.microsecond // 1000:03d}Z" if self.has_fraction else "Z")
+
+    def epoch_ms(self) -> int:
+        """Milliseconds since 1970-01-01T00:00:00Z (floored)."""
+        return (self.at - EPOCH) // timedelta(milliseconds=1)
+
+
+def _from_epoch(text: str) -> Instant | None:
+    match = _NUMERIC.fullmatch(text)
+    if match is None:
+        return None
+    whole, frac = int(match["int"]), match["frac"]
+    if whole >= EPOCH_MS_THRESHOLD:
+        millis, has_fraction = whole, True
+    else:
+        millis, has_fraction = whole * 1000 + int((frac or "")[:3].ljust(3, "0")), frac is not None
+    try:
+        at = EPOCH + timedelta(milliseconds=-millis if match["sign"] == "-" else millis)
+    except OverflowError:
+        return None
+    return Instant(at, has_fraction)
+
+
+def _zone(match: re.Match[str]) -> timezone | None:
+    if match["sign"] is None:
+        return UTC  # Z, UTC, GMT, or no zone at all (read as UTC, see the module docstring)
+    hours, minutes = int(match["zh"]), int(match["zm"] or 0)
+    if hours > 23 or minutes > 59:
+        return None
+    offset = timedelta(hours=hours, minutes=minutes)
+    return timezone(-offset if match["sign"] == "-" else offset)
+
+
+def _from_iso(text: str) -> Instant | None:
+    match = _ISO.fullmatch(text)
+    zone = None if match is None else _zone(match)
+    if match is None or zone is None:
+        return None
+    frac = match["frac"]
+    fields = ("y", "mo", "d", "h", "mi", "s")
+    year, month, day, hour, minute, second = (int(match[k] or 0) for k in fields)
+    micro = int((frac or "")[:6].ljust(6, "0"))
+    try:
+        local = datetime(year, month, day, hour, minute, second, micro, tzinfo=zone)
+        return Instant(local.astimezone(UTC), frac is not None)
+    except (ValueError, OverflowError):  # day 31 of April, hour 24, a year-1 date east of UTC
+        return None
+
+
+def _from_rfc2822(text: str) -> Instant | None:
+    if _RFC2822.fullmatch(text) is None:
+        return None
+    try:
+        at = parsedate_to_datetime(text)
+        aware = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+        return Instant(aware.astimezone(UTC), False)
+    except (ValueError, TypeError, OverflowError, IndexError):
+        return None
+
+
+def parse_instant(value: object) -> Instant | None:
+    """An `Instant` from any supported timestamp form, or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return _from_epoch(str(value)) if abs(value) < 10**20 else None
+    if isinstance(value, float):
+        text = format(Decimal(repr(value)), "f")  # positional, no float rounding surprises
+        return _from_epoch(text if "." in text else text + ".0")
+    if not isinstance(value, str) or len(value) > _MAX_LENGTH:
+        return None
+    text = value.strip()
+    return _from_epoch(text) or _from_iso(text) or _from_rfc2822(text)
+
+
+class TimestampFunctions:
+    """to_rfc3339(), to_epoch_ms(), to_epoch_s()."""
+
+    @signature({"types": ["string", "number", "null"]})
+    def _func_to_rfc3339(self, value: str | float | None) -> str | None:
+        """Normalise a timestamp to RFC 3339 UTC with a `Z` suffix; null if it is not one.
+
+        Accepts ISO 8601 / RFC 3339 with `Z`, `+02:00`, `-0800`, `+02` or no zone (read as UTC);
+        `YYYY-MM-DD HH:MM:SS UTC` and `... +0200` (GitHub/GitLab events); a date alone
+        (midnight UTC); RFC 2822 (`Wed, 01 May 2024 12:00:00 GMT`); epoch seconds or
+        milliseconds as numbers or numeric strings (>= 1e11 means milliseconds); Slack `ts`
+        strings. A fraction of a second of any length becomes exactly 3 digits (truncated).
+
+        Signature: to_rfc3339(value: string|number|null) -> string|null
+
+        Examples:
+            to_rfc3339('2024-05-01T12:00:00Z') => "2024-05-01T12:00:00Z"
+            to_rfc3339('2024-05-01T12:00:00+02:00') => "2024-05-01T10:00:00Z"
+            to_rfc3339('2024-05-01T04:00:00-0800') => "2024-05-01T12:00:00Z"
+            to_rfc3339('2024-05-01T12:00:00.000+0000') => "2024-05-01T12:00:00.000Z"
+            to_rfc3339('2024-04-02T08:15:30.123456789Z') => "2024-04-02T08:15:30.123Z"
+            to_rfc3339('2024-05-01T12:00:00.5Z') => "2024-05-01T12:00:00.500Z"
+            to_rfc3339('2024-05-01 12:00:00 UTC') => "2024-05-01T12:00:00Z"
+            to_rfc3339('2024-05-01 14:00:00 +0200') => "2024-05-01T12:00:00Z"
+            to_rfc3339('2024-05-01T12:00:00') => "2024-05-01T12:00:00Z"
+            to_rfc3339('2024-05-01') => "2024-05-01T00:00:00Z"
+            to_rfc3339('Wed, 01 May 2024 14:00:00 +0200') => "2024-05-01T12:00:00Z"
+            to_rfc3339(`1714564800`) => "2024-05-01T12:00:00Z"
+            to_rfc3339('1714564800') => "2024-05-01T12:00:00Z"
+            to_rfc3339(`1714564800123`) => "2024-05-01T12:00:00.123Z"
+            to_rfc3339('1714564800123') => "2024-05-01T12:00:00.123Z"
+            to_rfc3339(`1714564800.25`) => "2024-05-01T12:00:00.250Z"
+            to_rfc3339('1714564800.000200') => "2024-05-01T12:00:00.000Z"
+            to_rfc3339(ts) | data: {"ts": "1714564800.999999"} => "2024-05-01T12:00:00.999Z"
+            to_rfc3339('yesterday') => null
+            to_rfc3339('2024-02-30') => null
+            to_rfc3339(missing) => null
+        """
+        instant = parse_instant(value)
+        return None if instant is None else instant.rfc3339()
+
+    @signature({"types": ["string", "number", "null"]})
+    def _func_to_epoch_ms(self, value: str | float | None) -> int | None:
+        """Milliseconds since the Unix epoch, from any form to_rfc3339() accepts; null otherwise.
+
+        Sub-millisecond digits are truncated. Handy for `updateSequenceNumber`.
+
+        Signature: to_epoch_ms(value: string|number|null) -> number|null
+
+        Examples:
+            to_epoch_ms('2024-05-01T12:00:00Z') => 1714564800000
+            to_epoch_ms('2024-05-01T14:00:00.123+02:00') => 1714564800123
+            to_epoch_ms('1714564800.000200') => 1714564800000
+            to_epoch_ms(`1714564800`) => 1714564800000
+            to_epoch_ms(`1714564800123`) => 1714564800123
+            to_epoch_ms('soon') => null
+        """
+        instant = parse_instant(value)
+        return None if instant is None else instant.epoch_ms()
+
+    @signature({"types": ["string", "number", "null"]})
+    def _func_to_epoch_s(self, value: str | float | None) -> int | None:
+        """Whole seconds since the Unix epoch (floored), from any form to_rfc3339() accepts.
+
+        Signature: to_epoch_s(value: string|number|null) -> number|null
+
+        Examples:
+            to_epoch_s('2024-05-01T12:00:00.999Z') => 1714564800
+            to_epoch_s(`1714564800123`) => 1714564800
+            to_epoch_s('') => null
+        """
+        instant = parse_instant(value)
+        return None if instant is None else instant.epoch_ms() // 1000

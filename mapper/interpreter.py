@@ -1,0 +1,267 @@
+"""evaluate(plan, record) -> RecordResult: pure, per record, never raises for bad data.
+
+The interpreter evaluates each rule's compiled nodes against the record (or each `each` item),
+applies the null/missing/empty policy, validates the built object with the Teamwork Graph
+models and turns every problem into a Diagnostic located in the mapping and in the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any, Literal
+
+from jmespath.exceptions import JMESPathError
+
+from mapper.errors import Diagnostic, EvalError, RecordRef, json_pointer
+from mapper.functions import EvalContext
+from mapper.model.validate import check_object
+from mapper.plan import CompiledExpr, ObjectRule, PathPart, Plan, ValueNode
+from mapper.functions.timestamps import parse_instant
+
+_EMPTY: tuple[Any, ...] = ("", [], {})
+NO_LOOKUPS: Mapping[str, Mapping[str, Any]] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One input record: where it came from and its parsed JSON."""
+
+    source: str
+    index: int
+    data: Any
+
+
+@dataclass(frozen=True, slots=True)
+class MappedObject:
+    """One validated object, ready to serialise: its type, the rule that made it, the payload."""
+
+    type_name: str
+    rule: str
+    payload: dict[str, Any]
+    pointer: str = ""  # where in the record the item came from ("" = the whole record)
+
+
+Outcome = Literal["mapped", "rejected", "filtered"]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    """What one record became: objects, diagnostics, and how many items rules filtered."""
+
+    record: Record
+    objects: tuple[MappedObject, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+    filtered: int = 0
+    filtered_by: tuple[str, ...] = ()
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        """The error diagnostics (warnings excluded)."""
+        return tuple(d for d in self.diagnostics if d.is_error)
+
+    @property
+    def outcome(self) -> Outcome:
+        """rejected if any error; mapped if it produced objects; otherwise filtered."""
+        if self.errors:
+            return "rejected"
+        return "mapped" if self.objects else "filtered"
+
+
+@dataclass
+class _Item:
+    """Evaluation state for one item of one rule."""
+
+    record: Record
+    data: Any
+    prefix: tuple[PathPart, ...] | None
+    diags: list[Diagnostic] = field(default_factory=list)
+
+    def ref(self, path: tuple[PathPart, ...] | None = None) -> RecordRef:
+        if self.prefix is None:
+            return RecordRef(self.record.source, self.record.index)
+        parts = self.prefix if path is None else (*self.prefix, *path)
+        return RecordRef(self.record.source, self.record.index, json_pointer(parts))
+
+
+def evaluate(
+    plan: Plan, record: Record, *, lookups: Mapping[str, Mapping[str, Any]] = NO_LOOKUPS
+) -> RecordResult:
+    """Apply every rule of `plan` to one record. Never raises for any JSON record."""
+    plan.functions.context = EvalContext(record.data, record.source, record.index, lookups)
+    objects: list[MappedObject] = []
+    diags: list[Diagnostic] = []
+    filtered_by: list[str] = []
+    for rule in plan.rules:
+        try:
+            _apply_rule(rule, record, objects, diags, filtered_by)
+        except RecursionError:
+            diags.append(Diagnostic("record.too-deep", "the record nests too deeply to evaluate",
+                                    loc=rule.loc, span=rule.span,
+                                    record=RecordRef(record.source, record.index)))
+    if any(d.is_error for d in diags):
+        objects = []
+    return RecordResult(record, tuple(objects), tuple(diags), len(filtered_by), tuple(filtered_by))
+
+
+def _apply_rule(
+    rule: ObjectRule, record: Record, objects: list[MappedObject],
+    diags: list[Diagnostic], filtered_by: list[str],
+) -> None:
+    for data, prefix in _items(rule, record, diags):
+        item = _Item(record, data, prefix)
+        if rule.where is not None and not _truthy(_eval(rule.where, item)):
+            if not item.diags:
+                filtered_by.append(rule.name)
+            diags.extend(item.diags)
+            continue
+        obj = _build(rule, item)
+        diags.extend(item.diags)
+        if obj is not None:
+            objects.append(obj)
+
+
+def _items(rule: ObjectRule, record: Record, diags: list[Diagnostic]) -> list[tuple[Any, Any]]:
+    if rule.each is None:
+        return [(record.data, ())]
+    item = _Item(record, record.data, ())
+    found = _eval(rule.each.expr, item)
+    diags.extend(item.diags)
+    if found is None:
+        return []
+    if not isinstance(found, list):
+        return [(found, None)]
+    return list(zip(found, _item_pointers(rule, record.data, len(found)), strict=True))
+
+
+def _item_pointers(rule: ObjectRule, data: Any, count: int) -> list[Any]:
+    """JSON paths of each item when `each` is a plain projection over a list, else None."""
+    base_path = rule.each.base_path if rule.each else None
+    base = _follow(data, base_path) if base_path is not None else None
+    if isinstance(base, list):
+        kept = [i for i, v in enumerate(base) if v is not None]
+        if len(kept) == count and not any(isinstance(base[i], list) for i in kept):
+            return [(*base_path, i) for i in kept]  # type: ignore[misc]
+    return [None] * count
+
+
+def _follow(data: Any, path: tuple[PathPart, ...]) -> Any:
+    for part in path:
+        if isinstance(part, int):
+            data = data[part] if isinstance(data, list) and -len(data) <= part < len(data) else None
+        else:
+            data = data.get(part) if isinstance(data, dict) else None
+    return data
+
+
+def _truthy(value: Any) -> bool:
+    """JMESPath truthiness: false, null, "", [] and {} are false; 0 is true."""
+    return not (value is None or value is False or value in _EMPTY)
+
+
+def _eval(expr: CompiledExpr, item: _Item) -> Any:
+    try:
+        return expr.evaluate(item.data)
+    except EvalError as err:
+        item.diags.append(_expr_diag(err.code, err.message, expr, item))
+    except JMESPathError as err:
+        code = "expr.arity" if "arguments" in str(err) else "expr.type-error"
+        item.diags.append(_expr_diag(code, _one_line(err), expr, item))
+    except RecursionError:
+        raise
+    except Exception as err:  # a bug in a function must not stop the run
+        item.diags.append(_expr_diag("expr.internal-error", f"{type(err).__name__}: {err}", expr, item))
+    return None
+
+
+def _one_line(err: Exception) -> str:
+    return str(err).splitlines()[0] if str(err) else type(err).__name__
+
+
+def _expr_diag(code: str, message: str, expr: CompiledExpr, item: _Item) -> Diagnostic:
+    return Diagnostic(code, message, loc=expr.loc, span=expr.span, expr=expr.text,
+                      record=item.ref(expr.path))
+
+
+def _value(node: ValueNode, item: _Item) -> Any:
+    kind = node.kind
+    if kind == "expr":
+        value = _eval(node.exprs[0], item) if node.exprs else None
+    elif kind == "const":
+        value = node.const
+    elif kind == "coalesce":
+        value = _coalesce(node, item)
+    elif kind == "list":
+        value = [v for _, child in node.children if (v := _value(child, item)) is not None]
+    else:
+        value = {k: v for k, child in node.children if (v := _value(child, item)) is not None} or None
+    if node.omit_empty and (value is None or value in _EMPTY):
+        value = None
+    if value is None:
+        return _absent(node, item)
+    return value
+
+
+def _coalesce(node: ValueNode, item: _Item) -> Any:
+    for expr in node.exprs:
+        value = _eval(expr, item)
+        if value is not None:
+            return value
+    return None
+
+
+def _absent(node: ValueNode, item: _Item) -> Any:
+    if node.has_default:
+        return node.default
+    if node.required:
+        expr = node.exprs[0] if node.exprs else None
+        name = next((p for p in reversed(node.loc) if isinstance(p, str)), "value")
+        what = f"the expression gave null (missing, null{' or empty' if node.omit_empty else ''})"
+        item.diags.append(Diagnostic(
+            "field.required", f"{name!r} is required but {what}", loc=node.loc, span=node.span,
+            expr=expr.text if expr else None, record=item.ref(expr.path if expr else None),
+            hint="map it from another field, or give it a `default:`"))
+    return None
+
+
+def _build(rule: ObjectRule, item: _Item) -> MappedObject | None:
+    payload = _value(rule.fields, item) or {}
+    if any(d.is_error for d in item.diags):
+        return None
+    if rule.derive_usn and "updateSequenceNumber" not in payload:
+        instant = parse_instant(payload.get("lastUpdatedAt"))
+        if instant is not None:
+            payload["updateSequenceNumber"] = instant.epoch_ms()
+    clean, problems = check_object(rule.type_name, payload)
+    item.diags.extend(_locate_object_problem(rule, item, d) for d in problems)
+    if clean is None:
+        return None
+    pointer = "" if not item.prefix else json_pointer(item.prefix)
+    return MappedObject(rule.type_name, rule.name, clean, pointer)
+
+
+def _locate_object_problem(rule: ObjectRule, item: _Item, diag: Diagnostic) -> Diagnostic:
+    """Point a model problem (located in the payload) at the mapping field that produced it."""
+    node, depth = rule.fields, 0
+    for part in diag.loc:
+        child = node.child(part) if node.kind in ("object", "list") else None
+        if child is None:
+            break
+        node, depth = child, depth + 1
+    rest = diag.loc[depth:]
+    expr = node.exprs[0] if node.kind == "expr" and node.exprs else None
+    path = None
+    if expr is not None and expr.path is not None:
+        path = (*expr.path, *rest)
+    out_path = _payload_path(diag.loc)
+    message = f"{out_path}: {diag.message}" if out_path else diag.message
+    return replace(diag, message=message, loc=node.loc, span=node.span,
+                   expr=expr.text if expr else None, record=item.ref(path))
+
+
+def _payload_path(loc: tuple[PathPart, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (("." if out else "") + str(part))
+    return out

@@ -1,0 +1,146 @@
+"""Warnings for UNCONFIRMED TWG rules (reference §8): they flag, but never reject, an object.
+
+Each advisor looks at one raw dict of the payload, matched to its model by
+`introspect.iter_nested`, and yields warnings located relative to that dict. Working on the
+raw payload means warnings are reported even when validation fails elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from pydantic import BaseModel
+
+from mapper.errors import Diagnostic
+from mapper.model.common import Association, Principal, TwgObject, UserRef
+from mapper.model.devinfo import (
+    DEPLOYMENT_STATES,
+    PULL_REQUEST_STATUSES,
+    DeploymentBlock,
+    PullRequestBlock,
+)
+from mapper.model.documents import DocumentContent
+from mapper.model.introspect import iter_nested
+from mapper.model.messages import MessageObject
+
+Advisor = Callable[[type[BaseModel], dict[str, Any]], Iterator[Diagnostic]]
+
+
+def _warning(
+    code: str, message: str, *loc: str, value: object = None, hint: str | None = None
+) -> Diagnostic:
+    return Diagnostic(code, message, loc=loc, hint=hint, severity="warning", value=value)
+
+
+def advise_user_ref(_model: type[BaseModel], raw: dict[str, Any]) -> Iterator[Diagnostic]:
+    """Decision §8.7: a userReference should carry externalId."""
+    if raw.get("externalId") is None and (raw.get("accountId") or raw.get("email")):
+        yield _warning(
+            "object.user-without-external-id",
+            "userReference has no externalId",
+            value=raw,
+            hint="set externalId to the id sent via setUsers",
+        )
+
+
+def advise_principal(_model: type[BaseModel], raw: dict[str, Any]) -> Iterator[Diagnostic]:
+    """Decision §8.6: MUST_HAVE_VIEWED appears only on the old reference page."""
+    if raw.get("type") == "MUST_HAVE_VIEWED":
+        yield _warning(
+            "object.unconfirmed-principal",
+            "MUST_HAVE_VIEWED is undocumented in the current references",
+            "type",
+            value="MUST_HAVE_VIEWED",
+            hint="prefer CONTAINER or explicit USER/GROUP principals",
+        )
+
+
+def advise_association(_model: type[BaseModel], raw: dict[str, Any]) -> Iterator[Diagnostic]:
+    """Reference §1.5: only issueIdOrKeys is a documented association type."""
+    kind = raw.get("associationType")
+    if isinstance(kind, str) and kind and kind != "issueIdOrKeys":
+        yield _warning(
+            "object.unconfirmed-association-type",
+            f"association type {kind!r} is undocumented; only 'issueIdOrKeys' is",
+            "associationType",
+            value=kind,
+        )
+
+
+def advise_pull_request(_model: type[BaseModel], raw: dict[str, Any]) -> Iterator[Diagnostic]:
+    """Pull-request statuses other than the Jira DevInfo ones are UNCONFIRMED."""
+    status = raw.get("status")
+    if isinstance(status, str) and status and status not in PULL_REQUEST_STATUSES:
+        yield _warning(
+            "object.unknown-status",
+            f"pull-request status {status!r} is not one of {sorted(PULL_REQUEST_STATUSES)}",
+            "status",
+            value=status,
+        )
+
+
+def advise_deployment(_model: type[BaseModel], raw: dict[str, Any]) -> Iterator[Diagnostic]:
+    """Deployment states outside the documented list are UNCONFIRMED."""
+    state = raw.get("state")
+    if isinstance(state, str) and state and state not in DEPLOYMENT_STATES:
+        yield _warning(
+            "object.unknown-state",
+            f"deployment state {state!r} is not one of {sorted(DEPLOYMENT_STATES)}",
+            "state",
+            value=state,
+        )
+
+
+def advise_document_content(_model: type[BaseModel], raw: dict[str, Any]) -> Iterator[Diagnostic]:
+    """Reference §1.7: the graph reportedly rejects document content without text or binary."""
+    if not raw.get("text") and not raw.get("binary"):
+        yield _warning(
+            "object.empty-content",
+            "document content has neither text nor binary",
+            value=raw,
+            hint="map a text summary into content.text",
+        )
+
+
+def advise_object(model: type[BaseModel], raw: dict[str, Any]) -> Iterator[Diagnostic]:
+    """An object without displayName shows up unnamed, even where the type does not require it."""
+    required = model.model_fields["display_name"].is_required()
+    if raw.get("displayName") is None and not required:
+        yield _warning("object.missing-display-name", "object has no displayName", "displayName")
+
+
+def advise_message(_model: type[BaseModel], raw: dict[str, Any]) -> Iterator[Diagnostic]:
+    """A message's container is an atlassian:conversation in the official example."""
+    key = raw.get("containerKey")
+    kind = key.get("type") if isinstance(key, dict) else None
+    if isinstance(kind, str) and kind != "atlassian:conversation":
+        yield _warning(
+            "object.unconfirmed-container-type",
+            f"message containerKey type {kind!r} is not atlassian:conversation",
+            "containerKey",
+            "type",
+            value=kind,
+        )
+
+
+ADVISORS: dict[type[BaseModel], Advisor] = {
+    UserRef: advise_user_ref,
+    Principal: advise_principal,
+    Association: advise_association,
+    PullRequestBlock: advise_pull_request,
+    DeploymentBlock: advise_deployment,
+    DocumentContent: advise_document_content,
+    TwgObject: advise_object,
+    MessageObject: advise_message,
+}
+"""Model (or base class) -> advisor run on every raw dict matching it."""
+
+
+def advise(model: type[BaseModel], payload: dict[str, Any]) -> Iterator[Diagnostic]:
+    """All warnings for a raw payload of the full object `model`, located inside the payload."""
+    for nested, raw, loc in iter_nested(model, payload):
+        for base in nested.__mro__:
+            advisor = ADVISORS.get(base)
+            if advisor is not None:
+                yield from (diag.within(*loc) for diag in advisor(nested, raw))

@@ -1,0 +1,289 @@
+"""Where mapped objects and rejected records go; every file is written atomically.
+
+A file is written to a temporary name in the same folder, flushed, fsynced and renamed into
+place on `close()`; `abort()` (or an exception inside `with`) removes the temporary file, so a
+crash or Ctrl-C never leaves a half-written output behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, BinaryIO, Protocol
+
+import orjson
+
+from mapper.errors import Diagnostic, OutputError
+from mapper.interpreter import MappedObject
+
+MAX_OBJECTS_PER_BATCH = 100
+MAX_PROPERTIES = 5
+STDOUT = "-"
+
+
+def dumps(value: Any) -> bytes:
+    """Compact JSON bytes; integers beyond 64 bits fall back to the standard library."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        import json
+
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _output_error(path: str, err: OSError) -> OutputError:
+    reason = err.strerror or str(err)
+    hint = "the disk is full" if err.errno == 28 else None
+    diag = Diagnostic("output.write-failed", f"cannot write {path}: {reason}", hint=hint)
+    return OutputError([diag])
+
+
+class AtomicFile:
+    """A file that appears at `path` only when closed successfully."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
+                                       dir=self.path.parent)
+        except OSError as err:
+            raise _output_error(str(self.path), err) from err
+        self.tmp = Path(tmp)
+        self.fh: BinaryIO = os.fdopen(fd, "wb", buffering=1024 * 1024)
+
+    def write(self, data: bytes) -> None:
+        """Append bytes to the temporary file."""
+        try:
+            self.fh.write(data)
+        except OSError as err:
+            self.abort()
+            raise _output_error(str(self.path), err) from err
+
+    def commit(self) -> None:
+        """Flush, fsync and rename into place."""
+        try:
+            self.fh.flush()
+            os.fsync(self.fh.fileno())
+            self.fh.close()
+            os.replace(self.tmp, self.path)
+        except OSError as err:
+            self.abort()
+            raise _output_error(str(self.path), err) from err
+
+    def abort(self) -> None:
+        """Drop the temporary file; the previous version at `path` (if any) stays."""
+        with contextlib.suppress(OSError):
+            self.fh.close()
+        with contextlib.suppress(OSError):
+            self.tmp.unlink()
+
+
+def write_atomic(path: str | Path, data: bytes) -> None:
+    """Write a whole file atomically."""
+    out = AtomicFile(path)
+    out.write(data)
+    out.commit()
+
+
+class Sink(Protocol):
+    """Receives mapped objects; `close` makes the output visible, `abort` discards it."""
+
+    def write(self, objects: Iterable[MappedObject]) -> None: ...  # noqa: D102
+    def close(self) -> None: ...  # noqa: D102
+    def abort(self) -> None: ...  # noqa: D102
+
+
+class _Stdout:
+    def __init__(self) -> None:
+        self.fh = sys.stdout.buffer
+
+    def write(self, data: bytes) -> None:
+        self.fh.write(data)
+
+    def commit(self) -> None:
+        self.fh.flush()
+
+    def abort(self) -> None:
+        self.fh.flush()
+
+
+def _open(path: str) -> AtomicFile | _Stdout:
+    return _Stdout() if path == STDOUT else AtomicFile(path)
+
+
+class _SinkBase:
+    def __enter__(self) -> _SinkBase:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if kind is None:
+            self.close()  # type: ignore[attr-defined]
+        else:
+            self.abort()  # type: ignore[attr-defined]
+
+
+def association_set_form(payload: dict[str, Any]) -> dict[str, Any]:
+    """Associations in the `{"set": [...]}` form of the Google Drive tutorial (decision §8.4)."""
+    if "associations" not in payload:
+        return payload
+    return {**payload, "associations": {"set": payload["associations"]}}
+
+
+class JsonlSink(_SinkBase):
+    """One object per line (the default output)."""
+
+    def __init__(self, path: str, *, set_associations: bool = False) -> None:
+        self.out = _open(path)
+        self.set_associations = set_associations
+        self.count = 0
+
+    def write(self, objects: Iterable[MappedObject]) -> None:
+        """Write objects as JSON lines."""
+        for obj in objects:
+            payload = association_set_form(obj.payload) if self.set_associations else obj.payload
+            self.out.write(dumps(payload) + b"\n")
+            self.count += 1
+
+    def write_raw(self, data: bytes, count: int) -> None:
+        """Write already-serialised lines (from worker processes)."""
+        self.out.write(data)
+        self.count += count
+
+    def close(self) -> None:
+        """Make the file visible."""
+        self.out.commit()
+
+    def abort(self) -> None:
+        """Discard the partial file."""
+        self.out.abort()
+
+
+class BatchSink(_SinkBase):
+    """setObjects request bodies, at most 100 objects each, one file per batch in a folder.
+
+    Objects of one record stay in one batch when they fit, so a commit travels with its
+    repository ("in the same payload").
+    """
+
+    def __init__(self, folder: str, *, connection_id: str | None = None,
+                 properties: dict[str, str] | None = None, set_associations: bool = False,
+                 size: int = MAX_OBJECTS_PER_BATCH) -> None:
+        if properties and len(properties) > MAX_PROPERTIES:
+            raise OutputError([Diagnostic("output.too-many-properties",
+                                          f"setObjects takes at most {MAX_PROPERTIES} properties")])
+        self.folder = Path(folder)
+        self.size = max(1, min(size, MAX_OBJECTS_PER_BATCH))
+        self.header: dict[str, Any] = {}
+        if connection_id:
+            self.header["connectionId"] = connection_id
+        if properties:
+            self.header["properties"] = dict(properties)
+        self.set_associations = set_associations
+        self.pending: list[dict[str, Any]] = []
+        self.written: list[Path] = []
+        self.count = 0
+
+    def write(self, objects: Iterable[MappedObject]) -> None:
+        """Add one record's objects, starting a new batch if they would not fit."""
+        group = [association_set_form(o.payload) if self.set_associations else o.payload
+                 for o in objects]
+        if self.pending and len(self.pending) + len(group) > self.size:
+            self._flush()
+        for payload in group:
+            self.pending.append(payload)
+            self.count += 1
+            if len(self.pending) == self.size:
+                self._flush()
+
+    def _flush(self) -> None:
+        if not self.pending:
+            return
+        path = self.folder / f"setObjects-{len(self.written) + 1:05d}.json"
+        body = {**self.header, "objects": self.pending}
+        write_atomic(path, orjson.dumps(body, option=orjson.OPT_INDENT_2) + b"\n")
+        self.written.append(path)
+        self.pending = []
+
+    def close(self) -> None:
+        """Write the last batch and remove stale batch files of an earlier, longer run."""
+        self._flush()
+        keep = {p.name for p in self.written}
+        for old in self.folder.glob("setObjects-*.json"):
+            if old.name not in keep:
+                with contextlib.suppress(OSError):
+                    old.unlink()
+
+    def abort(self) -> None:
+        """Batches already written are complete files; the unfinished one is dropped."""
+        self.pending = []
+
+
+class RejectsSink(_SinkBase):
+    """Rejected records as JSON lines: where they came from, why, and the record itself."""
+
+    def __init__(self, path: str | None) -> None:
+        self.out = AtomicFile(path) if path else None
+        self.count = 0
+
+    def write_reject(self, source: str, index: int, diagnostics: Iterable[Diagnostic],
+                     record: Any, raw: str | None = None) -> None:
+        """Quarantine one record with its diagnostics."""
+        self.count += 1
+        if self.out is None:
+            return
+        entry: dict[str, Any] = {"source": source, "index": index,
+                                 "diagnostics": [d.to_dict() for d in diagnostics]}
+        if raw is not None:
+            entry["raw"] = raw
+        else:
+            entry["record"] = record
+        self.out.write(dumps(entry) + b"\n")
+
+    def write_raw(self, data: bytes, count: int) -> None:
+        """Write already-serialised reject lines (from worker processes)."""
+        self.count += count
+        if self.out is not None:
+            self.out.write(data)
+
+    def close(self) -> None:
+        """Make the rejects file visible (an empty file when nothing was rejected)."""
+        if self.out is not None:
+            self.out.commit()
+
+    def abort(self) -> None:
+        """Discard the partial rejects file."""
+        if self.out is not None:
+            self.out.abort()
+
+
+class MemorySink(_SinkBase):
+    """Keeps objects in a list (tests, preview, the Python API)."""
+
+    def __init__(self) -> None:
+        self.objects: list[MappedObject] = []
+        self.count = 0
+
+    def write(self, objects: Iterable[MappedObject]) -> None:
+        """Keep the objects."""
+        for obj in objects:
+            self.objects.append(obj)
+            self.count += 1
+
+    def close(self) -> None:
+        """Nothing to flush."""
+
+    def abort(self) -> None:
+        """Nothing to discard."""
+
+
+SINKS: dict[str, str] = {
+    "jsonl": "one object per line (default)",
+    "batches": "setObjects request bodies, at most 100 objects per file",
+}

@@ -1,0 +1,231 @@
+"""Input records: JSON documents, JSON arrays, JSONL, folders, globs and stdin.
+
+`iter_records` yields `Record`s, `BadRecord`s (a JSONL line that is not JSON: it still counts
+and goes to the rejects file) and `InputProblem`s (a whole file that cannot be read). Large JSON
+arrays are streamed with ijson, so memory stays flat whatever the file size.
+"""
+
+from __future__ import annotations
+
+import glob
+import io
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import ijson
+import orjson
+
+from mapper.errors import Diagnostic, RecordRef
+from mapper.interpreter import Record
+
+JSON_SUFFIXES = (".json",)
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+STREAM_THRESHOLD = 16 * 1024 * 1024  # JSON arrays above this size are streamed
+MAX_LINE_BYTES = 256 * 1024 * 1024
+STDIN = "-"
+
+Selector = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class BadRecord:
+    """A record that could not be parsed: it is counted and quarantined with its raw text."""
+
+    source: str
+    index: int
+    raw: str
+    diagnostic: Diagnostic
+
+
+@dataclass(frozen=True, slots=True)
+class InputProblem:
+    """An input that could not be read at all (or stopped being readable part-way)."""
+
+    source: str
+    diagnostic: Diagnostic
+
+
+Item = Record | BadRecord | InputProblem
+
+
+def expand_inputs(specs: Iterable[str]) -> tuple[list[str], list[InputProblem]]:
+    """Files named by paths, folders (recursive) and glob patterns, in a stable order."""
+    found: list[str] = []
+    problems: list[InputProblem] = []
+    for spec in specs:
+        if spec == STDIN:
+            found.append(STDIN)
+        elif Path(spec).is_dir():
+            found.extend(_folder_files(Path(spec)))
+        elif Path(spec).exists():
+            found.append(spec)
+        elif glob.has_magic(spec):
+            matches = sorted(p for p in glob.glob(spec, recursive=True) if Path(p).is_file())
+            found.extend(matches)
+            if not matches:
+                problems.append(_problem(spec, "input.not-found", "the pattern matches no file"))
+        else:
+            problems.append(_problem(spec, "input.not-found", "no such file or folder"))
+    return list(dict.fromkeys(found)), problems
+
+
+def _folder_files(folder: Path) -> list[str]:
+    suffixes = JSON_SUFFIXES + JSONL_SUFFIXES
+    return sorted(str(p) for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
+
+
+def _problem(source: str, code: str, message: str, hint: str | None = None) -> InputProblem:
+    return InputProblem(source, Diagnostic(code, message, record=RecordRef(source, -1), hint=hint))
+
+
+def iter_records(paths: Iterable[str], *, selector: Selector | None = None,
+                 stream_path: str | None = None) -> Iterator[Item]:
+    """Every record of every input, in order. Never raises for bad input files."""
+    for path in paths:
+        yield from _iter_one(path, selector, stream_path)
+
+
+def _iter_one(path: str, selector: Selector | None, stream_path: str | None) -> Iterator[Item]:
+    try:
+        if path == STDIN:
+            yield from _iter_stream(STDIN, sys.stdin.buffer, selector, sniff=True)
+            return
+        with Path(path).open("rb") as fh:
+            if path.lower().endswith(JSONL_SUFFIXES):
+                yield from _iter_jsonl(path, fh)
+            elif _should_stream(path, fh, selector, stream_path):
+                yield from _iter_streamed_array(path, fh, stream_path)
+            else:
+                yield from _iter_stream(path, fh, selector, sniff=not path.lower().endswith(".json"))
+    except OSError as err:
+        yield _problem(path, "input.unreadable", f"cannot read input: {err.strerror or err}")
+    except MemoryError:
+        yield _problem(path, "input.too-large", "the input does not fit in memory",
+                       "split it, or use JSONL or a top-level array (both are streamed)")
+
+
+def _should_stream(path: str, fh: BinaryIO, selector: Selector | None, stream_path: str | None) -> bool:
+    if Path(path).stat().st_size < STREAM_THRESHOLD or (selector is not None and stream_path is None):
+        return False
+    head = fh.peek(64) if hasattr(fh, "peek") else b""  # type: ignore[attr-defined]
+    first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    return first == (b"{" if stream_path else b"[")
+
+
+def _iter_stream(source: str, fh: BinaryIO, selector: Selector | None, *, sniff: bool) -> Iterator[Item]:
+    data = fh.read()
+    if sniff and _looks_like_jsonl(data):
+        yield from _iter_jsonl(source, io.BytesIO(data))
+        return
+    try:
+        doc = parse_json(data)
+    except ValueError as err:
+        yield _malformed(source, data, err)
+        return
+    yield from _records_of(source, doc, selector)
+
+
+def _looks_like_jsonl(data: bytes) -> bool:
+    lines = [ln for ln in data.lstrip(b"\xef\xbb\xbf").splitlines()[:2] if ln.strip()]
+    if len(lines) < 2:
+        return False
+    try:
+        orjson.loads(lines[0])
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def parse_json(data: bytes | str) -> Any:
+    """Parse JSON text (a UTF-8 BOM is ignored); ValueError with a position when malformed."""
+    if isinstance(data, bytes) and data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as err:
+        if "64-bit" in str(err) or "integer" in str(err).lower():
+            return _parse_big_ints(data)
+        raise
+
+
+def _parse_big_ints(data: bytes | str) -> Any:
+    """orjson refuses integers beyond 64 bits; the standard library keeps them exact."""
+    import json
+
+    def reject(name: str) -> Any:
+        raise ValueError(f"{name} is not valid JSON")
+
+    text = data.decode("utf-8") if isinstance(data, bytes) else data
+    return json.loads(text, parse_constant=reject)
+
+
+def _malformed(source: str, data: bytes, err: ValueError) -> InputProblem:
+    message = str(err).split(":", 1)[0] if isinstance(err, orjson.JSONDecodeError) else str(err)
+    pos = getattr(err, "pos", None)
+    where = ""
+    if isinstance(pos, int):
+        line = data.count(b"\n", 0, pos) + 1
+        col = pos - (data.rfind(b"\n", 0, pos) + 1) + 1
+        where = f" at line {line}, column {col}"
+    hint = "the file ends early: was it truncated?" if "EOF" in message or "end" in message else None
+    if not data.strip():
+        return _problem(source, "input.empty", "the input is empty")
+    return _problem(source, "input.malformed-json", f"not valid JSON{where}: {message}", hint)
+
+
+def _records_of(source: str, doc: Any, selector: Selector | None) -> Iterator[Item]:
+    selected = doc
+    if selector is not None:
+        try:
+            selected = selector(doc)
+        except Exception as err:  # the selector is a user expression
+            yield _problem(source, "input.selector-failed", f"the records selector failed: {err}")
+            return
+        if selected is None:
+            yield _problem(source, "input.no-records", "the records selector found nothing here",
+                           "check `records:` in the mapping or --records")
+            return
+    if isinstance(selected, list):
+        for i, value in enumerate(selected):
+            yield Record(source, i, value)
+    else:
+        yield Record(source, 0, selected)
+
+
+def _iter_jsonl(source: str, fh: BinaryIO) -> Iterator[Item]:
+    index = 0
+    for line_no, line in enumerate(fh, start=1):
+        if not line.strip():
+            continue
+        if index == 0 and line.startswith(b"\xef\xbb\xbf"):
+            line = line[3:]
+        try:
+            yield Record(source, index, parse_json(line))
+        except ValueError as err:
+            text = line.decode("utf-8", "replace").rstrip("\r\n")
+            msg = f"line {line_no} is not valid JSON: {str(err).split(':', 1)[0]}"
+            yield BadRecord(source, index, text, Diagnostic("record.malformed-json", msg,
+                                                            record=RecordRef(source, index)))
+        index += 1
+
+
+def _iter_streamed_array(source: str, fh: BinaryIO, stream_path: str | None) -> Iterator[Item]:
+    prefix = f"{stream_path}.item" if stream_path else "item"
+    index = 0
+    try:
+        for index, value in enumerate(ijson.items(fh, prefix, use_float=True)):  # noqa: B007
+            yield Record(source, index, value)
+    except ijson.common.IncompleteJSONError as err:
+        yield _problem(source, "input.malformed-json",
+                       f"not valid JSON after record {index}: {str(err).strip()}",
+                       "records before this point were processed")
+
+
+def stream_path_of(base: tuple[str | int, ...] | None) -> str | None:
+    """The ijson prefix for a plain projection selector such as `items[]` (None if not plain)."""
+    if not base or not all(isinstance(p, str) and p.isidentifier() for p in base):
+        return None
+    return ".".join(str(p) for p in base)

@@ -1,0 +1,173 @@
+"""The mapping file format: frozen pydantic models of a mapping and its exported JSON Schema.
+
+A field value in a mapping is one of:
+
+* a string: a JMESPath expression evaluated against the record (or the `each` item);
+* a number, boolean or null: that literal value;
+* `{const: X}`: the literal X (use it for literal text such as `atlassian:repository`);
+* `{expr: E, ...}`, `{use: NAME, ...}`, `{coalesce: [E1, E2, ...], ...}` with the policy options
+  `default`, `required` and `omit_empty`;
+* a list of field values: a JSON array (null items are dropped);
+* any other mapping: a JSON object whose keys are output field names.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter
+from typing_extensions import TypeAliasType
+
+SOURCE_KEYS = ("expr", "const", "use", "coalesce")
+POLICY_KEYS = ("default", "required", "omit_empty")
+DIRECTIVE_KEYS = frozenset(SOURCE_KEYS + POLICY_KEYS)
+MAPPING_VERSION = 1
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class _Policy(_Spec):
+    default: Any = Field(None, description="Literal used when the value is null or missing.")
+    required: bool | None = Field(
+        None, description="true: a null/missing value rejects the record. Defaults per type."
+    )
+    omit_empty: bool = Field(
+        False, description='Treat "", [] and {} like null (then default/required apply).'
+    )
+
+
+class ExprField(_Policy):
+    """A JMESPath expression with a policy for null and missing values."""
+
+    expr: str = Field(description="JMESPath expression evaluated against the record or item.")
+
+
+class ConstField(_Spec):
+    """A literal value, written as is into the output."""
+
+    const: Any = Field(description="The literal value (text, number, boolean, list or object).")
+
+
+class UseField(_Policy):
+    """A reference to a named field value from `define:` (this file or an included one)."""
+
+    use: str = Field(description="Name of an entry of `define:`.")
+
+
+class CoalesceField(_Policy):
+    """The first expression whose value is not null (false, 0, "" and [] are kept)."""
+
+    coalesce: list[str] = Field(min_length=1, description="Expressions tried in order.")
+
+
+def field_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        for key in SOURCE_KEYS:
+            if key in value:
+                return key
+        return "object"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        return "expression"
+    return "literal"
+
+
+FieldValue = TypeAliasType(
+    "FieldValue",
+    Annotated[
+    Annotated[str, Tag("expression")]
+    | Annotated[int | float | bool | None, Tag("literal")]
+    | Annotated[ExprField, Tag("expr")]
+    | Annotated[ConstField, Tag("const")]
+    | Annotated[UseField, Tag("use")]
+    | Annotated[CoalesceField, Tag("coalesce")]
+    | Annotated[list["FieldValue"], Tag("list")]
+    | Annotated[dict[str, "FieldValue"], Tag("object")],
+        Discriminator(field_kind),
+    ],
+)
+
+
+class LookupSpec(_Spec):
+    """A JSON file loaded once per run and indexed by a key, read with `lookup(name, key)`."""
+
+    file: str = Field(
+        description="File name; searched in the input file's folder and its parents, "
+        "or given with `mapper run --lookup NAME=PATH`."
+    )
+    key: str = Field(description="JMESPath expression giving each row's key (compared as text).")
+    records: str | None = Field(
+        None, description="JMESPath selecting the rows inside the file (default: the file itself)."
+    )
+
+
+class ObjectSpec(_Spec):
+    """One object rule: which Teamwork Graph object to produce from each record (or item)."""
+
+    type: str = Field(description="Teamwork Graph object type, e.g. atlassian:commit.")
+    name: str | None = Field(None, description="Rule name used in reports (default: the type).")
+    each: str | None = Field(
+        None, description="JMESPath giving 0..n items per record; one object per item."
+    )
+    where: str | None = Field(
+        None, description="JMESPath condition; items where it is false/empty are counted as filtered."
+    )
+    fields: dict[str, FieldValue] = Field(
+        description="Output fields: common properties plus the type block under the type name."
+    )
+
+
+class MappingSpec(_Spec):
+    """A mapping file: several object rules plus shared definitions."""
+
+    version: Literal[1] = Field(description="Mapping format version (1).")
+    name: str | None = Field(None, description="A short name for reports.")
+    description: str | None = None
+    records: str | None = Field(
+        None, description="JMESPath selecting the records inside each input document (e.g. items[])."
+    )
+    include: list[str] = Field(
+        default_factory=list, description="Mapping files whose `define:` entries are reused here."
+    )
+    define: dict[str, FieldValue] = Field(
+        default_factory=dict, description="Named field values, used with {use: NAME}."
+    )
+    defaults: dict[str, FieldValue] = Field(
+        default_factory=dict, description="Field values applied to every rule that does not map them."
+    )
+    lookups: dict[str, LookupSpec] = Field(default_factory=dict)
+    objects: list[ObjectSpec] = Field(default_factory=list)
+
+
+class LibrarySpec(_Spec):
+    """An included file: it may only hold definitions."""
+
+    version: Literal[1]
+    description: str | None = None
+    include: list[str] = Field(default_factory=list)
+    define: dict[str, FieldValue] = Field(default_factory=dict)
+
+
+FIELD_VALUE_ADAPTER: TypeAdapter[Any] = TypeAdapter(FieldValue)
+
+
+def _disambiguate(field_value: dict[str, Any]) -> None:
+    """Mirror the runtime rule: a map with expr/const/use/coalesce is a directive, not an object."""
+    branches = field_value.pop("oneOf", None) or field_value.pop("anyOf")
+    for branch in branches:
+        if branch.get("type") == "object" and "additionalProperties" in branch:
+            branch["propertyNames"] = {"not": {"enum": list(SOURCE_KEYS)}}
+    field_value["anyOf"] = branches
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a mapping file, for editors (YAML language server) and tests."""
+    schema = MappingSpec.model_json_schema()
+    _disambiguate(schema["$defs"]["FieldValue"])
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://example.invalid/mapper/mapping.schema.json"
+    schema["title"] = "mapper mapping file (version 1)"
+    return schema

@@ -1,0 +1,587 @@
+"""Tests of mapper.functions: documented examples, edge cases, errors, determinism, fuzzing."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from dataclasses import replace
+from typing import Any
+
+import jmespath
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from jmespath import exceptions, functions
+
+from mapper.errors import EvalError
+from mapper.functions import (
+    CUSTOM_FUNCTIONS,
+    FUNCTION_NAMES,
+    EvalContext,
+    MapperFunctions,
+    arity,
+    function_docs,
+    make_options,
+)
+from mapper.functions.arguments import OPTIONAL_TYPES, REPEATED_TYPES
+from mapper.functions.docs import EXAMPLE_LOOKUPS, example_context, parse_doc
+from mapper.functions.patterns import compile_pattern
+
+DOCS = {doc.name: doc for doc in function_docs()}
+EXAMPLES = [
+    pytest.param(example, id=f"{doc.name}:{i}")
+    for doc in DOCS.values()
+    for i, example in enumerate(doc.examples)
+]
+
+
+def search(expr: str, data: Any = None, context: EvalContext | None = None) -> Any:
+    fns = MapperFunctions()
+    fns.context = context or example_context(data)
+    return jmespath.compile(expr).search(data, options=make_options(fns))
+
+
+def as_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, allow_nan=False)
+
+
+def assert_maps(expr: str, expected: Any, data: Any = None) -> None:
+    """`expr` on `data` gives `expected`, with the same JSON types (1 is not 1.0 or true)."""
+    assert as_json(search(expr, data)) == as_json(expected), expr
+
+
+def assert_raises(expr: str, error: type[Exception] | str, data: Any = None) -> None:
+    """`expr` raises the jmespath error class `error`, or an EvalError whose code is `error`."""
+    if isinstance(error, str):
+        with pytest.raises(EvalError) as info:
+            search(expr, data)
+        assert info.value.code == error, expr
+    else:
+        with pytest.raises(error):
+            search(expr, data)
+
+
+# -- the documented examples run as tests -------------------------------------------------------
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_documented_example(example: Any) -> None:
+    assert as_json(search(example.expression, example.data)) == as_json(example.expected)
+
+
+# -- registry and documentation ----------------------------------------------------------------
+
+
+def test_registry_names() -> None:
+    builtins = set(functions.Functions.FUNCTION_TABLE)
+    assert builtins | set(CUSTOM_FUNCTIONS) == FUNCTION_NAMES
+    assert list(CUSTOM_FUNCTIONS) == sorted(CUSTOM_FUNCTIONS)
+    assert not builtins & set(CUSTOM_FUNCTIONS)  # no built-in is silently replaced
+    assert all(re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)*", name) for name in CUSTOM_FUNCTIONS)
+    assert set(DOCS) == set(CUSTOM_FUNCTIONS)
+
+
+@pytest.mark.parametrize("name", CUSTOM_FUNCTIONS)
+def test_documented(name: str) -> None:
+    doc = DOCS[name]
+    assert doc.summary and doc.summary == doc.doc.splitlines()[0] and len(doc.summary) <= 100
+    assert doc.examples, f"{name} needs at least one example"
+    assert doc.signature.startswith(f"{name}(")
+    assert " -> " in doc.signature
+
+
+def _doc_params(signature: str) -> list[tuple[str, str, set[str]]]:
+    """[(kind, name, types)] from `name(a: t|u, b?: t, c...: t) -> r`; kind '', '?' or '...'."""
+    inner = signature[signature.index("(") + 1 : signature.rindex(")")]
+    params = []
+    for part in filter(None, (p.strip() for p in inner.split(","))):
+        name, _, types = part.partition(": ")
+        kind = "..." if name.endswith("...") else "?" if name.endswith("?") else ""
+        params.append((kind, name.rstrip(".?"), set(types.split("|"))))
+    return params
+
+
+def _types(types: list[str]) -> set[str]:
+    return set(types) or {"any"}
+
+
+@pytest.mark.parametrize("name", CUSTOM_FUNCTIONS)
+def test_signature_line_matches_registration(name: str) -> None:
+    """The documented signature says what @signature / @optional_args / @repeated_args enforce."""
+    method = MapperFunctions.FUNCTION_TABLE[name]["function"]
+    sig = method.signature
+    params = _doc_params(DOCS[name].signature)
+    low, high = arity(name)
+    plain = [p for p in params if p[0] == ""]
+    optional = [p for p in params if p[0] == "?"]
+    repeated = [p for p in params if p[0] == "..."]
+    for (_, pname, types), entry in zip(plain, sig, strict=False):
+        assert types == _types(entry["types"]), (name, pname)
+    for (_, pname, types), expected in zip(optional, getattr(method, OPTIONAL_TYPES, ()), strict=True):
+        assert types == _types(expected), (name, pname)
+    if high is None:
+        assert len(repeated) == 1 and len(plain) in (low, low - 1)
+        assert repeated[0][2] == _types(getattr(method, REPEATED_TYPES))
+    else:
+        assert not repeated and len(plain) == low and len(optional) == high - low
+
+
+@pytest.mark.parametrize("name", CUSTOM_FUNCTIONS)
+def test_variadic_functions_check_their_extra_arguments(name: str) -> None:
+    method = MapperFunctions.FUNCTION_TABLE[name]["function"]
+    if method.signature and method.signature[-1].get("variadic"):
+        assert hasattr(method, OPTIONAL_TYPES), f"{name}: add @optional_args or @repeated_args"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("record", (0, 0)), ("lookup", (2, 2)), ("regex_extract", (2, 3)), ("user_ref", (1, 3)),
+     ("truncate", (2, 3)), ("concat", (1, None)), ("format", (1, None)), ("lower", (1, 1))],
+)  # fmt: skip
+def test_arity(name: str, expected: tuple[int, int | None]) -> None:
+    assert arity(name) == expected
+
+
+def test_arity_of_builtins_and_unknown_names() -> None:
+    assert arity("length") == (1, 1)
+    assert arity("not_null") == (1, None)
+    with pytest.raises(KeyError):
+        arity("slugg")
+
+
+def test_docstring_format_errors() -> None:
+    with pytest.raises(ValueError, match="Signature"):
+        parse_doc("f", "Summary.\n\nExamples:\n    f() => 1\n")
+    with pytest.raises(ValueError, match="=>"):
+        parse_doc("f", "Summary.\n\nSignature: f() -> number\n\nExamples:\n    f()\n")
+    doc = parse_doc("f", "S.\n\nSignature: f(a: string,\n    b: string) -> string\n")
+    assert doc.signature == "f(a: string, b: string) -> string" and doc.examples == ()
+
+
+def test_make_options_and_context() -> None:
+    fns = MapperFunctions()
+    assert make_options(fns).custom_functions is fns
+    assert isinstance(make_options().custom_functions, MapperFunctions)
+    assert fns.context == EvalContext() and fns.context.lookups == {}
+    fns.context = EvalContext({"repository": {"full_name": "acme/api"}}, "push.json", 3)
+    expr = jmespath.compile("record().repository.full_name")
+    assert expr.search({}, options=make_options(fns)) == "acme/api"
+    assert jmespath.compile("source()").search(None, options=make_options(fns)) == "push.json"
+
+
+def test_context_defaults() -> None:
+    context = EvalContext()
+    assert search("[record(), source()]", {"x": 1}, context=context) == [None, ""]
+    with pytest.raises(EvalError) as info:
+        search("lookup('users', 'U1')", context=context)
+    assert info.value.code == "function.unknown-lookup"
+    with pytest.raises(EvalError) as info:
+        search("lookup('user', 'U1')", context=replace(context, lookups=EXAMPLE_LOOKUPS))
+    assert info.value.code == "function.unknown-lookup" and "did you mean 'users'" in info.value.message
+
+
+# -- edge cases, one row per input ---------------------------------------------------------------
+
+TIMESTAMPS = [
+    ("'2024-05-01T12:00:00z'", "2024-05-01T12:00:00Z"),
+    ("'2024-05-01t12:00:00Z'", "2024-05-01T12:00:00Z"),
+    ("'2024-05-01T12:00Z'", "2024-05-01T12:00:00Z"),
+    ("'2024-05-01T12:00:00,5Z'", "2024-05-01T12:00:00.500Z"),
+    ("'2024-05-01T12:00:00.000Z'", "2024-05-01T12:00:00.000Z"),
+    ("'2024-05-01T12:00:00.0009Z'", "2024-05-01T12:00:00.000Z"),
+    ("'2024-05-01T12:00:00+02'", "2024-05-01T10:00:00Z"),
+    ("'2024-05-01T01:00:00+05:30'", "2024-04-30T19:30:00Z"),
+    ("'2024-12-31T23:30:00-01:00'", "2025-01-01T00:30:00Z"),
+    ("'2024-05-01 12:00:00 GMT'", "2024-05-01T12:00:00Z"),
+    ("'2024-05-01 12:00:00'", "2024-05-01T12:00:00Z"),
+    ("'  2024-05-01  '", "2024-05-01T00:00:00Z"),
+    ("'Wed, 01 May 2024 12:00:00 GMT'", "2024-05-01T12:00:00Z"),
+    ("'01 May 2024 05:00:00 PDT'", "2024-05-01T12:00:00Z"),
+    ("'Wed, 01 May 2024 12:00:00 CEST'", None),  # zone names email.utils does not know
+    ("`0`", "1970-01-01T00:00:00Z"),
+    ("`-1.5`", "1969-12-31T23:59:58.500Z"),
+    ("`1714564800.0`", "2024-05-01T12:00:00.000Z"),
+    ("`99999999999`", "5138-11-16T09:46:39Z"),  # just below the threshold: seconds
+    ("`100000000000`", "1973-03-03T09:46:40.000Z"),  # the threshold: milliseconds
+    ("'1714564800123.9'", "2024-05-01T12:00:00.123Z"),
+    ("`-100000000000`", "1966-10-31T14:13:20.000Z"),
+    ("`1e30`", None),
+    ("`1e300`", None),
+    ("'99999999999999999999999'", None),
+    ("'2016-12-31T23:59:60Z'", None),  # leap second
+    ("'2024-05-01T24:00:00Z'", None),
+    ("'2024-13-01'", None),
+    ("'2024-05-01T12:00:00+24:00'", None),
+    ("'0001-01-01T00:30:00+01:00'", None),  # before year 1 in UTC
+    ("'9999-12-31T23:30:00-01:00'", None),  # after year 9999 in UTC
+    ("'2024-05-01T12'", None),
+    ("'2024-5-1'", None),
+    ("'20240501'", "1970-08-23T06:21:41Z"),  # all digits: epoch seconds, as documented
+    ("''", None),
+    ("'1714564800 '", "2024-05-01T12:00:00Z"),
+    ("'-'", None),
+    ("'1.2.3'", None),
+    ("'٢٠٢٤-05-01'", None),  # non-ASCII digits
+]
+
+
+@pytest.mark.parametrize(("arg", "expected"), TIMESTAMPS)
+def test_to_rfc3339(arg: str, expected: str | None) -> None:
+    assert_maps(f"to_rfc3339({arg})", expected)
+
+
+def test_to_rfc3339_long_strings_are_not_timestamps() -> None:
+    assert_maps("to_rfc3339(@)", None, data="2024-05-01T12:00:00Z" + " " * 100)
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [("to_epoch_ms('1970-01-01T00:00:00.001Z')", 1), ("to_epoch_ms(`-1.5`)", -1500),
+     ("to_epoch_ms('2024-05-01')", 1714521600000), ("to_epoch_s(`-1.5`)", -2),
+     ("to_epoch_ms(`null`)", None), ("to_epoch_s('x')", None),
+     ("to_epoch_ms('Wed, 01 May 2024 12:00:00 +0000')", 1714564800000)],
+)  # fmt: skip
+def test_to_epoch(expr: str, expected: int | None) -> None:
+    assert_maps(expr, expected)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [("'ABC-1x'", []), ("'xABC-1'", []), ("'1ABC-1'", []), ("'A-1'", []), ("'Abc-1'", []),
+     ("'ABC-1_fix'", ["ABC-1"]), ("'feature_ABC-1'", ["ABC-1"]), ("'(ABC-1)'", ["ABC-1"]),
+     ("'ABC-1,ABC-2;ABC-1'", ["ABC-1", "ABC-2"]), ("'ABC-DEF-12'", ["DEF-12"]),
+     ("'MY_PROJ-7'", ["MY_PROJ-7"]), ("'A1-2'", ["A1-2"]), ("'ABC-1.5'", ["ABC-1"]),
+     ("'éABC-1 ABC-2é'", []), ("'https://x.atlassian.net/browse/OPS-9'", ["OPS-9"]),
+     ("`[[\"AB-1\", [\"AB-2\"]], 3, null, {\"k\": \"AB-3\"}]`", ["AB-1", "AB-2"]),
+     ("`null`, 'AB-1', `[]`", ["AB-1"]), ("'ab-1'", []), ("upper('feature/ab-1')", ["AB-1"])],
+)  # fmt: skip
+def test_jira_keys(args: str, expected: list[str]) -> None:
+    assert_maps(f"jira_keys({args})", expected)
+
+
+def test_jira_keys_scan_is_linear_on_adversarial_input() -> None:
+    start = time.perf_counter()
+    assert search("jira_keys(@)", data="_A" * 200_000) == []
+    assert search("jira_keys(@)", data="A" * 1_000_000 + "-1") == []  # past the scan limit
+    assert time.perf_counter() - start < 2
+
+
+TEXT = [
+    ("concat('a', `1.5`, `-2`, `3.0`)", "a1.5-23"),
+    ("concat('only')", "only"),
+    ("concat('a', '')", "a"),
+    ("format('{}', `null`)", None),
+    ("format('x', `null`)", "x"),
+    ("format(`null`, 'a')", None),
+    ("format('{0}{}{}', 'a', 'b')", "aab"),
+    ("format('}}{{')", "}{"),
+    ("split('a', ',')", ["a"]),
+    ("split('', ',')", [""]),
+    ("split('', '')", []),
+    ("replace('aaa', '', 'b')", "aaa"),
+    ("first_line('')", None),
+    ("first_line(`\"a\\r\\nb\"`)", "a"),
+    ("truncate('abc', `0`)", ""),
+    ("truncate('abcdef', `2`, '...')", "ab"),
+    ("truncate('abcdef', `4.0`, '~')", "abc~"),
+    ("truncate('abc', `2.5`)", None),
+    ("truncate(`null`, `2`)", None),
+    ("url_join('https://x.test/', '/a/')", "https://x.test/a/"),
+    ("url_join('https://x.test/a', '')", "https://x.test/a"),
+    ("url_join(`null`, 'https://y.test/')", "https://y.test/"),
+    ("url_join('https://x.test', `null`)", None),
+    ("url_join('https://x.test', '#top')", "https://x.test#top"),
+    ("url_resolve('http://[::1', 'a')", None),
+    ("url_resolve(`null`, 'a')", None),
+    ("html_to_text('')", ""),
+    ("html_to_text('<pre>a\n  b</pre>c')", "a\nb\nc"),
+    ("html_to_text('<p>x<![CDATA[if (a<b) {\n}]]></p>')", "xif (a<b) {\n}"),
+    ("html_to_text('<ac:structured-macro><ac:parameter ac:name=\"t\">info</ac:parameter>"
+     "<ac:rich-text-body><p>Note</p></ac:rich-text-body></ac:structured-macro>')", "Note"),
+    ("html_to_text('a&nbsp;&nbsp;b &lt;c&gt;')", "a b <c>"),
+    ("html_to_text('<style>p{}</style><div>a</div>\n\n<div> b </div>')", "a\nb"),
+    ("html_to_text('<![foo[bar]]>')", None),
+    ("html_to_text('<b>unclosed')", "unclosed"),
+]
+
+
+@pytest.mark.parametrize(("expr", "expected"), TEXT)
+def test_text(expr: str, expected: Any) -> None:
+    assert_maps(expr, expected)
+
+
+def test_html_to_text_size_limit() -> None:
+    assert search("html_to_text(@)", data="<p>x</p>" * 300_000) is None
+
+
+REGEX = [
+    ("regex_extract('ab', '(x)?b')", None),  # group 1 did not take part
+    ("regex_extract('ab', '(x)?b', `0`)", "b"),
+    ("regex_extract('ab', '(a)(b)', `2.0`)", "b"),
+    ("regex_extract(`null`, '(')", None),  # null subject: the pattern is not even compiled
+    ("regex_find_all('ab', '(x)?b')", []),
+    ("regex_find_all('a1b2', '[a-z](\\d)')", ["1", "2"]),
+    ("regex_replace('abc', 'b', '[\\g<0>]')", "a[b]c"),
+    ("regex_test('', '^$')", True),
+]
+
+
+@pytest.mark.parametrize(("expr", "expected"), REGEX)
+def test_regex(expr: str, expected: Any) -> None:
+    assert_maps(expr, expected)
+
+
+@pytest.mark.parametrize(
+    "expr",
+    ["regex_test('a', '(')", "regex_extract('a', '(a)', `2`)", "regex_extract('a', 'a', 'nope')",
+     "regex_extract('a', 'a', `-1`)", "regex_replace('a', 'a', '\\9')", "regex_find_all('a', '[')",
+     "regex_test('a', @)"],
+)  # fmt: skip
+def test_regex_invalid(expr: str) -> None:
+    assert_raises(expr, "function.regex-invalid", data="x" * 1001)
+
+
+def test_regex_over_long_subject_gives_null() -> None:
+    assert search("regex_test(@, 'a')", data="a" * 100_001) is None
+    assert search("regex_replace(@, 'a', 'b')", data="a" * 100_001) is None
+
+
+def test_regex_patterns_are_compiled_once() -> None:
+    compile_pattern.cache_clear()
+    search("[regex_test('a', 'x+'), regex_test('b', 'x+'), regex_find_all('c', 'x+')]", {})
+    info = compile_pattern.cache_info()
+    assert (info.misses, info.hits) == (1, 2) and info.maxsize == 256
+
+
+@pytest.mark.parametrize(
+    "expr",
+    ["regex_test(@, '(a+)+$')", "regex_extract(@, '(a+)+$')", "regex_find_all(@, '(a|aa)+$')",
+     "regex_replace(@, '(a+)+$', '')"],
+)  # fmt: skip
+def test_catastrophic_regex_times_out(expr: str) -> None:
+    start = time.perf_counter()
+    assert_raises(expr, "function.regex-timeout", data="a" * 5000 + "!")
+    assert time.perf_counter() - start < 1
+
+
+def test_regex_timeout_is_per_instance() -> None:
+    assert MapperFunctions().regex_timeout_s == 0.1
+    fns = MapperFunctions(regex_timeout_s=0.01)
+    start = time.perf_counter()
+    with pytest.raises(EvalError):
+        fns.call_function("regex_test", ["a" * 5000 + "!", "(a+)+$"])
+    assert time.perf_counter() - start < 0.1
+
+
+VALUES = [
+    ("to_int(' +5 ')", 5), ("to_int('-0')", 0), ("to_int('42.000')", 42), ("to_int('1e3')", None),
+    ("to_int('0x1F')", None), ("to_int('1_000')", None), ("to_int('')", None),
+    ("to_int('٤٢')", None), ("to_int(`9223372036854775807`)", 9223372036854775807),
+    ("to_int(`9223372036854775808`)", None), ("to_int('-9223372036854775808')", -(2**63)),
+    ("to_int(`1e300`)", None), ("to_int(`[1]`)", None), ("to_int(`null`)", None),
+    ("to_str(`null`)", None), ("to_str(`[1]`)", None), ("to_str(`1e20`)", "1e+20"),
+    ("to_str(`-0.0`)", "0"), ("to_str('')", ""),
+    ("coalesce(`false`, 'x')", False), ("coalesce(`[]`)", []), ("coalesce(`null`)", None),
+    ("compact(`[null, null]`)", []), ("uniq(`[1, 1.0, true, \"1\", null, null]`)", [1, 1.0, True, "1", None]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("expr", "expected"), VALUES)
+def test_values(expr: str, expected: Any) -> None:
+    assert_maps(expr, expected)
+
+
+MIME = [
+    ("IMAGE/PNG", "IMAGE"), ("image/svg+xml", "IMAGE"), ("application/ld+json", "CODE"),
+    ("text/x-c++src", "CODE"), ("text/calendar", "DOCUMENT"), ("text/csv", "SPREADSHEET"),
+    ("application/vnd.google-apps.form", "OTHER"), ("application/vnd.google-apps.shortcut", "OTHER"),
+    ("", "OTHER"), ("not a mime", "OTHER"), ("application/x-tar", "ARCHIVE"),
+    ("application/vnd.ms-excel", "SPREADSHEET"), ("application/vnd.ms-powerpoint", "PRESENTATION"),
+    ("application/vnd.openxmlformats-officedocument.presentationml.presentation", "PRESENTATION"),
+    ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "SPREADSHEET"),
+    ("application/gzip", "ARCHIVE"), ("application/vnd.rar", "ARCHIVE"), ("text/html", "DOCUMENT"),
+    ("text/plain", "DOCUMENT"), ("application/javascript", "CODE"), ("audio/ogg", "AUDIO"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("mime", "expected"), MIME)
+def test_mime_category(mime: str, expected: str) -> None:
+    assert search("mime_category(@)", data=mime) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("a/b.c/file", None), ("C:\\dir\\y.TXT", "txt"), ("name.", None), ("x.tar.gz", "gz"),
+     ("a.verylongextension12", None), ("report.pdf?x=1", None), ("", None), ("photo.JPEG", "jpeg")],
+)  # fmt: skip
+def test_file_extension(name: str, expected: str | None) -> None:
+    assert search("file_extension(@)", data=name) == expected
+
+
+BUILDERS = [
+    ("user_ref(`0`)", {"externalId": "0"}),
+    ("user_ref(`1.5`)", {"externalId": "1.5"}),
+    ("user_ref('u', '', '')", {"externalId": "u"}),
+    ("user_ref(`null`, 'a@b.c')", None),
+    ("user_refs(`[]`)", []),
+    ("user_refs(`7`)", [{"externalId": "7"}]),
+    ("entity_key('', 'x')", None),
+    ("entity_key('t', '')", None),
+    ("entity_key(`null`, 'x')", None),
+    ("entity_key_as('t', '', 'x')", None),
+    ("entity_key_as('t', 'repositoryId', `5`)", {"type": "t", "value": {"repositoryId": "5"}}),
+    ("entity_key_of('t', `{\"a\": {\"b\": 1}}`)", None),
+    ("entity_key_of('t', `{\"a\": true}`)", None),
+    ("entity_key_of('t', `{\"a\": \"\"}`)", None),
+    ("entity_key_of(`null`, `{\"a\": \"x\"}`)", None),
+    ("principal('user')", None),
+    ("principal('')", None),
+    ("principal(`null`, 'x')", None),
+    ("principal('ROLE', 'r')", {"type": "ROLE", "id": "r"}),
+    ("principal('atlassian_workspace')", {"type": "ATLASSIAN_WORKSPACE"}),
+    ("principal('MUST_HAVE_VIEWED')", {"type": "MUST_HAVE_VIEWED"}),
+    ("users(`[\"\", null]`)", []),
+    ("groups(`null`)", None),
+    ("permissions(`null`, `[]`)", None),
+    ("permissions(principal('EVERYONE'), `[{\"type\": \"EVERYONE\"}]`, `[null]`)",
+     [{"accessControls": [{"principals": [{"type": "EVERYONE"}]}]}]),
+    ("permissions_all(principal('CONTAINER'))",
+     [{"accessControls": [{"principals": [{"type": "CONTAINER"}]}]}]),
+    ("permissions_all(users('u'), `[]`)", None),
+    ("permissions_all(`null`)", None),
+    ("associations(`null`)", None),
+    ("associations('ABC-1')", [{"associationType": "issueIdOrKeys", "values": ["ABC-1"]}]),
+    ("associations(`[\"A-1\", \"A-1\", null, \"\"]`)",
+     [{"associationType": "issueIdOrKeys", "values": ["A-1"]}]),
+    ("lookup('users', `null`)", None),
+    ("lookup('users', 'nobody')", None),
+]
+
+
+@pytest.mark.parametrize(("expr", "expected"), BUILDERS)
+def test_builders(expr: str, expected: Any) -> None:
+    assert_maps(expr, expected)
+
+
+def test_builders_copy_their_inputs() -> None:
+    data = {"p": {"type": "USER", "id": "u"}}
+    result = search("permissions(p)", data)
+    result[0]["accessControls"][0]["principals"][0]["id"] = "changed"
+    assert data["p"]["id"] == "u"
+
+
+# -- errors: wrong types and arity are jmespath's own errors ---------------------------------------
+
+TYPE_ERRORS = [
+    "to_rfc3339(`true`)", "to_rfc3339(`[]`)", "lower(`1`)", "split('a', `null`)",
+    "concat('a', `[1]`)", "concat(`true`)", "format('{}', `{}`)", "jira_keys(`{}`)",
+    "jira_keys('a', `1`)", "regex_extract('a', 'a', `true`)", "truncate('a', `1`, `1`)",
+    "user_ref('u', `1`)", "user_ref(`true`)", "user_refs(`[{\"id\": 1}]`)", "users(`[[1]]`)",
+    "groups(`{}`)", "permissions(`[\"u1\"]`)", "permissions(`{}`, `1`)", "permissions_all(`\"u\"`)",
+    "associations(`[{}]`)", "entity_key('t', `{}`)", "entity_key_of('t', `[]`)",
+    "mime_category(`1`)", "lookup(`1`, 'a')", "compact(`{}`)", "uniq('a')",
+    "principal('USER', `[]`)", "regex_test('a', `null`)", "url_join(`1`, 'a')",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("expr", TYPE_ERRORS)
+def test_wrong_types_raise_jmespath_type_errors(expr: str) -> None:
+    assert_raises(expr, exceptions.JMESPathTypeError)
+
+
+ARITY_ERRORS = [
+    "record('x')", "source(`1`)", "lookup('users')", "regex_extract('a', 'a', `1`, `2`)",
+    "user_ref('a', 'b', 'c', 'd')", "principal('USER', 'a', 'b')", "truncate('a')",
+    "concat()", "coalesce()", "to_rfc3339()", "to_rfc3339('a', 'b')", "permissions()",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("expr", ARITY_ERRORS)
+def test_wrong_arity_raises_arity_errors(expr: str) -> None:
+    assert_raises(expr, exceptions.ArityError)
+
+
+@pytest.mark.parametrize(
+    "expr", ["format('{')", "format('}')", "format('{0}{2}', 'a', 'b')", "format('{}{}', 'a')",
+             "format('{x}', 'a')"],
+)  # fmt: skip
+def test_format_template_errors(expr: str) -> None:
+    assert_raises(expr, "function.format-invalid")
+
+
+# -- determinism -----------------------------------------------------------------------------------
+
+
+def test_results_do_not_depend_on_the_machine_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [e.values[0] for e in EXAMPLES if e.values[0].expression.startswith("to_")]
+    before = [search(ex.expression, ex.data) for ex in rows]
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")
+    time.tzset()
+    try:
+        after = [search(ex.expression, ex.data) for ex in rows]
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert before == after and os.environ.get("TZ") != "Pacific/Kiritimati"
+
+
+def test_repeated_calls_give_equal_results() -> None:
+    for param in EXAMPLES:
+        example = param.values[0]
+        first, second = search(example.expression, example.data), search(example.expression, example.data)
+        assert as_json(first) == as_json(second), example.text
+
+
+# -- robustness: any JSON arguments give JSON or a jmespath error / EvalError -------------------
+
+INTERESTING = st.sampled_from([
+    "", " ", "2024-05-01T12:00:00Z", "2024-05-01 12:00:00 +0200", "1714564800.000200",
+    "Wed, 01 May 2024 12:00:00 GMT", "ABC-1 feature/BB-2", "(a+)+$", "{}", "{0}", "{", "users",
+    "U1", "USER", "EVERYONE", "<p>a<![CDATA[b]]></p>", "<![x[", "https://x.test/a", "//h/p",
+    "image/png", "a.b", "\\1", "(?P<n>a)", "[", "9" * 30, "-1.5", "NaN", "\x00", "é",
+])  # fmt: skip
+SCALARS = (
+    st.none() | st.booleans() | st.integers() | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=40) | INTERESTING
+)
+JSON = st.recursive(
+    SCALARS,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+
+
+def _arguments(name: str) -> st.SearchStrategy[list[Any]]:
+    low, high = arity(name)
+    return st.integers(low, low + 3 if high is None else high).flatmap(
+        lambda n: st.lists(JSON, min_size=n, max_size=n)
+    )
+
+
+@pytest.mark.parametrize("name", CUSTOM_FUNCTIONS)
+def test_any_json_arguments_give_json_or_a_known_error(name: str) -> None:
+    fns = MapperFunctions()
+    fns.context = EvalContext({"a": [1]}, "in.json", 0, EXAMPLE_LOOKUPS)
+
+    @given(_arguments(name))
+    def check(args: list[Any]) -> None:
+        try:
+            result = fns.call_function(name, args)
+        except (exceptions.JMESPathError, EvalError):
+            return
+        json.dumps(result, allow_nan=False)
+
+    check()
+
+
+@given(st.sampled_from(CUSTOM_FUNCTIONS).flatmap(lambda n: st.tuples(st.just(n), _arguments(n))))
+def test_any_json_arguments_through_jmespath(call: tuple[str, list[Any]]) -> None:
+    name, args = call
+    expr = f"{name}({', '.join(f'@[{i}]' for i in range(len(args)))})"
+    try:
+        result = search(expr, args)
+    except (exceptions.JMESPathError, EvalError):
+        return
+    json.dumps(result, allow_nan=False)
