@@ -99,9 +99,17 @@ def check_expression(
     yield from check_literal_lookalike(text, ast)
 
 
-def literal_hint(text: str) -> str | None:
-    """A hint for text that fails to parse because it was meant as literal text."""
-    if ":" in text or " " in text.strip() or text.startswith(("http", "/")):
+_BARE_TYPE = re.compile(r"(?<!['\w])(atlassian:[a-z-]+)")
+
+
+def literal_hint(text: str, token: str | None = None) -> str | None:
+    """A hint for text that fails to parse, most often literal text written as an expression."""
+    if token is not None and re.fullmatch(r"-?\d+(\.\d+)?", str(token)):
+        return f"numbers inside an expression are JSON literals in backticks: `{token}`"
+    bare = _BARE_TYPE.search(text)
+    if bare and "(" in text:
+        return f"write literal text inside an expression in single quotes: '{bare.group(1)}'"
+    if "(" not in text and (":" in text or " " in text.strip() or text.startswith(("http", "/"))):
         return f"to write literal text, quote it as '{text}' or use {{const: {text}}}"
     return None
 
@@ -195,6 +203,21 @@ def plain_path(ast: Mapping[str, Any]) -> tuple[str | int, ...] | None:
             parts += sub
         return parts
     return None
+
+
+def value_path(ast: Mapping[str, Any]) -> tuple[str | int, ...] | None:
+    """The record path an expression reads its value from, when that is unambiguous.
+
+    A plain path (`a.b[0]`), or a function call whose only record-reading argument is a plain
+    path (`to_rfc3339(commit.author.date)`, `to_int(size)`); None otherwise.
+    """
+    path = plain_path(ast)
+    if path is not None or ast.get("type") != "function_expression":
+        return path
+    reads = [a for a in ast.get("children", ()) if a.get("type") not in ("literal", "raw_string")]
+    if len(reads) != 1:
+        return None
+    return value_path(reads[0])
 
 
 def projection_base(ast: Mapping[str, Any] | None) -> tuple[str | int, ...] | None:

@@ -167,11 +167,18 @@ def run_cmd(
     options = RunOptions(ErrorPolicy.FAIL_FAST if fail_fast else ErrorPolicy.SKIP_RECORD,
                          max_errors, _parse_pairs(lookup, "--lookup"))
     problems, items = _items(plan, inputs, records)
-    if workers > 1 and fmt is Format.jsonl and not plan.lookups:
+    if workers > 1 and fmt is Format.jsonl and not plan.lookups and output != STDOUT:
         from mapper.parallel import run_parallel
 
-        result = run_parallel(mapping, plan, items, output, rejects_path, options, workers,
-                              associations is AssocForm.set)
+        paths, _ = expand_inputs(inputs)
+        raw = paths if _all_jsonl(paths) and records is None and plan.records is None else None
+        try:
+            result = run_parallel(mapping, plan, items, output, rejects_path, options, workers,
+                                  associations is AssocForm.set, raw)
+        except KeyboardInterrupt:
+            _fail(EXIT_INTERRUPTED, message="interrupted: no output file was written")
+        except OutputError as error:
+            _fail(EXIT_IO, list(error.diagnostics))
     else:
         result = _run_serial(plan, items, output, fmt, rejects_path, options,
                              connection_id, _parse_pairs(prop, "--property"),
@@ -179,6 +186,10 @@ def run_cmd(
     result.inputs = inputs
     result.input_problems[:0] = [p.diagnostic for p in problems]
     _finish(result, report_path, quiet)
+
+
+def _all_jsonl(paths: list[str]) -> bool:
+    return bool(paths) and all(p.lower().endswith((".jsonl", ".ndjson")) for p in paths)
 
 
 def _run_serial(plan: Plan, items: Any, output: str, fmt: Format, rejects_path: str | None,

@@ -71,7 +71,7 @@ def compile_expr(
     found = list(checks.check_expression(text, parsed.parsed, ctx.lookup_names))
     ctx.diags.extend(replace(d, loc=loc, span=span) for d in found)
     evaluate = _evaluator(parsed, ctx.functions)
-    return CompiledExpr(text, evaluate, loc, span, checks.plain_path(parsed.parsed), parsed.parsed)
+    return CompiledExpr(text, evaluate, loc, span, checks.value_path(parsed.parsed), parsed.parsed)
 
 
 def compile_standalone(
@@ -91,7 +91,7 @@ def _syntax_diag(err: ParseError, text: str, loc: Loc, span: SourceSpan | None) 
     msg = f"invalid expression: {err.msg} near {token!r}" if token else f"invalid expression: {err.msg}"
     return Diagnostic("expr.syntax", msg, loc=loc, span=span, expr=text,
                       expr_col=min(col, len(text)) if col is not None else None,
-                      hint=checks.literal_hint(text))
+                      hint=checks.literal_hint(text, err.token_value))
 
 
 def _evaluator(parsed: Any, functions: MapperFunctions) -> Callable[[Any], Any]:

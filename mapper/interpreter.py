@@ -253,7 +253,10 @@ def _locate_object_problem(rule: ObjectRule, item: _Item, diag: Diagnostic) -> D
     expr = node.exprs[0] if node.kind == "expr" and node.exprs else None
     path = None
     if expr is not None and expr.path is not None:
-        path = (*expr.path, *rest)
+        is_call = isinstance(expr.ast, dict) and expr.ast.get("type") == "function_expression"
+        # a plain path copies the record's value, so the rest of the payload path applies to it;
+        # a function call's result is new data: point at its argument only for the whole value
+        path = expr.path if is_call and not rest else None if is_call else (*expr.path, *rest)
     out_path = _payload_path(diag.loc)
     message = f"{out_path}: {diag.message}" if out_path else diag.message
     return replace(diag, message=message, loc=node.loc, span=node.span,

@@ -65,7 +65,8 @@ EXPRESSIONS = [
     "to_number(a)", "to_array(a)", "not_null(a, b, `1`)", "type(a)", "abs(a)", "sum(a)", "avg(a)",
     "max(a)", "min(a)", "ceil(a)", "floor(a)", "reverse(a)", "merge(a, b)",
     "length(items[?state=='open'])", "a && unknown_fn(a)", "a || length(a, b)", "b && not_null()",
-    "sort_by(items, &name)[*].id",
+    "sort_by(items, &name)[*].id", "a[].to_string(@)", "a[].[@, b]", "contains(a, c)", "type()",
+    "a || starts_with(a)", "sort_by(items)",
     # custom functions
     "record()", "record().tags[0]", "shout(a)", "items[*].shout(name)", "total(a, `1`, `2`)",
     "{r: record(), n: length(@)}",
