@@ -217,31 +217,33 @@ def _diff(expected: Any, actual: Any) -> str:
     return "\n".join(lines)
 
 
-def iter_leaves(node: ValueNode) -> Iterator[ValueNode]:
-    """Leaf field nodes (expressions, constants, coalesces) of a compiled object."""
+def iter_leaves(node: ValueNode, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], ValueNode]]:
+    """(output path, leaf) for the expressions, constants and coalesces of a compiled object."""
     if node.kind in ("object", "list"):
-        for _, child in node.children:
-            yield from iter_leaves(child)
+        for key, child in node.children:
+            yield from iter_leaves(child, (*path, key))
     else:
-        yield node
+        yield path, node
 
 
 def coverage(results: list[CaseResult]) -> dict[str, tuple[set[str], set[str]]]:
-    """Per mapping: (all mapped expression fields, those that produced a non-null value)."""
+    """Per mapping: (all mapped expression fields, those that produced a non-null value).
+
+    Fields are named by rule and output path, so values from `{use: NAME}` count too.
+    """
     out: dict[str, tuple[set[str], set[str]]] = {}
     for res in results:
         if res.plan is None:
             continue
         every, hit = out.setdefault(res.plan.path, (set(), set()))
-        payloads = [o.payload for r in res.results for o in r.objects]
         for rule in res.plan.rules:
-            for leaf in iter_leaves(rule.fields):
-                if leaf.kind == "const" or not leaf.loc or leaf.loc[0] != "objects":
+            payloads = [o.payload for r in res.results for o in r.objects if o.rule == rule.name]
+            for path, leaf in iter_leaves(rule.fields):
+                if leaf.kind == "const" or isinstance(path[-1], int):
                     continue
-                name = format_loc(leaf.loc)
+                name = f"{rule.name}.{format_loc(path)}"
                 every.add(name)
-                out_path = leaf.loc[3:]
-                if any(_has_value(p, out_path) for p in payloads if rule.type_name in p):
+                if any(_has_value(p, path) for p in payloads):
                     hit.add(name)
     return out
 

@@ -22,7 +22,7 @@ from mapper.compiler import compile_standalone
 from mapper.errors import Diagnostic, MapperError, OutputError, RecordError
 from mapper.pipeline import ErrorPolicy, RunOptions, RunReport, run
 from mapper.plan import Plan
-from mapper.sinks import STDOUT, BatchSink, JsonlSink, RejectsSink, write_atomic
+from mapper.sinks import MAX_PROPERTIES, STDOUT, BatchSink, JsonlSink, RejectsSink, write_atomic
 from mapper.sources import expand_inputs, iter_records, stream_path_of
 
 EXIT_OK, EXIT_MAPPING, EXIT_USAGE, EXIT_REJECTED, EXIT_IO, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
@@ -100,12 +100,23 @@ def validate(
     failed = False
     for mapping in mappings:
         plan, diags = compile_path(mapping)
+        if plan is None and [d.code for d in diags] == ["spec.no-objects"] and _is_library(mapping):
+            err.print(f"[green]✓[/] {mapping}: definitions only (used with `include:`)")
+            continue
         render.diagnostics(err, diags, max_errors)
         failed |= plan is None
         if plan is not None:
             types = ", ".join(plan.object_types)
             err.print(f"[green]✓[/] {mapping}: {len(plan.rules)} rule(s) → {types}")
     raise typer.Exit(EXIT_MAPPING if failed else EXIT_OK)
+
+
+def _is_library(path: Path) -> bool:
+    from mapper.loader import parse_yaml, read_mapping_file
+
+    text, _ = read_mapping_file(path)
+    data, _smap, _diags = parse_yaml(text or "", str(path))
+    return isinstance(data, dict) and "define" in data and "objects" not in data
 
 
 def _selector(plan: Plan, records: str | None) -> tuple[Any, str | None]:
@@ -160,6 +171,9 @@ def run_cmd(
 
     Example: `mapper run mappings/github/push.yaml samples/github/push-webhook.json -o out/push.jsonl`
     """
+    props = _parse_pairs(prop, "--property")
+    if len(props) > MAX_PROPERTIES:
+        _fail(EXIT_USAGE, message=f"--property: setObjects takes at most {MAX_PROPERTIES} properties")
     plan = _compile_or_exit(mapping)
     base = output.removesuffix(".jsonl") if output != STDOUT else "mapper-run"
     rejects_path = rejects or (f"{base}.rejects.jsonl" if output != STDOUT else None)
@@ -181,7 +195,7 @@ def run_cmd(
             _fail(EXIT_IO, list(error.diagnostics))
     else:
         result = _run_serial(plan, items, output, fmt, rejects_path, options,
-                             connection_id, _parse_pairs(prop, "--property"),
+                             connection_id, props,
                              associations is AssocForm.set, quiet)
     result.inputs = inputs
     result.input_problems[:0] = [p.diagnostic for p in problems]

@@ -148,9 +148,13 @@ def init(
     if output is None:
         typer.echo(text, nl=False)
     else:
+        from mapper.errors import OutputError
         from mapper.sinks import write_atomic
 
-        write_atomic(output, text.encode())
+        try:
+            write_atomic(output, text.encode())
+        except OutputError as error:
+            cli._fail(cli.EXIT_IO, list(error.diagnostics))
         cli.err.print(f"wrote {output}; next: mapper preview {output} {sample}")
 
 
@@ -167,7 +171,10 @@ def batch(
     cli = _cli()
     worst = cli.EXIT_OK
     for jobs in jobs_files:
-        spec = yaml.safe_load(jobs.read_text(encoding="utf-8")) or {}
+        try:
+            spec = yaml.safe_load(jobs.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as error:
+            cli._fail(cli.EXIT_IO, message=f"cannot read jobs file {jobs}: {error}")
         for job in spec.get("jobs", []):
             worst = max(worst, _run_job(cli, jobs.parent, job, output))
     raise typer.Exit(worst)
@@ -197,7 +204,13 @@ def functions(
     from mapper.functions import function_docs
 
     cli = _cli()
-    for doc in function_docs():
+    docs = function_docs()
+    if name and name not in {d.name for d in docs}:
+        from mapper.errors import suggest
+
+        hint = suggest(name, [d.name for d in docs]) or "see `mapper functions`"
+        cli._fail(cli.EXIT_USAGE, message=f"unknown function {name!r}; {hint}")
+    for doc in docs:
         if name and doc.name != name:
             continue
         cli.out.print(f"[bold]{doc.signature}[/]\n  {doc.summary}")
@@ -249,5 +262,11 @@ def schema(
     text = json.dumps(json_schema(), indent=2) + "\n"
     if output is None:
         typer.echo(text, nl=False)
-    else:
-        output.write_text(text, encoding="utf-8")
+        return
+    from mapper.errors import OutputError
+    from mapper.sinks import write_atomic
+
+    try:
+        write_atomic(output, text.encode())
+    except OutputError as error:
+        _cli()._fail(_cli().EXIT_IO, list(error.diagnostics))

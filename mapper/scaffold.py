@@ -101,6 +101,9 @@ def starter_mapping(sample: Any, type_name: str) -> str:
             lines.append(f"      {field}: {_expr_for(field, path)}   # {need}; guessed from `{path}`")
         elif field in required:
             lines.append(f"      {field}: {{const: REPLACE-ME}}   # {need}: no matching key found")
+    for field in sorted(required - set(GUESSES) - {"permissions", "schemaVersion",
+                                                   "updateSequenceNumber", type_name}):
+        lines.append(f"      {field}: {{const: REPLACE-ME}}   # required by {type_name}: map it")
     user = guess_user(record)
     if user:
         lines.append(f"      createdBy: {user}   # optional; guessed user reference")

@@ -22,6 +22,8 @@ from mapper.errors import Diagnostic, OutputError
 from mapper.interpreter import MappedObject
 
 MAX_OBJECTS_PER_BATCH = 100
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 MAX_PROPERTIES = 5
 STDOUT = "-"
 
@@ -70,6 +72,7 @@ class AtomicFile:
         try:
             self.fh.flush()
             os.fsync(self.fh.fileno())
+            os.fchmod(self.fh.fileno(), 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are shared
             self.fh.close()
             os.replace(self.tmp, self.path)
         except OSError as err:

@@ -30,7 +30,7 @@ conditions (always true of JSON-shaped data).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from jmespath import functions as _jf
@@ -43,7 +43,9 @@ __all__ = ["compile_ast", "compile_expression"]
 _DEFAULT_FUNCTIONS = _jf.Functions()
 
 
-def compile_ast(ast: dict[str, Any], functions: _jf.Functions | None = None) -> Callable[[Any], Any]:
+def compile_ast(
+    ast: Mapping[str, Any], functions: _jf.Functions | None = None
+) -> Callable[[Any], Any]:
     """Compile a jmespath AST (``Parser().parse(text).parsed``) to a function of one document."""
     return Generator(_DEFAULT_FUNCTIONS if functions is None else functions).build(ast)
 

@@ -47,8 +47,10 @@ _CMP_OPS = {"lt": "<", "gt": ">", "lte": "<=", "gte": ">="}
 
 def _is_literal_safe(value: Any) -> bool:
     """True if repr(value) is a Python literal giving an equal object of the same type."""
-    if value is None or type(value) in (bool, int, str):
+    if value is None or type(value) in (bool, str):
         return True
+    if type(value) is int:
+        return -(10**18) < value < 10**18  # huge ints may exceed Python's int/str digit limit
     return type(value) is float and math.isfinite(value)
 
 
@@ -114,7 +116,7 @@ class Generator:
     def build(self, ast: Any) -> Callable[[Any], Any]:
         entry = self.function(ast)
         source = "\n".join(self.defs)
-        exec(compile(source, "<jmespath>", "exec"), self.ns)  # noqa: S102 - generated from the AST
+        exec(compile(source, "<jmespath>", "exec"), self.ns)
         for name, (node, fname) in self.exprefs.items():
             self.ns[name] = rt.Expression(node, self.ns[fname], self.functions)
         fn: Callable[[Any], Any] = self.ns[entry]
@@ -380,8 +382,10 @@ class Generator:
         left, right = node["children"]
         base = self.emit(left, inp, b)
         out, vals = self.var(), self.var("vals")
-        b.add(f"{vals} = {base}.values() if type({base}) is dict else "
-              f"(_NOVALUES if {base} is None else _values({base}))")
+        b.add(
+            f"{vals} = {base}.values() if type({base}) is dict else "
+            f"(_NOVALUES if {base} is None else _values({base}))"
+        )
         b.add(f"if {vals} is _NOVALUES:")
         b.add(f"    {out} = None")
         b.add("else:")
@@ -404,7 +408,9 @@ class Generator:
         name, children = node["value"], node["children"]
         args = [self.emit(child, inp, b) for child in children]
         out = self.var()
-        generic = f"{self.const(self.functions.call_function)}({self.const(name)}, [{', '.join(args)}])"
+        generic = (
+            f"{self.const(self.functions.call_function)}({self.const(name)}, [{', '.join(args)}])"
+        )
         spec = self.table.get(name) if isinstance(self.table, dict) else None
         if not (self.stock_validation and isinstance(spec, dict) and _arity_ok(spec, len(args))):
             b.add(f"{out} = {generic}")  # unknown function, arity error, custom validation...
@@ -433,7 +439,9 @@ class Generator:
             b.add(f"if {self._type_test(arg, allowed)}:")
             b.add(f"    {call}")
             return
-        groups = [frozenset(_FAST_TYPES[t] for t in group if t in _FAST_TYPES) for group in subtypes]
+        groups = [
+            frozenset(_FAST_TYPES[t] for t in group if t in _FAST_TYPES) for group in subtypes
+        ]
         if len(groups) > 1:
             ok = self.const(lambda value, groups=groups: rt.subtypes_ok(groups, value))
             b.add(f"if type({arg}) is not list or not {ok}({arg}):")
@@ -450,8 +458,11 @@ class Generator:
 
     def _type_test(self, atom: str, allowed: Any) -> str:
         """A test true when type(atom) is NOT one of the builtin types for these type names."""
-        fast = frozenset(_FAST_TYPES[t] if isinstance(t, str) else t for t in allowed
-                         if not isinstance(t, str) or t in _FAST_TYPES)
+        fast = frozenset(
+            _FAST_TYPES[t] if isinstance(t, str) else t
+            for t in allowed
+            if not isinstance(t, str) or t in _FAST_TYPES
+        )
         if len(fast) == 1:
             return f"type({atom}) is not {self.const(next(iter(fast)))}"
         return f"type({atom}) not in {self.const(fast)}"
@@ -498,7 +509,8 @@ class Generator:
         op = node["value"]
         lnode, rnode = node["children"]
         left, right = (
-            repr(n["value"]) if n["type"] == "literal" and _is_literal_safe(n["value"])
+            repr(n["value"])
+            if n["type"] == "literal" and _is_literal_safe(n["value"])
             else self.emit(n, inp, b)
             for n in (lnode, rnode)
         )
@@ -507,12 +519,17 @@ class Generator:
             literals = [n["value"] for n in (lnode, rnode) if n["type"] == "literal"]
             if any(_no_special_equality(v) for v in literals):
                 return f"({neg}({left} == {right}))"
-            return (f"({neg}({left} == {right}) if (type({left}) is bool) is (type({right}) is bool)"
-                    f" else {neg}_equals({left}, {right}))")
+            return (
+                f"({neg}({left} == {right}) if (type({left}) is bool) is (type({right}) is bool)"
+                f" else {neg}_equals({left}, {right}))"
+            )
         if op not in _CMP_OPS:  # jmespath fails looking the operator up: KeyError at run time
             return f"{self.const(_jv.TreeInterpreter.COMPARATOR_FUNC)}[{self.const(op)}]"
-        tests = [f"(type({x}) in _NS or _cmpok({x}))" for x, n in ((left, lnode), (right, rnode))
-                 if not (n["type"] == "literal" and type(n["value"]) in (int, float, str))]
+        tests = [
+            f"(type({x}) in _NS or _cmpok({x}))"
+            for x, n in ((left, lnode), (right, rnode))
+            if not (n["type"] == "literal" and type(n["value"]) in (int, float, str))
+        ]
         compare = f"{left} {_CMP_OPS[op]} {right}"
         return f"(({compare}) if {' and '.join(tests)} else None)" if tests else f"({compare})"
 

@@ -72,7 +72,7 @@ def is_true(value: Any) -> bool:
 
 def not_(value: Any) -> bool:
     """jmespath's ``!`` (TreeInterpreter.visit_not_expression)."""
-    if _jv._is_actual_number(value) and value == 0:
+    if _jv._is_actual_number(value) and value == 0:  # type: ignore[attr-defined]
         return False
     return not value
 
@@ -197,8 +197,8 @@ HELPERS: dict[str, Any] = {
     "_NOVALUES": NOVALUES,
     "_jtrue": is_true,
     "_not": not_,
-    "_equals": _jv._equals,
-    "_cmpok": _jv._is_comparable,
+    "_equals": _jv._equals,  # type: ignore[attr-defined]
+    "_cmpok": _jv._is_comparable,  # type: ignore[attr-defined]
     "_unknown": unknown_node,
     "_to_string": to_string,
     "_sort_by": sort_by,

@@ -1,0 +1,28 @@
+# jq equivalent of benchmarks/w2.yaml (no validation). Run: jq -c -f w2.jq in.jsonl
+def ms: (split(".") as $p | ($p[0] | tonumber) * 1000 + ((($p[1] // "") + "000")[0:3] | tonumber));
+def rfc: (split(".") as $p | ($p[0] | tonumber | todate)[0:19] + "." + ((($p[1] // "") + "000")[0:3]) + "Z");
+def jkeys: [match("(?<![A-Za-z0-9])[A-Z][A-Z0-9_]{1,255}-[0-9]+(?![A-Za-z0-9])"; "g").string]
+  | reduce .[] as $k ([]; if index([$k]) then . else . + [$k] end);
+((.text // "") | jkeys) as $keys
+| (.edited.ts // .ts) as $updated
+| {
+    schemaVersion: "1.0",
+    id: "\(.channel)-\(.ts)",
+    updateSequenceNumber: ($updated | ms),
+    displayName: "\(.user) in \(.channel)",
+    url: "https://acme-corp.slack.com/archives/\(.channel)/p\(.ts | gsub("\\."; ""))",
+    createdAt: (.ts | rfc),
+    createdBy: {externalId: .user},
+    lastUpdatedAt: ($updated | rfc),
+    containerKey: {type: "atlassian:conversation", value: {entityId: .channel}},
+    permissions: [{accessControls: [{principals: [{type: "ATLASSIAN_WORKSPACE"}]}]}]
+  }
+  + (if (.text // "") != "" then {description: .text} else {} end)
+  + (if .thread_ts and .thread_ts != .ts
+     then {parentKey: {type: "atlassian:message", value: {entityId: "\(.channel)-\(.thread_ts)"}}}
+     else {} end)
+  + (if ($keys | length) > 0 then {associations: [{associationType: "issueIdOrKeys", values: $keys}]} else {} end)
+  + {"atlassian:message": {
+      isPinned: ((.pinned_to | length) > 0),
+      lastActive: ((.latest_reply // .edited.ts // .ts) | rfc)
+    }}

@@ -1,0 +1,748 @@
+"""The `mapper` command line through typer's CliRunner: every command, every exit code.
+
+Data lives in tests/cli_data/ (small mappings and records) or is written inline into tmp_path;
+every output goes to tmp_path. Known CLI bugs are strict xfails whose reason says what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from mapper import __version__, cli
+from mapper.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "cli_data"
+REPOS = DATA / "repos.yaml"          # 5 records: 3 mapped, 1 rejected (#2), 1 filtered (#4)
+REPOS_IN = DATA / "repos.json"
+BROKEN = DATA / "broken.yaml"        # 3 problems: 2 unknown functions, 1 unknown field
+PUSH = ROOT / "mappings/github/push.yaml"
+PUSH_IN = ROOT / "samples/github/push-webhook.json"
+PULLS_IN = ROOT / "samples/github/pulls.json"
+ANSI = re.compile(r"\x1b\[")
+
+COMMANDS = ["validate", "run", "preview", "explain", "test", "init", "batch", "functions",
+            "types", "schema"]
+
+
+@pytest.fixture(autouse=True)
+def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rich tables wrap at 80 columns when not on a terminal; widen them so words stay whole."""
+    monkeypatch.setattr(cli.out, "width", 240)
+    monkeypatch.setattr(cli.err, "width", 240)
+
+
+def invoke(*args: object, input: str | None = None) -> tuple[int, str, str]:
+    """Run the app; return (exit code, stdout, stderr). Never a traceback, never a crash."""
+    result = CliRunner().invoke(app, [str(a) for a in args], input=input)
+    both = result.stdout + result.stderr
+    assert "Traceback" not in both, both
+    if result.exception is not None:
+        assert isinstance(result.exception, SystemExit), repr(result.exception)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def write_records(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def repo_records(n: int, *, bad_every: int = 0) -> list[dict]:
+    """N records for repos.yaml; every `bad_every`-th one (from 0) has an unparseable date."""
+    return [{"id": f"r{i}", "name": f"n{i}", "url": f"https://example.test/{i}",
+             "created": "bad" if bad_every and i % bad_every == 0 else "2024-05-01T12:00:00Z",
+             "updated": "2024-05-02T12:00:00Z", "skip": i % 13 == 5}
+            for i in range(n)]
+
+
+# --- global options, help, usage errors ---------------------------------------------------------
+
+def test_version() -> None:
+    code, out, _ = invoke("--version")
+    assert (code, out.strip()) == (0, f"mapper {__version__}")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_of_every_command_has_an_example(command: str) -> None:
+    code, out, _ = invoke(command, "--help")
+    assert code == 0
+    assert "Example" in out
+    assert f"mapper {command}" in out
+
+
+def test_top_level_help_lists_every_command() -> None:
+    code, out, _ = invoke("--help")
+    assert code == 0
+    for command in COMMANDS:
+        assert command in out
+
+
+@pytest.mark.parametrize("args", [
+    pytest.param([], id="no-arguments"),
+    pytest.param(["frobnicate"], id="unknown-command"),
+    pytest.param(["validate"], id="validate-without-file"),
+    pytest.param(["run", REPOS, REPOS_IN], id="run-without-output"),
+    pytest.param(["run", REPOS, REPOS_IN, "-o", "x.jsonl", "--format", "xml"], id="bad-format"),
+    pytest.param(["run", REPOS, REPOS_IN, "-o", "x.jsonl", "--workers", "0"], id="workers-0"),
+    pytest.param(["run", REPOS, REPOS_IN, "-o", "x.jsonl", "--associations", "map"],
+                 id="bad-associations"),
+    pytest.param(["run", REPOS, REPOS_IN, "-o", "x.jsonl", "--bogus"], id="unknown-option"),
+    pytest.param(["run", REPOS, REPOS_IN, "-o", "x.jsonl", "--records", "items["],
+                 id="bad-records-expression"),
+    pytest.param(["run", REPOS, REPOS_IN, "-o", "x.jsonl", "--lookup", "nothing"],
+                 id="lookup-without-equals"),
+    pytest.param(["run", REPOS, REPOS_IN, "-o", "x", "--format", "batches", "--property", "k"],
+                 id="property-without-equals"),
+    pytest.param(["preview", REPOS, REPOS_IN, "-n", "many"], id="preview-n-not-int"),
+    pytest.param(["init", PULLS_IN], id="init-without-type"),
+    pytest.param(["init", PULLS_IN, "--type", "atlassian:pullrequest"], id="init-unknown-type"),
+    pytest.param(["types", "atlassian:comit"], id="types-unknown-type"),
+])
+def test_usage_errors_exit_2(args: list[object], tmp_path: Path,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, _ = invoke(*args)
+    assert code == 2
+
+
+@pytest.mark.parametrize(("args", "hint"), [
+    (["types", "atlassian:comit"], "did you mean 'atlassian:commit'"),
+    (["init", PULLS_IN, "--type", "atlassian:pullrequest"],
+     "did you mean 'atlassian:pull-request'"),
+])
+def test_unknown_type_suggests_the_right_one(args: list[object], hint: str) -> None:
+    code, _, err = invoke(*args)
+    assert code == 2
+    assert hint in err
+
+
+# --- validate -----------------------------------------------------------------------------------
+
+def test_validate_clean_mapping() -> None:
+    code, _, err = invoke("validate", PUSH)
+    assert code == 0
+    assert "2 rule(s)" in err
+    assert "atlassian:repository, atlassian:commit" in err
+
+
+def test_validate_prints_every_problem_with_location_caret_and_hint() -> None:
+    code, _, err = invoke("validate", BROKEN)
+    assert code == 1
+    lines = err.splitlines()
+    # all three problems, each with file:line:col of its YAML node
+    assert f"{BROKEN}:7:20:" in err
+    assert "unknown function uppr()" in err
+    assert f"{BROKEN}:9:18:" in err
+    assert "unknown function to_rfc333()" in err
+    assert f"{BROKEN}:12:7:" in err
+    assert "has no field 'descripton'" in err
+    # did-you-mean hints
+    for hint in ("did you mean 'upper'?", "did you mean 'to_rfc3339'?",
+                 "did you mean 'description'?"):
+        assert hint in err
+    # the caret sits under the bad call inside the expression, not under its first character
+    expr_at = next(i for i, line in enumerate(lines) if line.strip() == "concat(id, uppr(name))")
+    caret = lines[expr_at + 1]
+    assert caret.strip() == "^"
+    assert caret.index("^") == lines[expr_at].index("uppr")
+    expr_at = next(i for i, line in enumerate(lines) if line.strip() == "to_rfc333(created)")
+    assert lines[expr_at + 1].index("^") == lines[expr_at].index("to_rfc333")
+
+
+def test_validate_several_files_fails_if_any_fails() -> None:
+    code, _, err = invoke("validate", PUSH, BROKEN)
+    assert code == 1
+    assert "2 rule(s)" in err          # the good one is still reported
+    assert "uppr" in err
+
+
+def test_validate_max_errors_limits_the_listing() -> None:
+    code, _, err = invoke("validate", BROKEN, "--max-errors", "1")
+    assert code == 1
+    assert "uppr" in err
+    assert "descripton" not in err
+
+
+def test_validate_missing_file_is_a_diagnostic_not_a_traceback(tmp_path: Path) -> None:
+    code, _, err = invoke("validate", tmp_path / "nope.yaml")
+    assert code == 1
+    assert "nope.yaml" in err
+    assert "cannot read" in err
+
+
+# --- run: outputs, report, formats --------------------------------------------------------------
+
+def test_run_writes_objects_rejects_and_a_balanced_report(tmp_path: Path) -> None:
+    out = tmp_path / "repos.jsonl"
+    code, stdout, err = invoke("run", REPOS, REPOS_IN, "-o", out)
+    assert code == 3                                  # one record rejected
+    assert stdout == ""
+    assert [o["id"] for o in read_jsonl(out)] == ["r1", "r2", "r4"]
+    rejects = read_jsonl(tmp_path / "repos.rejects.jsonl")
+    assert len(rejects) == 1
+    (reject,) = rejects
+    assert reject["index"] == 2
+    assert reject["record"] == json.loads(REPOS_IN.read_text())[2]   # the original record
+    (diag,) = reject["diagnostics"]
+    assert diag["code"] == "field.required"
+    assert diag["loc"] == "objects[0].fields.createdAt"
+    assert diag["span"] == f"{REPOS}:15:18"
+    report = json.loads((tmp_path / "repos.report.json").read_text())
+    records = report["records"]
+    assert records == {"in": 5, "mapped": 3, "rejected": 1, "filtered": 1, "balanced": True}
+    assert records["in"] == records["mapped"] + records["rejected"] + records["filtered"]
+    assert report["objects"] == {"out": 3, "byType": {"atlassian:repository": 3}}
+    assert report["completed"] is True
+    # the summary on stderr
+    assert "5 in = 3 mapped + 1 rejected + 1 filtered" in err
+    assert "field.required" in err
+
+
+def test_run_clean_input_exits_0_and_honours_rejects_and_report_paths(tmp_path: Path) -> None:
+    out, rej, rep = tmp_path / "o.jsonl", tmp_path / "r" / "rej.jsonl", tmp_path / "rep.json"
+    code, _, err = invoke("run", PUSH, PUSH_IN, "-o", out, "--rejects", rej, "--report", rep)
+    assert code == 0
+    objects = read_jsonl(out)
+    assert [o["id"].split("@")[0] for o in objects] == ["acme/widget-service"] * 4
+    assert rej.read_text() == ""
+    assert json.loads(rep.read_text())["objects"]["byType"] == {
+        "atlassian:commit": 3, "atlassian:repository": 1}
+    assert f"report: {rep}" in err
+
+
+def test_run_quiet_prints_nothing(tmp_path: Path) -> None:
+    code, stdout, err = invoke("run", PUSH, PUSH_IN, "-o", tmp_path / "o.jsonl", "-q")
+    assert (code, stdout, err) == (0, "", "")
+
+
+def test_run_to_stdout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, stdout, err = invoke("run", PUSH, PUSH_IN, "-o", "-")
+    assert code == 0
+    assert [json.loads(line)["schemaVersion"] for line in stdout.splitlines()] == ["1.0"] * 4
+    assert "1 in = 1 mapped" in err
+
+
+def test_run_batches_hold_at_most_100_objects(tmp_path: Path) -> None:
+    records = write_records(tmp_path / "in.jsonl", repo_records(250))
+    kept = sum(not r["skip"] for r in repo_records(250))
+    folder = tmp_path / "batches"
+    code, _, _ = invoke("run", REPOS, records, "-o", folder, "--format", "batches",
+                        "--connection-id", "conn-1", "--property", "env=test",
+                        "--property", "team=a", "-q")
+    assert code == 0
+    files = sorted(folder.iterdir())
+    bodies = [json.loads(f.read_text()) for f in files]
+    sizes = [len(b["objects"]) for b in bodies]
+    assert len(files) == 3
+    assert all(0 < s <= 100 for s in sizes)
+    assert sum(sizes) == kept
+    for body in bodies:
+        assert body["connectionId"] == "conn-1"
+        assert body["properties"] == {"env": "test", "team": "a"}
+    ids = [o["id"] for b in bodies for o in b["objects"]]
+    assert len(ids) == len(set(ids)) == kept
+
+
+def test_run_more_than_5_properties_is_refused(tmp_path: Path) -> None:
+    props = [a for i in range(6) for a in ("--property", f"k{i}=v")]
+    code, _, err = invoke("run", PUSH, PUSH_IN, "-o", tmp_path / "b", "--format", "batches",
+                          *props)
+    assert code != 0
+    assert "at most 5 properties" in err
+    assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())
+
+
+def test_run_too_many_properties_is_a_usage_error(tmp_path: Path) -> None:
+    props = [a for i in range(6) for a in ("--property", f"k{i}=v")]
+    code, _, err = invoke("run", PUSH, PUSH_IN, "-o", tmp_path / "b", "--format", "batches",
+                          *props)
+    assert code == 2
+    assert "at most 5 properties" in err
+
+
+@pytest.mark.parametrize(("form", "fmt"), [("array", "jsonl"), ("set", "jsonl"),
+                                           ("array", "batches"),
+                                           ("set", "batches")])
+def test_run_associations_form(tmp_path: Path, form: str, fmt: str) -> None:
+    out = tmp_path / ("o.jsonl" if fmt == "jsonl" else "b")
+    code, _, _ = invoke("run", PUSH, PUSH_IN, "-o", out, "--format", fmt,
+                        "--associations", form, "-q")
+    assert code == 0
+    if fmt == "jsonl":
+        objects = read_jsonl(out)
+    else:
+        objects = [o for f in sorted(out.iterdir()) for o in json.loads(f.read_text())["objects"]]
+    commit = next(o for o in objects if "atlassian:commit" in o)
+    expected = [{"associationType": "issueIdOrKeys", "values": ["MAP-17"]}]
+    assert commit["associations"] == (expected if form == "array" else {"set": expected})
+
+
+# --- run: input shapes ----------------------------------------------------------------------------
+
+def _shape(tmp_path: Path, shape: str) -> tuple[list[str], str | None]:
+    """Write the first two repos records in the given shape; return (inputs, stdin)."""
+    two = json.loads(REPOS_IN.read_text())[:2]
+    jsonl = "".join(json.dumps(r) + "\n" for r in two)
+    if shape == "document":
+        (tmp_path / "a.json").write_text(json.dumps(two[0]))
+        (tmp_path / "b.json").write_text(json.dumps(two[1]))
+        return [str(tmp_path / "a.json"), str(tmp_path / "b.json")], None
+    if shape == "array":
+        (tmp_path / "in.json").write_text(json.dumps(two, indent=2))
+        return [str(tmp_path / "in.json")], None
+    if shape == "jsonl":
+        (tmp_path / "in.jsonl").write_text(jsonl)
+        return [str(tmp_path / "in.jsonl")], None
+    if shape in ("folder", "glob"):
+        folder = tmp_path / "dir"
+        folder.mkdir()
+        (folder / "a.json").write_text(json.dumps(two[0]))
+        (folder / "b.jsonl").write_text(json.dumps(two[1]) + "\n")
+        (folder / "notes.txt").write_text("not json")
+        return [str(folder) if shape == "folder" else str(folder / "*.json*")], None
+    if shape == "stdin-jsonl":
+        return ["-"], jsonl
+    if shape == "stdin-array":
+        return ["-"], json.dumps(two)
+    raise AssertionError(shape)
+
+
+@pytest.mark.parametrize("shape", ["document", "array", "jsonl", "folder", "glob",
+                                   "stdin-jsonl", "stdin-array"])
+def test_run_input_shapes(tmp_path: Path, shape: str) -> None:
+    inputs, stdin = _shape(tmp_path, shape)
+    out = tmp_path / "o.jsonl"
+    code, _, _ = invoke("run", REPOS, *inputs, "-o", out, "-q", input=stdin)
+    assert code == 0
+    assert sorted(o["id"] for o in read_jsonl(out)) == ["r1", "r2"]
+    report = json.loads((tmp_path / "o.report.json").read_text())
+    assert report["records"]["in"] == 2
+
+
+def test_run_records_selector_unwraps_a_wrapper(tmp_path: Path) -> None:
+    wrapped = tmp_path / "page.json"
+    wrapped.write_text(json.dumps({"total": 5, "items": json.loads(REPOS_IN.read_text())}))
+    out = tmp_path / "o.jsonl"
+    code, _, _ = invoke("run", REPOS, wrapped, "--records", "items[]", "-o", out, "-q")
+    assert code == 3
+    assert [o["id"] for o in read_jsonl(out)] == ["r1", "r2", "r4"]
+    (reject,) = read_jsonl(tmp_path / "o.rejects.jsonl")
+    assert reject["record"]["id"] == "r3"
+    # without the selector the wrapper itself is the one record (and it cannot map)
+    code, _, _ = invoke("run", REPOS, wrapped, "-o", tmp_path / "w.jsonl", "-q")
+    assert json.loads((tmp_path / "w.report.json").read_text())["records"]["in"] == 1
+
+
+# --- run: errors and exit codes -----------------------------------------------------------------
+
+def test_run_fail_fast_writes_no_output(tmp_path: Path) -> None:
+    out = tmp_path / "o.jsonl"
+    code, _, err = invoke("run", REPOS, REPOS_IN, "-o", out, "--fail-fast")
+    assert code == 3
+    assert not out.exists()
+    assert "field.required" in err
+    assert "--fail-fast" in err
+    assert list(tmp_path.iterdir()) == []          # no partial or temporary files left either
+
+
+def test_run_max_errors_stops_early(tmp_path: Path) -> None:
+    records = write_records(tmp_path / "in.jsonl", repo_records(40, bad_every=2))
+    out = tmp_path / "o.jsonl"
+    code, _, err = invoke("run", REPOS, records, "-o", out, "--max-errors", "3")
+    assert code == 3
+    report = json.loads((tmp_path / "o.report.json").read_text())
+    assert report["completed"] is False
+    assert "--max-errors" in report["stoppedEarly"]
+    assert 3 <= report["records"]["rejected"] <= 4
+    assert report["records"]["in"] < 40
+    assert len(read_jsonl(tmp_path / "o.rejects.jsonl")) == report["records"]["rejected"]
+    assert "stopped early" in err
+
+
+@pytest.mark.parametrize("missing", ["nope.json", "dir/*.nomatch"])
+def test_run_missing_input_exits_4(tmp_path: Path, missing: str) -> None:
+    code, _, err = invoke("run", REPOS, tmp_path / missing, "-o", tmp_path / "o.jsonl")
+    assert code == 4
+    assert "input.not-found" in err
+
+
+def test_run_some_inputs_missing_still_maps_the_rest_and_exits_4(tmp_path: Path) -> None:
+    out = tmp_path / "o.jsonl"
+    code, _, _ = invoke("run", PUSH, PUSH_IN, tmp_path / "nope.json", "-o", out, "-q")
+    assert code == 4
+    assert len(read_jsonl(out)) == 4
+    report = json.loads((tmp_path / "o.report.json").read_text())
+    assert [p["code"] for p in report["inputProblems"]] == ["input.not-found"]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "batches"])
+def test_run_unwritable_output_exits_4(tmp_path: Path, fmt: str) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("a regular file")
+    code, _, err = invoke("run", PUSH, PUSH_IN, "-o", blocker / "sub" / "o.jsonl",
+                          "--format", fmt)
+    assert code == 4
+    assert "output.write-failed" in err
+
+
+def test_run_malformed_jsonl_line_is_reported_not_fatal(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps(repo_records(1)[0]) + "\n{not json\n")
+    out = tmp_path / "o.jsonl"
+    code, _, _ = invoke("run", REPOS, src, "-o", out, "-q")
+    assert code in (3, 4)
+    assert len(read_jsonl(out)) == 1
+
+
+def test_run_invalid_mapping_exits_1(tmp_path: Path) -> None:
+    out = tmp_path / "o.jsonl"
+    code, _, err = invoke("run", BROKEN, REPOS_IN, "-o", out)
+    assert code == 1
+    assert "the mapping is invalid" in err
+    assert "did you mean 'upper'?" in err
+    assert not out.exists()
+
+
+# --- run: determinism and workers ---------------------------------------------------------------
+
+def _outputs(prefix: Path) -> tuple[bytes, bytes, dict]:
+    report = json.loads(prefix.with_suffix(".report.json").read_text())
+    report.pop("durationSeconds")
+    return (prefix.with_suffix(".jsonl").read_bytes(),
+            prefix.with_suffix(".rejects.jsonl").read_bytes(), report)
+
+
+def test_run_is_deterministic(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        code, _, _ = invoke("run", REPOS, REPOS_IN, PUSH_IN, "-o", tmp_path / f"{name}.jsonl", "-q")
+        assert code == 3
+    first, second = _outputs(tmp_path / "a"), _outputs(tmp_path / "b")
+    assert first[:2] == second[:2]
+    first[2].pop("inputs"), second[2].pop("inputs")
+    assert first[2] == second[2]
+
+
+def test_run_two_workers_match_one_worker(tmp_path: Path) -> None:
+    records = write_records(tmp_path / "in.jsonl", repo_records(400, bad_every=17))
+    for workers in ("1", "2"):
+        code, _, _ = invoke("run", REPOS, records, "-o", tmp_path / f"w{workers}.jsonl",
+                            "--workers", workers, "-q")
+        assert code == 3
+    one, two = _outputs(tmp_path / "w1"), _outputs(tmp_path / "w2")
+    assert one[0] == two[0]
+    assert one[1] == two[1]
+    assert one[0].count(b"\n") == one[2]["objects"]["out"] > 300
+    assert one[2]["records"] == two[2]["records"]
+    assert one[2]["records"]["balanced"] is True
+
+
+def test_run_output_files_follow_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        code, _, _ = invoke("run", PUSH, PUSH_IN, "-o", tmp_path / "o.jsonl", "-q")
+    finally:
+        os.umask(old)
+    assert code == 0
+    for name in ("o.jsonl", "o.rejects.jsonl", "o.report.json"):
+        mode = (tmp_path / name).stat().st_mode & 0o777
+        assert mode & 0o044 == 0o044, (name, oct(mode))
+
+
+# --- preview ------------------------------------------------------------------------------------
+
+def test_preview_panels(tmp_path: Path) -> None:
+    code, out, err = invoke("preview", REPOS, REPOS_IN, "-n", "5")
+    assert code == 0
+    for title in ("#0 atlassian:repository", "#1 atlassian:repository",
+                  "#2 atlassian:repository"):
+        assert title in out
+    assert "unnamed (default)" in out                       # defaulted values are marked
+    assert f"rejected {REPOS_IN} #2" in out                 # the rejected record's panel
+    assert "field.required" in out
+    assert "3 object(s) from 5 record(s) read; 1 rejected" in err
+
+
+def test_preview_json_and_n() -> None:
+    code, out, _ = invoke("preview", PUSH, PUSH_IN, "--json", "-n", "2")
+    assert code == 0
+    objects = [json.loads(line) for line in out.splitlines()]
+    assert len(objects) == 2
+    assert objects[0]["id"] == "acme/widget-service"
+    assert "atlassian:commit" in objects[1]
+
+
+def test_preview_n_limits_panels() -> None:
+    code, out, err = invoke("preview", PUSH, PUSH_IN, "-n", "1")
+    assert code == 0
+    assert "#0 atlassian:repository" in out
+    assert "#1" not in out
+    assert err.startswith("1 object(s)")
+
+
+def test_preview_invalid_mapping_exits_1() -> None:
+    code, _, err = invoke("preview", BROKEN, REPOS_IN)
+    assert code == 1
+    assert "uppr" in err
+
+
+def test_preview_missing_input_exits_4(tmp_path: Path) -> None:
+    code, _, _ = invoke("preview", REPOS, tmp_path / "nope.json")
+    assert code == 4
+
+
+# --- explain ------------------------------------------------------------------------------------
+
+def _row(out: str, field: str) -> list[str]:
+    line = next(line for line in out.splitlines() if f"│ {field} " in line)
+    return [cell.strip() for cell in line.strip("│ ").split("│")]
+
+
+@pytest.mark.parametrize(("record", "field", "expression", "raw", "final", "status"), [
+    (0, "displayName", "name", "'alpha'", "'alpha'", "ok"),
+    (1, "description", "desc", "''", "null", "omitted"),
+    (3, "displayName", "name", "null", "'unnamed'", "defaulted"),
+    (2, "createdAt", "to_rfc3339(created)", "null", "null", "rejected"),
+    (4, "(where)", "!skip", "false", "null", "filtered"),
+])
+def test_explain_field(record: int, field: str, expression: str, raw: str, final: str,
+                       status: str) -> None:
+    args = ["explain", REPOS, REPOS_IN, "--record", record]
+    if not field.startswith("("):
+        args += ["--field", field]
+    code, out, _ = invoke(*args)
+    assert code == 0
+    cells = _row(out, field)
+    assert cells[1:5] == [field, expression, raw, final]
+    assert cells[5].startswith(status)
+    assert f"{REPOS_IN} #{record}:" in out
+
+
+def test_explain_field_filter_and_outcome_line() -> None:
+    code, out, err = invoke("explain", REPOS, REPOS_IN, "--record", "2")
+    assert code == 0
+    assert "rejected, 0 object(s)" in out
+    assert "field.required" in err                  # the record's problems
+    code, out, _ = invoke("explain", REPOS, REPOS_IN, "--record", "0", "--field", "At")
+    assert {_row(out, f)[1] for f in ("createdAt", "lastUpdatedAt")} == {"createdAt",
+                                                                         "lastUpdatedAt"}
+    assert "displayName" not in out
+
+
+def test_explain_record_out_of_range_exits_4() -> None:
+    code, _, err = invoke("explain", REPOS, REPOS_IN, "--record", "9")
+    assert code == 4
+    assert "no record #9" in err
+
+
+# --- test ---------------------------------------------------------------------------------------
+
+def _case_dir(tmp_path: Path, expect: dict, title: str = "repos case") -> Path:
+    shutil.copy(REPOS, tmp_path / "repos.yaml")
+    shutil.copy(REPOS_IN, tmp_path / "repos.json")
+    cases = {"cases": [{"title": title, "mapping_file": "repos.yaml", "input": "repos.json",
+                        "expect": expect}]}
+    path = tmp_path / "repos.cases.yaml"
+    path.write_text(yaml.safe_dump(cases, sort_keys=False))
+    return path
+
+
+def test_test_bundled_case_passes() -> None:
+    code, out, _ = invoke("test", ROOT / "mappings/github/push.cases.yaml")
+    assert code == 0
+    assert "PASS push.cases.yaml::push webhook sample" in out
+    assert re.search(r"coverage .*push\.yaml: \d+/\d+ fields \(\d+%\)", out)
+    assert "1 passed, 0 failed" in out
+
+
+def test_test_passing_case_and_coverage(tmp_path: Path) -> None:
+    _case_dir(tmp_path, {"mapped": 3, "rejected": 1, "filtered": 1,
+                         "objects": [{"id": "r1"}, {"id": "r2"}, {"id": "r4",
+                                                                  "displayName": "unnamed"}]})
+    code, out, _ = invoke("test", tmp_path)
+    assert code == 0
+    assert "PASS repos.cases.yaml::repos case" in out
+    assert "coverage" in out
+    assert "fields (" in out
+    assert "1 passed, 0 failed" in out
+
+
+def test_test_coverage_counts_mappings_without_a_block(tmp_path: Path) -> None:
+    _case_dir(tmp_path, {"mapped": 3, "rejected": 1, "filtered": 1})
+    code, out, _ = invoke("test", tmp_path)
+    assert code == 0
+    assert "(0%)" not in out
+
+
+def test_test_failing_case_shows_a_diff(tmp_path: Path) -> None:
+    _case_dir(tmp_path, {"rejected": 0,
+                         "objects": [{"id": "r1"}, {"id": "WRONG"}, {"id": "r4"}]})
+    code, out, _ = invoke("test", tmp_path)
+    assert code == 1
+    assert "FAIL repos.cases.yaml::repos case" in out
+    assert "expected 0 rejected record(s), got 1" in out
+    assert '-  "id": "WRONG"' in out
+    assert '+  "id": "r2"' in out
+    assert "0 passed, 1 failed" in out
+
+
+def test_test_update_rewrites_the_expected_file(tmp_path: Path) -> None:
+    _case_dir(tmp_path, {"file": "expected.jsonl"})
+    expected = tmp_path / "expected.jsonl"
+    code, out, _ = invoke("test", tmp_path)
+    assert code == 1
+    assert "does not exist" in out
+    code, out, _ = invoke("test", tmp_path, "--update")
+    assert code == 0
+    assert "(updated)" in out
+    assert [o["id"] for o in read_jsonl(expected)] == ["r1", "r2", "r4"]
+    code, out, _ = invoke("test", tmp_path)
+    assert code == 0
+    assert "(updated)" not in out
+    expected.write_text(expected.read_text().replace('"r2"', '"zz"'))
+    code, out, _ = invoke("test", tmp_path)
+    assert code == 1
+    assert re.search(r'^│? *- +"id": "zz"', out, re.MULTILINE)
+    assert re.search(r'^│? *\+ +"id": "r2"', out, re.MULTILINE)
+
+
+def test_test_with_nothing_to_run_fails(tmp_path: Path) -> None:
+    code, out, _ = invoke("test", tmp_path)
+    assert code == 1
+    assert "0 passed, 0 failed" in out
+
+
+# --- init ---------------------------------------------------------------------------------------
+
+def test_init_to_stdout() -> None:
+    code, out, _ = invoke("init", PULLS_IN, "--type", "atlassian:pull-request")
+    assert code == 0
+    data = yaml.safe_load(out)
+    assert data["objects"][0]["type"] == "atlassian:pull-request"
+    assert "# required" in out
+
+
+def test_init_writes_a_file(tmp_path: Path) -> None:
+    target = tmp_path / "pulls.yaml"
+    code, _, err = invoke("init", PULLS_IN, "--type", "atlassian:pull-request", "-o", target)
+    assert code == 0
+    assert f"wrote {target}" in err
+    assert yaml.safe_load(target.read_text())["version"] == 1
+
+
+def test_init_output_validates(tmp_path: Path) -> None:
+    target = tmp_path / "pulls.yaml"
+    code, _, _ = invoke("init", PULLS_IN, "--type", "atlassian:pull-request", "-o", target)
+    assert code == 0
+    code, _, err = invoke("validate", target)
+    assert code == 0, err
+
+
+def test_init_unwritable_output_exits_4(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    code, _, _ = invoke("init", PULLS_IN, "--type", "atlassian:pull-request",
+                        "-o", tmp_path / "file" / "p.yaml")
+    assert code == 4
+
+
+# --- batch --------------------------------------------------------------------------------------
+
+def test_batch_runs_every_job(tmp_path: Path) -> None:
+    jobs = tmp_path / "jobs.yaml"
+    shutil.copy(REPOS, tmp_path / "repos.yaml")
+    shutil.copy(REPOS_IN, tmp_path / "repos.json")
+    jobs.write_text(yaml.safe_dump({"jobs": [
+        {"name": "push", "mapping": str(PUSH), "inputs": [str(PUSH_IN)]},
+        {"name": "repos", "mapping": "repos.yaml", "inputs": ["repos.json"]},
+    ]}))
+    out = tmp_path / "out"
+    code, _, err = invoke("batch", jobs, "-o", out)
+    assert code == 3                                  # the worst job: repos rejects a record
+    assert len(read_jsonl(out / "push.jsonl")) == 4
+    assert len(read_jsonl(out / "repos.jsonl")) == 3
+    assert f"objects: {out / 'push.jsonl'}" in err
+
+
+def test_batch_missing_jobs_file_exits_4(tmp_path: Path) -> None:
+    code, _, err = invoke("batch", tmp_path / "missing.yaml", "-o", tmp_path / "out")
+    assert code == 4
+    assert "cannot read jobs file" in err
+
+
+# --- functions, types, schema --------------------------------------------------------------------
+
+def test_functions_unknown_name_is_a_usage_error() -> None:
+    code, _, err = invoke("functions", "to_rfc3399")
+    assert code == 2
+    assert "to_rfc3339" in err
+
+
+def test_functions_list_and_one() -> None:
+    code, out, _ = invoke("functions")
+    assert code == 0
+    assert "jira_keys(" in out
+    assert "e.g." in out
+    code, out, _ = invoke("functions", "to_rfc3339")
+    assert code == 0
+    assert out.startswith("to_rfc3339(")
+    assert "Examples:" in out
+    assert "coalesce(" not in out.splitlines()[0]
+
+
+def test_schema_unwritable_output_exits_4(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    code, _, _ = invoke("schema", "-o", tmp_path / "file" / "s.json")
+    assert code == 4
+
+
+# --- the installed console script ---------------------------------------------------------------
+
+def _entry_points() -> list[list[str]]:
+    script = Path(sys.executable).parent / "mapper"
+    return [[sys.executable, "-m", "mapper"], [str(script)]]
+
+
+@pytest.mark.parametrize("entry", _entry_points(), ids=["python-m", "script"])
+@pytest.mark.parametrize(("args", "code"), [
+    (["validate", str(BROKEN)], 1),
+    (["types", "atlassian:comit"], 2),
+    (["types", "atlassian:commit"], 0),
+])
+@pytest.mark.parametrize("no_color", [True, False], ids=["NO_COLOR", "piped"])
+def test_installed_script(entry: list[str], args: list[str], code: int, no_color: bool) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    if no_color:
+        env["NO_COLOR"] = "1"
+    proc = subprocess.run([*entry, *args], capture_output=True, text=True, env=env,
+                          timeout=60, check=False)
+    assert proc.returncode == code, proc.stderr
+    both = proc.stdout + proc.stderr
+    assert both.strip()
+    assert "Traceback" not in both
+    assert not ANSI.search(both), both
+
+
+def test_installed_script_run(tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "mapper"
+    out = tmp_path / "o.jsonl"
+    proc = subprocess.run([str(script), "run", str(REPOS), "-", "-o", str(out)],
+                          input=REPOS_IN.read_text(), capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 3, proc.stderr
+    assert len(read_jsonl(out)) == 3
+    assert "5 in = 3 mapped + 1 rejected + 1 filtered" in proc.stderr
+    assert not ANSI.search(proc.stderr)
