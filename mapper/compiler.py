@@ -7,6 +7,8 @@ and every diagnostic it found, each with the mapping location and file:line:col.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+import re
+import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -60,8 +62,15 @@ def compile_expr(
 ) -> CompiledExpr | None:
     """Parse one expression and run the expression checks; None when it does not parse."""
     span = smap.span(loc)
+    if "${" in text:
+        expanded = _expand_macros(ctx, text, loc, span, ())
+        if expanded is None:
+            return None
+        text = expanded
     try:
-        parsed = ctx.parser.parse(text)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            parsed = ctx.parser.parse(text)
     except ParseError as err:
         ctx.diags.append(_syntax_diag(err, text, loc, span))
         return None
@@ -69,10 +78,54 @@ def compile_expr(
         ctx.diags.append(Diagnostic("expr.syntax", str(err).splitlines()[0], loc=loc, span=span,
                                     expr=text))
         return None
+    if caught:  # jmespath still accepts `foo` (an unquoted JSON literal) but deprecates it
+        ctx.diags.append(Diagnostic(
+            "expr.deprecated-literal", str(caught[0].message).split(":")[0], loc=loc, span=span,
+            expr=text, expr_col=text.find("`") if "`" in text else None, severity="warning",
+            hint="write text as 'foo' or `\"foo\"`; JSON literals in backticks must be valid JSON"))
     found = list(checks.check_expression(text, parsed.parsed, ctx.lookup_names))
     ctx.diags.extend(replace(d, loc=loc, span=span) for d in found)
     evaluate = _evaluator(parsed, ctx.functions)
     return CompiledExpr(text, evaluate, loc, span, checks.value_path(parsed.parsed), parsed.parsed)
+
+
+_MACRO = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_-]*)\}")
+
+
+def _expand_macros(
+    ctx: _Ctx, text: str, loc: Loc, span: SourceSpan | None, stack: tuple[str, ...]
+) -> str | None:
+    """Replace each `${name}` by the `define:` expression `name`, in parentheses."""
+    problems: list[Diagnostic] = []
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        inner = _macro_text(ctx, name)
+        problem = None
+        if name in stack:
+            problem = ("spec.define-cycle", f"definitions loop: {' -> '.join((*stack, name))}", None)
+        elif inner is None:
+            known = [k for k in ctx.loaded.defines if _macro_text(ctx, k) is not None]
+            hint = checks.suggest_name(name, known) or "`${name}` needs a `define:` entry that is an expression"
+            problem = ("spec.unknown-define", f"no `define:` expression named {name!r}", hint)
+        if problem is not None:
+            problems.append(Diagnostic(problem[0], problem[1], loc=loc, span=span, expr=text,
+                                       expr_col=match.start(), hint=problem[2]))
+            return "@"
+        expanded = _expand_macros(ctx, inner, loc, span, (*stack, name)) if "${" in inner else inner
+        return f"({expanded if expanded is not None else '@'})"
+
+    result = _MACRO.sub(one, text)
+    ctx.diags.extend(problems)
+    return None if problems else result
+
+
+def _macro_text(ctx: _Ctx, name: str) -> str | None:
+    entry = ctx.loaded.defines.get(name) if ctx.loaded is not None else None
+    value = entry[0] if entry else None
+    if isinstance(value, ExprField):
+        return value.expr
+    return value if isinstance(value, str) else None
 
 
 def compile_standalone(
@@ -81,7 +134,7 @@ def compile_standalone(
     """Compile an expression given outside a mapping (e.g. `--records items[]`)."""
     ctx = _Ctx.__new__(_Ctx)
     ctx.functions, ctx.lookup_names, ctx.diags, ctx.use_stack = functions, frozenset(), [], ()
-    ctx.parser = jmespath.parser.Parser()
+    ctx.parser, ctx.loaded = jmespath.parser.Parser(), None  # type: ignore[assignment]
     expr = compile_expr(ctx, text, (name,), SourceMap(name))
     return expr, ctx.diags
 

@@ -7,12 +7,14 @@ raw payload means warnings are reported even when validation fails elsewhere.
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from pydantic import BaseModel
 
-from mapper.errors import Diagnostic
+from mapper.errors import Diagnostic, Loc
 from mapper.model.common import Association, Principal, TwgObject, UserRef
 from mapper.model.devinfo import (
     DEPLOYMENT_STATES,
@@ -21,7 +23,7 @@ from mapper.model.devinfo import (
     PullRequestBlock,
 )
 from mapper.model.documents import DocumentContent
-from mapper.model.introspect import iter_nested
+from mapper.model.introspect import nested_models
 from mapper.model.messages import MessageObject
 
 Advisor = Callable[[type[BaseModel], dict[str, Any]], Iterator[Diagnostic]]
@@ -137,10 +139,34 @@ ADVISORS: dict[type[BaseModel], Advisor] = {
 """Model (or base class) -> advisor run on every raw dict matching it."""
 
 
+@functools.cache
+def _advisors_of(model: type[BaseModel]) -> tuple[Advisor, ...]:
+    return tuple(ADVISORS[base] for base in model.__mro__ if base in ADVISORS)
+
+
+@functools.cache
+def _is_advised(model: type[BaseModel]) -> bool:
+    """True if the model, or a model nested in it, has an advisor (others need no walk)."""
+    return bool(_advisors_of(model)) or any(_is_advised(n) for _, n, _ in nested_models(model))
+
+
 def advise(model: type[BaseModel], payload: dict[str, Any]) -> Iterator[Diagnostic]:
     """All warnings for a raw payload of the full object `model`, located inside the payload."""
-    for nested, raw, loc in iter_nested(model, payload):
-        for base in nested.__mro__:
-            advisor = ADVISORS.get(base)
-            if advisor is not None:
-                yield from (diag.within(*loc) for diag in advisor(nested, raw))
+    yield from _advise(model, payload, ())
+
+
+def _advise(model: type[BaseModel], raw: object, loc: Loc) -> Iterator[Diagnostic]:
+    if not isinstance(raw, dict):
+        return
+    for advisor in _advisors_of(model):
+        for diag in advisor(model, raw):
+            yield diag.within(*loc) if loc else diag
+    for key, nested, is_list in nested_models(model):
+        if not _is_advised(nested):
+            continue
+        value = raw.get(key)
+        if not is_list:
+            yield from _advise(nested, value, (*loc, key))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                yield from _advise(nested, item, (*loc, key, index))

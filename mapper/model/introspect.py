@@ -202,3 +202,7 @@ def iter_nested(
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 yield from iter_nested(nested, item, (*loc, key, index))
+
+
+nested_models = _nested_models
+"""Public name: (alias, nested model, is list) for the fields of a model that hold models."""

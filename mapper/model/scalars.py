@@ -161,11 +161,14 @@ def check_url(value: str) -> str:
         raise fail("object.url", f"{value!r} must use http or https, not {parts.scheme!r}")
     if not parts.netloc:
         raise fail("object.url", f"{value!r} has no host")
-    if any(char.isspace() for char in value):
+    if _WHITESPACE.search(value):
         raise fail(
             "object.url", f"{value!r} contains whitespace", hint="percent-encode spaces as %20"
         )
     return value
+
+
+_WHITESPACE = re.compile(r"\s")
 
 
 def check_number(value: object) -> object:
