@@ -8,6 +8,7 @@ arrays are streamed with ijson, so memory stays flat whatever the file size.
 from __future__ import annotations
 
 import glob
+import re
 import io
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -26,6 +27,7 @@ JSONL_SUFFIXES = (".jsonl", ".ndjson")
 STREAM_THRESHOLD = 16 * 1024 * 1024  # JSON arrays above this size are streamed
 MAX_LINE_BYTES = 256 * 1024 * 1024
 STDIN = "-"
+_LONG_NUMBER = re.compile(rb"\d{20}")  # 2**64 has 20 digits; such text takes the exact parser
 
 Selector = Callable[[Any], Any]
 
@@ -143,23 +145,23 @@ def parse_json(data: bytes | str) -> Any:
     """Parse JSON text (a UTF-8 BOM is ignored); ValueError with a position when malformed."""
     if isinstance(data, bytes) and data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as err:
-        if "64-bit" in str(err) or "integer" in str(err).lower():
-            return _parse_big_ints(data)
-        raise
+    if _LONG_NUMBER.search(data if isinstance(data, bytes) else data.encode()):
+        return _parse_big_ints(data)  # orjson turns integers beyond 64 bits into floats
+    return orjson.loads(data)
 
 
 def _parse_big_ints(data: bytes | str) -> Any:
-    """orjson refuses integers beyond 64 bits; the standard library keeps them exact."""
+    """The standard library parser keeps integers beyond 64 bits exact (orjson makes floats)."""
     import json
 
     def reject(name: str) -> Any:
         raise ValueError(f"{name} is not valid JSON")
 
     text = data.decode("utf-8") if isinstance(data, bytes) else data
-    return json.loads(text, parse_constant=reject)
+    try:
+        return json.loads(text, parse_constant=reject)
+    except RecursionError as err:
+        raise ValueError("the document nests too deeply") from err
 
 
 def _malformed(source: str, data: bytes, err: ValueError) -> InputProblem:

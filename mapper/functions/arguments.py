@@ -32,6 +32,16 @@ OPTIONAL_TYPES = "optional_types"  # attribute of a wrapped method: types of opt
 REPEATED_TYPES = "repeated_types"  # attribute of a wrapped method: types of repeated arguments
 
 
+class TooManyArgumentsError(exceptions.ArityError):
+    """More arguments than a function with optional arguments takes."""
+
+    def __str__(self) -> str:
+        return (
+            f"Expected at most {self.expected_arity} arguments for function "
+            f"{self.function_name}(), received {self.actual_arity}"
+        )
+
+
 def type_name(value: object) -> str:
     """The JMESPath type name of a Python value (`string`, `number`, `array`, ...)."""
     return functions.TYPES_MAP.get(type(value).__name__, "unknown")
@@ -53,7 +63,7 @@ def _check_extras(method: Callable[..., Any], name: str, args: Sequence[Any]) ->
     optional: tuple[Types, ...] = getattr(method, OPTIONAL_TYPES, ())
     repeated: Types | None = getattr(method, REPEATED_TYPES, None)
     if repeated is None and len(args) > fixed + len(optional):
-        raise exceptions.ArityError(fixed + len(optional), len(args), name)
+        raise TooManyArgumentsError(fixed + len(optional), len(args), name)
     for index in range(fixed, len(args)):
         extra = index - fixed
         check_type(name, args[index], optional[extra] if extra < len(optional) else repeated or [])
