@@ -18,6 +18,7 @@ from jmespath.exceptions import JMESPathError, ParseError
 from mapper import checks
 from mapper.errors import Diagnostic, Loc, SourceSpan
 from mapper.functions import MapperFunctions
+from mapper.fused import fuse
 from mapper.jpcompile import compile_ast
 from mapper.loader import LoadedMapping, SourceMap
 from mapper.plan import CompiledExpr, EachSpec, LookupTable, ObjectRule, Plan, ValueNode
@@ -186,7 +187,7 @@ def _compile_rule(ctx: _Ctx, index: int) -> ObjectRule | None:
     node = _with_auto_defaults(node, fields)
     name = spec.name or f"{spec.type.removeprefix('atlassian:')}#{index}"
     return ObjectRule(name, spec.type, index, node, each, where, loc, smap.span(loc),
-                      derive_usn="updateSequenceNumber" not in fields)
+                      derive_usn="updateSequenceNumber" not in fields, fused=fuse(node))
 
 
 def _with_auto_defaults(node: ValueNode, fields: dict[str, Any]) -> ValueNode:

@@ -19,6 +19,7 @@ from mapper.functions import EvalContext
 from mapper.model.validate import check_object
 from mapper.plan import CompiledExpr, ObjectRule, PathPart, Plan, ValueNode
 from mapper.functions.timestamps import parse_instant
+from mapper.fused import FALLBACK
 
 _EMPTY: tuple[Any, ...] = ("", [], {})
 NO_LOOKUPS: Mapping[str, Mapping[str, Any]] = MappingProxyType({})
@@ -226,9 +227,12 @@ def _absent(node: ValueNode, item: _Item) -> Any:
 
 
 def _build(rule: ObjectRule, item: _Item) -> MappedObject | None:
-    payload = _value(rule.fields, item) or {}
-    if any(d.is_error for d in item.diags):
-        return None
+    payload = rule.fused(item.data) if rule.fused is not None else FALLBACK
+    if payload is FALLBACK:  # a problem somewhere: evaluate field by field to locate it
+        payload = _value(rule.fields, item)
+        if any(d.is_error for d in item.diags):
+            return None
+    payload = payload or {}
     if rule.derive_usn and "updateSequenceNumber" not in payload:
         instant = parse_instant(payload.get("lastUpdatedAt"))
         if instant is not None:

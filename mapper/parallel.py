@@ -23,7 +23,7 @@ from mapper.plan import Plan
 from mapper.sinks import JsonlSink, RejectsSink, association_set_form, dumps
 from mapper.sources import BadRecord, InputProblem, Item, parse_json
 
-CHUNK = 512
+CHUNK = 2048
 _PLAN: Plan | None = None
 _SET_ASSOC = False
 
@@ -47,7 +47,8 @@ class ChunkResult:
 
 def _init(mapping: str, set_assoc: bool) -> None:
     global _PLAN, _SET_ASSOC  # noqa: PLW0603 - one plan per worker process
-    _PLAN = load(mapping)
+    if _PLAN is None:  # forked workers inherit the parent's compiled plan
+        _PLAN = load(mapping)
     _SET_ASSOC = set_assoc
 
 
@@ -159,7 +160,10 @@ def run_parallel(mapping: Path, plan: Plan, items: Iterable[Item], output: str,
     report = RunReport(plan.path)
     started = time.perf_counter()
     chunks = _raw_chunks(jsonl_paths) if jsonl_paths else _chunks(items, report)
-    ctx = mp.get_context("fork") if hasattr(mp, "get_context") else mp
+    global _PLAN  # noqa: PLW0603 - handed to forked workers without recompiling
+    can_fork = "fork" in mp.get_all_start_methods()
+    ctx = mp.get_context("fork" if can_fork else "spawn")
+    _PLAN = plan if can_fork else None
     sink, quarantine = JsonlSink(output), RejectsSink(rejects_path)
     with sink, quarantine, ctx.Pool(workers, _init, (str(mapping), set_assoc)) as pool:
         for res in pool.imap(_work, chunks, chunksize=1):

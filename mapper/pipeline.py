@@ -90,6 +90,7 @@ class LookupCache:
         self.overrides = dict(overrides or {})
         self.loaded: dict[str, dict[str, Any]] = {}
         self.problems: list[Diagnostic] = []
+        self.missing: set[str] = set()
 
     def for_source(self, source: str) -> dict[str, Mapping[str, Any]]:
         """The tables to use for records of `source`."""
@@ -98,6 +99,12 @@ class LookupCache:
     def _table(self, table: LookupTable, source: str) -> Mapping[str, Any]:
         path = self.overrides.get(table.name) or _find_upwards(table.file, source)
         if path is None:
+            if table.name not in self.missing:
+                self.missing.add(table.name)
+                self.problems.append(Diagnostic(
+                    "lookup.not-found", f"lookup {table.name!r}: no {table.file} in the folder of "
+                    f"{source} or above it; its rows read as null", span=table.span,
+                    hint=f"pass it with --lookup {table.name}=PATH"))
             return {}
         if path not in self.loaded:
             self.loaded[path] = self._load(table, path)

@@ -58,12 +58,10 @@ def check_type(function_name: str, value: object, expected: Types) -> None:
         raise type_error(function_name, value, expected)
 
 
-def _check_extras(method: Callable[..., Any], name: str, args: Sequence[Any]) -> None:
-    fixed = len(getattr(method, "signature", ()))
-    optional: tuple[Types, ...] = getattr(method, OPTIONAL_TYPES, ())
-    repeated: Types | None = getattr(method, REPEATED_TYPES, None)
+def _check_args(name: str, args: Sequence[Any], fixed: int, optional: tuple[Types, ...],
+                repeated: Types | None) -> None:
     if repeated is None and len(args) > fixed + len(optional):
-        raise TooManyArgumentsError(fixed + len(optional), len(args), name)
+        raise exceptions.ArityError(fixed + len(optional), len(args), name)
     for index in range(fixed, len(args)):
         extra = index - fixed
         check_type(name, args[index], optional[extra] if extra < len(optional) else repeated or [])
@@ -72,10 +70,16 @@ def _check_extras(method: Callable[..., Any], name: str, args: Sequence[Any]) ->
 def _extras(optional: tuple[Types, ...], repeated: Types | None) -> Callable[[Method], Method]:
     def wrap(method: Method) -> Method:
         name = method.__name__.removeprefix("_func_")
+        # jmespath's @signature is applied after (outside) this wrapper, so the number of fixed
+        # arguments is read once, on first call, from the wrapper's own `signature` attribute
+        fixed: list[int] = []
 
         @functools.wraps(method)
         def checked(self: object, *args: Any) -> Any:
-            _check_extras(checked, name, args)
+            if not fixed:
+                fixed.append(len(getattr(checked, "signature", ())))
+            if len(args) > fixed[0]:
+                _check_args(name, args, fixed[0], optional, repeated)
             return method(self, *args)
 
         setattr(checked, OPTIONAL_TYPES, optional)

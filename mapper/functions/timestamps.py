@@ -17,6 +17,8 @@ Decisions:
 
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -125,6 +127,12 @@ def parse_instant(value: object) -> Instant | None:
         return _from_epoch(text if "." in text else text + ".0")
     if not isinstance(value, str) or len(value) > _MAX_LENGTH:
         return None
+    return _parse_text(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_text(value: str) -> Instant | None:
+    """parse_instant for text; pure, so a timestamp seen again is not parsed again."""
     text = value.strip()
     return _from_epoch(text) or _from_iso(text) or _from_rfc2822(text)
 

@@ -8,6 +8,7 @@ type is the stable diagnostic code; `validate` turns them into `Diagnostic`s.
 from __future__ import annotations
 
 import math
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -110,7 +111,15 @@ def normalise_timestamp(value: object) -> str:
     Raises:
         PydanticCustomError: `object.timestamp`, with a hint naming `to_rfc3339()`.
     """
-    match = _RFC3339.fullmatch(value) if isinstance(value, str) else None
+    if not isinstance(value, str):
+        raise _timestamp_error(value)
+    return _normalise_text(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _normalise_text(value: str) -> str:
+    """normalise_timestamp for text; pure, so repeated timestamps are looked up, not parsed."""
+    match = _RFC3339.fullmatch(value)
     if match is None:
         raise _timestamp_error(value)
     year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
