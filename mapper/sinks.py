@@ -52,6 +52,8 @@ class AtomicFile:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            for stale in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+                stale.unlink()  # left by a killed run (SIGKILL cannot clean up after itself)
             fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
                                        dir=self.path.parent)
         except OSError as err:

@@ -106,6 +106,8 @@ def test_sigkill_leaves_no_half_written_file(tmp_path: Path) -> None:
                 assert got["objects"] == report["objects"]
             else:
                 assert path.read_bytes() == reference[name], name
+        # the rerun removed the temporaries the killed run left behind
+        assert not [p for p in out.parent.iterdir() if p.name.endswith(".tmp")]
 
 
 def _jobs() -> list[tuple[Path, dict[str, object]]]:
