@@ -553,11 +553,37 @@ JSON = st.recursive(
 )
 
 
+BY_TYPE: dict[str, st.SearchStrategy[Any]] = {
+    "string": st.text(max_size=40) | INTERESTING,
+    "number": st.integers(-5, 5) | st.integers() | st.floats(allow_nan=False, allow_infinity=False),
+    "null": st.none(),
+    "boolean": st.booleans(),
+    "array": st.lists(JSON, max_size=5),
+    "object": st.dictionaries(st.text(max_size=8), JSON, max_size=4),
+}
+
+
+def _param_types(name: str, index: int) -> list[str]:
+    method = MapperFunctions.FUNCTION_TABLE[name]["function"]
+    sig, optional = method.signature, getattr(method, OPTIONAL_TYPES, ())
+    if index < len(sig):
+        return list(sig[index]["types"])
+    extra = index - len(sig)
+    return list(optional[extra] if extra < len(optional) else getattr(method, REPEATED_TYPES))
+
+
 def _arguments(name: str) -> st.SearchStrategy[list[Any]]:
+    """Argument lists of a valid length: any JSON, or values of the declared types (mostly)."""
     low, high = arity(name)
-    return st.integers(low, low + 3 if high is None else high).flatmap(
-        lambda n: st.lists(JSON, min_size=n, max_size=n)
-    )
+
+    def typed(index: int) -> st.SearchStrategy[Any]:
+        types = _param_types(name, index)
+        return st.one_of([BY_TYPE[t] for t in types]) if types else JSON
+
+    def of_length(n: int) -> st.SearchStrategy[list[Any]]:
+        return st.lists(JSON, min_size=n, max_size=n) | st.tuples(*map(typed, range(n))).map(list)
+
+    return st.integers(low, low + 3 if high is None else high).flatmap(of_length)
 
 
 @pytest.mark.parametrize("name", CUSTOM_FUNCTIONS)

@@ -20,6 +20,10 @@ _BLOCK_TAGS = frozenset({
 # content that is not text: code, styling, and Confluence macro parameters (macro settings)
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "ac:parameter"})
 _SPACES = re.compile(r"\s+")
+# Confluence references whose visible text is an attribute: a linked page's title, a file name
+_REFERENCE_ATTRS = {"ri:page": "ri:content-title", "ri:blog-post": "ri:content-title",
+                    "ri:attachment": "ri:filename", "ri:url": "ri:value"}
+_KEPT_PARAMETERS = frozenset({"key", "title"})
 
 
 class _TextParser(HTMLParser):
@@ -28,15 +32,26 @@ class _TextParser(HTMLParser):
         self.lines: list[str] = [""]
         self.skip_depth = 0
         self.pre_depth = 0
+        self.parameters: list[bool] = []  # open ac:parameter tags: kept (True) or skipped
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        named = dict(attrs)
+        if tag == "ac:parameter":
+            kept = named.get("ac:name") in _KEPT_PARAMETERS  # a Jira macro's issue key is content
+            self.parameters.append(kept)
+            if kept:
+                return
         if tag in _SKIP_TAGS:
             self.skip_depth += 1
+        elif tag in _REFERENCE_ATTRS and not self.skip_depth:
+            self.handle_data(named.get(_REFERENCE_ATTRS[tag]) or "")
         elif tag in _BLOCK_TAGS:
             self.pre_depth += tag == "pre"
             self.lines.append("")
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "ac:parameter" and self.parameters and self.parameters.pop():
+            return  # a kept parameter (see handle_starttag)
         if tag in _SKIP_TAGS:
             self.skip_depth = max(0, self.skip_depth - 1)
         elif tag in _BLOCK_TAGS:
@@ -77,8 +92,74 @@ def html_text(html: str) -> str | None:
     return parser.text()
 
 
+_ADF_BLOCKS = frozenset({
+    "paragraph", "heading", "blockquote", "codeBlock", "listItem", "tableRow", "panel", "rule",
+    "mediaSingle", "mediaGroup", "decisionItem", "taskItem", "expand", "nestedExpand",
+})  # fmt: skip
+_ADF_INLINE_ATTRS = {"mention": "text", "emoji": "text", "inlineCard": "url", "status": "text",
+                     "date": "timestamp"}
+MAX_ADF_NODES = 200_000
+
+
+def adf_text(doc: object) -> str | None:
+    """The text of an Atlassian Document Format tree, one line per block; None if not ADF."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("type"), str):
+        return None
+    lines: list[str] = [""]
+    stack: list[object] = [doc]
+    budget = MAX_ADF_NODES
+    while stack and budget:  # iterative: deep documents cannot exhaust the Python stack
+        budget -= 1
+        node = stack.pop()
+        if node == "\n":
+            lines.append("")
+            continue
+        if not isinstance(node, dict):
+            continue
+        _adf_node(node, lines, stack)
+    text = "\n".join(_SPACES.sub(" ", line).strip() for line in lines)
+    return "\n".join(line for line in text.split("\n") if line)
+
+
+def _adf_node(node: dict[str, object], lines: list[str], stack: list[object]) -> None:
+    kind = node.get("type")
+    attrs = node.get("attrs") if isinstance(node.get("attrs"), dict) else {}
+    if kind == "text" and isinstance(node.get("text"), str):
+        lines[-1] += node["text"]  # type: ignore[operator]
+    elif kind == "hardBreak":
+        lines.append("")
+    elif kind in _ADF_INLINE_ATTRS:
+        value = attrs.get(_ADF_INLINE_ATTRS[kind])  # type: ignore[union-attr]
+        lines[-1] += str(value) if value is not None else ""
+    content = node.get("content")
+    children = list(content) if isinstance(content, list) else []
+    if kind in _ADF_BLOCKS:
+        lines.append("")
+        children.append("\n")
+    stack.extend(reversed(children))
+
+
 class MarkupFunctions:
-    """html_to_text()."""
+    """html_to_text(), adf_to_text()."""
+
+    @signature({"types": []})
+    def _func_adf_to_text(self, doc: object) -> str | None:
+        """Plain text from an Atlassian Document Format tree (Jira v3 descriptions, comments).
+
+        Text nodes are joined; paragraphs, headings, list items, table rows and other blocks
+        start new lines; mentions, emoji, statuses and inline cards give their text or URL.
+        Anything that is not an ADF node (a string, null, an object without `type`) gives null, so
+        `coalesce(adf_to_text(d), d)` reads both REST v3 (ADF) and v2 (text) descriptions.
+
+        Signature: adf_to_text(doc: any) -> string|null
+
+        Examples:
+            adf_to_text(d) | data: {"d": {"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [{"type": "text", "text": "Fix "}, {"type": "mention", "attrs": {"id": "5b10", "text": "@Dana"}}]}, {"type": "bulletList", "content": [{"type": "listItem", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "MAP-17"}]}]}]}]}} => "Fix @Dana\\nMAP-17"
+            adf_to_text(d) | data: {"d": {"content": []}} => null
+            adf_to_text('wiki *text*') => null
+            adf_to_text(missing) => null
+        """
+        return adf_text(doc)
 
     @signature({"types": STRING_OR_NULL})
     def _func_html_to_text(self, html: str | None) -> str | None:

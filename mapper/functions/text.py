@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from urllib.parse import urljoin
+from urllib.parse import unquote, urljoin
 
 from jmespath.functions import signature
 
@@ -69,6 +69,19 @@ def _whole(number: float) -> int | None:
 
 class TextFunctions:
     """String helpers. Each returns null for a null subject string."""
+
+    @signature({"types": STRING_OR_NULL})
+    def _func_url_decode(self, text: str | None) -> str | None:
+        """Decode %XX escapes of a URL or URL part (`%3A` -> `:`); `+` stays a plus sign.
+
+        Signature: url_decode(text: string|null) -> string|null
+
+        Examples:
+            url_decode('19%3Aabc%40thread.tacv2') => "19:abc@thread.tacv2"
+            url_decode('a+b%20c') => "a+b c"
+            url_decode(missing) => null
+        """
+        return None if text is None else unquote(text)
 
     @signature({"types": TEXTUAL, "variadic": True})
     @repeated_args(TEXTUAL)
