@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -110,14 +110,14 @@ def naive(mapping: Path, src: Path, dst: Path) -> int:
 
 
 def _iso_utc(text: str) -> tuple[str, int]:
-    when = datetime.fromisoformat(text).astimezone(timezone.utc)
+    when = datetime.fromisoformat(text).astimezone(UTC)
     return when.strftime("%Y-%m-%dT%H:%M:%SZ"), int(when.timestamp()) * 1000
 
 
 def _slack(ts: str) -> tuple[str, int]:
     sec, _, frac = ts.partition(".")
     ms = (frac + "000")[:3]
-    when = datetime.fromtimestamp(int(sec), timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    when = datetime.fromtimestamp(int(sec), UTC).strftime("%Y-%m-%dT%H:%M:%S")
     return f"{when}.{ms}Z", int(sec) * 1000 + int(ms)
 
 
@@ -438,7 +438,7 @@ def main() -> None:
     ensure(w2, lambda p: gen.write_w2(p, n))
     results: dict[str, Any] = {
         "machine": machine(),
-        "started": datetime.now(timezone.utc).isoformat(),
+        "started": datetime.now(UTC).isoformat(),
         "workloads": {},
     }
     results["workloads"]["W1"] = bench_workload(

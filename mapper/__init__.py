@@ -36,6 +36,17 @@ from mapper.plan import Plan as Plan
 
 __version__ = "0.1.0"
 __all__ = [
-    "Diagnostic", "MappedObject", "MapperError", "Plan", "Record", "RecordResult", "SpecError",
-    "__version__", "apply", "apply_all", "compile_path", "compile_text", "load",
+    "Diagnostic",
+    "MappedObject",
+    "MapperError",
+    "Plan",
+    "Record",
+    "RecordResult",
+    "SpecError",
+    "__version__",
+    "apply",
+    "apply_all",
+    "compile_path",
+    "compile_text",
+    "load",
 ]

@@ -23,8 +23,9 @@ def compile_path(path: str | Path) -> tuple[Plan | None, list[Diagnostic]]:
     return plan, diags + more
 
 
-def compile_text(text: str, path: str = "<mapping>", *, base: Path | None = None
-                 ) -> tuple[Plan | None, list[Diagnostic]]:
+def compile_text(
+    text: str, path: str = "<mapping>", *, base: Path | None = None
+) -> tuple[Plan | None, list[Diagnostic]]:
     """Load and compile mapping YAML given as text (includes resolve against `base`)."""
     loaded, diags = load_mapping_text(text, path, base=base)
     if loaded is None:
@@ -50,6 +51,8 @@ def apply(plan: Plan, record: Any, *, source: str = "<python>", index: int = 0) 
     return evaluate(plan, Record(source, index, record))
 
 
-def apply_all(plan: Plan, records: Iterable[Any], *, source: str = "<python>") -> list[RecordResult]:
+def apply_all(
+    plan: Plan, records: Iterable[Any], *, source: str = "<python>"
+) -> list[RecordResult]:
     """Map many records, one result each, in order (lookup tables are found next to `source`)."""
     return map_records(plan, records, source=source)

@@ -86,8 +86,11 @@ def load_cases(path: Path) -> tuple[list[Case], list[Diagnostic]]:
     data, _smap, diags = parse_yaml(text or "", str(path))
     if diags or not isinstance(data, dict) or not isinstance(data.get("cases"), list):
         return [], diags or [Diagnostic("case.invalid", f"{path}: expected a map with `cases:`")]
-    cases = [Case(str(c.get("title", f"case {i}")), path, i, c)
-             for i, c in enumerate(data["cases"]) if isinstance(c, dict)]
+    cases = [
+        Case(str(c.get("title", f"case {i}")), path, i, c)
+        for i, c in enumerate(data["cases"])
+        if isinstance(c, dict)
+    ]
     return cases, []
 
 
@@ -145,29 +148,44 @@ def _records(case: Case, plan: Plan) -> tuple[list[Record], list[str]]:
 
 
 def _compare_counts(expect: dict[str, Any], results: list[RecordResult]) -> list[str]:
-    counts = {k: sum(1 for r in results if r.outcome == k) for k in ("mapped", "rejected", "filtered")}
-    return [f"expected {expect[k]} {k} record(s), got {counts[k]}"
-            for k in counts if k in expect and expect[k] != counts[k]]
+    counts = {
+        k: sum(1 for r in results if r.outcome == k) for k in ("mapped", "rejected", "filtered")
+    }
+    return [
+        f"expected {expect[k]} {k} record(s), got {counts[k]}"
+        for k in counts
+        if k in expect and expect[k] != counts[k]
+    ]
 
 
 def _matches(expected: Any, actual: Any) -> bool:
     if isinstance(expected, dict):
         return isinstance(actual, dict) and all(
-            k in actual and _matches(v, actual[k]) for k, v in expected.items())
+            k in actual and _matches(v, actual[k]) for k, v in expected.items()
+        )
     if isinstance(expected, list):
-        return (isinstance(actual, list) and len(expected) == len(actual)
-                and all(_matches(e, a) for e, a in zip(expected, actual, strict=True)))
+        return (
+            isinstance(actual, list)
+            and len(expected) == len(actual)
+            and all(_matches(e, a) for e, a in zip(expected, actual, strict=True))
+        )
     return bool(expected == actual and type(expected) is type(actual)) or (
-        isinstance(expected, int | float) and not isinstance(expected, bool)
-        and isinstance(actual, int | float) and not isinstance(actual, bool) and expected == actual)
+        isinstance(expected, int | float)
+        and not isinstance(expected, bool)
+        and isinstance(actual, int | float)
+        and not isinstance(actual, bool)
+        and expected == actual
+    )
 
 
 def _compare_objects(expected: list[Any], actual: list[dict[str, Any]]) -> list[str]:
     if len(expected) != len(actual):
         return [f"expected {len(expected)} object(s), got {len(actual)}:\n" + _pretty(actual)]
-    return [f"object {i} differs:\n" + _diff(e, a) for i, (e, a) in enumerate(zip(expected, actual,
-                                                                                  strict=True))
-            if not _matches(e, a)]
+    return [
+        f"object {i} differs:\n" + _diff(e, a)
+        for i, (e, a) in enumerate(zip(expected, actual, strict=True))
+        if not _matches(e, a)
+    ]
 
 
 def _compare_diagnostics(expected: list[dict[str, Any]], actual: list[Diagnostic]) -> list[str]:
@@ -191,8 +209,9 @@ def _diag_facts(d: Diagnostic) -> dict[str, Any]:
     return facts
 
 
-def _compare_file(path: Path, objects: list[dict[str, Any]], update: bool,
-                  result: CaseResult) -> list[str]:
+def _compare_file(
+    path: Path, objects: list[dict[str, Any]], update: bool, result: CaseResult
+) -> list[str]:
     text = b"".join(orjson.dumps(o, option=orjson.OPT_SORT_KEYS) + b"\n" for o in objects)
     if update:
         if not path.exists() or path.read_bytes() != text:
@@ -212,12 +231,20 @@ def _pretty(value: Any) -> str:
 
 
 def _diff(expected: Any, actual: Any) -> str:
-    lines = difflib.unified_diff(_pretty(expected).splitlines(), _pretty(actual).splitlines(),
-                                 "expected", "actual", lineterm="", n=2)
+    lines = difflib.unified_diff(
+        _pretty(expected).splitlines(),
+        _pretty(actual).splitlines(),
+        "expected",
+        "actual",
+        lineterm="",
+        n=2,
+    )
     return "\n".join(lines)
 
 
-def iter_leaves(node: ValueNode, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], ValueNode]]:
+def iter_leaves(
+    node: ValueNode, path: tuple[Any, ...] = ()
+) -> Iterator[tuple[tuple[Any, ...], ValueNode]]:
     """(output path, leaf) for the expressions, constants and coalesces of a compiled object."""
     if node.kind in ("object", "list"):
         for key, child in node.children:
@@ -251,9 +278,9 @@ def coverage(results: list[CaseResult]) -> dict[str, tuple[set[str], set[str]]]:
 def _has_value(payload: Any, path: tuple[Any, ...]) -> bool:
     node = payload
     for part in path:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and part < len(node)
+        ):
             node = node[part]
         else:
             return False

@@ -11,12 +11,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from mapper.errors import Diagnostic, Loc, suggest
-from mapper.functions import FUNCTION_NAMES, MapperFunctions
+from mapper.functions import FUNCTION_NAMES, arity
 from mapper.model import OBJECT_TYPES
 from mapper.model.introspect import known_keys, required_fields
 from mapper.spec import DIRECTIVE_KEYS, ConstField, ExprField, UseField
 
-_SIGNATURES = MapperFunctions.FUNCTION_TABLE
 _ALL_CAPS = re.compile(r"^[A-Z][A-Z0-9_]*$")
 # fields whose value is computed by mapper when the mapping leaves them out
 _AUTO_FIELDS = frozenset({"schemaVersion", "updateSequenceNumber"})
@@ -44,24 +43,33 @@ def check_functions(text: str, ast: Mapping[str, Any]) -> Iterator[Diagnostic]:
         col = _column_of_call(text, name, seen.get(name, 0))
         seen[name] = seen.get(name, 0) + 1
         if name not in FUNCTION_NAMES:
-            yield Diagnostic("expr.unknown-function", f"unknown function {name}()", expr=text,
-                             expr_col=col, hint=suggest(name, FUNCTION_NAMES))
+            yield Diagnostic(
+                "expr.unknown-function",
+                f"unknown function {name}()",
+                expr=text,
+                expr_col=col,
+                hint=suggest(name, FUNCTION_NAMES),
+            )
             continue
         problem = _arity_problem(name, len(call.get("children", ())))
         if problem:
-            yield Diagnostic("expr.arity", problem, expr=text, expr_col=col,
-                             hint=f"see `mapper functions {name}`")
+            yield Diagnostic(
+                "expr.arity",
+                problem,
+                expr=text,
+                expr_col=col,
+                hint=f"see `mapper functions {name}`",
+            )
 
 
 def _arity_problem(name: str, given: int) -> str | None:
-    signature = _SIGNATURES[name]["signature"]
-    expected = len(signature)
-    if signature and signature[-1].get("variadic"):
-        if given < expected:
-            return f"{name}() takes at least {expected} argument(s), {given} given"
-        return None
-    if given != expected:
-        return f"{name}() takes {expected} argument(s), {given} given"
+    low, high = arity(name)
+    if given < low:
+        least = "at least " if high != low else ""
+        return f"{name}() takes {least}{low} argument(s), {given} given"
+    if high is not None and given > high:
+        most = "at most " if high != low else ""
+        return f"{name}() takes {most}{high} argument(s), {given} given"
     return None
 
 
@@ -75,9 +83,13 @@ def check_lookups(
             continue
         table = args[0].get("value")
         if table not in lookup_names:
-            yield Diagnostic("expr.unknown-lookup", f"no lookup table named {table!r}",
-                             expr=text, expr_col=text.find(str(table)),
-                             hint=suggest(str(table), lookup_names) or "declare it under `lookups:`")
+            yield Diagnostic(
+                "expr.unknown-lookup",
+                f"no lookup table named {table!r}",
+                expr=text,
+                expr_col=text.find(str(table)),
+                hint=suggest(str(table), lookup_names) or "declare it under `lookups:`",
+            )
 
 
 def check_literal_lookalike(text: str, ast: Mapping[str, Any]) -> Iterator[Diagnostic]:
@@ -85,9 +97,13 @@ def check_literal_lookalike(text: str, ast: Mapping[str, Any]) -> Iterator[Diagn
     if ast.get("type") == "field" and _ALL_CAPS.match(text.strip()):
         word = text.strip()
         yield Diagnostic(
-            "expr.looks-like-literal", f"`{word}` reads the field {word!r} of the record",
-            expr=text, expr_col=0, severity="warning",
-            hint=f"to write the text {word}, use '{word}' (quoted) or {{const: {word}}}")
+            "expr.looks-like-literal",
+            f"`{word}` reads the field {word!r} of the record",
+            expr=text,
+            expr_col=0,
+            severity="warning",
+            hint=f"to write the text {word}, use '{word}' (quoted) or {{const: {word}}}",
+        )
 
 
 def check_expression(
@@ -127,8 +143,12 @@ def required_keys(type_name: str) -> frozenset[str]:
 def check_type(type_name: str) -> Iterator[Diagnostic]:
     """The rule's type must be a Teamwork Graph object type."""
     if type_name not in OBJECT_TYPES:
-        yield Diagnostic("object.unknown-type", f"unknown object type {type_name!r}", loc=("type",),
-                         hint=suggest(type_name, OBJECT_TYPES) or "see `mapper types`")
+        yield Diagnostic(
+            "object.unknown-type",
+            f"unknown object type {type_name!r}",
+            loc=("type",),
+            hint=suggest(type_name, OBJECT_TYPES) or "see `mapper types`",
+        )
 
 
 def check_field_names(type_name: str, fields: Mapping[str, Any]) -> Iterator[Diagnostic]:
@@ -151,14 +171,20 @@ def _check_keys(type_name: str, value: Any, path: tuple[str, ...]) -> Iterator[D
             yield from _check_keys(type_name, child, (*path, key))
 
 
-def _unknown_field(type_name: str, key: str, path: tuple[str, ...], allowed: Iterable[str]) -> Diagnostic:
+def _unknown_field(
+    type_name: str, key: str, path: tuple[str, ...], allowed: Iterable[str]
+) -> Diagnostic:
     where = ".".join(path) or type_name
     hint = suggest(key, allowed)
     if hint is None and suggest(key, DIRECTIVE_KEYS):
-        hint = f"{suggest(key, DIRECTIVE_KEYS)} (field options: expr, const, use, coalesce, default, required, omit_empty)"
+        options = "expr, const, use, coalesce, default, required, omit_empty"
+        hint = f"{suggest(key, DIRECTIVE_KEYS)} (field options: {options})"
     block = key.startswith("atlassian:") and not path
-    message = (f"{key!r} is a different type's block; this rule makes {type_name}" if block
-               else f"{where} has no field {key!r}")
+    message = (
+        f"{key!r} is a different type's block; this rule makes {type_name}"
+        if block
+        else f"{where} has no field {key!r}"
+    )
     loc: Loc = ("fields", *path, key)
     return Diagnostic("object.unknown-field", message, loc=loc, hint=hint)
 
@@ -169,11 +195,17 @@ def check_required_fields(
     """Fields the type requires must be mapped (in the rule or under `defaults:`)."""
     missing = required_keys(type_name) - set(fields) - default_keys - _AUTO_FIELDS
     for key in sorted(missing):
-        yield Diagnostic("object.unmapped-required", f"{type_name} requires {key!r}, which is not "
-                         "mapped", loc=("fields",), hint=f"add `{key}:` under fields")
+        yield Diagnostic(
+            "object.unmapped-required",
+            f"{type_name} requires {key!r}, which is not mapped",
+            loc=("fields",),
+            hint=f"add `{key}:` under fields",
+        )
 
 
-def check_rule(type_name: str, fields: Mapping[str, Any], default_keys: set[str]) -> Iterator[Diagnostic]:
+def check_rule(
+    type_name: str, fields: Mapping[str, Any], default_keys: set[str]
+) -> Iterator[Diagnostic]:
     """All rule-level checks; locations are relative to the rule."""
     unknown = list(check_type(type_name))
     yield from unknown

@@ -28,7 +28,9 @@ from mapper.sources import expand_inputs, iter_records, stream_path_of
 EXIT_OK, EXIT_MAPPING, EXIT_USAGE, EXIT_REJECTED, EXIT_IO, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
 app = typer.Typer(
-    name="mapper", no_args_is_help=True, rich_markup_mode="markdown",
+    name="mapper",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
     help="Turn raw JSON into validated Atlassian Teamwork Graph objects with YAML mappings.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -58,8 +60,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Show the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Turn raw JSON into validated Atlassian Teamwork Graph objects with YAML mappings."""
 
@@ -82,10 +88,18 @@ def _compile_or_exit(mapping: Path) -> Plan:
 
 
 MappingArg = Annotated[Path, typer.Argument(help="Mapping file (YAML).", show_default=False)]
-InputsArg = Annotated[list[str], typer.Argument(
-    help="JSON, JSON array, JSONL files, folders, globs, or - for stdin.", show_default=False)]
-RecordsOpt = Annotated[str | None, typer.Option(
-    "--records", help="JMESPath selecting the records inside each document, e.g. items[].")]
+InputsArg = Annotated[
+    list[str],
+    typer.Argument(
+        help="JSON, JSON array, JSONL files, folders, globs, or - for stdin.", show_default=False
+    ),
+]
+RecordsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--records", help="JMESPath selecting the records inside each document, e.g. items[]."
+    ),
+]
 
 
 @app.command()
@@ -152,34 +166,58 @@ def _parse_pairs(pairs: list[str], what: str) -> dict[str, str]:
 def run_cmd(
     mapping: MappingArg,
     inputs: InputsArg,
-    output: Annotated[str, typer.Option("-o", "--output", help="Output file (jsonl), folder "
-                                        "(batches), or - for stdout.")],
-    fmt: Annotated[Format, typer.Option("--format", help="jsonl or setObjects batches.")] = Format.jsonl,
+    output: Annotated[
+        str,
+        typer.Option(
+            "-o", "--output", help="Output file (jsonl), folder (batches), or - for stdout."
+        ),
+    ],
+    fmt: Annotated[
+        Format, typer.Option("--format", help="jsonl or setObjects batches.")
+    ] = Format.jsonl,
     records: RecordsOpt = None,
-    rejects: Annotated[str | None, typer.Option(help="Rejects file (default OUTPUT.rejects.jsonl).")] = None,
-    report: Annotated[str | None, typer.Option(help="Run report (default OUTPUT.report.json).")] = None,
+    rejects: Annotated[
+        str | None, typer.Option(help="Rejects file (default OUTPUT.rejects.jsonl).")
+    ] = None,
+    report: Annotated[
+        str | None, typer.Option(help="Run report (default OUTPUT.report.json).")
+    ] = None,
     lookup: Annotated[list[str], typer.Option(help="NAME=PATH for a `lookups:` table.")] = [],  # noqa: B006
-    fail_fast: Annotated[bool, typer.Option("--fail-fast", help="Stop at the first rejected record.")] = False,
-    max_errors: Annotated[int | None, typer.Option(help="Stop after this many rejected records.")] = None,
+    fail_fast: Annotated[
+        bool, typer.Option("--fail-fast", help="Stop at the first rejected record.")
+    ] = False,
+    max_errors: Annotated[
+        int | None, typer.Option(help="Stop after this many rejected records.")
+    ] = None,
     connection_id: Annotated[str | None, typer.Option(help="connectionId for batches.")] = None,
-    prop: Annotated[list[str], typer.Option("--property", help="KEY=VALUE tag for batches (≤5).")] = [],  # noqa: B006
-    associations: Annotated[AssocForm, typer.Option(help="array (documented) or set form.")] = AssocForm.array,
+    prop: Annotated[
+        list[str], typer.Option("--property", help="KEY=VALUE tag for batches (≤5).")
+    ] = [],  # noqa: B006
+    associations: Annotated[
+        AssocForm, typer.Option(help="array (documented) or set form.")
+    ] = AssocForm.array,
     workers: Annotated[int, typer.Option(help="Worker processes (JSONL output).", min=1)] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
 ) -> None:
     """Map every input record; write objects, rejected records and a run report.
 
-    Example: `mapper run mappings/github/push.yaml samples/github/push-webhook.json -o out/push.jsonl`
+    Example:
+    `mapper run mappings/github/push.yaml samples/github/push-webhook.json -o out/push.jsonl`
     """
     props = _parse_pairs(prop, "--property")
     if len(props) > MAX_PROPERTIES:
-        _fail(EXIT_USAGE, message=f"--property: setObjects takes at most {MAX_PROPERTIES} properties")
+        _fail(
+            EXIT_USAGE, message=f"--property: setObjects takes at most {MAX_PROPERTIES} properties"
+        )
     plan = _compile_or_exit(mapping)
     base = output.removesuffix(".jsonl") if output != STDOUT else "mapper-run"
     rejects_path = rejects or (f"{base}.rejects.jsonl" if output != STDOUT else None)
     report_path = report or (f"{base}.report.json" if output != STDOUT else None)
-    options = RunOptions(ErrorPolicy.FAIL_FAST if fail_fast else ErrorPolicy.SKIP_RECORD,
-                         max_errors, _parse_pairs(lookup, "--lookup"))
+    options = RunOptions(
+        ErrorPolicy.FAIL_FAST if fail_fast else ErrorPolicy.SKIP_RECORD,
+        max_errors,
+        _parse_pairs(lookup, "--lookup"),
+    )
     problems, items = _items(plan, inputs, records)
     if workers > 1 and fmt is Format.jsonl and not plan.lookups and output != STDOUT:
         from mapper.parallel import run_parallel
@@ -187,16 +225,34 @@ def run_cmd(
         paths, _ = expand_inputs(inputs)
         raw = paths if _all_jsonl(paths) and records is None and plan.records is None else None
         try:
-            result = run_parallel(mapping, plan, items, output, rejects_path, options, workers,
-                                  associations is AssocForm.set, raw)
+            result = run_parallel(
+                mapping,
+                plan,
+                items,
+                output,
+                rejects_path,
+                options,
+                workers,
+                associations is AssocForm.set,
+                raw,
+            )
         except KeyboardInterrupt:
             _fail(EXIT_INTERRUPTED, message="interrupted: no output file was written")
         except OutputError as error:
             _fail(EXIT_IO, list(error.diagnostics))
     else:
-        result = _run_serial(plan, items, output, fmt, rejects_path, options,
-                             connection_id, props,
-                             associations is AssocForm.set, quiet)
+        result = _run_serial(
+            plan,
+            items,
+            output,
+            fmt,
+            rejects_path,
+            options,
+            connection_id,
+            props,
+            associations is AssocForm.set,
+            quiet,
+        )
     result.inputs = inputs
     result.input_problems[:0] = [p.diagnostic for p in problems]
     _finish(result, report_path, quiet)
@@ -206,27 +262,47 @@ def _all_jsonl(paths: list[str]) -> bool:
     return bool(paths) and all(p.lower().endswith((".jsonl", ".ndjson")) for p in paths)
 
 
-def _run_serial(plan: Plan, items: Any, output: str, fmt: Format, rejects_path: str | None,
-                options: RunOptions, connection_id: str | None, props: dict[str, str],
-                set_assoc: bool, quiet: bool) -> RunReport:
+def _run_serial(
+    plan: Plan,
+    items: Any,
+    output: str,
+    fmt: Format,
+    rejects_path: str | None,
+    options: RunOptions,
+    connection_id: str | None,
+    props: dict[str, str],
+    set_assoc: bool,
+    quiet: bool,
+) -> RunReport:
     try:
-        sink: Any = (BatchSink(output, connection_id=connection_id, properties=props,
-                               set_associations=set_assoc) if fmt is Format.batches
-                     else JsonlSink(output, set_associations=set_assoc))
+        sink: Any = (
+            BatchSink(
+                output, connection_id=connection_id, properties=props, set_associations=set_assoc
+            )
+            if fmt is Format.batches
+            else JsonlSink(output, set_associations=set_assoc)
+        )
         quarantine = RejectsSink(rejects_path)
     except MapperError as error:
         _fail(EXIT_IO, list(error.diagnostics))
     with _progress(quiet) as tick:
         try:
             with sink, quarantine:
-                return run(plan, items, sink=sink, rejects=quarantine, options=options,
-                           progress=tick)
+                return run(
+                    plan, items, sink=sink, rejects=quarantine, options=options, progress=tick
+                )
         except KeyboardInterrupt:
-            _fail(EXIT_INTERRUPTED, message=f"interrupted after {sink.count} objects: "
-                  "no output file was written (partial files removed)")
+            _fail(
+                EXIT_INTERRUPTED,
+                message=f"interrupted after {sink.count} objects: "
+                "no output file was written (partial files removed)",
+            )
         except RecordError as error:
-            _fail(EXIT_REJECTED, list(error.diagnostics),
-                  "[red]stopped (--fail-fast): no output file was written[/]")
+            _fail(
+                EXIT_REJECTED,
+                list(error.diagnostics),
+                "[red]stopped (--fail-fast): no output file was written[/]",
+            )
         except OutputError as error:
             _fail(EXIT_IO, list(error.diagnostics))
 
@@ -243,9 +319,13 @@ class _progress:
             return None
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        self.bar = Progress(SpinnerColumn(), TextColumn("{task.completed:,} records"),
-                            TimeElapsedColumn(),
-                            console=err, transient=True)
+        self.bar = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.completed:,} records"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        )
         self.bar.__enter__()
         task = self.bar.add_task("mapping", total=None)
 

@@ -1,4 +1,4 @@
-"""The reading and authoring commands: preview, explain, test, init, batch, functions, types, schema."""
+"""The reading and authoring commands: preview, explain, test, init, batch, functions, types..."""
 
 from __future__ import annotations
 
@@ -35,7 +35,9 @@ def preview(
     mapping: Annotated[Path, typer.Argument(help="Mapping file.", show_default=False)],
     inputs: Annotated[list[str], typer.Argument(help="Input files.", show_default=False)],
     n: Annotated[int, typer.Option("-n", help="How many objects to show.")] = 5,
-    as_json: Annotated[bool, typer.Option("--json", help="Raw JSON lines instead of panels.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Raw JSON lines instead of panels.")
+    ] = False,
     records: Annotated[str | None, typer.Option("--records", help="Records selector.")] = None,
 ) -> None:
     """Show the first N mapped objects, one panel each; rejected records show their problems.
@@ -50,40 +52,52 @@ def preview(
         for obj in objects:
             typer.echo(json.dumps(obj.payload, ensure_ascii=False))
         return
-    defaulted = {c.loc[-1] for r in plan.rules for _, c in r.fields.children
-                 if c.has_default and isinstance(c.loc[-1], str)}
+    defaulted = {
+        c.loc[-1]
+        for r in plan.rules
+        for _, c in r.fields.children
+        if c.has_default and isinstance(c.loc[-1], str)
+    }
     for i, obj in enumerate(objects):
         cli.out.print(render.object_panel(obj, defaulted, i))
     for result in results:
         if result.outcome == "rejected":
             cli.out.print(render.rejected_panel(result))
     read = len(results)
-    cli.err.print(f"{len(objects)} object(s) from {read} record(s) read; "
-                  f"{sum(r.outcome == 'rejected' for r in results)} rejected")
+    cli.err.print(
+        f"{len(objects)} object(s) from {read} record(s) read; "
+        f"{sum(r.outcome == 'rejected' for r in results)} rejected"
+    )
 
 
 def explain(
     mapping: Annotated[Path, typer.Argument(help="Mapping file.", show_default=False)],
     inputs: Annotated[list[str], typer.Argument(help="Input files.", show_default=False)],
     record: Annotated[int, typer.Option("--record", help="0-based record index.")] = 0,
-    field: Annotated[str | None, typer.Option("--field", help="Only fields containing this.")] = None,
+    field: Annotated[
+        str | None, typer.Option("--field", help="Only fields containing this.")
+    ] = None,
     records: Annotated[str | None, typer.Option("--records", help="Records selector.")] = None,
 ) -> None:
     """For one record, per field: expression, raw value, final value, and why.
 
-    Example: `mapper explain mappings/github/push.yaml samples/github/push-webhook.json --record 0 --field createdAt`
+    Example:
+    `mapper explain mappings/github/push.yaml samples/github/push-webhook.json --record 0`
     """
     cli = _cli()
     plan = cli._compile_or_exit(mapping)
     _problems, items = cli._items(plan, inputs, records)
-    target = next((it for i, it in enumerate(items) if i == record and isinstance(it, Record)), None)
+    target = next(
+        (it for i, it in enumerate(items) if i == record and isinstance(it, Record)), None
+    )
     if target is None:
         cli._fail(cli.EXIT_IO, message=f"there is no record #{record} in the input")
     result, traces = explain_record(plan, target)
     chosen = [t for t in traces if field is None or field in t.field]
     render.traces(cli.out, chosen)
-    cli.out.print(f"record {target.source} #{target.index}: {result.outcome}, "
-                  f"{len(result.objects)} object(s)")
+    cli.out.print(
+        f"record {target.source} #{target.index}: {result.outcome}, {len(result.objects)} object(s)"
+    )
     if result.diagnostics:
         render.diagnostics(cli.err, list(result.diagnostics))
 
@@ -126,7 +140,9 @@ def _print_coverage(cli, table: dict[str, tuple[set[str], set[str]]]) -> None:  
 def init(
     sample: Annotated[Path, typer.Argument(help="A sample payload (JSON).", show_default=False)],
     type_name: Annotated[str, typer.Option("--type", help="Object type, e.g. atlassian:document.")],
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here (default stdout).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write here (default stdout).")
+    ] = None,
 ) -> None:
     """Write a starter mapping guessed from a sample's keys, with a comment on each field.
 
@@ -138,8 +154,11 @@ def init(
     if type_name not in OBJECT_TYPES:
         from mapper.errors import suggest
 
-        cli._fail(cli.EXIT_USAGE, message=f"unknown type {type_name!r}; "
-                  f"{suggest(type_name, OBJECT_TYPES) or 'see `mapper types`'}")
+        cli._fail(
+            cli.EXIT_USAGE,
+            message=f"unknown type {type_name!r}; "
+            f"{suggest(type_name, OBJECT_TYPES) or 'see `mapper types`'}",
+        )
     try:
         sample_data = parse_json(sample.read_bytes())
     except (OSError, ValueError) as error:
@@ -159,7 +178,9 @@ def init(
 
 
 def batch(
-    jobs_files: Annotated[list[Path], typer.Argument(help="Jobs files (YAML).", show_default=False)],
+    jobs_files: Annotated[
+        list[Path], typer.Argument(help="Jobs files (YAML).", show_default=False)
+    ],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output folder.")] = Path("out"),
 ) -> None:
     """Run every job of jobs files (mapping + inputs), e.g. all bundled mappings on their samples.
@@ -186,8 +207,23 @@ def _run_job(cli, base: Path, job: dict, output: Path) -> int:  # type: ignore[n
     target = output / f"{job['name']}.jsonl"
     cli.err.rule(f"{job['name']}: {mapping}")
     try:
-        cli.run_cmd(mapping, inputs, str(target), cli.Format.jsonl, job.get("records"), None,
-                    None, [], False, None, None, [], cli.AssocForm.array, 1, False)
+        cli.run_cmd(
+            mapping,
+            inputs,
+            str(target),
+            cli.Format.jsonl,
+            job.get("records"),
+            None,
+            None,
+            [],
+            False,
+            None,
+            None,
+            [],
+            cli.AssocForm.array,
+            1,
+            False,
+        )
     except typer.Exit as done:
         cli.err.print(f"objects: {target}")
         return done.exit_code or 0
@@ -239,12 +275,16 @@ def types(
     if name not in OBJECT_TYPES:
         from mapper.errors import suggest
 
-        cli._fail(cli.EXIT_USAGE, message=f"unknown type {name!r}; {suggest(name, OBJECT_TYPES) or ''}")
+        cli._fail(
+            cli.EXIT_USAGE, message=f"unknown type {name!r}; {suggest(name, OBJECT_TYPES) or ''}"
+        )
 
     def show(fields, indent: int) -> None:  # type: ignore[no-untyped-def]
         for f in fields:
             star = "[red]*[/]" if f.required else " "
-            cli.out.print(f"{' ' * indent}{star} [bold]{f.name}[/] [dim]{f.kind}[/]  {f.description}")
+            cli.out.print(
+                f"{' ' * indent}{star} [bold]{f.name}[/] [dim]{f.kind}[/]  {f.description}"
+            )
             show(f.children, indent + 4)
 
     show(describe_type(name), 0)

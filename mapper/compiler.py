@@ -6,9 +6,9 @@ and every diagnostic it found, each with the mapping location and file:line:col.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 import re
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -47,20 +47,28 @@ def compile_mapping(loaded: LoadedMapping) -> tuple[Plan | None, list[Diagnostic
     lookups = tuple(_compile_lookup(ctx, name) for name in spec.lookups)
     rules = tuple(_compile_rule(ctx, i) for i in range(len(spec.objects)))
     if not spec.objects:
-        ctx.diags.append(Diagnostic("spec.no-objects", "the mapping has no `objects:` rules",
-                                    span=loaded.smap.span(())))
+        ctx.diags.append(
+            Diagnostic(
+                "spec.no-objects", "the mapping has no `objects:` rules", span=loaded.smap.span(())
+            )
+        )
     errors = [d for d in ctx.diags if d.is_error]
     warnings = tuple(d for d in ctx.diags if not d.is_error)
     if errors:
         return None, ctx.diags
-    plan = Plan(loaded.path, spec.name or loaded.path, tuple(r for r in rules if r), records,
-                lookups, ctx.functions, warnings)
+    plan = Plan(
+        loaded.path,
+        spec.name or loaded.path,
+        tuple(r for r in rules if r),
+        records,
+        lookups,
+        ctx.functions,
+        warnings,
+    )
     return plan, ctx.diags
 
 
-def compile_expr(
-    ctx: _Ctx, text: str, loc: Loc, smap: SourceMap
-) -> CompiledExpr | None:
+def compile_expr(ctx: _Ctx, text: str, loc: Loc, smap: SourceMap) -> CompiledExpr | None:
     """Parse one expression and run the expression checks; None when it does not parse."""
     span = smap.span(loc)
     if "${" in text:
@@ -76,14 +84,23 @@ def compile_expr(
         ctx.diags.append(_syntax_diag(err, text, loc, span))
         return None
     except (JMESPathError, RecursionError) as err:
-        ctx.diags.append(Diagnostic("expr.syntax", str(err).splitlines()[0], loc=loc, span=span,
-                                    expr=text))
+        ctx.diags.append(
+            Diagnostic("expr.syntax", str(err).splitlines()[0], loc=loc, span=span, expr=text)
+        )
         return None
     if caught:  # jmespath still accepts `foo` (an unquoted JSON literal) but deprecates it
-        ctx.diags.append(Diagnostic(
-            "expr.deprecated-literal", str(caught[0].message).split(":")[0], loc=loc, span=span,
-            expr=text, expr_col=text.find("`") if "`" in text else None, severity="warning",
-            hint="write text as 'foo' or `\"foo\"`; JSON literals in backticks must be valid JSON"))
+        ctx.diags.append(
+            Diagnostic(
+                "expr.deprecated-literal",
+                str(caught[0].message).split(":")[0],
+                loc=loc,
+                span=span,
+                expr=text,
+                expr_col=text.find("`") if "`" in text else None,
+                severity="warning",
+                hint="write text as 'foo' or `\"foo\"`: JSON literals in backticks must be JSON",
+            )
+        )
     found = list(checks.check_expression(text, parsed.parsed, ctx.lookup_names))
     ctx.diags.extend(replace(d, loc=loc, span=span) for d in found)
     evaluate = _evaluator(parsed, ctx.functions)
@@ -104,14 +121,30 @@ def _expand_macros(
         inner = _macro_text(ctx, name)
         problem = None
         if name in stack:
-            problem = ("spec.define-cycle", f"definitions loop: {' -> '.join((*stack, name))}", None)
+            problem = (
+                "spec.define-cycle",
+                f"definitions loop: {' -> '.join((*stack, name))}",
+                None,
+            )
         elif inner is None:
             known = [k for k in ctx.loaded.defines if _macro_text(ctx, k) is not None]
-            hint = checks.suggest_name(name, known) or "`${name}` needs a `define:` entry that is an expression"
+            hint = (
+                checks.suggest_name(name, known)
+                or "`${name}` needs a `define:` entry that is an expression"
+            )
             problem = ("spec.unknown-define", f"no `define:` expression named {name!r}", hint)
         if problem is not None:
-            problems.append(Diagnostic(problem[0], problem[1], loc=loc, span=span, expr=text,
-                                       expr_col=match.start(), hint=problem[2]))
+            problems.append(
+                Diagnostic(
+                    problem[0],
+                    problem[1],
+                    loc=loc,
+                    span=span,
+                    expr=text,
+                    expr_col=match.start(),
+                    hint=problem[2],
+                )
+            )
             return "@"
         expanded = _expand_macros(ctx, inner, loc, span, (*stack, name)) if "${" in inner else inner
         return f"({expanded if expanded is not None else '@'})"
@@ -143,10 +176,20 @@ def compile_standalone(
 def _syntax_diag(err: ParseError, text: str, loc: Loc, span: SourceSpan | None) -> Diagnostic:
     col = err.lex_position if isinstance(err.lex_position, int) else None
     token = err.token_value if err.token_value is not None else ""
-    msg = f"invalid expression: {err.msg} near {token!r}" if token else f"invalid expression: {err.msg}"
-    return Diagnostic("expr.syntax", msg, loc=loc, span=span, expr=text,
-                      expr_col=min(col, len(text)) if col is not None else None,
-                      hint=checks.literal_hint(text, err.token_value))
+    msg = (
+        f"invalid expression: {err.msg} near {token!r}"
+        if token
+        else f"invalid expression: {err.msg}"
+    )
+    return Diagnostic(
+        "expr.syntax",
+        msg,
+        loc=loc,
+        span=span,
+        expr=text,
+        expr_col=min(col, len(text)) if col is not None else None,
+        hint=checks.literal_hint(text, err.token_value),
+    )
 
 
 def _evaluator(parsed: Any, functions: MapperFunctions) -> Callable[[Any], Any]:
@@ -186,13 +229,26 @@ def _compile_rule(ctx: _Ctx, index: int) -> ObjectRule | None:
     where = _optional_expr(ctx, spec.where, (*loc, "where"), smap)
     node = _with_auto_defaults(node, fields)
     name = spec.name or f"{spec.type.removeprefix('atlassian:')}#{index}"
-    return ObjectRule(name, spec.type, index, node, each, where, loc, smap.span(loc),
-                      derive_usn="updateSequenceNumber" not in fields, fused=fuse(node))
+    return ObjectRule(
+        name,
+        spec.type,
+        index,
+        node,
+        each,
+        where,
+        loc,
+        smap.span(loc),
+        derive_usn="updateSequenceNumber" not in fields,
+        fused=fuse(node),
+    )
 
 
 def _with_auto_defaults(node: ValueNode, fields: dict[str, Any]) -> ValueNode:
-    extra = tuple((k, ValueNode("const", node.loc, node.span, const=v))
-                  for k, v in AUTO_DEFAULTS.items() if k not in fields)
+    extra = tuple(
+        (k, ValueNode("const", node.loc, node.span, const=v))
+        for k, v in AUTO_DEFAULTS.items()
+        if k not in fields
+    )
     return replace(node, children=extra + node.children) if extra else node
 
 
@@ -204,8 +260,13 @@ def _compile_each(ctx: _Ctx, text: str | None, loc: Loc, smap: SourceMap) -> Eac
 
 
 def _compile_object(
-    ctx: _Ctx, fields: dict[str, Any], loc: Loc, smap: SourceMap,
-    required: frozenset[str] = frozenset(), *, defaults_from: dict[str, Any] | None = None,
+    ctx: _Ctx,
+    fields: dict[str, Any],
+    loc: Loc,
+    smap: SourceMap,
+    required: frozenset[str] = frozenset(),
+    *,
+    defaults_from: dict[str, Any] | None = None,
 ) -> ValueNode:
     children = []
     for key, value in fields.items():
@@ -248,29 +309,48 @@ def _expr_node(
     compiled = [compile_expr(ctx, t, (*loc, i) if many else loc, smap) for i, t in enumerate(texts)]
     exprs = tuple(c for c in compiled if c is not None)
     node_loc = loc[:-1] if loc and loc[-1] in ("expr", "coalesce") else loc
-    return ValueNode(kind, node_loc, smap.span(node_loc), exprs=exprs,  # type: ignore[arg-type]
-                     required=required)
+    return ValueNode(
+        kind,
+        node_loc,
+        smap.span(node_loc),
+        exprs=exprs,  # type: ignore[arg-type]
+        required=required,
+    )
 
 
-def _policy(node: ValueNode, spec: ExprField | CoalesceField | UseField, required: bool) -> ValueNode:
+def _policy(
+    node: ValueNode, spec: ExprField | CoalesceField | UseField, required: bool
+) -> ValueNode:
     has_default = "default" in spec.model_fields_set
     is_required = spec.required if spec.required is not None else (required and not has_default)
-    return replace(node, required=is_required, has_default=has_default or node.has_default,
-                   default=spec.default if has_default else node.default,
-                   omit_empty=spec.omit_empty or node.omit_empty)
+    return replace(
+        node,
+        required=is_required,
+        has_default=has_default or node.has_default,
+        default=spec.default if has_default else node.default,
+        omit_empty=spec.omit_empty or node.omit_empty,
+    )
 
 
 def _use(ctx: _Ctx, name: str, loc: Loc, smap: SourceMap) -> ValueNode:
     defines = ctx.loaded.defines
     if name not in defines:
-        ctx.diags.append(smap.locate(Diagnostic(
-            "spec.unknown-define", f"no `define:` entry named {name!r}", loc=loc,
-            hint=checks.suggest_name(name, defines))))
+        ctx.diags.append(
+            smap.locate(
+                Diagnostic(
+                    "spec.unknown-define",
+                    f"no `define:` entry named {name!r}",
+                    loc=loc,
+                    hint=checks.suggest_name(name, defines),
+                )
+            )
+        )
         return ValueNode("const", loc[:-1], smap.span(loc))
     if name in ctx.use_stack:
         chain = " -> ".join((*ctx.use_stack, name))
-        ctx.diags.append(smap.locate(Diagnostic("spec.define-cycle", f"definitions loop: {chain}",
-                                                loc=loc)))
+        ctx.diags.append(
+            smap.locate(Diagnostic("spec.define-cycle", f"definitions loop: {chain}", loc=loc))
+        )
         return ValueNode("const", loc[:-1], smap.span(loc))
     value, dsmap, dloc = defines[name]
     ctx.use_stack = (*ctx.use_stack, name)

@@ -57,7 +57,7 @@ class Diagnostic:
     value: object = field(default=None, compare=False)
 
     def within(self, *prefix: str | int) -> Diagnostic:
-        """Return a copy whose mapping location is prefixed (callers prepend, callees are relative)."""
+        """A copy whose mapping location is prefixed (callers prepend, callees are relative)."""
         return replace(self, loc=(*prefix, *self.loc))
 
     @property
@@ -67,7 +67,11 @@ class Diagnostic:
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready form used by rejects files and run reports."""
-        out: dict[str, object] = {"code": self.code, "severity": self.severity, "message": self.message}
+        out: dict[str, object] = {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+        }
         if self.loc:
             out["loc"] = format_loc(self.loc)
         if self.span:

@@ -49,14 +49,25 @@ def _rule_items(rule: ObjectRule, record: Record) -> list[Any]:
     return found if isinstance(found, list) else [found]
 
 
-def _trace_rule(plan: Plan, rule: ObjectRule, record: Record, result: RecordResult) -> Iterator[FieldTrace]:
+def _trace_rule(
+    plan: Plan, rule: ObjectRule, record: Record, result: RecordResult
+) -> Iterator[FieldTrace]:
     objects = [o for o in result.objects if o.rule == rule.name]
     evaluate(plan, record)  # restore the function context for this record
     produced = 0
     for i, item in enumerate(_rule_items(rule, record)):
         if rule.where is not None and not _safe(rule.where.evaluate, item):
-            yield FieldTrace(rule.name, i, "(where)", format_loc(rule.where.loc), rule.where.text,
-                             False, None, "filtered", "the `where:` condition is false")
+            yield FieldTrace(
+                rule.name,
+                i,
+                "(where)",
+                format_loc(rule.where.loc),
+                rule.where.text,
+                False,
+                None,
+                "filtered",
+                "the `where:` condition is false",
+            )
             continue
         payload = objects[produced].payload if produced < len(objects) else None
         produced += payload is not None
@@ -79,8 +90,15 @@ def _safe(fn: Any, data: Any) -> Any:
         return f"<error: {err}>"
 
 
-def _trace_leaf(rule: ObjectRule, i: int, path: tuple[Any, ...], leaf: ValueNode, item: Any,
-                payload: dict[str, Any] | None, diags: tuple[Diagnostic, ...]) -> FieldTrace:
+def _trace_leaf(
+    rule: ObjectRule,
+    i: int,
+    path: tuple[Any, ...],
+    leaf: ValueNode,
+    item: Any,
+    payload: dict[str, Any] | None,
+    diags: tuple[Diagnostic, ...],
+) -> FieldTrace:
     if leaf.kind == "const":
         raw, source = leaf.const, "const"
     else:
@@ -89,11 +107,22 @@ def _trace_leaf(rule: ObjectRule, i: int, path: tuple[Any, ...], leaf: ValueNode
     final = _dig(payload, path) if payload is not None else _NOT_EVALUATED
     status, reason = _status(leaf, raw, final, diags)
     name = format_loc(path)
-    return FieldTrace(rule.name, i, name, format_loc(leaf.loc), source, raw,
-                      None if final is _NOT_EVALUATED else final, status, reason)
+    return FieldTrace(
+        rule.name,
+        i,
+        name,
+        format_loc(leaf.loc),
+        source,
+        raw,
+        None if final is _NOT_EVALUATED else final,
+        status,
+        reason,
+    )
 
 
-def _status(leaf: ValueNode, raw: Any, final: Any, diags: tuple[Diagnostic, ...]) -> tuple[str, str]:
+def _status(
+    leaf: ValueNode, raw: Any, final: Any, diags: tuple[Diagnostic, ...]
+) -> tuple[str, str]:
     problems = [d for d in diags if d.loc == leaf.loc and d.is_error]
     if problems:
         return "rejected", problems[0].message

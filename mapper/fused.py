@@ -107,7 +107,7 @@ def fuse(root: ValueNode) -> Fused:
     w.emit(1, f"return {result}")
     source = "\n".join(w.lines)
     namespace = dict(w.env)
-    exec(compile(source, "<mapper-fused-rule>", "exec"), namespace)  # noqa: S102 - generated from the plan
+    exec(compile(source, "<mapper-fused-rule>", "exec"), namespace)
     fn: Fused = namespace["fused"]
     fn.__mapper_source__ = source  # type: ignore[attr-defined]
     return fn

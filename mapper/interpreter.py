@@ -16,10 +16,10 @@ from jmespath.exceptions import JMESPathError
 
 from mapper.errors import Diagnostic, EvalError, RecordRef, json_pointer
 from mapper.functions import EvalContext
-from mapper.model.validate import check_object
-from mapper.plan import CompiledExpr, ObjectRule, PathPart, Plan, ValueNode
 from mapper.functions.timestamps import parse_instant
 from mapper.fused import FALLBACK
+from mapper.model.validate import check_object
+from mapper.plan import CompiledExpr, ObjectRule, PathPart, Plan, ValueNode
 
 _EMPTY: tuple[Any, ...] = ("", [], {})
 NO_LOOKUPS: Mapping[str, Mapping[str, Any]] = MappingProxyType({})
@@ -98,17 +98,26 @@ def evaluate(
         try:
             _apply_rule(rule, record, objects, diags, filtered_by)
         except RecursionError:
-            diags.append(Diagnostic("record.too-deep", "the record nests too deeply to evaluate",
-                                    loc=rule.loc, span=rule.span,
-                                    record=RecordRef(record.source, record.index)))
+            diags.append(
+                Diagnostic(
+                    "record.too-deep",
+                    "the record nests too deeply to evaluate",
+                    loc=rule.loc,
+                    span=rule.span,
+                    record=RecordRef(record.source, record.index),
+                )
+            )
     if any(d.is_error for d in diags):
         objects = []
     return RecordResult(record, tuple(objects), tuple(diags), len(filtered_by), tuple(filtered_by))
 
 
 def _apply_rule(
-    rule: ObjectRule, record: Record, objects: list[MappedObject],
-    diags: list[Diagnostic], filtered_by: list[str],
+    rule: ObjectRule,
+    record: Record,
+    objects: list[MappedObject],
+    diags: list[Diagnostic],
+    filtered_by: list[str],
 ) -> None:
     for data, prefix in _items(rule, record, diags):
         item = _Item(record, data, prefix)
@@ -172,7 +181,9 @@ def _eval(expr: CompiledExpr, item: _Item) -> Any:
     except RecursionError:
         raise
     except Exception as err:  # a bug in a function must not stop the run
-        item.diags.append(_expr_diag("expr.internal-error", f"{type(err).__name__}: {err}", expr, item))
+        item.diags.append(
+            _expr_diag("expr.internal-error", f"{type(err).__name__}: {err}", expr, item)
+        )
     return None
 
 
@@ -181,8 +192,9 @@ def _one_line(err: Exception) -> str:
 
 
 def _expr_diag(code: str, message: str, expr: CompiledExpr, item: _Item) -> Diagnostic:
-    return Diagnostic(code, message, loc=expr.loc, span=expr.span, expr=expr.text,
-                      record=item.ref(expr.path))
+    return Diagnostic(
+        code, message, loc=expr.loc, span=expr.span, expr=expr.text, record=item.ref(expr.path)
+    )
 
 
 def _value(node: ValueNode, item: _Item) -> Any:
@@ -196,7 +208,9 @@ def _value(node: ValueNode, item: _Item) -> Any:
     elif kind == "list":
         value = [v for _, child in node.children if (v := _value(child, item)) is not None]
     else:
-        value = {k: v for k, child in node.children if (v := _value(child, item)) is not None} or None
+        value = {
+            k: v for k, child in node.children if (v := _value(child, item)) is not None
+        } or None
     if node.omit_empty and (value is None or value in _EMPTY):
         value = None
     if value is None:
@@ -219,10 +233,17 @@ def _absent(node: ValueNode, item: _Item) -> Any:
         expr = node.exprs[0] if node.exprs else None
         name = next((p for p in reversed(node.loc) if isinstance(p, str)), "value")
         what = f"the expression gave null (missing, null{' or empty' if node.omit_empty else ''})"
-        item.diags.append(Diagnostic(
-            "field.required", f"{name!r} is required but {what}", loc=node.loc, span=node.span,
-            expr=expr.text if expr else None, record=item.ref(expr.path if expr else None),
-            hint="map it from another field, or give it a `default:`"))
+        item.diags.append(
+            Diagnostic(
+                "field.required",
+                f"{name!r} is required but {what}",
+                loc=node.loc,
+                span=node.span,
+                expr=expr.text if expr else None,
+                record=item.ref(expr.path if expr else None),
+                hint="map it from another field, or give it a `default:`",
+            )
+        )
     return None
 
 
@@ -263,8 +284,14 @@ def _locate_object_problem(rule: ObjectRule, item: _Item, diag: Diagnostic) -> D
         path = expr.path if is_call and not rest else None if is_call else (*expr.path, *rest)
     out_path = _payload_path(diag.loc)
     message = f"{out_path}: {diag.message}" if out_path else diag.message
-    return replace(diag, message=message, loc=node.loc, span=node.span,
-                   expr=expr.text if expr else None, record=item.ref(path))
+    return replace(
+        diag,
+        message=message,
+        loc=node.loc,
+        span=node.span,
+        expr=expr.text if expr else None,
+        record=item.ref(path),
+    )
 
 
 def _payload_path(loc: tuple[PathPart, ...]) -> str:

@@ -87,7 +87,9 @@ class _Builder:
     def span(self, node: yaml.Node) -> SourceSpan:
         return SourceSpan(self.smap.path, node.start_mark.line + 1, node.start_mark.column + 1)
 
-    def problem(self, code: str, msg: str, node: yaml.Node, loc: Loc, hint: str | None = None) -> None:
+    def problem(
+        self, code: str, msg: str, node: yaml.Node, loc: Loc, hint: str | None = None
+    ) -> None:
         self.diags.append(Diagnostic(code, msg, loc=loc, span=self.span(node), hint=hint))
 
     def build(self, node: yaml.Node, loc: Loc, depth: int = 0) -> Any:
@@ -104,13 +106,20 @@ class _Builder:
             return [self.build(child, (*loc, i), depth + 1) for i, child in enumerate(node.value)]
         if isinstance(node, yaml.MappingNode) and node.tag == _MAP:
             return self.mapping(node, loc, depth)
-        self.problem("yaml.unsafe-tag", f"tag {node.tag!r} is not allowed in a mapping", node, loc,
-                     "only plain YAML values (text, numbers, booleans, null, lists, maps) are read")
+        self.problem(
+            "yaml.unsafe-tag",
+            f"tag {node.tag!r} is not allowed in a mapping",
+            node,
+            loc,
+            "only plain YAML values (text, numbers, booleans, null, lists, maps) are read",
+        )
         return None
 
     def scalar(self, node: yaml.ScalarNode, loc: Loc) -> Any:
         if node.tag not in _SCALAR_TAGS:
-            self.problem("yaml.unsafe-tag", f"tag {node.tag!r} is not allowed in a mapping", node, loc)
+            self.problem(
+                "yaml.unsafe-tag", f"tag {node.tag!r} is not allowed in a mapping", node, loc
+            )
             return None
         self.smap.quoted[loc] = node.style in ("'", '"')
         value = self.constructor.construct_object(node, deep=True)
@@ -126,8 +135,13 @@ class _Builder:
                 continue
             child = (*loc, key)
             if key in out:
-                self.problem("yaml.duplicate-key", f"key {key!r} appears twice", key_node, child,
-                             "YAML would silently keep only the last one")
+                self.problem(
+                    "yaml.duplicate-key",
+                    f"key {key!r} appears twice",
+                    key_node,
+                    child,
+                    "YAML would silently keep only the last one",
+                )
                 continue
             self.smap.keys[child] = self.span(key_node)
             out[key] = self.build(value_node, child, depth + 1)
@@ -135,12 +149,22 @@ class _Builder:
 
     def key(self, node: yaml.Node, loc: Loc) -> str | None:
         if node.tag == "tag:yaml.org,2002:merge":
-            self.problem("yaml.merge-key", "YAML merge keys (<<) are not supported", node, loc,
-                         "share values with `define:` and `{use: NAME}` instead")
+            self.problem(
+                "yaml.merge-key",
+                "YAML merge keys (<<) are not supported",
+                node,
+                loc,
+                "share values with `define:` and `{use: NAME}` instead",
+            )
             return None
         if not isinstance(node, yaml.ScalarNode) or node.tag != _STR:
-            self.problem("yaml.non-string-key", "keys must be plain text", node, loc,
-                         "quote the key, e.g. \"1\": ... or \"true\": ...")
+            self.problem(
+                "yaml.non-string-key",
+                "keys must be plain text",
+                node,
+                loc,
+                'quote the key, e.g. "1": ... or "true": ...',
+            )
             return None
         return str(node.value)
 
@@ -163,8 +187,11 @@ def parse_yaml(text: str, path: str) -> tuple[Any, SourceMap, list[Diagnostic]]:
     except yaml.YAMLError as err:  # e.g. reader errors on control characters
         return None, smap, [Diagnostic("yaml.syntax", str(err), span=SourceSpan(path, 1, 1))]
     if node is None:
-        return None, smap, [Diagnostic("yaml.empty", "the mapping file is empty",
-                                       span=SourceSpan(path, 1, 1))]
+        return (
+            None,
+            smap,
+            [Diagnostic("yaml.empty", "the mapping file is empty", span=SourceSpan(path, 1, 1))],
+        )
     builder = _Builder(smap)
     try:
         data = builder.build(node, ())
@@ -173,8 +200,15 @@ def parse_yaml(text: str, path: str) -> tuple[Any, SourceMap, list[Diagnostic]]:
         msg = f"the mapping expands to more than {MAX_NODES} values (YAML aliases?)"
         return None, smap, [Diagnostic("yaml.alias-expansion", msg, span=span)]
     except RecursionError:
-        return None, smap, [Diagnostic("yaml.too-deep", "the mapping nests too deeply",
-                                       span=SourceSpan(path, 1, 1))]
+        return (
+            None,
+            smap,
+            [
+                Diagnostic(
+                    "yaml.too-deep", "the mapping nests too deeply", span=SourceSpan(path, 1, 1)
+                )
+            ],
+        )
     return data, smap, builder.diags
 
 
@@ -198,10 +232,16 @@ def validation_diagnostics(
         kind = e["type"]
         if kind == "extra_forbidden":
             key = str(loc[-1])
-            yield Diagnostic("spec.unknown-key", f"unknown key {key!r}", loc=loc,
-                             hint=suggest(key, _allowed_keys(model, loc)))
+            yield Diagnostic(
+                "spec.unknown-key",
+                f"unknown key {key!r}",
+                loc=loc,
+                hint=suggest(key, _allowed_keys(model, loc)),
+            )
         elif kind == "missing":
-            yield Diagnostic("spec.missing-key", f"required key {loc[-1]!r} is missing", loc=loc[:-1])
+            yield Diagnostic(
+                "spec.missing-key", f"required key {loc[-1]!r} is missing", loc=loc[:-1]
+            )
         else:
             yield Diagnostic("spec.invalid-value", e["msg"], loc=loc)
 
@@ -238,17 +278,26 @@ def _allowed_keys(model: type[BaseModel], loc: Loc) -> list[str]:
     return sorted(DIRECTIVE_KEYS)
 
 
-def load_text(text: str, path: str = "<mapping>") -> tuple[MappingSpec | None, SourceMap, list[Diagnostic]]:
+def load_text(
+    text: str, path: str = "<mapping>"
+) -> tuple[MappingSpec | None, SourceMap, list[Diagnostic]]:
     """Parse and shape-check one mapping text (no includes). Never raises for bad input."""
     data, smap, diags = parse_yaml(text, path)
     if data is None:
         return None, smap, diags
     if not isinstance(data, dict):
         span = smap.span(())
-        diags.append(Diagnostic("spec.not-a-mapping", "a mapping file must be a YAML map with "
-                                "`version: 1` and `objects:`", span=span))
+        diags.append(
+            Diagnostic(
+                "spec.not-a-mapping",
+                "a mapping file must be a YAML map with `version: 1` and `objects:`",
+                span=span,
+            )
+        )
         return None, smap, diags
-    model: type[BaseModel] = MappingSpec if "objects" in data or "define" not in data else LibrarySpec
+    model: type[BaseModel] = (
+        MappingSpec if "objects" in data or "define" not in data else LibrarySpec
+    )
     return _validate(model, data, smap, diags)
 
 
@@ -256,8 +305,14 @@ def _validate(
     model: type[BaseModel], data: dict[str, Any], smap: SourceMap, diags: list[Diagnostic]
 ) -> tuple[Any, SourceMap, list[Diagnostic]]:
     if "version" in data and data["version"] != 1:
-        diags.append(Diagnostic("spec.version", f"unsupported mapping version {data['version']!r}",
-                                loc=("version",), hint="this mapper reads `version: 1`"))
+        diags.append(
+            Diagnostic(
+                "spec.version",
+                f"unsupported mapping version {data['version']!r}",
+                loc=("version",),
+                hint="this mapper reads `version: 1`",
+            )
+        )
         return None, smap, [smap.locate(d) for d in diags]
     try:
         spec = model.model_validate(data)
@@ -285,15 +340,20 @@ def read_mapping_file(path: Path) -> tuple[str | None, Diagnostic | None]:
         size = path.stat().st_size
         if size > MAX_MAPPING_BYTES:
             limit = MAX_MAPPING_BYTES // (1024 * 1024)
-            return None, Diagnostic("yaml.too-large", f"mapping is larger than {limit} MiB", span=where)
+            return None, Diagnostic(
+                "yaml.too-large", f"mapping is larger than {limit} MiB", span=where
+            )
         raw = path.read_bytes()
     except OSError as err:
-        return None, Diagnostic("spec.unreadable", f"cannot read mapping: {err.strerror}", span=where)
+        return None, Diagnostic(
+            "spec.unreadable", f"cannot read mapping: {err.strerror}", span=where
+        )
     try:
         return raw.decode("utf-8-sig"), None
     except UnicodeDecodeError as err:
-        return None, Diagnostic("yaml.encoding", f"mapping is not UTF-8 text (byte {err.start})",
-                                span=where)
+        return None, Diagnostic(
+            "yaml.encoding", f"mapping is not UTF-8 text (byte {err.start})", span=where
+        )
 
 
 def load_mapping(path: str | Path) -> tuple[LoadedMapping | None, list[Diagnostic]]:
@@ -313,18 +373,31 @@ def load_mapping_text(
     spec, smap, diags = load_text(text, path)
     if spec is None or not isinstance(spec, MappingSpec):
         if spec is not None:
-            diags.append(Diagnostic("spec.no-objects", "this file only defines values; it has no "
-                                    "`objects:` to produce", span=smap.span(())))
+            diags.append(
+                Diagnostic(
+                    "spec.no-objects",
+                    "this file only defines values; it has no `objects:` to produce",
+                    span=smap.span(()),
+                )
+            )
         return None, diags
     defines: dict[str, tuple[Any, SourceMap, Loc]] = {}
-    include_diags = _collect_includes(spec.include, smap, base or Path("."), defines, depth=0,
-                                      seen=frozenset({path}))
+    include_diags = _collect_includes(
+        spec.include, smap, base or Path(), defines, depth=0, seen=frozenset({path})
+    )
     diags.extend(include_diags)
     for name, value in spec.define.items():
         if name in defines:
-            diags.append(smap.locate(Diagnostic(
-                "spec.duplicate-define", f"{name!r} is also defined in {defines[name][1].path}",
-                loc=("define", name)), prefer_key=True))
+            diags.append(
+                smap.locate(
+                    Diagnostic(
+                        "spec.duplicate-define",
+                        f"{name!r} is also defined in {defines[name][1].path}",
+                        loc=("define", name),
+                    ),
+                    prefer_key=True,
+                )
+            )
         defines[name] = (value, smap, ("define", name))
     if any(d.is_error for d in diags):
         return None, diags
@@ -332,21 +405,38 @@ def load_mapping_text(
 
 
 def _collect_includes(
-    includes: list[str], smap: SourceMap, base: Path,
-    defines: dict[str, tuple[Any, SourceMap, Loc]], *, depth: int, seen: frozenset[str],
+    includes: list[str],
+    smap: SourceMap,
+    base: Path,
+    defines: dict[str, tuple[Any, SourceMap, Loc]],
+    *,
+    depth: int,
+    seen: frozenset[str],
 ) -> list[Diagnostic]:
     diags: list[Diagnostic] = []
     for i, rel in enumerate(includes):
         here = smap.span(("include", i))
         target = (base / rel).resolve()
         if depth >= MAX_INCLUDE_DEPTH or str(target) in seen:
-            diags.append(Diagnostic("spec.include-cycle", f"include of {rel!r} loops back",
-                                    loc=("include", i), span=here))
+            diags.append(
+                Diagnostic(
+                    "spec.include-cycle",
+                    f"include of {rel!r} loops back",
+                    loc=("include", i),
+                    span=here,
+                )
+            )
             continue
         text, problem = read_mapping_file(target)
         if problem:
-            diags.append(Diagnostic("spec.include-missing", f"cannot include {rel!r}: "
-                                    f"{problem.message}", loc=("include", i), span=here))
+            diags.append(
+                Diagnostic(
+                    "spec.include-missing",
+                    f"cannot include {rel!r}: {problem.message}",
+                    loc=("include", i),
+                    span=here,
+                )
+            )
             continue
         assert text is not None
         diags.extend(_include_one(text, rel, target, defines, depth=depth, seen=seen))
@@ -354,22 +444,42 @@ def _collect_includes(
 
 
 def _include_one(
-    text: str, rel: str, target: Path, defines: dict[str, tuple[Any, SourceMap, Loc]],
-    *, depth: int, seen: frozenset[str],
+    text: str,
+    rel: str,
+    target: Path,
+    defines: dict[str, tuple[Any, SourceMap, Loc]],
+    *,
+    depth: int,
+    seen: frozenset[str],
 ) -> list[Diagnostic]:
     data, lsmap, diags = parse_yaml(text, rel)
     if data is None or not isinstance(data, dict):
-        return diags or [Diagnostic("spec.not-a-mapping", "an included file must be a YAML map",
-                                    span=SourceSpan(rel, 1, 1))]
+        return diags or [
+            Diagnostic(
+                "spec.not-a-mapping",
+                "an included file must be a YAML map",
+                span=SourceSpan(rel, 1, 1),
+            )
+        ]
     lib, lsmap, diags = _validate(LibrarySpec, data, lsmap, diags)
     if lib is None:
         return diags
-    diags.extend(_collect_includes(lib.include, lsmap, target.parent, defines, depth=depth + 1,
-                                   seen=seen | {str(target)}))
+    diags.extend(
+        _collect_includes(
+            lib.include, lsmap, target.parent, defines, depth=depth + 1, seen=seen | {str(target)}
+        )
+    )
     for name, value in lib.define.items():
         if name in defines:
-            diags.append(lsmap.locate(Diagnostic(
-                "spec.duplicate-define", f"{name!r} is also defined in {defines[name][1].path}",
-                loc=("define", name)), prefer_key=True))
+            diags.append(
+                lsmap.locate(
+                    Diagnostic(
+                        "spec.duplicate-define",
+                        f"{name!r} is also defined in {defines[name][1].path}",
+                        loc=("define", name),
+                    ),
+                    prefer_key=True,
+                )
+            )
         defines[name] = (value, lsmap, ("define", name))
     return diags

@@ -46,7 +46,7 @@ class ChunkResult:
 
 
 def _init(mapping: str, set_assoc: bool) -> None:
-    global _PLAN, _SET_ASSOC  # noqa: PLW0603 - one plan per worker process
+    global _PLAN, _SET_ASSOC
     if _PLAN is None:  # forked workers inherit the parent's compiled plan
         _PLAN = load(mapping)
     _SET_ASSOC = set_assoc
@@ -72,12 +72,23 @@ def _work(chunk: tuple[str, int, list[Any], bool]) -> ChunkResult:
             try:
                 row = parse_json(row)
             except ValueError as err:
-                diag = Diagnostic("record.malformed-json", f"not valid JSON: {str(err).split(':')[0]}")
+                diag = Diagnostic(
+                    "record.malformed-json", f"not valid JSON: {str(err).split(':')[0]}"
+                )
                 _note(res, [diag])
                 res.rejected += 1
                 text = row.decode("utf-8", "replace").rstrip("\r\n")
-                rej.append(dumps({"source": source, "index": index,
-                                  "diagnostics": [diag.to_dict()], "raw": text}) + b"\n")
+                rej.append(
+                    dumps(
+                        {
+                            "source": source,
+                            "index": index,
+                            "diagnostics": [diag.to_dict()],
+                            "raw": text,
+                        }
+                    )
+                    + b"\n"
+                )
                 continue
         result = evaluate(_PLAN, Record(source, index, row))
         _note(res, result.diagnostics)
@@ -85,9 +96,17 @@ def _work(chunk: tuple[str, int, list[Any], bool]) -> ChunkResult:
         outcome = result.outcome
         if outcome == "rejected":
             res.rejected += 1
-            rej.append(dumps({"source": source, "index": index,
-                              "diagnostics": [d.to_dict() for d in result.diagnostics],
-                              "record": row}) + b"\n")
+            rej.append(
+                dumps(
+                    {
+                        "source": source,
+                        "index": index,
+                        "diagnostics": [d.to_dict() for d in result.diagnostics],
+                        "record": row,
+                    }
+                )
+                + b"\n"
+            )
         elif outcome == "filtered":
             res.filtered += 1
         else:
@@ -153,14 +172,22 @@ def _merge(report: RunReport, res: ChunkResult) -> None:
         kept.extend(examples[: MAX_EXAMPLES - len(kept)])
 
 
-def run_parallel(mapping: Path, plan: Plan, items: Iterable[Item], output: str,
-                 rejects_path: str | None, options: RunOptions, workers: int,
-                 set_assoc: bool, jsonl_paths: list[str] | None = None) -> RunReport:
+def run_parallel(
+    mapping: Path,
+    plan: Plan,
+    items: Iterable[Item],
+    output: str,
+    rejects_path: str | None,
+    options: RunOptions,
+    workers: int,
+    set_assoc: bool,
+    jsonl_paths: list[str] | None = None,
+) -> RunReport:
     """Map with `workers` processes; same objects, same order as one worker."""
     report = RunReport(plan.path)
     started = time.perf_counter()
     chunks = _raw_chunks(jsonl_paths) if jsonl_paths else _chunks(items, report)
-    global _PLAN  # noqa: PLW0603 - handed to forked workers without recompiling
+    global _PLAN
     can_fork = "fork" in mp.get_all_start_methods()
     ctx = mp.get_context("fork" if can_fork else "spawn")
     _PLAN = plan if can_fork else None

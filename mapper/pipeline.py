@@ -18,7 +18,7 @@ from mapper.errors import Diagnostic, RecordError, render
 from mapper.interpreter import MappedObject, Record, RecordResult, evaluate
 from mapper.plan import LookupTable, Plan
 from mapper.sinks import MemorySink, RejectsSink, Sink
-from mapper.sources import BadRecord, InputProblem, Item, iter_records, parse_json
+from mapper.sources import BadRecord, InputProblem, Item, parse_json
 
 MAX_EXAMPLES = 3
 
@@ -54,7 +54,9 @@ class RunReport:
     @property
     def is_balanced(self) -> bool:
         """records in = mapped + rejected + filtered."""
-        return self.records_in == self.records_mapped + self.records_rejected + self.records_filtered
+        return (
+            self.records_in == self.records_mapped + self.records_rejected + self.records_filtered
+        )
 
     def note(self, diag: Diagnostic) -> None:
         """Count a diagnostic and keep a few rendered examples per code."""
@@ -66,17 +68,30 @@ class RunReport:
     def to_dict(self) -> dict[str, Any]:
         """The JSON run report."""
         return {
-            "mapping": self.mapping, "inputs": self.inputs, "completed": self.completed,
+            "mapping": self.mapping,
+            "inputs": self.inputs,
+            "completed": self.completed,
             "stoppedEarly": self.stopped_early,
-            "records": {"in": self.records_in, "mapped": self.records_mapped,
-                        "rejected": self.records_rejected, "filtered": self.records_filtered,
-                        "balanced": self.is_balanced},
-            "objects": {"out": self.objects_out, "byType": dict(sorted(self.objects_by_type.items()))},
+            "records": {
+                "in": self.records_in,
+                "mapped": self.records_mapped,
+                "rejected": self.records_rejected,
+                "filtered": self.records_filtered,
+                "balanced": self.is_balanced,
+            },
+            "objects": {
+                "out": self.objects_out,
+                "byType": dict(sorted(self.objects_by_type.items())),
+            },
             "filteredByRule": dict(self.filtered_by_rule),
-            "problems": [{"code": c, "count": n, "examples": self.examples.get(c, [])}
-                         for c, n in self.problems.most_common()],
-            "warnings": [{"code": c, "count": n, "examples": self.examples.get(c, [])}
-                         for c, n in self.warnings.most_common()],
+            "problems": [
+                {"code": c, "count": n, "examples": self.examples.get(c, [])}
+                for c, n in self.problems.most_common()
+            ],
+            "warnings": [
+                {"code": c, "count": n, "examples": self.examples.get(c, [])}
+                for c, n in self.warnings.most_common()
+            ],
             "inputProblems": [d.to_dict() for d in self.input_problems],
             "durationSeconds": round(self.duration_s, 3),
         }
@@ -101,10 +116,15 @@ class LookupCache:
         if path is None:
             if table.name not in self.missing:
                 self.missing.add(table.name)
-                self.problems.append(Diagnostic(
-                    "lookup.not-found", f"lookup {table.name!r}: no {table.file} in the folder of "
-                    f"{source} or above it; its rows read as null", span=table.span,
-                    hint=f"pass it with --lookup {table.name}=PATH"))
+                self.problems.append(
+                    Diagnostic(
+                        "lookup.not-found",
+                        f"lookup {table.name!r}: no {table.file} in the folder of "
+                        f"{source} or above it; its rows read as null",
+                        span=table.span,
+                        hint=f"pass it with --lookup {table.name}=PATH",
+                    )
+                )
             return {}
         if path not in self.loaded:
             self.loaded[path] = self._load(table, path)
@@ -114,8 +134,13 @@ class LookupCache:
         try:
             doc = parse_json(Path(path).read_bytes())
         except (OSError, ValueError) as err:
-            self.problems.append(Diagnostic("lookup.unreadable", f"lookup {table.name!r}: cannot "
-                                            f"read {path}: {err}", span=table.span))
+            self.problems.append(
+                Diagnostic(
+                    "lookup.unreadable",
+                    f"lookup {table.name!r}: cannot read {path}: {err}",
+                    span=table.span,
+                )
+            )
             return {}
         rows = table.records.evaluate(doc) if table.records else doc
         index: dict[str, Any] = {}
@@ -127,10 +152,7 @@ class LookupCache:
 
 
 def _find_upwards(name: str, source: str) -> str | None:
-    if source == "-":
-        start = Path.cwd()
-    else:
-        start = Path(source).resolve().parent
+    start = Path.cwd() if source == "-" else Path(source).resolve().parent
     for folder in (start, *start.parents):
         candidate = folder / name
         if candidate.is_file():
@@ -169,8 +191,13 @@ def iter_results(
 
 
 def run(
-    plan: Plan, items: Iterable[Item], *, sink: Sink, rejects: RejectsSink,
-    options: RunOptions | None = None, progress: Progress | None = None,
+    plan: Plan,
+    items: Iterable[Item],
+    *,
+    sink: Sink,
+    rejects: RejectsSink,
+    options: RunOptions | None = None,
+    progress: Progress | None = None,
 ) -> RunReport:
     """Map every record into `sink`, quarantine rejected ones; account for all of them.
 
@@ -194,8 +221,9 @@ def run(
     return report
 
 
-def _account(report: RunReport, result: RecordResult | None, item: Item, sink: Sink,
-             rejects: RejectsSink) -> None:
+def _account(
+    report: RunReport, result: RecordResult | None, item: Item, sink: Sink, rejects: RejectsSink
+) -> None:
     report.records_in += 1
     if result is None:
         assert isinstance(item, BadRecord)
@@ -235,7 +263,9 @@ def _should_stop(report: RunReport, result: RecordResult | None, options: RunOpt
     return False
 
 
-def map_records(plan: Plan, records: Iterable[Any], *, source: str = "<python>") -> list[RecordResult]:
+def map_records(
+    plan: Plan, records: Iterable[Any], *, source: str = "<python>"
+) -> list[RecordResult]:
     """Apply a plan to in-memory records (the Python API); one result per record."""
     out: list[RecordResult] = []
     report = RunReport(plan.path)
@@ -246,7 +276,9 @@ def map_records(plan: Plan, records: Iterable[Any], *, source: str = "<python>")
     return out
 
 
-def preview(plan: Plan, items: Iterable[Item], *, count: int) -> tuple[list[MappedObject], list[RecordResult]]:
+def preview(
+    plan: Plan, items: Iterable[Item], *, count: int
+) -> tuple[list[MappedObject], list[RecordResult]]:
     """The first `count` objects and every result read to produce them."""
     sink = MemorySink()
     results: list[RecordResult] = []

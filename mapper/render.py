@@ -40,8 +40,10 @@ def summary(console: Console, report: RunReport) -> None:
     table.add_row("[bold]total[/]", f"[bold]{report.objects_out}[/]")
     console.print(table)
     ok = "[green]✓[/]" if report.is_balanced else "[red]✗ MISMATCH[/]"
-    console.print(f"records: {report.records_in} in = {report.records_mapped} mapped + "
-                  f"{report.records_rejected} rejected + {report.records_filtered} filtered {ok}")
+    console.print(
+        f"records: {report.records_in} in = {report.records_mapped} mapped + "
+        f"{report.records_rejected} rejected + {report.records_filtered} filtered {ok}"
+    )
     for code, count in report.problems.most_common(5):
         console.print(f"[red]{count:>6} × {code}[/]")
         for example in report.examples.get(code, [])[:1]:
@@ -51,8 +53,10 @@ def summary(console: Console, report: RunReport) -> None:
     for problem in report.input_problems:
         console.print(Text(str(problem), style="red"))
     rate = report.records_in / report.duration_s if report.duration_s > 0 else 0.0
-    console.print(f"took {report.duration_s:.2f}s ({rate:,.0f} records/s)"
-                  + (f"; stopped early: {report.stopped_early}" if report.stopped_early else ""))
+    console.print(
+        f"took {report.duration_s:.2f}s ({rate:,.0f} records/s)"
+        + (f"; stopped early: {report.stopped_early}" if report.stopped_early else "")
+    )
 
 
 def _value_text(value: Any) -> Text:
@@ -82,7 +86,9 @@ def object_panel(obj: MappedObject, defaulted: set[str], index: int) -> Panel:
         for key, value in block.items():
             inner.add_row(key, _value_text(value))
         parts.append(Panel(inner, title=obj.type_name, title_align="left", border_style="dim"))
-    title = f"#{index} {obj.type_name} [dim]({obj.rule}{' ' + obj.pointer if obj.pointer else ''})[/]"
+    title = (
+        f"#{index} {obj.type_name} [dim]({obj.rule}{' ' + obj.pointer if obj.pointer else ''})[/]"
+    )
     return Panel(Group(*parts), title=title, title_align="left")
 
 
@@ -98,13 +104,21 @@ def traces(console: Console, items: list[FieldTrace]) -> None:
     table = Table(show_lines=False, header_style="bold")
     for col in ("rule", "field", "expression", "raw value", "final value", "status"):
         table.add_column(col, overflow="fold")
-    styles = {"ok": "green", "omitted": "dim", "defaulted": "yellow", "rejected": "red",
-              "filtered": "dim", "not-built": "red"}
+    styles = {
+        "ok": "green",
+        "omitted": "dim",
+        "defaulted": "yellow",
+        "rejected": "red",
+        "filtered": "dim",
+        "not-built": "red",
+    }
     for t in items:
         status = Text(t.status, style=styles.get(t.status, ""))
         if t.reason:
             status.append(f"\n{t.reason}", style="dim")
-        table.add_row(f"{t.rule}[{t.item}]", t.field, t.source, _short(t.raw), _short(t.final), status)
+        table.add_row(
+            f"{t.rule}[{t.item}]", t.field, t.source, _short(t.raw), _short(t.final), status
+        )
     console.print(table)
 
 

@@ -54,8 +54,9 @@ class AtomicFile:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             for stale in self.path.parent.glob(f".{self.path.name}.*.tmp"):
                 stale.unlink()  # left by a killed run (SIGKILL cannot clean up after itself)
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp",
-                                       dir=self.path.parent)
+            fd, tmp = tempfile.mkstemp(
+                prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
+            )
         except OSError as err:
             raise _output_error(str(self.path), err) from err
         self.tmp = Path(tmp)
@@ -99,9 +100,9 @@ def write_atomic(path: str | Path, data: bytes) -> None:
 class Sink(Protocol):
     """Receives mapped objects; `close` makes the output visible, `abort` discards it."""
 
-    def write(self, objects: Iterable[MappedObject]) -> None: ...  # noqa: D102
-    def close(self) -> None: ...  # noqa: D102
-    def abort(self) -> None: ...  # noqa: D102
+    def write(self, objects: Iterable[MappedObject]) -> None: ...
+    def close(self) -> None: ...
+    def abort(self) -> None: ...
 
 
 class _Stdout:
@@ -126,8 +127,9 @@ class _SinkBase:
     def __enter__(self) -> _SinkBase:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if kind is None:
             self.close()  # type: ignore[attr-defined]
         else:
@@ -177,12 +179,24 @@ class BatchSink(_SinkBase):
     repository ("in the same payload").
     """
 
-    def __init__(self, folder: str, *, connection_id: str | None = None,
-                 properties: dict[str, str] | None = None, set_associations: bool = False,
-                 size: int = MAX_OBJECTS_PER_BATCH) -> None:
+    def __init__(
+        self,
+        folder: str,
+        *,
+        connection_id: str | None = None,
+        properties: dict[str, str] | None = None,
+        set_associations: bool = False,
+        size: int = MAX_OBJECTS_PER_BATCH,
+    ) -> None:
         if properties and len(properties) > MAX_PROPERTIES:
-            raise OutputError([Diagnostic("output.too-many-properties",
-                                          f"setObjects takes at most {MAX_PROPERTIES} properties")])
+            raise OutputError(
+                [
+                    Diagnostic(
+                        "output.too-many-properties",
+                        f"setObjects takes at most {MAX_PROPERTIES} properties",
+                    )
+                ]
+            )
         self.folder = Path(folder)
         self.size = max(1, min(size, MAX_OBJECTS_PER_BATCH))
         self.header: dict[str, Any] = {}
@@ -197,8 +211,9 @@ class BatchSink(_SinkBase):
 
     def write(self, objects: Iterable[MappedObject]) -> None:
         """Add one record's objects, starting a new batch if they would not fit."""
-        group = [association_set_form(o.payload) if self.set_associations else o.payload
-                 for o in objects]
+        group = [
+            association_set_form(o.payload) if self.set_associations else o.payload for o in objects
+        ]
         if self.pending and len(self.pending) + len(group) > self.size:
             self._flush()
         for payload in group:
@@ -237,14 +252,23 @@ class RejectsSink(_SinkBase):
         self.out = AtomicFile(path) if path else None
         self.count = 0
 
-    def write_reject(self, source: str, index: int, diagnostics: Iterable[Diagnostic],
-                     record: Any, raw: str | None = None) -> None:
+    def write_reject(
+        self,
+        source: str,
+        index: int,
+        diagnostics: Iterable[Diagnostic],
+        record: Any,
+        raw: str | None = None,
+    ) -> None:
         """Quarantine one record with its diagnostics."""
         self.count += 1
         if self.out is None:
             return
-        entry: dict[str, Any] = {"source": source, "index": index,
-                                 "diagnostics": [d.to_dict() for d in diagnostics]}
+        entry: dict[str, Any] = {
+            "source": source,
+            "index": index,
+            "diagnostics": [d.to_dict() for d in diagnostics],
+        }
         if raw is not None:
             entry["raw"] = raw
         else:

@@ -8,8 +8,8 @@ arrays are streamed with ijson, so memory stays flat whatever the file size.
 from __future__ import annotations
 
 import glob
-import re
 import io
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -83,8 +83,9 @@ def _problem(source: str, code: str, message: str, hint: str | None = None) -> I
     return InputProblem(source, Diagnostic(code, message, record=RecordRef(source, -1), hint=hint))
 
 
-def iter_records(paths: Iterable[str], *, selector: Selector | None = None,
-                 stream_path: str | None = None) -> Iterator[Item]:
+def iter_records(
+    paths: Iterable[str], *, selector: Selector | None = None, stream_path: str | None = None
+) -> Iterator[Item]:
     """Every record of every input, in order. Never raises for bad input files."""
     for path in paths:
         yield from _iter_one(path, selector, stream_path)
@@ -101,23 +102,35 @@ def _iter_one(path: str, selector: Selector | None, stream_path: str | None) -> 
             elif _should_stream(path, fh, selector, stream_path):
                 yield from _iter_streamed_array(path, fh, stream_path)
             else:
-                yield from _iter_stream(path, fh, selector, sniff=not path.lower().endswith(".json"))
+                yield from _iter_stream(
+                    path, fh, selector, sniff=not path.lower().endswith(".json")
+                )
     except OSError as err:
         yield _problem(path, "input.unreadable", f"cannot read input: {err.strerror or err}")
     except MemoryError:
-        yield _problem(path, "input.too-large", "the input does not fit in memory",
-                       "split it, or use JSONL or a top-level array (both are streamed)")
+        yield _problem(
+            path,
+            "input.too-large",
+            "the input does not fit in memory",
+            "split it, or use JSONL or a top-level array (both are streamed)",
+        )
 
 
-def _should_stream(path: str, fh: BinaryIO, selector: Selector | None, stream_path: str | None) -> bool:
-    if Path(path).stat().st_size < STREAM_THRESHOLD or (selector is not None and stream_path is None):
+def _should_stream(
+    path: str, fh: BinaryIO, selector: Selector | None, stream_path: str | None
+) -> bool:
+    if Path(path).stat().st_size < STREAM_THRESHOLD or (
+        selector is not None and stream_path is None
+    ):
         return False
     head = fh.peek(64) if hasattr(fh, "peek") else b""  # type: ignore[attr-defined]
     first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     return first == (b"{" if stream_path else b"[")
 
 
-def _iter_stream(source: str, fh: BinaryIO, selector: Selector | None, *, sniff: bool) -> Iterator[Item]:
+def _iter_stream(
+    source: str, fh: BinaryIO, selector: Selector | None, *, sniff: bool
+) -> Iterator[Item]:
     data = fh.read()
     if sniff and _looks_like_jsonl(data):
         yield from _iter_jsonl(source, io.BytesIO(data))
@@ -172,7 +185,9 @@ def _malformed(source: str, data: bytes, err: ValueError) -> InputProblem:
         line = data.count(b"\n", 0, pos) + 1
         col = pos - (data.rfind(b"\n", 0, pos) + 1) + 1
         where = f" at line {line}, column {col}"
-    hint = "the file ends early: was it truncated?" if "EOF" in message or "end" in message else None
+    hint = (
+        "the file ends early: was it truncated?" if "EOF" in message or "end" in message else None
+    )
     if not data.strip():
         return _problem(source, "input.empty", "the input is empty")
     return _problem(source, "input.malformed-json", f"not valid JSON{where}: {message}", hint)
@@ -187,8 +202,12 @@ def _records_of(source: str, doc: Any, selector: Selector | None) -> Iterator[It
             yield _problem(source, "input.selector-failed", f"the records selector failed: {err}")
             return
         if selected is None:
-            yield _problem(source, "input.no-records", "the records selector found nothing here",
-                           "check `records:` in the mapping or --records")
+            yield _problem(
+                source,
+                "input.no-records",
+                "the records selector found nothing here",
+                "check `records:` in the mapping or --records",
+            )
             return
     if isinstance(selected, list):
         for i, value in enumerate(selected):
@@ -209,8 +228,12 @@ def _iter_jsonl(source: str, fh: BinaryIO) -> Iterator[Item]:
         except ValueError as err:
             text = line.decode("utf-8", "replace").rstrip("\r\n")
             msg = f"line {line_no} is not valid JSON: {str(err).split(':', 1)[0]}"
-            yield BadRecord(source, index, text, Diagnostic("record.malformed-json", msg,
-                                                            record=RecordRef(source, index)))
+            yield BadRecord(
+                source,
+                index,
+                text,
+                Diagnostic("record.malformed-json", msg, record=RecordRef(source, index)),
+            )
         index += 1
 
 
@@ -218,12 +241,15 @@ def _iter_streamed_array(source: str, fh: BinaryIO, stream_path: str | None) -> 
     prefix = f"{stream_path}.item" if stream_path else "item"
     index = 0
     try:
-        for index, value in enumerate(ijson.items(fh, prefix, use_float=True)):  # noqa: B007
+        for index, value in enumerate(ijson.items(fh, prefix, use_float=True)):
             yield Record(source, index, value)
     except ijson.common.IncompleteJSONError as err:
-        yield _problem(source, "input.malformed-json",
-                       f"not valid JSON after record {index}: {str(err).strip()}",
-                       "records before this point were processed")
+        yield _problem(
+            source,
+            "input.malformed-json",
+            f"not valid JSON after record {index}: {str(err).strip()}",
+            "records before this point were processed",
+        )
 
 
 def stream_path_of(base: tuple[str | int, ...] | None) -> str | None:

@@ -78,14 +78,14 @@ def field_kind(value: Any) -> str:
 FieldValue = TypeAliasType(
     "FieldValue",
     Annotated[
-    Annotated[str, Tag("expression")]
-    | Annotated[int | float | bool | None, Tag("literal")]
-    | Annotated[ExprField, Tag("expr")]
-    | Annotated[ConstField, Tag("const")]
-    | Annotated[UseField, Tag("use")]
-    | Annotated[CoalesceField, Tag("coalesce")]
-    | Annotated[list["FieldValue"], Tag("list")]
-    | Annotated[dict[str, "FieldValue"], Tag("object")],
+        Annotated[str, Tag("expression")]
+        | Annotated[int | float | bool | None, Tag("literal")]
+        | Annotated[ExprField, Tag("expr")]
+        | Annotated[ConstField, Tag("const")]
+        | Annotated[UseField, Tag("use")]
+        | Annotated[CoalesceField, Tag("coalesce")]
+        | Annotated[list["FieldValue"], Tag("list")]
+        | Annotated[dict[str, "FieldValue"], Tag("object")],
         Discriminator(field_kind),
     ],
 )
@@ -113,7 +113,8 @@ class ObjectSpec(_Spec):
         None, description="JMESPath giving 0..n items per record; one object per item."
     )
     where: str | None = Field(
-        None, description="JMESPath condition; items where it is false/empty are counted as filtered."
+        None,
+        description="JMESPath condition; items where it is false/empty are counted as filtered.",
     )
     fields: dict[str, FieldValue] = Field(
         description="Output fields: common properties plus the type block under the type name."
@@ -127,7 +128,8 @@ class MappingSpec(_Spec):
     name: str | None = Field(None, description="A short name for reports.")
     description: str | None = None
     records: str | None = Field(
-        None, description="JMESPath selecting the records inside each input document (e.g. items[])."
+        None,
+        description="JMESPath selecting the records inside each input document (e.g. items[]).",
     )
     include: list[str] = Field(
         default_factory=list, description="Mapping files whose `define:` entries are reused here."
@@ -136,7 +138,8 @@ class MappingSpec(_Spec):
         default_factory=dict, description="Named field values, used with {use: NAME}."
     )
     defaults: dict[str, FieldValue] = Field(
-        default_factory=dict, description="Field values applied to every rule that does not map them."
+        default_factory=dict,
+        description="Field values applied to every rule that does not map them.",
     )
     lookups: dict[str, LookupSpec] = Field(default_factory=dict)
     objects: list[ObjectSpec] = Field(default_factory=list)

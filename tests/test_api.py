@@ -55,7 +55,7 @@ def test_compile_apply_and_apply_all() -> None:
     assert payload["lastUpdatedAt"] == "2024-05-01T12:00:00Z"
 
 
-def test_load_raises_spec_error_with_all_diagnostics(tmp_path) -> None:  # noqa: ANN001
+def test_load_raises_spec_error_with_all_diagnostics(tmp_path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: 1\nobjects:\n  - type: atlassian:docment\n    fields: {id: slugg(x)}\n")
     with pytest.raises(SpecError) as info:

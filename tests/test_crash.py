@@ -75,7 +75,7 @@ def test_sigkill_leaves_no_half_written_file(tmp_path: Path) -> None:
     delays = [rng.uniform(0.05, max(0.1, full_time * 0.95)) for _ in range(5)]
     for k, delay in enumerate(delays):
         out = tmp_path / f"kill{k}" / "o.jsonl"
-        previous: dict[str, bytes | None] = {name: None for name in reference}
+        previous: dict[str, bytes | None] = dict.fromkeys(reference)
         if k % 2 == 1:  # half of the runs overwrite a previous version
             out.parent.mkdir()
             for name, path in _files(out).items():

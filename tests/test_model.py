@@ -1,6 +1,6 @@
 """Tests of mapper.model: the TWG object models, check_object and introspection."""
 
-# ruff: noqa: E501  -- the case tables keep one case per line (STYLE §5), which runs past 100
+
 
 from __future__ import annotations
 

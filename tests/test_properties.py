@@ -104,8 +104,7 @@ def test_evaluate_never_raises_on_random_each_items(data: object) -> None:
     _check_result(evaluate(_plan("commits"), record), record)
 
 
-_EXPR_CHARS = st.sampled_from(list("abcxyz_.[]{}()*?|&!<>=@`'\",:- 0123456789") +
-                              ["lower(", "concat(", "slugg(", "lookup('t', ", "record()", "&&", "||"])
+_EXPR_CHARS = st.sampled_from([*list("abcxyz_.[]{}()*?|&!<>=@`'\",:- 0123456789"), "lower(", "concat(", "slugg(", "lookup('t', ", "record()", "&&", "||"])
 _EXPRESSIONS = st.lists(_EXPR_CHARS, max_size=20).map("".join) | st.text(max_size=25)
 
 

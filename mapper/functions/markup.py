@@ -123,16 +123,18 @@ def adf_text(doc: object) -> str | None:
 
 def _adf_node(node: dict[str, object], lines: list[str], stack: list[object]) -> None:
     kind = node.get("type")
-    attrs = node.get("attrs") if isinstance(node.get("attrs"), dict) else {}
-    if kind == "text" and isinstance(node.get("text"), str):
-        lines[-1] += node["text"]  # type: ignore[operator]
+    kind = kind if isinstance(kind, str) else ""
+    attrs = node.get("attrs")
+    text = node.get("text")
+    if kind == "text" and isinstance(text, str):
+        lines[-1] += text
     elif kind == "hardBreak":
         lines.append("")
-    elif kind in _ADF_INLINE_ATTRS:
-        value = attrs.get(_ADF_INLINE_ATTRS[kind])  # type: ignore[union-attr]
+    elif kind in _ADF_INLINE_ATTRS and isinstance(attrs, dict):
+        value = attrs.get(_ADF_INLINE_ATTRS[kind])
         lines[-1] += str(value) if value is not None else ""
     content = node.get("content")
-    children = list(content) if isinstance(content, list) else []
+    children: list[object] = list(content) if isinstance(content, list) else []
     if kind in _ADF_BLOCKS:
         lines.append("")
         children.append("\n")

@@ -63,11 +63,14 @@ def _timeout_error(pattern: str) -> EvalError:
 
 
 def _iter_strings(value: object) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, list):
-        for item in value:
-            yield from _iter_strings(item)
+    """The strings in `value` and its nested arrays, in order (iterative: any depth is fine)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
 
 
 def find_jira_keys(*values: object) -> list[str]:

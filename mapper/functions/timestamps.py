@@ -18,7 +18,6 @@ Decisions:
 from __future__ import annotations
 
 import functools
-
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone

@@ -31,8 +31,14 @@ def as_int(value: object) -> int | None:
 
 
 def json_key(value: object) -> str:
-    """A canonical text of a JSON value, equal for equal values (object key order ignored)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=repr)
+    """A canonical text of a JSON value, equal for equal values (object key order ignored).
+
+    A value nested too deeply to encode gets a key of its own (it is never merged).
+    """
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=repr)
+    except RecursionError:
+        return f"<deep value {id(value)}>"
 
 
 class ValueFunctions:

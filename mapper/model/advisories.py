@@ -8,7 +8,6 @@ raw payload means warnings are reported even when validation fails elsewhere.
 from __future__ import annotations
 
 import functools
-
 from collections.abc import Callable, Iterator
 from typing import Any
 

@@ -7,8 +7,8 @@ type is the stable diagnostic code; `validate` turns them into `Diagnostic`s.
 
 from __future__ import annotations
 
-import math
 import functools
+import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
