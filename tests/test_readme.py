@@ -1,0 +1,84 @@
+"""The README stays true: its mapping examples compile and its `mapper` commands run."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from mapper.api import compile_text
+from mapper.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+BLOCKS = re.findall(r"```(\w*)\n(.*?)```", README, flags=re.S)
+
+MAPPINGS = [text for lang, text in BLOCKS
+            if lang == "yaml" and text.startswith("version: 1") and "objects:" in text
+            and "..." not in text]
+_PLACEHOLDER = re.compile(r"\b[A-Z]{2,}\b|\.\.\.")
+_CANDIDATES = [line.strip() for lang, text in BLOCKS if lang in ("sh", "")
+               for line in text.splitlines()]
+_CANDIDATES += re.findall(r"`(mapper [^`]+)`", README)  # inline commands, e.g. the mappings table
+_CANDIDATES += [m.strip() for m in re.findall(r"\.venv/bin/(mapper [^`\n]+)", README)]
+_NEEDS_FILES = ("run", "test", "preview", "validate", "explain", "batch", "init")
+
+
+def _is_complete(command: str) -> bool:
+    """A whole command, not a fragment quoted in prose such as `mapper run --records`."""
+    words = command.split("#")[0].split()
+    if len(words) < 2 or _PLACEHOLDER.search(command.split("#")[0]):
+        return False
+    return words[1] not in _NEEDS_FILES or any(w.startswith("mappings") for w in words)
+
+
+COMMANDS = sorted({c for c in _CANDIDATES
+                   if c.startswith("mapper ") and _is_complete(c)
+                   and "--install-completion" not in c and "--help" not in c})
+
+
+def test_readme_has_examples() -> None:
+    assert len(MAPPINGS) >= 1
+    assert len(COMMANDS) >= 40
+
+
+@pytest.mark.parametrize("text", MAPPINGS, ids=[f"mapping-{i}" for i in range(len(MAPPINGS))])
+def test_readme_mapping_compiles(text: str) -> None:
+    plan, diags = compile_text(text, "README.md", base=ROOT)
+    assert plan is not None, "\n".join(map(str, diags))
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_readme_command_runs(command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    args = shlex.split(command.split("#")[0])[1:]
+    args = [str(tmp_path / a) if a.startswith("out") else
+            str(ROOT / a) if (ROOT / a).exists() else a for a in args]
+    if any(("*" in a) for a in args):  # a shell glob the README relies on the shell to expand
+        pattern = next(a for a in args if "*" in a)
+        expanded = sorted(str(p) for p in ROOT.glob(pattern))
+        assert expanded, pattern
+        i = args.index(pattern)
+        args = [*args[:i], *expanded, *args[i + 1:]]
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, args)
+    assert "Traceback" not in result.output
+    assert result.exit_code in (0, 3), f"{command}: exit {result.exit_code}\n{result.output}"
+
+
+def test_readme_exit_codes_match_the_cli() -> None:
+    from mapper import cli
+
+    documented = {int(m) for m in re.findall(r"^\| (\d+) \|", README, flags=re.M)}
+    assert documented >= {cli.EXIT_OK, cli.EXIT_MAPPING, cli.EXIT_USAGE, cli.EXIT_REJECTED,
+                          cli.EXIT_IO, cli.EXIT_INTERRUPTED}
+
+
+def test_readme_lists_every_bundled_job() -> None:
+    for jobs_file in sorted((ROOT / "mappings").glob("*/jobs.yaml")):
+        for job in yaml.safe_load(jobs_file.read_text())["jobs"]:
+            mapping = (jobs_file.parent / job["mapping"]).relative_to(ROOT)
+            assert str(mapping) in README, f"{mapping} is missing from the README table"
