@@ -386,19 +386,7 @@ def load_mapping_text(
         spec.include, smap, base or Path(), defines, depth=0, seen=frozenset({path})
     )
     diags.extend(include_diags)
-    for name, value in spec.define.items():
-        if name in defines:
-            diags.append(
-                smap.locate(
-                    Diagnostic(
-                        "spec.duplicate-define",
-                        f"{name!r} is also defined in {defines[name][1].path}",
-                        loc=("define", name),
-                    ),
-                    prefer_key=True,
-                )
-            )
-        defines[name] = (value, smap, ("define", name))
+    diags.extend(_add_defines(spec.define, smap, defines))
     if any(d.is_error for d in diags):
         return None, diags
     return LoadedMapping(spec, smap, path, defines), diags
@@ -469,17 +457,19 @@ def _include_one(
             lib.include, lsmap, target.parent, defines, depth=depth + 1, seen=seen | {str(target)}
         )
     )
-    for name, value in lib.define.items():
+    diags.extend(_add_defines(lib.define, lsmap, defines))
+    return diags
+
+
+def _add_defines(
+    new: dict[str, Any], smap: SourceMap, defines: dict[str, tuple[Any, SourceMap, Loc]]
+) -> list[Diagnostic]:
+    """Add a file's `define:` entries; a name defined twice is an error (the later one wins)."""
+    diags = []
+    for name, value in new.items():
         if name in defines:
-            diags.append(
-                lsmap.locate(
-                    Diagnostic(
-                        "spec.duplicate-define",
-                        f"{name!r} is also defined in {defines[name][1].path}",
-                        loc=("define", name),
-                    ),
-                    prefer_key=True,
-                )
-            )
-        defines[name] = (value, lsmap, ("define", name))
+            message = f"{name!r} is also defined in {defines[name][1].path}"
+            diag = Diagnostic("spec.duplicate-define", message, loc=("define", name))
+            diags.append(smap.locate(diag, prefer_key=True))
+        defines[name] = (value, smap, ("define", name))
     return diags

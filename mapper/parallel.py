@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import time
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mapper.api import load
-from mapper.errors import Diagnostic, render
-from mapper.interpreter import Record, evaluate
-from mapper.pipeline import MAX_EXAMPLES, RunOptions, RunReport
+from mapper.errors import Diagnostic, RecordRef
+from mapper.interpreter import MappedObject, Record, evaluate
+from mapper.pipeline import MAX_EXAMPLES, RunOptions, RunReport, account
 from mapper.plan import Plan
-from mapper.sinks import JsonlSink, RejectsSink, association_set_form, dumps
+from mapper.sinks import JsonlSink, RejectsSink, association_set_form, dumps, reject_line
 from mapper.sources import BadRecord, InputProblem, Item, parse_json
 
 CHUNK = 2048
@@ -30,19 +29,11 @@ _SET_ASSOC = False
 
 @dataclass
 class ChunkResult:
-    """What a worker sends back for one chunk."""
+    """What a worker sends back for one chunk: serialised lines and the chunk's counts."""
 
     output: bytes = b""
     rejects: bytes = b""
-    objects: int = 0
-    mapped: int = 0
-    rejected: int = 0
-    filtered: int = 0
-    by_type: Counter[str] = field(default_factory=Counter)
-    by_rule: Counter[str] = field(default_factory=Counter)
-    problems: Counter[str] = field(default_factory=Counter)
-    warnings: Counter[str] = field(default_factory=Counter)
-    examples: dict[str, list[str]] = field(default_factory=dict)
+    counts: RunReport = field(default_factory=lambda: RunReport(""))
 
 
 def _init(mapping: str, set_assoc: bool) -> None:
@@ -50,14 +41,6 @@ def _init(mapping: str, set_assoc: bool) -> None:
     if _PLAN is None:  # forked workers inherit the parent's compiled plan
         _PLAN = load(mapping)
     _SET_ASSOC = set_assoc
-
-
-def _note(res: ChunkResult, diags: Iterable[Diagnostic]) -> None:
-    for d in diags:
-        (res.problems if d.is_error else res.warnings)[d.code] += 1
-        examples = res.examples.setdefault(d.code, [])
-        if len(examples) < MAX_EXAMPLES:
-            examples.append(render(d))
 
 
 def _work(chunk: tuple[str, int, list[Any], bool]) -> ChunkResult:
@@ -68,56 +51,59 @@ def _work(chunk: tuple[str, int, list[Any], bool]) -> ChunkResult:
     rej: list[bytes] = []
     for offset, row in enumerate(rows):
         index = start + offset
+        item: Item
         if raw:
             try:
-                row = parse_json(row)
+                item = Record(source, index, parse_json(row))
             except ValueError as err:
-                diag = Diagnostic(
-                    "record.malformed-json", f"not valid JSON: {str(err).split(':')[0]}"
-                )
-                _note(res, [diag])
-                res.rejected += 1
                 text = row.decode("utf-8", "replace").rstrip("\r\n")
-                rej.append(
-                    dumps(
-                        {
-                            "source": source,
-                            "index": index,
-                            "diagnostics": [diag.to_dict()],
-                            "raw": text,
-                        }
-                    )
-                    + b"\n"
+                message = f"not valid JSON: {str(err).split(':')[0]}"
+                ref = RecordRef(source, index)
+                item = BadRecord(
+                    source, index, text, Diagnostic("record.malformed-json", message, record=ref)
                 )
-                continue
-        result = evaluate(_PLAN, Record(source, index, row))
-        _note(res, result.diagnostics)
-        res.by_rule.update(result.filtered_by)
-        outcome = result.outcome
-        if outcome == "rejected":
-            res.rejected += 1
-            rej.append(
-                dumps(
-                    {
-                        "source": source,
-                        "index": index,
-                        "diagnostics": [d.to_dict() for d in result.diagnostics],
-                        "record": row,
-                    }
-                )
-                + b"\n"
-            )
-        elif outcome == "filtered":
-            res.filtered += 1
         else:
-            res.mapped += 1
-            for obj in result.objects:
-                payload = association_set_form(obj.payload) if _SET_ASSOC else obj.payload
-                out.append(dumps(payload) + b"\n")
-                res.by_type[obj.type_name] += 1
-            res.objects += len(result.objects)
+            item = Record(source, index, row)
+        result = evaluate(_PLAN, item) if isinstance(item, Record) else None
+        account(res.counts, result, item, _LineSink(out), _LineRejects(rej))
     res.output, res.rejects = b"".join(out), b"".join(rej)
     return res
+
+
+class _LineSink:
+    """Collects serialised objects for the parent to write (same bytes as JsonlSink)."""
+
+    def __init__(self, lines: list[bytes]) -> None:
+        self.lines = lines
+
+    def write(self, objects: Iterable[MappedObject]) -> None:
+        for obj in objects:
+            payload = association_set_form(obj.payload) if _SET_ASSOC else obj.payload
+            self.lines.append(dumps(payload) + b"\n")
+
+    def close(self) -> None:
+        """Nothing to close: the parent writes the lines."""
+
+    def abort(self) -> None:
+        """Nothing to discard."""
+
+
+class _LineRejects(RejectsSink):
+    """Collects serialised reject lines for the parent."""
+
+    def __init__(self, lines: list[bytes]) -> None:
+        super().__init__(None)
+        self.lines = lines
+
+    def write_reject(
+        self,
+        source: str,
+        index: int,
+        diagnostics: Iterable[Diagnostic],
+        record: Any,
+        raw: str | None = None,
+    ) -> None:
+        self.lines.append(reject_line(source, index, diagnostics, record, raw))
 
 
 def _chunks(items: Iterable[Item], report: RunReport) -> Iterator[tuple[str, int, list[Any], bool]]:
@@ -157,17 +143,17 @@ def _raw_chunks(paths: list[str]) -> Iterator[tuple[str, int, list[Any], bool]]:
             yield path, index, rows, True
 
 
-def _merge(report: RunReport, res: ChunkResult) -> None:
-    report.records_in += res.mapped + res.rejected + res.filtered
-    report.records_mapped += res.mapped
-    report.records_rejected += res.rejected
-    report.records_filtered += res.filtered
-    report.objects_out += res.objects
-    report.objects_by_type.update(res.by_type)
-    report.filtered_by_rule.update(res.by_rule)
-    report.problems.update(res.problems)
-    report.warnings.update(res.warnings)
-    for code, examples in res.examples.items():
+def _merge(report: RunReport, chunk: RunReport) -> None:
+    report.records_in += chunk.records_in
+    report.records_mapped += chunk.records_mapped
+    report.records_rejected += chunk.records_rejected
+    report.records_filtered += chunk.records_filtered
+    report.objects_out += chunk.objects_out
+    report.objects_by_type.update(chunk.objects_by_type)
+    report.filtered_by_rule.update(chunk.filtered_by_rule)
+    report.problems.update(chunk.problems)
+    report.warnings.update(chunk.warnings)
+    for code, examples in chunk.examples.items():
         kept = report.examples.setdefault(code, [])
         kept.extend(examples[: MAX_EXAMPLES - len(kept)])
 
@@ -194,9 +180,9 @@ def run_parallel(
     sink, quarantine = JsonlSink(output), RejectsSink(rejects_path)
     with sink, quarantine, ctx.Pool(workers, _init, (str(mapping), set_assoc)) as pool:
         for res in pool.imap(_work, chunks, chunksize=1):
-            sink.write_raw(res.output, res.objects)
-            quarantine.write_raw(res.rejects, res.rejected)
-            _merge(report, res)
+            sink.write_raw(res.output, res.counts.objects_out)
+            quarantine.write_raw(res.rejects, res.counts.records_rejected)
+            _merge(report, res.counts)
             if options.max_rejects is not None and report.records_rejected > options.max_rejects:
                 report.stopped_early = f"more than {options.max_rejects} records rejected"
                 break

@@ -209,7 +209,7 @@ def run(
     started = time.perf_counter()
     try:
         for result, item in iter_results(plan, items, options, report):
-            _account(report, result, item, sink, rejects)
+            account(report, result, item, sink, rejects)
             if progress:
                 progress(report.records_in)
             if _should_stop(report, result, options):
@@ -221,9 +221,10 @@ def run(
     return report
 
 
-def _account(
+def account(
     report: RunReport, result: RecordResult | None, item: Item, sink: Sink, rejects: RejectsSink
 ) -> None:
+    """Count one record's outcome and send it to the sink or the rejects file."""
     report.records_in += 1
     if result is None:
         assert isinstance(item, BadRecord)

@@ -245,6 +245,22 @@ class BatchSink(_SinkBase):
         self.pending = []
 
 
+def reject_line(
+    source: str, index: int, diagnostics: Iterable[Diagnostic], record: Any, raw: str | None
+) -> bytes:
+    """One rejects-file line: where the record came from, why, and the record (or raw text)."""
+    entry: dict[str, Any] = {
+        "source": source,
+        "index": index,
+        "diagnostics": [d.to_dict() for d in diagnostics],
+    }
+    if raw is not None:
+        entry["raw"] = raw
+    else:
+        entry["record"] = record
+    return dumps(entry) + b"\n"
+
+
 class RejectsSink(_SinkBase):
     """Rejected records as JSON lines: where they came from, why, and the record itself."""
 
@@ -262,18 +278,8 @@ class RejectsSink(_SinkBase):
     ) -> None:
         """Quarantine one record with its diagnostics."""
         self.count += 1
-        if self.out is None:
-            return
-        entry: dict[str, Any] = {
-            "source": source,
-            "index": index,
-            "diagnostics": [d.to_dict() for d in diagnostics],
-        }
-        if raw is not None:
-            entry["raw"] = raw
-        else:
-            entry["record"] = record
-        self.out.write(dumps(entry) + b"\n")
+        if self.out is not None:
+            self.out.write(reject_line(source, index, diagnostics, record, raw))
 
     def write_raw(self, data: bytes, count: int) -> None:
         """Write already-serialised reject lines (from worker processes)."""
