@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -23,7 +24,7 @@ from mapper.errors import Diagnostic, MapperError, OutputError, RecordError
 from mapper.pipeline import ErrorPolicy, RunOptions, RunReport, run
 from mapper.plan import Plan
 from mapper.sinks import MAX_PROPERTIES, STDOUT, BatchSink, JsonlSink, RejectsSink, write_atomic
-from mapper.sources import expand_inputs, iter_records, stream_path_of
+from mapper.sources import InputProgress, expand_inputs, iter_records, stream_path_of
 
 EXIT_OK, EXIT_MAPPING, EXIT_USAGE, EXIT_REJECTED, EXIT_IO, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 
@@ -144,12 +145,15 @@ def _selector(plan: Plan, records: str | None) -> tuple[Any, str | None]:
     return expr.evaluate, stream_path_of(projection_base(expr.ast))
 
 
-def _items(plan: Plan, inputs: list[str], records: str | None) -> Any:
+def _items(
+    plan: Plan, inputs: list[str], records: str | None, progress: InputProgress | None = None
+) -> Any:
     paths, problems = expand_inputs(inputs)
     if problems and not paths:
         _fail(EXIT_IO, [p.diagnostic for p in problems])
     selector, stream = _selector(plan, records)
-    return problems, iter_records(paths, selector=selector, stream_path=stream)
+    items = iter_records(paths, selector=selector, stream_path=stream, progress=progress)
+    return problems, items
 
 
 def _parse_pairs(pairs: list[str], what: str) -> dict[str, str]:
@@ -218,7 +222,8 @@ def run_cmd(
         max_errors,
         _parse_pairs(lookup, "--lookup"),
     )
-    problems, items = _items(plan, inputs, records)
+    input_progress = InputProgress(expand_inputs(inputs)[0])
+    problems, items = _items(plan, inputs, records, input_progress)
     if workers > 1 and fmt is Format.jsonl and not plan.lookups and output != STDOUT:
         from mapper.parallel import run_parallel
 
@@ -252,6 +257,7 @@ def run_cmd(
             props,
             associations is AssocForm.set,
             quiet,
+            input_progress,
         )
     result.inputs = inputs
     result.input_problems[:0] = [p.diagnostic for p in problems]
@@ -273,6 +279,7 @@ def _run_serial(
     props: dict[str, str],
     set_assoc: bool,
     quiet: bool,
+    input_progress: InputProgress | None = None,
 ) -> RunReport:
     try:
         sink: Any = (
@@ -285,7 +292,7 @@ def _run_serial(
         quarantine = RejectsSink(rejects_path)
     except MapperError as error:
         _fail(EXIT_IO, list(error.diagnostics))
-    with _progress(quiet) as tick:
+    with _progress(quiet, input_progress) as tick:
         try:
             with sink, quarantine:
                 return run(
@@ -308,30 +315,44 @@ def _run_serial(
 
 
 class _progress:
-    """A rich progress line with rate on a terminal; nothing when piped or quiet."""
+    """A progress line on a terminal (records, rate, share read, ETA); silent when piped."""
 
-    def __init__(self, quiet: bool) -> None:
+    def __init__(self, quiet: bool, inputs: InputProgress | None = None) -> None:
         self.enabled = not quiet and err.is_terminal
+        self.inputs = inputs
         self.bar: Any = None
 
     def __enter__(self) -> Any:
         if not self.enabled:
             return None
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
+        total = self.inputs.total if self.inputs and self.inputs.total else None
         self.bar = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.completed:,} records"),
+            TextColumn("{task.fields[records]:>10,} records  {task.fields[rate]:>8,.0f} rec/s"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
             TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
             console=err,
             transient=True,
         )
         self.bar.__enter__()
-        task = self.bar.add_task("mapping", total=None)
+        task = self.bar.add_task("mapping", total=total, records=0, rate=0.0)
+        started = time.perf_counter()
 
         def tick(n: int) -> None:
             if n % 500 == 0:
-                self.bar.update(task, completed=n)
+                done = self.inputs.done() if self.inputs else None
+                rate = n / max(time.perf_counter() - started, 1e-9)
+                self.bar.update(task, completed=done, records=n, rate=rate)
 
         return tick
 

@@ -53,6 +53,30 @@ class InputProblem:
 Item = Record | BadRecord | InputProblem
 
 
+class InputProgress:
+    """How many bytes of the inputs have been read so far (for a progress bar's ETA)."""
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        self.total = sum(_size(p) for p in paths)
+        self.finished = 0
+        self.current: BinaryIO | None = None
+
+    def done(self) -> int:
+        """Bytes read: whole finished files plus the position in the current one."""
+        try:
+            position = self.current.tell() if self.current is not None else 0
+        except (OSError, ValueError):
+            position = 0
+        return min(self.total, self.finished + position)
+
+
+def _size(path: str) -> int:
+    try:
+        return 0 if path == STDIN else Path(path).stat().st_size
+    except OSError:
+        return 0
+
+
 def expand_inputs(specs: Iterable[str]) -> tuple[list[str], list[InputProblem]]:
     """Files named by paths, folders (recursive) and glob patterns, in a stable order."""
     found: list[str] = []
@@ -84,19 +108,33 @@ def _problem(source: str, code: str, message: str, hint: str | None = None) -> I
 
 
 def iter_records(
-    paths: Iterable[str], *, selector: Selector | None = None, stream_path: str | None = None
+    paths: Iterable[str],
+    *,
+    selector: Selector | None = None,
+    stream_path: str | None = None,
+    progress: InputProgress | None = None,
 ) -> Iterator[Item]:
     """Every record of every input, in order. Never raises for bad input files."""
     for path in paths:
-        yield from _iter_one(path, selector, stream_path)
+        yield from _iter_one(path, selector, stream_path, progress)
+        if progress is not None:
+            progress.finished += _size(path)
+            progress.current = None
 
 
-def _iter_one(path: str, selector: Selector | None, stream_path: str | None) -> Iterator[Item]:
+def _iter_one(
+    path: str,
+    selector: Selector | None,
+    stream_path: str | None,
+    progress: InputProgress | None = None,
+) -> Iterator[Item]:
     try:
         if path == STDIN:
             yield from _iter_stream(STDIN, sys.stdin.buffer, selector, sniff=True)
             return
         with Path(path).open("rb") as fh:
+            if progress is not None:
+                progress.current = fh
             if path.lower().endswith(JSONL_SUFFIXES):
                 yield from _iter_jsonl(path, fh)
             elif _should_stream(path, fh, selector, stream_path):
