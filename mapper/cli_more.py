@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import yaml
@@ -25,7 +25,8 @@ def register(app: typer.Typer) -> None:
         app.command()(command)
 
 
-def _cli():  # type: ignore[no-untyped-def]
+def _cli() -> Any:
+    """The cli module (imported late: it imports this module to register the commands)."""
     from mapper import cli
 
     return cli
@@ -92,6 +93,7 @@ def explain(
     )
     if target is None:
         cli._fail(cli.EXIT_IO, message=f"there is no record #{record} in the input")
+        return
     result, traces = explain_record(plan, target)
     chosen = [t for t in traces if field is None or field in t.field]
     render.traces(cli.out, chosen)

@@ -21,7 +21,7 @@ from mapper.functions import MapperFunctions
 from mapper.fused import fuse
 from mapper.jpcompile import compile_ast
 from mapper.loader import LoadedMapping, SourceMap
-from mapper.plan import CompiledExpr, EachSpec, LookupTable, ObjectRule, Plan, ValueNode
+from mapper.plan import CompiledExpr, EachSpec, LookupTable, NodeKind, ObjectRule, Plan, ValueNode
 from mapper.spec import CoalesceField, ConstField, ExprField, UseField
 
 AUTO_DEFAULTS: dict[str, Any] = {"schemaVersion": "1.0"}  # project decision §8.2
@@ -119,7 +119,7 @@ def _expand_macros(
     def one(match: re.Match[str]) -> str:
         name = match.group(1)
         inner = _macro_text(ctx, name)
-        problem = None
+        problem: tuple[str, str, str | None] | None = None
         if name in stack:
             problem = (
                 "spec.define-cycle",
@@ -146,6 +146,7 @@ def _expand_macros(
                 )
             )
             return "@"
+        assert inner is not None
         expanded = _expand_macros(ctx, inner, loc, span, (*stack, name)) if "${" in inner else inner
         return f"({expanded if expanded is not None else '@'})"
 
@@ -303,7 +304,13 @@ def compile_value(
 
 
 def _expr_node(
-    ctx: _Ctx, texts: list[str], loc: Loc, smap: SourceMap, kind: str, *, required: bool = False
+    ctx: _Ctx,
+    texts: list[str],
+    loc: Loc,
+    smap: SourceMap,
+    kind: NodeKind,
+    *,
+    required: bool = False,
 ) -> ValueNode:
     many = kind == "coalesce"
     compiled = [compile_expr(ctx, t, (*loc, i) if many else loc, smap) for i, t in enumerate(texts)]
@@ -313,7 +320,7 @@ def _expr_node(
         kind,
         node_loc,
         smap.span(node_loc),
-        exprs=exprs,  # type: ignore[arg-type]
+        exprs=exprs,
         required=required,
     )
 

@@ -15,7 +15,7 @@ from typing import Any
 from mapper.plan import ValueNode
 
 FALLBACK = object()
-_EMPTY = ("", [], {})
+_EMPTY: tuple[object, ...] = ("", [], {})
 
 Fused = Callable[[Any], Any]
 

@@ -248,12 +248,12 @@ def _absent(node: ValueNode, item: _Item) -> Any:
 
 
 def _build(rule: ObjectRule, item: _Item) -> MappedObject | None:
-    payload = rule.fused(item.data) if rule.fused is not None else FALLBACK
-    if payload is FALLBACK:  # a problem somewhere: evaluate field by field to locate it
-        payload = _value(rule.fields, item)
+    fast = rule.fused(item.data) if rule.fused is not None else FALLBACK
+    if fast is FALLBACK:  # a problem somewhere: evaluate field by field to locate it
+        fast = _value(rule.fields, item)
         if any(d.is_error for d in item.diags):
             return None
-    payload = payload or {}
+    payload: dict[str, Any] = fast or {}  # type: ignore[assignment]  # a dict or None here
     if rule.derive_usn and "updateSequenceNumber" not in payload:
         instant = parse_instant(payload.get("lastUpdatedAt"))
         if instant is not None:

@@ -280,7 +280,7 @@ def _allowed_keys(model: type[BaseModel], loc: Loc) -> list[str]:
 
 def load_text(
     text: str, path: str = "<mapping>"
-) -> tuple[MappingSpec | None, SourceMap, list[Diagnostic]]:
+) -> tuple[MappingSpec | LibrarySpec | None, SourceMap, list[Diagnostic]]:
     """Parse and shape-check one mapping text (no includes). Never raises for bad input."""
     data, smap, diags = parse_yaml(text, path)
     if data is None:

@@ -107,7 +107,7 @@ class _LineRejects(RejectsSink):
 
 
 def _chunks(items: Iterable[Item], report: RunReport) -> Iterator[tuple[str, int, list[Any], bool]]:
-    source, start, rows = "", 0, []
+    source, start, rows = "", 0, list[Any]()
     for item in items:
         if isinstance(item, InputProblem):
             report.input_problems.append(item.diagnostic)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import ijson
+import ijson  # type: ignore[import-untyped]
 import orjson
 
 from mapper.errors import Diagnostic, RecordRef
@@ -161,7 +161,7 @@ def _should_stream(
         selector is not None and stream_path is None
     ):
         return False
-    head = fh.peek(64) if hasattr(fh, "peek") else b""  # type: ignore[attr-defined]
+    head = fh.peek(64) if hasattr(fh, "peek") else b""
     first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     return first == (b"{" if stream_path else b"[")
 

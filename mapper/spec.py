@@ -75,7 +75,8 @@ def field_kind(value: Any) -> str:
     return "literal"
 
 
-FieldValue = TypeAliasType(
+# mypy cannot follow a recursive TypeAliasType on Python 3.11; pydantic resolves it at runtime.
+FieldValue = TypeAliasType(  # type: ignore[misc]
     "FieldValue",
     Annotated[
         Annotated[str, Tag("expression")]
@@ -84,8 +85,8 @@ FieldValue = TypeAliasType(
         | Annotated[ConstField, Tag("const")]
         | Annotated[UseField, Tag("use")]
         | Annotated[CoalesceField, Tag("coalesce")]
-        | Annotated[list["FieldValue"], Tag("list")]
-        | Annotated[dict[str, "FieldValue"], Tag("object")],
+        | Annotated[list["FieldValue"], Tag("list")]  # type: ignore[misc]
+        | Annotated[dict[str, "FieldValue"], Tag("object")],  # type: ignore[misc]
         Discriminator(field_kind),
     ],
 )
