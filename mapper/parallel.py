@@ -19,7 +19,7 @@ from mapper.errors import Diagnostic, RecordRef
 from mapper.interpreter import MappedObject, Record, evaluate
 from mapper.pipeline import MAX_EXAMPLES, RunOptions, RunReport, account
 from mapper.plan import Plan
-from mapper.sinks import JsonlSink, RejectsSink, association_set_form, dumps, reject_line
+from mapper.sinks import JsonlSink, RejectsSink, association_set_form, dumps
 from mapper.sources import BadRecord, InputProblem, Item, parse_json
 
 CHUNK = 2048
@@ -65,7 +65,7 @@ def _work(chunk: tuple[str, int, list[Any], bool]) -> ChunkResult:
         else:
             item = Record(source, index, row)
         result = evaluate(_PLAN, item) if isinstance(item, Record) else None
-        account(res.counts, result, item, _LineSink(out), _LineRejects(rej))
+        account(res.counts, result, item, _LineSink(out), RejectsSink(None, lines=rej))
     res.output, res.rejects = b"".join(out), b"".join(rej)
     return res
 
@@ -86,24 +86,6 @@ class _LineSink:
 
     def abort(self) -> None:
         """Nothing to discard."""
-
-
-class _LineRejects(RejectsSink):
-    """Collects serialised reject lines for the parent."""
-
-    def __init__(self, lines: list[bytes]) -> None:
-        super().__init__(None)
-        self.lines = lines
-
-    def write_reject(
-        self,
-        source: str,
-        index: int,
-        diagnostics: Iterable[Diagnostic],
-        record: Any,
-        raw: str | None = None,
-    ) -> None:
-        self.lines.append(reject_line(source, index, diagnostics, record, raw))
 
 
 def _chunks(items: Iterable[Item], report: RunReport) -> Iterator[tuple[str, int, list[Any], bool]]:

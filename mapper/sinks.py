@@ -245,6 +245,22 @@ class BatchSink(_SinkBase):
         self.pending = []
 
 
+class _Lines:
+    """An in-memory stand-in for an output file (worker processes hand lines to the parent)."""
+
+    def __init__(self, lines: list[bytes]) -> None:
+        self.lines = lines
+
+    def write(self, data: bytes) -> None:
+        self.lines.append(data)
+
+    def commit(self) -> None:
+        """Nothing to make visible."""
+
+    def abort(self) -> None:
+        """Nothing to discard."""
+
+
 def reject_line(
     source: str, index: int, diagnostics: Iterable[Diagnostic], record: Any, raw: str | None
 ) -> bytes:
@@ -264,8 +280,10 @@ def reject_line(
 class RejectsSink(_SinkBase):
     """Rejected records as JSON lines: where they came from, why, and the record itself."""
 
-    def __init__(self, path: str | None) -> None:
-        self.out = AtomicFile(path) if path else None
+    def __init__(self, path: str | None, *, lines: list[bytes] | None = None) -> None:
+        self.out: AtomicFile | _Lines | None = (
+            _Lines(lines) if lines is not None else AtomicFile(path) if path else None
+        )
         self.count = 0
 
     def write_reject(

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from mapper.errors import Diagnostic, Loc
+from mapper.errors import Diagnostic
 from mapper.model.common import Association, Principal, TwgObject, UserRef
 from mapper.model.devinfo import (
     DEPLOYMENT_STATES,
@@ -22,7 +22,7 @@ from mapper.model.devinfo import (
     PullRequestBlock,
 )
 from mapper.model.documents import DocumentContent
-from mapper.model.introspect import nested_models
+from mapper.model.introspect import iter_nested, nested_models
 from mapper.model.messages import MessageObject
 
 Advisor = Callable[[type[BaseModel], dict[str, Any]], Iterator[Diagnostic]]
@@ -151,21 +151,7 @@ def _is_advised(model: type[BaseModel]) -> bool:
 
 def advise(model: type[BaseModel], payload: dict[str, Any]) -> Iterator[Diagnostic]:
     """All warnings for a raw payload of the full object `model`, located inside the payload."""
-    yield from _advise(model, payload, ())
-
-
-def _advise(model: type[BaseModel], raw: object, loc: Loc) -> Iterator[Diagnostic]:
-    if not isinstance(raw, dict):
-        return
-    for advisor in _advisors_of(model):
-        for diag in advisor(model, raw):
-            yield diag.within(*loc) if loc else diag
-    for key, nested, is_list in nested_models(model):
-        if not _is_advised(nested):
-            continue
-        value = raw.get(key)
-        if not is_list:
-            yield from _advise(nested, value, (*loc, key))
-        elif isinstance(value, list):
-            for index, item in enumerate(value):
-                yield from _advise(nested, item, (*loc, key, index))
+    for nested, raw, loc in iter_nested(model, payload, descend=_is_advised):
+        for advisor in _advisors_of(nested):
+            for diag in advisor(nested, raw):
+                yield diag.within(*loc) if loc else diag

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import types
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -183,11 +183,15 @@ def _nested_models(model: type[BaseModel]) -> tuple[tuple[str, type[TwgModel], b
 
 
 def iter_nested(
-    model: type[BaseModel], raw: object, loc: Loc = ()
+    model: type[BaseModel],
+    raw: object,
+    loc: Loc = (),
+    descend: Callable[[type[BaseModel]], bool] | None = None,
 ) -> Iterator[tuple[type[BaseModel], dict[str, Any], Loc]]:
     """Walk a raw payload alongside `model`, yielding every dict with the model it should match.
 
     Values of the wrong JSON type are skipped, so this never raises on arbitrary input.
+    `descend(nested_model)`, when given, prunes the walk: models it rejects are not visited.
 
     Yields:
         `(model, raw dict, loc)` for the root and every nested object, list items included.
@@ -196,12 +200,14 @@ def iter_nested(
         return
     yield model, raw, loc
     for key, nested, is_list in _nested_models(model):
+        if descend is not None and not descend(nested):
+            continue
         value = raw.get(key)
         if not is_list:
-            yield from iter_nested(nested, value, (*loc, key))
+            yield from iter_nested(nested, value, (*loc, key), descend)
         elif isinstance(value, list):
             for index, item in enumerate(value):
-                yield from iter_nested(nested, item, (*loc, key, index))
+                yield from iter_nested(nested, item, (*loc, key, index), descend)
 
 
 nested_models = _nested_models
