@@ -14,6 +14,7 @@ from mapper import render
 from mapper.cases import coverage, find_case_files, load_cases, run_case
 from mapper.explain import explain as explain_record
 from mapper.interpreter import Record
+from mapper.pipeline import LookupCache
 from mapper.pipeline import preview as preview_objects
 from mapper.scaffold import starter_mapping
 from mapper.sources import parse_json
@@ -94,7 +95,8 @@ def explain(
     if target is None:
         cli._fail(cli.EXIT_IO, message=f"there is no record #{record} in the input")
         return
-    result, traces = explain_record(plan, target)
+    lookups = LookupCache(plan.lookups).for_source(target.source) if plan.lookups else {}
+    result, traces = explain_record(plan, target, lookups=lookups)
     chosen = [t for t in traces if field is None or field in t.field]
     render.traces(cli.out, chosen)
     cli.out.print(

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from mapper.errors import Diagnostic, format_loc
-from mapper.interpreter import Record, RecordResult, evaluate
+from mapper.interpreter import NO_LOOKUPS, Record, RecordResult, evaluate
 from mapper.plan import ObjectRule, Plan, ValueNode
 
 _NOT_EVALUATED = object()
@@ -28,12 +28,14 @@ class FieldTrace:
     reason: str = ""
 
 
-def explain(plan: Plan, record: Record) -> tuple[RecordResult, list[FieldTrace]]:
+def explain(
+    plan: Plan, record: Record, *, lookups: Mapping[str, Mapping[str, Any]] = NO_LOOKUPS
+) -> tuple[RecordResult, list[FieldTrace]]:
     """Map one record and trace every field of every rule and item."""
-    result = evaluate(plan, record)
+    result = evaluate(plan, record, lookups=lookups)  # also sets the functions' context
     traces: list[FieldTrace] = []
     for rule in plan.rules:
-        traces.extend(_trace_rule(plan, rule, record, result))
+        traces.extend(_trace_rule(rule, record, result))
     return result, traces
 
 
@@ -49,11 +51,8 @@ def _rule_items(rule: ObjectRule, record: Record) -> list[Any]:
     return found if isinstance(found, list) else [found]
 
 
-def _trace_rule(
-    plan: Plan, rule: ObjectRule, record: Record, result: RecordResult
-) -> Iterator[FieldTrace]:
+def _trace_rule(rule: ObjectRule, record: Record, result: RecordResult) -> Iterator[FieldTrace]:
     objects = [o for o in result.objects if o.rule == rule.name]
-    evaluate(plan, record)  # restore the function context for this record
     produced = 0
     for i, item in enumerate(_rule_items(rule, record)):
         if rule.where is not None and not _safe(rule.where.evaluate, item):

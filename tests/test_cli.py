@@ -746,3 +746,11 @@ def test_installed_script_run(tmp_path: Path) -> None:
     assert len(read_jsonl(out)) == 3
     assert "5 in = 3 mapped + 1 rejected + 1 filtered" in proc.stderr
     assert not ANSI.search(proc.stderr)
+
+
+def test_explain_uses_lookup_tables() -> None:
+    """Slack messages need channels.json (a `lookups:` table) to map; explain must load it too."""
+    code, out, _ = invoke("explain", ROOT / "mappings/slack/messages.yaml",
+                          ROOT / "samples/slack/export/general/2024-05-01.json", "--record", "1")
+    assert code == 0
+    assert "mapped, 1 object(s)" in out
