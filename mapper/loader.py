@@ -283,6 +283,12 @@ def load_text(
 ) -> tuple[MappingSpec | LibrarySpec | None, SourceMap, list[Diagnostic]]:
     """Parse and shape-check one mapping text (no includes). Never raises for bad input."""
     data, smap, diags = parse_yaml(text, path)
+    if data is None and not diags:  # a document that is only `~` or `null`
+        diags = [
+            Diagnostic(
+                "yaml.empty", "the mapping file holds only null", span=SourceSpan(path, 1, 1)
+            )
+        ]
     if data is None:
         return None, smap, diags
     if not isinstance(data, dict):
