@@ -31,12 +31,18 @@ AUTO_DEFAULTS: dict[str, Any] = {"schemaVersion": "1.0"}  # project decision §8
 class _Ctx:
     """State of one compilation: where definitions live, what was found, what is cached."""
 
-    loaded: LoadedMapping
+    loaded: LoadedMapping | None  # None for an expression given outside a mapping
     functions: MapperFunctions
     lookup_names: frozenset[str]
     diags: list[Diagnostic] = field(default_factory=list)
     use_stack: tuple[str, ...] = ()
     parser: Any = field(default_factory=lambda: jmespath.parser.Parser())
+
+    @property
+    def mapping(self) -> LoadedMapping:
+        """The mapping being compiled (rules and definitions only exist inside one)."""
+        assert self.loaded is not None
+        return self.loaded
 
 
 def compile_mapping(loaded: LoadedMapping) -> tuple[Plan | None, list[Diagnostic]]:
@@ -127,7 +133,8 @@ def _expand_macros(
                 None,
             )
         elif inner is None:
-            known = [k for k in ctx.loaded.defines if _macro_text(ctx, k) is not None]
+            defined = ctx.loaded.defines if ctx.loaded is not None else {}
+            known = [k for k in defined if _macro_text(ctx, k) is not None]
             hint = (
                 checks.suggest_name(name, known)
                 or "`${name}` needs a `define:` entry that is an expression"
@@ -167,9 +174,7 @@ def compile_standalone(
     text: str, functions: MapperFunctions, name: str
 ) -> tuple[CompiledExpr | None, list[Diagnostic]]:
     """Compile an expression given outside a mapping (e.g. `--records items[]`)."""
-    ctx = _Ctx.__new__(_Ctx)
-    ctx.functions, ctx.lookup_names, ctx.diags, ctx.use_stack = functions, frozenset(), [], ()
-    ctx.parser, ctx.loaded = jmespath.parser.Parser(), None  # type: ignore[assignment]
+    ctx = _Ctx(None, functions, frozenset())
     expr = compile_expr(ctx, text, (name,), SourceMap(name))
     return expr, ctx.diags
 
@@ -207,8 +212,8 @@ def _optional_expr(ctx: _Ctx, text: str | None, loc: Loc, smap: SourceMap) -> Co
 
 
 def _compile_lookup(ctx: _Ctx, name: str) -> LookupTable:
-    spec = ctx.loaded.spec.lookups[name]
-    smap = ctx.loaded.smap
+    spec = ctx.mapping.spec.lookups[name]
+    smap = ctx.mapping.smap
     key = compile_expr(ctx, spec.key, ("lookups", name, "key"), smap)
     records = _optional_expr(ctx, spec.records, ("lookups", name, "records"), smap)
     assert key is not None or any(d.is_error for d in ctx.diags)
@@ -216,13 +221,13 @@ def _compile_lookup(ctx: _Ctx, name: str) -> LookupTable:
 
 
 def _compile_rule(ctx: _Ctx, index: int) -> ObjectRule | None:
-    spec = ctx.loaded.spec.objects[index]
-    smap = ctx.loaded.smap
+    spec = ctx.mapping.spec.objects[index]
+    smap = ctx.mapping.smap
     loc: Loc = ("objects", index)
-    found = list(checks.check_rule(spec.type, spec.fields, set(ctx.loaded.spec.defaults)))
+    found = list(checks.check_rule(spec.type, spec.fields, set(ctx.mapping.spec.defaults)))
     ctx.diags.extend(smap.locate(d.within(*loc), prefer_key=True) for d in found)
     fields = dict(spec.fields)
-    for key, value in ctx.loaded.spec.defaults.items():
+    for key, value in ctx.mapping.spec.defaults.items():
         fields.setdefault(key, value)
     required = checks.required_keys(spec.type)
     node = _compile_object(ctx, fields, (*loc, "fields"), smap, required, defaults_from=spec.fields)
@@ -340,7 +345,7 @@ def _policy(
 
 
 def _use(ctx: _Ctx, name: str, loc: Loc, smap: SourceMap) -> ValueNode:
-    defines = ctx.loaded.defines
+    defines = ctx.mapping.defines
     if name not in defines:
         ctx.diags.append(
             smap.locate(
