@@ -16,7 +16,7 @@ from jmespath.exceptions import JMESPathError
 
 from mapper.errors import Diagnostic, EvalError, RecordRef, json_pointer
 from mapper.functions import EvalContext
-from mapper.functions.timestamps import parse_instant
+from mapper.functions.timestamps import epoch_ms_of
 from mapper.fused import FALLBACK
 from mapper.model.validate import check_object
 from mapper.plan import CompiledExpr, ObjectRule, PathPart, Plan, ValueNode
@@ -65,8 +65,9 @@ class RecordResult:
     @property
     def outcome(self) -> Outcome:
         """rejected if any error; mapped if it produced objects; otherwise filtered."""
-        if self.errors:
-            return "rejected"
+        for diag in self.diagnostics:
+            if diag.is_error:
+                return "rejected"
         return "mapped" if self.objects else "filtered"
 
 
@@ -255,9 +256,9 @@ def _build(rule: ObjectRule, item: _Item) -> MappedObject | None:
             return None
     payload: dict[str, Any] = fast or {}  # type: ignore[assignment]  # a dict or None here
     if rule.derive_usn and "updateSequenceNumber" not in payload:
-        instant = parse_instant(payload.get("lastUpdatedAt"))
-        if instant is not None:
-            payload["updateSequenceNumber"] = instant.epoch_ms()
+        usn = epoch_ms_of(payload.get("lastUpdatedAt"))
+        if usn is not None:
+            payload["updateSequenceNumber"] = usn
     clean, problems = check_object(rule.type_name, payload)
     item.diags.extend(_locate_object_problem(rule, item, d) for d in problems)
     if clean is None:

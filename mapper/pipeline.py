@@ -245,11 +245,15 @@ def account(
         report.records_mapped += 1
         sink.write(result.objects)
         report.objects_out += len(result.objects)
-        report.objects_by_type.update(o.type_name for o in result.objects)
-    report.filtered_by_rule.update(result.filtered_by)
+        for obj in result.objects:
+            report.objects_by_type[obj.type_name] += 1
+    if result.filtered_by:
+        report.filtered_by_rule.update(result.filtered_by)
 
 
 def _should_stop(report: RunReport, result: RecordResult | None, options: RunOptions) -> bool:
+    if result is not None and not result.diagnostics and options.limit is None:
+        return False  # the usual case: a clean record
     rejected = result is None or result.outcome == "rejected"
     if rejected and options.policy is ErrorPolicy.FAIL_FAST:
         report.stopped_early = "fail-fast: a record was rejected"

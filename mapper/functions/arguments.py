@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from jmespath import exceptions, functions
@@ -58,32 +58,54 @@ def check_type(function_name: str, value: object, expected: Types) -> None:
         raise type_error(function_name, value, expected)
 
 
-def _check_args(name: str, args: Sequence[Any], fixed: int, optional: tuple[Types, ...],
-                repeated: Types | None) -> None:
-    if repeated is None and len(args) > fixed + len(optional):
-        raise exceptions.ArityError(fixed + len(optional), len(args), name)
-    for index in range(fixed, len(args)):
-        extra = index - fixed
-        check_type(name, args[index], optional[extra] if extra < len(optional) else repeated or [])
+_JSON_TYPES: tuple[type, ...] = (str, int, float, bool, list, dict, type(None))
+
+
+def _accepted(expected: Types | None) -> frozenset[type] | None:
+    """The Python types of JSON values whose JMESPath type is in `expected`; None: anything."""
+    if not expected:
+        return None
+    return frozenset(t for t in _JSON_TYPES if functions.TYPES_MAP.get(t.__name__) in expected)
 
 
 def _extras(optional: tuple[Types, ...], repeated: Types | None) -> Callable[[Method], Method]:
+    limit = None if repeated is not None else len(optional)
+    accepted = [_accepted(types) for types in optional]
+    accepted_repeated = _accepted(repeated)
+
+    def check_extras(name: str, fixed: int, args: tuple[Any, ...]) -> None:
+        if limit is not None and len(args) > fixed + limit:
+            raise exceptions.ArityError(fixed + limit, len(args), name)
+        for extra, value in enumerate(args[fixed:]):
+            allowed = accepted[extra] if extra < len(accepted) else accepted_repeated
+            if allowed is not None and type(value) not in allowed:  # a rare type: ask jmespath
+                expected = optional[extra] if extra < len(optional) else repeated or []
+                check_type(name, value, expected)
+
     def wrap(method: Method) -> Method:
         name = method.__name__.removeprefix("_func_")
         # jmespath's @signature is applied after (outside) this wrapper, so the number of fixed
-        # arguments is read once, on first call, from the wrapper's own `signature` attribute
-        fixed: list[int] = []
+        # arguments is read on first call, from the wrapper's own `signature` attribute
+        fixed = -1
 
         @functools.wraps(method)
         def checked(self: object, *args: Any) -> Any:
-            if not fixed:
-                fixed.append(len(getattr(checked, "signature", ())))
-            if len(args) > fixed[0]:
-                _check_args(name, args, fixed[0], optional, repeated)
+            nonlocal fixed
+            if fixed < 0:
+                fixed = len(getattr(checked, "signature", ()))
+            if len(args) > fixed:
+                check_extras(name, fixed, args)
             return method(self, *args)
+
+        def extra_types(count: int) -> list[Types] | None:
+            """The types of `count` arguments past the signature's; None when too many."""
+            if limit is not None and count > limit:
+                return None
+            return [optional[i] if i < len(optional) else repeated or [] for i in range(count)]
 
         setattr(checked, OPTIONAL_TYPES, optional)
         setattr(checked, REPEATED_TYPES, repeated)
+        checked.extra_types = extra_types  # type: ignore[attr-defined]  # see mapper.jpcompile
         return checked  # type: ignore[return-value]
 
     return wrap

@@ -21,8 +21,12 @@ _BLOCK_TAGS = frozenset({
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "head", "ac:parameter"})
 _SPACES = re.compile(r"\s+")
 # Confluence references whose visible text is an attribute: a linked page's title, a file name
-_REFERENCE_ATTRS = {"ri:page": "ri:content-title", "ri:blog-post": "ri:content-title",
-                    "ri:attachment": "ri:filename", "ri:url": "ri:value"}
+_REFERENCE_ATTRS = {
+    "ri:page": "ri:content-title",
+    "ri:blog-post": "ri:content-title",
+    "ri:attachment": "ri:filename",
+    "ri:url": "ri:value",
+}
 _KEPT_PARAMETERS = frozenset({"key", "title"})
 
 
@@ -96,8 +100,13 @@ _ADF_BLOCKS = frozenset({
     "paragraph", "heading", "blockquote", "codeBlock", "listItem", "tableRow", "panel", "rule",
     "mediaSingle", "mediaGroup", "decisionItem", "taskItem", "expand", "nestedExpand",
 })  # fmt: skip
-_ADF_INLINE_ATTRS = {"mention": "text", "emoji": "text", "inlineCard": "url", "status": "text",
-                     "date": "timestamp"}
+_ADF_INLINE_ATTRS = {
+    "mention": "text",
+    "emoji": "text",
+    "inlineCard": "url",
+    "status": "text",
+    "date": "timestamp",
+}
 MAX_ADF_NODES = 200_000
 
 

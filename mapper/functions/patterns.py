@@ -75,6 +75,8 @@ def _iter_strings(value: object) -> Iterator[str]:
 
 def find_jira_keys(*values: object) -> list[str]:
     """Distinct Jira issue keys in strings or (nested) arrays of strings, in order of appearance."""
+    if len(values) == 1 and type(values[0]) is str:  # the usual case: one message or title
+        return list(dict.fromkeys(_JIRA_KEY.findall(values[0], 0, JIRA_KEYS_MAX_INPUT)))
     seen: dict[str, None] = {}
     for text in (s for value in values for s in _iter_strings(value)):
         for match in _JIRA_KEY.finditer(text, 0, JIRA_KEYS_MAX_INPUT):

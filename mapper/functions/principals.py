@@ -42,8 +42,15 @@ def principal_list(function_name: str, *groups: object) -> list[dict[str, Any]]:
                 continue
             if not isinstance(item, dict):
                 raise type_error(function_name, item, ["object"])
-            seen.setdefault(json_key(item), dict(item))
+            seen.setdefault(_key(item), dict(item))
     return list(seen.values())
+
+
+def _key(principal: dict[str, Any]) -> Any:
+    """A key equal for equal principals: cheap for the usual flat object of strings."""
+    if all(type(value) is str for value in principal.values()):
+        return tuple(sorted(principal.items()))
+    return json_key(principal)
 
 
 def _principals_of(kind: str, ids: object) -> list[dict[str, str]] | None:

@@ -100,6 +100,10 @@ class TextFunctions:
             concat('id-', missing) => null
             concat('a', coalesce(missing, '')) => "a"
         """
+        try:
+            return "".join(parts)  # type: ignore[arg-type]  # all strings: the usual case
+        except TypeError:
+            pass
         texts = [as_text(part) for part in parts]
         return None if any(text is None for text in texts) else "".join(texts)  # type: ignore[arg-type]
 

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
+from typing import NamedTuple
 
 from jmespath.functions import signature
 
@@ -44,8 +44,18 @@ _RFC2822 = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Instant:
+_COMMON = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+)
+"""The everyday shape (`2024-05-01T12:00:00.123+02:00`), which `datetime.fromisoformat`
+reads exactly like `_from_iso` does, in C; anything else takes the general parser."""
+
+
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+class Instant(NamedTuple):
     """A point in time in UTC, and whether its source had a fraction of a second."""
 
     at: datetime
@@ -53,13 +63,12 @@ class Instant:
 
     def rfc3339(self) -> str:
         """`2024-05-01T12:00:00Z`, or `2024-05-01T12:00:00.123Z` when the source had a fraction."""
-        a = self.at
-        text = f"{a.year:04d}-{a.month:02d}-{a.day:02d}T{a.hour:02d}:{a.minute:02d}:{a.second:02d}"
-        return text + (f".{a.microsecond // 1000:03d}Z" if self.has_fraction else "Z")
+        text = self.at.isoformat(timespec="milliseconds" if self.has_fraction else "seconds")
+        return text[:-6] + "Z"  # `at` is in UTC: replace "+00:00"
 
     def epoch_ms(self) -> int:
         """Milliseconds since 1970-01-01T00:00:00Z (floored)."""
-        return (self.at - EPOCH) // timedelta(milliseconds=1)
+        return (self.at - EPOCH) // _MILLISECOND
 
 
 def _from_epoch(text: str) -> Instant | None:
@@ -86,6 +95,16 @@ def _zone(match: re.Match[str]) -> timezone | None:
         return None
     offset = timedelta(hours=hours, minutes=minutes)
     return timezone(-offset if match["sign"] == "-" else offset)
+
+
+def _from_common(text: str) -> Instant | None:
+    match = _COMMON.fullmatch(text)
+    if match is None:
+        return None
+    try:
+        return Instant(datetime.fromisoformat(text).astimezone(UTC), match[1] is not None)
+    except (ValueError, OverflowError):
+        return None  # the general parser decides
 
 
 def _from_iso(text: str) -> Instant | None:
@@ -133,7 +152,27 @@ def parse_instant(value: object) -> Instant | None:
 def _parse_text(value: str) -> Instant | None:
     """parse_instant for text; pure, so a timestamp seen again is not parsed again."""
     text = value.strip()
-    return _from_epoch(text) or _from_iso(text) or _from_rfc2822(text)
+    return _from_common(text) or _from_epoch(text) or _from_iso(text) or _from_rfc2822(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _rfc3339_of_text(value: str) -> str | None:
+    instant = _parse_text(value)
+    return None if instant is None else instant.rfc3339()
+
+
+_CANONICAL_UTC = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3})?Z")
+
+
+def epoch_ms_of(value: object) -> int | None:
+    """`parse_instant(value).epoch_ms()`, or None; quick for what to_rfc3339() returns."""
+    if type(value) is str and _CANONICAL_UTC.fullmatch(value):
+        try:
+            return (datetime.fromisoformat(value) - EPOCH) // _MILLISECOND
+        except ValueError:
+            return None  # e.g. 31 April: parse_instant gives None too
+    instant = parse_instant(value)
+    return None if instant is None else instant.epoch_ms()
 
 
 class TimestampFunctions:
@@ -174,6 +213,8 @@ class TimestampFunctions:
             to_rfc3339('2024-02-30') => null
             to_rfc3339(missing) => null
         """
+        if type(value) is str and len(value) <= _MAX_LENGTH:
+            return _rfc3339_of_text(value)  # a record often repeats one timestamp
         instant = parse_instant(value)
         return None if instant is None else instant.rfc3339()
 

@@ -7,6 +7,7 @@ value. Evaluation order, and so which error is raised first, is the interpreter'
 
 from __future__ import annotations
 
+import ast
 import math
 from collections.abc import Callable
 from typing import Any
@@ -420,7 +421,7 @@ class Generator:
         try:
             for arg, param in zip(args, spec["signature"], strict=False):
                 self._type_check(arg, param["types"], name, checks)
-            call = self._call(name, spec, args)
+            call = self._call(name, spec, args, checks)
         except Exception:  # odd signature: let call_function fail (or not) exactly as jmespath
             call = generic
         else:
@@ -432,6 +433,8 @@ class Generator:
         """Emit the check of one argument; anything not surely valid goes to jmespath's check."""
         if not types or arg in self.exprefs:
             return  # no constraint, or an &expr constant (an expref, always)
+        if self._constant_ok(arg, types):
+            return  # a literal of an allowed type: nothing to check at run time
         check = self.const(self.functions._type_check_single)
         call = f"{check}({arg}, {self.const(types)}, {self.const(name)})"
         allowed, subtypes = self.functions._get_allowed_pytypes(types)
@@ -456,6 +459,22 @@ class Generator:
         b.add("else:")
         b.add(f"    {call}")
 
+    def _constant_ok(self, arg: str, types: Any) -> bool:
+        """True when `arg` is a constant (inline literal or bound name) of an allowed type."""
+        if arg in self.ns:
+            value = self.ns[arg]
+        else:
+            try:
+                value = ast.literal_eval(arg)
+            except (ValueError, SyntaxError):
+                return False  # a variable
+        allowed, subtypes = self.functions._get_allowed_pytypes(types)
+        return (
+            not subtypes
+            and type(value) in (str, int, float, bool, type(None))
+            and (type(value).__name__ in allowed)
+        )
+
     def _type_test(self, atom: str, allowed: Any) -> str:
         """A test true when type(atom) is NOT one of the builtin types for these type names."""
         fast = frozenset(
@@ -467,7 +486,7 @@ class Generator:
             return f"type({atom}) is not {self.const(next(iter(fast)))}"
         return f"type({atom}) not in {self.const(fast)}"
 
-    def _call(self, name: str, spec: dict[str, Any], args: list[str]) -> str:
+    def _call(self, name: str, spec: dict[str, Any], args: list[str], b: Block) -> str:
         """The call itself: inlined for unchanged stock functions, else the bound method."""
         function = spec["function"]
         if function is _jf.Functions.FUNCTION_TABLE.get(name, {}).get("function"):
@@ -478,7 +497,30 @@ class Generator:
                 if args[pos] in self.exprefs:
                     fn_args = [self.exprefs[a][1] if i == pos else a for i, a in enumerate(args)]
                     return f"{helper}({', '.join(fn_args)})"
+        unwrapped = self._unwrapped(function, len(spec["signature"]), args, name, b)
+        if unwrapped is not None:
+            return unwrapped
         return f"{self.const(function.__get__(self.functions))}({', '.join(args)})"
+
+    def _unwrapped(
+        self, function: Any, fixed: int, args: list[str], name: str, b: Block
+    ) -> str | None:
+        """Call a function that checks its extra arguments itself without that wrapper.
+
+        A wrapper following the protocol has `__wrapped__` and `extra_types(count)`, the
+        jmespath types of `count` arguments past the signature (None: too many, so the wrapper
+        must raise). The checks are emitted here instead; they raise jmespath's own type error.
+        """
+        raw = getattr(function, "__wrapped__", None)
+        extra_types = getattr(function, "extra_types", None)
+        if raw is None or extra_types is None:
+            return None
+        types = extra_types(len(args) - fixed) if len(args) > fixed else []
+        if types is None:
+            return None
+        for arg, expected in zip(args[fixed:], types, strict=True):
+            self._type_check(arg, expected, name, b)
+        return f"{self.const(raw.__get__(self.functions))}({', '.join(args)})"
 
     # -- boolean context: emit statements, return a Python test with jmespath's truth value
     def truthy(self, atom: str) -> str:

@@ -139,19 +139,20 @@ ADVISORS: dict[type[BaseModel], Advisor] = {
 
 
 @functools.cache
-def _advisors_of(model: type[BaseModel]) -> tuple[Advisor, ...]:
+def advisors_of(model: type[BaseModel]) -> tuple[Advisor, ...]:
+    """The advisors run on raw dicts of `model` (its own and its base classes')."""
     return tuple(ADVISORS[base] for base in model.__mro__ if base in ADVISORS)
 
 
 @functools.cache
 def _is_advised(model: type[BaseModel]) -> bool:
     """True if the model, or a model nested in it, has an advisor (others need no walk)."""
-    return bool(_advisors_of(model)) or any(_is_advised(n) for _, n, _ in nested_models(model))
+    return bool(advisors_of(model)) or any(_is_advised(n) for _, n, _ in nested_models(model))
 
 
 def advise(model: type[BaseModel], payload: dict[str, Any]) -> Iterator[Diagnostic]:
     """All warnings for a raw payload of the full object `model`, located inside the payload."""
     for nested, raw, loc in iter_nested(model, payload, descend=_is_advised):
-        for advisor in _advisors_of(nested):
+        for advisor in advisors_of(nested):
             for diag in advisor(nested, raw):
                 yield diag.within(*loc) if loc else diag

@@ -130,21 +130,22 @@ class UserRef(TwgModel):
 
     @model_validator(mode="after")
     def _check_ids(self) -> UserRef:
-        present = {
-            "accountId": self.account_id,
-            "email": self.email,
-            "externalId": self.external_id,
-        }
-        for key, value in present.items():
-            if value == "":
-                raise fail("object.user-ref", f"userReference {key} must not be empty", at=(key,))
-        if not any(present.values()):
-            raise fail(
-                "object.user-ref",
-                "userReference needs externalId, accountId or email",
-                hint="set externalId to the source's stable user id",
-            )
+        check_user_ids(self.account_id, self.email, self.external_id)
         return self
+
+
+def check_user_ids(account_id: str | None, email: str | None, external_id: str | None) -> None:
+    """Require at least one user id, and no empty one (reference §1.2)."""
+    present = {"accountId": account_id, "email": email, "externalId": external_id}
+    for key, value in present.items():
+        if value == "":
+            raise fail("object.user-ref", f"userReference {key} must not be empty", at=(key,))
+    if not any(present.values()):
+        raise fail(
+            "object.user-ref",
+            "userReference needs externalId, accountId or email",
+            hint="set externalId to the source's stable user id",
+        )
 
 
 def check_key_value(value: object) -> object:
@@ -309,6 +310,13 @@ def count_principals(permissions: list[Permission]) -> int:
     return sum(len(acl.principals) for entry in permissions for acl in entry.access_controls)
 
 
+def check_principal_total(total: int) -> None:
+    """Allow at most MAX_PRINCIPALS principals per object."""
+    if total > MAX_PRINCIPALS:
+        message = f"{total} principals; at most {MAX_PRINCIPALS} are allowed per object"
+        raise fail("object.too-many-principals", message)
+
+
 class TwgObject(TwgModel):
     """The common properties of every TWG object (reference §1.1)."""
 
@@ -337,10 +345,7 @@ class TwgObject(TwgModel):
     @field_validator("permissions")
     @classmethod
     def _check_principal_count(cls, value: list[Permission]) -> list[Permission]:
-        total = count_principals(value)
-        if total > MAX_PRINCIPALS:
-            message = f"{total} principals; at most {MAX_PRINCIPALS} are allowed per object"
-            raise fail("object.too-many-principals", message)
+        check_principal_total(count_principals(value))
         return value
 
     def to_payload(self) -> dict[str, Any]:

@@ -40,14 +40,19 @@ class MessageObject(TwgObject):
 
     @model_validator(mode="after")
     def _check_placement(self) -> MessageObject:
-        if self.parent_key is None and self.container_key is None:
-            raise fail(
-                "object.required-by-type",
-                "a message needs a parentKey or a containerKey",
-                hint="set containerKey to its atlassian:conversation",
-                at=("containerKey",),
-            )
+        check_placement(self.parent_key, self.container_key)
         return self
+
+
+def check_placement(parent_key: object, container_key: object) -> None:
+    """A message needs a parentKey or a containerKey."""
+    if parent_key is None and container_key is None:
+        raise fail(
+            "object.required-by-type",
+            "a message needs a parentKey or a containerKey",
+            hint="set containerKey to its atlassian:conversation",
+            at=("containerKey",),
+        )
 
 
 class ConversationBlock(TwgModel):

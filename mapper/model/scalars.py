@@ -113,7 +113,21 @@ def normalise_timestamp(value: object) -> str:
     """
     if not isinstance(value, str):
         raise _timestamp_error(value)
+    if _CANONICAL.fullmatch(value) and _is_real_utc(value):
+        return value  # already normalised: what _normalise_text would return
     return _normalise_text(value)
+
+
+_CANONICAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{3})?Z")
+
+
+def _is_real_utc(text: str) -> bool:
+    """True when a canonical-looking timestamp names a real instant (no 31 April, no hour 24)."""
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 @functools.lru_cache(maxsize=8192)
@@ -158,6 +172,8 @@ def check_url(value: str) -> str:
     Raises:
         PydanticCustomError: `object.url`; relative links get a hint about the base URL.
     """
+    if _SIMPLE_URL.fullmatch(value):
+        return value  # scheme http(s), a plain host, no whitespace: what the checks below accept
     try:
         parts = urlsplit(value)
     except ValueError as err:
@@ -178,6 +194,7 @@ def check_url(value: str) -> str:
 
 
 _WHITESPACE = re.compile(r"\s")
+_SIMPLE_URL = re.compile(r"(?:[Hh][Tt][Tt][Pp][Ss]?)://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:[/?#]\S*)?")
 
 
 def check_number(value: object) -> object:

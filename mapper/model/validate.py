@@ -14,6 +14,7 @@ from mapper.errors import Diagnostic, Loc, suggest
 from mapper.model import OBJECT_TYPES
 from mapper.model.advisories import advise
 from mapper.model.common import TwgObject, type_name_hint
+from mapper.model.fastcheck import fast_check
 from mapper.model.introspect import known_keys
 
 __all__ = ["check_object", "to_diagnostic"]
@@ -25,7 +26,7 @@ COMMON_OPTIONAL = frozenset(
 
 
 def check_object(
-    type_name: str, payload: dict[str, Any] | object
+    type_name: str, payload: dict[str, Any] | object, *, fast: bool = True
 ) -> tuple[dict[str, Any] | None, list[Diagnostic]]:
     """Validate a camelCase object payload (type block under the type name) and normalise it.
 
@@ -37,7 +38,14 @@ def check_object(
         `(payload, diagnostics)`: the JSON-ready ingestion payload (timestamps in UTC, nulls
         dropped), or None when any diagnostic is an error; and every error and warning, each
         located by its path inside the payload.
+
+    A valid payload is normally decided by the generated fast path (`fastcheck`), which gives
+    the same result; `fast=False` always uses the pydantic models (the reference).
     """
+    if fast:
+        decided = fast_check(type_name, payload)
+        if decided is not None:
+            return decided
     model = OBJECT_TYPES.get(type_name) if isinstance(type_name, str) else None
     if model is None:
         return None, [_unknown_type(type_name)]

@@ -1,0 +1,322 @@
+"""The fast path of `check_object`: one generated function per object type, no model objects.
+
+`fast_check(type_name, payload)` validates and normalises a payload exactly as the pydantic
+models do (`model_validate(...).to_payload()`, plus the advisories' warnings), or gives up and
+returns None. It never reports errors itself: anything it does not accept (a wrong type, a
+validator that raises, a key it does not know) makes it give up, and `check_object` then runs
+the reference path, which produces the diagnostics. A payload the fast path accepts therefore
+gets the same result as on the reference path, only sooner; `tests/test_fastcheck.py` checks
+that difference by difference on generated payloads.
+
+The code is generated from the models themselves (field order, aliases, required flags,
+`Annotated` validators and constraints, field and model validators), so a new field needs no
+change here. Validators that look at model instances have a dict twin in `DICT_VALIDATORS`;
+a model whose validators or annotations this module does not understand gets no fast path
+(`Unsupported`), and a test requires every object type to have one.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+from collections.abc import Callable
+from typing import Annotated, Any, Union, get_args, get_origin
+
+import annotated_types
+from pydantic import BaseModel
+from pydantic.functional_validators import AfterValidator, BeforeValidator
+from pydantic.types import StringConstraints
+
+from mapper.errors import Diagnostic
+from mapper.model import OBJECT_TYPES
+from mapper.model.advisories import advisors_of
+from mapper.model.common import check_principal, check_principal_total, check_user_ids
+from mapper.model.messages import check_placement
+from mapper.model.scalars import Kind
+
+__all__ = ["DICT_VALIDATORS", "Unsupported", "fast_check", "fast_checker", "source_of"]
+
+Checker = Callable[[dict[str, Any], tuple[Any, ...], list[Diagnostic]], dict[str, Any]]
+
+
+class Unsupported(Exception):
+    """The generator cannot express a model's validation; that model gets no fast path."""
+
+
+class _GiveUp(Exception):
+    """Raised by generated code: leave this payload to the reference path."""
+
+
+def _principal_total(permissions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    total = sum(len(acl["principals"]) for entry in permissions for acl in entry["accessControls"])
+    check_principal_total(total)
+    return permissions
+
+
+def _user_ids(out: dict[str, Any]) -> None:
+    check_user_ids(out.get("accountId"), out.get("email"), out.get("externalId"))
+
+
+def _principal_kind(out: dict[str, Any]) -> None:
+    check_principal(out["type"], out.get("id"))
+
+
+def _placement(out: dict[str, Any]) -> None:
+    check_placement(out.get("parentKey"), out.get("containerKey"))
+
+
+DICT_VALIDATORS: dict[str, Callable[[Any], Any]] = {
+    "TwgObject._check_principal_count": _principal_total,
+    "UserRef._check_ids": _user_ids,
+    "Principal._check_kind": _principal_kind,
+    "MessageObject._check_placement": _placement,
+}
+"""Validator qualname -> the same rule on normalised dicts (model validators get the object's
+output dict, field validators on model-valued fields get the field's output value)."""
+
+
+class _Writer:
+    """The generated function's lines and the names they refer to."""
+
+    def __init__(self) -> None:
+        self.env: dict[str, Any] = {"GiveUp": _GiveUp}
+        self.lines: list[str] = []
+        self.count = 0
+        self.open: list[type[BaseModel]] = []  # models being inlined (recursion guard)
+
+    def bind(self, prefix: str, value: Any) -> str:
+        self.count += 1
+        name = f"{prefix}{self.count}"
+        self.env[name] = value
+        return name
+
+    def fresh(self, prefix: str) -> str:
+        self.count += 1
+        return f"{prefix}{self.count}"
+
+    def emit(self, indent: int, text: str) -> None:
+        self.lines.append("    " * indent + text)
+
+
+def _strip_optional(annotation: Any) -> tuple[Any, bool]:
+    if get_origin(annotation) in (Union, types.UnionType):
+        members = [a for a in get_args(annotation) if a is not type(None)]
+        if len(members) < len(get_args(annotation)):
+            if len(members) != 1:
+                raise Unsupported(f"optional union {annotation!r}")
+            return members[0], True
+    return annotation, False
+
+
+def _split(annotation: Any, metadata: list[Any]) -> tuple[Any, list[Any]]:
+    """Look through Annotated: (base annotation, all metadata outermost last)."""
+    while get_origin(annotation) is Annotated:
+        base, *extra = get_args(annotation)
+        annotation, metadata = base, [*extra, *metadata]
+    return annotation, metadata
+
+
+def _value(w: _Writer, annotation: Any, metadata: list[Any], var: str, loc: str, ind: int) -> str:
+    """Emit code validating `var`; returns the name holding the normalised value.
+
+    `loc` is a Python expression for the value's location; it is evaluated only when an
+    advisor warns, so locations cost nothing on the common path.
+    """
+    annotation, metadata = _split(annotation, metadata)
+    befores = [m.func for m in metadata if isinstance(m, BeforeValidator)]
+    if len(befores) > 1:
+        raise Unsupported("several before-validators")
+    for func in befores:
+        w.emit(ind, f"{var} = {w.bind('f', func)}({var})")
+    out = _typed(w, annotation, var, loc, ind)
+    for item in metadata:
+        _constraint(w, item, out, ind)
+    return out
+
+
+def _constraint(w: _Writer, item: Any, var: str, ind: int) -> None:
+    if isinstance(item, Kind | BeforeValidator):
+        return
+    if isinstance(item, AfterValidator):
+        w.emit(ind, f"{var} = {w.bind('f', item.func)}({var})")
+    elif isinstance(item, StringConstraints):
+        if {k for k, v in vars(item).items() if v is not None} - {"min_length"}:
+            raise Unsupported(f"string constraints {item!r}")
+        w.emit(ind, f"if len({var}) < {int(item.min_length or 0)}: raise GiveUp")
+    elif isinstance(item, annotated_types.Ge):
+        w.emit(ind, f"if not {var} >= {w.bind('k', item.ge)}: raise GiveUp")
+    elif isinstance(item, annotated_types.Le):
+        w.emit(ind, f"if not {var} <= {w.bind('k', item.le)}: raise GiveUp")
+    else:
+        raise Unsupported(f"metadata {item!r}")
+
+
+def _typed(w: _Writer, annotation: Any, var: str, loc: str, ind: int) -> str:
+    origin = get_origin(annotation)
+    if annotation in (str, int, bool):
+        w.emit(ind, f"if type({var}) is not {annotation.__name__}: raise GiveUp")
+        return var
+    if annotation is Any:
+        return var
+    if origin in (Union, types.UnionType) and set(get_args(annotation)) == {int, float}:
+        w.emit(ind, f"if type({var}) is not int and type({var}) is not float: raise GiveUp")
+        return var
+    if origin is list:
+        return _list(w, get_args(annotation)[0], var, loc, ind)
+    if origin is dict and get_args(annotation) == (str, str):
+        w.emit(ind, f"if type({var}) is not dict: raise GiveUp")
+        w.emit(ind, f"for k_, v_ in {var}.items():")
+        w.emit(ind + 1, "if type(k_) is not str or type(v_) is not str: raise GiveUp")
+        return f"dict({var})"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _model(w, annotation, var, loc, ind)
+    raise Unsupported(f"annotation {annotation!r}")
+
+
+def _list(w: _Writer, item_type: Any, var: str, loc: str, ind: int) -> str:
+    out, index, item = w.fresh("l"), w.fresh("i"), w.fresh("x")
+    w.emit(ind, f"if type({var}) is not list: raise GiveUp")
+    w.emit(ind, f"{out} = []")
+    w.emit(ind, f"for {index}, {item} in enumerate({var}):")
+    inner = _value(w, item_type, [], item, f"(*{loc}, {index})", ind + 1)
+    w.emit(ind + 1, f"{out}.append({inner})")
+    return out
+
+
+def _model(w: _Writer, model: type[BaseModel], var: str, loc: str, ind: int) -> str:
+    """Emit the checks of one model inline; returns the name of its output dict."""
+    if model in w.open:
+        raise Unsupported(f"{model.__name__} is recursive")
+    w.open.append(model)
+    out = w.fresh("o")
+    aliases = frozenset(info.alias or field for field, info in model.model_fields.items())
+    w.emit(ind, f"if type({var}) is not dict or not {var}.keys() <= {w.bind('keys', aliases)}:")
+    w.emit(ind + 1, "raise GiveUp")
+    for advisor in advisors_of(model):
+        found = w.fresh("w")
+        w.emit(ind, f"for {found} in {w.bind('a', advisor)}({w.bind('M', model)}, {var}):")
+        w.emit(ind + 1, f"warns.append({found}.within(*{loc}) if {loc} else {found})")
+    w.emit(ind, f"{out} = {{}}")
+    field_checks = _field_validators(model)
+    for field, info in model.model_fields.items():
+        _field(w, info, field, field_checks.get(field, []), (var, out, loc), ind)
+    for check in _model_validators(model):
+        w.emit(ind, f"{w.bind('v', check)}({out})")
+    w.open.pop()
+    return out
+
+
+def _field(
+    w: _Writer,
+    info: Any,
+    field: str,
+    checks: list[Callable[[Any], Any]],
+    where: tuple[str, str, str],
+    ind: int,
+) -> None:
+    raw, out, loc = where
+    alias = info.alias or field
+    annotation, optional = _strip_optional(info.annotation)
+    required = info.is_required()
+    if not required and info.default is not None:
+        raise Unsupported(f"{field}: default {info.default!r}")
+    if required and optional:
+        raise Unsupported(f"{field}: required but nullable")
+    var = w.fresh("r")
+    w.emit(ind, f"{var} = {raw}.get({alias!r})")
+    if required:
+        w.emit(ind, f"if {var} is None: raise GiveUp")
+    else:
+        w.emit(ind, f"if {var} is not None:")
+        ind += 1
+    value = _value(w, annotation, list(info.metadata), var, f"(*{loc}, {alias!r})", ind)
+    for check in checks:
+        w.emit(ind, f"{value} = {w.bind('v', check)}({value})")
+    w.emit(ind, f"{out}[{alias!r}] = {value}")
+
+
+def _is_scalar(annotation: Any) -> bool:
+    base, _ = _split(_strip_optional(annotation)[0], [])
+    return base in (str, int, bool)
+
+
+def _field_validators(model: type[BaseModel]) -> dict[str, list[Callable[[Any], Any]]]:
+    out: dict[str, list[Callable[[Any], Any]]] = {}
+    for name, dec in model.__pydantic_decorators__.field_validators.items():
+        if dec.info.mode != "after":
+            raise Unsupported(f"{name}: {dec.info.mode} field validator")
+        for field in dec.info.fields:
+            if _is_scalar(model.model_fields[field].annotation):
+                check = dec.func  # a bound classmethod taking the value
+            else:
+                check = _dict_twin(dec.func)
+            out.setdefault(field, []).append(check)
+    return out
+
+
+def _model_validators(model: type[BaseModel]) -> list[Callable[[Any], Any]]:
+    out = []
+    for name, dec in model.__pydantic_decorators__.model_validators.items():
+        if dec.info.mode != "after":
+            raise Unsupported(f"{name}: {dec.info.mode} model validator")
+        out.append(_dict_twin(dec.func))
+    if model.__pydantic_decorators__.validators or model.__pydantic_decorators__.root_validators:
+        raise Unsupported("old-style validators")
+    return out
+
+
+def _dict_twin(func: Any) -> Callable[[Any], Any]:
+    qualname = getattr(getattr(func, "__func__", func), "__qualname__", repr(func))
+    twin = DICT_VALIDATORS.get(qualname)
+    if twin is None:
+        raise Unsupported(f"validator {qualname} has no dict twin in DICT_VALIDATORS")
+    return twin
+
+
+@functools.cache
+def _compiled(model: type[BaseModel]) -> tuple[Checker, str]:
+    w = _Writer()
+    w.emit(0, "def check(raw, loc, warns):")
+    out = _model(w, model, "raw", "loc", 1)
+    w.emit(1, f"return {out}")
+    source = "\n".join(w.lines)
+    code = compile(source, f"<mapper-fastcheck-{model.__name__}>", "exec")
+    exec(code, w.env)  # our own generated code, from the models
+    return w.env["check"], source
+
+
+@functools.cache
+def fast_checker(type_name: str) -> Checker | None:
+    """The generated checker of an object type, or None (unknown type, or `Unsupported`)."""
+    model = OBJECT_TYPES.get(type_name)
+    if model is None:
+        return None
+    try:
+        return _compiled(model)[0]
+    except Unsupported:
+        return None
+
+
+def source_of(type_name: str) -> str:
+    """The generated Python source for an object type (for debugging and tests).
+
+    Raises:
+        Unsupported: the type's models use something the generator cannot express.
+    """
+    return _compiled(OBJECT_TYPES[type_name])[1]
+
+
+def fast_check(type_name: str, payload: object) -> tuple[dict[str, Any], list[Diagnostic]] | None:
+    """`(normalised payload, warnings)` when the payload is valid, or None: ask the reference.
+
+    None means only "not decided here": the payload may be valid (e.g. it uses snake_case
+    field names, which pydantic also accepts) or not.
+    """
+    checker = fast_checker(type_name)
+    if checker is None or type(payload) is not dict:
+        return None
+    warns: list[Diagnostic] = []
+    try:
+        return checker(payload, (), warns), warns
+    except Exception:  # any doubt goes to the reference path, which reports it
+        return None
