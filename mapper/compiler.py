@@ -18,7 +18,7 @@ from jmespath.exceptions import JMESPathError, ParseError
 from mapper import checks
 from mapper.errors import Diagnostic, Loc, SourceSpan
 from mapper.functions import MapperFunctions
-from mapper.fused import fuse
+from mapper.fused import fuse, fuse_checked
 from mapper.jpcompile import compile_ast
 from mapper.loader import LoadedMapping, SourceMap
 from mapper.plan import CompiledExpr, EachSpec, LookupTable, NodeKind, ObjectRule, Plan, ValueNode
@@ -246,6 +246,7 @@ def _compile_rule(ctx: _Ctx, index: int) -> ObjectRule | None:
         smap.span(loc),
         derive_usn="updateSequenceNumber" not in fields,
         fused=fuse(node),
+        checked=fuse_checked(node, spec.type, "updateSequenceNumber" not in fields),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from jmespath.exceptions import JMESPathError
 
@@ -249,6 +249,12 @@ def _absent(node: ValueNode, item: _Item) -> Any:
 
 
 def _build(rule: ObjectRule, item: _Item) -> MappedObject | None:
+    done = rule.checked(item.data) if rule.checked is not None else FALLBACK
+    if done is not FALLBACK:  # built and checked in one go (the usual case)
+        checked, warnings = cast(tuple[dict[str, Any], list[Diagnostic]], done)
+        if warnings:
+            item.diags.extend(_locate_object_problem(rule, item, d) for d in warnings)
+        return MappedObject(rule.type_name, rule.name, checked, _pointer(item))
     fast = rule.fused(item.data) if rule.fused is not None else FALLBACK
     if fast is FALLBACK:  # a problem somewhere: evaluate field by field to locate it
         fast = _value(rule.fields, item)
@@ -263,8 +269,11 @@ def _build(rule: ObjectRule, item: _Item) -> MappedObject | None:
     item.diags.extend(_locate_object_problem(rule, item, d) for d in problems)
     if clean is None:
         return None
-    pointer = "" if not item.prefix else json_pointer(item.prefix)
-    return MappedObject(rule.type_name, rule.name, clean, pointer)
+    return MappedObject(rule.type_name, rule.name, clean, _pointer(item))
+
+
+def _pointer(item: _Item) -> str:
+    return "" if not item.prefix else json_pointer(item.prefix)
 
 
 def _locate_object_problem(rule: ObjectRule, item: _Item, diag: Diagnostic) -> Diagnostic:

@@ -71,6 +71,7 @@ class ObjectRule:
     span: SourceSpan | None
     derive_usn: bool  # updateSequenceNumber is unmapped: derive it from lastUpdatedAt
     fused: Evaluator | None = field(default=None, compare=False, repr=False)  # see mapper.fused
+    checked: Evaluator | None = field(default=None, compare=False, repr=False)  # fuse_checked
 
 
 @dataclass(frozen=True, slots=True)

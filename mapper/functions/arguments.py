@@ -169,6 +169,8 @@ def iter_ids(function_name: str, values: object) -> list[str]:
             where its `.id` was meant).
     """
     items = values if isinstance(values, list) else [values]
+    if all(type(item) is str for item in items):  # the usual case: keys or ids as strings
+        return [text for text in dict.fromkeys(items) if text]
     seen: dict[str, None] = {}
     for item in items:
         check_type(function_name, item, TEXTUAL)

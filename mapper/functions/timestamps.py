@@ -157,7 +157,7 @@ def _parse_text(value: str) -> Instant | None:
 
 @functools.lru_cache(maxsize=4096)
 def _rfc3339_of_text(value: str) -> str | None:
-    instant = _parse_text(value)
+    instant = _parse_text.__wrapped__(value)  # this cache is enough: skip the parser's
     return None if instant is None else instant.rfc3339()
 
 

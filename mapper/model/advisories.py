@@ -25,7 +25,7 @@ from mapper.model.documents import DocumentContent
 from mapper.model.introspect import iter_nested, nested_models
 from mapper.model.messages import MessageObject
 
-Advisor = Callable[[type[BaseModel], dict[str, Any]], Iterator[Diagnostic]]
+Advisor = Callable[[type[BaseModel], dict[str, Any]], list[Diagnostic]]
 
 
 def _warning(
@@ -34,95 +34,121 @@ def _warning(
     return Diagnostic(code, message, loc=loc, hint=hint, severity="warning", value=value)
 
 
-def advise_user_ref(_model: type[BaseModel], raw: dict[str, Any]) -> Iterator[Diagnostic]:
+def advise_user_ref(_model: type[BaseModel], raw: dict[str, Any]) -> list[Diagnostic]:
     """Decision §8.7: a userReference should carry externalId."""
     if raw.get("externalId") is None and (raw.get("accountId") or raw.get("email")):
-        yield _warning(
-            "object.user-without-external-id",
-            "userReference has no externalId",
-            value=raw,
-            hint="set externalId to the id sent via setUsers",
-        )
+        return [
+            _warning(
+                "object.user-without-external-id",
+                "userReference has no externalId",
+                value=raw,
+                hint="set externalId to the id sent via setUsers",
+            )
+        ]
+    return []
 
 
-def advise_principal(_model: type[BaseModel], raw: dict[str, Any]) -> Iterator[Diagnostic]:
+def advise_principal(_model: type[BaseModel], raw: dict[str, Any]) -> list[Diagnostic]:
     """Decision §8.6: MUST_HAVE_VIEWED appears only on the old reference page."""
     if raw.get("type") == "MUST_HAVE_VIEWED":
-        yield _warning(
-            "object.unconfirmed-principal",
-            "MUST_HAVE_VIEWED is undocumented in the current references",
-            "type",
-            value="MUST_HAVE_VIEWED",
-            hint="prefer CONTAINER or explicit USER/GROUP principals",
-        )
+        return [
+            _warning(
+                "object.unconfirmed-principal",
+                "MUST_HAVE_VIEWED is undocumented in the current references",
+                "type",
+                value="MUST_HAVE_VIEWED",
+                hint="prefer CONTAINER or explicit USER/GROUP principals",
+            )
+        ]
+    return []
 
 
-def advise_association(_model: type[BaseModel], raw: dict[str, Any]) -> Iterator[Diagnostic]:
+def advise_association(_model: type[BaseModel], raw: dict[str, Any]) -> list[Diagnostic]:
     """Reference §1.5: only issueIdOrKeys is a documented association type."""
     kind = raw.get("associationType")
     if isinstance(kind, str) and kind and kind != "issueIdOrKeys":
-        yield _warning(
-            "object.unconfirmed-association-type",
-            f"association type {kind!r} is undocumented; only 'issueIdOrKeys' is",
-            "associationType",
-            value=kind,
-        )
+        return [
+            _warning(
+                "object.unconfirmed-association-type",
+                f"association type {kind!r} is undocumented; only 'issueIdOrKeys' is",
+                "associationType",
+                value=kind,
+            )
+        ]
+    return []
 
 
-def advise_pull_request(_model: type[BaseModel], raw: dict[str, Any]) -> Iterator[Diagnostic]:
+def advise_pull_request(_model: type[BaseModel], raw: dict[str, Any]) -> list[Diagnostic]:
     """Pull-request statuses other than the Jira DevInfo ones are UNCONFIRMED."""
     status = raw.get("status")
     if isinstance(status, str) and status and status not in PULL_REQUEST_STATUSES:
-        yield _warning(
-            "object.unknown-status",
-            f"pull-request status {status!r} is not one of {sorted(PULL_REQUEST_STATUSES)}",
-            "status",
-            value=status,
-        )
+        return [
+            _warning(
+                "object.unknown-status",
+                f"pull-request status {status!r} is not one of {sorted(PULL_REQUEST_STATUSES)}",
+                "status",
+                value=status,
+            )
+        ]
+    return []
 
 
-def advise_deployment(_model: type[BaseModel], raw: dict[str, Any]) -> Iterator[Diagnostic]:
+def advise_deployment(_model: type[BaseModel], raw: dict[str, Any]) -> list[Diagnostic]:
     """Deployment states outside the documented list are UNCONFIRMED."""
     state = raw.get("state")
     if isinstance(state, str) and state and state not in DEPLOYMENT_STATES:
-        yield _warning(
-            "object.unknown-state",
-            f"deployment state {state!r} is not one of {sorted(DEPLOYMENT_STATES)}",
-            "state",
-            value=state,
-        )
+        return [
+            _warning(
+                "object.unknown-state",
+                f"deployment state {state!r} is not one of {sorted(DEPLOYMENT_STATES)}",
+                "state",
+                value=state,
+            )
+        ]
+    return []
 
 
-def advise_document_content(_model: type[BaseModel], raw: dict[str, Any]) -> Iterator[Diagnostic]:
+def advise_document_content(_model: type[BaseModel], raw: dict[str, Any]) -> list[Diagnostic]:
     """Reference §1.7: the graph reportedly rejects document content without text or binary."""
     if not raw.get("text") and not raw.get("binary"):
-        yield _warning(
-            "object.empty-content",
-            "document content has neither text nor binary",
-            value=raw,
-            hint="map a text summary into content.text",
-        )
+        return [
+            _warning(
+                "object.empty-content",
+                "document content has neither text nor binary",
+                value=raw,
+                hint="map a text summary into content.text",
+            )
+        ]
+    return []
 
 
-def advise_object(model: type[BaseModel], raw: dict[str, Any]) -> Iterator[Diagnostic]:
+@functools.cache
+def _requires_display_name(model: type[BaseModel]) -> bool:
+    return model.model_fields["display_name"].is_required()
+
+
+def advise_object(model: type[BaseModel], raw: dict[str, Any]) -> list[Diagnostic]:
     """An object without displayName shows up unnamed, even where the type does not require it."""
-    required = model.model_fields["display_name"].is_required()
-    if raw.get("displayName") is None and not required:
-        yield _warning("object.missing-display-name", "object has no displayName", "displayName")
+    if raw.get("displayName") is None and not _requires_display_name(model):
+        return [_warning("object.missing-display-name", "object has no displayName", "displayName")]
+    return []
 
 
-def advise_message(_model: type[BaseModel], raw: dict[str, Any]) -> Iterator[Diagnostic]:
+def advise_message(_model: type[BaseModel], raw: dict[str, Any]) -> list[Diagnostic]:
     """A message's container is an atlassian:conversation in the official example."""
     key = raw.get("containerKey")
     kind = key.get("type") if isinstance(key, dict) else None
     if isinstance(kind, str) and kind != "atlassian:conversation":
-        yield _warning(
-            "object.unconfirmed-container-type",
-            f"message containerKey type {kind!r} is not atlassian:conversation",
-            "containerKey",
-            "type",
-            value=kind,
-        )
+        return [
+            _warning(
+                "object.unconfirmed-container-type",
+                f"message containerKey type {kind!r} is not atlassian:conversation",
+                "containerKey",
+                "type",
+                value=kind,
+            )
+        ]
+    return []
 
 
 ADVISORS: dict[type[BaseModel], Advisor] = {

@@ -95,6 +95,7 @@ class TwgModel(BaseModel):
         extra="forbid",
         frozen=True,
         strict=True,
+        defer_build=True,  # validators are built on first use: runs seldom need them (fastcheck)
     )
     KIND: ClassVar[str] = "object"
 
@@ -136,11 +137,11 @@ class UserRef(TwgModel):
 
 def check_user_ids(account_id: str | None, email: str | None, external_id: str | None) -> None:
     """Require at least one user id, and no empty one (reference §1.2)."""
-    present = {"accountId": account_id, "email": email, "externalId": external_id}
-    for key, value in present.items():
-        if value == "":
-            raise fail("object.user-ref", f"userReference {key} must not be empty", at=(key,))
-    if not any(present.values()):
+    if account_id == "" or email == "" or external_id == "":
+        present = {"accountId": account_id, "email": email, "externalId": external_id}
+        key = next(key for key, value in present.items() if value == "")
+        raise fail("object.user-ref", f"userReference {key} must not be empty", at=(key,))
+    if not (account_id or email or external_id):
         raise fail(
             "object.user-ref",
             "userReference needs externalId, accountId or email",

@@ -34,16 +34,26 @@ from mapper.model.common import check_principal, check_principal_total, check_us
 from mapper.model.messages import check_placement
 from mapper.model.scalars import Kind
 
-__all__ = ["DICT_VALIDATORS", "Unsupported", "fast_check", "fast_checker", "source_of"]
+__all__ = [
+    "DICT_VALIDATORS",
+    "GiveUp",
+    "Unsupported",
+    "Writer",
+    "emit_object_from",
+    "fast_check",
+    "fast_checker",
+    "source_of",
+]
 
 Checker = Callable[[dict[str, Any], tuple[Any, ...], list[Diagnostic]], dict[str, Any]]
+Getter = Callable[[str], str | None]  # a field's alias -> Python expression reading it, or None
 
 
 class Unsupported(Exception):
     """The generator cannot express a model's validation; that model gets no fast path."""
 
 
-class _GiveUp(Exception):
+class GiveUp(Exception):
     """Raised by generated code: leave this payload to the reference path."""
 
 
@@ -75,11 +85,11 @@ DICT_VALIDATORS: dict[str, Callable[[Any], Any]] = {
 output dict, field validators on model-valued fields get the field's output value)."""
 
 
-class _Writer:
+class Writer:
     """The generated function's lines and the names they refer to."""
 
     def __init__(self) -> None:
-        self.env: dict[str, Any] = {"GiveUp": _GiveUp}
+        self.env: dict[str, Any] = {"GiveUp": GiveUp}
         self.lines: list[str] = []
         self.count = 0
         self.open: list[type[BaseModel]] = []  # models being inlined (recursion guard)
@@ -93,6 +103,10 @@ class _Writer:
     def fresh(self, prefix: str) -> str:
         self.count += 1
         return f"{prefix}{self.count}"
+
+    def name(self, prefix: str, value: Any = None, *, bind: bool = False) -> str:
+        """A fresh name, bound to `value` in the namespace when `bind` (mapper.fused's API)."""
+        return self.bind(prefix, value) if bind else self.fresh(prefix)
 
     def emit(self, indent: int, text: str) -> None:
         self.lines.append("    " * indent + text)
@@ -116,7 +130,7 @@ def _split(annotation: Any, metadata: list[Any]) -> tuple[Any, list[Any]]:
     return annotation, metadata
 
 
-def _value(w: _Writer, annotation: Any, metadata: list[Any], var: str, loc: str, ind: int) -> str:
+def _value(w: Writer, annotation: Any, metadata: list[Any], var: str, loc: str, ind: int) -> str:
     """Emit code validating `var`; returns the name holding the normalised value.
 
     `loc` is a Python expression for the value's location; it is evaluated only when an
@@ -134,7 +148,7 @@ def _value(w: _Writer, annotation: Any, metadata: list[Any], var: str, loc: str,
     return out
 
 
-def _constraint(w: _Writer, item: Any, var: str, ind: int) -> None:
+def _constraint(w: Writer, item: Any, var: str, ind: int) -> None:
     if isinstance(item, Kind | BeforeValidator):
         return
     if isinstance(item, AfterValidator):
@@ -151,7 +165,7 @@ def _constraint(w: _Writer, item: Any, var: str, ind: int) -> None:
         raise Unsupported(f"metadata {item!r}")
 
 
-def _typed(w: _Writer, annotation: Any, var: str, loc: str, ind: int) -> str:
+def _typed(w: Writer, annotation: Any, var: str, loc: str, ind: int) -> str:
     origin = get_origin(annotation)
     if annotation in (str, int, bool):
         w.emit(ind, f"if type({var}) is not {annotation.__name__}: raise GiveUp")
@@ -173,7 +187,7 @@ def _typed(w: _Writer, annotation: Any, var: str, loc: str, ind: int) -> str:
     raise Unsupported(f"annotation {annotation!r}")
 
 
-def _list(w: _Writer, item_type: Any, var: str, loc: str, ind: int) -> str:
+def _list(w: Writer, item_type: Any, var: str, loc: str, ind: int) -> str:
     out, index, item = w.fresh("l"), w.fresh("i"), w.fresh("x")
     w.emit(ind, f"if type({var}) is not list: raise GiveUp")
     w.emit(ind, f"{out} = []")
@@ -183,7 +197,7 @@ def _list(w: _Writer, item_type: Any, var: str, loc: str, ind: int) -> str:
     return out
 
 
-def _model(w: _Writer, model: type[BaseModel], var: str, loc: str, ind: int) -> str:
+def _model(w: Writer, model: type[BaseModel], var: str, loc: str, ind: int) -> str:
     """Emit the checks of one model inline; returns the name of its output dict."""
     if model in w.open:
         raise Unsupported(f"{model.__name__} is recursive")
@@ -196,25 +210,32 @@ def _model(w: _Writer, model: type[BaseModel], var: str, loc: str, ind: int) -> 
         found = w.fresh("w")
         w.emit(ind, f"for {found} in {w.bind('a', advisor)}({w.bind('M', model)}, {var}):")
         w.emit(ind + 1, f"warns.append({found}.within(*{loc}) if {loc} else {found})")
-    w.emit(ind, f"{out} = {{}}")
-    field_checks = _field_validators(model)
-    for field, info in model.model_fields.items():
-        _field(w, info, field, field_checks.get(field, []), (var, out, loc), ind)
-    for check in _model_validators(model):
-        w.emit(ind, f"{w.bind('v', check)}({out})")
+    _fields(w, model, lambda alias: f"{var}.get({alias!r})", out, loc, ind)
     w.open.pop()
     return out
 
 
+def _fields(
+    w: Writer, model: type[BaseModel], source: Getter, out: str, loc: str, ind: int
+) -> None:
+    """Emit `out = {...}`: every field of `model` read via `source`, checked, in model order."""
+    w.emit(ind, f"{out} = {{}}")
+    field_checks = _field_validators(model)
+    for field, info in model.model_fields.items():
+        _field(w, info, field, field_checks.get(field, []), (source, out, loc), ind)
+    for check in _model_validators(model):
+        w.emit(ind, f"{w.bind('v', check)}({out})")
+
+
 def _field(
-    w: _Writer,
+    w: Writer,
     info: Any,
     field: str,
     checks: list[Callable[[Any], Any]],
-    where: tuple[str, str, str],
+    where: tuple[Getter, str, str],
     ind: int,
 ) -> None:
-    raw, out, loc = where
+    source, out, loc = where
     alias = info.alias or field
     annotation, optional = _strip_optional(info.annotation)
     required = info.is_required()
@@ -222,8 +243,13 @@ def _field(
         raise Unsupported(f"{field}: default {info.default!r}")
     if required and optional:
         raise Unsupported(f"{field}: required but nullable")
+    read = source(alias)
+    if read is None:  # a field that is never there
+        if required:
+            raise Unsupported(f"required field {alias!r} is never given")
+        return
     var = w.fresh("r")
-    w.emit(ind, f"{var} = {raw}.get({alias!r})")
+    w.emit(ind, f"{var} = {read}")
     if required:
         w.emit(ind, f"if {var} is None: raise GiveUp")
     else:
@@ -233,6 +259,31 @@ def _field(
     for check in checks:
         w.emit(ind, f"{value} = {w.bind('v', check)}({value})")
     w.emit(ind, f"{out}[{alias!r}] = {value}")
+
+
+def emit_object_from(w: Writer, type_name: str, values: dict[str, str], ind: int) -> str:
+    """Emit the checks of a whole object whose top-level values are already in variables.
+
+    For `mapper.fused`: `values` maps a field's alias to the variable holding its raw value
+    (None for absent); fields not in `values` are never there. The object's own advisors run
+    on the checked output (the same values, minus nulls) and their warnings come first, as on
+    the reference path. Returns the name of the output dict; code raises GiveUp on any doubt.
+
+    Raises:
+        Unsupported: the model cannot be checked this way (e.g. a required field is unmapped).
+    """
+    model = OBJECT_TYPES[type_name]
+    unknown = set(values) - {info.alias or name for name, info in model.model_fields.items()}
+    if unknown:
+        raise Unsupported(f"unknown fields {sorted(unknown)}")
+    out = w.fresh("o")
+    _fields(w, model, values.get, out, "()", ind)
+    first = w.fresh("w")
+    w.emit(ind, f"{first} = []")
+    for advisor in advisors_of(model):
+        w.emit(ind, f"{first} += {w.bind('a', advisor)}({w.bind('M', model)}, {out})")
+    w.emit(ind, f"warns[:0] = {first}")
+    return out
 
 
 def _is_scalar(annotation: Any) -> bool:
@@ -275,7 +326,7 @@ def _dict_twin(func: Any) -> Callable[[Any], Any]:
 
 @functools.cache
 def _compiled(model: type[BaseModel]) -> tuple[Checker, str]:
-    w = _Writer()
+    w = Writer()
     w.emit(0, "def check(raw, loc, warns):")
     out = _model(w, model, "raw", "loc", 1)
     w.emit(1, f"return {out}")
