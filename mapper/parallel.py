@@ -49,6 +49,7 @@ def _work(chunk: tuple[str, int, list[Any], bool]) -> ChunkResult:
     res = ChunkResult()
     out: list[bytes] = []
     rej: list[bytes] = []
+    sink, rejects = _LineSink(out), RejectsSink(None, lines=rej)
     for offset, row in enumerate(rows):
         index = start + offset
         item: Item
@@ -65,7 +66,7 @@ def _work(chunk: tuple[str, int, list[Any], bool]) -> ChunkResult:
         else:
             item = Record(source, index, row)
         result = evaluate(_PLAN, item) if isinstance(item, Record) else None
-        account(res.counts, result, item, _LineSink(out), RejectsSink(None, lines=rej))
+        account(res.counts, result, item, sink, rejects)
     res.output, res.rejects = b"".join(out), b"".join(rej)
     return res
 

@@ -363,8 +363,10 @@ def fast_check(type_name: str, payload: object) -> tuple[dict[str, Any], list[Di
     None means only "not decided here": the payload may be valid (e.g. it uses snake_case
     field names, which pydantic also accepts) or not.
     """
+    if type(type_name) is not str or type(payload) is not dict:
+        return None
     checker = fast_checker(type_name)
-    if checker is None or type(payload) is not dict:
+    if checker is None:
         return None
     warns: list[Diagnostic] = []
     try:
