@@ -63,6 +63,17 @@ def advise_principal(_model: type[BaseModel], raw: dict[str, Any]) -> list[Diagn
     return []
 
 
+def _outside(
+    raw: dict[str, Any], key: str, known: frozenset[str] | set[str], code: str, what: str
+) -> list[Diagnostic]:
+    """A warning when `raw[key]` is a non-empty string that is not one of `known`."""
+    value = raw.get(key)
+    if isinstance(value, str) and value and value not in known:
+        message = f"{what} {value!r} is not one of {sorted(known)}"
+        return [_warning(code, message, key, value=value)]
+    return []
+
+
 def advise_association(_model: type[BaseModel], raw: dict[str, Any]) -> list[Diagnostic]:
     """Reference §1.5: only issueIdOrKeys is a documented association type."""
     kind = raw.get("associationType")
@@ -80,32 +91,14 @@ def advise_association(_model: type[BaseModel], raw: dict[str, Any]) -> list[Dia
 
 def advise_pull_request(_model: type[BaseModel], raw: dict[str, Any]) -> list[Diagnostic]:
     """Pull-request statuses other than the Jira DevInfo ones are UNCONFIRMED."""
-    status = raw.get("status")
-    if isinstance(status, str) and status and status not in PULL_REQUEST_STATUSES:
-        return [
-            _warning(
-                "object.unknown-status",
-                f"pull-request status {status!r} is not one of {sorted(PULL_REQUEST_STATUSES)}",
-                "status",
-                value=status,
-            )
-        ]
-    return []
+    return _outside(
+        raw, "status", PULL_REQUEST_STATUSES, "object.unknown-status", "pull-request status"
+    )
 
 
 def advise_deployment(_model: type[BaseModel], raw: dict[str, Any]) -> list[Diagnostic]:
     """Deployment states outside the documented list are UNCONFIRMED."""
-    state = raw.get("state")
-    if isinstance(state, str) and state and state not in DEPLOYMENT_STATES:
-        return [
-            _warning(
-                "object.unknown-state",
-                f"deployment state {state!r} is not one of {sorted(DEPLOYMENT_STATES)}",
-                "state",
-                value=state,
-            )
-        ]
-    return []
+    return _outside(raw, "state", DEPLOYMENT_STATES, "object.unknown-state", "deployment state")
 
 
 def advise_document_content(_model: type[BaseModel], raw: dict[str, Any]) -> list[Diagnostic]:
