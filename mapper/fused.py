@@ -12,8 +12,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import BaseModel
+
 from mapper.functions.timestamps import epoch_ms_of
-from mapper.model.fastcheck import Unsupported, Writer, emit_object_from
+from mapper.model import OBJECT_TYPES
+from mapper.model.fastcheck import (
+    Given,
+    Unsupported,
+    Writer,
+    built_model,
+    emit_object_from,
+    model_of,
+    trusts,
+)
 from mapper.plan import ValueNode
 
 FALLBACK = object()
@@ -109,26 +120,58 @@ def fuse(root: ValueNode) -> Fused:
 def fuse_checked(root: ValueNode, type_name: str, derive_usn: bool) -> Fused | None:
     """One function `item -> (checked payload, warnings) | FALLBACK`: `fuse` plus validation.
 
-    It builds the object's top-level values into variables and checks them in place
-    (`fastcheck.emit_object_from`), so no intermediate payload dict is built or read back.
+    It evaluates the object's values into variables and checks them in place
+    (`fastcheck.emit_object_from`): no intermediate payload dict is built or read back, nested
+    objects written field by field in the mapping are built in place too, and values from
+    functions whose results need no check (`fastcheck.TRUSTED_RESULTS`) are taken as they are.
     FALLBACK means "take the usual path" (`fuse`, then `check_object`), which gives the same
-    result when this one gives any; None when the rule cannot be compiled this way.
+    result whenever this one gives any; None when the rule cannot be compiled this way.
     """
-    if root.kind != "object":
+    if root.kind != "object" or type_name not in OBJECT_TYPES:
         return None
     w = _writer()
     w.emit(0, "def fused(item):")
     w.emit(1, "try:")
-    values = {str(key): _emit_node(w, child, 2) for key, child in root.children}
-    if derive_usn and "updateSequenceNumber" not in values and "lastUpdatedAt" in values:
-        values["updateSequenceNumber"] = usn = w.fresh("u")
-        w.emit(2, f"{usn} = epoch_ms_of({values['lastUpdatedAt']})")
+    given = _given(w, root, model_of(type_name), 2)
+    last = given.get("lastUpdatedAt")
+    if derive_usn and "updateSequenceNumber" not in given and last is not None and last.var:
+        usn = w.fresh("u")
+        w.emit(2, f"{usn} = epoch_ms_of({last.var})")
+        given["updateSequenceNumber"] = Given(usn)
     w.emit(2, "warns = []")
     try:
-        out = emit_object_from(w, type_name, values, 2)
+        out = emit_object_from(w, type_name, given, 2)
     except (Unsupported, KeyError):
         return None
     w.emit(2, f"return {out}, warns")
     w.emit(1, "except Exception:")
     w.emit(2, "return FALLBACK")
     return _define(w, "checked-rule")
+
+
+def _given(w: Writer, node: ValueNode, model: type[BaseModel], indent: int) -> dict[str, Given]:
+    """Emit the evaluation of an object node's children; say how each value is given."""
+    names = {info.alias or name: name for name, info in model.model_fields.items()}
+    out: dict[str, Given] = {}
+    for key, child in node.children:
+        name = names.get(str(key))
+        info = model.model_fields[name] if name is not None else None
+        nested = built_model(info) if info is not None and child.kind == "object" else None
+        if nested is not None and not child.has_default and not child.omit_empty:
+            out[str(key)] = Given(fields=_given(w, child, nested, indent), required=child.required)
+            continue
+        var = _emit_node(w, child, indent)
+        function = _function_name(child)
+        trusted = name is not None and function is not None and trusts(model, name, function)
+        out[str(key)] = Given(var, trusted=trusted)
+    return out
+
+
+def _function_name(node: ValueNode) -> str | None:
+    """The function whose result is the node's whole value (no default to stand in for it)."""
+    if node.kind != "expr" or node.has_default or len(node.exprs) != 1:
+        return None
+    ast = node.exprs[0].ast
+    if isinstance(ast, dict) and ast.get("type") == "function_expression":
+        return str(ast.get("value"))
+    return None

@@ -10,7 +10,9 @@ paths, this proves, for all 24 object types:
 * completeness: whenever the reference accepts a payload whose keys are all camelCase aliases,
   `fast_check` decides it (snake_case field names are deliberately left to the reference);
 * `check_object` with its default fast path gives the reference's result on every payload;
-* every type has a generated checker, and `fast_check` declines non-dicts and unknown types.
+* every type has a generated checker, and `fast_check` declines non-dicts and unknown types;
+* the functions whose results the generated code takes without a check (`TRUSTED_RESULTS`)
+  only ever return what the check would return unchanged, without a warning.
 """
 
 from __future__ import annotations
@@ -25,12 +27,16 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from jmespath.exceptions import JMESPathError
 
 from mapper.errors import Diagnostic
+from mapper.functions.registry import MapperFunctions
 from mapper.model import OBJECT_TYPES
-from mapper.model.common import MAX_PRINCIPALS
-from mapper.model.fastcheck import fast_check, fast_checker, source_of
+from mapper.model.advisories import advise
+from mapper.model.common import MAX_PRINCIPALS, Association, UserRef
+from mapper.model.fastcheck import TRUSTED_RESULTS, fast_check, fast_checker, source_of
 from mapper.model.introspect import FieldDoc, describe_type, iter_nested
+from mapper.model.scalars import normalise_date_or_timestamp, normalise_timestamp
 from mapper.model.validate import check_object
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -424,3 +430,57 @@ def test_unhashable_type_names_are_reported_like_the_reference(type_name: Any) -
     payload = copy.deepcopy(synthesised("atlassian:test", False))
     assert fast_check(type_name, payload) is None
     assert check_object(type_name, payload) == check_object(type_name, payload, fast=False)
+
+
+# --- results taken without a check (fastcheck.TRUSTED_RESULTS) ---------------------------------
+
+FUNCTIONS = MapperFunctions()
+IDS = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+       | st.text(max_size=6) | st.sampled_from(["", " ", "ABC-1", "x@example.com"]))
+TIMESTAMPISH = (st.text(max_size=30) | st.integers() | st.floats(allow_nan=False)
+                | st.sampled_from(["2024-05-01T12:00:00+02:00", "2024-05-01", "1714564800.5",
+                                   "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59.9999-01:00",
+                                   "Wed, 01 May 2024 14:00:00 +0200", "2024-02-30T00:00:00Z"]))
+ARGUMENTS: dict[str, st.SearchStrategy[list[Any]]] = {
+    "to_rfc3339": st.tuples(TIMESTAMPISH).map(list),
+    "user_ref": st.lists(IDS, min_size=1, max_size=3),
+    "associations": st.tuples(IDS | st.lists(IDS, max_size=5)).map(list),
+}
+
+
+def _dumped(model: type[Any], value: dict[str, Any]) -> str:
+    return json.dumps(model.model_validate(value).model_dump(mode="json", by_alias=True,
+                                                            exclude_none=True))
+
+
+def _holds(function: str, result: Any) -> None:
+    """The claim of TRUSTED_RESULTS: the check would return `result` unchanged, no warning."""
+    if function == "to_rfc3339":
+        assert normalise_timestamp(result) == result == normalise_date_or_timestamp(result)
+    elif function == "user_ref":
+        assert _dumped(UserRef, result) == json.dumps(result)
+        assert list(advise(UserRef, result)) == []
+    elif function == "associations":
+        assert isinstance(result, list) and result
+        for item in result:
+            assert _dumped(Association, item) == json.dumps(item)
+            assert list(advise(Association, item)) == []
+    else:
+        raise AssertionError(f"no contract test for {function}")
+
+
+def test_every_trusted_result_has_a_contract_test() -> None:
+    assert set(ARGUMENTS) == set(TRUSTED_RESULTS)
+
+
+@pytest.mark.parametrize("function", sorted(TRUSTED_RESULTS))
+@settings(max_examples=300)
+@given(data=st.data())
+def test_trusted_results_need_no_check(function: str, data: st.DataObject) -> None:
+    args = data.draw(ARGUMENTS[function])
+    try:
+        result = FUNCTIONS.call_function(function, args)
+    except JMESPathError:
+        return  # a type error is reported, never taken as a value
+    if result is not None:
+        _holds(function, result)

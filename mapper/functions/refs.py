@@ -25,15 +25,20 @@ ASSOCIATION_TYPE = "issueIdOrKeys"  # the only association type TWG documents
 def user_reference(
     external_id: object, email: object = None, account_id: object = None
 ) -> dict[str, str] | None:
-    """`{externalId, email?, accountId?}`, or None without an external id."""
+    """`{accountId?, email?, externalId}`, or None without an external id.
+
+    The keys come in the order of the userReference model, so a checked object holds this
+    very dict (see `fastcheck.TRUSTED_RESULTS`).
+    """
     ext = as_id(external_id)
     if ext is None:
         return None
-    ref = {"externalId": ext}
-    if isinstance(email, str) and email:
-        ref["email"] = email
+    ref: dict[str, str] = {}
     if isinstance(account_id, str) and account_id:
         ref["accountId"] = account_id
+    if isinstance(email, str) and email:
+        ref["email"] = email
+    ref["externalId"] = ext
     return ref
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import types
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Union, get_args, get_origin
 
 import annotated_types
@@ -30,23 +31,63 @@ from pydantic.types import StringConstraints
 from mapper.errors import Diagnostic
 from mapper.model import OBJECT_TYPES
 from mapper.model.advisories import advisors_of
-from mapper.model.common import check_principal, check_principal_total, check_user_ids
+from mapper.model.common import (
+    Association,
+    check_principal,
+    check_principal_total,
+    check_user_ids,
+)
+from mapper.model.introspect import field_shape
 from mapper.model.messages import check_placement
 from mapper.model.scalars import Kind
 
 __all__ = [
     "DICT_VALIDATORS",
+    "TRUSTED_RESULTS",
     "GiveUp",
+    "Given",
     "Unsupported",
     "Writer",
+    "built_model",
     "emit_object_from",
     "fast_check",
     "fast_checker",
+    "model_of",
     "source_of",
+    "trusts",
 ]
 
 Checker = Callable[[dict[str, Any], tuple[Any, ...], list[Diagnostic]], dict[str, Any]]
-Getter = Callable[[str], str | None]  # a field's alias -> Python expression reading it, or None
+
+
+@dataclass(frozen=True)
+class Given:
+    """How the generated code gets one field's value.
+
+    `var` is a Python expression for the raw value; `trusted` says it is null or already what
+    the check would make of it (see TRUSTED_RESULTS); `fields`, instead of `var`, gives the
+    fields of a nested object built in place (null when all of them are null), and `required`
+    that such an object must not be null.
+    """
+
+    var: str = ""
+    trusted: bool = False
+    fields: dict[str, Given] | None = None
+    required: bool = False
+
+
+Getter = Callable[[str], Given | None]  # a field's alias -> how its value is given, or None
+
+
+TRUSTED_RESULTS: dict[str, Callable[[Any], bool]] = {
+    "to_rfc3339": lambda shape: shape.kind in ("timestamp", "date-or-timestamp"),
+    "user_ref": lambda shape: shape.kind == "userRef",
+    "associations": lambda shape: shape.kind == "list[object]" and shape.model is Association,
+}
+"""Mapping function -> the fields (by shape) its result is valid for as it is: null, or a value
+the check would return unchanged, key order included, with no warning. to_rfc3339 returns
+canonical UTC text; user_ref a userReference with externalId, keys in model order; associations
+issueIdOrKeys associations of non-empty strings. `tests/test_fastcheck.py` checks each claim."""
 
 
 class Unsupported(Exception):
@@ -210,7 +251,7 @@ def _model(w: Writer, model: type[BaseModel], var: str, loc: str, ind: int) -> s
         found = w.fresh("w")
         w.emit(ind, f"for {found} in {w.bind('a', advisor)}({w.bind('M', model)}, {var}):")
         w.emit(ind + 1, f"warns.append({found}.within(*{loc}) if {loc} else {found})")
-    _fields(w, model, lambda alias: f"{var}.get({alias!r})", out, loc, ind)
+    _fields(w, model, lambda alias: Given(f"{var}.get({alias!r})"), out, loc, ind)
     w.open.pop()
     return out
 
@@ -243,47 +284,112 @@ def _field(
         raise Unsupported(f"{field}: default {info.default!r}")
     if required and optional:
         raise Unsupported(f"{field}: required but nullable")
-    read = source(alias)
-    if read is None:  # a field that is never there
+    given = source(alias)
+    if given is None:  # a field that is never there
         if required:
             raise Unsupported(f"required field {alias!r} is never given")
         return
+    if given.fields is not None:
+        _built_field(w, info, alias, given, (out, loc), ind)
+        return
     var = w.fresh("r")
-    w.emit(ind, f"{var} = {read}")
+    w.emit(ind, f"{var} = {given.var}")
     if required:
         w.emit(ind, f"if {var} is None: raise GiveUp")
     else:
         w.emit(ind, f"if {var} is not None:")
         ind += 1
+    if given.trusted:
+        w.emit(ind, f"{out}[{alias!r}] = {var}")
+        return
     value = _value(w, annotation, list(info.metadata), var, f"(*{loc}, {alias!r})", ind)
     for check in checks:
         w.emit(ind, f"{value} = {w.bind('v', check)}({value})")
     w.emit(ind, f"{out}[{alias!r}] = {value}")
 
 
-def emit_object_from(w: Writer, type_name: str, values: dict[str, str], ind: int) -> str:
-    """Emit the checks of a whole object whose top-level values are already in variables.
+def _built_field(
+    w: Writer, info: Any, alias: str, given: Given, where: tuple[str, str], ind: int
+) -> None:
+    """A nested object built in place from its fields' variables (see `Given.fields`)."""
+    out, loc = where
+    model = built_model(info)
+    if model is None or given.fields is None:
+        raise Unsupported(f"{alias!r} cannot be built in place")
+    w.emit(ind, f"if {_presence(given)}:")
+    value = _built(w, model, given.fields, f"(*{loc}, {alias!r})", ind + 1)
+    w.emit(ind + 1, f"{out}[{alias!r}] = {value}")
+    if info.is_required() or given.required:
+        w.emit(ind, "else: raise GiveUp")
 
-    For `mapper.fused`: `values` maps a field's alias to the variable holding its raw value
-    (None for absent); fields not in `values` are never there. The object's own advisors run
-    on the checked output (the same values, minus nulls) and their warnings come first, as on
-    the reference path. Returns the name of the output dict; code raises GiveUp on any doubt.
+
+def _presence(given: Given) -> str:
+    """A Python test: true when the object has at least one value (else it is null)."""
+    if given.fields is None:
+        return f"{given.var} is not None"
+    return "(" + " or ".join([_presence(g) for g in given.fields.values()] or ["False"]) + ")"
+
+
+def _built(w: Writer, model: type[BaseModel], given: dict[str, Given], loc: str, ind: int) -> str:
+    """Check an object whose fields are in variables; its own advisors see the checked output."""
+    known = {info.alias or name for name, info in model.model_fields.items()}
+    if set(given) - known:
+        raise Unsupported(f"unknown fields {sorted(set(given) - known)}")
+    out, mark, found = w.fresh("o"), w.fresh("n"), w.fresh("w")
+    advisors = advisors_of(model)
+    if advisors:
+        w.emit(ind, f"{mark} = len(warns)")
+    _fields(w, model, given.get, out, loc, ind)
+    if advisors:
+        w.emit(ind, f"{found} = []")
+        for advisor in advisors:
+            w.emit(ind, f"{found} += {w.bind('a', advisor)}({w.bind('M', model)}, {out})")
+        located = f"[d.within(*{loc}) for d in {found}]" if loc != "()" else found
+        w.emit(ind, f"if {found}: warns[{mark}:{mark}] = {located}")
+    return out
+
+
+def built_model(info: Any) -> type[BaseModel] | None:
+    """The nested model of a field that can be built in place, else None.
+
+    That is a field holding one model (optional or not) with no validator of its own.
+    """
+    annotation, metadata = _split(_strip_optional(info.annotation)[0], list(info.metadata))
+    if any(not isinstance(item, Kind) for item in metadata):
+        return None
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def trusts(model: type[BaseModel], field: str, function: str) -> bool:
+    """True when `function`'s result needs no check as the value of `model.field`."""
+    accepts = TRUSTED_RESULTS.get(function)
+    validated = any(field in dec.info.fields for dec in _decorators(model))
+    return accepts is not None and not validated and accepts(field_shape(model.model_fields[field]))
+
+
+def _decorators(model: type[BaseModel]) -> list[Any]:
+    return list(model.__pydantic_decorators__.field_validators.values())
+
+
+def emit_object_from(w: Writer, type_name: str, given: dict[str, Given], ind: int) -> str:
+    """Emit the checks of a whole object whose values are already in variables.
+
+    For `mapper.fused`: `given` says, per field alias, how its value is given (fields not in
+    it are never there). Objects built in place run their advisors on the checked output (the
+    same values, minus nulls), and their warnings are put where the reference path puts them.
+    Returns the name of the output dict; the code raises GiveUp on any doubt.
 
     Raises:
-        Unsupported: the model cannot be checked this way (e.g. a required field is unmapped).
+        Unsupported: the object cannot be checked this way (e.g. a required field is unmapped).
     """
-    model = OBJECT_TYPES[type_name]
-    unknown = set(values) - {info.alias or name for name, info in model.model_fields.items()}
-    if unknown:
-        raise Unsupported(f"unknown fields {sorted(unknown)}")
-    out = w.fresh("o")
-    _fields(w, model, values.get, out, "()", ind)
-    first = w.fresh("w")
-    w.emit(ind, f"{first} = []")
-    for advisor in advisors_of(model):
-        w.emit(ind, f"{first} += {w.bind('a', advisor)}({w.bind('M', model)}, {out})")
-    w.emit(ind, f"warns[:0] = {first}")
-    return out
+    return _built(w, OBJECT_TYPES[type_name], given, "()", ind)
+
+
+def model_of(type_name: str) -> type[BaseModel]:
+    """The full model of an object type (KeyError when unknown)."""
+    return OBJECT_TYPES[type_name]
 
 
 def _is_scalar(annotation: Any) -> bool:

@@ -25,6 +25,7 @@ __all__ = [
     "FieldDoc",
     "describe_model",
     "describe_type",
+    "field_shape",
     "iter_nested",
     "known_keys",
     "required_fields",
@@ -85,12 +86,13 @@ def _shape(annotation: Any, metadata: Iterable[object] = ()) -> _Shape:
     return _Shape(_SCALAR_KINDS.get(annotation, "json"))
 
 
-def _field_shape(info: FieldInfo) -> _Shape:
+def field_shape(info: FieldInfo) -> _Shape:
+    """What a model field holds: its kind (`timestamp`, `list[userRef]`, ...) and nested model."""
     return _shape(info.annotation, info.metadata)
 
 
 def _field_doc(name: str, info: FieldInfo) -> FieldDoc:
-    shape = _field_shape(info)
+    shape = field_shape(info)
     children = describe_model(shape.model) if shape.model is not None else ()
     description = info.description or ""
     return FieldDoc(info.alias or name, info.is_required(), shape.kind, description, children)
@@ -176,7 +178,7 @@ def _nested_models(model: type[BaseModel]) -> tuple[tuple[str, type[TwgModel], b
     """(alias, nested model, is list) for every field of `model` holding models."""
     out = []
     for name, info in model.model_fields.items():
-        shape = _field_shape(info)
+        shape = field_shape(info)
         if shape.model is not None:
             out.append((info.alias or name, shape.model, shape.kind.startswith("list[")))
     return tuple(out)
