@@ -96,6 +96,11 @@ def evaluate(
     diags: list[Diagnostic] = []
     filtered_by: list[str] = []
     for rule in plan.rules:
+        if rule.each is None and rule.where is None and rule.checked is not None:
+            done = rule.checked(record.data)  # the usual case, without the general machinery
+            if done is not FALLBACK:
+                _take_checked(rule, record, done, objects, diags)
+                continue
         try:
             _apply_rule(rule, record, objects, diags, filtered_by)
         except RecursionError:
@@ -248,13 +253,28 @@ def _absent(node: ValueNode, item: _Item) -> Any:
     return None
 
 
+def _take_checked(
+    rule: ObjectRule,
+    at: Record | _Item,
+    done: Any,
+    objects: list[MappedObject],
+    diags: list[Diagnostic],
+) -> None:
+    """Keep an object the rule's checked function built (and its warnings, located)."""
+    checked, warnings = cast(tuple[dict[str, Any], list[Diagnostic]], done)
+    item = at if isinstance(at, _Item) else None
+    if warnings:
+        item = item or _Item(cast(Record, at), cast(Record, at).data, ())
+        diags.extend(_locate_object_problem(rule, item, d) for d in warnings)
+    objects.append(MappedObject(rule.type_name, rule.name, checked, _pointer(item)))
+
+
 def _build(rule: ObjectRule, item: _Item) -> MappedObject | None:
     done = rule.checked(item.data) if rule.checked is not None else FALLBACK
     if done is not FALLBACK:  # built and checked in one go (the usual case)
-        checked, warnings = cast(tuple[dict[str, Any], list[Diagnostic]], done)
-        if warnings:
-            item.diags.extend(_locate_object_problem(rule, item, d) for d in warnings)
-        return MappedObject(rule.type_name, rule.name, checked, _pointer(item))
+        objects: list[MappedObject] = []
+        _take_checked(rule, item, done, objects, item.diags)
+        return objects[0]
     fast = rule.fused(item.data) if rule.fused is not None else FALLBACK
     if fast is FALLBACK:  # a problem somewhere: evaluate field by field to locate it
         fast = _value(rule.fields, item)
@@ -272,8 +292,8 @@ def _build(rule: ObjectRule, item: _Item) -> MappedObject | None:
     return MappedObject(rule.type_name, rule.name, clean, _pointer(item))
 
 
-def _pointer(item: _Item) -> str:
-    return "" if not item.prefix else json_pointer(item.prefix)
+def _pointer(item: _Item | None) -> str:
+    return "" if item is None or not item.prefix else json_pointer(item.prefix)
 
 
 def _locate_object_problem(rule: ObjectRule, item: _Item, diag: Diagnostic) -> Diagnostic:

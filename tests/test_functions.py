@@ -6,7 +6,6 @@ import json
 import os
 import re
 import time
-from dataclasses import replace
 from typing import Any
 
 import jmespath
@@ -180,7 +179,7 @@ def test_context_defaults() -> None:
         search("lookup('users', 'U1')", context=context)
     assert info.value.code == "function.unknown-lookup"
     with pytest.raises(EvalError) as info:
-        search("lookup('user', 'U1')", context=replace(context, lookups=EXAMPLE_LOOKUPS))
+        search("lookup('user', 'U1')", context=context._replace(lookups=EXAMPLE_LOOKUPS))
     assert info.value.code == "function.unknown-lookup" and "did you mean 'users'" in info.value.message
 
 

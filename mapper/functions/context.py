@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from jmespath.functions import signature
 
@@ -15,18 +14,18 @@ from mapper.functions.arguments import STRING, TEXTUAL, as_id
 NO_LOOKUPS: Mapping[str, Mapping[str, Any]] = MappingProxyType({})
 
 
-@dataclass(frozen=True, slots=True)
-class EvalContext:
+class EvalContext(NamedTuple):
     """What the functions may know about the record being evaluated.
 
-    The interpreter replaces `MapperFunctions.context` before it evaluates each record.
+    The interpreter replaces `MapperFunctions.context` before it evaluates each record (a
+    NamedTuple: immutable, and the cheapest such object to build once per record).
     `lookups` maps a table name to its rows keyed by string.
     """
 
     record: Any = None
     source: str = ""
-    index: int = 0
-    lookups: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: NO_LOOKUPS)
+    record_index: int = 0  # the record's 0-based index in its source
+    lookups: Mapping[str, Mapping[str, Any]] = NO_LOOKUPS
 
 
 class ContextFunctions:
