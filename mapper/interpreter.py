@@ -113,7 +113,7 @@ def evaluate(
                     record=RecordRef(record.source, record.index),
                 )
             )
-    if any(d.is_error for d in diags):
+    if diags and any(d.is_error for d in diags):
         objects = []
     return RecordResult(record, tuple(objects), tuple(diags), len(filtered_by), tuple(filtered_by))
 
