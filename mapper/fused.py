@@ -21,6 +21,7 @@ from mapper.model.fastcheck import (
     Unsupported,
     Writer,
     built_model,
+    checked_value,
     emit_object_from,
     model_of,
     trusts,
@@ -160,11 +161,63 @@ def _given(w: Writer, node: ValueNode, model: type[BaseModel], indent: int) -> d
         if nested is not None and not child.has_default and not child.omit_empty:
             out[str(key)] = Given(fields=_given(w, child, nested, indent), required=child.required)
             continue
+        constant = _constant(child, model, name) if name is not None else None
+        if constant is not None:  # evaluated and checked once, here; rebuilt from its literal
+            var = w.fresh("k")
+            w.emit(indent, f"{var} = {constant}")
+            out[str(key)] = Given(var, trusted=True)
+            continue
         var = _emit_node(w, child, indent)
         function = _function_name(child)
         trusted = name is not None and function is not None and trusts(model, name, function)
         out[str(key)] = Given(var, trusted=trusted)
     return out
+
+
+CONTEXT_FUNCTIONS = frozenset({"record", "source", "lookup"})  # their results vary per record
+_CONSTANT_NODES = frozenset({"literal", "function_expression", "multi_select_list",
+                             "multi_select_dict", "key_val_pair"})  # fmt: skip
+
+
+def _constant(node: ValueNode, model: type[BaseModel], field: str) -> str | None:
+    """A Python literal of the node's checked value when it is the same for every record."""
+    if node.kind != "expr" or node.has_default or node.omit_empty or len(node.exprs) != 1:
+        return None
+    expr = node.exprs[0]
+    if not _is_constant(expr.ast):
+        return None
+    try:  # a multi-select gives null on a null item, else the same for any item
+        value, on_null = expr.evaluate({}), expr.evaluate(None)
+    except Exception:  # an error is reported per record, as usual
+        return None
+    ok, checked = checked_value(model, field, value)
+    if not ok or not _is_plain_json(checked):
+        return None
+    if on_null is None:
+        return f"({checked!r} if item is not None else None)"
+    return repr(checked) if on_null == value else None
+
+
+def _is_constant(ast: Any) -> bool:
+    """True when an expression reads nothing from the record (literals and pure functions)."""
+    if not isinstance(ast, dict) or ast.get("type") not in _CONSTANT_NODES:
+        return False
+    if ast.get("type") == "function_expression" and ast.get("value") in CONTEXT_FUNCTIONS:
+        return False
+    return all(_is_constant(child) for child in ast.get("children", ()))
+
+
+def _is_plain_json(value: Any) -> bool:
+    """True for JSON whose repr() is a Python literal building an equal, fresh value."""
+    if isinstance(value, dict):
+        return all(type(k) is str and _is_plain_json(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_is_plain_json(v) for v in value)
+    return (
+        value is None
+        or type(value) in (str, int, bool)
+        or (type(value) is float and value == value and abs(value) != float("inf"))
+    )
 
 
 def _function_name(node: ValueNode) -> str | None:

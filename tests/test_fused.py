@@ -95,3 +95,39 @@ def test_fused_matches_on_random_records(noise: Any) -> None:
         expected = _facts(evaluate(plan, rec))
         assert _facts(evaluate(slow_plan, rec)) == expected
         assert _facts(evaluate(unchecked_plan, rec)) == expected
+
+
+CONSTANTS = """
+version: 1
+objects:
+  - type: atlassian:repository
+    fields:
+      id: "[`1`, 'x'] | join('-', [to_string(@[0]), @[1]])"
+      displayName: "'fixed name'"
+      url: concat('https://example.com/', id)
+      createdAt: to_rfc3339('2024-05-01T12:00:00+02:00')
+      lastUpdatedAt: to_rfc3339(`1714557600`)
+      permissions: "permissions([principal('ATLASSIAN_WORKSPACE')], groups(['g1', 'g1']))"
+      atlassian:repository:
+        name: "{n: 'repo'}.n"
+"""
+
+
+def test_constant_fields_are_evaluated_and_checked_once() -> None:
+    from mapper.api import compile_text
+
+    plan, diags = compile_text(CONSTANTS)
+    assert plan is not None, diags
+    source = plan.rules[0].checked.__mapper_source__  # type: ignore[union-attr]
+    assert "'ATLASSIAN_WORKSPACE'" in source and "'2024-05-01T10:00:00Z'" in source
+    assert "fixed name" in source
+    slow_plan, unchecked_plan = _unfused(plan), _unchecked(plan)
+    for data in ({"id": "r1"}, None, [], {"id": None}, "text", {"id": 7}):
+        rec = Record("constants", 0, data)
+        expected = _facts(evaluate(plan, rec))
+        assert _facts(evaluate(slow_plan, rec)) == expected
+        assert _facts(evaluate(unchecked_plan, rec)) == expected
+    first = evaluate(plan, Record("constants", 0, {"id": "r1"})).objects[0].payload
+    second = evaluate(plan, Record("constants", 1, {"id": "r2"})).objects[0].payload
+    assert first["permissions"] == second["permissions"]
+    assert first["permissions"] is not second["permissions"]  # a fresh value per object

@@ -21,7 +21,7 @@ import functools
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Union, cast, get_args, get_origin
 
 import annotated_types
 from pydantic import BaseModel
@@ -49,6 +49,7 @@ __all__ = [
     "Unsupported",
     "Writer",
     "built_model",
+    "checked_value",
     "emit_object_from",
     "fast_check",
     "fast_checker",
@@ -385,6 +386,35 @@ def emit_object_from(w: Writer, type_name: str, given: dict[str, Given], ind: in
         Unsupported: the object cannot be checked this way (e.g. a required field is unmapped).
     """
     return _built(w, OBJECT_TYPES[type_name], given, "()", ind)
+
+
+def checked_value(model: type[BaseModel], field: str, value: Any) -> tuple[bool, Any]:
+    """`(True, checked value)` when `value` passes the checks of `model.field` without a
+    warning, else `(False, None)`. For values known before any record is read (constants)."""
+    try:
+        check = _field_checker(model, field)
+        warns: list[Diagnostic] = []
+        checked = check(value, warns)
+    except Exception:  # Unsupported, GiveUp or a validator's error: not decided here
+        return False, None
+    return (not warns and checked is not None), checked
+
+
+@functools.cache
+def _field_checker(model: type[BaseModel], field: str) -> Callable[[Any, list[Diagnostic]], Any]:
+    info = model.model_fields[field]
+    alias = info.alias or field
+    w = Writer()
+    w.emit(0, "def check(raw, warns):")
+    w.emit(1, "out = {}")
+    checks = _field_validators(model).get(field, [])
+    _field(
+        w, info, field, checks, (lambda key: Given("raw") if key == alias else None, "out", "()"), 1
+    )
+    w.emit(1, f"return out.get({alias!r})")
+    namespace = dict(w.env)
+    exec(compile("\n".join(w.lines), "<mapper-fastcheck-field>", "exec"), namespace)
+    return cast(Callable[[Any, list[Diagnostic]], Any], namespace["check"])
 
 
 def model_of(type_name: str) -> type[BaseModel]:
