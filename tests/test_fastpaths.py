@@ -426,6 +426,16 @@ def test_jira_keys_of_one_string_agree_with_the_general_scan(text: str) -> None:
     assert find_jira_keys([text]) == list(general)  # the general path itself
 
 
+JIRA_KEY_REFERENCE = re.compile(r"(?<![^\W_])[A-Z][A-Z0-9_]{1,255}-[0-9]++(?![^\W_])")
+
+
+@settings(max_examples=400)
+@given(text=KEYISH | st.text(max_size=40))
+@example(text="xABC-1 ABC-12x _AB-3 é-AB-4 AB-5_ ÉAB-6 ab-7 A-8 AB-9-10")
+def test_jira_key_pattern_agrees_with_the_plain_one(text: str) -> None:
+    assert _JIRA_KEY.findall(text) == JIRA_KEY_REFERENCE.findall(text)
+
+
 @settings(max_examples=400)
 @given(parts=PARTS)
 @example(parts=["a", None])
