@@ -55,6 +55,13 @@ reads exactly like `_from_iso` does, in C; anything else takes the general parse
 _MILLISECOND = timedelta(milliseconds=1)
 
 
+def _format_utc(at: datetime, has_fraction: bool) -> str:
+    text = at.isoformat()  # YYYY-MM-DDThh:mm:ss[.ffffff]+00:00 (no timespec: faster)
+    if not has_fraction:
+        return text[:19] + "Z"
+    return (text[:23] if at.microsecond else text[:19] + ".000") + "Z"
+
+
 class Instant(NamedTuple):
     """A point in time in UTC, and whether its source had a fraction of a second."""
 
@@ -63,10 +70,7 @@ class Instant(NamedTuple):
 
     def rfc3339(self) -> str:
         """`2024-05-01T12:00:00Z`, or `2024-05-01T12:00:00.123Z` when the source had a fraction."""
-        text = self.at.isoformat()  # YYYY-MM-DDThh:mm:ss[.ffffff]+00:00 (no timespec: faster)
-        if not self.has_fraction:
-            return text[:19] + "Z"
-        return (text[:23] if self.at.microsecond else text[:19] + ".000") + "Z"
+        return _format_utc(self.at, self.has_fraction)
 
     def epoch_ms(self) -> int:
         """Milliseconds since 1970-01-01T00:00:00Z (floored)."""
@@ -159,6 +163,12 @@ def _parse_text(value: str) -> Instant | None:
 
 @functools.lru_cache(maxsize=4096)
 def _rfc3339_of_text(value: str) -> str | None:
+    common = _COMMON.fullmatch(value)
+    if common is not None:  # the everyday shape, straight to text (what _from_common gives)
+        try:
+            return _format_utc(datetime.fromisoformat(value).astimezone(UTC), bool(common[1]))
+        except (ValueError, OverflowError):
+            pass
     instant = _parse_text.__wrapped__(value)  # this cache is enough: skip the parser's
     return None if instant is None else instant.rfc3339()
 
