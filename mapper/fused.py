@@ -14,9 +14,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from mapper.functions.registry import MapperFunctions
 from mapper.functions.timestamps import epoch_ms_of
 from mapper.model import OBJECT_TYPES
 from mapper.model.fastcheck import (
+    TRUSTED_WITH_LITERALS,
     Given,
     Unsupported,
     Writer,
@@ -25,6 +27,7 @@ from mapper.model.fastcheck import (
     emit_object_from,
     model_of,
     trusts,
+    trusts_call,
 )
 from mapper.plan import ValueNode
 
@@ -168,10 +171,32 @@ def _given(w: Writer, node: ValueNode, model: type[BaseModel], indent: int) -> d
             out[str(key)] = Given(var, trusted=True)
             continue
         var = _emit_node(w, child, indent)
-        function = _function_name(child)
-        trusted = name is not None and function is not None and trusts(model, name, function)
+        trusted = name is not None and _trusted(child, model, name)
         out[str(key)] = Given(var, trusted=trusted)
     return out
+
+
+_SAMPLE_FUNCTIONS = MapperFunctions()  # to call pure functions while compiling
+
+
+def _trusted(node: ValueNode, model: type[BaseModel], field: str) -> bool:
+    """True when the node's value needs no check: a function whose results are always valid."""
+    function = _function_name(node)
+    if function is None:
+        return False
+    if trusts(model, field, function):
+        return True
+    if function not in TRUSTED_WITH_LITERALS:
+        return False
+    args = node.exprs[0].ast.get("children", [])
+    literals = [arg.get("value") for arg in args[:-1] if arg.get("type") == "literal"]
+    if len(literals) != len(args) - 1:
+        return False
+    try:
+        sample = _SAMPLE_FUNCTIONS.call_function(function, [*literals, "x"])
+    except Exception:  # wrong literal types: the usual checks report it per record
+        return False
+    return trusts_call(model, field, function, literals, sample)
 
 
 CONTEXT_FUNCTIONS = frozenset({"record", "source", "lookup"})  # their results vary per record

@@ -34,7 +34,15 @@ from mapper.functions.registry import MapperFunctions
 from mapper.model import OBJECT_TYPES
 from mapper.model.advisories import advise
 from mapper.model.common import MAX_PRINCIPALS, Association, UserRef
-from mapper.model.fastcheck import TRUSTED_RESULTS, fast_check, fast_checker, source_of
+from mapper.model.fastcheck import (
+    TRUSTED_RESULTS,
+    TRUSTED_WITH_LITERALS,
+    checked_value,
+    fast_check,
+    fast_checker,
+    source_of,
+    trusts_call,
+)
 from mapper.model.introspect import FieldDoc, describe_type, iter_nested
 from mapper.model.scalars import normalise_date_or_timestamp, normalise_timestamp
 from mapper.model.validate import check_object
@@ -484,3 +492,50 @@ def test_trusted_results_need_no_check(function: str, data: st.DataObject) -> No
         return  # a type error is reported, never taken as a value
     if result is not None:
         _holds(function, result)
+
+
+KEY_FIELDS = [("atlassian:commit", "container_key"), ("atlassian:message", "parent_key"),
+              ("atlassian:message", "container_key"), ("atlassian:document", "container_key")]
+KEY_TYPES = st.sampled_from([*TYPES, "atlassian:nope", "repository", ""])
+KEY_NAMES = st.sampled_from(["repositoryId", "entityId", "", "x y"]) | st.text(max_size=4)
+
+
+def test_every_literal_trusted_function_has_a_contract_test() -> None:
+    assert set(TRUSTED_WITH_LITERALS) == {"entity_key", "entity_key_as"}
+
+
+@settings(max_examples=300)
+@given(where=st.sampled_from(KEY_FIELDS), kind=KEY_TYPES, name=KEY_NAMES,
+       ids=st.lists(IDS, min_size=1, max_size=4), as_named=st.booleans())
+def test_literal_trusted_results_need_no_check(
+    where: tuple[str, str], kind: str, name: str, ids: list[Any], as_named: bool
+) -> None:
+    """Once the sample result for id "x" is trusted, every id gives a valid result too."""
+    function, literals = ("entity_key_as", [kind, name]) if as_named else ("entity_key", [kind])
+    model = OBJECT_TYPES[where[0]]
+    sample = FUNCTIONS.call_function(function, [*literals, "x"])
+    if not trusts_call(model, where[1], function, literals, sample):
+        return
+    for ident in ids:
+        try:
+            result = FUNCTIONS.call_function(function, [*literals, ident])
+        except JMESPathError:
+            continue
+        if result is not None:
+            ok, checked = checked_value(model, where[1], result)
+            assert ok and json.dumps(checked) == json.dumps(result)
+
+
+@pytest.mark.parametrize(("function", "literals", "where", "trusted"), [
+    ("entity_key_as", ["atlassian:repository", "repositoryId"], KEY_FIELDS[0], True),
+    ("entity_key_as", ["atlassian:space", "spaceId"], KEY_FIELDS[0], False),  # wrong container
+    ("entity_key", ["atlassian:message"], KEY_FIELDS[1], True),
+    ("entity_key", ["atlassian:nope"], KEY_FIELDS[1], False),  # unknown type
+    ("entity_key", ["repository"], KEY_FIELDS[2], False),  # no atlassian: prefix
+    ("entity_key", ["atlassian:space"], KEY_FIELDS[3], True),
+])
+def test_literal_trust_examples(
+    function: str, literals: list[Any], where: tuple[str, str], trusted: bool
+) -> None:
+    sample = FUNCTIONS.call_function(function, [*literals, "x"])
+    assert trusts_call(OBJECT_TYPES[where[0]], where[1], function, literals, sample) is trusted

@@ -18,6 +18,7 @@ a model whose validators or annotations this module does not understand gets no 
 from __future__ import annotations
 
 import functools
+import json
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,6 +45,7 @@ from mapper.model.scalars import Kind
 __all__ = [
     "DICT_VALIDATORS",
     "TRUSTED_RESULTS",
+    "TRUSTED_WITH_LITERALS",
     "GiveUp",
     "Given",
     "Unsupported",
@@ -56,6 +58,7 @@ __all__ = [
     "model_of",
     "source_of",
     "trusts",
+    "trusts_call",
 ]
 
 Checker = Callable[[dict[str, Any], tuple[Any, ...], list[Diagnostic]], dict[str, Any]]
@@ -368,6 +371,27 @@ def trusts(model: type[BaseModel], field: str, function: str) -> bool:
     accepts = TRUSTED_RESULTS.get(function)
     validated = any(field in dec.info.fields for dec in _decorators(model))
     return accepts is not None and not validated and accepts(field_shape(model.model_fields[field]))
+
+
+TRUSTED_WITH_LITERALS: dict[str, int] = {"entity_key": 1, "entity_key_as": 2}
+"""Function -> how many leading arguments, given as literals, decide whether all its results
+are valid: the last argument only becomes a non-empty id string (or the result is null). So
+one sample result, checked once, stands for all of them (`trusts_call`)."""
+
+
+def trusts_call(
+    model: type[BaseModel], field: str, function: str, literals: list[Any], sample: Any
+) -> bool:
+    """True when the results of `function(*literals, id)` need no check as `model.field`.
+
+    `sample` is the result for the id "x"; it must pass the field's checks unchanged.
+    """
+    if TRUSTED_WITH_LITERALS.get(function) != len(literals) or sample is None:
+        return False
+    if any(field in dec.info.fields for dec in _decorators(model)):
+        return False
+    ok, checked = checked_value(model, field, sample)
+    return ok and json.dumps(checked) == json.dumps(sample)
 
 
 def _decorators(model: type[BaseModel]) -> list[Any]:
