@@ -99,7 +99,10 @@ def evaluate(
         if rule.each is None and rule.where is None and rule.checked is not None:
             done = rule.checked(record.data)  # the usual case, without the general machinery
             if done is not FALLBACK:
-                _take_checked(rule, record, done, objects, diags)
+                if done[1]:  # warnings to locate
+                    _take_checked(rule, record, done, objects, diags)
+                else:
+                    objects.append(MappedObject(rule.type_name, rule.name, done[0]))
                 continue
         try:
             _apply_rule(rule, record, objects, diags, filtered_by)

@@ -19,7 +19,7 @@ from mapper.errors import Diagnostic, RecordRef
 from mapper.interpreter import MappedObject, Record, evaluate
 from mapper.pipeline import MAX_EXAMPLES, RunOptions, RunReport, account
 from mapper.plan import Plan
-from mapper.sinks import JsonlSink, RejectsSink, association_set_form, dumps
+from mapper.sinks import JsonlSink, RejectsSink, association_set_form, dumps_line
 from mapper.sources import BadRecord, InputProblem, Item, parse_json
 
 CHUNK = 2048
@@ -80,7 +80,7 @@ class _LineSink:
     def write(self, objects: Iterable[MappedObject]) -> None:
         for obj in objects:
             payload = association_set_form(obj.payload) if _SET_ASSOC else obj.payload
-            self.lines.append(dumps(payload) + b"\n")
+            self.lines.append(dumps_line(payload))
 
     def close(self) -> None:
         """Nothing to close: the parent writes the lines."""

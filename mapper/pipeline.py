@@ -185,8 +185,10 @@ def iter_results(
         if isinstance(item, BadRecord):
             yield None, item
             continue
-        lookups = cache.for_source(item.source) if plan.lookups else {}
-        yield evaluate(plan, item, lookups=lookups), item
+        if plan.lookups:
+            yield evaluate(plan, item, lookups=cache.for_source(item.source)), item
+        else:
+            yield evaluate(plan, item), item
     report.input_problems.extend(cache.problems)
 
 

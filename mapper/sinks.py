@@ -38,6 +38,14 @@ def dumps(value: Any) -> bytes:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def dumps_line(value: Any) -> bytes:
+    """`dumps(value)` and a newline: one JSON Lines line."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_APPEND_NEWLINE)
+    except TypeError:
+        return dumps(value) + b"\n"
+
+
 def _output_error(path: str, err: OSError) -> OutputError:
     reason = err.strerror or str(err)
     hint = "the disk is full" if err.errno == 28 else None
@@ -155,7 +163,7 @@ class JsonlSink(_SinkBase):
         """Write objects as JSON lines."""
         for obj in objects:
             payload = association_set_form(obj.payload) if self.set_associations else obj.payload
-            self.out.write(dumps(payload) + b"\n")
+            self.out.write(dumps_line(payload))
             self.count += 1
 
     def write_raw(self, data: bytes, count: int) -> None:
@@ -274,7 +282,7 @@ def reject_line(
         entry["raw"] = raw
     else:
         entry["record"] = record
-    return dumps(entry) + b"\n"
+    return dumps_line(entry)
 
 
 class RejectsSink(_SinkBase):
