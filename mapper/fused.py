@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from mapper.functions.registry import MapperFunctions
 from mapper.functions.timestamps import epoch_ms_of
 from mapper.model import OBJECT_TYPES
+from mapper.model.common import MAX_PRINCIPALS, AccessControl
 from mapper.model.fastcheck import (
     TRUSTED_WITH_LITERALS,
     Given,
@@ -172,7 +173,8 @@ def _given(w: Writer, node: ValueNode, model: type[BaseModel], indent: int) -> d
             continue
         var = _emit_node(w, child, indent)
         trusted = name is not None and _trusted(child, model, name)
-        out[str(key)] = Given(var, trusted=trusted)
+        guard = PRINCIPALS_GUARD if trusted and _function_name(child) == "permissions" else ""
+        out[str(key)] = Given(var, trusted=trusted, guard=guard)
     return out
 
 
@@ -186,6 +188,8 @@ def _trusted(node: ValueNode, model: type[BaseModel], field: str) -> bool:
         return False
     if trusts(model, field, function):
         return True
+    if function == "permissions":
+        return _trusted_permissions(node, model, field)
     if function not in TRUSTED_WITH_LITERALS:
         return False
     args = node.exprs[0].ast.get("children", [])
@@ -243,6 +247,63 @@ def _is_plain_json(value: Any) -> bool:
         or type(value) in (str, int, bool)
         or (type(value) is float and value == value and abs(value) != float("inf"))
     )
+
+
+# permissions() gives one entry with one access control: only its principal count can be wrong
+PRINCIPALS_GUARD = f"len({{v}}[0]['accessControls'][0]['principals']) <= {MAX_PRINCIPALS}"
+
+
+def _trusted_permissions(node: ValueNode, model: type[BaseModel], field: str) -> bool:
+    """`permissions(...)` of principals that are valid whatever the record holds.
+
+    Such a result needs only its principal count checked (PRINCIPALS_GUARD). Anything else it
+    could be given either raises (a wrong type) or is skipped (null).
+    """
+    if field != "permissions" or field not in model.model_fields:
+        return False
+    args = node.exprs[0].ast.get("children", [])
+    return bool(args) and all(_principal_source(arg) for arg in args)
+
+
+def _principal_source(ast: Any) -> bool:
+    """True when every value of `ast`, given to permissions(), is null, raises or is valid."""
+    kind = ast.get("type")
+    children = ast.get("children", [])
+    if kind == "function_expression":
+        if ast.get("value") in ("users", "groups"):  # USER/GROUP with non-empty ids, or null
+            return True
+        return ast.get("value") == "principal" and _valid_principal(children)
+    if kind == "multi_select_list":
+        return all(_principal_source(child) for child in children)
+    if kind == "literal":
+        return ast.get("value") is None
+    if kind == "or_expression":  # a truthy left side, else the right side
+        return _truthy_source(children[0]) and _principal_source(children[1])
+    return False  # e.g. `a && b`: a falsy `a` such as {} would reach permissions()
+
+
+def _truthy_source(ast: Any) -> bool:
+    """True when every truthy value of `ast` is fit for permissions()."""
+    children = ast.get("children", [])
+    if ast.get("type") == "and_expression":  # truthy only as its right side
+        return _truthy_source(children[1])
+    if ast.get("type") == "or_expression":
+        return _truthy_source(children[0]) and _truthy_source(children[1])
+    return _principal_source(ast)
+
+
+def _valid_principal(args: list[Any]) -> bool:
+    """principal(<literal type>[, id]): valid for every id when it is for the sample id."""
+    if not args or len(args) > 2 or args[0].get("type") != "literal":
+        return False
+    try:
+        sample = _SAMPLE_FUNCTIONS.call_function("principal", [args[0].get("value"), "x"])
+    except Exception:
+        return False
+    if sample is None:
+        return True  # never a principal: null is skipped
+    ok, checked = checked_value(AccessControl, "principals", [sample])
+    return ok and checked == [sample] and list(checked[0]) == list(sample)
 
 
 def _function_name(node: ValueNode) -> str | None:

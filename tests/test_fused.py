@@ -131,3 +131,68 @@ def test_constant_fields_are_evaluated_and_checked_once() -> None:
     second = evaluate(plan, Record("constants", 1, {"id": "r2"})).objects[0].payload
     assert first["permissions"] == second["permissions"]
     assert first["permissions"] is not second["permissions"]  # a fresh value per object
+
+
+PRINCIPAL_SOURCES = st.recursive(
+    st.sampled_from([
+        "users(ids)", "groups(ids)", "users(id)", "principal('user', id)", "principal('EVERYONE')",
+        "principal('everyone', id)", "principal('nope', id)", "principal('MUST_HAVE_VIEWED')",
+        "principal(kind, id)", "`null`", "null", "`{}`", "obj", "ids",
+    ]),
+    lambda inner: st.one_of(
+        st.lists(inner, min_size=1, max_size=3).map(lambda xs: "[" + ", ".join(xs) + "]"),
+        st.tuples(inner, inner).map(lambda t: f"(flag && {t[0]} || {t[1]})"),
+        st.tuples(inner, inner).map(lambda t: f"({t[0]} || {t[1]})"),
+        inner.map(lambda t: f"(flag && {t})"),
+    ),
+    max_leaves=5,
+)
+IDS = st.none() | st.text(max_size=3) | st.integers(0, 9) | st.lists(
+    st.none() | st.text(max_size=3) | st.integers(0, 999) | st.just({}), max_size=4
+) | st.integers(400, 600).map(lambda n: [f"u{i}" for i in range(n)])
+PERMISSION_RECORDS = st.fixed_dictionaries({
+    "ids": IDS, "id": IDS,
+    "flag": st.sampled_from([True, False, None, {}, [], "", "x", 0]),
+    "kind": st.sampled_from(["USER", "group", "nope", None, "MUST_HAVE_VIEWED"]),
+    "obj": st.sampled_from([{}, {"type": "USER"}, {"type": "USER", "id": "u"}, None, []]),
+})
+
+
+def _permissions_plan(expression: str) -> Plan:
+    from mapper.api import compile_text
+
+    text = CONSTANTS.replace(
+        "permissions([principal('ATLASSIAN_WORKSPACE')], groups(['g1', 'g1']))",
+        f"permissions({expression})".replace('"', '\\\\"'),
+    )
+    plan, diags = compile_text(text)
+    assert plan is not None, diags
+    return plan
+
+
+@given(expression=PRINCIPAL_SOURCES, record=PERMISSION_RECORDS)
+def test_trusted_permissions_match_the_checked_path(expression: str, record: Any) -> None:
+    """permissions() results taken with only a count check are exactly what a full check gives."""
+    plan = _permissions_plan(expression)
+    rec = Record("permissions", 0, record)
+    expected = _facts(evaluate(_unfused(plan), rec))
+    assert _facts(evaluate(plan, rec)) == expected
+    assert _facts(evaluate(_unchecked(plan), rec)) == expected
+
+
+@pytest.mark.parametrize(("expression", "trusted"), [
+    ("repository.private && users(author.login) || [principal('ATLASSIAN_WORKSPACE')]", True),
+    ("users(ids), groups(id), [principal('user', id), `null`]", True),
+    ("principal('everyone', id)", True),
+    ("[principal('user', id), null]", False),  # `null` here is a field of the record
+    ("flag && users(ids)", False),  # a falsy `flag` such as {} would be taken as a principal
+    ("principal('nope', id)", False),
+    ("principal('MUST_HAVE_VIEWED')", False),  # valid, with a warning
+    ("obj", False),
+])
+def test_which_permissions_are_trusted(expression: str, trusted: bool) -> None:
+    from mapper.fused import PRINCIPALS_GUARD
+
+    source = _permissions_plan(expression).rules[0].checked.__mapper_source__  # type: ignore[union-attr]
+    guard = PRINCIPALS_GUARD.split("{v}")[1]
+    assert (guard in source) is trusted

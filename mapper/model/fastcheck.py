@@ -69,15 +69,16 @@ class Given:
     """How the generated code gets one field's value.
 
     `var` is a Python expression for the raw value; `trusted` says it is null or already what
-    the check would make of it (see TRUSTED_RESULTS); `fields`, instead of `var`, gives the
-    fields of a nested object built in place (null when all of them are null), and `required`
-    that such an object must not be null.
+    the check would make of it (see TRUSTED_RESULTS) once it passes `guard`, if any. `fields`,
+    instead of `var`, gives the fields of a nested object built in place (null when all of them
+    are null), and `required` that such an object must not be null.
     """
 
     var: str = ""
     trusted: bool = False
     fields: dict[str, Given] | None = None
     required: bool = False
+    guard: str = ""  # for a trusted value: a test it must still pass ({v} stands for it)
 
 
 Getter = Callable[[str], Given | None]  # a field's alias -> how its value is given, or None
@@ -304,6 +305,8 @@ def _field(
         w.emit(ind, f"if {var} is not None:")
         ind += 1
     if given.trusted:
+        if given.guard:
+            w.emit(ind, f"if not ({given.guard.format(v=var)}): raise GiveUp")
         w.emit(ind, f"{out}[{alias!r}] = {var}")
         return
     value = _value(w, annotation, list(info.metadata), var, f"(*{loc}, {alias!r})", ind)
