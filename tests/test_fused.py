@@ -191,7 +191,7 @@ def test_trusted_permissions_match_the_checked_path(expression: str, record: Any
     ("obj", False),
 ])
 def test_which_permissions_are_trusted(expression: str, trusted: bool) -> None:
-    from mapper.fused import PRINCIPALS_GUARD
+    from mapper.trust import PRINCIPALS_GUARD
 
     source = _permissions_plan(expression).rules[0].checked.__mapper_source__  # type: ignore[union-attr]
     guard = PRINCIPALS_GUARD.split("{v}")[1]
