@@ -10,7 +10,7 @@ locates the diagnostics. Fusion therefore never changes what a mapping produces,
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
 
@@ -97,12 +97,9 @@ def _writer() -> Writer:
 
 
 def _define(w: Writer, label: str) -> Fused:
-    source = "\n".join(w.lines)
-    namespace = dict(w.env)
-    exec(compile(source, f"<mapper-{label}>", "exec"), namespace)
-    fn: Fused = namespace["fused"]
-    fn.__mapper_source__ = source  # type: ignore[attr-defined]
-    return fn
+    fn, source = w.define("fused", label)
+    fn.__mapper_source__ = source
+    return cast(Fused, fn)
 
 
 def fuse(root: ValueNode) -> Fused:

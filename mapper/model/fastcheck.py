@@ -157,6 +157,13 @@ class Writer:
     def emit(self, indent: int, text: str) -> None:
         self.lines.append("    " * indent + text)
 
+    def define(self, name: str, label: str) -> tuple[Any, str]:
+        """Compile the lines; `(the function called name, its source)`."""
+        source = "\n".join(self.lines)
+        namespace = dict(self.env)
+        exec(compile(source, f"<mapper-generated-{label}>", "exec"), namespace)  # our own code
+        return namespace[name], source
+
 
 def _strip_optional(annotation: Any) -> tuple[Any, bool]:
     if get_origin(annotation) in (Union, types.UnionType):
@@ -439,9 +446,7 @@ def _field_checker(model: type[BaseModel], field: str) -> Callable[[Any, list[Di
         w, info, field, checks, (lambda key: Given("raw") if key == alias else None, "out", "()"), 1
     )
     w.emit(1, f"return out.get({alias!r})")
-    namespace = dict(w.env)
-    exec(compile("\n".join(w.lines), "<mapper-fastcheck-field>", "exec"), namespace)
-    return cast(Callable[[Any, list[Diagnostic]], Any], namespace["check"])
+    return cast(Callable[[Any, list[Diagnostic]], Any], w.define("check", "field")[0])
 
 
 def model_of(type_name: str) -> type[BaseModel]:
@@ -493,10 +498,7 @@ def _compiled(model: type[BaseModel]) -> tuple[Checker, str]:
     w.emit(0, "def check(raw, loc, warns):")
     out = _model(w, model, "raw", "loc", 1)
     w.emit(1, f"return {out}")
-    source = "\n".join(w.lines)
-    code = compile(source, f"<mapper-fastcheck-{model.__name__}>", "exec")
-    exec(code, w.env)  # our own generated code, from the models
-    return w.env["check"], source
+    return cast(tuple[Checker, str], w.define("check", model.__name__))
 
 
 @functools.cache
