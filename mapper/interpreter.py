@@ -96,16 +96,18 @@ def evaluate(
     diags: list[Diagnostic] = []
     filtered_by: list[str] = []
     for rule in plan.rules:
-        if rule.each is None and rule.where is None and rule.checked is not None:
-            done = rule.checked(record.data)  # the usual case, without the general machinery
+        plain = rule.each is None and rule.where is None and rule.checked is not None
+        if plain:  # the usual case, without the general machinery
+            done = rule.checked(record.data)  # type: ignore[misc]  # not None when plain
             if done is not FALLBACK:
                 if done[1]:  # warnings to locate
-                    _take_checked(rule, record, done, objects, diags)
+                    item = _Item(record, record.data, ())
+                    objects.append(_take_checked(rule, item, done, diags))
                 else:
                     objects.append(MappedObject(rule.type_name, rule.name, done[0]))
                 continue
         try:
-            _apply_rule(rule, record, objects, diags, filtered_by)
+            _apply_rule(rule, record, objects, diags, filtered_by, checked=not plain)
         except RecursionError:
             diags.append(
                 Diagnostic(
@@ -127,7 +129,10 @@ def _apply_rule(
     objects: list[MappedObject],
     diags: list[Diagnostic],
     filtered_by: list[str],
+    *,
+    checked: bool = True,
 ) -> None:
+    """Evaluate a rule on every item; `checked=False` skips its checked function (it failed)."""
     for data, prefix in _items(rule, record, diags):
         item = _Item(record, data, prefix)
         if rule.where is not None and not _truthy(_eval(rule.where, item)):
@@ -135,7 +140,7 @@ def _apply_rule(
                 filtered_by.append(rule.name)
             diags.extend(item.diags)
             continue
-        obj = _build(rule, item)
+        obj = _build(rule, item, checked=checked)
         diags.extend(item.diags)
         if obj is not None:
             objects.append(obj)
@@ -257,27 +262,18 @@ def _absent(node: ValueNode, item: _Item) -> Any:
 
 
 def _take_checked(
-    rule: ObjectRule,
-    at: Record | _Item,
-    done: Any,
-    objects: list[MappedObject],
-    diags: list[Diagnostic],
-) -> None:
-    """Keep an object the rule's checked function built (and its warnings, located)."""
+    rule: ObjectRule, item: _Item, done: Any, diags: list[Diagnostic]
+) -> MappedObject:
+    """The object a rule's checked function built; its warnings, located, go to `diags`."""
     checked, warnings = cast(tuple[dict[str, Any], list[Diagnostic]], done)
-    item = at if isinstance(at, _Item) else None
-    if warnings:
-        item = item or _Item(cast(Record, at), cast(Record, at).data, ())
-        diags.extend(_locate_object_problem(rule, item, d) for d in warnings)
-    objects.append(MappedObject(rule.type_name, rule.name, checked, _pointer(item)))
+    diags.extend(_locate_object_problem(rule, item, d) for d in warnings)
+    return MappedObject(rule.type_name, rule.name, checked, _pointer(item))
 
 
-def _build(rule: ObjectRule, item: _Item) -> MappedObject | None:
-    done = rule.checked(item.data) if rule.checked is not None else FALLBACK
+def _build(rule: ObjectRule, item: _Item, *, checked: bool = True) -> MappedObject | None:
+    done = rule.checked(item.data) if checked and rule.checked is not None else FALLBACK
     if done is not FALLBACK:  # built and checked in one go (the usual case)
-        objects: list[MappedObject] = []
-        _take_checked(rule, item, done, objects, item.diags)
-        return objects[0]
+        return _take_checked(rule, item, done, item.diags)
     fast = rule.fused(item.data) if rule.fused is not None else FALLBACK
     if fast is FALLBACK:  # a problem somewhere: evaluate field by field to locate it
         fast = _value(rule.fields, item)
@@ -295,8 +291,8 @@ def _build(rule: ObjectRule, item: _Item) -> MappedObject | None:
     return MappedObject(rule.type_name, rule.name, clean, _pointer(item))
 
 
-def _pointer(item: _Item | None) -> str:
-    return "" if item is None or not item.prefix else json_pointer(item.prefix)
+def _pointer(item: _Item) -> str:
+    return "" if not item.prefix else json_pointer(item.prefix)
 
 
 def _locate_object_problem(rule: ObjectRule, item: _Item, diag: Diagnostic) -> Diagnostic:
