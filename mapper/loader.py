@@ -231,7 +231,7 @@ def validation_diagnostics(
         loc = _clean_loc(e["loc"], data)
         kind = e["type"]
         if kind == "extra_forbidden":
-            key = str(loc[-1])
+            key = str(loc[-1]) if loc else ""
             yield Diagnostic(
                 "spec.unknown-key",
                 f"unknown key {key!r}",
@@ -256,7 +256,8 @@ def _clean_loc(raw: tuple[Any, ...], data: Any) -> Loc:
             tag_seen = True
             continue  # pydantic's union tag ("expr", "object", "list"...), not a real key
         tag_seen = False
-        if isinstance(part, str) and "[" in part:
+        is_key = isinstance(node, dict) and part in node
+        if not is_key and isinstance(part, str) and "[" in part:
             continue  # validator markers such as function-after[...]
         out.append(part)
         try:
