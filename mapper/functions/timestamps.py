@@ -103,14 +103,20 @@ def _zone(match: re.Match[str]) -> timezone | None:
     return timezone(-offset if match["sign"] == "-" else offset)
 
 
-def _from_common(text: str) -> Instant | None:
+def _common_utc(text: str) -> tuple[datetime, bool] | None:
+    """(the UTC datetime, has a fraction) of the everyday shape; None leaves it to the parser."""
     match = _COMMON.fullmatch(text)
     if match is None:
         return None
     try:
-        return Instant(datetime.fromisoformat(text).astimezone(UTC), match[1] is not None)
+        return datetime.fromisoformat(text).astimezone(UTC), match[1] is not None
     except (ValueError, OverflowError):
-        return None  # the general parser decides
+        return None
+
+
+def _from_common(text: str) -> Instant | None:
+    found = _common_utc(text)
+    return None if found is None else Instant(*found)
 
 
 def _from_iso(text: str) -> Instant | None:
@@ -163,12 +169,9 @@ def _parse_text(value: str) -> Instant | None:
 
 @functools.lru_cache(maxsize=4096)
 def _rfc3339_of_text(value: str) -> str | None:
-    common = _COMMON.fullmatch(value)
-    if common is not None:  # the everyday shape, straight to text (what _from_common gives)
-        try:
-            return _format_utc(datetime.fromisoformat(value).astimezone(UTC), bool(common[1]))
-        except (ValueError, OverflowError):
-            pass
+    common = _common_utc(value)
+    if common is not None:  # the everyday shape, straight to text
+        return _format_utc(*common)
     instant = _parse_text.__wrapped__(value)  # this cache is enough: skip the parser's
     return None if instant is None else instant.rfc3339()
 
