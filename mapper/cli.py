@@ -6,9 +6,11 @@ Exit codes: 0 ok; 1 invalid mapping or failed test; 2 usage error; 3 records rej
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
+from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -224,27 +226,14 @@ def run_cmd(
     )
     input_progress = InputProgress(expand_inputs(inputs)[0])
     problems, items = _items(plan, inputs, records, input_progress)
-    if workers > 1 and fmt is Format.jsonl and not plan.lookups and output != STDOUT:
-        from mapper.parallel import run_parallel
-
+    set_assoc = associations is AssocForm.set
+    if workers > 1 and fmt is Format.jsonl and output != STDOUT:
         paths, _ = expand_inputs(inputs)
         raw = paths if _all_jsonl(paths) and records is None and plan.records is None else None
-        try:
-            result = run_parallel(
-                mapping,
-                plan,
-                items,
-                output,
-                rejects_path,
-                options,
-                workers,
-                associations is AssocForm.set,
-                raw,
-            )
-        except KeyboardInterrupt:
-            _fail(EXIT_INTERRUPTED, message="interrupted: no output file was written")
-        except OutputError as error:
-            _fail(EXIT_IO, list(error.diagnostics))
+        result = _run_parallel(
+            mapping, plan, items, output, rejects_path, options, workers, set_assoc, raw, quiet,
+            input_progress,
+        )  # fmt: skip
     else:
         result = _run_serial(
             plan,
@@ -255,7 +244,7 @@ def run_cmd(
             options,
             connection_id,
             props,
-            associations is AssocForm.set,
+            set_assoc,
             quiet,
             input_progress,
         )
@@ -292,26 +281,57 @@ def _run_serial(
         quarantine = RejectsSink(rejects_path)
     except MapperError as error:
         _fail(EXIT_IO, list(error.diagnostics))
-    with _progress(quiet, input_progress) as tick:
-        try:
-            with sink, quarantine:
-                return run(
-                    plan, items, sink=sink, rejects=quarantine, options=options, progress=tick
-                )
-        except KeyboardInterrupt:
-            _fail(
-                EXIT_INTERRUPTED,
-                message=f"interrupted after {sink.count} objects: "
-                "no output file was written (partial files removed)",
-            )
-        except RecordError as error:
-            _fail(
-                EXIT_REJECTED,
-                list(error.diagnostics),
-                "[red]stopped (--fail-fast): no output file was written[/]",
-            )
-        except OutputError as error:
-            _fail(EXIT_IO, list(error.diagnostics))
+    with (
+        _progress(quiet, input_progress) as tick,
+        _run_errors(lambda: sink.count),
+        sink,
+        quarantine,
+    ):
+        return run(plan, items, sink=sink, rejects=quarantine, options=options, progress=tick)
+
+
+def _run_parallel(
+    mapping: Path,
+    plan: Plan,
+    items: Any,
+    output: str,
+    rejects_path: str | None,
+    options: RunOptions,
+    workers: int,
+    set_assoc: bool,
+    jsonl_paths: list[str] | None,
+    quiet: bool,
+    input_progress: InputProgress,
+) -> RunReport:
+    from mapper.parallel import run_parallel
+
+    with _progress(quiet, input_progress) as tick, _run_errors(None):
+        return run_parallel(
+            mapping, plan, items, output, rejects_path, options, workers, set_assoc, jsonl_paths,
+            tick, input_progress,
+        )  # fmt: skip
+    raise AssertionError("unreachable")  # _run_errors exits on every exception
+
+
+@contextlib.contextmanager
+def _run_errors(objects: Callable[[], int] | None) -> Iterator[None]:
+    """Turn what stops a run into its exit code and message; partial outputs are already gone."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        done = f" after {objects()} objects" if objects else ""
+        _fail(
+            EXIT_INTERRUPTED,
+            message=f"interrupted{done}: no output file was written (partial files removed)",
+        )
+    except RecordError as error:
+        _fail(
+            EXIT_REJECTED,
+            list(error.diagnostics),
+            "[red]stopped (--fail-fast): no output file was written[/]",
+        )
+    except OutputError as error:
+        _fail(EXIT_IO, list(error.diagnostics))
 
 
 class _progress:
@@ -347,9 +367,12 @@ class _progress:
         self.bar.__enter__()
         task = self.bar.add_task("mapping", total=total, records=0, rate=0.0)
         started = time.perf_counter()
+        shown = 0
 
         def tick(n: int) -> None:
-            if n % 500 == 0:
+            nonlocal shown
+            if n - shown >= 500:
+                shown = n
                 done = self.inputs.done() if self.inputs else None
                 rate = n / max(time.perf_counter() - started, 1e-9)
                 self.bar.update(task, completed=done, records=n, rate=rate)

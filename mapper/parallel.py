@@ -1,144 +1,420 @@
 """`mapper run --workers N`: the same mapping in N processes, output in input order.
 
-The parent only reads and writes bytes: JSONL inputs are sent to workers as raw line chunks
-(workers parse, map, validate and serialise), other inputs as parsed records. Chunks come back
-in submission order (`imap`), so the output is identical to a 1-worker run.
+The work is cut into parts, handed to the workers in input order. A JSONL input is cut into
+spans of whole lines (`sources.jsonl_spans` reads only the line under each cut); each worker reads
+its span itself. Other inputs are read by the parent and sent as parsed records.
+
+Two running totals are handed out in part order (`Turns`): where a span's records start (record
+index and line number, for diagnostics), and where a part's output starts in the output file.
+A worker claims the first as soon as it has counted its lines and the second as soon as it has
+serialised its objects, then writes them at that offset itself. Nothing but counts passes through
+the parent, so it stays nearly idle, and the output is byte-identical to a 1-worker run.
+
+When a part would cross `--max-errors`, or holds a rejected record under `--fail-fast`, the
+parent stops the workers, cuts the output back to where that part starts, and maps the part
+again itself with the serial pipeline: the run stops at exactly the record where a 1-worker run
+stops, with the same outputs and report.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import signal
 import time
-from collections.abc import Iterable, Iterator
+import traceback
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from mapper.api import load
-from mapper.errors import Diagnostic, RecordRef
-from mapper.interpreter import MappedObject, Record, evaluate
-from mapper.pipeline import MAX_EXAMPLES, RunOptions, RunReport, account
+from mapper.errors import Diagnostic
+from mapper.interpreter import MappedObject
+from mapper.pipeline import (
+    MAX_EXAMPLES,
+    ErrorPolicy,
+    LookupCache,
+    RunOptions,
+    RunReport,
+    account,
+    iter_results,
+    max_errors_reason,
+    run,
+)
 from mapper.plan import Plan
-from mapper.sinks import JsonlSink, RejectsSink, association_set_form, dumps_line
-from mapper.sources import BadRecord, InputProblem, Item, parse_json
+from mapper.sinks import JsonlSink, RejectsSink, association_set_form, dumps_line, output_error
+from mapper.sources import (
+    InputProblem,
+    InputProgress,
+    Item,
+    Span,
+    jsonl_items,
+    jsonl_spans,
+    read_span,
+)
 
-CHUNK = 2048
-_PLAN: Plan | None = None
-_SET_ASSOC = False
+SPAN_BYTES = 256 * 1024  # about 350 W1 records: small parts keep every worker busy to the end
+PART_RECORDS = 512  # records per part when the parent reads the input (not JSONL)
+WINDOW = 8  # parts in flight per worker: a slow part holds the others back by at most this
+
+Part = Span | list[Item]
+
+
+class Turns:
+    """Running totals handed out in part order, across processes.
+
+    Part k waits until parts 0..k-1 have claimed, then gets the totals of their amounts. A part
+    that starts a new file restarts the totals.
+    """
+
+    def __init__(self, ctx: Any, width: int) -> None:
+        self.cond = ctx.Condition()
+        self.turn = ctx.RawValue("q", 0)
+        self.totals = ctx.RawArray("q", width)
+
+    def claim(self, number: int, amounts: tuple[int, ...], restart: bool = False) -> list[int]:
+        """The totals before part `number`; adds its `amounts` for the parts after it."""
+        with self.cond:
+            while self.turn.value != number:
+                self.cond.wait()
+            base = [0] * len(amounts) if restart else list(self.totals)
+            for i, amount in enumerate(amounts):
+                self.totals[i] = base[i] + amount
+            self.turn.value = number + 1
+            self.cond.notify_all()
+        return base
 
 
 @dataclass
-class ChunkResult:
-    """What a worker sends back for one chunk: serialised lines and the chunk's counts."""
+class _Worker:
+    """What a worker process keeps between parts."""
 
-    output: bytes = b""
+    plan: Plan
+    options: RunOptions
+    set_assoc: bool
+    lookups: LookupCache
+    starts: Turns  # (record index, line number) where a span starts, per file
+    offsets: Turns  # (byte offset,) where a part's output starts
+    output: BinaryIO  # the run's temporary output file, written at claimed offsets
+
+
+_WORKER: _Worker | None = None
+_FORKED_PLAN: Plan | None = None  # set in the parent just before forking
+
+
+@dataclass
+class PartResult:
+    """What a worker sends back for one part: where its output went, its rejects and counts."""
+
+    number: int
+    offset: int = 0
+    index: int = 0  # of the span's first record (spans only)
+    line_no: int = 1
     rejects: bytes = b""
     counts: RunReport = field(default_factory=lambda: RunReport(""))
+    lookup_problems: list[Diagnostic] = field(default_factory=list)
+    write_error: str | None = None
 
 
-def _init(mapping: str, set_assoc: bool) -> None:
-    global _PLAN, _SET_ASSOC
-    if _PLAN is None:  # forked workers inherit the parent's compiled plan
-        _PLAN = load(mapping)
-    _SET_ASSOC = set_assoc
+def _init(
+    mapping: str, options: RunOptions, set_assoc: bool, starts: Turns, offsets: Turns, tmp: str
+) -> None:
+    global _WORKER
+    plan = _FORKED_PLAN or load(mapping)  # forked workers inherit the parent's compiled plan
+    lookups = LookupCache(plan.lookups, options.lookups)
+    output = Path(tmp).open("r+b", buffering=0)  # noqa: SIM115  (open while the worker lives)
+    _WORKER = _Worker(plan, options, set_assoc, lookups, starts, offsets, output)
 
 
-def _work(chunk: tuple[str, int, list[Any], bool]) -> ChunkResult:
-    source, start, rows, raw = chunk
-    assert _PLAN is not None
-    res = ChunkResult()
-    out: list[bytes] = []
-    rej: list[bytes] = []
-    sink, rejects = _LineSink(out), RejectsSink(None, lines=rej)
-    for offset, row in enumerate(rows):
-        index = start + offset
-        item: Item
-        if raw:
-            try:
-                item = Record(source, index, parse_json(row))
-            except ValueError as err:
-                text = row.decode("utf-8", "replace").rstrip("\r\n")
-                message = f"not valid JSON: {str(err).split(':')[0]}"
-                ref = RecordRef(source, index)
-                item = BadRecord(
-                    source, index, text, Diagnostic("record.malformed-json", message, record=ref)
-                )
-        else:
-            item = Record(source, index, row)
-        result = evaluate(_PLAN, item) if isinstance(item, Record) else None
-        account(res.counts, result, item, sink, rejects)
-    res.output, res.rejects = b"".join(out), b"".join(rej)
+def _work(task: tuple[int, Part]) -> PartResult:
+    number, part = task
+    worker = _WORKER
+    assert worker is not None
+    res = PartResult(number)
+    started = claimed = False
+    try:
+        items, started = _items(worker, res, part)
+        out = _map(worker, res, items)
+        res.offset = worker.offsets.claim(number, (len(out),))[0]
+        claimed = True
+        res.write_error = _write_at(worker.output, out, res.offset)
+    finally:  # a part that failed still takes its turns, so the others do not wait forever
+        if not started and isinstance(part, Span):
+            worker.starts.claim(number, (0, 0))
+        if not claimed:
+            worker.offsets.claim(number, (0,))
     return res
 
 
-class _LineSink:
-    """Collects serialised objects for the parent to write (same bytes as JsonlSink)."""
+def _items(worker: _Worker, res: PartResult, part: Part) -> tuple[Iterable[Item], bool]:
+    if not isinstance(part, Span):
+        return part, False
+    try:
+        span = read_span(part)
+    except OSError as err:
+        diag = Diagnostic("input.unreadable", f"cannot read input: {err.strerror or err}")
+        return [InputProblem(part.source, diag)], False
+    restart = part.start == 0
+    res.index, res.line_no = worker.starts.claim(
+        res.number, (span.records, span.line_count), restart
+    )
+    res.line_no += 1
+    return jsonl_items(part.source, span.lines, res.index, res.line_no), True
 
-    def __init__(self, lines: list[bytes]) -> None:
+
+def _map(worker: _Worker, res: PartResult, items: Iterable[Item]) -> bytes:
+    out: list[bytes] = []
+    rejected: list[bytes] = []
+    sink, rejects = _LineSink(out, worker.set_assoc), RejectsSink(None, lines=rejected)
+    seen = len(worker.lookups.problems)
+    for result, item in iter_results(
+        worker.plan, items, worker.options, res.counts, worker.lookups
+    ):
+        account(res.counts, result, item, sink, rejects)
+    res.rejects = b"".join(rejected)
+    res.lookup_problems = worker.lookups.problems[seen:]
+    return b"".join(out)
+
+
+def _write_at(fh: BinaryIO, data: bytes, offset: int) -> str | None:
+    """Write all of `data` at `offset`; the reason if it failed."""
+    try:
+        fh.seek(offset)
+        view = memoryview(data)
+        while view:
+            view = view[fh.write(view) :]
+    except OSError as err:
+        return err.strerror or str(err)
+    return None
+
+
+class _LineSink:
+    """Collects serialised objects (the same bytes as JsonlSink writes)."""
+
+    def __init__(self, lines: list[bytes], set_assoc: bool) -> None:
         self.lines = lines
+        self.set_assoc = set_assoc
 
     def write(self, objects: Iterable[MappedObject]) -> None:
         for obj in objects:
-            payload = association_set_form(obj.payload) if _SET_ASSOC else obj.payload
+            payload = association_set_form(obj.payload) if self.set_assoc else obj.payload
             self.lines.append(dumps_line(payload))
 
     def close(self) -> None:
-        """Nothing to close: the parent writes the lines."""
+        """Nothing to close: the worker writes the part."""
 
     def abort(self) -> None:
         """Nothing to discard."""
 
 
-def _chunks(items: Iterable[Item], report: RunReport) -> Iterator[tuple[str, int, list[Any], bool]]:
-    source, start, rows = "", 0, list[Any]()
+@dataclass
+class _Failure:
+    """A worker's unexpected exception (a bug), sent back as text."""
+
+    number: int
+    text: str
+
+
+def _serve(tasks: Any, results: Connection, init: tuple[Any, ...]) -> None:
+    """A worker process: map parts until the parent sends None."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _init(*init)
+    while (task := tasks.get()) is not None:
+        try:
+            results.send(_work(task))
+        except Exception:  # a bug: the parent reports it and stops the run
+            results.send(_Failure(task[0], traceback.format_exc()))
+
+
+class _Pool:
+    """Worker processes that take parts from one queue; results come back in part order.
+
+    Unlike `multiprocessing.Pool` it has no helper threads (its worker handler spins while
+    results wait to be read), and a worker that dies stops the run instead of hanging it.
+    """
+
+    def __init__(self, ctx: Any, workers: int, init: tuple[Any, ...]) -> None:
+        self.tasks = ctx.SimpleQueue()
+        self.readers: list[Connection] = []
+        self.processes = []
+        for _ in range(workers):
+            reader, writer = ctx.Pipe(duplex=False)
+            process = ctx.Process(target=_serve, args=(self.tasks, writer, init), daemon=True)
+            process.start()
+            writer.close()
+            self.readers.append(reader)
+            self.processes.append(process)
+
+    def imap(self, tasks: Iterable[tuple[int, Part]], window: int) -> Iterator[PartResult]:
+        """Results of `tasks` (numbered 0, 1, ...) in order; at most `window` in flight."""
+        pending = iter(tasks)
+        ready: dict[int, PartResult | _Failure] = {}
+        sent = done = 0
+        exhausted = False
+        while True:
+            while not exhausted and sent - done < window:
+                task = next(pending, None)
+                if task is None:
+                    exhausted = True
+                else:
+                    self.tasks.put(task)
+                    sent += 1
+            if done == sent:
+                return
+            for res in self._receive():
+                ready[res.number] = res
+            while done in ready:
+                res = ready.pop(done)
+                done += 1
+                if isinstance(res, _Failure):
+                    raise RuntimeError(f"a worker process failed on part {res.number}:\n{res.text}")
+                yield res
+
+    def _receive(self) -> list[PartResult | _Failure]:
+        sentinels = {p.sentinel: p for p in self.processes}
+        while True:
+            ready = wait([*self.readers, *sentinels])
+            got = [conn.recv() for conn in self.readers if conn in ready]
+            if got:
+                return got
+            for sentinel in ready:
+                process = sentinels[sentinel]
+                raise output_error(
+                    "the output", f"a worker process stopped (exit code {process.exitcode})"
+                )
+
+    def close(self, graceful: bool) -> None:
+        """Stop the workers: let them finish (graceful) or terminate them."""
+        for process in self.processes:
+            if graceful:
+                self.tasks.put(None)
+            else:
+                process.terminate()
+        for process in self.processes:
+            process.join()
+        for reader in self.readers:
+            reader.close()
+
+
+def _span_parts(paths: list[str], report: RunReport) -> Iterator[Part]:
+    for path in paths:
+        try:
+            yield from jsonl_spans(path, SPAN_BYTES)
+        except OSError as err:
+            diag = Diagnostic("input.unreadable", f"cannot read input: {err.strerror or err}")
+            report.input_problems.append(InputProblem(path, diag).diagnostic)
+
+
+def _item_parts(items: Iterable[Item], report: RunReport) -> Iterator[Part]:
+    part: list[Item] = []
     for item in items:
         if isinstance(item, InputProblem):
             report.input_problems.append(item.diagnostic)
             continue
-        data = item.raw.encode() if isinstance(item, BadRecord) else item.data
-        raw = isinstance(item, BadRecord)
-        if rows and (item.source != source or len(rows) >= CHUNK or raw):
-            yield source, start, rows, False
-            rows = []
-        if raw:
-            yield item.source, item.index, [data], True
-            continue
-        if not rows:
-            source, start = item.source, item.index
-        rows.append(data)
-    if rows:
-        yield source, start, rows, False
+        part.append(item)
+        if len(part) >= PART_RECORDS:
+            yield part
+            part = []
+    if part:
+        yield part
 
 
-def _raw_chunks(paths: list[str]) -> Iterator[tuple[str, int, list[Any], bool]]:
-    """JSONL files as raw line chunks: the parent never parses JSON."""
-    for path in paths:
-        index, rows = 0, []
-        with Path(path).open("rb") as fh:
-            for line in fh:
-                if not line.strip():
-                    continue
-                rows.append(line)
-                if len(rows) >= CHUNK:
-                    yield path, index, rows, True
-                    index, rows = index + len(rows), []
-        if rows:
-            yield path, index, rows, True
-
-
-def _merge(report: RunReport, chunk: RunReport) -> None:
-    report.records_in += chunk.records_in
-    report.records_mapped += chunk.records_mapped
-    report.records_rejected += chunk.records_rejected
-    report.records_filtered += chunk.records_filtered
-    report.objects_out += chunk.objects_out
-    report.objects_by_type.update(chunk.objects_by_type)
-    report.filtered_by_rule.update(chunk.filtered_by_rule)
-    report.problems.update(chunk.problems)
-    report.warnings.update(chunk.warnings)
-    for code, examples in chunk.examples.items():
+def _merge(report: RunReport, part: RunReport) -> None:
+    report.records_in += part.records_in
+    report.records_mapped += part.records_mapped
+    report.records_rejected += part.records_rejected
+    report.records_filtered += part.records_filtered
+    report.objects_out += part.objects_out
+    report.objects_by_type.update(part.objects_by_type)
+    report.filtered_by_rule.update(part.filtered_by_rule)
+    report.problems.update(part.problems)
+    report.warnings.update(part.warnings)
+    for code, examples in part.examples.items():
         kept = report.examples.setdefault(code, [])
         kept.extend(examples[: MAX_EXAMPLES - len(kept)])
+    report.input_problems.extend(part.input_problems)
+
+
+def _must_replay(res: PartResult, report: RunReport, options: RunOptions) -> bool:
+    """Would a 1-worker run stop inside this part?"""
+    rejected = res.counts.records_rejected
+    if not rejected:
+        return False
+    if options.policy is ErrorPolicy.FAIL_FAST:
+        return True
+    limit = options.max_rejects
+    return limit is not None and report.records_rejected + rejected > limit
+
+
+class _InFlight:
+    """Parts handed to the pool, kept until their result is merged (a replay needs them)."""
+
+    def __init__(self, parts: Iterable[Part]) -> None:
+        self.parts: dict[int, Part] = {}
+        self.source = parts
+
+    def __iter__(self) -> Iterator[tuple[int, Part]]:
+        for number, part in enumerate(self.source):
+            self.parts[number] = part
+            yield number, part
+
+    def pop(self, number: int) -> Part:
+        return self.parts.pop(number)
+
+
+@dataclass
+class _Run:
+    """The parent's side of one parallel run."""
+
+    plan: Plan
+    options: RunOptions
+    sink: JsonlSink
+    rejects: RejectsSink
+    report: RunReport
+    progress: Callable[[Part], None] | None
+    lookup_problems: list[Diagnostic] = field(default_factory=list)
+
+    def collect(
+        self, results: Iterable[PartResult], parts: _InFlight
+    ) -> tuple[Part, PartResult] | None:
+        """Merge results in part order; the part to map again, if a 1-worker run stops in it."""
+        for res in results:
+            part = parts.pop(res.number)
+            if res.write_error is not None:
+                raise output_error(str(self.sink.path), res.write_error)
+            if _must_replay(res, self.report, self.options):
+                return part, res
+            self.sink.count += res.counts.objects_out
+            self.rejects.write_raw(res.rejects, res.counts.records_rejected)
+            _merge(self.report, res.counts)
+            self.lookup_problems.extend(res.lookup_problems)
+            if self.progress is not None:
+                self.progress(part)
+        self.report.completed = True
+        return None
+
+    def replay(self, part: Part, res: PartResult) -> None:
+        """Map `part` here, stopping where a 1-worker run stops (may raise RecordError)."""
+        self.sink.rewind(res.offset)
+        options = self.options
+        left = (
+            None
+            if options.max_rejects is None
+            else options.max_rejects - self.report.records_rejected
+        )
+        local = RunOptions(options.policy, left, options.lookups)
+        if isinstance(part, Span):
+            lines = read_span(part).lines
+            items: Iterable[Item] = jsonl_items(part.source, lines, res.index, res.line_no)
+        else:
+            items = part
+        done = run(self.plan, items, sink=self.sink, rejects=self.rejects, options=local)
+        self.lookup_problems.extend(done.input_problems)
+        done.input_problems = []
+        _merge(self.report, done)
+        if done.stopped_early:
+            self.report.stopped_early = max_errors_reason(options.max_rejects)
 
 
 def run_parallel(
@@ -151,25 +427,78 @@ def run_parallel(
     workers: int,
     set_assoc: bool,
     jsonl_paths: list[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+    inputs: InputProgress | None = None,
 ) -> RunReport:
-    """Map with `workers` processes; same objects, same order as one worker."""
+    """Map with `workers` processes; same objects, same order, same report as one worker.
+
+    Raises:
+        RecordError: under ErrorPolicy.FAIL_FAST, at the first rejected record.
+        OutputError: when an output cannot be written.
+    """
     report = RunReport(plan.path)
     started = time.perf_counter()
-    chunks = _raw_chunks(jsonl_paths) if jsonl_paths else _chunks(items, report)
-    global _PLAN
+    parts = _InFlight(
+        _span_parts(jsonl_paths, report) if jsonl_paths else _item_parts(items, report)
+    )
+    global _FORKED_PLAN
     can_fork = "fork" in mp.get_all_start_methods()
     ctx = mp.get_context("fork" if can_fork else "spawn")
-    _PLAN = plan if can_fork else None
-    sink, quarantine = JsonlSink(output), RejectsSink(rejects_path)
-    with sink, quarantine, ctx.Pool(workers, _init, (str(mapping), set_assoc)) as pool:
-        for res in pool.imap(_work, chunks, chunksize=1):
-            sink.write_raw(res.output, res.counts.objects_out)
-            quarantine.write_raw(res.rejects, res.counts.records_rejected)
-            _merge(report, res.counts)
-            if options.max_rejects is not None and report.records_rejected > options.max_rejects:
-                report.stopped_early = f"more than {options.max_rejects} records rejected"
-                break
-        else:
-            report.completed = True
-    report.duration_s = time.perf_counter() - started
+    sink = JsonlSink(output, set_associations=set_assoc)
+    quarantine = RejectsSink(rejects_path)
+    tick = None if progress is None else _ticker(progress, report, inputs, jsonl_paths)
+    state = _Run(plan, options, sink, quarantine, report, tick)
+    turns = (Turns(ctx, 2), Turns(ctx, 1))
+    init = (str(mapping), options, set_assoc, *turns, sink.temporary_path)
+    try:
+        _FORKED_PLAN = plan if can_fork else None
+        with sink, quarantine:
+            pool, finished = _Pool(ctx, workers, init), False
+            try:
+                stop = state.collect(pool.imap(parts, WINDOW * workers), parts)
+                finished = stop is None
+            finally:
+                pool.close(graceful=finished)
+            if stop is not None:  # the workers are gone: nothing writes behind the replay
+                state.replay(*stop)
+    finally:
+        _FORKED_PLAN = None
+        report.duration_s = time.perf_counter() - started
+    report.input_problems.extend(_unique(state.lookup_problems))
     return report
+
+
+def _ticker(
+    progress: Callable[[int], None],
+    report: RunReport,
+    inputs: InputProgress | None,
+    paths: list[str] | None,
+) -> Callable[[Part], None]:
+    """Move the progress bar after each merged part (the parent reads no span itself)."""
+    before: dict[str, int] = {}
+    total = 0
+    for path in paths or ():
+        before[path] = total
+        total += Path(path).stat().st_size
+
+    def tick(part: Part) -> None:
+        if inputs is not None and isinstance(part, Span):
+            inputs.finished = before[part.source] + part.end
+        progress(report.records_in)
+
+    return tick
+
+
+def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """Each worker reports a missing lookup table once; the run reports it once."""
+    seen: set[str] = set()
+    out = []
+    for diag in diagnostics:
+        key = repr(diag.to_dict())
+        if key not in seen:
+            seen.add(key)
+            out.append(diag)
+    return out
+
+
+__all__ = ["PART_RECORDS", "SPAN_BYTES", "Turns", "run_parallel"]

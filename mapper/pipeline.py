@@ -174,10 +174,19 @@ Progress = Callable[[int], None]
 
 
 def iter_results(
-    plan: Plan, items: Iterable[Item], options: RunOptions, report: RunReport
+    plan: Plan,
+    items: Iterable[Item],
+    options: RunOptions,
+    report: RunReport,
+    cache: LookupCache | None = None,
 ) -> Iterator[tuple[RecordResult | None, Item]]:
-    """Evaluate every record; input problems are recorded in the report."""
-    cache = LookupCache(plan.lookups, options.lookups)
+    """Evaluate every record; input problems are recorded in the report.
+
+    Lookup problems go to the report too, unless the caller passes (and reports) its own cache.
+    """
+    own = cache is None
+    if cache is None:
+        cache = LookupCache(plan.lookups, options.lookups)
     for item in items:
         if isinstance(item, InputProblem):
             report.input_problems.append(item.diagnostic)
@@ -189,7 +198,8 @@ def iter_results(
             yield evaluate(plan, item, lookups=cache.for_source(item.source)), item
         else:
             yield evaluate(plan, item), item
-    report.input_problems.extend(cache.problems)
+    if own:
+        report.input_problems.extend(cache.problems)
 
 
 def run(
@@ -214,7 +224,7 @@ def run(
             account(report, result, item, sink, rejects)
             if progress:
                 progress(report.records_in)
-            if _should_stop(report, result, options):
+            if _should_stop(report, result, item, options):
                 break
         else:
             report.completed = True
@@ -253,16 +263,25 @@ def account(
         report.filtered_by_rule.update(result.filtered_by)
 
 
-def _should_stop(report: RunReport, result: RecordResult | None, options: RunOptions) -> bool:
+def max_errors_reason(limit: int | None) -> str:
+    """Why a run stopped early under `--max-errors`."""
+    return f"more than {limit} records rejected (--max-errors)"
+
+
+def _should_stop(
+    report: RunReport, result: RecordResult | None, item: Item, options: RunOptions
+) -> bool:
     if result is not None and not result.diagnostics and options.limit is None:
         return False  # the usual case: a clean record
     rejected = result is None or result.outcome == "rejected"
     if rejected and options.policy is ErrorPolicy.FAIL_FAST:
         report.stopped_early = "fail-fast: a record was rejected"
-        diags = result.errors if result else ()
+        diags = (
+            result.errors if result else [item.diagnostic] if isinstance(item, BadRecord) else ()
+        )
         raise RecordError(diags or [Diagnostic("record.rejected", "a record was rejected")])
     if options.max_rejects is not None and report.records_rejected > options.max_rejects:
-        report.stopped_early = f"more than {options.max_rejects} records rejected (--max-errors)"
+        report.stopped_early = max_errors_reason(options.max_rejects)
         return True
     if options.limit is not None and report.records_in >= options.limit:
         report.stopped_early = f"stopped after {options.limit} records (limit)"

@@ -47,8 +47,12 @@ def dumps_line(value: Any) -> bytes:
 
 
 def _output_error(path: str, err: OSError) -> OutputError:
-    reason = err.strerror or str(err)
-    hint = "the disk is full" if err.errno == 28 else None
+    return output_error(path, err.strerror or str(err), err.errno)
+
+
+def output_error(path: str, reason: str, errno: int | None = None) -> OutputError:
+    """The error for an output that cannot be written."""
+    hint = "the disk is full" if errno == 28 or reason == os.strerror(28) else None
     diag = Diagnostic("output.write-failed", f"cannot write {path}: {reason}", hint=hint)
     return OutputError([diag])
 
@@ -74,6 +78,16 @@ class AtomicFile:
         """Append bytes to the temporary file."""
         try:
             self.fh.write(data)
+        except OSError as err:
+            self.abort()
+            raise _output_error(str(self.path), err) from err
+
+    def rewind(self, offset: int) -> None:
+        """Cut the file back to `offset` bytes and go on writing there."""
+        try:
+            self.fh.flush()
+            self.fh.seek(offset)
+            self.fh.truncate()
         except OSError as err:
             self.abort()
             raise _output_error(str(self.path), err) from err
@@ -166,10 +180,23 @@ class JsonlSink(_SinkBase):
             self.out.write(dumps_line(payload))
             self.count += 1
 
-    def write_raw(self, data: bytes, count: int) -> None:
-        """Write already-serialised lines (from worker processes)."""
-        self.out.write(data)
-        self.count += count
+    @property
+    def path(self) -> str:
+        """Where the output appears ("-" for standard output)."""
+        return str(self.out.path) if isinstance(self.out, AtomicFile) else STDOUT
+
+    @property
+    def temporary_path(self) -> str:
+        """The file being written (worker processes write their parts into it)."""
+        if not isinstance(self.out, AtomicFile):
+            raise TypeError("standard output has no temporary file")
+        return str(self.out.tmp)
+
+    def rewind(self, offset: int) -> None:
+        """Cut the output back to `offset` bytes (where a part that is mapped again starts)."""
+        if not isinstance(self.out, AtomicFile):
+            raise TypeError("standard output cannot be rewound")
+        self.out.rewind(offset)
 
     def close(self) -> None:
         """Make the file visible."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import io
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -24,7 +25,6 @@ from mapper.interpreter import Record
 JSON_SUFFIXES = (".json",)
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 STREAM_THRESHOLD = 16 * 1024 * 1024  # JSON arrays above this size are streamed
-MAX_LINE_BYTES = 256 * 1024 * 1024
 STDIN = "-"
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_DIGIT_RUN = b"0" * 19
@@ -259,24 +259,87 @@ def _records_of(source: str, doc: Any, selector: Selector | None) -> Iterator[It
 
 
 def _iter_jsonl(source: str, fh: BinaryIO) -> Iterator[Item]:
-    index = 0
-    for line_no, line in enumerate(fh, start=1):
-        if not line.strip():
-            continue
-        if index == 0 and line.startswith(b"\xef\xbb\xbf"):
-            line = line[3:]
-        try:
-            yield Record(source, index, parse_json(line))
-        except ValueError as err:
-            text = line.decode("utf-8", "replace").rstrip("\r\n")
-            msg = f"line {line_no} is not valid JSON: {str(err).split(':', 1)[0]}"
-            yield BadRecord(
-                source,
-                index,
-                text,
-                Diagnostic("record.malformed-json", msg, record=RecordRef(source, index)),
-            )
-        index += 1
+    yield from jsonl_items(source, fh)
+
+
+def jsonl_items(
+    source: str, lines: Iterable[bytes], index: int = 0, line_no: int = 1
+) -> Iterator[Item]:
+    """The records of JSONL `lines`, blank lines skipped.
+
+    `index` and `line_no` say where the first line sits in its file (a part read by a worker).
+    """
+    for line in lines:
+        if line.strip():
+            if index == 0 and line.startswith(b"\xef\xbb\xbf"):
+                line = line[3:]
+            try:
+                yield Record(source, index, parse_json(line))
+            except ValueError as err:
+                text = line.decode("utf-8", "replace").rstrip("\r\n")
+                msg = f"line {line_no} is not valid JSON: {str(err).split(':', 1)[0]}"
+                yield BadRecord(
+                    source,
+                    index,
+                    text,
+                    Diagnostic("record.malformed-json", msg, record=RecordRef(source, index)),
+                )
+            index += 1
+        line_no += 1
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Whole lines of a JSONL file: bytes `start` (a line start) to `end` (after a newline)."""
+
+    source: str
+    start: int
+    end: int
+
+
+def jsonl_spans(path: str, size: int) -> Iterator[Span]:
+    """Cut a JSONL file into spans of about `size` bytes that end at line ends.
+
+    Only the line under each cut is read: the parent of worker processes stays idle, and
+    each worker reads (and counts) its own span.
+    """
+    with Path(path).open("rb") as fh:
+        total = os.fstat(fh.fileno()).st_size
+        start = 0
+        while start < total:
+            end = start + size - 1
+            if end < total:
+                fh.seek(end)
+                end += len(fh.readline())  # through the newline at or after the cut
+            end = min(end, total)
+            yield Span(path, start, end)
+            start = end
+
+
+@dataclass(frozen=True, slots=True)
+class SpanLines:
+    """A span's lines (newlines removed) and how many records and lines it holds."""
+
+    lines: list[bytes]
+    records: int
+
+    @property
+    def line_count(self) -> int:
+        """Physical lines, blank ones included."""
+        return len(self.lines)
+
+
+def read_span(span: Span) -> SpanLines:
+    """The lines of one span (raises OSError)."""
+    with Path(span.source).open("rb") as fh:
+        fh.seek(span.start)
+        data = fh.read(span.end - span.start)
+    lines = data.split(b"\n")
+    if data.endswith(b"\n"):
+        lines.pop()
+    if data.startswith(b"{") and data.count(b"\n{") == len(lines) - 1:
+        return SpanLines(lines, len(lines))  # every line starts with "{": none is blank
+    return SpanLines(lines, sum(1 for line in lines if line.strip()))
 
 
 def _iter_streamed_array(source: str, fh: BinaryIO, stream_path: str | None) -> Iterator[Item]:
