@@ -19,6 +19,7 @@ stops, with the same outputs and report.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import signal
 import time
 import traceback
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from mapper.api import load
-from mapper.errors import Diagnostic
+from mapper.errors import Diagnostic, OutputError
 from mapper.interpreter import MappedObject
 from mapper.pipeline import (
     MAX_EXAMPLES,
@@ -57,6 +58,7 @@ from mapper.sources import (
 SPAN_BYTES = 256 * 1024  # about 350 W1 records: small parts keep every worker busy to the end
 PART_RECORDS = 512  # records per part when the parent reads the input (not JSONL)
 WINDOW = 8  # parts in flight per worker: a slow part holds the others back by at most this
+PATIENCE_S = 1.0  # how often a waiting worker checks that its parent still lives
 
 Part = Span | list[Item]
 
@@ -72,12 +74,14 @@ class Turns:
         self.cond = ctx.Condition()
         self.turn = ctx.RawValue("q", 0)
         self.totals = ctx.RawArray("q", width)
+        self.parent = os.getpid()
 
     def claim(self, number: int, amounts: tuple[int, ...], restart: bool = False) -> list[int]:
         """The totals before part `number`; adds its `amounts` for the parts after it."""
         with self.cond:
             while self.turn.value != number:
-                self.cond.wait()
+                if not self.cond.wait(PATIENCE_S):
+                    _exit_if_orphaned(self.parent)
             base = [0] * len(amounts) if restart else list(self.totals)
             for i, amount in enumerate(amounts):
                 self.totals[i] = base[i] + amount
@@ -216,54 +220,76 @@ class _Failure:
     text: str
 
 
-def _serve(tasks: Any, results: Connection, init: tuple[Any, ...]) -> None:
-    """A worker process: map parts until the parent sends None."""
+def _exit_if_orphaned(parent: int) -> None:
+    """A worker whose parent is gone (killed) stops instead of waiting forever."""
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _serve(conn: Connection, parent: int, init: tuple[Any, ...]) -> None:
+    """A worker process: map the parts the parent sends until it sends None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _init(*init)
-    while (task := tasks.get()) is not None:
+    while True:
+        while not conn.poll(PATIENCE_S):
+            _exit_if_orphaned(parent)
         try:
-            results.send(_work(task))
+            task = conn.recv()
+        except EOFError:  # the parent is gone
+            return
+        if task is None:
+            return
+        try:
+            result: PartResult | _Failure = _work(task)
         except Exception:  # a bug: the parent reports it and stops the run
-            results.send(_Failure(task[0], traceback.format_exc()))
+            result = _Failure(task[0], traceback.format_exc())
+        try:
+            conn.send(result)
+        except OSError:  # the parent is gone
+            return
 
 
 class _Pool:
-    """Worker processes that take parts from one queue; results come back in part order.
+    """Worker processes, each with its own pipe; results come back in part order.
 
-    Unlike `multiprocessing.Pool` it has no helper threads (its worker handler spins while
-    results wait to be read), and a worker that dies stops the run instead of hanging it.
+    A part goes to a worker as soon as it is idle, so the workers stay busy to the end. Unlike
+    `multiprocessing.Pool` there are no helper threads (its worker handler spins while results
+    wait to be read), and a worker that dies stops the run instead of hanging it.
     """
 
-    def __init__(self, ctx: Any, workers: int, init: tuple[Any, ...]) -> None:
-        self.tasks = ctx.SimpleQueue()
-        self.readers: list[Connection] = []
-        self.processes = []
+    def __init__(self, ctx: Any, workers: int, init: tuple[Any, ...], output: str) -> None:
+        self.output = output
+        self.conns: list[Connection] = []
+        self.processes: list[Any] = []
         for _ in range(workers):
-            reader, writer = ctx.Pipe(duplex=False)
-            process = ctx.Process(target=_serve, args=(self.tasks, writer, init), daemon=True)
+            mine, theirs = ctx.Pipe()
+            process = ctx.Process(target=_serve, args=(theirs, os.getpid(), init), daemon=True)
             process.start()
-            writer.close()
-            self.readers.append(reader)
+            theirs.close()
+            self.conns.append(mine)
             self.processes.append(process)
 
-    def imap(self, tasks: Iterable[tuple[int, Part]], window: int) -> Iterator[PartResult]:
-        """Results of `tasks` (numbered 0, 1, ...) in order; at most `window` in flight."""
+    def imap(
+        self, tasks: Iterable[tuple[int, Part]], window: int, depth: int
+    ) -> Iterator[PartResult]:
+        """Results of `tasks` (numbered 0, 1, ...) in order.
+
+        At most `window` parts are in flight, and at most `depth` per worker: with 2, a worker
+        finds its next part waiting when it finishes one (parts must then be small to send).
+        """
         pending = iter(tasks)
+        free = [conn for _ in range(depth) for conn in self.conns]  # one entry per free slot
         ready: dict[int, PartResult | _Failure] = {}
         sent = done = 0
-        exhausted = False
         while True:
-            while not exhausted and sent - done < window:
-                task = next(pending, None)
-                if task is None:
-                    exhausted = True
-                else:
-                    self.tasks.put(task)
-                    sent += 1
+            while free and sent - done < window and (task := next(pending, None)) is not None:
+                self._send(free.pop(0), task)
+                sent += 1
             if done == sent:
                 return
-            for res in self._receive():
+            for conn, res in self._receive():
                 ready[res.number] = res
+                free.append(conn)
             while done in ready:
                 res = ready.pop(done)
                 done += 1
@@ -271,30 +297,40 @@ class _Pool:
                     raise RuntimeError(f"a worker process failed on part {res.number}:\n{res.text}")
                 yield res
 
-    def _receive(self) -> list[PartResult | _Failure]:
-        sentinels = {p.sentinel: p for p in self.processes}
-        while True:
-            ready = wait([*self.readers, *sentinels])
-            got = [conn.recv() for conn in self.readers if conn in ready]
-            if got:
-                return got
-            for sentinel in ready:
-                process = sentinels[sentinel]
-                raise output_error(
-                    "the output", f"a worker process stopped (exit code {process.exitcode})"
-                )
+    def _receive(self) -> list[tuple[Connection, PartResult | _Failure]]:
+        ready = wait([*self.conns, *(p.sentinel for p in self.processes)])
+        got = []
+        for conn, process in zip(self.conns, self.processes, strict=True):
+            if conn in ready:
+                try:
+                    got.append((conn, conn.recv()))
+                except (EOFError, OSError):
+                    raise self._died(process) from None
+            elif process.sentinel in ready:
+                raise self._died(process)
+        return got
+
+    def _send(self, conn: Connection, task: tuple[int, Part]) -> None:
+        try:
+            conn.send(task)
+        except OSError:
+            raise self._died(self.processes[self.conns.index(conn)]) from None
+
+    def _died(self, process: Any) -> OutputError:
+        process.join(PATIENCE_S)
+        reason = f"a worker process stopped (exit code {process.exitcode})"
+        return output_error(self.output, reason)
 
     def close(self, graceful: bool) -> None:
         """Stop the workers: let them finish (graceful) or terminate them."""
-        for process in self.processes:
+        for conn, process in zip(self.conns, self.processes, strict=True):
             if graceful:
-                self.tasks.put(None)
+                conn.send(None)
             else:
                 process.terminate()
-        for process in self.processes:
+        for conn, process in zip(self.conns, self.processes, strict=True):
             process.join()
-        for reader in self.readers:
-            reader.close()
+            conn.close()
 
 
 def _span_parts(paths: list[str], report: RunReport) -> Iterator[Part]:
@@ -453,9 +489,10 @@ def run_parallel(
     try:
         _FORKED_PLAN = plan if can_fork else None
         with sink, quarantine:
-            pool, finished = _Pool(ctx, workers, init), False
+            pool, finished = _Pool(ctx, workers, init, sink.path), False
             try:
-                stop = state.collect(pool.imap(parts, WINDOW * workers), parts)
+                depth = 2 if jsonl_paths else 1  # spans are tiny messages; record lists are not
+                stop = state.collect(pool.imap(parts, WINDOW * workers, depth), parts)
                 finished = stop is None
             finally:
                 pool.close(graceful=finished)

@@ -11,12 +11,15 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-import regex
 from jmespath.functions import signature
 
 from mapper.errors import EvalError
 from mapper.functions.arguments import STRING, STRING_OR_NULL, optional_args, repeated_args
+
+if TYPE_CHECKING:
+    import regex  # imported when a pattern is first compiled: it costs start-up time
 
 REGEX_TIMEOUT_S = 0.1
 REGEX_MAX_INPUT = 100_000  # characters
@@ -38,6 +41,8 @@ def compile_pattern(pattern: str) -> regex.Pattern[str]:
         raise EvalError(
             "function.regex-invalid", f"regex pattern longer than {REGEX_MAX_PATTERN} characters"
         )
+    import regex
+
     try:
         return regex.compile(pattern)
     except (regex.error, ValueError, OverflowError, RecursionError) as err:
@@ -180,6 +185,8 @@ class PatternFunctions:
         if text is None or len(text) > REGEX_MAX_INPUT:
             return None
         compiled = compile_pattern(pattern)
+        import regex
+
         try:
             return compiled.sub(replacement, text, timeout=self.regex_timeout_s)
         except TimeoutError as err:

@@ -21,7 +21,6 @@ import functools
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from email.utils import parsedate_to_datetime
 from typing import NamedTuple
 
 from jmespath.functions import signature
@@ -138,6 +137,8 @@ def _from_iso(text: str) -> Instant | None:
 def _from_rfc2822(text: str) -> Instant | None:
     if _RFC2822.fullmatch(text) is None:
         return None
+    from email.utils import parsedate_to_datetime  # imported here: it costs start-up time
+
     try:
         at = parsedate_to_datetime(text)
         aware = at if at.tzinfo is not None else at.replace(tzinfo=UTC)

@@ -1,0 +1,412 @@
+"""`mapper run --workers N` gives exactly what one worker gives: output, rejects, report, exit code.
+
+Each case runs with 1, 2 and 3 workers, with parts made tiny (`SPAN_BYTES`, `PART_RECORDS`) so
+that records, blank lines and malformed lines fall on both sides of every cut, and parts finish
+out of order. Also here: the span cutter against the serial JSONL reader (hypothesis), the
+ordered running totals (`Turns`) across processes, and what happens when a worker dies, fails,
+or its parent is interrupted or killed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from mapper import parallel
+from mapper.api import load
+from mapper.cli import app
+from mapper.errors import OutputError
+from mapper.pipeline import RunOptions
+from mapper.sources import _iter_jsonl, jsonl_items, jsonl_spans, read_span
+
+ROOT = Path(__file__).resolve().parents[1]
+REPOS = ROOT / "tests" / "cli_data" / "repos.yaml"  # rejects a bad `created`, filters `skip`
+W1 = ROOT / "benchmarks" / "w1.yaml"  # associations, permissions, nested blocks
+BASE = ROOT / "tests" / "hostile" / "base.yaml"
+
+
+@pytest.fixture(autouse=True)
+def _tiny_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "SPAN_BYTES", 97)  # about one record per part, cut anywhere
+    monkeypatch.setattr(parallel, "PART_RECORDS", 3)
+
+
+def _repo(i: int, *, bad: bool = False) -> bytes:
+    record = {
+        "id": f"r{i}",
+        "name": f"n{i}" if i % 7 else None,
+        "url": f"https://example.test/{i}",
+        "created": "bad" if bad else "2024-05-01T12:00:00Z",
+        "updated": "2024-05-02T12:00:00+02:00",
+        "skip": i % 13 == 5,
+    }
+    return json.dumps(record).encode()
+
+
+def _plain(tmp: Path) -> list[Path]:
+    lines = [_repo(i, bad=i % 17 == 0) for i in range(120)]
+    return [_write(tmp / "in.jsonl", b"\n".join(lines) + b"\n")]
+
+
+def _untidy(tmp: Path) -> list[Path]:
+    """BOM, blank and whitespace-only lines, CRLF, malformed lines, no final newline."""
+    rng = random.Random(7)
+    lines = [b"\xef\xbb\xbf" + _repo(0)]
+    for i in range(1, 150):
+        roll = rng.random()
+        if roll < 0.1:
+            lines.append(b"")
+        elif roll < 0.15:
+            lines.append(b"   \t")
+        elif roll < 0.2:
+            lines.append(b'{"id": "broken%d", ' % i)
+        elif roll < 0.23:
+            lines.append(b"[1, 2]")
+        lines.append(_repo(i, bad=roll > 0.95) + (b"\r" if roll > 0.6 else b""))
+    return [_write(tmp / "in.jsonl", b"\n".join(lines))]
+
+
+def _several(tmp: Path) -> list[Path]:
+    """Record indexes and line numbers restart in every file; an empty file has no record."""
+    files = []
+    for n, count in enumerate((40, 0, 1, 55)):
+        data = b"".join(_repo(n * 100 + i, bad=i % 9 == 4) + b"\n" for i in range(count))
+        files.append(_write(tmp / f"in{n}.ndjson", b'{"id": \n' + data if n == 3 else data))
+    return files
+
+
+def _array(tmp: Path) -> list[Path]:
+    """Not JSONL: the parent reads the records and sends them to the workers."""
+    records = [json.loads(_repo(i, bad=i % 11 == 3)) for i in range(60)]
+    return [_write(tmp / "in.json", json.dumps(records).encode())]
+
+
+def _commits(tmp: Path) -> list[Path]:
+    from benchmarks import gen
+
+    path = tmp / "w1.jsonl"
+    gen.write_w1(path, 150)
+    return [path]
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+INPUTS: dict[str, tuple[Path, Callable[[Path], list[Path]]]] = {
+    "plain": (REPOS, _plain),
+    "untidy": (REPOS, _untidy),
+    "several-files": (REPOS, _several),
+    "json-array": (REPOS, _array),
+    "commits": (W1, _commits),
+}
+OPTIONS = {
+    "defaults": [],
+    "max-errors-0": ["--max-errors", "0"],
+    "max-errors-4": ["--max-errors", "4"],
+    "set-associations": ["--associations", "set"],
+}
+
+
+def _invoke(*args: object) -> tuple[int, str]:
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(
+        result.exception
+    )
+    return result.exit_code, result.stderr
+
+
+def _run(mapping: Path, inputs: list[Path], out: Path, workers: int, *options: str) -> tuple:
+    code, err = _invoke("run", mapping, *inputs, "-o", out, "--workers", workers, "-q", *options)
+    base = str(out).removesuffix(".jsonl")
+    report = None
+    if Path(f"{base}.report.json").exists():
+        report = json.loads(Path(f"{base}.report.json").read_text())
+        report.pop("durationSeconds")
+    objects = out.read_bytes() if out.exists() else None
+    rejects = Path(f"{base}.rejects.jsonl")
+    return code, err, objects, rejects.read_bytes() if rejects.exists() else None, report
+
+
+@pytest.mark.parametrize("option", OPTIONS)
+@pytest.mark.parametrize("case", INPUTS)
+def test_workers_give_what_one_worker_gives(case: str, option: str, tmp_path: Path) -> None:
+    mapping, make = INPUTS[case]
+    inputs = make(tmp_path)
+    one = _run(mapping, inputs, tmp_path / "w1" / "o.jsonl", 1, *OPTIONS[option])
+    assert one[2] is not None and one[4] is not None
+    assert one[4]["records"]["balanced"]
+    for workers in (2, 3):
+        many = _run(
+            mapping, inputs, tmp_path / f"w{workers}" / "o.jsonl", workers, *OPTIONS[option]
+        )
+        assert many == one, f"{workers} workers"
+        leftovers = [p.name for p in (tmp_path / f"w{workers}").iterdir() if p.suffix == ".tmp"]
+        assert not leftovers
+
+
+@pytest.mark.parametrize("case", ["plain", "untidy", "several-files", "json-array"])
+def test_the_cases_reject_filter_and_stop_early(case: str, tmp_path: Path) -> None:
+    """What the comparisons above cover: rejected, filtered and defaulted records, early stops."""
+    mapping, make = INPUTS[case]
+    inputs = make(tmp_path)
+    records = _run(mapping, inputs, tmp_path / "a" / "o.jsonl", 1)[4]["records"]
+    assert records["rejected"] >= 5 and records["filtered"] >= 2 and records["mapped"] >= 30
+    stopped = _run(mapping, inputs, tmp_path / "b" / "o.jsonl", 1, "--max-errors", "4")[4]
+    assert stopped["stoppedEarly"] and stopped["records"]["rejected"] == 5
+
+
+@pytest.mark.parametrize("case", ["plain", "untidy", "several-files", "json-array"])
+def test_fail_fast_stops_at_the_same_record(case: str, tmp_path: Path) -> None:
+    mapping, make = INPUTS[case]
+    inputs = make(tmp_path)
+    one = _run(mapping, inputs, tmp_path / "w1" / "o.jsonl", 1, "--fail-fast")
+    two = _run(mapping, inputs, tmp_path / "w2" / "o.jsonl", 2, "--fail-fast")
+    assert one[0] == 3 and "stopped (--fail-fast)" in one[1]
+    assert two == one
+    assert not any((tmp_path / "w2").iterdir())  # no output, no temporary file
+
+
+def test_lookups_work_with_workers(tmp_path: Path) -> None:
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "version: 1\n"
+        "lookups:\n"
+        "  teams: {file: teams.json, key: id}\n"
+        "  absent: {file: nowhere.json, key: id}\n"
+        "objects:\n"
+        "  - type: atlassian:repository\n"
+        "    fields:\n"
+        "      id: id\n"
+        "      displayName: join(' / ', [lookup('teams', team).name || 'none', name])\n"
+        "      description: {expr: \"lookup('absent', id).text\", omit_empty: true}\n"
+        "      url: url\n"
+        "      createdAt: to_rfc3339(created)\n"
+        "      lastUpdatedAt: to_rfc3339(updated)\n"
+        "      permissions: permissions([principal('ATLASSIAN_WORKSPACE')])\n"
+    )
+    (tmp_path / "teams.json").write_text(json.dumps([{"id": "t1", "name": "Core"}]))
+    lines = []
+    for i in range(80):
+        record = json.loads(_repo(i, bad=i % 19 == 2))
+        record["team"] = "t1" if i % 2 else "t9"
+        lines.append(json.dumps(record))
+    inputs = [_write(tmp_path / "in.jsonl", "\n".join(lines).encode())]
+    one = _run(mapping, inputs, tmp_path / "w1" / "o.jsonl", 1)
+    two = _run(mapping, inputs, tmp_path / "w2" / "o.jsonl", 2)
+    assert two == one
+    assert one[0] == 4  # the missing table is an input problem...
+    problems = one[4]["inputProblems"]
+    assert [p["code"] for p in problems] == ["lookup.not-found"]  # ...reported once
+    assert b"Core / n1" in (one[2] or b"")
+
+
+def test_folder_input_with_lookups(tmp_path: Path) -> None:
+    """The bundled Slack mapping: a folder of JSON files (read by the parent) and lookups."""
+    mapping, inputs = ROOT / "mappings/slack/messages.yaml", [ROOT / "samples/slack/export"]
+    one = _run(mapping, inputs, tmp_path / "w1" / "o.jsonl", 1)
+    two = _run(mapping, inputs, tmp_path / "w2" / "o.jsonl", 2)
+    assert two == one
+    assert one[4]["records"]["mapped"] > 10
+
+
+# --- the span cutter -------------------------------------------------------------------------
+
+LINES = st.lists(
+    st.sampled_from(
+        [b'{"a": 1}', b"", b"  ", b"\r", b'{"b": [1, 2]}\r', b'{"c": ', b"[]", b"\xef\xbb\xbf{}"]
+    ),
+    max_size=40,
+)
+
+
+@given(lines=LINES, final_newline=st.booleans(), size=st.integers(1, 60))
+def test_spans_read_like_the_serial_reader(
+    lines: list[bytes], final_newline: bool, size: int, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    data = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
+    path = tmp_path_factory.mktemp("spans") / "in.jsonl"
+    path.write_bytes(data)
+    spans = list(jsonl_spans(str(path), size))
+    assert [s.start for s in spans] == [0, *(s.end for s in spans)][: len(spans)]  # contiguous
+    assert (spans[-1].end if spans else 0) == len(data)  # and complete
+    assert all(data[s.end - 1 : s.end] == b"\n" or s.end == len(data) for s in spans)
+    items, index, line_no = [], 0, 1
+    for span in spans:
+        part = read_span(span)
+        assert part.records == sum(1 for line in part.lines if line.strip())
+        items.extend(jsonl_items(str(path), part.lines, index, line_no))
+        index, line_no = index + part.records, line_no + part.line_count
+    with path.open("rb") as fh:
+        assert items == list(_iter_jsonl(str(path), fh))
+
+
+# --- ordered running totals across processes ------------------------------------------------
+
+
+def _claim_all(turns: parallel.Turns, numbers: list[int], out: object) -> None:
+    for number in numbers:
+        amounts = (number + 1, 10 * number)
+        out.put((number, turns.claim(number, amounts, restart=number == 5)))  # type: ignore[attr-defined]
+
+
+def test_turns_hand_out_running_totals_in_part_order() -> None:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    turns, results = parallel.Turns(ctx, 2), ctx.Queue()
+    plan = {0: [0, 3, 6], 1: [1, 4, 7], 2: [2, 5, 8]}  # each process claims its own parts
+    procs = [ctx.Process(target=_claim_all, args=(turns, nums, results)) for nums in plan.values()]
+    for proc in reversed(procs):  # started in reverse: the order must come from the turns
+        proc.start()
+    got = dict(results.get(timeout=10) for _ in range(9))
+    for proc in procs:
+        proc.join(timeout=10)
+    expected, totals = {}, [0, 0]
+    for number in range(9):
+        if number == 5:
+            totals = [0, 0]
+        expected[number] = list(totals)
+        totals = [totals[0] + number + 1, totals[1] + 10 * number]
+    assert got == expected
+
+
+# --- workers that die or fail ---------------------------------------------------------------
+
+_REAL_WORK = parallel._work
+
+
+def _dies_on_part_2(task: tuple[int, object]) -> object:
+    if task[0] == 2:
+        os._exit(7)
+    return _REAL_WORK(task)  # type: ignore[arg-type]
+
+
+def _fails_on_part_1(task: tuple[int, object]) -> object:
+    if task[0] == 1:
+        raise ValueError("a bug in the worker")
+    return _REAL_WORK(task)  # type: ignore[arg-type]
+
+
+def test_a_worker_that_dies_stops_the_run_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parallel, "_work", _dies_on_part_2)
+    inputs = _plain(tmp_path)
+    code, err, objects, rejects, report = _run(REPOS, inputs, tmp_path / "o" / "o.jsonl", 2)
+    assert code == 4
+    assert "a worker process stopped (exit code 7)" in err
+    assert (objects, rejects, report) == (None, None, None)
+    assert not any((tmp_path / "o").iterdir())
+
+
+def test_a_worker_that_fails_stops_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "_work", _fails_on_part_1)
+    (path,) = _plain(tmp_path)
+    out = tmp_path / "o" / "o.jsonl"
+    with pytest.raises(RuntimeError, match="ValueError: a bug in the worker"):
+        parallel.run_parallel(
+            REPOS, load(REPOS), [], str(out), None, RunOptions(), 2, False, [str(path)]
+        )
+    assert not any((tmp_path / "o").iterdir())
+
+
+def test_an_unwritable_output_is_an_output_error(tmp_path: Path) -> None:
+    (path,) = _plain(tmp_path)
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(OutputError):
+        parallel.run_parallel(
+            REPOS,
+            load(REPOS),
+            [],
+            str(blocker / "o.jsonl"),
+            None,
+            RunOptions(),
+            2,
+            False,
+            [str(path)],
+        )
+
+
+# --- interrupted and killed runs (real processes) -------------------------------------------
+
+
+def _big_input(tmp: Path, n: int = 60_000) -> Path:
+    lines = [
+        b'{"id": "r%d", "name": "n%d", "ts": "2024-05-01T12:00:00Z"}' % (i, i) for i in range(n)
+    ]
+    return _write(tmp / "big.jsonl", b"\n".join(lines) + b"\n")
+
+
+def _processes_using(marker: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def _start(tmp: Path, out: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "mapper", "run", str(BASE), str(_big_input(tmp)), "-o", str(out),
+         "-q", "--workers", "2"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+
+def _wait_for_output_folder(out: Path, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while not any(out.parent.glob(".*.tmp")) and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+def test_ctrl_c_stops_the_workers_and_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out" / "o.jsonl"
+    proc = _start(tmp_path, out)
+    _wait_for_output_folder(out, proc)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    if proc.returncode == 3:
+        pytest.skip("the run finished before the signal")  # a very fast machine
+    assert proc.returncode == 130, err.decode()
+    assert b"Traceback" not in err
+    assert b"interrupted" in err
+    assert list(out.parent.iterdir()) == []
+    assert _processes_using(str(out)) == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+def test_workers_of_a_killed_run_stop(tmp_path: Path) -> None:
+    out = tmp_path / "out" / "o.jsonl"
+    proc = _start(tmp_path, out)
+    _wait_for_output_folder(out, proc)
+    time.sleep(0.2)
+    proc.kill()
+    proc.communicate(timeout=10)
+    deadline = time.monotonic() + 3 * parallel.PATIENCE_S + 5
+    while _processes_using(str(out)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_using(str(out)) == []
+    assert not out.exists() or out.read_bytes().count(b"\n") > 0
