@@ -287,6 +287,8 @@ def _run_serial(
         sink,
         quarantine,
     ):
+        if isinstance(sink, JsonlSink):
+            sink.sync_in_background()
         return run(plan, items, sink=sink, rejects=quarantine, options=options, progress=tick)
 
 

@@ -490,6 +490,7 @@ def run_parallel(
         _FORKED_PLAN = plan if can_fork else None
         with sink, quarantine:
             pool, finished = _Pool(ctx, workers, init, sink.path), False
+            sink.sync_in_background()  # a thread: started after the workers are forked
             try:
                 depth = 2 if jsonl_paths else 1  # spans are tiny messages; record lists are not
                 stop = state.collect(pool.imap(parts, WINDOW * workers, depth), parts)

@@ -11,6 +11,7 @@ import contextlib
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
@@ -25,6 +26,7 @@ MAX_OBJECTS_PER_BATCH = 100
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 MAX_PROPERTIES = 5
+SYNC_INTERVAL_S = 0.25  # how often a large output is flushed to disk while it is written
 STDOUT = "-"
 
 
@@ -73,6 +75,27 @@ class AtomicFile:
             raise _output_error(str(self.path), err) from err
         self.tmp = Path(tmp)
         self.fh: BinaryIO = os.fdopen(fd, "wb", buffering=1024 * 1024)
+        self._syncing: tuple[threading.Thread, threading.Event] | None = None
+
+    def sync_in_background(self, interval: float = SYNC_INTERVAL_S) -> None:
+        """Flush written data to disk every `interval` seconds while the file is being written.
+
+        The fsync in `commit` then has little left to do: for a large output it would otherwise
+        wait for all of it at the end of the run.
+        """
+        if self._syncing is None:
+            stop = threading.Event()
+            fd = self.fh.fileno()
+            thread = threading.Thread(target=_sync_until, args=(fd, stop, interval), daemon=True)
+            thread.start()
+            self._syncing = (thread, stop)
+
+    def _stop_syncing(self) -> None:
+        if self._syncing is not None:
+            thread, stop = self._syncing
+            stop.set()
+            thread.join()
+            self._syncing = None
 
     def write(self, data: bytes) -> None:
         """Append bytes to the temporary file."""
@@ -94,6 +117,7 @@ class AtomicFile:
 
     def commit(self) -> None:
         """Flush, fsync and rename into place."""
+        self._stop_syncing()
         try:
             self.fh.flush()
             os.fsync(self.fh.fileno())
@@ -106,10 +130,18 @@ class AtomicFile:
 
     def abort(self) -> None:
         """Drop the temporary file; the previous version at `path` (if any) stays."""
+        self._stop_syncing()
         with contextlib.suppress(OSError):
             self.fh.close()
         with contextlib.suppress(OSError):
             self.tmp.unlink()
+
+
+def _sync_until(fd: int, stop: threading.Event, interval: float) -> None:
+    datasync = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
+    while not stop.wait(interval):
+        with contextlib.suppress(OSError):  # the final fsync in commit() reports errors
+            datasync(fd)
 
 
 def write_atomic(path: str | Path, data: bytes) -> None:
@@ -179,6 +211,11 @@ class JsonlSink(_SinkBase):
             payload = association_set_form(obj.payload) if self.set_associations else obj.payload
             self.out.write(dumps_line(payload))
             self.count += 1
+
+    def sync_in_background(self) -> None:
+        """Flush the output to disk while it is written (see `AtomicFile.sync_in_background`)."""
+        if isinstance(self.out, AtomicFile):
+            self.out.sync_in_background()
 
     @property
     def path(self) -> str:
