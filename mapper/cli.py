@@ -227,7 +227,10 @@ def run_cmd(
     input_progress = InputProgress(expand_inputs(inputs)[0])
     problems, items = _items(plan, inputs, records, input_progress)
     set_assoc = associations is AssocForm.set
-    if workers > 1 and fmt is Format.jsonl and output != STDOUT:
+    parallel = fmt is Format.jsonl and output != STDOUT
+    if workers > 1 and not parallel and not quiet:
+        err.print("[yellow]note:[/] --workers applies to JSONL output files; one process maps")
+    if workers > 1 and parallel:
         paths, _ = expand_inputs(inputs)
         raw = paths if _all_jsonl(paths) and records is None and plan.records is None else None
         result = _run_parallel(

@@ -410,3 +410,12 @@ def test_workers_of_a_killed_run_stop(tmp_path: Path) -> None:
         time.sleep(0.1)
     assert _processes_using(str(out)) == []
     assert not out.exists() or out.read_bytes().count(b"\n") > 0
+
+
+@pytest.mark.parametrize("target", [["-o", "-"], ["--format", "batches", "-o", "BATCHES"]])
+def test_workers_with_other_outputs_say_one_process_maps(target: list[str], tmp_path: Path) -> None:
+    (path,) = _plain(tmp_path)
+    args = [str(tmp_path / "b") if a == "BATCHES" else a for a in target]
+    code, err = _invoke("run", REPOS, path, *args, "--workers", "2")
+    assert code == 3  # the bad records are rejected, as with one worker
+    assert "--workers applies to JSONL output files; one process maps" in err
