@@ -14,7 +14,32 @@ SEED = 20240501
 NAMES = ["Ann Lee", "Bob Jones", "Cy Wu", "Di Rao", "Eve Park", "Femi Ade", "Gus Olsen"]
 REPOS = [f"acme/{n}" for n in ("web", "api", "infra", "mobile", "docs", "billing", "search")]
 PROJECTS = ["PROJ", "WEB", "API", "OPS", "BILL"]
-WORDS = ["fix", "update", "add", "remove", "refactor", "bump", "cleanup", "handle", "improve", "rename", "move", "test", "docs", "login", "cache", "timeout", "retry", "parser", "config", "build", "release", "migrate", "schema", "index"]
+WORDS = [
+    "fix",
+    "update",
+    "add",
+    "remove",
+    "refactor",
+    "bump",
+    "cleanup",
+    "handle",
+    "improve",
+    "rename",
+    "move",
+    "test",
+    "docs",
+    "login",
+    "cache",
+    "timeout",
+    "retry",
+    "parser",
+    "config",
+    "build",
+    "release",
+    "migrate",
+    "schema",
+    "index",
+]
 OFFSETS = [
     timedelta(hours=h, minutes=m) for h, m in ((0, 0), (2, 0), (-7, 0), (5, 30), (-3, -30), (9, 0))
 ]
