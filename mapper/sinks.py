@@ -197,11 +197,31 @@ def association_set_form(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "associations": {"set": payload["associations"]}}
 
 
-class JsonlSink(_SinkBase):
-    """One object per line (the default output)."""
+class _Lines:
+    """An in-memory stand-in for an output file (a worker process's part)."""
 
-    def __init__(self, path: str, *, set_associations: bool = False) -> None:
-        self.out = _open(path)
+    def __init__(self, lines: list[bytes]) -> None:
+        self.lines = lines
+
+    def write(self, data: bytes) -> None:
+        self.lines.append(data)
+
+    def commit(self) -> None:
+        """Nothing to make visible."""
+
+    def abort(self) -> None:
+        """Nothing to discard."""
+
+
+class JsonlSink(_SinkBase):
+    """One object per line (the default output); into a list of lines with `lines=`."""
+
+    def __init__(
+        self, path: str, *, set_associations: bool = False, lines: list[bytes] | None = None
+    ) -> None:
+        self.out: AtomicFile | _Stdout | _Lines = (
+            _Lines(lines) if lines is not None else _open(path)
+        )
         self.set_associations = set_associations
         self.count = 0
 
@@ -315,22 +335,6 @@ class BatchSink(_SinkBase):
     def abort(self) -> None:
         """Batches already written are complete files; the unfinished one is dropped."""
         self.pending = []
-
-
-class _Lines:
-    """An in-memory stand-in for an output file (worker processes hand lines to the parent)."""
-
-    def __init__(self, lines: list[bytes]) -> None:
-        self.lines = lines
-
-    def write(self, data: bytes) -> None:
-        self.lines.append(data)
-
-    def commit(self) -> None:
-        """Nothing to make visible."""
-
-    def abort(self) -> None:
-        """Nothing to discard."""
 
 
 def reject_line(

@@ -169,6 +169,20 @@ def test_the_cases_reject_filter_and_stop_early(case: str, tmp_path: Path) -> No
     assert stopped["stoppedEarly"] and stopped["records"]["rejected"] == 5
 
 
+@pytest.mark.parametrize("writer", ["pwritev in batches of 3", "seek and write"])
+def test_every_way_of_writing_a_part_gives_the_same_file(
+    writer: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inputs = _commits(tmp_path)
+    one = _run(W1, inputs, tmp_path / "w1" / "o.jsonl", 1)
+    monkeypatch.setattr(parallel, "SPAN_BYTES", 5000)  # about 7 objects per part
+    if writer == "seek and write":
+        monkeypatch.delattr(os, "pwritev", raising=False)
+    else:
+        monkeypatch.setattr(parallel, "IOV_MAX", 3)
+    assert _run(W1, inputs, tmp_path / "w2" / "o.jsonl", 2) == one
+
+
 @pytest.mark.parametrize("case", ["plain", "untidy", "several-files", "json-array"])
 def test_fail_fast_stops_at_the_same_record(case: str, tmp_path: Path) -> None:
     mapping, make = INPUTS[case]
