@@ -387,21 +387,23 @@ def _start(tmp: Path, out: Path) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
-def _wait_for_output_folder(out: Path, proc: subprocess.Popen[bytes]) -> None:
+def _signalled(tmp: Path, sig: signal.Signals) -> tuple[subprocess.Popen[bytes], Path, bytes]:
+    """A 2-worker run that gets `sig` once it is under way."""
+    out = tmp / "out" / "o.jsonl"
+    proc = _start(tmp, out)
     deadline = time.monotonic() + 30
     while not any(out.parent.glob(".*.tmp")) and proc.poll() is None:
         assert time.monotonic() < deadline
         time.sleep(0.01)
+    time.sleep(0.2)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    return proc, out, err
 
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
 def test_ctrl_c_stops_the_workers_and_writes_nothing(tmp_path: Path) -> None:
-    out = tmp_path / "out" / "o.jsonl"
-    proc = _start(tmp_path, out)
-    _wait_for_output_folder(out, proc)
-    time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
+    proc, out, err = _signalled(tmp_path, signal.SIGINT)
     if proc.returncode == 3:
         pytest.skip("the run finished before the signal")  # a very fast machine
     assert proc.returncode == 130, err.decode()
@@ -413,12 +415,7 @@ def test_ctrl_c_stops_the_workers_and_writes_nothing(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
 def test_workers_of_a_killed_run_stop(tmp_path: Path) -> None:
-    out = tmp_path / "out" / "o.jsonl"
-    proc = _start(tmp_path, out)
-    _wait_for_output_folder(out, proc)
-    time.sleep(0.2)
-    proc.kill()
-    proc.communicate(timeout=10)
+    _, out, _ = _signalled(tmp_path, signal.SIGKILL)
     deadline = time.monotonic() + 3 * parallel.PATIENCE_S + 5
     while _processes_using(str(out)) and time.monotonic() < deadline:
         time.sleep(0.1)
