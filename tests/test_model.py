@@ -733,3 +733,23 @@ def edited_payload(payload: dict[str, Any], path: tuple[str, ...], value: Any) -
         node = child
     node[path[-1]] = value
     return payload
+
+
+def test_a_model_module_is_imported_when_its_type_is_first_looked_up() -> None:
+    """Start-up imports no object model; the registry still behaves like a read-only dict."""
+    code = (
+        "import sys, mapper.cli\n"
+        "from mapper.model import OBJECT_TYPES, BLOCK_MODELS\n"
+        "assert 'mapper.model.media' not in sys.modules\n"
+        "assert 'atlassian:video' in OBJECT_TYPES and 'atlassian:nope' not in OBJECT_TYPES\n"
+        "assert 'mapper.model.media' not in sys.modules\n"
+        "video = OBJECT_TYPES['atlassian:video']\n"
+        "assert 'mapper.model.media' in sys.modules and video.__name__ == 'VideoObject'\n"
+        "assert BLOCK_MODELS['atlassian:test'] is None and OBJECT_TYPES.get('nope') is None\n"
+        "assert len(OBJECT_TYPES) == len(list(OBJECT_TYPES.items())) == 24\n"
+    )
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -15,15 +15,7 @@ from pydantic import BaseModel
 
 from mapper.errors import Diagnostic
 from mapper.model.common import Association, Principal, TwgObject, UserRef
-from mapper.model.devinfo import (
-    DEPLOYMENT_STATES,
-    PULL_REQUEST_STATUSES,
-    DeploymentBlock,
-    PullRequestBlock,
-)
-from mapper.model.documents import DocumentContent
 from mapper.model.introspect import iter_nested, nested_models
-from mapper.model.messages import MessageObject
 
 Advisor = Callable[[type[BaseModel], dict[str, Any]], list[Diagnostic]]
 
@@ -91,6 +83,8 @@ def advise_association(_model: type[BaseModel], raw: dict[str, Any]) -> list[Dia
 
 def advise_pull_request(_model: type[BaseModel], raw: dict[str, Any]) -> list[Diagnostic]:
     """Pull-request statuses other than the Jira DevInfo ones are UNCONFIRMED."""
+    from mapper.model.devinfo import PULL_REQUEST_STATUSES  # loaded with the model advised
+
     return _outside(
         raw, "status", PULL_REQUEST_STATUSES, "object.unknown-status", "pull-request status"
     )
@@ -98,6 +92,8 @@ def advise_pull_request(_model: type[BaseModel], raw: dict[str, Any]) -> list[Di
 
 def advise_deployment(_model: type[BaseModel], raw: dict[str, Any]) -> list[Diagnostic]:
     """Deployment states outside the documented list are UNCONFIRMED."""
+    from mapper.model.devinfo import DEPLOYMENT_STATES  # loaded with the model advised
+
     return _outside(raw, "state", DEPLOYMENT_STATES, "object.unknown-state", "deployment state")
 
 
@@ -144,23 +140,30 @@ def advise_message(_model: type[BaseModel], raw: dict[str, Any]) -> list[Diagnos
     return []
 
 
-ADVISORS: dict[type[BaseModel], Advisor] = {
-    UserRef: advise_user_ref,
-    Principal: advise_principal,
-    Association: advise_association,
-    PullRequestBlock: advise_pull_request,
-    DeploymentBlock: advise_deployment,
-    DocumentContent: advise_document_content,
-    TwgObject: advise_object,
-    MessageObject: advise_message,
+def _name(model: type) -> str:
+    return f"{model.__module__}.{model.__qualname__}"
+
+
+ADVISORS: dict[str, Advisor] = {
+    _name(UserRef): advise_user_ref,
+    _name(Principal): advise_principal,
+    _name(Association): advise_association,
+    "mapper.model.devinfo.PullRequestBlock": advise_pull_request,
+    "mapper.model.devinfo.DeploymentBlock": advise_deployment,
+    "mapper.model.documents.DocumentContent": advise_document_content,
+    _name(TwgObject): advise_object,
+    "mapper.model.messages.MessageObject": advise_message,
 }
-"""Model (or base class) -> advisor run on every raw dict matching it."""
+"""Model (or base class), by qualified name -> advisor run on every raw dict matching it.
+
+Names, not classes: the models of types a run does not make are never imported."""
 
 
 @functools.cache
 def advisors_of(model: type[BaseModel]) -> tuple[Advisor, ...]:
     """The advisors run on raw dicts of `model` (its own and its base classes')."""
-    return tuple(ADVISORS[base] for base in model.__mro__ if base in ADVISORS)
+    names = (_name(base) for base in model.__mro__)
+    return tuple(ADVISORS[name] for name in names if name in ADVISORS)
 
 
 @functools.cache

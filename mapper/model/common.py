@@ -311,6 +311,17 @@ def count_principals(permissions: list[Permission]) -> int:
     return sum(len(acl.principals) for entry in permissions for acl in entry.access_controls)
 
 
+def check_placement(parent_key: object, container_key: object) -> None:
+    """A message needs a parentKey or a containerKey."""
+    if parent_key is None and container_key is None:
+        raise fail(
+            "object.required-by-type",
+            "a message needs a parentKey or a containerKey",
+            hint="set containerKey to its atlassian:conversation",
+            at=("containerKey",),
+        )
+
+
 def check_principal_total(total: int) -> None:
     """Allow at most MAX_PRINCIPALS principals per object."""
     if total > MAX_PRINCIPALS:

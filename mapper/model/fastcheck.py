@@ -34,12 +34,12 @@ from mapper.model import OBJECT_TYPES
 from mapper.model.advisories import advisors_of
 from mapper.model.common import (
     Association,
+    check_placement,
     check_principal,
     check_principal_total,
     check_user_ids,
 )
 from mapper.model.introspect import field_shape
-from mapper.model.messages import check_placement
 from mapper.model.scalars import Kind
 
 __all__ = [

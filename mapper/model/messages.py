@@ -6,8 +6,15 @@ from typing import ClassVar
 
 from pydantic import Field, model_validator
 
-from mapper.model.common import EntityKey, Reaction, TwgModel, TwgObject, UserRef
-from mapper.model.scalars import Bool, Int, Name, Str, Timestamp, Url, fail
+from mapper.model.common import (
+    EntityKey,
+    Reaction,
+    TwgModel,
+    TwgObject,
+    UserRef,
+    check_placement,
+)
+from mapper.model.scalars import Bool, Int, Name, Str, Timestamp, Url
 
 
 class MessageAttachment(TwgModel):
@@ -42,17 +49,6 @@ class MessageObject(TwgObject):
     def _check_placement(self) -> MessageObject:
         check_placement(self.parent_key, self.container_key)
         return self
-
-
-def check_placement(parent_key: object, container_key: object) -> None:
-    """A message needs a parentKey or a containerKey."""
-    if parent_key is None and container_key is None:
-        raise fail(
-            "object.required-by-type",
-            "a message needs a parentKey or a containerKey",
-            hint="set containerKey to its atlassian:conversation",
-            at=("containerKey",),
-        )
 
 
 class ConversationBlock(TwgModel):
