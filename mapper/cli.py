@@ -232,10 +232,10 @@ def run_cmd(
         err.print("[yellow]note:[/] --workers applies to JSONL output files; one process maps")
     if workers > 1 and parallel:
         paths, _ = expand_inputs(inputs)
-        raw = paths if _all_jsonl(paths) and records is None and plan.records is None else None
+        selector, stream = _selector(plan, records)
         result = _run_parallel(
-            mapping, plan, items, output, rejects_path, options, workers, set_assoc, raw, quiet,
-            input_progress,
+            mapping, plan, paths, (selector, stream), output, rejects_path, options, workers,
+            set_assoc, quiet, input_progress,
         )  # fmt: skip
     else:
         result = _run_serial(
@@ -254,10 +254,6 @@ def run_cmd(
     result.inputs = inputs
     result.input_problems[:0] = [p.diagnostic for p in problems]
     _finish(result, report_path, quiet)
-
-
-def _all_jsonl(paths: list[str]) -> bool:
-    return bool(paths) and all(p.lower().endswith((".jsonl", ".ndjson")) for p in paths)
 
 
 def _run_serial(
@@ -298,22 +294,22 @@ def _run_serial(
 def _run_parallel(
     mapping: Path,
     plan: Plan,
-    items: Any,
+    paths: list[str],
+    reading: tuple[Any, str | None],
     output: str,
     rejects_path: str | None,
     options: RunOptions,
     workers: int,
     set_assoc: bool,
-    jsonl_paths: list[str] | None,
     quiet: bool,
     input_progress: InputProgress,
 ) -> RunReport:
-    from mapper.parallel import run_parallel
+    from mapper.parallel import Reading, run_parallel  # multiprocessing: only when needed
 
     with _progress(quiet, input_progress) as tick, _run_errors(None):
         return run_parallel(
-            mapping, plan, items, output, rejects_path, options, workers, set_assoc, jsonl_paths,
-            tick, input_progress,
+            mapping, plan, paths, output, rejects_path, options, workers, set_assoc,
+            Reading(*reading), tick, input_progress,
         )  # fmt: skip
     raise AssertionError("unreachable")  # _run_errors exits on every exception
 

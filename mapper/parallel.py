@@ -1,8 +1,10 @@
 """`mapper run --workers N`: the same mapping in N processes, output in input order.
 
-The work is cut into parts, handed to the workers in input order. A JSONL input is cut into
-spans of whole lines (`sources.jsonl_spans` reads only the line under each cut); each worker reads
-its span itself. Other inputs are read by the parent and sent as parsed records.
+The inputs are cut into parts, handed to the workers in input order. A JSONL file is cut into
+spans of whole lines (`sources.jsonl_spans` reads only the line under each cut) that each worker
+reads itself; other files go to the workers whole, a few small ones together. Only what must be
+read in one piece is read by the parent and sent as records: standard input, and large arrays,
+which are streamed.
 
 Two running totals are handed out in part order (`Turns`): where a span's records start (record
 index and line number, for diagnostics), and where a part's output starts in the output file.
@@ -45,10 +47,15 @@ from mapper.pipeline import (
 from mapper.plan import Plan
 from mapper.sinks import JsonlSink, RejectsSink, output_error
 from mapper.sources import (
+    JSONL_SUFFIXES,
+    STDIN,
     InputProblem,
     InputProgress,
     Item,
     Span,
+    input_size,
+    is_streamed,
+    iter_records,
     jsonl_items,
     jsonl_spans,
     read_span,
@@ -69,7 +76,16 @@ def _iov_max() -> int:
 
 IOV_MAX = _iov_max()  # buffers per pwritev call (1024 on Linux)
 
-Part = Span | list[Item]
+
+@dataclass(frozen=True)
+class FilePart:
+    """Whole input files that a worker reads itself (JSON documents or small arrays)."""
+
+    paths: tuple[str, ...]
+
+
+Part = Span | FilePart | list[Item]
+"""A span of a JSONL file, a whole file, or records the parent read (stdin, streamed arrays)."""
 
 
 class Turns:
@@ -110,6 +126,7 @@ class _Worker:
     starts: Turns  # (record index, line number) where a span starts, per file
     offsets: Turns  # (byte offset,) where a part's output starts
     output: BinaryIO  # the run's temporary output file, written at claimed offsets
+    reading: Reading  # how the worker reads a FilePart
 
 
 _WORKER: _Worker | None = None
@@ -130,14 +147,28 @@ class PartResult:
     write_error: str | None = None
 
 
+@dataclass(frozen=True)
+class Reading:
+    """How records are found in a file: the records selector and its ijson path, if any."""
+
+    selector: Callable[[Any], Any] | None = None
+    stream_path: str | None = None
+
+
 def _init(
-    mapping: str, options: RunOptions, set_assoc: bool, starts: Turns, offsets: Turns, tmp: str
+    mapping: str,
+    options: RunOptions,
+    set_assoc: bool,
+    starts: Turns,
+    offsets: Turns,
+    tmp: str,
+    reading: Reading,
 ) -> None:
     global _WORKER
     plan = _FORKED_PLAN or load(mapping)  # forked workers inherit the parent's compiled plan
     lookups = LookupCache(plan.lookups, options.lookups)
     output = Path(tmp).open("r+b", buffering=0)  # noqa: SIM115  (open while the worker lives)
-    _WORKER = _Worker(plan, options, set_assoc, lookups, starts, offsets, output)
+    _WORKER = _Worker(plan, options, set_assoc, lookups, starts, offsets, output, reading)
 
 
 def _work(task: tuple[int, Part]) -> PartResult:
@@ -161,6 +192,8 @@ def _work(task: tuple[int, Part]) -> PartResult:
 
 
 def _items(worker: _Worker, res: PartResult, part: Part) -> tuple[Iterable[Item], bool]:
+    if isinstance(part, FilePart):
+        return _file_items(part, worker.reading), False
     if not isinstance(part, Span):
         return part, False
     try:
@@ -174,6 +207,10 @@ def _items(worker: _Worker, res: PartResult, part: Part) -> tuple[Iterable[Item]
     )
     res.line_no += 1
     return jsonl_items(part.source, span.lines, res.index, res.line_no), True
+
+
+def _file_items(part: FilePart, reading: Reading) -> Iterator[Item]:
+    return iter_records(part.paths, selector=reading.selector, stream_path=reading.stream_path)
 
 
 def _map(worker: _Worker, res: PartResult, items: Iterable[Item]) -> list[bytes]:
@@ -277,27 +314,31 @@ class _Pool:
             self.conns.append(mine)
             self.processes.append(process)
 
-    def imap(
-        self, tasks: Iterable[tuple[int, Part]], window: int, depth: int
-    ) -> Iterator[PartResult]:
-        """Results of `tasks` (numbered 0, 1, ...) in order.
+    def imap(self, tasks: Iterable[tuple[int, Part]], window: int) -> Iterator[PartResult]:
+        """Results of `tasks` (numbered 0, 1, ...) in order; at most `window` parts in flight.
 
-        At most `window` parts are in flight, and at most `depth` per worker: with 2, a worker
-        finds its next part waiting when it finishes one (parts must then be small to send).
+        A worker holds up to two parts, so it finds the next one waiting when it finishes one;
+        but only one list of records (large to send: the worker must be there to read it).
         """
         pending = iter(tasks)
-        free = [conn for _ in range(depth) for conn in self.conns]  # one entry per free slot
+        held = dict.fromkeys(self.conns, 0)
         ready: dict[int, PartResult | _Failure] = {}
         sent = done = 0
+        task = next(pending, None)
         while True:
-            while free and sent - done < window and (task := next(pending, None)) is not None:
-                self._send(free.pop(0), task)
+            while task is not None and sent - done < window:
+                conn = min(self.conns, key=held.__getitem__)
+                if held[conn] >= (1 if isinstance(task[1], list) else 2):
+                    break
+                self._send(conn, task)
+                held[conn] += 1
                 sent += 1
+                task = next(pending, None)
             if done == sent:
                 return
             for conn, res in self._receive():
                 ready[res.number] = res
-                free.append(conn)
+                held[conn] -= 1
             while done in ready:
                 res = ready.pop(done)
                 done += 1
@@ -341,21 +382,48 @@ class _Pool:
             conn.close()
 
 
-def _span_parts(paths: list[str], report: RunReport) -> Iterator[Part]:
+def _parts(paths: list[str], reading: Reading, workers_read_files: bool) -> Iterator[Part]:
+    """The parts of all inputs, in order.
+
+    A JSONL file is cut into spans. Other files go to the workers whole, a few together up to
+    about SPAN_BYTES (an export is often many small pages), unless a file is a large array
+    (streamed by the parent with ijson: memory stays flat) or the workers cannot inherit the
+    records selector (no fork). Problems travel in parts, so that the report lists them in the
+    order a 1-worker run does.
+    """
+    group: list[str] = []
+    size = 0
     for path in paths:
-        try:
-            yield from jsonl_spans(path, SPAN_BYTES)
-        except OSError as err:
-            diag = Diagnostic("input.unreadable", f"cannot read input: {err.strerror or err}")
-            report.input_problems.append(InputProblem(path, diag).diagnostic)
+        whole = workers_read_files and not is_streamed(path, reading.selector, reading.stream_path)
+        jsonl = path != STDIN and path.lower().endswith(JSONL_SUFFIXES)
+        if group and (jsonl or not whole or size >= SPAN_BYTES):
+            yield FilePart(tuple(group))
+            group, size = [], 0
+        if jsonl:
+            yield from _spans(path)
+        elif whole:
+            group.append(path)
+            size += input_size(path)
+        else:
+            records = iter_records(
+                [path], selector=reading.selector, stream_path=reading.stream_path
+            )
+            yield from _record_lists(records)
+    if group:
+        yield FilePart(tuple(group))
 
 
-def _item_parts(items: Iterable[Item], report: RunReport) -> Iterator[Part]:
+def _spans(path: str) -> Iterator[Part]:
+    try:
+        yield from jsonl_spans(path, SPAN_BYTES)
+    except OSError as err:
+        diag = Diagnostic("input.unreadable", f"cannot read input: {err.strerror or err}")
+        yield [InputProblem(path, diag)]
+
+
+def _record_lists(items: Iterable[Item]) -> Iterator[Part]:
     part: list[Item] = []
     for item in items:
-        if isinstance(item, InputProblem):
-            report.input_problems.append(item.diagnostic)
-            continue
         part.append(item)
         if len(part) >= PART_RECORDS:
             yield part
@@ -417,6 +485,7 @@ class _Run:
     rejects: RejectsSink
     report: RunReport
     progress: Callable[[Part], None] | None
+    reading: Reading
     lookup_problems: list[Diagnostic] = field(default_factory=list)
 
     def collect(
@@ -448,14 +517,18 @@ class _Run:
             else options.max_rejects - self.report.records_rejected
         )
         local = RunOptions(options.policy, left, options.lookups)
+        items: Iterable[Item]
         if isinstance(part, Span):
             lines = read_span(part).lines
-            items: Iterable[Item] = jsonl_items(part.source, lines, res.index, res.line_no)
+            items = jsonl_items(part.source, lines, res.index, res.line_no)
+        elif isinstance(part, FilePart):
+            items = _file_items(part, self.reading)
         else:
             items = part
         done = run(self.plan, items, sink=self.sink, rejects=self.rejects, options=local)
-        self.lookup_problems.extend(done.input_problems)
-        done.input_problems = []
+        lookups = [d for d in done.input_problems if d.code.startswith("lookup.")]
+        self.lookup_problems.extend(lookups)
+        done.input_problems = [d for d in done.input_problems if d not in lookups]
         _merge(self.report, done)
         if done.stopped_early:
             self.report.stopped_early = max_errors_reason(options.max_rejects)
@@ -464,17 +537,18 @@ class _Run:
 def run_parallel(
     mapping: Path,
     plan: Plan,
-    items: Iterable[Item],
+    paths: list[str],
     output: str,
     rejects_path: str | None,
     options: RunOptions,
     workers: int,
     set_assoc: bool,
-    jsonl_paths: list[str] | None = None,
+    reading: Reading | None = None,
     progress: Callable[[int], None] | None = None,
     inputs: InputProgress | None = None,
 ) -> RunReport:
-    """Map with `workers` processes; same objects, same order, same report as one worker.
+    """Map the records of `paths` with `workers` processes; the same objects, in the same order,
+    and the same report as one worker gives.
 
     Raises:
         RecordError: under ErrorPolicy.FAIL_FAST, at the first rejected record.
@@ -482,26 +556,25 @@ def run_parallel(
     """
     report = RunReport(plan.path)
     started = time.perf_counter()
-    parts = _InFlight(
-        _span_parts(jsonl_paths, report) if jsonl_paths else _item_parts(items, report)
-    )
     global _FORKED_PLAN
     can_fork = "fork" in mp.get_all_start_methods()
     ctx = mp.get_context("fork" if can_fork else "spawn")
+    reading = reading or Reading()
+    parts = _InFlight(_parts(paths, reading, workers_read_files=can_fork))
     sink = JsonlSink(output, set_associations=set_assoc)
     quarantine = RejectsSink(rejects_path)
-    tick = None if progress is None else _ticker(progress, report, inputs, jsonl_paths)
-    state = _Run(plan, options, sink, quarantine, report, tick)
+    tick = None if progress is None else _ticker(progress, report, inputs, paths)
+    state = _Run(plan, options, sink, quarantine, report, tick, reading)
     turns = (Turns(ctx, 2), Turns(ctx, 1))
-    init = (str(mapping), options, set_assoc, *turns, sink.temporary_path)
+    inherited = reading if can_fork else Reading()  # a selector does not survive pickling
+    init = (str(mapping), options, set_assoc, *turns, sink.temporary_path, inherited)
     try:
         _FORKED_PLAN = plan if can_fork else None
         with sink, quarantine:
             pool, finished = _Pool(ctx, workers, init, sink.path), False
             sink.sync_in_background()  # a thread: started after the workers are forked
             try:
-                depth = 2 if jsonl_paths else 1  # spans are tiny messages; record lists are not
-                stop = state.collect(pool.imap(parts, WINDOW * workers, depth), parts)
+                stop = state.collect(pool.imap(parts, WINDOW * workers), parts)
                 finished = stop is None
             finally:
                 pool.close(graceful=finished)
@@ -518,18 +591,20 @@ def _ticker(
     progress: Callable[[int], None],
     report: RunReport,
     inputs: InputProgress | None,
-    paths: list[str] | None,
+    paths: list[str],
 ) -> Callable[[Part], None]:
     """Move the progress bar after each merged part (the parent reads no span itself)."""
     before: dict[str, int] = {}
     total = 0
-    for path in paths or ():
+    for path in paths:
         before[path] = total
-        total += Path(path).stat().st_size
+        total += input_size(path)
 
     def tick(part: Part) -> None:
         if inputs is not None and isinstance(part, Span):
             inputs.finished = before[part.source] + part.end
+        elif inputs is not None and isinstance(part, FilePart):
+            inputs.finished = before[part.paths[-1]] + input_size(part.paths[-1])
         progress(report.records_in)
 
     return tick

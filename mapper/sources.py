@@ -60,7 +60,7 @@ class InputProgress:
     """How many bytes of the inputs have been read so far (for a progress bar's ETA)."""
 
     def __init__(self, paths: Iterable[str]) -> None:
-        self.total = sum(_size(p) for p in paths)
+        self.total = sum(input_size(p) for p in paths)
         self.finished = 0
         self.current: BinaryIO | None = None
 
@@ -73,7 +73,8 @@ class InputProgress:
         return min(self.total, self.finished + position)
 
 
-def _size(path: str) -> int:
+def input_size(path: str) -> int:
+    """Bytes in an input file (0 for stdin or what cannot be read)."""
     try:
         return 0 if path == STDIN else Path(path).stat().st_size
     except OSError:
@@ -121,7 +122,7 @@ def iter_records(
     for path in paths:
         yield from _iter_one(path, selector, stream_path, progress)
         if progress is not None:
-            progress.finished += _size(path)
+            progress.finished += input_size(path)
             progress.current = None
 
 
@@ -155,6 +156,17 @@ def _iter_one(
             "the input does not fit in memory",
             "split it, or use JSONL or a top-level array (both are streamed)",
         )
+
+
+def is_streamed(path: str, selector: Selector | None, stream_path: str | None) -> bool:
+    """Would `iter_records` stream this file with ijson (a large array) instead of loading it?"""
+    if path == STDIN or path.lower().endswith(JSONL_SUFFIXES):
+        return False
+    try:
+        with Path(path).open("rb") as fh:
+            return _should_stream(path, fh, selector, stream_path)
+    except OSError:
+        return False  # reading it again reports the problem
 
 
 def _should_stream(

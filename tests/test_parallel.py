@@ -24,7 +24,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from mapper import parallel
+from mapper import parallel, sources
 from mapper.api import load
 from mapper.cli import app
 from mapper.errors import OutputError
@@ -41,6 +41,7 @@ BASE = ROOT / "tests" / "hostile" / "base.yaml"
 def _tiny_parts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "SPAN_BYTES", 97)  # about one record per part, cut anywhere
     monkeypatch.setattr(parallel, "PART_RECORDS", 3)
+    monkeypatch.setattr(sources, "STREAM_THRESHOLD", 3000)  # larger arrays: read by the parent
 
 
 def _repo(i: int, *, bad: bool = False) -> bytes:
@@ -88,9 +89,29 @@ def _several(tmp: Path) -> list[Path]:
 
 
 def _array(tmp: Path) -> list[Path]:
-    """Not JSONL: the parent reads the records and sends them to the workers."""
+    """A large array: the parent streams the records and sends them to the workers."""
     records = [json.loads(_repo(i, bad=i % 11 == 3)) for i in range(60)]
     return [_write(tmp / "in.json", json.dumps(records).encode())]
+
+
+def _pages(tmp: Path) -> list[Path]:
+    """A folder of small JSON files (API pages), each read by a worker; one is malformed, one
+    holds a single object, one is large enough to be streamed by the parent."""
+    folder = tmp / "pages"
+    folder.mkdir()
+    for n in range(12):
+        records = [json.loads(_repo(n * 10 + i, bad=(n + i) % 7 == 0)) for i in range(n % 4 + 1)]
+        _write(folder / f"page-{n:02d}.json", json.dumps(records).encode())
+    _write(folder / "page-03.json", b'[{"id": "x", ')
+    _write(folder / "page-05.json", _repo(55))
+    big = [json.loads(_repo(200 + i, bad=i % 9 == 1)) for i in range(40)]
+    _write(folder / "page-08.json", json.dumps(big).encode())
+    return [folder]
+
+
+def _mixed(tmp: Path) -> list[Path]:
+    """JSONL, a JSON array and a folder in one run, and a file that is not there."""
+    return [*_plain(tmp), *_array(tmp), *_pages(tmp), tmp / "missing.json"]
 
 
 def _commits(tmp: Path) -> list[Path]:
@@ -111,6 +132,8 @@ INPUTS: dict[str, tuple[Path, Callable[[Path], list[Path]]]] = {
     "untidy": (REPOS, _untidy),
     "several-files": (REPOS, _several),
     "json-array": (REPOS, _array),
+    "pages": (REPOS, _pages),
+    "mixed": (REPOS, _mixed),
     "commits": (W1, _commits),
 }
 OPTIONS = {
@@ -167,6 +190,21 @@ def test_the_cases_reject_filter_and_stop_early(case: str, tmp_path: Path) -> No
     assert records["rejected"] >= 5 and records["filtered"] >= 2 and records["mapped"] >= 30
     stopped = _run(mapping, inputs, tmp_path / "b" / "o.jsonl", 1, "--max-errors", "4")[4]
     assert stopped["stoppedEarly"] and stopped["records"]["rejected"] == 5
+
+
+@pytest.mark.parametrize("span_bytes", [600, 5000])
+def test_small_files_go_to_workers_in_groups(
+    span_bytes: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inputs = _pages(tmp_path)
+    one = _run(REPOS, inputs, tmp_path / "w1" / "o.jsonl", 1, "--max-errors", "6")
+    monkeypatch.setattr(parallel, "SPAN_BYTES", span_bytes)  # several pages per part
+    parts = list(
+        parallel._parts([str(p) for p in sorted(inputs[0].iterdir())], parallel.Reading(), True)
+    )
+    assert any(isinstance(p, parallel.FilePart) and len(p.paths) > 1 for p in parts)
+    assert any(isinstance(p, list) for p in parts)  # the large page, streamed by the parent
+    assert _run(REPOS, inputs, tmp_path / "w2" / "o.jsonl", 2, "--max-errors", "6") == one
 
 
 @pytest.mark.parametrize("writer", ["pwritev in batches of 3", "seek and write"])
@@ -333,7 +371,7 @@ def test_a_worker_that_fails_stops_the_run(tmp_path: Path, monkeypatch: pytest.M
     out = tmp_path / "o" / "o.jsonl"
     with pytest.raises(RuntimeError, match="ValueError: a bug in the worker"):
         parallel.run_parallel(
-            REPOS, load(REPOS), [], str(out), None, RunOptions(), 2, False, [str(path)]
+            REPOS, load(REPOS), [str(path)], str(out), None, RunOptions(), 2, False
         )
     assert not any((tmp_path / "o").iterdir())
 
@@ -344,15 +382,7 @@ def test_an_unwritable_output_is_an_output_error(tmp_path: Path) -> None:
     blocker.write_text("")
     with pytest.raises(OutputError):
         parallel.run_parallel(
-            REPOS,
-            load(REPOS),
-            [],
-            str(blocker / "o.jsonl"),
-            None,
-            RunOptions(),
-            2,
-            False,
-            [str(path)],
+            REPOS, load(REPOS), [str(path)], str(blocker / "o.jsonl"), None, RunOptions(), 2, False
         )
 
 
