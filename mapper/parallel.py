@@ -183,8 +183,8 @@ def _work(task: tuple[int, Part]) -> PartResult:
         res.offset = worker.offsets.claim(number, (sum(map(len, out)),))[0]
         claimed = True
         res.write_error = _write_at(worker.output, out, res.offset)
-    finally:  # a part that failed still takes its turns, so the others do not wait forever
-        if not started and isinstance(part, Span):
+    finally:  # every part takes both turns (a failed one too), or the parts after it would wait
+        if not started:
             worker.starts.claim(number, (0, 0))
         if not claimed:
             worker.offsets.claim(number, (0,))

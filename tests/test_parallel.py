@@ -114,6 +114,11 @@ def _mixed(tmp: Path) -> list[Path]:
     return [*_plain(tmp), *_array(tmp), *_pages(tmp), tmp / "missing.json"]
 
 
+def _files_then_lines(tmp: Path) -> list[Path]:
+    """Whole files before a JSONL file: every part takes its turn, whatever its kind."""
+    return [*_pages(tmp), *_array(tmp), *_untidy(tmp)]
+
+
 def _commits(tmp: Path) -> list[Path]:
     from benchmarks import gen
 
@@ -134,6 +139,7 @@ INPUTS: dict[str, tuple[Path, Callable[[Path], list[Path]]]] = {
     "json-array": (REPOS, _array),
     "pages": (REPOS, _pages),
     "mixed": (REPOS, _mixed),
+    "files-then-lines": (REPOS, _files_then_lines),
     "commits": (W1, _commits),
 }
 OPTIONS = {
