@@ -20,6 +20,7 @@ stops, with the same outputs and report.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import os
 import signal
@@ -33,6 +34,7 @@ from typing import Any, BinaryIO
 
 from mapper.api import load
 from mapper.errors import Diagnostic, OutputError
+from mapper.interpreter import Record
 from mapper.pipeline import (
     MAX_EXAMPLES,
     ErrorPolicy,
@@ -49,16 +51,20 @@ from mapper.sinks import JsonlSink, RejectsSink, output_error
 from mapper.sources import (
     JSONL_SUFFIXES,
     STDIN,
+    ArraySpan,
     InputProblem,
     InputProgress,
     Item,
     Span,
+    array_spans,
     input_size,
     is_streamed,
     iter_records,
     jsonl_items,
     jsonl_spans,
+    read_array_span,
     read_span,
+    streamed_array_items,
 )
 
 SPAN_BYTES = 256 * 1024  # about 350 W1 records: small parts keep every worker busy to the end
@@ -84,8 +90,8 @@ class FilePart:
     paths: tuple[str, ...]
 
 
-Part = Span | FilePart | list[Item]
-"""A span of a JSONL file, a whole file, or records the parent read (stdin, streamed arrays)."""
+Part = Span | ArraySpan | FilePart | list[Item]
+"""A span of a JSONL file or of a large array, whole files, or records the parent read."""
 
 
 class Turns:
@@ -145,6 +151,7 @@ class PartResult:
     counts: RunReport = field(default_factory=lambda: RunReport(""))
     lookup_problems: list[Diagnostic] = field(default_factory=list)
     write_error: str | None = None
+    unparsed: bool = False  # an array span that does not parse: the parent reads on with ijson
 
 
 @dataclass(frozen=True)
@@ -153,6 +160,10 @@ class Reading:
 
     selector: Callable[[Any], Any] | None = None
     stream_path: str | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of `iter_records`."""
+        return {"selector": self.selector, "stream_path": self.stream_path}
 
 
 def _init(
@@ -192,15 +203,17 @@ def _work(task: tuple[int, Part]) -> PartResult:
 
 
 def _items(worker: _Worker, res: PartResult, part: Part) -> tuple[Iterable[Item], bool]:
+    """The part's items, and whether its record start was claimed."""
     if isinstance(part, FilePart):
         return _file_items(part, worker.reading), False
+    if isinstance(part, ArraySpan):
+        return _array_items(worker, res, part), True
     if not isinstance(part, Span):
         return part, False
     try:
         span = read_span(part)
     except OSError as err:
-        diag = Diagnostic("input.unreadable", f"cannot read input: {err.strerror or err}")
-        return [InputProblem(part.source, diag)], False
+        return [_unreadable(part.source, err)], False
     restart = part.start == 0
     res.index, res.line_no = worker.starts.claim(
         res.number, (span.records, span.line_count), restart
@@ -209,8 +222,31 @@ def _items(worker: _Worker, res: PartResult, part: Part) -> tuple[Iterable[Item]
     return jsonl_items(part.source, span.lines, res.index, res.line_no), True
 
 
+def _array_items(worker: _Worker, res: PartResult, part: ArraySpan) -> Iterable[Item]:
+    values: list[Any] = []
+    problem = None
+    if not part.rest:
+        try:
+            values = read_array_span(part)
+        except ValueError:
+            res.unparsed = True  # a cut inside a string, or malformed: ijson decides
+        except OSError as err:
+            problem = _unreadable(part.source, err)
+    res.index = worker.starts.claim(res.number, (len(values), 0), part.first)[0]
+    if part.rest:
+        return streamed_array_items(part.source, skip=res.index)
+    if problem is not None:
+        return [problem]
+    return [Record(part.source, res.index + i, value) for i, value in enumerate(values)]
+
+
+def _unreadable(source: str, err: OSError) -> InputProblem:
+    diag = Diagnostic("input.unreadable", f"cannot read input: {err.strerror or err}")
+    return InputProblem(source, diag)
+
+
 def _file_items(part: FilePart, reading: Reading) -> Iterator[Item]:
-    return iter_records(part.paths, selector=reading.selector, stream_path=reading.stream_path)
+    return iter_records(part.paths, **reading.kwargs())
 
 
 def _map(worker: _Worker, res: PartResult, items: Iterable[Item]) -> list[bytes]:
@@ -382,43 +418,53 @@ class _Pool:
             conn.close()
 
 
-def _parts(paths: list[str], reading: Reading, workers_read_files: bool) -> Iterator[Part]:
-    """The parts of all inputs, in order.
+def _parts(
+    paths: list[str], reading: Reading, workers_read_files: bool
+) -> Iterator[tuple[int, Part]]:
+    """The parts of all inputs, in order, each with the number of its input file.
 
-    A JSONL file is cut into spans. Other files go to the workers whole, a few together up to
-    about SPAN_BYTES (an export is often many small pages), unless a file is a large array
-    (streamed by the parent with ijson: memory stays flat) or the workers cannot inherit the
-    records selector (no fork). Problems travel in parts, so that the report lists them in the
-    order a 1-worker run does.
+    A JSONL file is cut into spans, and so is a large top-level array. Other files go to the
+    workers whole, a few together up to about SPAN_BYTES (an export is often many small pages).
+    The parent reads only standard input, and large arrays under a selector (ijson), or every
+    non-JSONL file when the workers cannot inherit the records selector (no fork). Problems
+    travel in parts, so that the report lists them in the order a 1-worker run does.
     """
     group: list[str] = []
     size = 0
-    for path in paths:
-        whole = workers_read_files and not is_streamed(path, reading.selector, reading.stream_path)
+    for path_no, path in enumerate(paths):
         jsonl = path != STDIN and path.lower().endswith(JSONL_SUFFIXES)
-        if group and (jsonl or not whole or size >= SPAN_BYTES):
-            yield FilePart(tuple(group))
+        streamed = not jsonl and is_streamed(path, reading.selector, reading.stream_path)
+        whole = workers_read_files and not jsonl and not streamed and path != STDIN
+        if group and (not whole or size >= SPAN_BYTES):
+            yield path_no - 1, FilePart(tuple(group))
             group, size = [], 0
         if jsonl:
-            yield from _spans(path)
+            yield from ((path_no, span) for span in _spans(path))
+        elif streamed and reading.stream_path is None:  # a top-level array
+            yield from ((path_no, span) for span in _array_spans(path))
         elif whole:
             group.append(path)
             size += input_size(path)
         else:
-            records = iter_records(
-                [path], selector=reading.selector, stream_path=reading.stream_path
-            )
-            yield from _record_lists(records)
+            records = iter_records([path], **reading.kwargs())
+            yield from ((path_no, part) for part in _record_lists(records))
     if group:
-        yield FilePart(tuple(group))
+        yield len(paths) - 1, FilePart(tuple(group))
 
 
 def _spans(path: str) -> Iterator[Part]:
     try:
         yield from jsonl_spans(path, SPAN_BYTES)
     except OSError as err:
-        diag = Diagnostic("input.unreadable", f"cannot read input: {err.strerror or err}")
-        yield [InputProblem(path, diag)]
+        yield [_unreadable(path, err)]
+
+
+def _array_spans(path: str) -> Iterator[Part]:
+    try:
+        with Path(path).open("rb") as fh:
+            yield from array_spans(fh, path, SPAN_BYTES)
+    except OSError as err:
+        yield [_unreadable(path, err)]
 
 
 def _record_lists(items: Iterable[Item]) -> Iterator[Part]:
@@ -462,17 +508,28 @@ def _must_replay(res: PartResult, report: RunReport, options: RunOptions) -> boo
 class _InFlight:
     """Parts handed to the pool, kept until their result is merged (a replay needs them)."""
 
-    def __init__(self, parts: Iterable[Part]) -> None:
-        self.parts: dict[int, Part] = {}
+    def __init__(self, parts: Iterable[tuple[int, Part]]) -> None:
+        self.parts: dict[int, tuple[int, Part]] = {}
         self.source = parts
 
     def __iter__(self) -> Iterator[tuple[int, Part]]:
-        for number, part in enumerate(self.source):
-            self.parts[number] = part
+        for number, (path_no, part) in enumerate(self.source):
+            self.parts[number] = (path_no, part)
             yield number, part
 
-    def pop(self, number: int) -> Part:
+    def pop(self, number: int) -> tuple[int, Part]:
+        """(the number of the part's input file, the part)."""
         return self.parts.pop(number)
+
+
+@dataclass(frozen=True)
+class _Stop:
+    """Where the workers stopped, for the parent to go on from: a part to map again (a 1-worker
+    run stops inside it), or an array span that did not parse (ijson reads on from there)."""
+
+    part: Part
+    res: PartResult
+    path_no: int
 
 
 @dataclass
@@ -488,16 +545,14 @@ class _Run:
     reading: Reading
     lookup_problems: list[Diagnostic] = field(default_factory=list)
 
-    def collect(
-        self, results: Iterable[PartResult], parts: _InFlight
-    ) -> tuple[Part, PartResult] | None:
-        """Merge results in part order; the part to map again, if a 1-worker run stops in it."""
+    def collect(self, results: Iterable[PartResult], parts: _InFlight) -> _Stop | None:
+        """Merge results in part order, up to a part that the parent must take over."""
         for res in results:
-            part = parts.pop(res.number)
+            path_no, part = parts.pop(res.number)
             if res.write_error is not None:
                 raise output_error(str(self.sink.path), res.write_error)
-            if _must_replay(res, self.report, self.options):
-                return part, res
+            if res.unparsed or _must_replay(res, self.report, self.options):
+                return _Stop(part, res, path_no)
             self.sink.count += res.counts.objects_out
             self.rejects.write_raw(res.rejects, res.counts.records_rejected)
             _merge(self.report, res.counts)
@@ -507,31 +562,47 @@ class _Run:
         self.report.completed = True
         return None
 
-    def replay(self, part: Part, res: PartResult) -> None:
-        """Map `part` here, stopping where a 1-worker run stops (may raise RecordError)."""
+    def finish(self, stop: _Stop, paths: list[str]) -> None:
+        """Go on from `stop` in this process, as a 1-worker run would (may raise RecordError).
+
+        A part to map again is mapped until the run stops in it; after an array span that did
+        not parse, ijson reads the rest of that file and the later inputs follow.
+        """
+        part, res = stop.part, stop.res
         self.sink.rewind(res.offset)
         options = self.options
-        left = (
-            None
-            if options.max_rejects is None
-            else options.max_rejects - self.report.records_rejected
-        )
-        local = RunOptions(options.policy, left, options.lookups)
+        rejected = self.report.records_rejected
+        left = None if options.max_rejects is None else options.max_rejects - rejected
         items: Iterable[Item]
-        if isinstance(part, Span):
+        if res.unparsed:
+            assert isinstance(part, ArraySpan)
+            rest = iter_records(paths[stop.path_no + 1 :], **self.reading.kwargs())
+            items = itertools.chain(streamed_array_items(part.source, skip=res.index), rest)
+        elif isinstance(part, Span):
             lines = read_span(part).lines
             items = jsonl_items(part.source, lines, res.index, res.line_no)
+        elif isinstance(part, ArraySpan):
+            items = _array_items_again(part, res.index)
         elif isinstance(part, FilePart):
             items = _file_items(part, self.reading)
         else:
             items = part
+        local = RunOptions(options.policy, left, options.lookups)
         done = run(self.plan, items, sink=self.sink, rejects=self.rejects, options=local)
         lookups = [d for d in done.input_problems if d.code.startswith("lookup.")]
         self.lookup_problems.extend(lookups)
         done.input_problems = [d for d in done.input_problems if d not in lookups]
         _merge(self.report, done)
+        self.report.completed = done.completed and res.unparsed
         if done.stopped_early:
             self.report.stopped_early = max_errors_reason(options.max_rejects)
+
+
+def _array_items_again(part: ArraySpan, index: int) -> Iterable[Item]:
+    if part.rest:
+        return streamed_array_items(part.source, skip=index)
+    values = read_array_span(part)
+    return [Record(part.source, index + i, value) for i, value in enumerate(values)]
 
 
 def run_parallel(
@@ -578,8 +649,8 @@ def run_parallel(
                 finished = stop is None
             finally:
                 pool.close(graceful=finished)
-            if stop is not None:  # the workers are gone: nothing writes behind the replay
-                state.replay(*stop)
+            if stop is not None:  # the workers are gone: nothing writes behind the parent
+                state.finish(stop, paths)
     finally:
         _FORKED_PLAN = None
         report.duration_s = time.perf_counter() - started
@@ -601,7 +672,7 @@ def _ticker(
         total += input_size(path)
 
     def tick(part: Part) -> None:
-        if inputs is not None and isinstance(part, Span):
+        if inputs is not None and isinstance(part, Span | ArraySpan):
             inputs.finished = before[part.source] + part.end
         elif inputs is not None and isinstance(part, FilePart):
             inputs.finished = before[part.paths[-1]] + input_size(part.paths[-1])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import io
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -142,7 +143,10 @@ def _iter_one(
             if path.lower().endswith(JSONL_SUFFIXES):
                 yield from _iter_jsonl(path, fh)
             elif _should_stream(path, fh, selector, stream_path):
-                yield from _iter_streamed_array(path, fh, stream_path)
+                if stream_path is None:
+                    yield from _iter_array(path, fh)
+                else:
+                    yield from _iter_streamed_array(path, fh, stream_path)
             else:
                 yield from _iter_stream(
                     path, fh, selector, sniff=not path.lower().endswith(".json")
@@ -354,19 +358,133 @@ def read_span(span: Span) -> SpanLines:
     return SpanLines(lines, sum(1 for line in lines if line.strip()))
 
 
-def _iter_streamed_array(source: str, fh: BinaryIO, stream_path: str | None) -> Iterator[Item]:
+def _iter_streamed_array(
+    source: str, fh: BinaryIO, stream_path: str | None, skip: int = 0
+) -> Iterator[Item]:
+    """Records of a large array with ijson; the first `skip` are parsed but not yielded."""
     prefix = f"{stream_path}.item" if stream_path else "item"
     index = 0
     try:
         for index, value in enumerate(ijson.items(fh, prefix, use_float=True)):
-            yield Record(source, index, value)
-    except ijson.common.IncompleteJSONError as err:
+            if index >= skip:
+                yield Record(source, index, value)
+    except (ijson.common.JSONError, UnicodeDecodeError) as err:  # bytes that are not UTF-8, too
         yield _problem(
             source,
             "input.malformed-json",
             f"not valid JSON after record {index}: {str(err).strip()}",
             "records before this point were processed",
         )
+
+
+def streamed_array_items(source: str, skip: int = 0) -> Iterator[Item]:
+    """The records of a large top-level array read by ijson alone, from record `skip` on."""
+    try:
+        with Path(source).open("rb") as fh:
+            yield from _iter_streamed_array(source, fh, None, skip)
+    except OSError as err:
+        yield _problem(source, "input.unreadable", f"cannot read input: {err.strerror or err}")
+
+
+ARRAY_SPAN_BYTES = 256 * 1024
+ARRAY_CUT_SEARCH = 64  # spans: how far to look for a cut, in span sizes, before leaving it to ijson
+
+
+@dataclass(frozen=True, slots=True)
+class ArraySpan:
+    """Elements of a large top-level JSON array: from byte `start` (after the `[` or a comma)
+    to `end` (the comma after its last element, or the end of the file). A `rest` span is the
+    rest of the file, for ijson (no cut was found)."""
+
+    source: str
+    start: int
+    end: int
+    first: bool
+    last: bool
+    rest: bool = False
+
+
+def array_spans(fh: BinaryIO, source: str, size: int) -> Iterator[ArraySpan]:
+    """Cut a top-level array into spans of about `size` bytes, each ending between two elements.
+
+    A cut is a comma followed by a newline and the indentation of the first element, then `{`:
+    JSON strings hold no newline, so such a line starts a top-level element in any usual layout
+    (one element per line, or indented). A span that ends elsewhere does not parse (its brackets
+    do not balance), which `read_array_span` reports. An array that is not laid out this way
+    (all on one line) is one `rest` span: ijson streams it.
+    """
+    total = os.fstat(fh.fileno()).st_size
+    fh.seek(0)
+    head = fh.read(4096)
+    start = len(head) - len(head.lstrip(b"\xef\xbb\xbf \t\r\n")) + 1  # after the "["
+    lead = head[start:]
+    lead = lead[: len(lead) - len(lead.lstrip(b" \t\r\n"))]  # "[" to the first element
+    laid_out = head[start - 1 : start] == b"[" and head[start + len(lead) :].startswith(b"{")
+    if b"\n" not in lead or not laid_out:
+        yield ArraySpan(source, start, total, True, True, rest=True)
+        return
+    cut_at = re.compile(rb",[ \t\r]*\n" + re.escape(lead.rsplit(b"\n", 1)[1]) + rb"\{")
+    first = True
+    while start + size < total:
+        cut = _next_cut(fh, cut_at, start + size, size * ARRAY_CUT_SEARCH)
+        if cut is None:
+            break
+        if cut < 0:
+            yield ArraySpan(source, start, total, first, True, rest=True)
+            return
+        yield ArraySpan(source, start, cut, first, False)
+        start, first = cut + 1, False
+    yield ArraySpan(source, start, total, first, True)
+
+
+def _next_cut(fh: BinaryIO, cut_at: re.Pattern[bytes], position: int, limit: int) -> int | None:
+    """The comma of the first cut at or after `position`; None at the end of the file, -1 if
+    there is none within `limit` bytes."""
+    fh.seek(position)
+    buffer, base = b"", position
+    while block := fh.read(65536):
+        buffer += block
+        found = cut_at.search(buffer)
+        if found is not None:
+            return base + found.start() if base + found.start() - position <= limit else -1
+        if base + len(buffer) - position > limit:
+            return -1
+        keep = buffer.rfind(b",")  # a cut across two blocks starts at the last comma
+        base, buffer = (base + keep, buffer[keep:]) if keep >= 0 else (base + len(buffer), b"")
+    return None
+
+
+def read_array_span(span: ArraySpan, fh: BinaryIO | None = None) -> list[Any]:
+    """The elements of one span; ValueError if it is not a list of whole JSON values."""
+    if fh is None:
+        with Path(span.source).open("rb") as own:
+            return read_array_span(span, own)
+    fh.seek(span.start)
+    data = fh.read(span.end - span.start)
+    value = parse_json(b"[" + data + (b"" if span.last else b"]"))
+    if not isinstance(value, list):
+        raise ValueError("not an array")
+    return value
+
+
+def _iter_array(source: str, fh: BinaryIO) -> Iterator[Item]:
+    """A large top-level array, span by span with orjson: as fast as a small file, and memory
+    stays flat. From the first span that does not parse (a cut inside a string, or malformed
+    JSON) ijson reads the file again and takes over, so the records and any error are exactly
+    those of reading it with ijson alone."""
+    index = 0
+    for span in array_spans(fh, source, ARRAY_SPAN_BYTES):
+        try:
+            if span.rest:
+                raise ValueError("no cut")
+            values = read_array_span(span, fh)
+        except ValueError:
+            fh.seek(0)
+            yield from _iter_streamed_array(source, fh, None, skip=index)
+            return
+        for value in values:
+            yield Record(source, index, value)
+            index += 1
 
 
 def stream_path_of(base: tuple[str | int, ...] | None) -> str | None:

@@ -114,6 +114,34 @@ def _mixed(tmp: Path) -> list[Path]:
     return [*_plain(tmp), *_array(tmp), *_pages(tmp), tmp / "missing.json"]
 
 
+def _big_arrays(tmp: Path) -> list[Path]:
+    """Arrays large enough to be streamed, in every layout, then more files.
+
+    One element per line and indented: cut into spans. On one line: the rest of the file for
+    ijson. Nested objects laid out like elements: a span that does not parse, after which the
+    parent reads on with ijson, and the later files too. Truncated: the same, up to the error.
+    """
+    records = [json.loads(_repo(i, bad=i % 13 == 1)) for i in range(70)]
+    nested = {"wrap": records[:5], "id": "w", "url": "https://example.test/w"}
+    long = [*records[:30], {**records[30], "desc": "x" * 7000}, *records[31:]]  # no cut in reach:
+    layouts = {  # the rest of the file is one span for ijson, from record 30 on
+        "lines.json": b"[\n" + b",\n".join(json.dumps(r).encode() for r in long) + b"\n]",
+        "indented.json": json.dumps(records, indent=2).encode(),
+        "one-line.json": json.dumps(records).encode(),
+        "nested.json": b"[\n"
+        + json.dumps(nested, indent=None)
+        .encode()
+        .replace(b'"wrap": [', b'"wrap": [\n')
+        .replace(b"}, {", b"},\n{")
+        + b",\n"
+        + b",\n".join(json.dumps(r).encode() for r in records[:30])
+        + b"\n]",
+        "truncated.json": json.dumps(records, indent=1).encode()[:-900],
+    }
+    files = [_write(tmp / name, data) for name, data in layouts.items()]
+    return [*files, *_plain(tmp), *_pages(tmp)]
+
+
 def _files_then_lines(tmp: Path) -> list[Path]:
     """Whole files before a JSONL file: every part takes its turn, whatever its kind."""
     return [*_pages(tmp), *_array(tmp), *_untidy(tmp)]
@@ -140,6 +168,7 @@ INPUTS: dict[str, tuple[Path, Callable[[Path], list[Path]]]] = {
     "pages": (REPOS, _pages),
     "mixed": (REPOS, _mixed),
     "files-then-lines": (REPOS, _files_then_lines),
+    "big-arrays": (REPOS, _big_arrays),
     "commits": (W1, _commits),
 }
 OPTIONS = {
@@ -205,11 +234,10 @@ def test_small_files_go_to_workers_in_groups(
     inputs = _pages(tmp_path)
     one = _run(REPOS, inputs, tmp_path / "w1" / "o.jsonl", 1, "--max-errors", "6")
     monkeypatch.setattr(parallel, "SPAN_BYTES", span_bytes)  # several pages per part
-    parts = list(
-        parallel._parts([str(p) for p in sorted(inputs[0].iterdir())], parallel.Reading(), True)
-    )
+    paths = [str(p) for p in sorted(inputs[0].iterdir())]
+    parts = [part for _, part in parallel._parts(paths, parallel.Reading(), True)]
     assert any(isinstance(p, parallel.FilePart) and len(p.paths) > 1 for p in parts)
-    assert any(isinstance(p, list) for p in parts)  # the large page, streamed by the parent
+    assert any(isinstance(p, parallel.ArraySpan) for p in parts)  # the large page: in spans
     assert _run(REPOS, inputs, tmp_path / "w2" / "o.jsonl", 2, "--max-errors", "6") == one
 
 
