@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import filecmp
 import json
 import os
 import platform
@@ -383,26 +384,37 @@ def bench_big(gb: float) -> dict[str, Any]:
     ensure(path, lambda p: gen.write_big_array(p, target))
     gen_s = time.perf_counter() - t
     size = path.stat().st_size
-    dst = DATA / "out" / "big.jsonl"
-    print(f"big: mapper run (1 worker) on {size / 1e9:.2f} GB single JSON array ...", flush=True)
-    m = measure(mapper_cmd(HERE / "w1.yaml", path, dst, 1))
-    report = json.loads(dst.with_suffix(".report.json").read_text())
-    n = report["records"]["in"]
-    res = {
-        "input_gb": round(size / 1e9, 3),
-        "records": n,
-        "seconds": round(m["wall"], 2),
-        "records_per_s": round(n / m["wall"]),
-        "peak_rss_mb": round(m["maxrss_kb"] / 1024, 1),
-        "exit_code": m["rc"],
-        "generate_s": round(gen_s, 1),
-    }
-    print(
-        f"  {n:,} records in {m['wall']:.1f} s ({n / m['wall']:,.0f} rec/s), "
-        f"peak RSS {m['maxrss_kb'] / 1024:.1f} MB, exit {m['rc']}",
-        flush=True,
-    )
-    dst.unlink(missing_ok=True)  # the output is as large as the input
+    res: dict[str, Any] = {"input_gb": round(size / 1e9, 3), "generate_s": round(gen_s, 1)}
+    outputs = []
+    for workers in (1, 2):
+        dst = DATA / "out" / f"big{workers}.jsonl"
+        print(
+            f"big: mapper run ({workers} worker{'s' if workers > 1 else ''}) on "
+            f"{size / 1e9:.2f} GB single JSON array ...",
+            flush=True,
+        )
+        m = measure(mapper_cmd(HERE / "w1.yaml", path, dst, workers))
+        report = json.loads(dst.with_suffix(".report.json").read_text())
+        n = report["records"]["in"]
+        key = "" if workers == 1 else "two_workers_"
+        res.update(
+            {
+                "records": n,
+                f"{key}seconds": round(m["wall"], 2),
+                f"{key}records_per_s": round(n / m["wall"]),
+                f"{key}peak_rss_mb": round(m["maxrss_kb"] / 1024, 1),
+                f"{key}exit_code": m["rc"],
+            }
+        )
+        print(
+            f"  {n:,} records in {m['wall']:.1f} s ({n / m['wall']:,.0f} rec/s), "
+            f"peak RSS {m['maxrss_kb'] / 1024:.1f} MB, exit {m['rc']}",
+            flush=True,
+        )
+        outputs.append(dst)
+    res["two_workers_byte_identical"] = filecmp.cmp(*outputs, shallow=False)
+    for dst in outputs:
+        dst.unlink(missing_ok=True)  # each output is as large as the input
     return res
 
 
@@ -443,8 +455,12 @@ def table(results: dict[str, Any]) -> None:
     big = results.get("big")
     if big:
         print(
-            f"big single JSON array: {big['input_gb']} GB, {big['records']:,} records, "
-            f"{big['seconds']} s ({big['records_per_s']:,} rec/s), peak RSS {big['peak_rss_mb']} MB"
+            f"big single JSON array: {big['input_gb']} GB, {big['records']:,} records; "
+            f"1 worker {big['seconds']} s ({big['records_per_s']:,} rec/s), peak RSS "
+            f"{big['peak_rss_mb']} MB; 2 workers {big['two_workers_seconds']} s "
+            f"({big['seconds'] / big['two_workers_seconds']:.2f}x), peak RSS "
+            f"{big['two_workers_peak_rss_mb']} MB; byte-identical: "
+            f"{big['two_workers_byte_identical']}"
         )
     m = results["machine"]
     print(f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, {m['jq']}")
