@@ -1,10 +1,11 @@
 """`mapper run --workers N`: the same mapping in N processes, output in input order.
 
-The inputs are cut into parts, handed to the workers in input order. A JSONL file is cut into
-spans of whole lines (`sources.jsonl_spans` reads only the line under each cut) that each worker
-reads itself; other files go to the workers whole, a few small ones together. Only what must be
-read in one piece is read by the parent and sent as records: standard input, and large arrays,
-which are streamed.
+The inputs are cut into parts, handed to the workers (`mapper.pool`) in input order. A JSONL
+file is cut into spans of whole lines (`sources.jsonl_spans` reads only the line under each cut),
+a large top-level array into spans of whole elements (`sources.array_spans`); each worker reads
+its spans itself. Other files go to the workers whole, a few small ones together. Only what must
+be read in one piece is read by the parent and sent as records: standard input, and large arrays
+under a `--records` wrapper (ijson).
 
 Two running totals are handed out in part order (`Turns`): where a span's records start (record
 index and line number, for diagnostics), and where a part's output starts in the output file.
@@ -15,7 +16,8 @@ the parent, so it stays nearly idle, and the output is byte-identical to a 1-wor
 When a part would cross `--max-errors`, or holds a rejected record under `--fail-fast`, the
 parent stops the workers, cuts the output back to where that part starts, and maps the part
 again itself with the serial pipeline: the run stops at exactly the record where a 1-worker run
-stops, with the same outputs and report.
+stops, with the same outputs and report. After an array span that does not parse, the parent
+reads the rest of that file with ijson and the later inputs itself, as a 1-worker run does.
 """
 
 from __future__ import annotations
@@ -23,17 +25,14 @@ from __future__ import annotations
 import itertools
 import multiprocessing as mp
 import os
-import signal
 import time
-import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from mapper.api import load
-from mapper.errors import Diagnostic, OutputError
+from mapper.errors import Diagnostic
 from mapper.interpreter import Record
 from mapper.pipeline import (
     MAX_EXAMPLES,
@@ -47,6 +46,7 @@ from mapper.pipeline import (
     run,
 )
 from mapper.plan import Plan
+from mapper.pool import Pool, Turns
 from mapper.sinks import JsonlSink, RejectsSink, output_error
 from mapper.sources import (
     JSONL_SUFFIXES,
@@ -70,7 +70,6 @@ from mapper.sources import (
 SPAN_BYTES = 256 * 1024  # about 350 W1 records: small parts keep every worker busy to the end
 PART_RECORDS = 512  # records per part when the parent reads the input (not JSONL)
 WINDOW = 8  # parts in flight per worker: a slow part holds the others back by at most this
-PATIENCE_S = 1.0  # how often a waiting worker checks that its parent still lives
 
 
 def _iov_max() -> int:
@@ -92,33 +91,6 @@ class FilePart:
 
 Part = Span | ArraySpan | FilePart | list[Item]
 """A span of a JSONL file or of a large array, whole files, or records the parent read."""
-
-
-class Turns:
-    """Running totals handed out in part order, across processes.
-
-    Part k waits until parts 0..k-1 have claimed, then gets the totals of their amounts. A part
-    that starts a new file restarts the totals.
-    """
-
-    def __init__(self, ctx: Any, width: int) -> None:
-        self.cond = ctx.Condition()
-        self.turn = ctx.RawValue("q", 0)
-        self.totals = ctx.RawArray("q", width)
-        self.parent = os.getpid()
-
-    def claim(self, number: int, amounts: tuple[int, ...], restart: bool = False) -> list[int]:
-        """The totals before part `number`; adds its `amounts` for the parts after it."""
-        with self.cond:
-            while self.turn.value != number:
-                if not self.cond.wait(PATIENCE_S):
-                    _exit_if_orphaned(self.parent)
-            base = [0] * len(amounts) if restart else list(self.totals)
-            for i, amount in enumerate(amounts):
-                self.totals[i] = base[i] + amount
-            self.turn.value = number + 1
-            self.cond.notify_all()
-        return base
 
 
 @dataclass
@@ -293,129 +265,8 @@ def _write_all(fh: BinaryIO, data: bytes, offset: int) -> None:
         view = view[fh.write(view) :]
 
 
-@dataclass
-class _Failure:
-    """A worker's unexpected exception (a bug), sent back as text."""
-
-    number: int
-    text: str
-
-
-def _exit_if_orphaned(parent: int) -> None:
-    """A worker whose parent is gone (killed) stops instead of waiting forever."""
-    if os.getppid() != parent:
-        os._exit(1)
-
-
-def _serve(conn: Connection, parent: int, init: tuple[Any, ...]) -> None:
-    """A worker process: map the parts the parent sends until it sends None."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    _init(*init)
-    while True:
-        while not conn.poll(PATIENCE_S):
-            _exit_if_orphaned(parent)
-        try:
-            task = conn.recv()
-        except EOFError:  # the parent is gone
-            return
-        if task is None:
-            return
-        try:
-            result: PartResult | _Failure = _work(task)
-        except Exception:  # a bug: the parent reports it and stops the run
-            result = _Failure(task[0], traceback.format_exc())
-        try:
-            conn.send(result)
-        except OSError:  # the parent is gone
-            return
-
-
-class _Pool:
-    """Worker processes, each with its own pipe; results come back in part order.
-
-    A part goes to a worker as soon as it is idle, so the workers stay busy to the end. Unlike
-    `multiprocessing.Pool` there are no helper threads (its worker handler spins while results
-    wait to be read), and a worker that dies stops the run instead of hanging it.
-    """
-
-    def __init__(self, ctx: Any, workers: int, init: tuple[Any, ...], output: str) -> None:
-        self.output = output
-        self.conns: list[Connection] = []
-        self.processes: list[Any] = []
-        for _ in range(workers):
-            mine, theirs = ctx.Pipe()
-            process = ctx.Process(target=_serve, args=(theirs, os.getpid(), init), daemon=True)
-            process.start()
-            theirs.close()
-            self.conns.append(mine)
-            self.processes.append(process)
-
-    def imap(self, tasks: Iterable[tuple[int, Part]], window: int) -> Iterator[PartResult]:
-        """Results of `tasks` (numbered 0, 1, ...) in order; at most `window` parts in flight.
-
-        A worker holds up to two parts, so it finds the next one waiting when it finishes one;
-        but only one list of records (large to send: the worker must be there to read it).
-        """
-        pending = iter(tasks)
-        held = dict.fromkeys(self.conns, 0)
-        ready: dict[int, PartResult | _Failure] = {}
-        sent = done = 0
-        task = next(pending, None)
-        while True:
-            while task is not None and sent - done < window:
-                conn = min(self.conns, key=held.__getitem__)
-                if held[conn] >= (1 if isinstance(task[1], list) else 2):
-                    break
-                self._send(conn, task)
-                held[conn] += 1
-                sent += 1
-                task = next(pending, None)
-            if done == sent:
-                return
-            for conn, res in self._receive():
-                ready[res.number] = res
-                held[conn] -= 1
-            while done in ready:
-                res = ready.pop(done)
-                done += 1
-                if isinstance(res, _Failure):
-                    raise RuntimeError(f"a worker process failed on part {res.number}:\n{res.text}")
-                yield res
-
-    def _receive(self) -> list[tuple[Connection, PartResult | _Failure]]:
-        ready = wait([*self.conns, *(p.sentinel for p in self.processes)])
-        got = []
-        for conn, process in zip(self.conns, self.processes, strict=True):
-            if conn in ready:
-                try:
-                    got.append((conn, conn.recv()))
-                except (EOFError, OSError):
-                    raise self._died(process) from None
-            elif process.sentinel in ready:
-                raise self._died(process)
-        return got
-
-    def _send(self, conn: Connection, task: tuple[int, Part]) -> None:
-        try:
-            conn.send(task)
-        except OSError:
-            raise self._died(self.processes[self.conns.index(conn)]) from None
-
-    def _died(self, process: Any) -> OutputError:
-        process.join(PATIENCE_S)
-        reason = f"a worker process stopped (exit code {process.exitcode})"
-        return output_error(self.output, reason)
-
-    def close(self, graceful: bool) -> None:
-        """Stop the workers: let them finish (graceful) or terminate them."""
-        for conn, process in zip(self.conns, self.processes, strict=True):
-            if graceful:
-                conn.send(None)
-            else:
-                process.terminate()
-        for conn, process in zip(self.conns, self.processes, strict=True):
-            process.join()
-            conn.close()
+def _is_record_list(part: Part) -> bool:
+    return isinstance(part, list)
 
 
 def _parts(
@@ -642,10 +493,11 @@ def run_parallel(
     try:
         _FORKED_PLAN = plan if can_fork else None
         with sink, quarantine:
-            pool, finished = _Pool(ctx, workers, init, sink.path), False
+            pool, finished = Pool(ctx, workers, _init, init, _work, sink.path), False
             sink.sync_in_background()  # a thread: started after the workers are forked
             try:
-                stop = state.collect(pool.imap(parts, WINDOW * workers), parts)
+                heavy = _is_record_list
+                stop = state.collect(pool.imap(parts, WINDOW * workers, heavy), parts)
                 finished = stop is None
             finally:
                 pool.close(graceful=finished)

@@ -24,7 +24,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from mapper import parallel, sources
+from mapper import parallel, pool, sources
 from mapper.api import load
 from mapper.cli import app
 from mapper.errors import OutputError
@@ -343,7 +343,7 @@ def test_spans_read_like_the_serial_reader(
 # --- ordered running totals across processes ------------------------------------------------
 
 
-def _claim_all(turns: parallel.Turns, numbers: list[int], out: object) -> None:
+def _claim_all(turns: pool.Turns, numbers: list[int], out: object) -> None:
     for number in numbers:
         amounts = (number + 1, 10 * number)
         out.put((number, turns.claim(number, amounts, restart=number == 5)))  # type: ignore[attr-defined]
@@ -353,7 +353,7 @@ def test_turns_hand_out_running_totals_in_part_order() -> None:
     import multiprocessing as mp
 
     ctx = mp.get_context("fork")
-    turns, results = parallel.Turns(ctx, 2), ctx.Queue()
+    turns, results = pool.Turns(ctx, 2), ctx.Queue()
     plan = {0: [0, 3, 6], 1: [1, 4, 7], 2: [2, 5, 8]}  # each process claims its own parts
     procs = [ctx.Process(target=_claim_all, args=(turns, nums, results)) for nums in plan.values()]
     for proc in reversed(procs):  # started in reverse: the order must come from the turns
@@ -480,7 +480,7 @@ def test_ctrl_c_stops_the_workers_and_writes_nothing(tmp_path: Path) -> None:
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
 def test_workers_of_a_killed_run_stop(tmp_path: Path) -> None:
     _, out, _ = _signalled(tmp_path, signal.SIGKILL)
-    deadline = time.monotonic() + 3 * parallel.PATIENCE_S + 5
+    deadline = time.monotonic() + 3 * pool.PATIENCE_S + 5
     while _processes_using(str(out)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _processes_using(str(out)) == []
