@@ -494,3 +494,14 @@ def test_workers_with_other_outputs_say_one_process_maps(target: list[str], tmp_
     code, err = _invoke("run", REPOS, path, *args, "--workers", "2")
     assert code == 3  # the bad records are rejected, as with one worker
     assert "--workers applies to JSONL output files; one process maps" in err
+
+
+def test_without_fork_the_workers_load_the_mapping_themselves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where processes are spawned (Windows, macOS), workers compile the mapping again and the
+    parent reads whole files itself; the output is still the 1-worker output."""
+    inputs = _mixed(tmp_path)
+    one = _run(REPOS, inputs, tmp_path / "w1" / "o.jsonl", 1)
+    monkeypatch.setattr(parallel.mp, "get_all_start_methods", lambda: ["spawn"])
+    assert _run(REPOS, inputs, tmp_path / "w2" / "o.jsonl", 2) == one
