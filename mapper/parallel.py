@@ -54,7 +54,6 @@ from mapper.sources import (
     JSONL_SUFFIXES,
     STDIN,
     ArraySpan,
-    InputProblem,
     InputProgress,
     Item,
     Span,
@@ -67,6 +66,7 @@ from mapper.sources import (
     read_array_span,
     read_span,
     streamed_array_items,
+    unreadable,
 )
 
 SPAN_BYTES = 256 * 1024  # about 350 W1 records: small parts keep every worker busy to the end
@@ -208,7 +208,7 @@ def _items(worker: _Worker, res: PartResult, part: Part) -> tuple[Iterable[Item]
     try:
         span = read_span(part)
     except OSError as err:
-        return [_unreadable(part.source, err)], False
+        return [unreadable(part.source, err)], False
     restart = part.start == 0
     res.index, res.line_no = worker.starts.claim(
         res.number, (span.records, span.line_count), restart
@@ -226,18 +226,13 @@ def _array_items(worker: _Worker, res: PartResult, part: ArraySpan) -> Iterable[
         except ValueError:
             res.unparsed = True  # a cut inside a string, or malformed: ijson decides
         except OSError as err:
-            problem = _unreadable(part.source, err)
+            problem = unreadable(part.source, err)
     res.index = worker.starts.claim(res.number, (len(values), 0), part.first)[0]
     if part.rest:
         return streamed_array_items(part.source, skip=res.index)
     if problem is not None:
         return [problem]
     return [Record(part.source, res.index + i, value) for i, value in enumerate(values)]
-
-
-def _unreadable(source: str, err: OSError) -> InputProblem:
-    diag = Diagnostic("input.unreadable", f"cannot read input: {err.strerror or err}")
-    return InputProblem(source, diag)
 
 
 def _file_items(part: FilePart, reading: Reading) -> Iterator[Item]:
@@ -330,7 +325,7 @@ def _spans(path: str) -> Iterator[Part]:
     try:
         yield from jsonl_spans(path, SPAN_BYTES)
     except OSError as err:
-        yield [_unreadable(path, err)]
+        yield [unreadable(path, err)]
 
 
 def _array_spans(path: str) -> Iterator[Part]:
@@ -338,7 +333,7 @@ def _array_spans(path: str) -> Iterator[Part]:
         with Path(path).open("rb") as fh:
             yield from array_spans(fh, path, SPAN_BYTES)
     except OSError as err:
-        yield [_unreadable(path, err)]
+        yield [unreadable(path, err)]
 
 
 def _record_lists(items: Iterable[Item]) -> Iterator[Part]:

@@ -108,6 +108,11 @@ def _folder_files(folder: Path) -> list[str]:
     return sorted(str(p) for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
 
 
+def unreadable(source: str, err: OSError) -> InputProblem:
+    """The problem of an input that cannot be read."""
+    return _problem(source, "input.unreadable", f"cannot read input: {err.strerror or err}")
+
+
 def _problem(source: str, code: str, message: str, hint: str | None = None) -> InputProblem:
     return InputProblem(source, Diagnostic(code, message, record=RecordRef(source, -1), hint=hint))
 
@@ -152,7 +157,7 @@ def _iter_one(
                     path, fh, selector, sniff=not path.lower().endswith(".json")
                 )
     except OSError as err:
-        yield _problem(path, "input.unreadable", f"cannot read input: {err.strerror or err}")
+        yield unreadable(path, err)
     except MemoryError:
         yield _problem(
             path,
@@ -383,7 +388,7 @@ def streamed_array_items(source: str, skip: int = 0) -> Iterator[Item]:
         with Path(source).open("rb") as fh:
             yield from _iter_streamed_array(source, fh, None, skip)
     except OSError as err:
-        yield _problem(source, "input.unreadable", f"cannot read input: {err.strerror or err}")
+        yield unreadable(source, err)
 
 
 ARRAY_SPAN_BYTES = 256 * 1024

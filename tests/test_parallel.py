@@ -505,3 +505,12 @@ def test_without_fork_the_workers_load_the_mapping_themselves(
     one = _run(REPOS, inputs, tmp_path / "w1" / "o.jsonl", 1)
     monkeypatch.setattr(parallel.mp, "get_all_start_methods", lambda: ["spawn"])
     assert _run(REPOS, inputs, tmp_path / "w2" / "o.jsonl", 2) == one
+
+
+def test_a_jsonl_file_that_cannot_be_read_is_the_problem_one_worker_reports(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "gone.jsonl")  # expand_inputs saw it; it went away before the run
+    parts = [part for _, part in parallel._parts([path], parallel.Reading(), True)]
+    assert parts == [list(sources.iter_records([path]))]
+    assert parts[0][0].diagnostic.code == "input.unreadable"
