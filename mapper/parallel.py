@@ -258,7 +258,7 @@ def _write_at(fh: BinaryIO, lines: list[bytes], offset: int) -> str | None:
     """Write `lines` at `offset`; the reason if it failed.
 
     `os.pwritev` writes the lines as they are: joining them first would copy a part's output
-    into a new buffer of fresh pages, once per part.
+    once more, into a new buffer.
     """
     try:
         if not hasattr(os, "pwritev"):  # Windows, older macOS
