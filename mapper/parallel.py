@@ -58,6 +58,7 @@ from mapper.sources import (
     Item,
     Span,
     array_spans,
+    document_items,
     input_size,
     is_streamed,
     iter_records,
@@ -65,6 +66,7 @@ from mapper.sources import (
     jsonl_spans,
     read_array_span,
     read_span,
+    sniff_jsonl,
     streamed_array_items,
     unreadable,
 )
@@ -85,14 +87,25 @@ IOV_MAX = _iov_max()  # buffers per pwritev call (1024 on Linux)
 
 
 @dataclass(frozen=True)
+class Lines:
+    """JSONL lines read by the parent (standard input), and where the first one sits."""
+
+    source: str
+    lines: list[bytes]
+    index: int
+    line_no: int
+
+
+@dataclass(frozen=True)
 class FilePart:
     """Whole input files that a worker reads itself (JSON documents or small arrays)."""
 
     paths: tuple[str, ...]
 
 
-Part = Span | ArraySpan | FilePart | list[Item]
-"""A span of a JSONL file or of a large array, whole files, or records the parent read."""
+Part = Span | ArraySpan | FilePart | Lines | list[Item]
+"""A span of a JSONL file or of a large array, whole files, or what the parent read: JSONL lines
+from standard input, or records."""
 
 
 @dataclass
@@ -203,6 +216,8 @@ def _items(worker: _Worker, res: PartResult, part: Part) -> tuple[Iterable[Item]
         return _file_items(part, worker.reading), False
     if isinstance(part, ArraySpan):
         return _array_items(worker, res, part), True
+    if isinstance(part, Lines):
+        return _lines_items(part), False
     if not isinstance(part, Span):
         return part, False
     try:
@@ -233,6 +248,10 @@ def _array_items(worker: _Worker, res: PartResult, part: ArraySpan) -> Iterable[
     if problem is not None:
         return [problem]
     return [Record(part.source, res.index + i, value) for i, value in enumerate(values)]
+
+
+def _lines_items(part: Lines) -> Iterator[Item]:
+    return jsonl_items(part.source, part.lines, part.index, part.line_no)
 
 
 def _file_items(part: FilePart, reading: Reading) -> Iterator[Item]:
@@ -283,8 +302,9 @@ def _write_all(fh: BinaryIO, data: bytes, offset: int) -> None:
         view = view[fh.write(view) :]
 
 
-def _is_record_list(part: Part) -> bool:
-    return isinstance(part, list)
+def _is_heavy(part: Part) -> bool:
+    """Records or lines sent by the parent: large to send, one at a time per worker."""
+    return isinstance(part, list | Lines)
 
 
 def _parts(
@@ -314,6 +334,8 @@ def _parts(
         elif whole:
             group.append(path)
             size += input_size(path)
+        elif path == STDIN:
+            yield from ((path_no, part) for part in _stdin_parts(reading))
         else:
             records = iter_records([path], **reading.kwargs())
             yield from ((path_no, part) for part in _record_lists(records))
@@ -334,6 +356,28 @@ def _array_spans(path: str) -> Iterator[Part]:
             yield from array_spans(fh, path, SPAN_BYTES)
     except OSError as err:
         yield [unreadable(path, err)]
+
+
+def _stdin_parts(reading: Reading) -> Iterator[Part]:
+    """Standard input: JSONL as lines for the workers to parse, a JSON document as records."""
+    lines = sniff_jsonl(sys.stdin.buffer)
+    if not isinstance(lines, Iterator):
+        data = lines + sys.stdin.buffer.read()
+        yield from _record_lists(document_items(STDIN, data, reading.selector))
+        return
+    part: list[bytes] = []
+    size = records = 0
+    index, line_no = 0, 1
+    for line in lines:
+        part.append(line)
+        size += len(line)
+        records += bool(line.strip())
+        if size >= SPAN_BYTES:
+            yield Lines(STDIN, part, index, line_no)
+            index, line_no = index + records, line_no + len(part)
+            part, size, records = [], 0, 0
+    if part:
+        yield Lines(STDIN, part, index, line_no)
 
 
 def _record_lists(items: Iterable[Item]) -> Iterator[Part]:
@@ -454,6 +498,8 @@ class _Run:
             items = _array_items_again(part, res.index)
         elif isinstance(part, FilePart):
             items = _file_items(part, self.reading)
+        elif isinstance(part, Lines):
+            items = _lines_items(part)
         else:
             items = part
         local = RunOptions(options.policy, left, options.lookups)
@@ -514,7 +560,7 @@ def run_parallel(
             pool, finished = Pool(ctx, workers, _init, init, _work, sink.path), False
             sink.sync_in_background()  # a thread: started after the workers are forked
             try:
-                heavy = _is_record_list
+                heavy = _is_heavy
                 stop = state.collect(pool.imap(parts, WINDOW * workers, heavy), parts)
                 finished = stop is None
             finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import io
+import itertools
 import os
 import re
 import sys
@@ -193,10 +194,22 @@ def _should_stream(
 def _iter_stream(
     source: str, fh: BinaryIO, selector: Selector | None, *, sniff: bool
 ) -> Iterator[Item]:
-    data = fh.read()
-    if sniff and _looks_like_jsonl(data):
-        yield from _iter_jsonl(source, io.BytesIO(data))
-        return
+    lines = sniff_jsonl(fh) if sniff else None
+    if isinstance(lines, Iterator):  # JSONL: streamed line by line, memory stays flat
+        yield from jsonl_items(source, lines)
+    else:
+        yield from document_items(source, (lines or b"") + fh.read(), selector)
+
+
+def sniff_jsonl(fh: BinaryIO) -> Iterator[bytes] | bytes:
+    """JSONL is told by its first two lines: then all the lines of `fh` (those two included,
+    the rest read as they are needed); otherwise the bytes read so far."""
+    head = fh.readline() + fh.readline()
+    return itertools.chain(io.BytesIO(head), fh) if _looks_like_jsonl(head) else head
+
+
+def document_items(source: str, data: bytes, selector: Selector | None) -> Iterator[Item]:
+    """The records of one JSON document (the records selector picks them when given)."""
     try:
         doc = parse_json(data)
     except ValueError as err:

@@ -514,3 +514,40 @@ def test_a_jsonl_file_that_cannot_be_read_is_the_problem_one_worker_reports(
     parts = [part for _, part in parallel._parts([path], parallel.Reading(), True)]
     assert parts == [list(sources.iter_records([path]))]
     assert parts[0][0].diagnostic.code == "input.unreadable"
+
+
+@pytest.mark.parametrize("shape", ["untidy JSONL", "JSON array", "not JSON"])
+def test_standard_input_gives_what_one_worker_gives(shape: str, tmp_path: Path) -> None:
+    """JSONL on stdin is sent to the workers as lines (they parse it); a document as records."""
+    if shape == "untidy JSONL":
+        data = _untidy(tmp_path)[0].read_bytes()
+    elif shape == "JSON array":
+        data = _array(tmp_path)[0].read_bytes()
+    else:
+        data = b'{"id": "r1", '
+    results = []
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}" / "o.jsonl"
+        args = ["run", REPOS, "-", "-o", out, "--workers", workers, "-q"]
+        result = CliRunner().invoke(app, [str(a) for a in args], input=data)
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        report = json.loads(out.with_suffix(".report.json").read_text())
+        report.pop("durationSeconds")
+        rejects = out.with_suffix(".rejects.jsonl").read_bytes()
+        results.append((result.exit_code, out.read_bytes(), rejects, report))
+    assert results[1] == results[0]
+    assert results[0][3]["records"]["in"] > 50 or shape == "not JSON"
+
+
+def test_jsonl_on_standard_input_is_read_line_by_line() -> None:
+    """Only the first two lines decide; the rest is read as it is needed (flat memory)."""
+    import io
+
+    fh = io.BufferedReader(io.BytesIO(b'{"a": 1}\n{"a": 2}\n{"a": 3}\n'))  # type: ignore[arg-type]
+    lines = sources.sniff_jsonl(fh)
+    assert not isinstance(lines, bytes)
+    assert fh.tell() == 18  # two lines read so far
+    assert list(lines) == [b'{"a": 1}\n', b'{"a": 2}\n', b'{"a": 3}\n']
+    assert sources.sniff_jsonl(io.BufferedReader(io.BytesIO(b'[{"a": 1},\n{"a": 2}]'))) == (
+        b'[{"a": 1},\n{"a": 2}]'
+    )
