@@ -539,15 +539,17 @@ def test_standard_input_gives_what_one_worker_gives(shape: str, tmp_path: Path) 
     assert results[0][3]["records"]["in"] > 50 or shape == "not JSON"
 
 
-def test_jsonl_on_standard_input_is_read_line_by_line() -> None:
-    """Only the first two lines decide; the rest is read as it is needed (flat memory)."""
+def test_jsonl_on_standard_input_is_read_as_it_is_needed() -> None:
+    """Only the first two lines decide; the rest is read a block at a time (flat memory)."""
     import io
 
-    fh = io.BufferedReader(io.BytesIO(b'{"a": 1}\n{"a": 2}\n{"a": 3}\n'))  # type: ignore[arg-type]
+    data = b'{"a": 1}\n{"a": 2}\n' + b'{"a": 3}\n' * 100 + b'{"a": 4}'
+    fh = io.BufferedReader(io.BytesIO(data))  # type: ignore[arg-type]
     lines = sources.sniff_jsonl(fh)
     assert not isinstance(lines, bytes)
     assert fh.tell() == 18  # two lines read so far
-    assert list(lines) == [b'{"a": 1}\n', b'{"a": 2}\n', b'{"a": 3}\n']
+    assert [line.rstrip(b"\n") for line in lines] == data.split(b"\n")
+    assert list(sources._lines(io.BytesIO(data), block=7)) == data.split(b"\n")  # type: ignore[arg-type]
     assert sources.sniff_jsonl(io.BufferedReader(io.BytesIO(b'[{"a": 1},\n{"a": 2}]'))) == (
         b'[{"a": 1},\n{"a": 2}]'
     )
