@@ -150,12 +150,18 @@ def _selector(plan: Plan, records: str | None) -> tuple[Any, str | None]:
 def _items(
     plan: Plan, inputs: list[str], records: str | None, progress: InputProgress | None = None
 ) -> Any:
+    paths, problems, selector, stream = _inputs(plan, inputs, records)
+    items = iter_records(paths, selector=selector, stream_path=stream, progress=progress)
+    return problems, items
+
+
+def _inputs(plan: Plan, inputs: list[str], records: str | None) -> Any:
+    """(input files, problems finding them, records selector, its ijson path); exits when no
+    input is left."""
     paths, problems = expand_inputs(inputs)
     if problems and not paths:
         _fail(EXIT_IO, [p.diagnostic for p in problems])
-    selector, stream = _selector(plan, records)
-    items = iter_records(paths, selector=selector, stream_path=stream, progress=progress)
-    return problems, items
+    return paths, problems, *_selector(plan, records)
 
 
 def _parse_pairs(pairs: list[str], what: str) -> dict[str, str]:
@@ -224,20 +230,19 @@ def run_cmd(
         max_errors,
         _parse_pairs(lookup, "--lookup"),
     )
-    input_progress = InputProgress(expand_inputs(inputs)[0])
-    problems, items = _items(plan, inputs, records, input_progress)
+    paths, problems, selector, stream = _inputs(plan, inputs, records)
+    input_progress = InputProgress(paths)
     set_assoc = associations is AssocForm.set
     parallel = fmt is Format.jsonl and output != STDOUT
     if workers > 1 and not parallel and not quiet:
         err.print("[yellow]note:[/] --workers applies to JSONL output files; one process maps")
     if workers > 1 and parallel:
-        paths, _ = expand_inputs(inputs)
-        selector, stream = _selector(plan, records)
         result = _run_parallel(
             mapping, plan, paths, (selector, stream), output, rejects_path, options, workers,
             set_assoc, quiet, input_progress,
         )  # fmt: skip
     else:
+        items = iter_records(paths, selector=selector, stream_path=stream, progress=input_progress)
         result = _run_serial(
             plan,
             items,
