@@ -45,6 +45,11 @@ print(json.dumps({"rc": rc, "wall": wall, "maxrss_kb": resource.getrusage(resour
 """
 
 
+def _relative(path: Path) -> str:
+    """A path as recorded in results.json: relative to the repository, never absolute."""
+    return path.resolve().relative_to(ROOT).as_posix()
+
+
 def measure(cmd: list[str], stdout: str = "-") -> dict[str, Any]:
     """Wall time, exit code and peak RSS (largest single process, KiB) of `cmd`."""
     out = subprocess.run(
@@ -308,7 +313,7 @@ def bench_workload(
         rows[label] = {
             "seconds": round(seconds, 3),
             "records_per_s": round(n / seconds),
-            "output": str(path) if path else None,
+            "output": _relative(path) if path else None,
             **extra,
         }
         print(f"  {label:<22} {seconds:8.2f} s  {n / seconds:>10,.0f} rec/s", flush=True)
