@@ -4,11 +4,9 @@ Exit codes: 0 ok; 1 invalid mapping or failed test; 2 usage error; 3 records rej
 4 input/output problem; 130 interrupted.
 """
 
-from __future__ import annotations
 
 import contextlib
 import json
-import os
 import time
 from collections.abc import Callable, Iterator
 from enum import Enum
@@ -16,9 +14,8 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
 
-from mapper import __version__, render
+from mapper import __version__
 from mapper.api import compile_path
 from mapper.checks import projection_base
 from mapper.compiler import compile_standalone
@@ -37,8 +34,32 @@ app = typer.Typer(
     help="Turn raw JSON into validated Atlassian Teamwork Graph objects with YAML mappings.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class LazyConsole:
+    """A rich `Console` made on first use: a `--quiet` run never imports rich (about 20 ms)."""
+
+    def __init__(self, **options: Any) -> None:
+        object.__setattr__(self, "_options", options)
+        object.__setattr__(self, "_console", None)
+
+    def get(self) -> Any:
+        """The console itself (made now if it was not yet)."""
+        if self._console is None:
+            from rich.console import Console
+
+            object.__setattr__(self, "_console", Console(**self._options))
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.get(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.get(), name, value)
+
+
+out: Any = LazyConsole(highlight=False, soft_wrap=True)
+err: Any = LazyConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
 class Format(str, Enum):
@@ -73,9 +94,16 @@ def main_options(
     """Turn raw JSON into validated Atlassian Teamwork Graph objects with YAML mappings."""
 
 
+def show_diagnostics(diags: list[Diagnostic], max_errors: int = 50) -> None:
+    """Print problems on stderr (rendering imports rich, so it waits until there is something)."""
+    from mapper import render
+
+    render.diagnostics(err, diags, max_errors)
+
+
 def _fail(code: int, diags: list[Diagnostic] | None = None, message: str | None = None) -> NoReturn:
     if diags:
-        render.diagnostics(err, diags)
+        show_diagnostics(diags)
     if message:
         err.print(message)
     raise typer.Exit(code)
@@ -86,7 +114,7 @@ def _compile_or_exit(mapping: Path) -> Plan:
     if plan is None:
         _fail(EXIT_MAPPING, diags, f"[red]{mapping}: the mapping is invalid[/]")
     if diags:
-        render.diagnostics(err, diags)
+        show_diagnostics(diags)
     return plan
 
 
@@ -120,7 +148,7 @@ def validate(
         if plan is None and [d.code for d in diags] == ["spec.no-objects"] and _is_library(mapping):
             err.print(f"[green]✓[/] {mapping}: definitions only (used with `include:`)")
             continue
-        render.diagnostics(err, diags, max_errors)
+        show_diagnostics(diags, max_errors)
         failed |= plan is None
         if plan is not None:
             types = ", ".join(plan.object_types)
@@ -367,7 +395,7 @@ class _progress:
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
-            console=err,
+            console=err.get(),
             transient=True,
         )
         self.bar.__enter__()
@@ -397,6 +425,8 @@ def _finish(result: RunReport, report_path: str | None, quiet: bool) -> None:
         except OutputError as error:
             _fail(EXIT_IO, list(error.diagnostics))
     if not quiet:
+        from mapper import render
+
         render.summary(err, result)
         if report_path:
             err.print(f"report: {report_path}")
@@ -412,6 +442,4 @@ register(app)
 
 def main() -> None:
     """Console-script entry point."""
-    if os.environ.get("NO_COLOR"):
-        out.no_color = err.no_color = True
-    app()
+    app()  # rich's Console honours NO_COLOR itself

@@ -1,6 +1,5 @@
 """The reading and authoring commands: preview, explain, test, init, batch, functions, types..."""
 
-from __future__ import annotations
 
 import json
 from pathlib import Path
@@ -8,9 +7,7 @@ from typing import Annotated, Any
 
 import typer
 import yaml
-from rich.panel import Panel
 
-from mapper import render
 from mapper.cases import coverage, find_case_files, load_cases, run_case
 from mapper.explain import explain as explain_record
 from mapper.interpreter import Record
@@ -60,6 +57,8 @@ def preview(
         for _, c in r.fields.children
         if c.has_default and isinstance(c.loc[-1], str)
     }
+    from mapper import render  # rich, only when something is drawn
+
     for i, obj in enumerate(objects):
         cli.out.print(render.object_panel(obj, defaulted, i))
     for result in results:
@@ -98,12 +97,14 @@ def explain(
     lookups = LookupCache(plan.lookups).for_source(target.source) if plan.lookups else {}
     result, traces = explain_record(plan, target, lookups=lookups)
     chosen = [t for t in traces if field is None or field in t.field]
+    from mapper import render  # rich, only when something is drawn
+
     render.traces(cli.out, chosen)
     cli.out.print(
         f"record {target.source} #{target.index}: {result.outcome}, {len(result.objects)} object(s)"
     )
     if result.diagnostics:
-        render.diagnostics(cli.err, list(result.diagnostics))
+        cli.show_diagnostics(list(result.diagnostics))
 
 
 def test(
@@ -118,7 +119,7 @@ def test(
     results, failed = [], 0
     for path in find_case_files(paths):
         cases, problems = load_cases(path)
-        render.diagnostics(cli.err, problems)
+        cli.show_diagnostics(problems)
         failed += len(problems)
         for case in cases:
             res = run_case(case, update=update)
@@ -126,6 +127,8 @@ def test(
             mark = "[green]PASS[/]" if res.passed else "[red]FAIL[/]"
             cli.out.print(f"{mark} {case.id}" + (" [yellow](updated)[/]" if res.updated else ""))
             for failure in res.failures:
+                from rich.panel import Panel  # rich, only when something is drawn
+
                 cli.out.print(Panel(failure, border_style="red"))
             failed += not res.passed
     _print_coverage(cli, coverage(results))

@@ -38,8 +38,8 @@ COMMANDS = ["validate", "run", "preview", "explain", "test", "init", "batch", "f
 @pytest.fixture(autouse=True)
 def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rich tables wrap at 80 columns when not on a terminal; widen them so words stay whole."""
-    monkeypatch.setattr(cli.out, "width", 240)
-    monkeypatch.setattr(cli.err, "width", 240)
+    monkeypatch.setattr(cli.out.get(), "width", 240)
+    monkeypatch.setattr(cli.err.get(), "width", 240)
 
 
 def invoke(*args: object, input: str | None = None) -> tuple[int, str, str]:
@@ -746,6 +746,25 @@ def test_installed_script_run(tmp_path: Path) -> None:
     assert len(read_jsonl(out)) == 3
     assert "5 in = 3 mapped + 1 rejected + 1 filtered" in proc.stderr
     assert not ANSI.search(proc.stderr)
+
+
+@pytest.mark.parametrize(("quiet", "rich_loaded"), [(True, False), (False, True)])
+def test_a_quiet_run_never_imports_rich(tmp_path: Path, quiet: bool, rich_loaded: bool) -> None:
+    """rich costs ~20 ms of start-up; a `--quiet` run has nothing to draw, a normal one has."""
+    args = ["run", str(REPOS), str(REPOS_IN), "-o", str(tmp_path / "o.jsonl")]
+    code = (
+        "import sys\n"
+        "from mapper.cli import main\n"
+        f"sys.argv = ['mapper', *{[*args, *(['-q'] if quiet else [])]!r}]\n"
+        "try:\n    main()\n"
+        "except SystemExit as stop:\n"
+        "    print('rich' in sys.modules, stop.code)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.stdout.split() == [str(rich_loaded), "3"], proc.stderr
+    assert ("3 mapped + 1 rejected" in proc.stderr) is not quiet
+    assert len(read_jsonl(tmp_path / "o.jsonl")) == 3
 
 
 def test_explain_uses_lookup_tables() -> None:
