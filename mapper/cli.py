@@ -7,6 +7,7 @@ Exit codes: 0 ok; 1 invalid mapping or failed test; 2 usage error; 3 records rej
 
 import contextlib
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from enum import Enum
@@ -19,13 +20,14 @@ from mapper import __version__
 from mapper.api import compile_path
 from mapper.checks import projection_base
 from mapper.compiler import compile_standalone
-from mapper.errors import Diagnostic, MapperError, OutputError, RecordError
+from mapper.errors import Diagnostic, MapperError, OutputError, RecordError, suggest
 from mapper.pipeline import ErrorPolicy, RunOptions, RunReport, run
 from mapper.plan import Plan
 from mapper.sinks import MAX_PROPERTIES, STDOUT, BatchSink, JsonlSink, RejectsSink, write_atomic
-from mapper.sources import InputProgress, expand_inputs, iter_records, stream_path_of
+from mapper.sources import STDIN, InputProgress, expand_inputs, iter_records, stream_path_of
 
 EXIT_OK, EXIT_MAPPING, EXIT_USAGE, EXIT_REJECTED, EXIT_IO, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+SHOWN_REJECTS = 20  # rejected records whose reasons are printed when there is no rejects file
 
 app = typer.Typer(
     name="mapper",
@@ -94,6 +96,13 @@ def main_options(
     """Turn raw JSON into validated Atlassian Teamwork Graph objects with YAML mappings."""
 
 
+def literal(text: str) -> str:
+    """`text` escaped for rich markup: paths, names and values may hold `[...]`."""
+    from rich.markup import escape  # rich, only when something is printed
+
+    return escape(text)
+
+
 def show_diagnostics(diags: list[Diagnostic], max_errors: int = 50) -> None:
     """Print problems on stderr (rendering imports rich, so it waits until there is something)."""
     from mapper import render
@@ -112,7 +121,7 @@ def _fail(code: int, diags: list[Diagnostic] | None = None, message: str | None 
 def _compile_or_exit(mapping: Path) -> Plan:
     plan, diags = compile_path(mapping)
     if plan is None:
-        _fail(EXIT_MAPPING, diags, f"[red]{mapping}: the mapping is invalid[/]")
+        _fail(EXIT_MAPPING, diags, f"[red]{literal(str(mapping))}: the mapping is invalid[/]")
     if diags:
         show_diagnostics(diags)
     return plan
@@ -146,13 +155,14 @@ def validate(
     for mapping in mappings:
         plan, diags = compile_path(mapping)
         if plan is None and [d.code for d in diags] == ["spec.no-objects"] and _is_library(mapping):
-            err.print(f"[green]✓[/] {mapping}: definitions only (used with `include:`)")
+            name = literal(str(mapping))
+            err.print(f"[green]✓[/] {name}: definitions only (used with `include:`)")
             continue
         show_diagnostics(diags, max_errors)
         failed |= plan is None
         if plan is not None:
             types = ", ".join(plan.object_types)
-            err.print(f"[green]✓[/] {mapping}: {len(plan.rules)} rule(s) → {types}")
+            err.print(f"[green]✓[/] {literal(str(mapping))}: {len(plan.rules)} rule(s) → {types}")
     raise typer.Exit(EXIT_MAPPING if failed else EXIT_OK)
 
 
@@ -202,6 +212,20 @@ def _parse_pairs(pairs: list[str], what: str) -> dict[str, str]:
     return out
 
 
+def _lookup_files(plan: Plan, pairs: list[str]) -> dict[str, str]:
+    """--lookup NAME=PATH pairs; a NAME the mapping does not declare is a usage error."""
+    files = _parse_pairs(pairs, "--lookup")
+    declared = [table.name for table in plan.lookups]
+    for name in files:
+        if name not in declared:
+            hint = suggest(name, declared) or (
+                f"the mapping declares {', '.join(declared)}" if declared
+                else "the mapping declares no `lookups:`"
+            )
+            _fail(EXIT_USAGE, message=f"--lookup {name}: no such lookup table; {hint}")
+    return files
+
+
 @app.command("run")
 def run_cmd(
     mapping: MappingArg,
@@ -227,7 +251,8 @@ def run_cmd(
         bool, typer.Option("--fail-fast", help="Stop at the first rejected record.")
     ] = False,
     max_errors: Annotated[
-        int | None, typer.Option(help="Stop after this many rejected records.")
+        int | None,
+        typer.Option(help="Tolerate this many rejected records; stop at the next one.", min=0),
     ] = None,
     connection_id: Annotated[str | None, typer.Option(help="connectionId for batches.")] = None,
     prop: Annotated[
@@ -256,14 +281,18 @@ def run_cmd(
     options = RunOptions(
         ErrorPolicy.FAIL_FAST if fail_fast else ErrorPolicy.SKIP_RECORD,
         max_errors,
-        _parse_pairs(lookup, "--lookup"),
+        _lookup_files(plan, lookup),
     )
     paths, problems, selector, stream = _inputs(plan, inputs, records)
+    outputs = {"--rejects": rejects_path, "--report": report_path}
+    _check_outputs({"-o": output if fmt is Format.jsonl else None, **outputs}, paths)
     input_progress = InputProgress(paths)
     set_assoc = associations is AssocForm.set
     parallel = fmt is Format.jsonl and output != STDOUT
     if workers > 1 and not parallel and not quiet:
         err.print("[yellow]note:[/] --workers applies to JSONL output files; one process maps")
+    if fmt is Format.jsonl and (connection_id or props) and not quiet:
+        err.print("[yellow]note:[/] --connection-id and --property apply to --format batches")
     if workers > 1 and parallel:
         result = _run_parallel(
             mapping, plan, paths, (selector, stream), output, rejects_path, options, workers,
@@ -289,6 +318,32 @@ def run_cmd(
     _finish(result, report_path, quiet)
 
 
+def _check_outputs(outputs: dict[str, str | None], inputs: list[str]) -> None:
+    """Usage error (exit 2) when an output file would replace an input or another output."""
+    seen: dict[str, str] = {}
+    for option, path in outputs.items():
+        if path is None or path == STDOUT:
+            continue
+        target = os.path.realpath(path)
+        if target in seen:
+            _fail(EXIT_USAGE, message=f"{option} and {seen[target]} name the same file: {path}")
+        seen[target] = option
+        clash = next((i for i in inputs if i != STDIN and os.path.realpath(i) == target), None)
+        if clash is not None:
+            _fail(EXIT_USAGE, message=f"{option} {path} would overwrite the input {clash}")
+
+
+def _show_unkept(quarantine: RejectsSink) -> None:
+    """Without a rejects file (output on stdout), the reasons go to stderr: nothing is silent."""
+    for errors in quarantine.kept:  # record by record, in input order
+        show_diagnostics(errors, max_errors=len(errors))
+    shown = "" if quarantine.count <= quarantine.keep else f" (the first {quarantine.keep} shown)"
+    err.print(
+        f"{quarantine.count} record(s) rejected{shown}; give --rejects FILE to keep them "
+        "with their reasons"
+    )
+
+
 def _run_serial(
     plan: Plan,
     items: Any,
@@ -310,7 +365,7 @@ def _run_serial(
             if fmt is Format.batches
             else JsonlSink(output, set_associations=set_assoc)
         )
-        quarantine = RejectsSink(rejects_path)
+        quarantine = RejectsSink(rejects_path, keep=0 if rejects_path else SHOWN_REJECTS)
     except MapperError as error:
         _fail(EXIT_IO, list(error.diagnostics))
     with (
@@ -321,7 +376,10 @@ def _run_serial(
     ):
         if isinstance(sink, JsonlSink):
             sink.sync_in_background()
-        return run(plan, items, sink=sink, rejects=quarantine, options=options, progress=tick)
+        report = run(plan, items, sink=sink, rejects=quarantine, options=options, progress=tick)
+    if quarantine.count and not rejects_path:
+        _show_unkept(quarantine)
+    return report
 
 
 def _run_parallel(

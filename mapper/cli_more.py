@@ -2,19 +2,21 @@
 
 
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
-import yaml
 
-from mapper.cases import coverage, find_case_files, load_cases, run_case
+from mapper.cases import Case, CaseResult, coverage, load_cases, locate_case_files, run_case
+from mapper.errors import Diagnostic
 from mapper.explain import explain as explain_record
-from mapper.interpreter import Record
+from mapper.interpreter import Record, RecordResult
+from mapper.jobs import UNREADABLE, Job, load_jobs
 from mapper.pipeline import LookupCache
 from mapper.pipeline import preview as preview_objects
 from mapper.scaffold import starter_mapping
-from mapper.sources import parse_json
+from mapper.sources import BadRecord, InputProblem, Item, parse_json
 
 
 def register(app: typer.Typer) -> None:
@@ -33,7 +35,7 @@ def _cli() -> Any:
 def preview(
     mapping: Annotated[Path, typer.Argument(help="Mapping file.", show_default=False)],
     inputs: Annotated[list[str], typer.Argument(help="Input files.", show_default=False)],
-    n: Annotated[int, typer.Option("-n", help="How many objects to show.")] = 5,
+    n: Annotated[int, typer.Option("-n", help="How many objects to show.", min=0)] = 5,
     as_json: Annotated[
         bool, typer.Option("--json", help="Raw JSON lines instead of panels.")
     ] = False,
@@ -45,36 +47,75 @@ def preview(
     """
     cli = _cli()
     plan = cli._compile_or_exit(mapping)
-    _problems, items = cli._items(plan, inputs, records)
-    objects, results = preview_objects(plan, items, count=n)
+    missing, items = cli._items(plan, inputs, records)
+    seen = _SeenItems(items)
+    objects, results = preview_objects(plan, seen, count=n)
+    problems = [p.diagnostic for p in missing] + seen.problems
     if as_json:
         for obj in objects:
             typer.echo(json.dumps(obj.payload, ensure_ascii=False))
-        return
-    defaulted = {
-        c.loc[-1]
-        for r in plan.rules
-        for _, c in r.fields.children
-        if c.has_default and isinstance(c.loc[-1], str)
-    }
+        cli.show_diagnostics([bad.diagnostic for bad in seen.bad])
+    else:
+        _show_panels(cli, plan, objects, results, seen)
+    if problems:
+        cli.show_diagnostics(problems)
+    if not as_json:
+        read, rejected = len(results) + len(seen.bad), seen.rejected(results)
+        cli.err.print(f"{len(objects)} object(s) from {read} record(s) read; {rejected} rejected")
+    if problems:  # inputs that could not be found, read or parsed (a bad line is a rejected record)
+        raise typer.Exit(cli.EXIT_IO)
+
+
+class _SeenItems:
+    """Passes input items on, keeping what `preview` drops: input problems, unparsable records."""
+
+    def __init__(self, items: Iterable[Item]) -> None:
+        self.items = items
+        self.records: list[Record | BadRecord] = []  # in input order
+        self.bad: list[BadRecord] = []
+        self.problems: list[Diagnostic] = []
+
+    def __iter__(self) -> Iterator[Item]:
+        for item in self.items:
+            if isinstance(item, InputProblem):
+                self.problems.append(item.diagnostic)
+            else:
+                self.records.append(item)
+                if isinstance(item, BadRecord):
+                    self.bad.append(item)
+            yield item
+
+    def rejected(self, results: list[RecordResult]) -> int:
+        """Rejected records: those of `results` (the parsed ones) and those not parsed."""
+        return sum(r.outcome == "rejected" for r in results) + len(self.bad)
+
+
+def _show_panels(
+    cli: Any, plan: Any, objects: list[Any], results: list[RecordResult], seen: _SeenItems
+) -> None:
     from mapper import render  # rich, only when something is drawn
 
     for i, obj in enumerate(objects):
-        cli.out.print(render.object_panel(obj, defaulted, i))
-    for result in results:
-        if result.outcome == "rejected":
-            cli.out.print(render.rejected_panel(result))
-    read = len(results)
-    cli.err.print(
-        f"{len(objects)} object(s) from {read} record(s) read; "
-        f"{sum(r.outcome == 'rejected' for r in results)} rejected"
-    )
+        cli.out.print(render.object_panel(obj, _defaulted(plan, obj), i), soft_wrap=False)
+    for panel in render.rejections(seen.records, results):
+        cli.out.print(panel, soft_wrap=False)
+
+
+def _defaulted(plan: Any, obj: Any) -> set[str]:
+    """The top-level fields of `obj` holding their `default:` (not every field that has one)."""
+    rule = next((r for r in plan.rules if r.name == obj.rule), None)
+    children = rule.fields.children if rule is not None else ()
+    return {
+        key
+        for key, node in children
+        if node.has_default and isinstance(key, str) and obj.payload.get(key) == node.default
+    }
 
 
 def explain(
     mapping: Annotated[Path, typer.Argument(help="Mapping file.", show_default=False)],
     inputs: Annotated[list[str], typer.Argument(help="Input files.", show_default=False)],
-    record: Annotated[int, typer.Option("--record", help="0-based record index.")] = 0,
+    record: Annotated[int, typer.Option("--record", help="0-based record index.", min=0)] = 0,
     field: Annotated[
         str | None, typer.Option("--field", help="Only fields containing this.")
     ] = None,
@@ -87,24 +128,65 @@ def explain(
     """
     cli = _cli()
     plan = cli._compile_or_exit(mapping)
-    _problems, items = cli._items(plan, inputs, records)
-    target = next(
-        (it for i, it in enumerate(items) if i == record and isinstance(it, Record)), None
-    )
+    missing, items = cli._items(plan, inputs, records)
+    target, met = _nth_record(items, record)
+    problems = [p.diagnostic for p in missing] + met
+    if problems:
+        cli.show_diagnostics(problems)
+    if not isinstance(target, Record):
+        _no_record(cli, target, record)
+    problems += _explain_record(cli, plan, target, field)
+    if problems:
+        raise typer.Exit(cli.EXIT_IO)
+
+
+def _nth_record(
+    items: Iterable[Item], position: int
+) -> tuple[Record | BadRecord | None, list[Diagnostic]]:
+    """The record at `position` (a record that is not JSON counts; a whole-input problem does
+    not) and the input problems met before it."""
+    problems: list[Diagnostic] = []
+    count = 0
+    for item in items:
+        if isinstance(item, InputProblem):
+            problems.append(item.diagnostic)
+        elif count == position:
+            return item, problems
+        else:
+            count += 1
+    return None, problems
+
+
+def _no_record(cli: Any, target: BadRecord | None, position: int) -> NoReturn:
+    """Exit 4: the input has no record at `position`, or that record is not JSON."""
     if target is None:
-        cli._fail(cli.EXIT_IO, message=f"there is no record #{record} in the input")
-        return
-    lookups = LookupCache(plan.lookups).for_source(target.source) if plan.lookups else {}
+        cli._fail(cli.EXIT_IO, message=f"there is no record #{position} in the input")
+    else:
+        where = cli.literal(f"{target.source} #{target.index}")
+        cli._fail(
+            cli.EXIT_IO,
+            [target.diagnostic],
+            f"record {where} is not valid JSON: nothing to explain",
+        )
+    raise AssertionError("unreachable")  # _fail exits
+
+
+def _explain_record(cli: Any, plan: Any, target: Record, field: str | None) -> list[Diagnostic]:
+    """Print the traces of one record; return the problems loading its lookup tables."""
+    cache = LookupCache(plan.lookups)
+    lookups = cache.for_source(target.source) if plan.lookups else {}
+    if cache.problems:
+        cli.show_diagnostics(cache.problems)
     result, traces = explain_record(plan, target, lookups=lookups)
     chosen = [t for t in traces if field is None or field in t.field]
     from mapper import render  # rich, only when something is drawn
 
     render.traces(cli.out, chosen)
-    cli.out.print(
-        f"record {target.source} #{target.index}: {result.outcome}, {len(result.objects)} object(s)"
-    )
+    where = cli.literal(f"{target.source} #{target.index}")
+    cli.out.print(f"record {where}: {result.outcome}, {len(result.objects)} object(s)")
     if result.diagnostics:
         cli.show_diagnostics(list(result.diagnostics))
+    return list(cache.problems)
 
 
 def test(
@@ -113,35 +195,55 @@ def test(
 ) -> None:
     """Run fixture cases (*.cases.yaml): diffs on failure, field coverage at the end.
 
+    A missing path exits 4; a failed case, a case file with problems or nothing to run exits 1.
+
     Example: `mapper test mappings/`
     """
     cli = _cli()
-    results, failed = [], 0
-    for path in find_case_files(paths):
+    files, path_problems = locate_case_files(paths)
+    cli.show_diagnostics(path_problems)
+    results: list[CaseResult] = []
+    bad_files = 0
+    for path in files:
         cases, problems = load_cases(path)
         cli.show_diagnostics(problems)
-        failed += len(problems)
-        for case in cases:
-            res = run_case(case, update=update)
-            results.append(res)
-            mark = "[green]PASS[/]" if res.passed else "[red]FAIL[/]"
-            cli.out.print(f"{mark} {case.id}" + (" [yellow](updated)[/]" if res.updated else ""))
-            for failure in res.failures:
-                from rich.panel import Panel  # rich, only when something is drawn
-
-                cli.out.print(Panel(failure, border_style="red"))
-            failed += not res.passed
+        bad_files += bool(problems)
+        results += [_run_and_show(cli, case, update) for case in cases]
     _print_coverage(cli, coverage(results))
-    cli.out.print(f"{len(results) - failed} passed, {failed} failed")
-    raise typer.Exit(cli.EXIT_MAPPING if failed or not results else cli.EXIT_OK)
+    failed = sum(not r.passed for r in results)
+    summary = f"{len(results) - failed} passed, {failed} failed"
+    for n, what in ((bad_files, "file"), (len(path_problems), "path")):
+        summary += f", {n} {what}{'s' * (n != 1)} with problems" if n else ""
+    cli.out.print(summary)
+    if any(d.code == "input.not-found" for d in path_problems):
+        raise typer.Exit(cli.EXIT_IO)  # as `mapper run` does for a missing input
+    is_bad = failed or bad_files or path_problems or not results
+    raise typer.Exit(cli.EXIT_MAPPING if is_bad else cli.EXIT_OK)
 
 
-def _print_coverage(cli, table: dict[str, tuple[set[str], set[str]]]) -> None:  # type: ignore[no-untyped-def]
+def _run_and_show(cli: Any, case: Case, update: bool) -> CaseResult:
+    """Run one case and print PASS/FAIL, then each failure in a panel that wraps long lines."""
+    from rich.panel import Panel  # rich, only when something is drawn
+    from rich.text import Text
+
+    res = run_case(case, update=update)
+    mark = "[green]PASS[/]" if res.passed else "[red]FAIL[/]"
+    updated = " [yellow](updated)[/]" if res.updated else ""
+    cli.out.print(f"{mark} {cli.literal(case.id)}{updated}")
+    for failure in res.failures:
+        # soft_wrap=False: the consoles are made with soft_wrap=True, which crops panel text
+        panel = Panel(Text(failure, overflow="fold"), border_style="red")
+        cli.out.print(panel, soft_wrap=False)
+    return res
+
+
+def _print_coverage(cli: Any, table: dict[str, tuple[set[str], set[str]]]) -> None:
+    escape = cli.literal
     for mapping, (every, hit) in sorted(table.items()):
         pct = 100.0 * len(hit) / len(every) if every else 100.0
-        cli.out.print(f"coverage {mapping}: {len(hit)}/{len(every)} fields ({pct:.0f}%)")
+        cli.out.print(f"coverage {escape(mapping)}: {len(hit)}/{len(every)} fields ({pct:.0f}%)")
         for name in sorted(every - hit):
-            cli.out.print(f"  [dim]never non-null:[/] {name}")
+            cli.out.print(f"  [dim]never non-null:[/] {escape(name)}")
 
 
 def init(
@@ -181,7 +283,13 @@ def init(
             write_atomic(output, text.encode())
         except OutputError as error:
             cli._fail(cli.EXIT_IO, list(error.diagnostics))
-        cli.err.print(f"wrote {output}; next: mapper preview {output} {sample}")
+        todo = text.count("{const: REPLACE-ME}")
+        cli.err.print(
+            f"wrote {output}; next: replace its {todo} REPLACE-ME placeholder(s) "
+            f"(`mapper validate {output}` lists them), then `mapper preview {output} {sample}`"
+            if todo
+            else f"wrote {output}; next: mapper preview {output} {sample}"
+        )
 
 
 def batch(
@@ -192,49 +300,59 @@ def batch(
 ) -> None:
     """Run every job of jobs files (mapping + inputs), e.g. all bundled mappings on their samples.
 
-    A jobs file holds `jobs: [{name, mapping, inputs: [...], records?}]`, paths relative to it.
+    A jobs file holds `jobs: [{name, mapping, inputs: [...], records?}]`, paths relative to it;
+    each job writes `DIR/NAME.jsonl`. All jobs files are checked first: if one has a problem,
+    every problem is printed (file:line:col) and no job runs (exit 1; 4 if a file cannot be
+    read). Otherwise the exit code is the worst of the jobs'.
 
     Example: `mapper batch mappings/*/jobs.yaml -o out`
     """
     cli = _cli()
-    worst = cli.EXIT_OK
-    for jobs in jobs_files:
-        try:
-            spec = yaml.safe_load(jobs.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as error:
-            cli._fail(cli.EXIT_IO, message=f"cannot read jobs file {jobs}: {error}")
-        for job in spec.get("jobs", []):
-            worst = max(worst, _run_job(cli, jobs.parent, job, output))
-    raise typer.Exit(worst)
+    jobs, problems = load_jobs(jobs_files)
+    if problems:
+        code = cli.EXIT_IO if any(d.code == UNREADABLE for d in problems) else cli.EXIT_MAPPING
+        cli._fail(code, problems, "[red]no job was run: fix the jobs file(s) and rerun[/]")
+    codes: list[int] = []
+    for job in jobs:
+        codes.append(_run_job(cli, job, output))
+        if codes[-1] == cli.EXIT_INTERRUPTED:
+            break  # Ctrl-C stops the batch, not only the job that was running
+    failed = sum(c not in (cli.EXIT_OK, cli.EXIT_REJECTED) for c in codes)
+    cli.err.print(f"{len(codes)} of {len(jobs)} job(s) run, {failed} failed")
+    raise typer.Exit(max(codes, default=cli.EXIT_OK))
 
 
-def _run_job(cli, base: Path, job: dict, output: Path) -> int:  # type: ignore[no-untyped-def,type-arg]
-    mapping = base / job["mapping"]
-    inputs = [str(base / i) for i in job["inputs"]]
-    target = output / f"{job['name']}.jsonl"
-    cli.err.rule(f"{job['name']}: {mapping}")
+def _run_job(cli, job: Job, output: Path) -> int:  # type: ignore[no-untyped-def]
+    """Run one job through `mapper run`; say where its objects are, or that it wrote none."""
+    target = output / f"{job.name}.jsonl"
+    before = _file_stamp(target)
+    cli.err.rule(f"{job.name}: {job.mapping}")
+    code: int = cli.EXIT_OK
     try:
         cli.run_cmd(
-            mapping,
-            inputs,
-            str(target),
-            cli.Format.jsonl,
-            job.get("records"),
-            None,
-            None,
-            [],
-            False,
-            None,
-            None,
-            [],
-            cli.AssocForm.array,
-            1,
-            False,
-        )
+            mapping=job.mapping, inputs=list(job.inputs), output=str(target),
+            fmt=cli.Format.jsonl, records=job.records, rejects=None, report=None, lookup=[],
+            fail_fast=False, max_errors=None, connection_id=None, prop=[],
+            associations=cli.AssocForm.array, workers=1, quiet=False,
+        )  # fmt: skip
     except typer.Exit as done:
+        code = done.exit_code or cli.EXIT_OK
+    # exit 4 also follows a finished run when only some inputs could not be read
+    if code in (cli.EXIT_OK, cli.EXIT_REJECTED) or _file_stamp(target) not in (None, before):
         cli.err.print(f"objects: {target}")
-        return done.exit_code or 0
-    return 0
+    else:
+        name = cli.literal(job.name)
+        cli.err.print(f"[red]job {name} failed (exit {code}): no objects written[/]")
+    return code
+
+
+def _file_stamp(path: Path) -> tuple[int, int] | None:
+    """(inode, mtime) of a file, or None: outputs are replaced atomically, so both change."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns
 
 
 def functions(

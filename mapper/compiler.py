@@ -21,8 +21,11 @@ from mapper.functions import MapperFunctions
 from mapper.fused import fuse, fuse_checked
 from mapper.jpcompile import compile_ast
 from mapper.loader import LoadedMapping, SourceMap
+from mapper.model import OBJECT_TYPES
+from mapper.model.validate import check_object
 from mapper.plan import CompiledExpr, EachSpec, LookupTable, NodeKind, ObjectRule, Plan, ValueNode
 from mapper.spec import CoalesceField, ConstField, ExprField, UseField
+from mapper.trust import constant_fields
 
 AUTO_DEFAULTS: dict[str, Any] = {"schemaVersion": "1.0"}  # project decision §8.2
 
@@ -234,6 +237,7 @@ def _compile_rule(ctx: _Ctx, index: int) -> ObjectRule | None:
     each = _compile_each(ctx, spec.each, (*loc, "each"), smap)
     where = _optional_expr(ctx, spec.where, (*loc, "where"), smap)
     node = _with_auto_defaults(node, fields)
+    ctx.diags.extend(constant_problems(spec.type, node))
     name = spec.name or f"{spec.type.removeprefix('atlassian:')}#{index}"
     return ObjectRule(
         name,
@@ -248,6 +252,41 @@ def _compile_rule(ctx: _Ctx, index: int) -> ObjectRule | None:
         fused=fuse(node),
         checked=fuse_checked(node, spec.type, "updateSequenceNumber" not in fields),
     )
+
+
+_NOT_THE_CONSTANTS = frozenset(
+    {"object.missing", "object.required-by-type", "object.unknown-field"}
+)  # problems of the fields left out of the object of constants, or reported elsewhere
+
+
+def constant_problems(type_name: str, node: ValueNode) -> Iterator[Diagnostic]:
+    """Fields whose value is the same for every record and fails validation: the mapping would
+    reject every record (e.g. a `REPLACE-ME` key left by `mapper init`). The constants are
+    checked together, as one object, by the reference validation."""
+    constants = constant_fields(node)
+    if not constants or type_name not in OBJECT_TYPES:
+        return
+    payload: dict[str, Any] = {}
+    for path, (_node, value) in constants.items():
+        target = payload
+        for part in path[:-1]:
+            target = target.setdefault(str(part), {})
+        target[str(path[-1])] = value
+    _checked, diags = check_object(type_name, payload, fast=False)
+    for diag in diags:
+        if not diag.is_error or diag.code in _NOT_THE_CONSTANTS:
+            continue
+        for path, (child, _value) in constants.items():
+            if tuple(diag.loc[: len(path)]) == path:
+                yield Diagnostic(
+                    "field.constant-rejected",
+                    f"this value is the same for every record, and every record would be "
+                    f"rejected for it: {diag.message}",
+                    loc=child.loc,
+                    span=child.span,
+                    hint=diag.hint or "map it from the record, or give a valid constant",
+                )
+                break
 
 
 def _with_auto_defaults(node: ValueNode, fields: dict[str, Any]) -> ValueNode:

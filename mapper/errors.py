@@ -35,7 +35,13 @@ class RecordRef:
     pointer: str = ""
 
     def __str__(self) -> str:
-        return f"{self.source} #{self.index}{(' ' + self.pointer) if self.pointer else ''}"
+        where = self.source if self.index < 0 else f"{self.source} #{self.index}"
+        return f"{where} {self.pointer}" if self.pointer else where
+
+    @property
+    def label(self) -> str:
+        """`record`, or `input` for a problem with a whole input file (index -1)."""
+        return "input" if self.index < 0 else "record"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +129,7 @@ def render(diag: Diagnostic) -> str:
         if diag.expr_col is not None:
             lines.append("    " + " " * diag.expr_col + "^")
     if diag.record:
-        lines.append(f"    record: {diag.record}")
+        lines.append(f"    {diag.record.label}: {diag.record}")
     if diag.hint:
         lines.append(f"    hint: {diag.hint}")
     return "\n".join(lines)

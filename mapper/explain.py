@@ -7,7 +7,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from mapper.errors import Diagnostic, format_loc
-from mapper.interpreter import NO_LOOKUPS, Record, RecordResult, evaluate
+
+# The per-item steps of the interpreter itself: each item of an `each` rule is traced with its
+# own object and its own problems, exactly as `evaluate` builds and judges it.
+from mapper.interpreter import (
+    NO_LOOKUPS,
+    Record,
+    RecordResult,
+    _build,
+    _eval,
+    _Item,
+    _items,
+    _truthy,
+    evaluate,
+)
 from mapper.plan import ObjectRule, Plan, ValueNode
 
 _NOT_EVALUATED = object()
@@ -24,7 +37,7 @@ class FieldTrace:
     source: str  # the expression(s) or "const"
     raw: Any
     final: Any
-    status: str  # ok | omitted | defaulted | rejected | invalid | filtered
+    status: str  # ok | omitted | defaulted | rejected | invalid | filtered | not-built
     reason: str = ""
 
 
@@ -35,43 +48,45 @@ def explain(
     result = evaluate(plan, record, lookups=lookups)  # also sets the functions' context
     traces: list[FieldTrace] = []
     for rule in plan.rules:
-        traces.extend(_trace_rule(rule, record, result))
+        traces.extend(_trace_rule(rule, record))
     return result, traces
 
 
-def _rule_items(rule: ObjectRule, record: Record) -> list[Any]:
-    if rule.each is None:
-        return [record.data]
-    try:
-        found = rule.each.expr.evaluate(record.data)
-    except Exception:  # reported by evaluate() already
-        return []
-    if found is None:
-        return []
-    return found if isinstance(found, list) else [found]
-
-
-def _trace_rule(rule: ObjectRule, record: Record, result: RecordResult) -> Iterator[FieldTrace]:
-    objects = [o for o in result.objects if o.rule == rule.name]
-    produced = 0
-    for i, item in enumerate(_rule_items(rule, record)):
-        if rule.where is not None and not _safe(rule.where.evaluate, item):
-            yield FieldTrace(
-                rule.name,
-                i,
-                "(where)",
-                format_loc(rule.where.loc),
-                rule.where.text,
-                False,
-                None,
-                "filtered",
-                "the `where:` condition is false",
-            )
+def _trace_rule(rule: ObjectRule, record: Record) -> Iterator[FieldTrace]:
+    each_problems: list[Diagnostic] = []
+    items = _items(rule, record, each_problems)
+    if rule.each is not None and each_problems:
+        yield _each_failed(rule, each_problems[0])
+    for i, (data, prefix) in enumerate(items):
+        item = _Item(record, data, prefix)
+        if rule.where is not None and not _truthy(_eval(rule.where, item)):
+            yield _filtered(rule, i, item.diags)
             continue
-        payload = objects[produced].payload if produced < len(objects) else None
-        produced += payload is not None
+        obj = _build(rule, item)  # this item's own object and problems
+        payload = obj.payload if obj is not None else None
+        problems = tuple(item.diags)
         for path, leaf in _leaves(rule.fields, ()):
-            yield _trace_leaf(rule, i, path, leaf, item, payload, result.diagnostics)
+            yield _trace_leaf(rule, i, path, leaf, data, payload, problems)
+
+
+def _each_failed(rule: ObjectRule, problem: Diagnostic) -> FieldTrace:
+    each = rule.each.expr if rule.each is not None else None
+    loc, text = (format_loc(each.loc), each.text) if each is not None else ("", "")
+    return FieldTrace(rule.name, 0, "(each)", loc, text, None, None, "rejected", problem.message)
+
+
+def _filtered(rule: ObjectRule, i: int, problems: list[Diagnostic]) -> FieldTrace:
+    where = rule.where
+    assert where is not None  # only called for rules with a `where:`
+    errors = [d for d in problems if d.is_error]
+    status, reason = (
+        ("rejected", errors[0].message)
+        if errors
+        else ("filtered", "the `where:` condition is false")
+    )
+    return FieldTrace(
+        rule.name, i, "(where)", format_loc(where.loc), where.text, False, None, status, reason
+    )
 
 
 def _leaves(node: ValueNode, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any, ...], ValueNode]]:

@@ -85,7 +85,22 @@ class _Builder:
         self.constructor = yaml.SafeLoader("")
 
     def span(self, node: yaml.Node) -> SourceSpan:
-        return SourceSpan(self.smap.path, node.start_mark.line + 1, node.start_mark.column + 1)
+        mark = node.start_mark
+        if isinstance(node, yaml.ScalarNode) and node.style in ("|", ">") and mark.buffer:
+            return self._block_span(mark, mark.buffer)
+        return SourceSpan(self.smap.path, mark.line + 1, mark.column + 1)
+
+    def _block_span(self, mark: yaml.Mark, text: str) -> SourceSpan:
+        """A block scalar (`|`, `>-`) starts on the line after its indicator: point there."""
+        start = text.find("\n", mark.pointer)
+        line_no = mark.line + 2
+        while start >= 0:
+            end = text.find("\n", start + 1)
+            line = text[start + 1 : end if end >= 0 else None]
+            if line.strip():
+                return SourceSpan(self.smap.path, line_no, len(line) - len(line.lstrip()) + 1)
+            start, line_no = end, line_no + 1
+        return SourceSpan(self.smap.path, mark.line + 1, mark.column + 1)
 
     def problem(
         self, code: str, msg: str, node: yaml.Node, loc: Loc, hint: str | None = None

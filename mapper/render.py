@@ -13,8 +13,9 @@ from rich.text import Text
 
 from mapper.errors import Diagnostic, render, sort_key
 from mapper.explain import FieldTrace
-from mapper.interpreter import MappedObject, RecordResult
+from mapper.interpreter import MappedObject, Record, RecordResult
 from mapper.pipeline import RunReport
+from mapper.sources import BadRecord
 
 
 def diagnostics(console: Console, diags: Iterable[Diagnostic], max_errors: int = 50) -> None:
@@ -27,7 +28,7 @@ def diagnostics(console: Console, diags: Iterable[Diagnostic], max_errors: int =
         for line in rest:
             console.print(Text(line, style="cyan" if line.strip() == "^" else ""))
     if len(ordered) > max_errors:
-        console.print(f"... and {len(ordered) - max_errors} more")
+        console.print(Text(f"... and {len(ordered) - max_errors} more"))
 
 
 def summary(console: Console, report: RunReport) -> None:
@@ -36,26 +37,31 @@ def summary(console: Console, report: RunReport) -> None:
     table.add_column("object type")
     table.add_column("objects", justify="right")
     for name, count in sorted(report.objects_by_type.items()):
-        table.add_row(name, str(count))
-    table.add_row("[bold]total[/]", f"[bold]{report.objects_out}[/]")
+        table.add_row(Text(name), str(count))
+    table.add_row(Text("total", style="bold"), Text(str(report.objects_out), style="bold"))
     console.print(table)
-    ok = "[green]✓[/]" if report.is_balanced else "[red]✗ MISMATCH[/]"
+    ok = Text("✓", style="green") if report.is_balanced else Text("✗ MISMATCH", style="red")
     console.print(
-        f"records: {report.records_in} in = {report.records_mapped} mapped + "
-        f"{report.records_rejected} rejected + {report.records_filtered} filtered {ok}"
+        Text.assemble(
+            f"records: {report.records_in} in = {report.records_mapped} mapped + "
+            f"{report.records_rejected} rejected + {report.records_filtered} filtered ",
+            ok,
+        )
     )
     for code, count in report.problems.most_common(5):
-        console.print(f"[red]{count:>6} × {code}[/]")
+        console.print(Text(f"{count:>6} × {code}", style="red"))
         for example in report.examples.get(code, [])[:1]:
             console.print(Text("         " + example.replace("\n", "\n         ")))
     for code, count in report.warnings.most_common(3):
-        console.print(f"[yellow]{count:>6} × warning {code}[/]")
+        console.print(Text(f"{count:>6} × warning {code}", style="yellow"))
     for problem in report.input_problems:
         console.print(Text(str(problem), style="red"))
     rate = report.records_in / report.duration_s if report.duration_s > 0 else 0.0
     console.print(
-        f"took {report.duration_s:.2f}s ({rate:,.0f} records/s)"
-        + (f"; stopped early: {report.stopped_early}" if report.stopped_early else "")
+        Text(
+            f"took {report.duration_s:.2f}s ({rate:,.0f} records/s)"
+            + (f"; stopped early: {report.stopped_early}" if report.stopped_early else "")
+        )
     )
 
 
@@ -67,61 +73,102 @@ def _value_text(value: Any) -> Text:
     return Text(json.dumps(value), style="magenta")
 
 
-def object_panel(obj: MappedObject, defaulted: set[str], index: int) -> Panel:
-    """One object: fields aligned, defaulted values marked."""
+def _fields_grid() -> Table:
+    """Two columns, name and value; long values fold onto more lines instead of being cut."""
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
-    grid.add_column()
+    grid.add_column(overflow="fold")
+    return grid
+
+
+def object_panel(obj: MappedObject, defaulted: set[str], index: int) -> Panel:
+    """One object: fields aligned, defaulted values marked.
+
+    Print it with `soft_wrap=False`: a soft-wrapping console crops lines at the panel's edge.
+    """
+    grid = _fields_grid()
     for key, value in obj.payload.items():
         if key == obj.type_name and isinstance(value, dict):
             continue
         mark = Text(" (default)", style="yellow") if key in defaulted else Text("")
-        grid.add_row(key, _value_text(value) + mark)
+        grid.add_row(Text(key), _value_text(value) + mark)
     block = obj.payload.get(obj.type_name)
     parts: list[Any] = [grid]
     if isinstance(block, dict):
-        inner = Table.grid(padding=(0, 2))
-        inner.add_column(style="bold", no_wrap=True)
-        inner.add_column()
+        inner = _fields_grid()
         for key, value in block.items():
-            inner.add_row(key, _value_text(value))
-        parts.append(Panel(inner, title=obj.type_name, title_align="left", border_style="dim"))
-    title = (
-        f"#{index} {obj.type_name} [dim]({obj.rule}{' ' + obj.pointer if obj.pointer else ''})[/]"
-    )
+            inner.add_row(Text(key), _value_text(value))
+        parts.append(
+            Panel(inner, title=Text(obj.type_name), title_align="left", border_style="dim")
+        )
+    where = f"({obj.rule}{' ' + obj.pointer if obj.pointer else ''})"
+    title = Text.assemble(f"#{index} {obj.type_name} ", (where, "dim"))
     return Panel(Group(*parts), title=title, title_align="left")
 
 
 def rejected_panel(result: RecordResult) -> Panel:
-    """A rejected record with its problems in place."""
-    lines = [Text(render(d), style="red" if d.is_error else "yellow") for d in result.diagnostics]
-    title = f"[red]rejected[/] {result.record.source} #{result.record.index}"
+    """A rejected record with its problems in place (print it with `soft_wrap=False`)."""
+    return _problems_panel(result.record.source, result.record.index, result.diagnostics)
+
+
+def bad_record_panel(bad: BadRecord) -> Panel:
+    """A record that could not be parsed, with its problem (print it with `soft_wrap=False`)."""
+    return _problems_panel(bad.source, bad.index, (bad.diagnostic,))
+
+
+def _problems_panel(source: str, index: int, problems: Iterable[Diagnostic]) -> Panel:
+    lines = [
+        Text(render(d), style="red" if d.is_error else "yellow", overflow="fold") for d in problems
+    ]
+    title = Text.assemble(("rejected", "red"), f" {source} #{index}")
     return Panel(Group(*lines), title=title, title_align="left", border_style="red")
 
 
+_STATUS_STYLES = {
+    "ok": "green",
+    "omitted": "dim",
+    "defaulted": "yellow",
+    "rejected": "red",
+    "filtered": "dim",
+    "not-built": "red",
+}
+
+
 def traces(console: Console, items: list[FieldTrace]) -> None:
-    """The `explain` table."""
+    """The `explain` table; every cell is literal text (expressions and values hold `[...]`)."""
     table = Table(show_lines=False, header_style="bold")
     for col in ("rule", "field", "expression", "raw value", "final value", "status"):
         table.add_column(col, overflow="fold")
-    styles = {
-        "ok": "green",
-        "omitted": "dim",
-        "defaulted": "yellow",
-        "rejected": "red",
-        "filtered": "dim",
-        "not-built": "red",
-    }
     for t in items:
-        status = Text(t.status, style=styles.get(t.status, ""))
+        status = Text(t.status, style=_STATUS_STYLES.get(t.status, ""))
         if t.reason:
             status.append(f"\n{t.reason}", style="dim")
         table.add_row(
-            f"{t.rule}[{t.item}]", t.field, t.source, _short(t.raw), _short(t.final), status
+            Text(f"{t.rule}[{t.item}]"),
+            Text(t.field),
+            Text(t.source),
+            Text(_short(t.raw)),
+            Text(_short(t.final)),
+            status,
         )
-    console.print(table)
+    console.print(table, soft_wrap=False)
 
 
 def _short(value: Any, limit: int = 80) -> str:
     text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def rejections(seen: Iterable[Record | BadRecord], results: Iterable[RecordResult]) -> list[Panel]:
+    """Panels of the rejected and unparsable records among `seen`, in input order.
+
+    `results` are the results of the `Record`s of `seen`, in the same order.
+    """
+    outcome = iter(results)
+    panels = []
+    for item in seen:
+        if isinstance(item, BadRecord):
+            panels.append(bad_record_panel(item))
+        elif (result := next(outcome, None)) is not None and result.outcome == "rejected":
+            panels.append(rejected_panel(result))
+    return panels

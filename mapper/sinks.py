@@ -356,11 +356,16 @@ def reject_line(
 class RejectsSink(_SinkBase):
     """Rejected records as JSON lines: where they came from, why, and the record itself."""
 
-    def __init__(self, path: str | None, *, lines: list[bytes] | None = None) -> None:
+    def __init__(
+        self, path: str | None, *, lines: list[bytes] | None = None, keep: int = 0
+    ) -> None:
         self.out: AtomicFile | _Lines | None = (
             _Lines(lines) if lines is not None else AtomicFile(path) if path else None
         )
         self.count = 0
+        self.keep = keep
+        self.kept: list[list[Diagnostic]] = []
+        """The errors of the first `keep` rejected records (shown when there is no file)."""
 
     def write_reject(
         self,
@@ -372,6 +377,9 @@ class RejectsSink(_SinkBase):
     ) -> None:
         """Quarantine one record with its diagnostics."""
         self.count += 1
+        if self.count <= self.keep:
+            diagnostics = list(diagnostics)
+            self.kept.append([d for d in diagnostics if d.is_error])
         if self.out is not None:
             self.out.write(reject_line(source, index, diagnostics, record, raw))
 

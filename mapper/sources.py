@@ -91,7 +91,10 @@ def expand_inputs(specs: Iterable[str]) -> tuple[list[str], list[InputProblem]]:
         if spec == STDIN:
             found.append(STDIN)
         elif Path(spec).is_dir():
-            found.extend(_folder_files(Path(spec)))
+            files = _folder_files(Path(spec))
+            found.extend(files)
+            if not files:
+                problems.append(_problem(spec, "input.empty-folder", EMPTY_FOLDER))
         elif Path(spec).exists():
             found.append(spec)
         elif glob.has_magic(spec):
@@ -102,6 +105,9 @@ def expand_inputs(specs: Iterable[str]) -> tuple[list[str], list[InputProblem]]:
         else:
             problems.append(_problem(spec, "input.not-found", "no such file or folder"))
     return list(dict.fromkeys(found)), problems
+
+
+EMPTY_FOLDER = "the folder holds no .json, .jsonl or .ndjson file (searched recursively)"
 
 
 def _folder_files(folder: Path) -> list[str]:

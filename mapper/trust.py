@@ -22,9 +22,11 @@ from pydantic import BaseModel
 from mapper.functions.registry import MapperFunctions
 from mapper.model.common import MAX_PRINCIPALS, AccessControl
 from mapper.model.fastcheck import TRUSTED_WITH_LITERALS, checked_value, trusts, trusts_call
-from mapper.plan import ValueNode
+from mapper.plan import PathPart, ValueNode
 
-__all__ = ["CONTEXT_FUNCTIONS", "PRINCIPALS_GUARD", "constant_literal", "trust"]
+__all__ = [
+    "CONTEXT_FUNCTIONS", "PRINCIPALS_GUARD", "constant_fields", "constant_literal", "trust",
+]  # fmt: skip
 
 _SAMPLE_FUNCTIONS = MapperFunctions()  # to call pure functions while compiling
 
@@ -81,6 +83,34 @@ def constant_literal(node: ValueNode, model: type[BaseModel], field: str) -> str
     if on_null is None:
         return f"({checked!r} if item is not None else None)"
     return repr(checked) if on_null == value else None
+
+
+def constant_fields(node: ValueNode) -> dict[tuple[PathPart, ...], tuple[ValueNode, Any]]:
+    """The fields of an object node whose value is the same, and not null, for every record:
+    output path -> (node, value). Nested objects written field by field are searched too."""
+    found: dict[tuple[PathPart, ...], tuple[ValueNode, Any]] = {}
+    for key, child in node.children:
+        if child.kind == "object":
+            inner = constant_fields(child)
+            found.update({(key, *path): value for path, value in inner.items()})
+            continue
+        value = _constant_value(child)
+        if value is not None:
+            found[(key,)] = (child, value)
+    return found
+
+
+def _constant_value(node: ValueNode) -> Any:
+    if node.kind == "const":
+        return node.const
+    if node.kind != "expr" or node.has_default or node.omit_empty or len(node.exprs) != 1:
+        return None
+    if not _is_constant(node.exprs[0].ast):
+        return None
+    try:
+        return node.exprs[0].evaluate({})
+    except Exception:  # an error is reported per record, as usual
+        return None
 
 
 def _is_constant(ast: Any) -> bool:

@@ -644,10 +644,24 @@ def test_init_writes_a_file(tmp_path: Path) -> None:
     assert yaml.safe_load(target.read_text())["version"] == 1
 
 
-def test_init_output_validates(tmp_path: Path) -> None:
+def test_init_output_validates_but_for_its_placeholders(tmp_path: Path) -> None:
+    """The starter compiles; `validate` lists exactly the REPLACE-ME constants that every record
+    would be rejected for (a REPLACE-ME string where any string will do passes)."""
     target = tmp_path / "pulls.yaml"
-    code, _, _ = invoke("init", PULLS_IN, "--type", "atlassian:pull-request", "-o", target)
+    code, _, err = invoke("init", PULLS_IN, "--type", "atlassian:pull-request", "-o", target)
     assert code == 0
+    assert "REPLACE-ME placeholder(s)" in err
+    code, _, err = invoke("validate", target)
+    assert code == 1, err
+    lines = target.read_text().splitlines()
+    flagged = re.findall(rf"{re.escape(str(target))}:(\d+):\d+: .*field\.constant-rejected", err)
+    assert flagged and len(flagged) == err.count(f"{target}:")  # no other problem
+    assert all("REPLACE-ME" in lines[int(n) - 1] for n in flagged)
+    text = target.read_text()
+    text = text.replace("containerKey: {const: REPLACE-ME}", "containerKey: entity_key_as("
+                        "'atlassian:repository', 'repositoryId', base.repo.full_name)")
+    text = text.replace("reviewers: {const: REPLACE-ME}", "reviewers: {const: []}")
+    target.write_text(text)
     code, _, err = invoke("validate", target)
     assert code == 0, err
 
