@@ -13,12 +13,22 @@ from typing import Any
 from mapper.errors import Diagnostic, Loc, suggest
 from mapper.functions import FUNCTION_NAMES, arity
 from mapper.model import OBJECT_TYPES
-from mapper.model.introspect import known_keys, required_fields
-from mapper.spec import DIRECTIVE_KEYS, ConstField, ExprField, UseField
+from mapper.model.common import type_name_hint
+from mapper.model.introspect import (
+    OBJECT_KINDS,
+    base_kind,
+    field_kind_at,
+    known_keys,
+    required_fields,
+    required_keys_at,
+)
+from mapper.spec import DIRECTIVE_KEYS, POLICY_KEYS, ConstField, ExprField, UseField
 
 _ALL_CAPS = re.compile(r"^[A-Z][A-Z0-9_]*$")
 # fields whose value is computed by mapper when the mapping leaves them out
 _AUTO_FIELDS = frozenset({"schemaVersion", "updateSequenceNumber"})
+_OPTIONS = "expr, const, use, coalesce, default, required, omit_empty"
+_FREE_FORM = frozenset({"json", "map[string]"})  # kinds whose maps may hold any keys
 
 
 def iter_function_calls(node: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
@@ -147,7 +157,7 @@ def check_type(type_name: str) -> Iterator[Diagnostic]:
             "object.unknown-type",
             f"unknown object type {type_name!r}",
             loc=("type",),
-            hint=suggest(type_name, OBJECT_TYPES) or "see `mapper types`",
+            hint=type_name_hint(type_name),
         )
 
 
@@ -177,8 +187,7 @@ def _unknown_field(
     where = ".".join(path) or type_name
     hint = suggest(key, allowed)
     if hint is None and suggest(key, DIRECTIVE_KEYS):
-        options = "expr, const, use, coalesce, default, required, omit_empty"
-        hint = f"{suggest(key, DIRECTIVE_KEYS)} (field options: {options})"
+        hint = f"{suggest(key, DIRECTIVE_KEYS)} (field options: {_OPTIONS})"
     block = key.startswith("atlassian:") and not path
     message = (
         f"{key!r} is a different type's block; this rule makes {type_name}"
@@ -203,6 +212,69 @@ def check_required_fields(
         )
 
 
+def check_nested_required(type_name: str, fields: Mapping[str, Any]) -> Iterator[Diagnostic]:
+    """Maps written as object literals (the type block, a thumbnail, a permissions entry) must
+    write every key their model requires: a block without `status` rejects every record."""
+    for path, value in _object_literals(fields, ()):
+        required = required_keys_at(type_name, path)
+        where = ".".join(str(part) for part in path if isinstance(part, str))
+        for key in sorted((required or frozenset()) - set(value)):
+            yield Diagnostic(
+                "object.unmapped-required",
+                f"{where} requires {key!r}, which is not mapped",
+                loc=("fields", *path),
+                hint=f"add `{key}:` under {path[-1] if isinstance(path[-1], str) else where}",
+            )
+
+
+def check_field_options(type_name: str, fields: Mapping[str, Any]) -> Iterator[Diagnostic]:
+    """A map where the type takes a scalar or a list is a misspelt field option, not an object:
+    `id: {exp: id}` would otherwise compile to an object literal and reject every record."""
+    for path, value in _object_literals(fields, ()):
+        kind = field_kind_at(type_name, path)
+        if kind is None or kind in _FREE_FORM or base_kind(kind) in OBJECT_KINDS:
+            continue
+        name = next(str(part) for part in reversed(path) if isinstance(part, str))
+        yield from _misspelt_options(value, path, f"{name!r} holds a {kind}, not an object")
+
+
+def _misspelt_options(
+    value: Mapping[str, Any], path: tuple[str | int, ...], why: str
+) -> Iterator[Diagnostic]:
+    typos = {
+        k: hint for k in value if k not in DIRECTIVE_KEYS and (hint := suggest(k, DIRECTIVE_KEYS))
+    }
+    for key, hint in typos.items():
+        yield Diagnostic(
+            "spec.unknown-key",
+            f"unknown field option {key!r} ({why})",
+            loc=("fields", *path, key),
+            hint=f"{hint} (field options: {_OPTIONS})",
+        )
+    policy = [k for k in value if k in POLICY_KEYS]
+    if policy and not typos:
+        yield Diagnostic(
+            "spec.missing-key",
+            f"`{policy[0]}` needs `expr`, `use` or `coalesce` beside it ({why})",
+            loc=("fields", *path),
+            hint=f"e.g. {{expr: EXPRESSION, {policy[0]}: ...}}",
+        )
+
+
+def _object_literals(
+    value: Any, path: tuple[str | int, ...]
+) -> Iterator[tuple[tuple[str | int, ...], Mapping[str, Any]]]:
+    """(path, map) for every map written as an object literal below the rule's fields."""
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _object_literals(item, (*path, index))
+    elif isinstance(value, Mapping):  # directives are parsed models, not Mappings
+        if path:
+            yield path, value
+        for key, child in value.items():
+            yield from _object_literals(child, (*path, key))
+
+
 def check_rule(
     type_name: str, fields: Mapping[str, Any], default_keys: set[str]
 ) -> Iterator[Diagnostic]:
@@ -212,7 +284,9 @@ def check_rule(
     if unknown:
         return
     yield from check_field_names(type_name, fields)
+    yield from check_field_options(type_name, fields)
     yield from check_required_fields(type_name, fields, default_keys)
+    yield from check_nested_required(type_name, fields)
 
 
 def plain_path(ast: Mapping[str, Any]) -> tuple[str | int, ...] | None:

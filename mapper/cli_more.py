@@ -261,12 +261,10 @@ def init(
     from mapper.model import OBJECT_TYPES
 
     if type_name not in OBJECT_TYPES:
-        from mapper.errors import suggest
+        from mapper.model.common import type_name_hint
 
         cli._fail(
-            cli.EXIT_USAGE,
-            message=f"unknown type {type_name!r}; "
-            f"{suggest(type_name, OBJECT_TYPES) or 'see `mapper types`'}",
+            cli.EXIT_USAGE, message=f"unknown type {type_name!r}; {type_name_hint(type_name)}"
         )
     try:
         sample_data = parse_json(sample.read_bytes())
@@ -398,11 +396,9 @@ def types(
             cli.out.print(f"[bold]{type_name}[/]  {(model.__doc__ or '').strip().splitlines()[0]}")
         return
     if name not in OBJECT_TYPES:
-        from mapper.errors import suggest
+        from mapper.model.common import type_name_hint
 
-        cli._fail(
-            cli.EXIT_USAGE, message=f"unknown type {name!r}; {suggest(name, OBJECT_TYPES) or ''}"
-        )
+        cli._fail(cli.EXIT_USAGE, message=f"unknown type {name!r}; {type_name_hint(name)}")
 
     def show(fields, indent: int) -> None:  # type: ignore[no-untyped-def]
         for f in fields:

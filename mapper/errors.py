@@ -6,6 +6,7 @@ Standard library only: every other module imports this one.
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -113,6 +114,14 @@ def json_pointer(parts: Iterable[str | int]) -> str:
     """RFC 6901 pointer for a path of keys and indexes."""
     escaped = (str(p).replace("~", "~0").replace("/", "~1") for p in parts)
     return "".join("/" + p for p in escaped)
+
+
+def show_value(value: object, limit: int = 60) -> str:
+    """A record value as JSON (`null`, `true`, `"text"`), cut to about `limit` characters."""
+    if isinstance(value, str) and len(value) > limit:
+        return json.dumps(value[:limit], ensure_ascii=False)[:-1] + f'…" ({len(value)} characters)'
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def render(diag: Diagnostic) -> str:

@@ -6,21 +6,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mapper.causes import error_message
 from mapper.errors import Diagnostic, format_loc
-
-# The per-item steps of the interpreter itself: each item of an `each` rule is traced with its
-# own object and its own problems, exactly as `evaluate` builds and judges it.
-from mapper.interpreter import (
-    NO_LOOKUPS,
-    Record,
-    RecordResult,
-    _build,
-    _eval,
-    _Item,
-    _items,
-    _truthy,
-    evaluate,
-)
+from mapper.interpreter import NO_LOOKUPS, Record, RecordResult, evaluate, rule_items
 from mapper.plan import ObjectRule, Plan, ValueNode
 
 _NOT_EVALUATED = object()
@@ -53,20 +41,19 @@ def explain(
 
 
 def _trace_rule(rule: ObjectRule, record: Record) -> Iterator[FieldTrace]:
+    """Each item of an `each` rule is traced with its own object and problems, built and judged
+    by the interpreter's own per-item steps (`rule_items`), exactly as `evaluate` does."""
     each_problems: list[Diagnostic] = []
-    items = _items(rule, record, each_problems)
+    items = list(rule_items(rule, record, each_problems))
     if rule.each is not None and each_problems:
         yield _each_failed(rule, each_problems[0])
-    for i, (data, prefix) in enumerate(items):
-        item = _Item(record, data, prefix)
-        if rule.where is not None and not _truthy(_eval(rule.where, item)):
-            yield _filtered(rule, i, item.diags)
+    for i, outcome in enumerate(items):
+        if outcome.filtered:
+            yield _filtered(rule, i, list(outcome.diags))
             continue
-        obj = _build(rule, item)  # this item's own object and problems
-        payload = obj.payload if obj is not None else None
-        problems = tuple(item.diags)
+        payload = outcome.obj.payload if outcome.obj is not None else None
         for path, leaf in _leaves(rule.fields, ()):
-            yield _trace_leaf(rule, i, path, leaf, data, payload, problems)
+            yield _trace_leaf(rule, i, path, leaf, outcome.data, payload, outcome.diags)
 
 
 def _each_failed(rule: ObjectRule, problem: Diagnostic) -> FieldTrace:
@@ -101,7 +88,7 @@ def _safe(fn: Any, data: Any) -> Any:
     try:
         return fn(data)
     except Exception as err:  # shown as the raw value
-        return f"<error: {err}>"
+        return f"<error: {error_message(err)}>"
 
 
 def _trace_leaf(

@@ -7,13 +7,14 @@ models and turns every problem into a Diagnostic located in the mapping and in t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal, cast
 
-from jmespath.exceptions import JMESPathError
+from jmespath.exceptions import JMESPathError, JMESPathTypeError
 
+from mapper.causes import null_cause, type_error_message
 from mapper.errors import Diagnostic, EvalError, RecordRef, json_pointer
 from mapper.functions import EvalContext
 from mapper.functions.timestamps import epoch_ms_of
@@ -133,17 +134,37 @@ def _apply_rule(
     checked: bool = True,
 ) -> None:
     """Evaluate a rule on every item; `checked=False` skips its checked function (it failed)."""
-    for data, prefix in _items(rule, record, diags):
+    for outcome in rule_items(rule, record, diags, checked=checked):
+        diags.extend(outcome.diags)
+        if outcome.filtered:
+            if not outcome.diags:
+                filtered_by.append(rule.name)
+        elif outcome.obj is not None:
+            objects.append(outcome.obj)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemOutcome:
+    """One item of a rule: its data, its object (None when filtered or rejected), its problems."""
+
+    data: Any
+    obj: MappedObject | None
+    filtered: bool
+    diags: tuple[Diagnostic, ...]
+
+
+def rule_items(
+    rule: ObjectRule, record: Record, each_diags: list[Diagnostic], *, checked: bool = True
+) -> Iterator[ItemOutcome]:
+    """The items of one rule on one record (one item without `each`), each built and judged on
+    its own; problems of the `each` expression itself go to `each_diags`."""
+    for data, prefix in _items(rule, record, each_diags):
         item = _Item(record, data, prefix)
         if rule.where is not None and not _truthy(_eval(rule.where, item)):
-            if not item.diags:
-                filtered_by.append(rule.name)
-            diags.extend(item.diags)
+            yield ItemOutcome(data, None, True, tuple(item.diags))
             continue
         obj = _build(rule, item, checked=checked)
-        diags.extend(item.diags)
-        if obj is not None:
-            objects.append(obj)
+        yield ItemOutcome(data, obj, False, tuple(item.diags))
 
 
 def _items(rule: ObjectRule, record: Record, diags: list[Diagnostic]) -> list[tuple[Any, Any]]:
@@ -189,6 +210,8 @@ def _eval(expr: CompiledExpr, item: _Item) -> Any:
         return expr.evaluate(item.data)
     except EvalError as err:
         item.diags.append(_expr_diag(err.code, err.message, expr, item))
+    except JMESPathTypeError as err:  # worded here: jmespath shows values as Python reprs
+        item.diags.append(_expr_diag("expr.type-error", type_error_message(err), expr, item))
     except JMESPathError as err:
         code = "expr.arity" if "arguments" in str(err) else "expr.type-error"
         item.diags.append(_expr_diag(code, _one_line(err), expr, item))
@@ -213,6 +236,7 @@ def _expr_diag(code: str, message: str, expr: CompiledExpr, item: _Item) -> Diag
 
 def _value(node: ValueNode, item: _Item) -> Any:
     kind = node.kind
+    problems = len(item.diags)
     if kind == "expr":
         value = _eval(node.exprs[0], item) if node.exprs else None
     elif kind == "const":
@@ -225,10 +249,11 @@ def _value(node: ValueNode, item: _Item) -> Any:
         value = {
             k: v for k, child in node.children if (v := _value(child, item)) is not None
         } or None
+    raw = value
     if node.omit_empty and (value is None or value in _EMPTY):
         value = None
     if value is None:
-        return _absent(node, item)
+        return _absent(node, item, raw, failed=bool(node.exprs) and len(item.diags) > problems)
     return value
 
 
@@ -240,13 +265,14 @@ def _coalesce(node: ValueNode, item: _Item) -> Any:
     return None
 
 
-def _absent(node: ValueNode, item: _Item) -> Any:
+def _absent(node: ValueNode, item: _Item, raw: Any = None, *, failed: bool = False) -> Any:
     if node.has_default:
         return node.default
     if node.required:
         expr = node.exprs[0] if node.exprs else None
         name = next((p for p in reversed(node.loc) if isinstance(p, str)), "value")
-        what = f"the expression gave null (missing, null{' or empty' if node.omit_empty else ''})"
+        only = expr if len(node.exprs) == 1 else None  # a coalesce: every expression gave null
+        what, hint = null_cause(only, item.data, raw, failed=failed)
         item.diags.append(
             Diagnostic(
                 "field.required",
@@ -255,7 +281,7 @@ def _absent(node: ValueNode, item: _Item) -> Any:
                 span=node.span,
                 expr=expr.text if expr else None,
                 record=item.ref(expr.path if expr else None),
-                hint="map it from another field, or give it a `default:`",
+                hint=hint,
             )
         )
     return None

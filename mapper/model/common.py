@@ -6,6 +6,7 @@ full model subclasses it and adds one field, aliased by the type name, for its t
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from typing import Annotated, Any, ClassVar
 
@@ -100,12 +101,18 @@ class TwgModel(BaseModel):
     KIND: ClassVar[str] = "object"
 
 
-def type_name_hint(name: str) -> str | None:
-    """A did-you-mean hint for an object type name, trying the `atlassian:` prefix first."""
+def type_name_hint(name: str) -> str:
+    """A hint for an unknown object type name: did-you-mean (the `atlassian:` prefix tried
+    first, so `commit` suggests `atlassian:commit`), else where to find the list."""
     if f"atlassian:{name}" in TYPE_NAMES:
         return f"did you mean 'atlassian:{name}'?"
     longer = [known for known in TYPE_NAMES if name and known.startswith(name)]
-    return f"did you mean {longer[0]!r}?" if len(longer) == 1 else suggest(name, TYPE_NAMES)
+    if len(longer) == 1:
+        return f"did you mean {longer[0]!r}?"
+    # compare without the shared prefix, which would make any name look close to every type
+    bare = {known.removeprefix("atlassian:"): known for known in TYPE_NAMES}
+    close = difflib.get_close_matches(name.removeprefix("atlassian:"), list(bare), n=1)
+    return f"did you mean {bare[close[0]]!r}?" if close else "see `mapper types` for the list"
 
 
 def non_empty(code: str, what: str) -> Callable[[list[Any]], list[Any]]:

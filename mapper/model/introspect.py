@@ -16,19 +16,21 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from mapper.errors import Loc, suggest
+from mapper.errors import Loc
 from mapper.model import OBJECT_TYPES
-from mapper.model.common import TwgModel
+from mapper.model.common import TwgModel, type_name_hint
 from mapper.model.scalars import Kind
 
 __all__ = [
     "FieldDoc",
     "describe_model",
     "describe_type",
+    "field_kind_at",
     "field_shape",
     "iter_nested",
     "known_keys",
     "required_fields",
+    "required_keys_at",
 ]
 
 OBJECT_KINDS = frozenset({"object", "userRef", "EntityKey"})
@@ -114,8 +116,7 @@ def describe_model(model: type[BaseModel]) -> tuple[FieldDoc, ...]:
 def _object_model(type_name: str) -> type[BaseModel]:
     model = OBJECT_TYPES.get(type_name)
     if model is None:
-        hint = suggest(type_name, OBJECT_TYPES)
-        raise KeyError(f"unknown object type {type_name!r}" + (f"; {hint}" if hint else ""))
+        raise KeyError(f"unknown object type {type_name!r}; {type_name_hint(type_name)}")
     return model
 
 
@@ -159,6 +160,27 @@ def known_keys(type_name: str, path: tuple[str | int, ...] = ()) -> frozenset[st
         The allowed camelCase keys, or None when the type is unknown, the path does not exist,
         or it leads to a scalar or free-form JSON (such as an EntityKey `value`).
     """
+    docs = _docs_at(type_name, path)
+    return None if docs is None else frozenset(doc.name for doc in docs)
+
+
+def required_keys_at(type_name: str, path: tuple[str | int, ...]) -> frozenset[str] | None:
+    """The keys required at `path` inside an object of `type_name` (None as for `known_keys`)."""
+    docs = _docs_at(type_name, path)
+    return None if docs is None else frozenset(doc.name for doc in docs if doc.required)
+
+
+def field_kind_at(type_name: str, path: tuple[str | int, ...]) -> str | None:
+    """The kind of the field at `path` (`string`, `list[userRef]`, ...); None if unknown."""
+    keys = [part for part in path if not isinstance(part, int)]
+    if not keys:
+        return None
+    docs = _docs_at(type_name, tuple(keys[:-1]))
+    field = next((doc for doc in docs or () if doc.name == keys[-1]), None)
+    return None if field is None else field.kind
+
+
+def _docs_at(type_name: str, path: tuple[str | int, ...]) -> tuple[FieldDoc, ...] | None:
     model = OBJECT_TYPES.get(type_name)
     if model is None:
         return None
@@ -170,7 +192,7 @@ def known_keys(type_name: str, path: tuple[str | int, ...] = ()) -> frozenset[st
         if field is None or not field.is_object:
             return None
         docs = field.children
-    return frozenset(doc.name for doc in docs)
+    return docs
 
 
 @functools.cache
