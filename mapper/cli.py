@@ -395,7 +395,8 @@ def _run_parallel(
     quiet: bool,
     input_progress: InputProgress,
 ) -> RunReport:
-    from mapper.parallel import Reading, run_parallel  # multiprocessing: only when needed
+    from mapper.parallel import run_parallel  # multiprocessing: only when needed
+    from mapper.parts import Reading
 
     with _progress(quiet, input_progress) as tick, _run_errors(None):
         return run_parallel(

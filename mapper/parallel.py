@@ -1,11 +1,8 @@
 """`mapper run --workers N`: the same mapping in N processes, output in input order.
 
-The inputs are cut into parts, handed to the workers (`mapper.pool`) in input order. A JSONL
-file is cut into spans of whole lines (`sources.jsonl_spans` reads only the line under each cut),
-a large top-level array into spans of whole elements (`sources.array_spans`); each worker reads
-its spans itself. Other files go to the workers whole, a few small ones together. Only what must
-be read in one piece is read by the parent and sent as records: standard input, and large arrays
-under a `--records` wrapper (ijson).
+The inputs are cut into parts (`mapper.parts`), handed to the workers (`mapper.pool`) in input
+order: spans of JSONL files and of large arrays, which each worker reads itself, whole files,
+and what the parent must read in one piece (standard input, arrays under a `--records` wrapper).
 
 Two running totals are handed out in part order (`Turns`): where a span's records start (record
 index and line number, for diagnostics), and where a part's output starts in the output file.
@@ -36,6 +33,7 @@ from typing import Any, BinaryIO
 from mapper.api import load
 from mapper.errors import Diagnostic
 from mapper.interpreter import Record
+from mapper.parts import FilePart, Lines, Part, Reading, input_parts, is_heavy
 from mapper.pipeline import (
     MAX_EXAMPLES,
     ErrorPolicy,
@@ -51,28 +49,19 @@ from mapper.plan import Plan
 from mapper.pool import Pool, Turns
 from mapper.sinks import JsonlSink, RejectsSink, output_error
 from mapper.sources import (
-    JSONL_SUFFIXES,
-    STDIN,
     ArraySpan,
     InputProgress,
     Item,
     Span,
-    array_spans,
-    document_items,
     input_size,
-    is_streamed,
     iter_records,
     jsonl_items,
-    jsonl_spans,
     read_array_span,
     read_span,
-    sniff_jsonl,
     streamed_array_items,
     unreadable,
 )
 
-SPAN_BYTES = 256 * 1024  # about 350 W1 records: small parts keep every worker busy to the end
-PART_RECORDS = 512  # records per part when the parent reads the input (not JSONL)
 WINDOW = 8  # parts in flight per worker: a slow part holds the others back by at most this
 
 
@@ -84,28 +73,6 @@ def _iov_max() -> int:
 
 
 IOV_MAX = _iov_max()  # buffers per pwritev call (1024 on Linux)
-
-
-@dataclass(frozen=True)
-class Lines:
-    """JSONL lines read by the parent (standard input), and where the first one sits."""
-
-    source: str
-    lines: list[bytes]
-    index: int
-    line_no: int
-
-
-@dataclass(frozen=True)
-class FilePart:
-    """Whole input files that a worker reads itself (JSON documents or small arrays)."""
-
-    paths: tuple[str, ...]
-
-
-Part = Span | ArraySpan | FilePart | Lines | list[Item]
-"""A span of a JSONL file or of a large array, whole files, or what the parent read: JSONL lines
-from standard input, or records."""
 
 
 @dataclass
@@ -139,18 +106,6 @@ class PartResult:
     lookup_problems: list[Diagnostic] = field(default_factory=list)
     write_error: str | None = None
     unparsed: bool = False  # an array span that does not parse: the parent reads on with ijson
-
-
-@dataclass(frozen=True)
-class Reading:
-    """How records are found in a file: the records selector and its ijson path, if any."""
-
-    selector: Callable[[Any], Any] | None = None
-    stream_path: str | None = None
-
-    def kwargs(self) -> dict[str, Any]:
-        """The keyword arguments of `iter_records`."""
-        return {"selector": self.selector, "stream_path": self.stream_path}
 
 
 def _init(
@@ -300,95 +255,6 @@ def _write_all(fh: BinaryIO, data: bytes, offset: int) -> None:
     view = memoryview(data)
     while view:
         view = view[fh.write(view) :]
-
-
-def _is_heavy(part: Part) -> bool:
-    """Records or lines sent by the parent: large to send, one at a time per worker."""
-    return isinstance(part, list | Lines)
-
-
-def _parts(
-    paths: list[str], reading: Reading, workers_read_files: bool
-) -> Iterator[tuple[int, Part]]:
-    """The parts of all inputs, in order, each with the number of its input file.
-
-    A JSONL file is cut into spans, and so is a large top-level array. Other files go to the
-    workers whole, a few together up to about SPAN_BYTES (an export is often many small pages).
-    The parent reads only standard input, and large arrays under a selector (ijson), or every
-    non-JSONL file when the workers cannot inherit the records selector (no fork). Problems
-    travel in parts, so that the report lists them in the order a 1-worker run does.
-    """
-    group: list[str] = []
-    size = 0
-    for path_no, path in enumerate(paths):
-        jsonl = path != STDIN and path.lower().endswith(JSONL_SUFFIXES)
-        streamed = not jsonl and is_streamed(path, reading.selector, reading.stream_path)
-        whole = workers_read_files and not jsonl and not streamed and path != STDIN
-        if group and (not whole or size >= SPAN_BYTES):
-            yield path_no - 1, FilePart(tuple(group))
-            group, size = [], 0
-        if jsonl:
-            yield from ((path_no, span) for span in _spans(path))
-        elif streamed and reading.stream_path is None:  # a top-level array
-            yield from ((path_no, span) for span in _array_spans(path))
-        elif whole:
-            group.append(path)
-            size += input_size(path)
-        elif path == STDIN:
-            yield from ((path_no, part) for part in _stdin_parts(reading))
-        else:
-            records = iter_records([path], **reading.kwargs())
-            yield from ((path_no, part) for part in _record_lists(records))
-    if group:
-        yield len(paths) - 1, FilePart(tuple(group))
-
-
-def _spans(path: str) -> Iterator[Part]:
-    try:
-        yield from jsonl_spans(path, SPAN_BYTES)
-    except OSError as err:
-        yield [unreadable(path, err)]
-
-
-def _array_spans(path: str) -> Iterator[Part]:
-    try:
-        with Path(path).open("rb") as fh:
-            yield from array_spans(fh, path, SPAN_BYTES)
-    except OSError as err:
-        yield [unreadable(path, err)]
-
-
-def _stdin_parts(reading: Reading) -> Iterator[Part]:
-    """Standard input: JSONL as lines for the workers to parse, a JSON document as records."""
-    lines = sniff_jsonl(sys.stdin.buffer)
-    if not isinstance(lines, Iterator):
-        data = lines + sys.stdin.buffer.read()
-        yield from _record_lists(document_items(STDIN, data, reading.selector))
-        return
-    part: list[bytes] = []
-    size = records = 0
-    index, line_no = 0, 1
-    for line in lines:
-        part.append(line)
-        size += len(line)
-        records += bool(line.strip())
-        if size >= SPAN_BYTES:
-            yield Lines(STDIN, part, index, line_no)
-            index, line_no = index + records, line_no + len(part)
-            part, size, records = [], 0, 0
-    if part:
-        yield Lines(STDIN, part, index, line_no)
-
-
-def _record_lists(items: Iterable[Item]) -> Iterator[Part]:
-    part: list[Item] = []
-    for item in items:
-        part.append(item)
-        if len(part) >= PART_RECORDS:
-            yield part
-            part = []
-    if part:
-        yield part
 
 
 def _merge(report: RunReport, part: RunReport) -> None:
@@ -546,7 +412,7 @@ def run_parallel(
     can_fork = "fork" in mp.get_all_start_methods()
     ctx = mp.get_context("fork" if can_fork else "spawn")
     reading = reading or Reading()
-    parts = _InFlight(_parts(paths, reading, workers_read_files=can_fork))
+    parts = _InFlight(input_parts(paths, reading, workers_read_files=can_fork))
     sink = JsonlSink(output, set_associations=set_assoc)
     quarantine = RejectsSink(rejects_path)
     tick = None if progress is None else _ticker(progress, report, inputs, paths)
@@ -560,7 +426,7 @@ def run_parallel(
             pool, finished = Pool(ctx, workers, _init, init, _work, sink.path), False
             sink.sync_in_background()  # a thread: started after the workers are forked
             try:
-                heavy = _is_heavy
+                heavy = is_heavy
                 stop = state.collect(pool.imap(parts, WINDOW * workers, heavy), parts)
                 finished = stop is None
             finally:
@@ -609,4 +475,4 @@ def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     return out
 
 
-__all__ = ["PART_RECORDS", "SPAN_BYTES", "Turns", "run_parallel"]
+__all__ = ["Turns", "run_parallel"]

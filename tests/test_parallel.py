@@ -24,7 +24,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from mapper import parallel, pool, sources
+from mapper import parallel, parts, pool, sources
 from mapper.api import load
 from mapper.cli import app
 from mapper.errors import OutputError
@@ -39,8 +39,8 @@ BASE = ROOT / "tests" / "hostile" / "base.yaml"
 
 @pytest.fixture(autouse=True)
 def _tiny_parts(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(parallel, "SPAN_BYTES", 97)  # about one record per part, cut anywhere
-    monkeypatch.setattr(parallel, "PART_RECORDS", 3)
+    monkeypatch.setattr(parts, "SPAN_BYTES", 97)  # about one record per part, cut anywhere
+    monkeypatch.setattr(parts, "PART_RECORDS", 3)
     monkeypatch.setattr(sources, "STREAM_THRESHOLD", 3000)  # larger arrays: read by the parent
 
 
@@ -233,11 +233,11 @@ def test_small_files_go_to_workers_in_groups(
 ) -> None:
     inputs = _pages(tmp_path)
     one = _run(REPOS, inputs, tmp_path / "w1" / "o.jsonl", 1, "--max-errors", "6")
-    monkeypatch.setattr(parallel, "SPAN_BYTES", span_bytes)  # several pages per part
+    monkeypatch.setattr(parts, "SPAN_BYTES", span_bytes)  # several pages per part
     paths = [str(p) for p in sorted(inputs[0].iterdir())]
-    parts = [part for _, part in parallel._parts(paths, parallel.Reading(), True)]
-    assert any(isinstance(p, parallel.FilePart) and len(p.paths) > 1 for p in parts)
-    assert any(isinstance(p, parallel.ArraySpan) for p in parts)  # the large page: in spans
+    cut = [part for _, part in parts.input_parts(paths, parts.Reading(), True)]
+    assert any(isinstance(p, parts.FilePart) and len(p.paths) > 1 for p in cut)
+    assert any(isinstance(p, sources.ArraySpan) for p in cut)  # the large page: in spans
     assert _run(REPOS, inputs, tmp_path / "w2" / "o.jsonl", 2, "--max-errors", "6") == one
 
 
@@ -247,7 +247,7 @@ def test_every_way_of_writing_a_part_gives_the_same_file(
 ) -> None:
     inputs = _commits(tmp_path)
     one = _run(W1, inputs, tmp_path / "w1" / "o.jsonl", 1)
-    monkeypatch.setattr(parallel, "SPAN_BYTES", 5000)  # about 7 objects per part
+    monkeypatch.setattr(parts, "SPAN_BYTES", 5000)  # about 7 objects per part
     if writer == "seek and write":
         monkeypatch.delattr(os, "pwritev", raising=False)
     else:
@@ -511,9 +511,9 @@ def test_a_jsonl_file_that_cannot_be_read_is_the_problem_one_worker_reports(
     tmp_path: Path,
 ) -> None:
     path = str(tmp_path / "gone.jsonl")  # expand_inputs saw it; it went away before the run
-    parts = [part for _, part in parallel._parts([path], parallel.Reading(), True)]
-    assert parts == [list(sources.iter_records([path]))]
-    assert parts[0][0].diagnostic.code == "input.unreadable"
+    cut = [part for _, part in parts.input_parts([path], parts.Reading(), True)]
+    assert cut == [list(sources.iter_records([path]))]
+    assert cut[0][0].diagnostic.code == "input.unreadable"
 
 
 @pytest.mark.parametrize("shape", ["untidy JSONL", "JSON array", "not JSON"])

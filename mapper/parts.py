@@ -1,0 +1,157 @@
+"""How the inputs of `mapper run --workers N` are cut into parts, in input order.
+
+A JSONL file is cut into spans of whole lines (`sources.jsonl_spans` reads only the line under
+each cut), a large top-level array into spans of whole elements (`sources.array_spans`); each
+worker reads its spans itself. Other files go to the workers whole, a few small ones together.
+Only what must be read in one piece is read by the parent and sent as records or lines: standard
+input, and large arrays under a `--records` wrapper (ijson).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mapper.sources import (
+    JSONL_SUFFIXES,
+    STDIN,
+    ArraySpan,
+    Item,
+    Span,
+    array_spans,
+    document_items,
+    input_size,
+    is_streamed,
+    iter_records,
+    jsonl_spans,
+    sniff_jsonl,
+    unreadable,
+)
+
+SPAN_BYTES = 256 * 1024  # about 350 W1 records: small parts keep every worker busy to the end
+PART_RECORDS = 512  # records per part when the parent reads the input (not JSONL)
+
+@dataclass(frozen=True)
+class Lines:
+    """JSONL lines read by the parent (standard input), and where the first one sits."""
+
+    source: str
+    lines: list[bytes]
+    index: int
+    line_no: int
+
+
+@dataclass(frozen=True)
+class FilePart:
+    """Whole input files that a worker reads itself (JSON documents or small arrays)."""
+
+    paths: tuple[str, ...]
+
+
+Part = Span | ArraySpan | FilePart | Lines | list[Item]
+"""A span of a JSONL file or of a large array, whole files, or what the parent read: JSONL lines
+from standard input, or records."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How records are found in a file: the records selector and its ijson path, if any."""
+
+    selector: Callable[[Any], Any] | None = None
+    stream_path: str | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of `iter_records`."""
+        return {"selector": self.selector, "stream_path": self.stream_path}
+
+
+def is_heavy(part: Part) -> bool:
+    """Records or lines sent by the parent: large to send, one at a time per worker."""
+    return isinstance(part, list | Lines)
+
+
+def input_parts(
+    paths: list[str], reading: Reading, workers_read_files: bool
+) -> Iterator[tuple[int, Part]]:
+    """The parts of all inputs, in order, each with the number of its input file.
+
+    A JSONL file is cut into spans, and so is a large top-level array. Other files go to the
+    workers whole, a few together up to about SPAN_BYTES (an export is often many small pages).
+    The parent reads only standard input, and large arrays under a selector (ijson), or every
+    non-JSONL file when the workers cannot inherit the records selector (no fork). Problems
+    travel in parts, so that the report lists them in the order a 1-worker run does.
+    """
+    group: list[str] = []
+    size = 0
+    for path_no, path in enumerate(paths):
+        jsonl = path != STDIN and path.lower().endswith(JSONL_SUFFIXES)
+        streamed = not jsonl and is_streamed(path, reading.selector, reading.stream_path)
+        whole = workers_read_files and not jsonl and not streamed and path != STDIN
+        if group and (not whole or size >= SPAN_BYTES):
+            yield path_no - 1, FilePart(tuple(group))
+            group, size = [], 0
+        if jsonl:
+            yield from ((path_no, span) for span in _spans(path))
+        elif streamed and reading.stream_path is None:  # a top-level array
+            yield from ((path_no, span) for span in _array_spans(path))
+        elif whole:
+            group.append(path)
+            size += input_size(path)
+        elif path == STDIN:
+            yield from ((path_no, part) for part in _stdin_parts(reading))
+        else:
+            records = iter_records([path], **reading.kwargs())
+            yield from ((path_no, part) for part in _record_lists(records))
+    if group:
+        yield len(paths) - 1, FilePart(tuple(group))
+
+
+def _spans(path: str) -> Iterator[Part]:
+    try:
+        yield from jsonl_spans(path, SPAN_BYTES)
+    except OSError as err:
+        yield [unreadable(path, err)]
+
+
+def _array_spans(path: str) -> Iterator[Part]:
+    try:
+        with Path(path).open("rb") as fh:
+            yield from array_spans(fh, path, SPAN_BYTES)
+    except OSError as err:
+        yield [unreadable(path, err)]
+
+
+def _stdin_parts(reading: Reading) -> Iterator[Part]:
+    """Standard input: JSONL as lines for the workers to parse, a JSON document as records."""
+    lines = sniff_jsonl(sys.stdin.buffer)
+    if not isinstance(lines, Iterator):
+        data = lines + sys.stdin.buffer.read()
+        yield from _record_lists(document_items(STDIN, data, reading.selector))
+        return
+    part: list[bytes] = []
+    size = records = 0
+    index, line_no = 0, 1
+    for line in lines:
+        part.append(line)
+        size += len(line)
+        records += bool(line.strip())
+        if size >= SPAN_BYTES:
+            yield Lines(STDIN, part, index, line_no)
+            index, line_no = index + records, line_no + len(part)
+            part, size, records = [], 0, 0
+    if part:
+        yield Lines(STDIN, part, index, line_no)
+
+
+def _record_lists(items: Iterable[Item]) -> Iterator[Part]:
+    part: list[Item] = []
+    for item in items:
+        part.append(item)
+        if len(part) >= PART_RECORDS:
+            yield part
+            part = []
+    if part:
+        yield part
