@@ -25,7 +25,7 @@ from mapper.model import OBJECT_TYPES
 from mapper.model.validate import check_object
 from mapper.plan import CompiledExpr, EachSpec, LookupTable, NodeKind, ObjectRule, Plan, ValueNode
 from mapper.spec import CoalesceField, ConstField, ExprField, UseField
-from mapper.trust import constant_fields
+from mapper.trust import constant_fields, passes_fast_check
 
 AUTO_DEFAULTS: dict[str, Any] = {"schemaVersion": "1.0"}  # project decision §8.2
 
@@ -266,6 +266,9 @@ def constant_problems(type_name: str, node: ValueNode) -> Iterator[Diagnostic]:
     constants = constant_fields(node)
     if not constants or type_name not in OBJECT_TYPES:
         return
+    model = OBJECT_TYPES[type_name]
+    if all(passes_fast_check(model, path, value) for path, (_, value) in constants.items()):
+        return  # the usual case, decided without building the reference validator
     payload: dict[str, Any] = {}
     for path, (_node, value) in constants.items():
         target = payload

@@ -21,11 +21,18 @@ from pydantic import BaseModel
 
 from mapper.functions.registry import MapperFunctions
 from mapper.model.common import MAX_PRINCIPALS, AccessControl
-from mapper.model.fastcheck import TRUSTED_WITH_LITERALS, checked_value, trusts, trusts_call
+from mapper.model.fastcheck import (
+    TRUSTED_WITH_LITERALS,
+    built_model,
+    checked_value,
+    trusts,
+    trusts_call,
+)
 from mapper.plan import PathPart, ValueNode
 
 __all__ = [
-    "CONTEXT_FUNCTIONS", "PRINCIPALS_GUARD", "constant_fields", "constant_literal", "trust",
+    "CONTEXT_FUNCTIONS", "PRINCIPALS_GUARD", "constant_fields", "constant_literal",
+    "passes_fast_check", "trust",
 ]  # fmt: skip
 
 _SAMPLE_FUNCTIONS = MapperFunctions()  # to call pure functions while compiling
@@ -98,6 +105,23 @@ def constant_fields(node: ValueNode) -> dict[tuple[PathPart, ...], tuple[ValueNo
         if value is not None:
             found[(key,)] = (child, value)
     return found
+
+
+def passes_fast_check(model: type[BaseModel], path: tuple[PathPart, ...], value: Any) -> bool:
+    """True when the generated checks accept `value` at `path` (payload keys) of `model`, as
+    they would in every record; False when they do not, or cannot tell."""
+    for i, part in enumerate(path):
+        names = {info.alias or name: name for name, info in model.model_fields.items()}
+        name = names.get(str(part))
+        if name is None:
+            return False
+        if i == len(path) - 1:
+            return checked_value(model, name, value)[0]
+        nested = built_model(model.model_fields[name])
+        if nested is None:
+            return False
+        model = nested
+    return False
 
 
 def _constant_value(node: ValueNode) -> Any:
