@@ -4,7 +4,6 @@ Exit codes: 0 ok; 1 invalid mapping or failed test; 2 usage error; 3 records rej
 4 input/output problem; 130 interrupted.
 """
 
-
 import contextlib
 import json
 import os
@@ -219,7 +218,8 @@ def _lookup_files(plan: Plan, pairs: list[str]) -> dict[str, str]:
     for name in files:
         if name not in declared:
             hint = suggest(name, declared) or (
-                f"the mapping declares {', '.join(declared)}" if declared
+                f"the mapping declares {', '.join(declared)}"
+                if declared
                 else "the mapping declares no `lookups:`"
             )
             _fail(EXIT_USAGE, message=f"--lookup {name}: no such lookup table; {hint}")

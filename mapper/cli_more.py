@@ -1,6 +1,5 @@
 """The reading and authoring commands: preview, explain, test, init, batch, functions, types..."""
 
-
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path

@@ -1,27 +1,59 @@
 """Jobs files of `mapper batch`: YAML -> checked `Job`s, every problem a located diagnostic.
 
 A jobs file is `jobs: [{name, mapping, inputs: [...], records?}]`; paths are relative to it.
-Reading and positions come from the loader, so problems render as `file:line:col: loc: code`.
+Reading and positions come from the loader and the shape is the pydantic model `JobsFile`, so
+problems render as `file:line:col: loc: code`, like those of mapping files.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 
-from mapper.errors import Diagnostic, Loc, SourceSpan, suggest
+from pydantic import AfterValidator, Field, StringConstraints
+from pydantic_core import PydanticCustomError
+
+from mapper.errors import Diagnostic, Loc, SourceSpan
 from mapper.loader import SourceMap, parse_yaml, read_mapping_file
+from mapper.shapes import Shape, valid_items, validate_shape
 
 UNREADABLE = "jobs.unreadable"  # the OS refused the file: an I/O failure, not a bad jobs file
-REQUIRED_KEYS = ("name", "mapping", "inputs")
-OPTIONAL_KEYS = ("records",)
 MAX_NAME_BYTES = 200  # NAME.rejects.jsonl must still fit the usual 255-byte file-name limit
 _UNSAFE_NAME = re.compile(r"[/\\\x00-\x1f\x7f]")
-_JOB_SHAPE = "a map with name, mapping and inputs"
-_JOB_EXAMPLE = "e.g. - {name: push, mapping: push.yaml, inputs: [push.json]}"
+_CODES, _OTHER = {"too_short": "empty", "string_too_short": "empty"}, "wrong-type"
+
+
+def check_name(name: str) -> str:
+    """A job name must be usable as a file name: the output is DIR/NAME.jsonl."""
+    if name in (".", "..") or _UNSAFE_NAME.search(name) or len(name.encode()) > MAX_NAME_BYTES:
+        hint = (
+            f"the output is DIR/NAME.jsonl: no '/', '\\' or control characters, "
+            f"at most {MAX_NAME_BYTES} bytes"
+        )
+        message = f"job name {name!r} cannot be used as a file name"
+        raise PydanticCustomError("jobs.invalid-name", message, {"hint": hint})
+    return name
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class JobSpec(Shape):
+    """One job, e.g. `- {name: push, mapping: push.yaml, inputs: [push.json]}`."""
+
+    name: Annotated[Text, AfterValidator(check_name)]
+    mapping: Text
+    inputs: list[Text] = Field(min_length=1, description="a list of at least one input")
+    records: Text | None = None
+
+
+class JobsFile(Shape):
+    """A jobs file: start it with `jobs:`, a list of jobs."""
+
+    jobs: list[JobSpec] = Field(min_length=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,21 +97,9 @@ def load_jobs_file(path: Path) -> tuple[tuple[Job, ...], list[Diagnostic]]:
     if data is None:  # a YAML error, or nothing but blanks, comments or `~`
         empty = Diagnostic("jobs.empty", "the jobs file is empty", span=SourceSpan(str(path), 1, 1))
         return (), [d for d in diags if d.code != "yaml.empty"] or [empty]
-    diags += [smap.locate(d, prefer_key=d.code == "jobs.unknown-key") for d in check_jobs(data)]
-    return _valid_jobs(path, data, smap, diags), diags
-
-
-def _valid_jobs(path: Path, data: Any, smap: SourceMap, diags: list[Diagnostic]) -> tuple[Job, ...]:
-    """The jobs without a problem (so that names are checked across files even then)."""
-    entries = data.get("jobs") if isinstance(data, dict) else None
-    if not isinstance(entries, list):
-        return ()
-    bad = {d.loc[:2] for d in diags}
-    return tuple(
-        _job(path.parent, i, raw, smap.span(("jobs", i, "name")))
-        for i, raw in enumerate(entries)
-        if ("jobs", i) not in bad
-    )
+    diags += validate_shape(JobsFile, data, smap, prefix="jobs", kinds=_CODES, other=_OTHER)[1]
+    valid = valid_items(JobSpec, data, "jobs", diags)  # to check names across files even then
+    return tuple(_job(path.parent, i, spec, smap) for i, spec in valid), diags
 
 
 def _read_problem(problem: Diagnostic) -> Diagnostic:
@@ -89,102 +109,15 @@ def _read_problem(problem: Diagnostic) -> Diagnostic:
     return replace(problem, code=UNREADABLE, message=message)
 
 
-def _job(base: Path, index: int, raw: dict[str, Any], span: SourceSpan | None) -> Job:
+def _job(base: Path, index: int, spec: JobSpec, smap: SourceMap) -> Job:
     return Job(
-        name=raw["name"],
-        mapping=base / raw["mapping"],
-        inputs=tuple(str(base / i) for i in raw["inputs"]),
-        records=raw.get("records"),
+        name=spec.name,
+        mapping=base / spec.mapping,
+        inputs=tuple(str(base / i) for i in spec.inputs),
+        records=spec.records,
         loc=("jobs", index, "name"),
-        span=span,
+        span=smap.span(("jobs", index, "name")),
     )
-
-
-def check_jobs(data: Any) -> Iterator[Diagnostic]:
-    """Problems of a parsed jobs file, located by `loc` (the caller attaches spans)."""
-    if not isinstance(data, dict):
-        yield _wrong_type(data, "a map with a `jobs:` list", hint="start the file with `jobs:`")
-        return
-    yield from check_keys(data, ("jobs",), ())
-    jobs = data.get("jobs", [])
-    if not isinstance(jobs, list):
-        yield _wrong_type(jobs, "a list of jobs").within("jobs")
-        return
-    if "jobs" in data and not jobs:
-        yield Diagnostic("jobs.empty", "the jobs list is empty", loc=("jobs",))
-    for i, job in enumerate(jobs):
-        yield from (d.within("jobs", i) for d in check_job(job))
-
-
-def check_job(job: Any) -> Iterator[Diagnostic]:
-    """Problems of one entry of `jobs:`, relative to it."""
-    if not isinstance(job, dict):
-        yield _wrong_type(job, _JOB_SHAPE, hint=_JOB_EXAMPLE)
-        return
-    yield from check_keys(job, REQUIRED_KEYS, OPTIONAL_KEYS)
-    for key, check in JOB_FIELDS.items():
-        if key in job:
-            yield from (d.within(key) for d in check(job[key]))
-
-
-def check_keys(
-    data: dict[str, Any], required: tuple[str, ...], optional: tuple[str, ...]
-) -> Iterator[Diagnostic]:
-    """Unknown keys (with did-you-mean) and missing required keys of one map."""
-    known = (*required, *optional)
-    for key in data:
-        if key not in known:
-            hint = suggest(key, known) or f"the keys are {', '.join(known)}"
-            yield Diagnostic("jobs.unknown-key", f"unknown key {key!r}", loc=(key,), hint=hint)
-    for key in required:
-        if key not in data:
-            yield Diagnostic("jobs.missing-key", f"required key {key!r} is missing")
-
-
-def check_text(value: Any) -> Iterator[Diagnostic]:
-    """A non-empty text."""
-    if not isinstance(value, str):
-        hint = "quote it to make it text" if isinstance(value, int | float | bool) else None
-        yield _wrong_type(value, "text", hint=hint)
-    elif not value.strip():
-        yield Diagnostic("jobs.empty", "the text is empty")
-
-
-def check_name(value: Any) -> Iterator[Diagnostic]:
-    """A job name: text that can be a file name (the output is DIR/NAME.jsonl)."""
-    problems = list(check_text(value))
-    yield from problems
-    if problems:
-        return
-    if value in (".", "..") or _UNSAFE_NAME.search(value) or len(value.encode()) > MAX_NAME_BYTES:
-        yield Diagnostic(
-            "jobs.invalid-name",
-            f"job name {value!r} cannot be used as a file name",
-            hint=f"the output is DIR/NAME.jsonl: no '/', '\\' or control characters, "
-            f"at most {MAX_NAME_BYTES} bytes",
-        )
-
-
-def check_inputs(value: Any) -> Iterator[Diagnostic]:
-    """A non-empty list of input paths; one text alone is an error, not a one-item list."""
-    if isinstance(value, str):
-        yield _wrong_type(value, "a list of input paths", hint=f"write a list: inputs: [{value}]")
-        return
-    if not isinstance(value, list):
-        yield _wrong_type(value, "a list of input paths")
-        return
-    if not value:
-        yield Diagnostic("jobs.empty", "the inputs list is empty", hint="list at least one input")
-    for i, item in enumerate(value):
-        yield from (d.within(i) for d in check_text(item))
-
-
-JOB_FIELDS: dict[str, Callable[[Any], Iterator[Diagnostic]]] = {
-    "name": check_name,
-    "mapping": check_text,
-    "inputs": check_inputs,
-    "records": check_text,
-}
 
 
 def check_unique_names(jobs: Iterable[Job]) -> Iterator[Diagnostic]:
@@ -200,19 +133,3 @@ def check_unique_names(jobs: Iterable[Job]) -> Iterator[Diagnostic]:
                 span=job.span,
                 hint=f"both jobs would write DIR/{job.name}.jsonl; the first is at {seen.span}",
             )
-
-
-def _wrong_type(value: Any, expected: str, *, hint: str | None = None) -> Diagnostic:
-    return Diagnostic("jobs.wrong-type", f"expected {expected}, got {_kind(value)}", hint=hint)
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    return "a list" if isinstance(value, list) else "a map"  # YAML gives no other kinds

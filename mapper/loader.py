@@ -8,16 +8,16 @@ are errors, aliases are counted against an expansion limit and duplicate keys ar
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from mapper.errors import Diagnostic, Loc, SourceSpan, suggest
-from mapper.spec import DIRECTIVE_KEYS, LibrarySpec, MappingSpec, field_kind
+from mapper.errors import Diagnostic, Loc, SourceSpan
+from mapper.shapes import validate_shape
+from mapper.spec import LibrarySpec, MappingSpec
 
 MAX_MAPPING_BYTES = 2 * 1024 * 1024
 MAX_NODES = 200_000
@@ -238,62 +238,6 @@ def _yaml_error(err: yaml.MarkedYAMLError, path: str) -> Diagnostic:
     return Diagnostic("yaml.syntax", message, span=SourceSpan(path, line, col), hint=hint)
 
 
-def validation_diagnostics(
-    err: ValidationError, model: type[BaseModel], data: Any
-) -> Iterator[Diagnostic]:
-    """Translate pydantic errors into spec diagnostics with did-you-mean hints."""
-    for e in err.errors():
-        loc = _clean_loc(e["loc"], data)
-        kind = e["type"]
-        if kind == "extra_forbidden":
-            key = str(loc[-1]) if loc else ""
-            yield Diagnostic(
-                "spec.unknown-key",
-                f"unknown key {key!r}",
-                loc=loc,
-                hint=suggest(key, _allowed_keys(model, loc)),
-            )
-        elif kind == "missing":
-            yield Diagnostic(
-                "spec.missing-key", f"required key {loc[-1]!r} is missing", loc=loc[:-1]
-            )
-        else:
-            yield Diagnostic("spec.invalid-value", e["msg"], loc=loc)
-
-
-def _clean_loc(raw: tuple[Any, ...], data: Any) -> Loc:
-    """Drop pydantic's union tag markers from a location by walking the data alongside it."""
-    out: list[str | int] = []
-    node = data
-    tag_seen = False
-    for part in raw:
-        if not tag_seen and isinstance(node, dict | list) and part == field_kind(node):
-            tag_seen = True
-            continue  # pydantic's union tag ("expr", "object", "list"...), not a real key
-        tag_seen = False
-        is_key = isinstance(node, dict) and part in node
-        if not is_key and isinstance(part, str) and "[" in part:
-            continue  # validator markers such as function-after[...]
-        out.append(part)
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            node = None
-    return tuple(out)
-
-
-def _allowed_keys(model: type[BaseModel], loc: Loc) -> list[str]:
-    from mapper.spec import LookupSpec, ObjectSpec
-
-    if "objects" in loc[:1] and len(loc) == 3:
-        return list(ObjectSpec.model_fields)
-    if "lookups" in loc[:1] and len(loc) == 3:
-        return list(LookupSpec.model_fields)
-    if len(loc) == 1:
-        return list(model.model_fields)
-    return sorted(DIRECTIVE_KEYS)
-
-
 def load_text(
     text: str, path: str = "<mapping>"
 ) -> tuple[MappingSpec | LibrarySpec | None, SourceMap, list[Diagnostic]]:
@@ -336,23 +280,8 @@ def _validate(
             )
         )
         return None, smap, [smap.locate(d) for d in diags]
-    try:
-        spec = model.model_validate(data)
-    except ValidationError as err:
-        found = _dedupe(validation_diagnostics(err, model, data))
-        diags.extend(smap.locate(d, prefer_key=d.code == "spec.unknown-key") for d in found)
-        return None, smap, diags
-    return spec, smap, [smap.locate(d) for d in diags]
-
-
-def _dedupe(diags: Iterator[Diagnostic]) -> list[Diagnostic]:
-    seen: set[tuple[str, Loc]] = set()
-    out = []
-    for d in diags:
-        if (d.code, d.loc) not in seen:
-            seen.add((d.code, d.loc))
-            out.append(d)
-    return out
+    spec, found = validate_shape(model, data, smap, prefix="spec")
+    return spec, smap, [*(smap.locate(d) for d in diags), *found]
 
 
 def read_mapping_file(path: Path) -> tuple[str | None, Diagnostic | None]:

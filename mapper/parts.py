@@ -34,6 +34,7 @@ from mapper.sources import (
 SPAN_BYTES = 256 * 1024  # about 350 W1 records: small parts keep every worker busy to the end
 PART_RECORDS = 512  # records per part when the parent reads the input (not JSONL)
 
+
 @dataclass(frozen=True)
 class Lines:
     """JSONL lines read by the parent (standard input), and where the first one sits."""

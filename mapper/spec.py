@@ -62,32 +62,29 @@ class CoalesceField(_Policy):
     coalesce: list[str] = Field(min_length=1, description="Expressions tried in order.")
 
 
-def field_kind(value: Any) -> str:
+def field_tag(value: Any) -> str:
+    """The union tag of a field value, bracketed like pydantic's own location markers
+    (`list[any]`) so that a tag in an error location is never taken for a key."""
     if isinstance(value, dict):
-        for key in SOURCE_KEYS:
-            if key in value:
-                return key
-        return "object"
+        return next((f"[{key}]" for key in SOURCE_KEYS if key in value), "[object]")
     if isinstance(value, list):
-        return "list"
-    if isinstance(value, str):
-        return "expression"
-    return "literal"
+        return "[list]"
+    return "[expression]" if isinstance(value, str) else "[literal]"
 
 
 # mypy cannot follow a recursive TypeAliasType on Python 3.11; pydantic resolves it at runtime.
 FieldValue = TypeAliasType(  # type: ignore[misc]
     "FieldValue",
     Annotated[
-        Annotated[str, Tag("expression")]
-        | Annotated[int | float | bool | None, Tag("literal")]
-        | Annotated[ExprField, Tag("expr")]
-        | Annotated[ConstField, Tag("const")]
-        | Annotated[UseField, Tag("use")]
-        | Annotated[CoalesceField, Tag("coalesce")]
-        | Annotated[list["FieldValue"], Tag("list")]  # type: ignore[misc]
-        | Annotated[dict[str, "FieldValue"], Tag("object")],  # type: ignore[misc]
-        Discriminator(field_kind),
+        Annotated[str, Tag("[expression]")]
+        | Annotated[int | float | bool | None, Tag("[literal]")]
+        | Annotated[ExprField, Tag("[expr]")]
+        | Annotated[ConstField, Tag("[const]")]
+        | Annotated[UseField, Tag("[use]")]
+        | Annotated[CoalesceField, Tag("[coalesce]")]
+        | Annotated[list["FieldValue"], Tag("[list]")]  # type: ignore[misc]
+        | Annotated[dict[str, "FieldValue"], Tag("[object]")],  # type: ignore[misc]
+        Discriminator(field_tag),
     ],
 )
 

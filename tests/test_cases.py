@@ -45,21 +45,21 @@ def _params() -> list[object]:
             params.append(pytest.param(None, "\n".join(map(str, diags)), id=f"{path.name}::<load>"))
         for case in cases:
             marks = []
-            if case.body.get("xfail"):
-                marks.append(pytest.mark.xfail(reason=str(case.body["xfail"]), strict=True))
+            if case.spec.xfail:
+                marks.append(pytest.mark.xfail(reason=case.spec.xfail, strict=True))
             params.append(pytest.param(case, None, id=case.id, marks=marks))
     return params
 
 
 def _explain(case: Case) -> str:
-    body = case.body
+    spec = case.spec
     parts = [f"case {case.id} (#{case.index})"]
-    if "mapping" in body:
+    if spec.mapping is not None:
         parts.append("mapping:\n" + "\n".join(
-            f"{n:3} | {line}" for n, line in enumerate(str(body["mapping"]).splitlines(), 1)))
-    if "given" in body:
-        parts.append(f"given: {body['given']!r}")
-    parts.append(f"expect: {body.get('expect')!r}")
+            f"{n:3} | {line}" for n, line in enumerate(spec.mapping.splitlines(), 1)))
+    if spec.given is not None:
+        parts.append(f"given: {spec.given!r}")
+    parts.append(f"expect: {spec.expect.model_dump(exclude_none=True)!r}")
     return "\n".join(parts)
 
 
@@ -83,7 +83,7 @@ def test_case_files_load_and_are_enough() -> None:
 
 def _mapping_texts() -> str:
     cases, _ = _all_cases()
-    return "\n".join(str(c.body.get("mapping", "")) for c in cases)
+    return "\n".join(c.spec.mapping or "" for c in cases)
 
 
 def test_every_custom_function_is_used_by_a_case() -> None:
@@ -97,7 +97,7 @@ def test_every_object_type_is_mapped_by_a_case() -> None:
     cases, _ = _all_cases()
     produced: set[str] = set()
     for case in cases:
-        if case.body.get("xfail") or not (case.body.get("expect") or {}).get("objects"):
+        if case.spec.xfail or not case.spec.expect.objects:
             continue
         result = run_case(case)
         if result.passed:
