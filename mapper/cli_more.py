@@ -3,19 +3,21 @@
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from mapper.cases import Case, CaseResult, coverage, load_cases, locate_case_files, run_case
 from mapper.errors import Diagnostic
 from mapper.explain import explain as explain_record
 from mapper.interpreter import Record, RecordResult
-from mapper.jobs import UNREADABLE, Job, load_jobs
 from mapper.pipeline import LookupCache
 from mapper.pipeline import preview as preview_objects
 from mapper.scaffold import starter_mapping
 from mapper.sources import BadRecord, InputProblem, Item, parse_json
+
+if TYPE_CHECKING:  # the commands import their modules when they run: a shorter start-up
+    from mapper.cases import Case, CaseResult
+    from mapper.jobs import Job
 
 
 def register(app: typer.Typer) -> None:
@@ -199,6 +201,8 @@ def test(
     Example: `mapper test mappings/`
     """
     cli = _cli()
+    from mapper.cases import coverage, load_cases, locate_case_files
+
     files, path_problems = locate_case_files(paths)
     cli.show_diagnostics(path_problems)
     results: list[CaseResult] = []
@@ -220,10 +224,12 @@ def test(
     raise typer.Exit(cli.EXIT_MAPPING if is_bad else cli.EXIT_OK)
 
 
-def _run_and_show(cli: Any, case: Case, update: bool) -> CaseResult:
+def _run_and_show(cli: Any, case: "Case", update: bool) -> "CaseResult":
     """Run one case and print PASS/FAIL, then each failure in a panel that wraps long lines."""
     from rich.panel import Panel  # rich, only when something is drawn
     from rich.text import Text
+
+    from mapper.cases import run_case
 
     res = run_case(case, update=update)
     mark = "[green]PASS[/]" if res.passed else "[red]FAIL[/]"
@@ -305,6 +311,8 @@ def batch(
     Example: `mapper batch mappings/*/jobs.yaml -o out`
     """
     cli = _cli()
+    from mapper.jobs import UNREADABLE, load_jobs
+
     jobs, problems = load_jobs(jobs_files)
     if problems:
         code = cli.EXIT_IO if any(d.code == UNREADABLE for d in problems) else cli.EXIT_MAPPING
@@ -319,7 +327,7 @@ def batch(
     raise typer.Exit(max(codes, default=cli.EXIT_OK))
 
 
-def _run_job(cli, job: Job, output: Path) -> int:  # type: ignore[no-untyped-def]
+def _run_job(cli, job: "Job", output: Path) -> int:  # type: ignore[no-untyped-def]
     """Run one job through `mapper run`; say where its objects are, or that it wrote none."""
     target = output / f"{job.name}.jsonl"
     before = _file_stamp(target)
