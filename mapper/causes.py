@@ -24,7 +24,6 @@ _CANNOT_READ = {
     "to_str": "is not a string, number or boolean",
 }
 _JSON_TYPES = frozenset({"string", "number", "boolean", "array", "object", "null", "expref"})
-_EMPTY: tuple[Any, ...] = ("", [], {})
 _MISSING = object()
 
 
