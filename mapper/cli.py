@@ -321,6 +321,7 @@ def run_cmd(
 def _check_outputs(outputs: dict[str, str | None], inputs: list[str]) -> None:
     """Usage error (exit 2) when an output file would replace an input or another output."""
     seen: dict[str, str] = {}
+    real_inputs = {os.path.realpath(i): i for i in reversed(inputs) if i != STDIN}
     for option, path in outputs.items():
         if path is None or path == STDOUT:
             continue
@@ -328,7 +329,7 @@ def _check_outputs(outputs: dict[str, str | None], inputs: list[str]) -> None:
         if target in seen:
             _fail(EXIT_USAGE, message=f"{option} and {seen[target]} name the same file: {path}")
         seen[target] = option
-        clash = next((i for i in inputs if i != STDIN and os.path.realpath(i) == target), None)
+        clash = real_inputs.get(target)
         if clash is not None:
             _fail(EXIT_USAGE, message=f"{option} {path} would overwrite the input {clash}")
 
