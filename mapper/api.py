@@ -6,12 +6,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from mapper.compiler import compile_mapping
+from mapper.engine.interpreter import Record, RecordResult, evaluate
 from mapper.errors import Diagnostic, SpecError
-from mapper.interpreter import Record, RecordResult, evaluate
-from mapper.loader import load_mapping, load_mapping_text
-from mapper.pipeline import map_records
-from mapper.plan import Plan
+from mapper.language.compiler import compile_mapping
+from mapper.language.loader import load_mapping, load_mapping_text
+from mapper.language.plan import Plan
+from mapper.run.pipeline import map_records
 
 
 def compile_path(path: str | Path) -> tuple[Plan | None, list[Diagnostic]]:

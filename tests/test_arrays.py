@@ -20,8 +20,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mapper import sources
-from mapper.sources import (
+from mapper.io import inputs as sources
+from mapper.io.inputs import (
     ArraySpan,
     _iter_array,
     array_spans,

@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 import yaml
 
-from mapper.cases import find_case_files, load_cases, run_case
-from mapper.spec import json_schema
+from mapper.authoring.cases import find_case_files, load_cases, run_case
+from mapper.language.spec import json_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPPINGS = ROOT / "mappings"

@@ -1,4 +1,4 @@
-"""One data-driven runner over every tests/cases/*.cases.yaml file (see mapper.cases).
+"""One data-driven runner over every tests/cases/*.cases.yaml file (see mapper.authoring.cases).
 
 `MAPPER_CASE=fields.cases.yaml pytest tests/test_cases.py` runs the cases of one file.
 A case whose body has `xfail: "<reason>"` documents a known engine bug: it is expected to
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mapper.cases import CASE_SUFFIX, Case, load_cases, run_case
+from mapper.authoring.cases import CASE_SUFFIX, Case, load_cases, run_case
 from mapper.functions import CUSTOM_FUNCTIONS
 from mapper.model import OBJECT_TYPES
 

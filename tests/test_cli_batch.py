@@ -1,6 +1,6 @@
 """`mapper batch`: jobs files are checked (file:line:col, code) before any job runs.
 
-One table of bad jobs files drives both the library check (`mapper.jobs.load_jobs`: code, loc,
+One table of bad jobs files drives both the library check (`mapper.run.jobs.load_jobs`: code, loc,
 line:col) and the command (exit 1, the located diagnostic, nothing run, no traceback).
 """
 
@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from mapper import cli
 from mapper.cli import app
-from mapper.jobs import load_jobs
+from mapper.run.jobs import load_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "cli_data"
@@ -141,7 +141,7 @@ def test_inputs_as_text_fails_before_touching_the_file_system(
     def walked(*args: object, **kwargs: object) -> None:
         raise AssertionError(f"inputs were expanded: {args}")
 
-    monkeypatch.setattr("mapper.sources.expand_inputs", walked)
+    monkeypatch.setattr("mapper.io.inputs.expand_inputs", walked)
     path = jobs_file(tmp_path, "jobs:\n  - {name: a, mapping: repos.yaml, inputs: /}\n")
     exit_code, output = invoke("batch", path, "-o", tmp_path / "out")
     assert exit_code == 1

@@ -1,6 +1,6 @@
 """`mapper test` on bad case files: every problem is named at file:line:col, counts add up.
 
-One table of broken case files -> (code, line, col, loc) checked through `mapper.cases`, and
+One table of broken case files -> (code, line, col, loc) checked through `mapper.authoring.cases`, and
 the same table through the CLI for exit codes and output. Mapping and records are copied from
 tests/cli_data/ into tmp_path.
 """
@@ -17,7 +17,7 @@ import pytest
 from test_cli import invoke as run_app
 
 from mapper import cli
-from mapper.cases import load_cases, locate_case_files, run_case
+from mapper.authoring.cases import load_cases, locate_case_files, run_case
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "cli_data"

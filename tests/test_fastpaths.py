@@ -56,9 +56,9 @@ from mapper.functions.timestamps import (
     parse_instant,
 )
 from mapper.functions.values import json_key
+from mapper.io.inputs import parse_json
 from mapper.model import scalars
 from mapper.model.scalars import _normalise_text, check_url, normalise_timestamp
-from mapper.sources import parse_json
 
 NEVER = re.compile(r"(?!)")  # a regex that matches nothing: disables a fast accept
 

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mapper.cases import find_case_files, load_cases, run_case
-from mapper.interpreter import Record, RecordResult, evaluate
-from mapper.pipeline import map_records
-from mapper.plan import Plan
+from mapper.authoring.cases import find_case_files, load_cases, run_case
+from mapper.engine.interpreter import Record, RecordResult, evaluate
+from mapper.language.plan import Plan
+from mapper.run.pipeline import map_records
 
 ROOT = Path(__file__).resolve().parents[1]
 CASE_FILES = find_case_files([str(ROOT / "mappings"), str(ROOT / "tests" / "cases")])
@@ -191,7 +191,7 @@ def test_trusted_permissions_match_the_checked_path(expression: str, record: Any
     ("obj", False),
 ])
 def test_which_permissions_are_trusted(expression: str, trusted: bool) -> None:
-    from mapper.trust import PRINCIPALS_GUARD
+    from mapper.engine.guarantees import PRINCIPALS_GUARD
 
     source = _permissions_plan(expression).rules[0].checked.__mapper_source__  # type: ignore[union-attr]
     guard = PRINCIPALS_GUARD.split("{v}")[1]

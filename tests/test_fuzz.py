@@ -18,8 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mapper.api import compile_path, compile_text
-from mapper.interpreter import Record, evaluate
-from mapper.plan import Plan
+from mapper.engine.interpreter import Record, evaluate
+from mapper.language.plan import Plan
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPPINGS = sorted(p for p in (ROOT / "mappings").rglob("*.yaml")

@@ -24,12 +24,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from mapper import parallel, parts, pool, sources
 from mapper.api import load
 from mapper.cli import app
 from mapper.errors import OutputError
-from mapper.pipeline import RunOptions
-from mapper.sources import _iter_jsonl, jsonl_items, jsonl_spans, read_span
+from mapper.io import inputs as sources
+from mapper.io.inputs import _iter_jsonl, jsonl_items, jsonl_spans, read_span
+from mapper.run import parallel, parts, pool
+from mapper.run.pipeline import RunOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 REPOS = ROOT / "tests" / "cli_data" / "repos.yaml"  # rejects a bad `created`, filters `skip`

@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mapper.api import compile_text
-from mapper.interpreter import Record, RecordResult, evaluate
-from mapper.plan import Plan
+from mapper.engine.interpreter import Record, RecordResult, evaluate
+from mapper.language.plan import Plan
 
 _COMMON = """version: 1
 defaults:

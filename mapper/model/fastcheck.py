@@ -151,7 +151,7 @@ class Writer:
         return f"{prefix}{self.count}"
 
     def name(self, prefix: str, value: Any = None, *, bind: bool = False) -> str:
-        """A fresh name, bound to `value` in the namespace when `bind` (mapper.fused's API)."""
+        """A fresh name, bound to `value` in the namespace when `bind` (mapper.engine.fusion's API)."""
         return self.bind(prefix, value) if bind else self.fresh(prefix)
 
     def emit(self, indent: int, text: str) -> None:
@@ -411,7 +411,7 @@ def _decorators(model: type[BaseModel]) -> list[Any]:
 def emit_object_from(w: Writer, type_name: str, given: dict[str, Given], ind: int) -> str:
     """Emit the checks of a whole object whose values are already in variables.
 
-    For `mapper.fused`: `given` says, per field alias, how its value is given (fields not in
+    For `mapper.engine.fusion`: `given` says, per field alias, how its value is given (fields not in
     it are never there). Objects built in place run their advisors on the checked output (the
     same values, minus nulls), and their warnings are put where the reference path puts them.
     Returns the name of the output dict; the code raises GiveUp on any doubt.

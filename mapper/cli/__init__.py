@@ -17,13 +17,13 @@ import typer
 
 from mapper import __version__
 from mapper.api import compile_path
-from mapper.checks import projection_base
-from mapper.compiler import compile_standalone
 from mapper.errors import Diagnostic, MapperError, OutputError, RecordError, suggest
-from mapper.pipeline import ErrorPolicy, RunOptions, RunReport, run
-from mapper.plan import Plan
-from mapper.sinks import MAX_PROPERTIES, STDOUT, BatchSink, JsonlSink, RejectsSink, write_atomic
-from mapper.sources import STDIN, InputProgress, expand_inputs, iter_records, stream_path_of
+from mapper.io.inputs import STDIN, InputProgress, expand_inputs, iter_records, stream_path_of
+from mapper.io.sinks import MAX_PROPERTIES, STDOUT, BatchSink, JsonlSink, RejectsSink, write_atomic
+from mapper.language.checks import projection_base
+from mapper.language.compiler import compile_standalone
+from mapper.language.plan import Plan
+from mapper.run.pipeline import ErrorPolicy, RunOptions, RunReport, run
 
 EXIT_OK, EXIT_MAPPING, EXIT_USAGE, EXIT_REJECTED, EXIT_IO, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 SHOWN_REJECTS = 20  # rejected records whose reasons are printed when there is no rejects file
@@ -104,7 +104,7 @@ def literal(text: str) -> str:
 
 def show_diagnostics(diags: list[Diagnostic], max_errors: int = 50) -> None:
     """Print problems on stderr (rendering imports rich, so it waits until there is something)."""
-    from mapper import render
+    from mapper.cli import render
 
     render.diagnostics(err, diags, max_errors)
 
@@ -166,7 +166,7 @@ def validate(
 
 
 def _is_library(path: Path) -> bool:
-    from mapper.loader import parse_yaml, read_mapping_file
+    from mapper.language.loader import parse_yaml, read_mapping_file
 
     text, _ = read_mapping_file(path)
     data, _smap, _diags = parse_yaml(text or "", str(path))
@@ -396,8 +396,8 @@ def _run_parallel(
     quiet: bool,
     input_progress: InputProgress,
 ) -> RunReport:
-    from mapper.parallel import run_parallel  # multiprocessing: only when needed
-    from mapper.parts import Reading
+    from mapper.run.parallel import run_parallel  # multiprocessing: only when needed
+    from mapper.run.parts import Reading
 
     with _progress(quiet, input_progress) as tick, _run_errors(None):
         return run_parallel(
@@ -485,7 +485,7 @@ def _finish(result: RunReport, report_path: str | None, quiet: bool) -> None:
         except OutputError as error:
             _fail(EXIT_IO, list(error.diagnostics))
     if not quiet:
-        from mapper import render
+        from mapper.cli import render
 
         render.summary(err, result)
         if report_path:
@@ -495,7 +495,7 @@ def _finish(result: RunReport, report_path: str | None, quiet: bool) -> None:
     raise typer.Exit(EXIT_REJECTED if result.records_rejected else EXIT_OK)
 
 
-from mapper.cli_more import register  # noqa: E402  (the other commands live in cli_more)
+from mapper.cli.more import register  # noqa: E402  (the other commands live in cli_more)
 
 register(app)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from mapper.errors import Diagnostic, Loc, suggest
 from mapper.functions import FUNCTION_NAMES, arity
+from mapper.language.spec import DIRECTIVE_KEYS, POLICY_KEYS, ConstField, ExprField, UseField
 from mapper.model import OBJECT_TYPES
 from mapper.model.common import type_name_hint
 from mapper.model.introspect import (
@@ -22,7 +23,6 @@ from mapper.model.introspect import (
     required_fields,
     required_keys_at,
 )
-from mapper.spec import DIRECTIVE_KEYS, POLICY_KEYS, ConstField, ExprField, UseField
 
 _ALL_CAPS = re.compile(r"^[A-Z][A-Z0-9_]*$")
 # fields whose value is computed by mapper when the mapping leaves them out

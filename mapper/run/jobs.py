@@ -17,8 +17,8 @@ from pydantic import AfterValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from mapper.errors import Diagnostic, Loc, SourceSpan
-from mapper.loader import SourceMap, parse_yaml, read_mapping_file
-from mapper.shapes import Shape, valid_items, validate_shape
+from mapper.language.loader import SourceMap, parse_yaml, read_mapping_file
+from mapper.language.shapes import Shape, valid_items, validate_shape
 
 UNREADABLE = "jobs.unreadable"  # the OS refused the file: an I/O failure, not a bad jobs file
 MAX_NAME_BYTES = 200  # NAME.rejects.jsonl must still fit the usual 255-byte file-name limit

@@ -16,8 +16,8 @@ import yaml
 from pydantic import BaseModel
 
 from mapper.errors import Diagnostic, Loc, SourceSpan
-from mapper.shapes import validate_shape
-from mapper.spec import LibrarySpec, MappingSpec
+from mapper.language.shapes import validate_shape
+from mapper.language.spec import LibrarySpec, MappingSpec
 
 MAX_MAPPING_BYTES = 2 * 1024 * 1024
 MAX_NODES = 200_000

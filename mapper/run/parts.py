@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mapper.sources import (
+from mapper.io.inputs import (
     JSONL_SUFFIXES,
     STDIN,
     ArraySpan,

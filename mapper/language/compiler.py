@@ -15,17 +15,25 @@ from typing import Any
 import jmespath
 from jmespath.exceptions import JMESPathError, ParseError
 
-from mapper import checks
+from mapper.engine.fusion import fuse, fuse_checked
+from mapper.engine.guarantees import constant_fields, passes_fast_check
 from mapper.errors import Diagnostic, Loc, SourceSpan
 from mapper.functions import MapperFunctions
-from mapper.fused import fuse, fuse_checked
 from mapper.jpcompile import compile_ast
-from mapper.loader import LoadedMapping, SourceMap
+from mapper.language import checks
+from mapper.language.loader import LoadedMapping, SourceMap
+from mapper.language.plan import (
+    CompiledExpr,
+    EachSpec,
+    LookupTable,
+    NodeKind,
+    ObjectRule,
+    Plan,
+    ValueNode,
+)
+from mapper.language.spec import CoalesceField, ConstField, ExprField, UseField
 from mapper.model import OBJECT_TYPES
 from mapper.model.validate import check_object
-from mapper.plan import CompiledExpr, EachSpec, LookupTable, NodeKind, ObjectRule, Plan, ValueNode
-from mapper.spec import CoalesceField, ConstField, ExprField, UseField
-from mapper.trust import constant_fields, passes_fast_check
 
 AUTO_DEFAULTS: dict[str, Any] = {"schemaVersion": "1.0"}  # project decision §8.2
 

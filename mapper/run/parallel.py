@@ -1,6 +1,6 @@
 """`mapper run --workers N`: the same mapping in N processes, output in input order.
 
-The inputs are cut into parts (`mapper.parts`), handed to the workers (`mapper.pool`) in input
+The inputs are cut into parts (`mapper.run.parts`), handed to the workers (`mapper.run.pool`) in input
 order: spans of JSONL files and of large arrays, which each worker reads itself, whole files,
 and what the parent must read in one piece (standard input, arrays under a `--records` wrapper).
 
@@ -31,24 +31,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from mapper.api import load
+from mapper.engine.interpreter import Record
 from mapper.errors import Diagnostic
-from mapper.interpreter import Record
-from mapper.parts import FilePart, Lines, Part, Reading, input_parts, is_heavy
-from mapper.pipeline import (
-    MAX_EXAMPLES,
-    ErrorPolicy,
-    LookupCache,
-    RunOptions,
-    RunReport,
-    account,
-    iter_results,
-    max_errors_reason,
-    run,
-)
-from mapper.plan import Plan
-from mapper.pool import Pool, Turns
-from mapper.sinks import JsonlSink, RejectsSink, output_error
-from mapper.sources import (
+from mapper.io.inputs import (
     ArraySpan,
     InputProgress,
     Item,
@@ -61,6 +46,21 @@ from mapper.sources import (
     streamed_array_items,
     unreadable,
 )
+from mapper.io.sinks import JsonlSink, RejectsSink, output_error
+from mapper.language.plan import Plan
+from mapper.run.parts import FilePart, Lines, Part, Reading, input_parts, is_heavy
+from mapper.run.pipeline import (
+    MAX_EXAMPLES,
+    ErrorPolicy,
+    LookupCache,
+    RunOptions,
+    RunReport,
+    account,
+    iter_results,
+    max_errors_reason,
+    run,
+)
+from mapper.run.pool import Pool, Turns
 
 WINDOW = 8  # parts in flight per worker: a slow part holds the others back by at most this
 

@@ -14,11 +14,11 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from mapper.engine.interpreter import MappedObject, Record, RecordResult, evaluate
 from mapper.errors import Diagnostic, RecordError, render
-from mapper.interpreter import MappedObject, Record, RecordResult, evaluate
-from mapper.plan import LookupTable, Plan
-from mapper.sinks import MemorySink, RejectsSink, Sink
-from mapper.sources import BadRecord, InputProblem, Item, parse_json
+from mapper.io.inputs import BadRecord, InputProblem, Item, parse_json
+from mapper.io.sinks import MemorySink, RejectsSink, Sink
+from mapper.language.plan import LookupTable, Plan
 
 MAX_EXAMPLES = 3
 

@@ -14,7 +14,9 @@ from typing import Any, cast
 
 from pydantic import BaseModel
 
+from mapper.engine.guarantees import constant_literal, trust
 from mapper.functions.timestamps import epoch_ms_of
+from mapper.language.plan import ValueNode
 from mapper.model import OBJECT_TYPES
 from mapper.model.fastcheck import (
     Given,
@@ -24,8 +26,6 @@ from mapper.model.fastcheck import (
     emit_object_from,
     model_of,
 )
-from mapper.plan import ValueNode
-from mapper.trust import constant_literal, trust
 
 FALLBACK = object()
 _EMPTY: tuple[object, ...] = ("", [], {})
@@ -120,7 +120,7 @@ def fuse_checked(root: ValueNode, type_name: str, derive_usn: bool) -> Fused | N
     It evaluates the object's values into variables and checks them in place
     (`fastcheck.emit_object_from`): no intermediate payload dict is built or read back, nested
     objects written field by field in the mapping are built in place too, and values that need
-    no check (`mapper.trust`: constants, results valid by construction) are taken as they are.
+    no check (`mapper.engine.guarantees`: constants, results valid by construction) are taken as they are.
     FALLBACK means "take the usual path" (`fuse`, then `check_object`), which gives the same
     result whenever this one gives any; None when the rule cannot be compiled this way.
     """

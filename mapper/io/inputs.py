@@ -21,8 +21,8 @@ from typing import Any, BinaryIO
 import ijson  # type: ignore[import-untyped]
 import orjson
 
+from mapper.engine.interpreter import Record
 from mapper.errors import Diagnostic, RecordRef
-from mapper.interpreter import Record
 
 JSON_SUFFIXES = (".json",)
 JSONL_SUFFIXES = (".jsonl", ".ndjson")

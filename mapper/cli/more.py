@@ -7,17 +7,17 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from mapper.authoring.scaffold import starter_mapping
+from mapper.engine.interpreter import Record, RecordResult
+from mapper.engine.tracing import explain as explain_record
 from mapper.errors import Diagnostic
-from mapper.explain import explain as explain_record
-from mapper.interpreter import Record, RecordResult
-from mapper.pipeline import LookupCache
-from mapper.pipeline import preview as preview_objects
-from mapper.scaffold import starter_mapping
-from mapper.sources import BadRecord, InputProblem, Item, parse_json
+from mapper.io.inputs import BadRecord, InputProblem, Item, parse_json
+from mapper.run.pipeline import LookupCache
+from mapper.run.pipeline import preview as preview_objects
 
 if TYPE_CHECKING:  # the commands import their modules when they run: a shorter start-up
-    from mapper.cases import Case, CaseResult
-    from mapper.jobs import Job
+    from mapper.authoring.cases import Case, CaseResult
+    from mapper.run.jobs import Job
 
 
 def register(app: typer.Typer) -> None:
@@ -94,7 +94,7 @@ class _SeenItems:
 def _show_panels(
     cli: Any, plan: Any, objects: list[Any], results: list[RecordResult], seen: _SeenItems
 ) -> None:
-    from mapper import render  # rich, only when something is drawn
+    from mapper.cli import render  # rich, only when something is drawn
 
     for i, obj in enumerate(objects):
         cli.out.print(render.object_panel(obj, _defaulted(plan, obj), i), soft_wrap=False)
@@ -180,7 +180,7 @@ def _explain_record(cli: Any, plan: Any, target: Record, field: str | None) -> l
         cli.show_diagnostics(cache.problems)
     result, traces = explain_record(plan, target, lookups=lookups)
     chosen = [t for t in traces if field is None or field in t.field]
-    from mapper import render  # rich, only when something is drawn
+    from mapper.cli import render  # rich, only when something is drawn
 
     render.traces(cli.out, chosen)
     where = cli.literal(f"{target.source} #{target.index}")
@@ -201,7 +201,7 @@ def test(
     Example: `mapper test mappings/`
     """
     cli = _cli()
-    from mapper.cases import coverage, load_cases, locate_case_files
+    from mapper.authoring.cases import coverage, load_cases, locate_case_files
 
     files, path_problems = locate_case_files(paths)
     cli.show_diagnostics(path_problems)
@@ -229,7 +229,7 @@ def _run_and_show(cli: Any, case: "Case", update: bool) -> "CaseResult":
     from rich.panel import Panel  # rich, only when something is drawn
     from rich.text import Text
 
-    from mapper.cases import run_case
+    from mapper.authoring.cases import run_case
 
     res = run_case(case, update=update)
     mark = "[green]PASS[/]" if res.passed else "[red]FAIL[/]"
@@ -280,7 +280,7 @@ def init(
         typer.echo(text, nl=False)
     else:
         from mapper.errors import OutputError
-        from mapper.sinks import write_atomic
+        from mapper.io.sinks import write_atomic
 
         try:
             write_atomic(output, text.encode())
@@ -311,7 +311,7 @@ def batch(
     Example: `mapper batch mappings/*/jobs.yaml -o out`
     """
     cli = _cli()
-    from mapper.jobs import UNREADABLE, load_jobs
+    from mapper.run.jobs import UNREADABLE, load_jobs
 
     jobs, problems = load_jobs(jobs_files)
     if problems:
@@ -425,14 +425,14 @@ def schema(
 
     Example: `mapper schema -o mapping.schema.json`
     """
-    from mapper.spec import json_schema
+    from mapper.language.spec import json_schema
 
     text = json.dumps(json_schema(), indent=2) + "\n"
     if output is None:
         typer.echo(text, nl=False)
         return
     from mapper.errors import OutputError
-    from mapper.sinks import write_atomic
+    from mapper.io.sinks import write_atomic
 
     try:
         write_atomic(output, text.encode())

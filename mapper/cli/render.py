@@ -11,11 +11,11 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from mapper.engine.interpreter import MappedObject, Record, RecordResult
+from mapper.engine.tracing import FieldTrace
 from mapper.errors import Diagnostic, render, sort_key
-from mapper.explain import FieldTrace
-from mapper.interpreter import MappedObject, Record, RecordResult
-from mapper.pipeline import RunReport
-from mapper.sources import BadRecord
+from mapper.io.inputs import BadRecord
+from mapper.run.pipeline import RunReport
 
 
 def diagnostics(console: Console, diags: Iterable[Diagnostic], max_errors: int = 50) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from jmespath.exceptions import JMESPathTypeError
 
 from mapper.errors import show_value
-from mapper.plan import CompiledExpr, PathPart
+from mapper.language.plan import CompiledExpr, PathPart
 
 # What a function that gives null for a present value could not read (default: nothing said).
 _CANNOT_READ = {

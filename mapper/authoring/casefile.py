@@ -18,9 +18,9 @@ from typing import Any
 from pydantic import Field
 
 from mapper.errors import Diagnostic
-from mapper.loader import parse_yaml, read_mapping_file
-from mapper.shapes import Shape, list_at, valid_items, validate_shape
-from mapper.sources import expand_inputs
+from mapper.io.inputs import expand_inputs
+from mapper.language.loader import parse_yaml, read_mapping_file
+from mapper.language.shapes import Shape, list_at, valid_items, validate_shape
 
 CASE_SUFFIX = ".cases.yaml"
 # Keys a case may hold only one of: (keys, is one of them required).

@@ -14,13 +14,13 @@ from typing import Any, Literal, cast
 
 from jmespath.exceptions import JMESPathError, JMESPathTypeError
 
-from mapper.causes import null_cause, type_error_message
+from mapper.engine.fusion import FALLBACK
+from mapper.engine.null_causes import null_cause, type_error_message
 from mapper.errors import Diagnostic, EvalError, RecordRef, json_pointer
 from mapper.functions import EvalContext
 from mapper.functions.timestamps import epoch_ms_of
-from mapper.fused import FALLBACK
+from mapper.language.plan import CompiledExpr, ObjectRule, PathPart, Plan, ValueNode
 from mapper.model.validate import check_object
-from mapper.plan import CompiledExpr, ObjectRule, PathPart, Plan, ValueNode
 
 _EMPTY: tuple[Any, ...] = ("", [], {})
 NO_LOOKUPS: Mapping[str, Mapping[str, Any]] = MappingProxyType({})

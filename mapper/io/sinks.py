@@ -19,8 +19,8 @@ from typing import Any, BinaryIO, Protocol
 
 import orjson
 
+from mapper.engine.interpreter import MappedObject
 from mapper.errors import Diagnostic, OutputError
-from mapper.interpreter import MappedObject
 
 MAX_OBJECTS_PER_BATCH = 100
 _UMASK = os.umask(0)

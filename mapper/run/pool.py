@@ -1,4 +1,4 @@
-"""Worker processes for `mapper.parallel`: each with its own pipe, results back in task order.
+"""Worker processes for `mapper.run.parallel`: each with its own pipe, results back in task order.
 
 Unlike `multiprocessing.Pool` there are no helper threads (its worker handler spins while results
 wait to be read), a worker that dies stops the run instead of hanging it, and a worker whose
@@ -17,7 +17,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from mapper.errors import OutputError
-from mapper.sinks import output_error
+from mapper.io.sinks import output_error
 
 PATIENCE_S = 1.0  # how often a waiting worker checks that its parent still lives
 

@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from mapper.functions.registry import MapperFunctions
+from mapper.language.plan import PathPart, ValueNode
 from mapper.model.common import MAX_PRINCIPALS, AccessControl
 from mapper.model.fastcheck import (
     TRUSTED_WITH_LITERALS,
@@ -28,7 +29,6 @@ from mapper.model.fastcheck import (
     trusts,
     trusts_call,
 )
-from mapper.plan import PathPart, ValueNode
 
 __all__ = [
     "CONTEXT_FUNCTIONS", "PRINCIPALS_GUARD", "constant_fields", "constant_literal",
