@@ -244,4 +244,4 @@ def test_bundled_fixtures_still_pass() -> None:
              if f.name != "engine-pending.cases.yaml"]
     code, out, err = invoke("test", *files)
     assert code == 0, err
-    assert re.search(r"^42 passed, 0 failed$", out, re.MULTILINE)
+    assert re.search(r"^59 passed, 0 failed$", out, re.MULTILINE)
