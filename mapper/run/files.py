@@ -144,14 +144,19 @@ def run_files(
     return result
 
 
-def reading_of(plan: Plan, records: str | None) -> Reading:
-    """How records are found in each document: the selector and its ijson path."""
+def reading_of(plan: Plan, records: str | None, *, label: str = "--records") -> Reading:
+    """How records are found in each document: the selector (`records`, else the mapping's
+    `records:`) and its ijson path.
+
+    Raises:
+        UsageError: `records` does not compile (its diagnostics are located at `label`).
+    """
     from mapper.language.checks import projection_base
     from mapper.language.compiler import compile_standalone
 
     expr = plan.records
     if records is not None:
-        expr, diags = compile_standalone(records, plan.functions, "--records")
+        expr, diags = compile_standalone(records, plan.functions, label)
         if expr is None:
             raise UsageError(diags)
     if expr is None:
