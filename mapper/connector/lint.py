@@ -56,8 +56,8 @@ def check_capabilities_declared(connector: LoadedConnector, facts: Facts) -> Ite
     """Without a capabilities block, admins read "Capabilities not declared by developer"."""
     if connector.spec.capabilities is None:
         yield _warn("connector.no-capabilities", "the connector declares no capabilities", (),
-                    "admins will see 'Capabilities not declared by developer'; add "
-                    "`capabilities: {replicatesPermissions, syncFidelity, supportsIncrementalSync}`")
+                    "admins will see 'Capabilities not declared by developer'; add `capabilities: "
+                    "{replicatesPermissions, syncFidelity, supportsIncrementalSync}`")
 
 
 def check_workspace_wide_rules(connector: LoadedConnector, facts: Facts) -> Iterator[Diagnostic]:

@@ -82,9 +82,8 @@ def _leftmost(node: Node) -> Node:
 
 def _projection(node: Node) -> str:
     left, right = _kids(node)
-    is_own = left.get("type") == "flatten" or _kids(left)[-1:] and (
-        left.get("type") == "index_expression" and _kids(left)[-1].get("type") == "slice"
-    )
+    sliced = left.get("type") == "index_expression" and _kids(left)[-1].get("type") == "slice"
+    is_own = left.get("type") == "flatten" or sliced  # `a[]` and `a[1:2]` project by themselves
     base = unparse(left) if is_own else f"{_tight(left)}[*]"
     return base + _after(right)
 
