@@ -17,6 +17,7 @@ import typer
 
 from mapper import __version__
 from mapper.api import compile_path
+from mapper.connector.loader import is_connector_file
 from mapper.errors import Diagnostic, MapperError, OutputError, RecordError, suggest
 from mapper.io.inputs import STDIN, InputProgress, expand_inputs, iter_records, stream_path_of
 from mapper.io.sinks import MAX_PROPERTIES, STDOUT, BatchSink, JsonlSink, RejectsSink, write_atomic
@@ -152,6 +153,11 @@ def validate(
     """
     failed = False
     for mapping in mappings:
+        if is_connector_file(mapping):  # connector.yaml: its mappings, then the lint
+            from mapper.cli.connector import validate_connector
+
+            failed |= validate_connector(mapping, max_errors)
+            continue
         plan, diags = compile_path(mapping)
         if plan is None and [d.code for d in diags] == ["spec.no-objects"] and _is_library(mapping):
             name = literal(str(mapping))
@@ -498,6 +504,9 @@ def _finish(result: RunReport, report_path: str | None, quiet: bool) -> None:
 from mapper.cli.more import register  # noqa: E402  (the other commands live in cli_more)
 
 register(app)
+from mapper.cli.connector import register as register_connector  # noqa: E402
+
+register_connector(app)
 
 
 def main() -> None:

@@ -121,7 +121,7 @@ def _data_scope(spec: ConnectorSpec, facts: tuple[RuleFacts, ...]) -> Iterator[B
     rows = [((Code(t),), (spec.scopes.get(t, "(not given)"),), _rules_of(t, facts))
             for t in spec.objectTypes]
     yield Table(("Object type", "What is ingested", "Produced by"), tuple(rows))
-    yield Para("Each object type lists below the exact fields ingested and the source "
+    yield Para.of("Each object type lists below the exact fields ingested and the source "
                 "expression (JMESPath over the source JSON) each comes from. Fields marked "
                 "required reject the source record when they are empty; other fields are left "
                 "out.")
@@ -176,7 +176,7 @@ def _permissions(spec: ConnectorSpec, facts: tuple[RuleFacts, ...]) -> Iterator[
                        "in the source."))
         yield Para(("The mappings compute the access lists below; they take effect only when "
                     "the connector declares ", Code("replicatesPermissions: true"), "."))
-    yield Para("Within one access list any principal grants access; all access lists of an "
+    yield Para.of("Within one access list any principal grants access; all access lists of an "
                 "object must grant it (AND of lists, OR of principals).")
     rows = tuple(_acl_row(r) for r in facts)
     yield Table(("Object type", "Rule", "Principals granted (depending on the record)",
@@ -242,7 +242,7 @@ def _sync(spec: ConnectorSpec, facts: tuple[RuleFacts, ...]) -> Iterator[Block]:
         items.append(("State store: ", Code(spec.sync.state), " keeps the ids sent per object "
                       "type and the cursor between runs."))
     yield Bullets(tuple(items))
-    yield Para("Updates propagate last-write-wins: an object replaces the stored one only "
+    yield Para.of("Updates propagate last-write-wins: an object replaces the stored one only "
                 "when its updateSequenceNumber is greater. Per rule:")
     yield Table(("Rule", "Input", "updateSequenceNumber"), tuple(_usn_row(r) for r in facts))
     if spec.notes.sync:

@@ -38,6 +38,11 @@ class Para:
 
     text: Text
 
+    @classmethod
+    def of(cls, *parts: Inline) -> Para:
+        """A paragraph of these parts."""
+        return cls(parts)
+
 
 @dataclass(frozen=True, slots=True)
 class Callout:
