@@ -29,6 +29,7 @@ def register(app: typer.Typer) -> None:
     """Add these commands to the app."""
     for command in (docs, manifest):
         app.command()(command)
+    app.command("connector-schema")(connector_schema)
 
 
 def _cli() -> Any:
@@ -63,6 +64,18 @@ def manifest(connector: ConnectorArg, output: OutputOpt = None) -> None:
 
     checked = _checked_or_exit(connector)
     _write(connector_manifest(checked), output)
+
+
+def connector_schema(output: OutputOpt = None) -> None:
+    """Print the JSON Schema of connector files (for YAML editor completion).
+
+    Example: `mapper connector-schema -o connector.schema.json`
+    """
+    import json
+
+    from mapper.connector.spec import json_schema
+
+    _write(json.dumps(json_schema(), indent=2) + "\n", output)
 
 
 def validate_connector(path: Path, max_errors: int) -> bool:

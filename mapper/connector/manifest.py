@@ -72,4 +72,4 @@ def _capabilities(connector: LoadedConnector) -> Iterator[str]:
     for key in CAPABILITY_KEYS:
         value = getattr(caps, key)
         if value is not None:
-            yield f"        {key}: {json.dumps(value)}"
+            yield f"        {key}: {json.dumps(value) if isinstance(value, bool) else value}"
