@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
+from pathlib import Path
 
 from mapper.connector.facts import RuleFacts, connector_facts
 from mapper.connector.loader import LoadedConnector
@@ -155,7 +156,8 @@ def check_mirror_feeds(connector: LoadedConnector, facts: Facts) -> Iterator[Dia
 def check_event_like_feeds(connector: LoadedConnector, facts: Facts) -> Iterator[Diagnostic]:
     """A mapping named after webhooks is probably an events feed."""
     for mapping in connector.mappings:
-        names = (mapping.ref.file, mapping.plan.name if mapping.plan else "")
+        plan = mapping.plan
+        names = (Path(mapping.ref.file).name, plan.name if plan and plan.name != plan.path else "")
         if mapping.ref.feed == "listing" and any("webhook" in n.lower() for n in names):
             yield _warn(
                 "connector.feed-looks-like-events",

@@ -92,7 +92,11 @@ def _compile(
     base: Path, index: int, ref: MappingRef, smap: SourceMap, diags: list[Diagnostic]
 ) -> ConnectorMapping:
     path = base / ref.file
-    loc = _entry_loc(smap, index)
+    loc = ("mappings", index)
+    if not path.is_file():
+        message = f"mapping {ref.file!r} does not exist"
+        diags.append(smap.locate(Diagnostic("connector.missing-mapping", message, loc=loc)))
+        return ConnectorMapping(index, ref, path, None)
     loaded, found = load_mapping(path)
     plan = None
     if loaded is not None:
@@ -101,13 +105,7 @@ def _compile(
     errors = [d for d in found if d.is_error]
     diags.extend(errors)
     if plan is None:
-        code = "connector.missing-mapping" if not path.is_file() else "connector.invalid-mapping"
-        what = "does not exist" if not path.is_file() else "has errors (listed above)"
-        diags.append(smap.locate(Diagnostic(code, f"mapping {ref.file!r} {what}", loc=loc)))
+        message = f"mapping {ref.file!r} has errors (reported in it)"
+        diags.append(smap.locate(Diagnostic("connector.invalid-mapping", message, loc=loc)))
     return ConnectorMapping(index, ref, path, plan)
 
-
-def _entry_loc(smap: SourceMap, index: int) -> tuple[str | int, ...]:
-    """The location of an entry's file name: the entry itself, or its `file:` key."""
-    with_file = ("mappings", index, "file")
-    return with_file if with_file in smap.values else ("mappings", index)
