@@ -38,6 +38,11 @@ def _tight(node: Node) -> str:
     return f"({text})" if node.get("type") in _LOOSE else text
 
 
+def _base(node: Node) -> str:
+    """The left side of `[0]`, `[*]`, `[]` or `[?...]`: nothing for the implicit identity."""
+    return "" if node.get("type") == "identity" else _tight(node)
+
+
 def _field(node: Node) -> str:
     name = str(node["value"])
     return name if _IDENTIFIER.match(name) else json.dumps(name)
@@ -46,7 +51,7 @@ def _field(node: Node) -> str:
 def _literal(node: Node) -> str:
     value = node["value"]
     if isinstance(value, str):
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+        return "'" + value.replace("'", "\\'") + "'"  # a raw string: only \' is an escape
     return "`" + json.dumps(value) + "`"
 
 
@@ -57,7 +62,7 @@ def _subexpression(node: Node) -> str:
 
 def _index_expression(node: Node) -> str:
     first, *rest = _kids(node)
-    return _tight(first) + "".join(unparse(c) for c in rest)
+    return _base(first) + "".join(unparse(c) for c in rest)
 
 
 def _slice(node: Node) -> str:
@@ -84,7 +89,7 @@ def _projection(node: Node) -> str:
     left, right = _kids(node)
     sliced = left.get("type") == "index_expression" and _kids(left)[-1].get("type") == "slice"
     is_own = left.get("type") == "flatten" or sliced  # `a[]` and `a[1:2]` project by themselves
-    base = unparse(left) if is_own else f"{_tight(left)}[*]"
+    base = unparse(left) if is_own else f"{_base(left)}[*]"
     return base + _after(right)
 
 
@@ -95,12 +100,12 @@ def _value_projection(node: Node) -> str:
 
 def _filter_projection(node: Node) -> str:
     left, right, condition = _kids(node)
-    return f"{_tight(left)}[?{unparse(condition)}]{_after(right)}"
+    return f"{_base(left)}[?{unparse(condition)}]{_after(right)}"
 
 
 def _flatten(node: Node) -> str:
     (inner,) = _kids(node)
-    return f"{_tight(inner)}[]"
+    return f"{_base(inner)}[]"
 
 
 def _function(node: Node) -> str:
@@ -110,25 +115,28 @@ def _function(node: Node) -> str:
 def _binary(symbol: str) -> Callable[[Node], str]:
     def render(node: Node) -> str:
         left, right = _kids(node)
-        return f"{_operand(left, node)} {symbol} {_operand(right, node)}"
+        return f"{_operand(left, node)} {symbol} {_operand(right, node, is_right=True)}"
 
     return render
 
 
-def _operand(child: Node, parent: Node) -> str:
-    """Parenthesise a looser operand (`a || b` inside `&&`, any boolean inside a comparison)."""
+def _operand(child: Node, parent: Node, *, is_right: bool = False) -> str:
+    """Parenthesise a looser operand (`a || b` inside `&&`), and an equal one on the right,
+    since the parser groups to the left (`a || (b || c)` is another tree than `a || b || c`)."""
     order = ["pipe", "or_expression", "and_expression", "comparator"]
     kind, outer = child.get("type"), parent.get("type")
     text = unparse(child)
-    if kind in order and outer in order and order.index(kind) < order.index(outer):
-        return f"({text})"
+    if kind in order and outer in order:
+        inner, around = order.index(kind), order.index(outer)
+        if inner < around or (is_right and inner == around):
+            return f"({text})"
     return text
 
 
 def _comparator(node: Node) -> str:
     left, right = _kids(node)
     symbol = _COMPARATORS.get(str(node["value"]), str(node["value"]))
-    return f"{_operand(left, node)} {symbol} {_operand(right, node)}"
+    return f"{_operand(left, node)} {symbol} {_operand(right, node, is_right=True)}"
 
 
 def _not(node: Node) -> str:
