@@ -28,10 +28,11 @@ from mapper.connector.loader import LoadedConnector
 from mapper.connector.spec import ConnectorSpec
 
 FIDELITY_TEXT = {
-    "append": "append: new objects are sent; objects already sent are not updated again.",
-    "upsert": "upsert: new objects are created and changed objects are updated.",
-    "mirror": "mirror: new objects are created, changed objects updated and deleted objects "
-    "deleted, so Teamwork Graph reflects the current state of the source.",
+    "append": "append (new objects only: objects already sent are not sent again, so changes "
+    "in the source do not reach Teamwork Graph).",
+    "upsert": "upsert (new objects are created and changed objects are updated).",
+    "mirror": "mirror (new objects are created, changed objects updated and deleted objects "
+    "deleted, so Teamwork Graph reflects the current state of the source).",
 }
 _PRINCIPAL_TEXT = {
     "ATLASSIAN_WORKSPACE": "everyone in the Atlassian workspace",
