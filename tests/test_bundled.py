@@ -15,7 +15,10 @@ from mapper.language.spec import json_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPPINGS = ROOT / "mappings"
-CASES = [c for f in find_case_files([str(MAPPINGS)]) for c in load_cases(f)[0]]
+# `engine-pending.cases.yaml` files hold cases that wait for an engine change: not run yet.
+PENDING = "engine-pending.cases.yaml"
+CASE_FILES = [f for f in find_case_files([str(MAPPINGS)]) if f.name != PENDING]
+CASES = [c for f in CASE_FILES for c in load_cases(f)[0]]
 MAPPING_FILES = sorted(p for p in MAPPINGS.rglob("*.yaml")
                        if not p.name.endswith(".cases.yaml") and p.name != "jobs.yaml"
                        and "expected" not in p.parts)

@@ -1,12 +1,14 @@
-"""`mapper docs` and `mapper manifest`, and the connector part of `mapper validate`."""
+"""`mapper docs`, `manifest` and `connector-schema`, and the connector part of `validate`."""
 
 from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from mapper.cli.console import EXIT_IO, EXIT_MAPPING, err, fail, literal, show_diagnostics
 
 if TYPE_CHECKING:
     from mapper.connector import LoadedConnector
@@ -23,19 +25,6 @@ ConnectorArg = Annotated[
     Path, typer.Argument(help="Connector file (connector.yaml).", show_default=False)
 ]
 OutputOpt = Annotated[Path | None, typer.Option("-o", "--output", help="Write to a file.")]
-
-
-def register(app: typer.Typer) -> None:
-    """Add these commands to the app."""
-    for command in (docs, manifest):
-        app.command()(command)
-    app.command("connector-schema")(connector_schema)
-
-
-def _cli() -> Any:
-    from mapper import cli
-
-    return cli
 
 
 def docs(
@@ -78,34 +67,32 @@ def connector_schema(output: OutputOpt = None) -> None:
     _write(json.dumps(json_schema(), indent=2) + "\n", output)
 
 
+COMMANDS = (("docs", docs), ("manifest", manifest), ("connector-schema", connector_schema))
+
+
 def validate_connector(path: Path, max_errors: int) -> bool:
     """`mapper validate` on a connector file: print its problems; True when it has errors."""
     from mapper.connector import check_connector
 
-    cli = _cli()
     connector, diags = check_connector(path)
-    cli.show_diagnostics(diags, max_errors)
+    show_diagnostics(diags, max_errors)
     failed = connector is None or any(d.is_error for d in diags)
     if not failed and connector is not None:
         types = ", ".join(connector.spec.objectTypes)
-        name, count = cli.literal(str(path)), len(connector.mappings)
-        cli.err.print(f"[green]✓[/] {name}: connector, {count} mapping(s) → {types}")
+        name, count = literal(str(path)), len(connector.mappings)
+        err.print(f"[green]✓[/] {name}: connector, {count} mapping(s) → {types}")
     return failed
 
 
 def _checked_or_exit(path: Path) -> LoadedConnector:
     from mapper.connector import check_connector
 
-    cli = _cli()
     if not path.is_file():
-        cli._fail(cli.EXIT_IO, message=f"[red]{cli.literal(str(path))}: no such file[/]")
+        fail(EXIT_IO, message=f"[red]{literal(str(path))}: no such file[/]")
     connector, diags = check_connector(path)
     if connector is None or any(d.is_error for d in diags):
-        message = f"[red]{cli.literal(str(path))}: the connector is invalid[/]"
-        cli._fail(cli.EXIT_MAPPING, diags, message)
-    assert connector is not None  # _fail exits
-    if diags:
-        cli.show_diagnostics(diags)
+        fail(EXIT_MAPPING, diags, f"[red]{literal(str(path))}: the connector is invalid[/]")
+    show_diagnostics(diags)
     return connector
 
 
@@ -114,9 +101,9 @@ def _write(text: str, output: Path | None) -> None:
         typer.echo(text, nl=False)
         return
     from mapper.errors import OutputError
-    from mapper.io.sinks import write_atomic
+    from mapper.io.atomic import write_atomic
 
     try:
         write_atomic(output, text.encode())
     except OutputError as error:
-        _cli()._fail(_cli().EXIT_IO, list(error.diagnostics))
+        fail(EXIT_IO, list(error.diagnostics))

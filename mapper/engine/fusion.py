@@ -120,7 +120,8 @@ def fuse_checked(root: ValueNode, type_name: str, derive_usn: bool) -> Fused | N
     It evaluates the object's values into variables and checks them in place
     (`fastcheck.emit_object_from`): no intermediate payload dict is built or read back, nested
     objects written field by field in the mapping are built in place too, and values that need
-    no check (`mapper.engine.guarantees`: constants, results valid by construction) are taken as they are.
+    no check (`mapper.engine.guarantees`: constants, results valid by construction) are taken
+    as they are.
     FALLBACK means "take the usual path" (`fuse`, then `check_object`), which gives the same
     result whenever this one gives any; None when the rule cannot be compiled this way.
     """
@@ -167,3 +168,8 @@ def _given(w: Writer, node: ValueNode, model: type[BaseModel], indent: int) -> d
         trusted, guard = trust(child, model, name) if name is not None else (False, "")
         out[str(key)] = Given(var, trusted=trusted, guard=guard)
     return out
+
+
+def fast_paths(root: ValueNode, type_name: str, derive_usn: bool) -> tuple[Fused, Fused | None]:
+    """A rule's generated functions, for `language.compiler.compile_mapping(fast_paths=...)`."""
+    return fuse(root), fuse_checked(root, type_name, derive_usn)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from jmespath.exceptions import JMESPathError, JMESPathTypeError
 
@@ -21,55 +21,10 @@ from mapper.functions import EvalContext
 from mapper.functions.timestamps import epoch_ms_of
 from mapper.language.plan import CompiledExpr, ObjectRule, PathPart, Plan, ValueNode
 from mapper.model.validate import check_object
+from mapper.records import MappedObject, Record, RecordResult
 
 _EMPTY: tuple[Any, ...] = ("", [], {})
 NO_LOOKUPS: Mapping[str, Mapping[str, Any]] = MappingProxyType({})
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One input record: where it came from and its parsed JSON."""
-
-    source: str
-    index: int
-    data: Any
-
-
-@dataclass(frozen=True, slots=True)
-class MappedObject:
-    """One validated object, ready to serialise: its type, the rule that made it, the payload."""
-
-    type_name: str
-    rule: str
-    payload: dict[str, Any]
-    pointer: str = ""  # where in the record the item came from ("" = the whole record)
-
-
-Outcome = Literal["mapped", "rejected", "filtered"]
-
-
-@dataclass(frozen=True, slots=True)
-class RecordResult:
-    """What one record became: objects, diagnostics, and how many items rules filtered."""
-
-    record: Record
-    objects: tuple[MappedObject, ...] = ()
-    diagnostics: tuple[Diagnostic, ...] = ()
-    filtered: int = 0
-    filtered_by: tuple[str, ...] = ()
-
-    @property
-    def errors(self) -> tuple[Diagnostic, ...]:
-        """The error diagnostics (warnings excluded)."""
-        return tuple(d for d in self.diagnostics if d.is_error)
-
-    @property
-    def outcome(self) -> Outcome:
-        """rejected if any error; mapped if it produced objects; otherwise filtered."""
-        for diag in self.diagnostics:
-            if diag.is_error:
-                return "rejected"
-        return "mapped" if self.objects else "filtered"
 
 
 @dataclass

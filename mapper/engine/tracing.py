@@ -6,10 +6,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mapper.engine.interpreter import NO_LOOKUPS, Record, RecordResult, evaluate, rule_items
+from mapper.engine.interpreter import NO_LOOKUPS, evaluate, rule_items
 from mapper.engine.null_causes import error_message
 from mapper.errors import Diagnostic, format_loc
 from mapper.language.plan import ObjectRule, Plan, ValueNode
+from mapper.records import Record, RecordResult
 
 _NOT_EVALUATED = object()
 

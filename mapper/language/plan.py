@@ -70,7 +70,7 @@ class ObjectRule:
     loc: Loc
     span: SourceSpan | None
     derive_usn: bool  # updateSequenceNumber is unmapped: derive it from lastUpdatedAt
-    fused: Evaluator | None = field(default=None, compare=False, repr=False)  # see mapper.engine.fusion
+    fused: Evaluator | None = field(default=None, compare=False, repr=False)  # engine.fusion
     checked: Evaluator | None = field(default=None, compare=False, repr=False)  # fuse_checked
 
 
