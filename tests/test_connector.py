@@ -31,6 +31,9 @@ MAPPINGS = {
     "raw.yaml": REPOS.replace(
         "permissions(private && users(owner) || [principal('ATLASSIAN_WORKSPACE')])", "acl"),
     "repo-webhook.yaml": REPOS,
+    "pages.yaml": REPOS.replace(
+        "permissions(private && users(owner) || [principal('ATLASSIAN_WORKSPACE')])",
+        "permissions([principal('CONTAINER')])\n      containerKey: entity_key('atlassian:space', space)"),
     "users.yaml": "version: 1\n",  # stands for a users rule (its kind lands on another branch)
 }
 BASE = """\
@@ -151,6 +154,9 @@ CASES = [
     ("no capabilities at all: a warning",
      "\n".join(x for x in BASE.splitlines() if not x.startswith("capabilities")) + "\n",
      [("connector.no-capabilities", ())]),
+    ("replicatesPermissions with CONTAINER grants whose container is not ingested: a warning",
+     with_line("capabilities: {replicatesPermissions: true}").replace("[repos.yaml]", "[pages.yaml]"),
+     [("connector.container-not-ingested", ("mappings", 0))]),
     ("a mapping that does not exist",
      BASE.replace("[repos.yaml]", "[repos.yaml, gone.yaml]"),
      [("connector.missing-mapping", ("mappings", 1))]),

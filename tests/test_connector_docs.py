@@ -237,3 +237,14 @@ UNPARSE = ["a.b[0].c", "a[*].b", "a[].b", "[?type == 'user' && !deleted].id", "r
 def test_unparse_round_trips(text: str) -> None:
     tree = jmespath.compile(text).parsed
     assert jmespath.compile(unparse(tree)).parsed == tree
+
+
+@pytest.mark.parametrize(("mode", "expected"), [
+    ("append", "Updates do not propagate"),
+    ("upsert", "Updates propagate last-write-wins"),
+    ("mirror", "Updates propagate last-write-wins"),
+])
+def test_sync_behaviour_follows_the_fidelity(tmp_path: Path, mode: str, expected: str) -> None:
+    text = with_line(f"capabilities: {{syncFidelity: {mode}}}").replace("sync: {", "sync: {state: s.json, ")
+    sync = docs_of(tmp_path, text).split("## 3. Sync behaviour")[1].split("## 4.")[0]
+    assert f"Sync fidelity: {mode} (" in sync and expected in sync

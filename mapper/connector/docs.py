@@ -22,7 +22,7 @@ from mapper.connector.document import (
     Table,
     Text,
 )
-from mapper.connector.facts import UNKNOWN, Grant, RuleFacts, connector_facts
+from mapper.connector.facts import UNKNOWN, RuleFacts, connector_facts
 from mapper.connector.lint import fidelity, incremental, produced_types, replicates
 from mapper.connector.loader import LoadedConnector
 from mapper.connector.spec import ConnectorSpec
@@ -40,6 +40,14 @@ _PRINCIPAL_TEXT = {
     "MUST_HAVE_VIEWED": "users who have viewed the object",
     UNKNOWN: "principals whose type is read from the source data",
 }
+_UPDATES = (
+    "Updates propagate last-write-wins: an object replaces the stored one only when its "
+    "updateSequenceNumber is greater. Per rule:"
+)
+_UPDATES_APPEND = (
+    "Updates do not propagate: an object is sent once, when it is first seen. Its "
+    "updateSequenceNumber, per rule:"
+)
 _DISCONNECT = (
     "When an admin disconnects the connector, Atlassian removes all data ingested by that "
     "connection from Teamwork Graph; no deletion calls are needed. The onConnectionChange "
@@ -109,8 +117,9 @@ def _cadence(spec: ConnectorSpec) -> str:
     schedule = spec.sync.schedule
     if schedule is None:
         return "not given"
-    unit = schedule.unit.removesuffix("s") if schedule.every == 1 else schedule.unit
-    return f"every {schedule.every} {unit}"
+    if schedule.every == 1:
+        return f"every {schedule.unit.removesuffix('s')}"
+    return f"every {schedule.every} {schedule.unit}"
 
 
 # --- 1. Data scope ------------------------------------------------------------------------
@@ -226,11 +235,6 @@ def _grant_text(kind: str, rule: RuleFacts) -> list[str | Code]:
     return [_PRINCIPAL_TEXT.get(kind, kind)]
 
 
-def grants_of(rule: RuleFacts) -> tuple[Grant, ...]:
-    """The grants of a rule (re-exported for tests)."""
-    return rule.permissions.grants
-
-
 # --- 3. Sync ------------------------------------------------------------------------------
 
 
@@ -240,11 +244,11 @@ def _sync(spec: ConnectorSpec, facts: tuple[RuleFacts, ...]) -> Iterator[Block]:
     items.append(("Sync fidelity: ", FIDELITY_TEXT[mode] if mode else "not declared."))
     items.append(_incremental_text(spec))
     if spec.sync.state:
-        items.append(("State store: ", Code(spec.sync.state), " keeps the ids sent per object "
-                      "type and the cursor between runs."))
+        cursor = " and the cursor" if spec.sync.cursor else ""
+        items.append(("State store: ", Code(spec.sync.state), f" keeps the ids sent per object "
+                      f"type{cursor} between runs."))
     yield Bullets(tuple(items))
-    yield Para.of("Updates propagate last-write-wins: an object replaces the stored one only "
-                "when its updateSequenceNumber is greater. Per rule:")
+    yield Para.of(_UPDATES_APPEND if mode == "append" else _UPDATES)
     yield Table(("Rule", "Input", "updateSequenceNumber"), tuple(_usn_row(r) for r in facts))
     if spec.notes.sync:
         yield Para((spec.notes.sync,))

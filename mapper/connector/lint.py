@@ -114,6 +114,24 @@ def check_identity_rules(connector: LoadedConnector, facts: Facts) -> Iterator[D
             )
 
 
+def check_containers(connector: LoadedConnector, facts: Facts) -> Iterator[Diagnostic]:
+    """CONTAINER grants whoever may see the container: the connector must ingest that type."""
+    if not replicates(connector.spec):
+        return
+    produced = produced_types(facts)
+    for rule in facts:
+        container = rule.container
+        if "CONTAINER" in rule.permissions.types and container and container not in produced:
+            yield _warn(
+                "connector.container-not-ingested",
+                f"{rule.mapping.ref.file} rule {rule.rule.name!r} grants CONTAINER, but no "
+                f"mapping of the connector produces its container type {container}",
+                ("mappings", rule.mapping.index),
+                "add the mapping that sends the containers (with their own permissions), or "
+                "its objects have no access list to inherit",
+            )
+
+
 def check_identity_files(connector: LoadedConnector, facts: Facts) -> Iterator[Diagnostic]:
     """Users and groups rules must exist (their content is checked once the rule kinds land)."""
     base = connector.path.parent
@@ -283,6 +301,7 @@ CHECKS: tuple[Check, ...] = (
     check_workspace_wide_rules,
     check_unknown_permissions,
     check_identity_rules,
+    check_containers,
     check_identity_files,
     check_mirror_state,
     check_mirror_feeds,
