@@ -22,7 +22,7 @@ from mapper.connector.document import (
     Table,
     Text,
 )
-from mapper.connector.facts import UNKNOWN, RuleFacts, connector_facts
+from mapper.connector.facts import UNKNOWN, FieldSource, RuleFacts, connector_facts
 from mapper.connector.lint import fidelity, incremental, produced_types, replicates
 from mapper.connector.loader import LoadedConnector
 from mapper.connector.spec import ConnectorSpec
@@ -153,10 +153,18 @@ def _rules_of(type_name: str, facts: tuple[RuleFacts, ...]) -> Text:
 
 def _rule_fields(rule: RuleFacts) -> Section:
     blocks: list[Block] = [Para(tuple(_iteration(rule)))]
-    rows = tuple(((Code(f.field),), (Code(f.source) if f.kind != "derived" else f.source,),
-                  ("yes" if f.required else "no",)) for f in rule.fields)
+    rows = tuple(((Code(f.field),), _source_cell(f), ("yes" if f.required else "no",))
+                 for f in rule.fields)
     blocks.append(Table(("Field", "Source", "Required"), rows))
     return Section(f"{rule.mapping.ref.file}, rule {rule.rule.name}", tuple(blocks))
+
+
+def _source_cell(field: FieldSource) -> Text:
+    if field.kind == "derived":
+        return (field.source,)
+    if field.default is None:
+        return (Code(field.source),)
+    return (Code(field.source), " (default ", Code(field.default), ")")
 
 
 def _iteration(rule: RuleFacts) -> Iterator[str | Code]:

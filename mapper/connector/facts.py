@@ -33,6 +33,7 @@ class FieldSource:
     kind: str  # expression | coalesce | constant | derived
     required: bool
     origin: str | None = None  # the `define:` entry it comes from
+    default: str | None = None  # the JSON of the value used when the source gives null
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +118,9 @@ def iter_field_sources(node: ValueNode, path: tuple[str, ...]) -> Iterator[Field
                 *path, step)
             yield from iter_field_sources(child, inner)
         return
+    default = json.dumps(node.default, ensure_ascii=False) if node.has_default else None
     yield FieldSource(".".join(path), _source_text(node), _kind(node), node.required,
-                      node.origin)
+                      node.origin, default)
 
 
 def _kind(node: ValueNode) -> str:
@@ -129,10 +131,9 @@ def _source_text(node: ValueNode) -> str:
     if node.kind == "const":
         return json.dumps(node.const, ensure_ascii=False)
     texts = [e.text for e in node.exprs]
-    text = " ?? ".join(texts) if node.kind == "coalesce" else (texts[0] if texts else "")
-    if node.has_default:
-        text += f" (default {json.dumps(node.default, ensure_ascii=False)})"
-    return text
+    if node.kind == "coalesce":  # the directive means what the function of that name does
+        return f"coalesce({', '.join(texts)})"
+    return texts[0] if texts else ""
 
 
 def permission_facts(node: ValueNode) -> PermissionFacts:
