@@ -34,6 +34,12 @@ MAPPINGS = {
     "pages.yaml": REPOS.replace(
         "permissions(private && users(owner) || [principal('ATLASSIAN_WORKSPACE')])",
         "permissions([principal('CONTAINER')])\n      containerKey: entity_key('atlassian:space', space)"),
+    "literal.yaml": REPOS.replace(
+        "permissions(private && users(owner) || [principal('ATLASSIAN_WORKSPACE')])",
+        "{const: [{accessControls: [{principals: [{type: ATLASSIAN_WORKSPACE}]}]}]}"),
+    "written.yaml": REPOS.replace(
+        "permissions(private && users(owner) || [principal('ATLASSIAN_WORKSPACE')])",
+        "[{accessControls: [{principals: [{type: {const: EVERYONE}}]}]}]"),
     "users.yaml": "version: 1\n",  # stands for a users rule (its kind lands on another branch)
 }
 BASE = """\
@@ -88,6 +94,12 @@ CASES = [
     ("replicatesPermissions while a rule grants only ATLASSIAN_WORKSPACE",
      with_line("capabilities: {replicatesPermissions: true, syncFidelity: upsert}")
      .replace("[repos.yaml]", "[public.yaml]"),
+     [("connector.permissions-not-replicated", ("capabilities", "replicatesPermissions"))]),
+    ("... also when the permissions are a literal",
+     with_line("capabilities: {replicatesPermissions: true}").replace("[repos.yaml]", "[literal.yaml]"),
+     [("connector.permissions-not-replicated", ("capabilities", "replicatesPermissions"))]),
+    ("... or written as maps in the mapping",
+     with_line("capabilities: {replicatesPermissions: true}").replace("[repos.yaml]", "[written.yaml]"),
      [("connector.permissions-not-replicated", ("capabilities", "replicatesPermissions"))]),
     ("replicatesPermissions while USER principals have no users rules",
      with_line("capabilities: {replicatesPermissions: true, syncFidelity: upsert}"),
