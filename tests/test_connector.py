@@ -217,3 +217,20 @@ def test_mapping_errors_are_reported_in_the_mapping(tmp_path: Path) -> None:
 def test_yaml_errors_and_empty_files(tmp_path: Path) -> None:
     assert [d.code for d in findings(tmp_path, "key: [unclosed\n")] == ["yaml.syntax"]
     assert [d.code for d in findings(tmp_path, "# nothing\n")] == ["connector.empty"]
+
+
+def test_every_connector_code_is_documented_in_the_readme() -> None:
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    source = "".join(p.read_text() for p in (root / "mapper" / "connector").glob("*.py"))
+    codes = set(re.findall(r'"(connector\.[a-z-]+)"', source)) - {"connector.unknown-key"}
+    readme = (root / "README.md").read_text()
+    assert codes and all(f"`{code}`" in readme for code in codes), sorted(
+        c for c in codes if f"`{c}`" not in readme)
+
+
+def test_every_check_says_what_it_checks() -> None:
+    from mapper.connector.lint import CHECKS
+
+    assert all(check.__doc__ and check.__name__.startswith("check_") for check in CHECKS)
