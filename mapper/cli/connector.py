@@ -90,6 +90,8 @@ def _checked_or_exit(path: Path) -> LoadedConnector:
     if not path.is_file():
         fail(EXIT_IO, message=f"[red]{literal(str(path))}: no such file[/]")
     connector, diags = check_connector(path)
+    if any(d.code == "connector.unreadable" for d in diags):  # an I/O failure, not a bad file
+        fail(EXIT_IO, diags)
     if connector is None or any(d.is_error for d in diags):
         fail(EXIT_MAPPING, diags, f"[red]{literal(str(path))}: the connector is invalid[/]")
     show_diagnostics(diags)
