@@ -248,3 +248,11 @@ def test_sync_behaviour_follows_the_fidelity(tmp_path: Path, mode: str, expected
     text = with_line(f"capabilities: {{syncFidelity: {mode}}}").replace("sync: {", "sync: {state: s.json, ")
     sync = docs_of(tmp_path, text).split("## 3. Sync behaviour")[1].split("## 4.")[0]
     assert f"Sync fidelity: {mode} (" in sync and expected in sync
+
+
+def test_readme_connector_example_matches_the_schema() -> None:
+    import re
+
+    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    (example,) = [b for b in blocks if "\nkey: google-drive" in b]
+    jsonschema.validate(yaml.safe_load(example), json_schema())
