@@ -133,8 +133,8 @@ def _data_scope(spec: ConnectorSpec, facts: tuple[RuleFacts, ...]) -> Iterator[B
     yield Table(("Object type", "What is ingested", "Produced by"), tuple(rows))
     yield Para.of("Each object type lists below the exact fields ingested and the source "
                 "expression (JMESPath over the source JSON) each comes from. Fields marked "
-                "required reject the source record when they are empty; other fields are left "
-                "out.")
+                "required reject the source record when it gives them no value (null or "
+                "missing); other fields are then left out.")
     for name in produced_types(facts):
         rules = tuple(_rule_fields(r) for r in facts if r.rule.type_name == name)
         yield Section(name, rules)
