@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import jmespath
 import jsonschema
@@ -17,7 +18,6 @@ from mapper.connector import check_connector, connector_docs, connector_manifest
 from mapper.connector.document import Code, Document, Para, Section, Table, to_html, to_markdown
 from mapper.connector.spec import json_schema
 from mapper.connector.unparse import unparse
-from mapper.language.compiler import iter_exprs
 from tests.test_connector import BASE, REPOS, with_line, write_connector
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -184,6 +184,12 @@ def test_bundled_connector_matches_published_schema(path: Path) -> None:
 def test_published_schema_is_current() -> None:
     exported = json.loads((ROOT / "connector.schema.json").read_text(encoding="utf-8"))
     assert exported == json_schema(), "run `mapper connector-schema -o connector.schema.json`"
+
+
+def iter_exprs(node: Any) -> Any:
+    yield from node.exprs
+    for _key, child in node.children:
+        yield from iter_exprs(child)
 
 
 def test_unparse_round_trips_every_bundled_expression() -> None:

@@ -103,3 +103,11 @@ RecordsOpt = Annotated[
         "--records", help="JMESPath selecting the records inside each document, e.g. items[]."
     ),
 ]
+
+
+def usage_problems(diags: list[Diagnostic]) -> tuple[list[Diagnostic], str | None]:
+    """A usage error for `fail`: plain wording for option problems, located diagnostics (an
+    expression with its caret) for the rest."""
+    plain = [d for d in diags if d.code == "usage.invalid"]
+    message = "\n".join(literal(d.message) for d in plain) or None
+    return [d for d in diags if d.code != "usage.invalid"], message

@@ -16,6 +16,7 @@ from mapper.cli.console import (
     literal,
     out,
     show_diagnostics,
+    usage_problems,
 )
 from mapper.errors import Diagnostic
 from mapper.records import BadRecord, InputProblem, Item, Record, RecordResult
@@ -33,7 +34,7 @@ def read_items(plan: Any, inputs: list[str], records: str | None) -> tuple[list[
     try:
         reading = reading_of(plan, records)
     except UsageError as error:
-        fail(EXIT_USAGE, list(error.diagnostics))
+        fail(EXIT_USAGE, *usage_problems(list(error.diagnostics)))
     return problems, iter_records(paths, **reading.kwargs())
 
 

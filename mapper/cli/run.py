@@ -23,6 +23,7 @@ from mapper.cli.console import (
     literal,
     parse_pairs,
     show_diagnostics,
+    usage_problems,
 )
 
 if TYPE_CHECKING:  # the commands import the library when they run: a shorter start-up
@@ -116,8 +117,8 @@ def run_request(mapping: Path, inputs: list[str], request: "RunRequest", *, quie
     try:
         with ProgressLine(enabled=not quiet) as line:
             result = run_files(plan, inputs, request, mapping=mapping, progress=line.tick)
-    except UsageError as error:  # worded for the command line: no code, just the message
-        fail(EXIT_USAGE, message="\n".join(literal(d.message) for d in error.diagnostics))
+    except UsageError as error:
+        fail(EXIT_USAGE, *usage_problems(list(error.diagnostics)))
     except InputError as error:
         fail(EXIT_IO, list(error.diagnostics))
     show_result(result, quiet=quiet)

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from mapper.engine.guarantees import constant_literal, trust
 from mapper.functions.timestamps import epoch_ms_of
-from mapper.language.plan import ValueNode
+from mapper.language.plan import EMPTY, ValueNode
 from mapper.model import OBJECT_TYPES
 from mapper.model.fastcheck import (
     Given,
@@ -28,7 +28,6 @@ from mapper.model.fastcheck import (
 )
 
 FALLBACK = object()
-_EMPTY: tuple[object, ...] = ("", [], {})
 
 Fused = Callable[[Any], Any]
 
@@ -92,7 +91,7 @@ def _emit_policy(w: Writer, node: ValueNode, target: str, indent: int) -> None:
 
 def _writer() -> Writer:
     w = Writer()
-    w.env.update(FALLBACK=FALLBACK, EMPTY=_EMPTY, epoch_ms_of=epoch_ms_of)
+    w.env.update(FALLBACK=FALLBACK, EMPTY=EMPTY, epoch_ms_of=epoch_ms_of)
     return w
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from types import MappingProxyType
 from typing import Any, cast
 
 from jmespath.exceptions import JMESPathError, JMESPathTypeError
@@ -18,13 +17,12 @@ from mapper.engine.fusion import FALLBACK
 from mapper.engine.null_causes import null_cause, type_error_message
 from mapper.errors import Diagnostic, EvalError, RecordRef, json_pointer
 from mapper.functions import EvalContext
+from mapper.functions.context import NO_LOOKUPS
 from mapper.functions.timestamps import epoch_ms_of
-from mapper.language.plan import CompiledExpr, ObjectRule, PathPart, Plan, ValueNode
+from mapper.language.plan import EMPTY, CompiledExpr, ObjectRule, PathPart, Plan, ValueNode
 from mapper.model.validate import check_object
+from mapper.paths import follow
 from mapper.records import MappedObject, Record, RecordResult
-
-_EMPTY: tuple[Any, ...] = ("", [], {})
-NO_LOOKUPS: Mapping[str, Mapping[str, Any]] = MappingProxyType({})
 
 
 @dataclass
@@ -47,7 +45,7 @@ def evaluate(
     plan: Plan, record: Record, *, lookups: Mapping[str, Mapping[str, Any]] = NO_LOOKUPS
 ) -> RecordResult:
     """Apply every rule of `plan` to one record. Never raises for any JSON record."""
-    plan.functions.context = EvalContext(record.data, record.source, record.index, lookups)
+    plan.functions.context = EvalContext(record.data, record.source, lookups)
     objects: list[MappedObject] = []
     diags: list[Diagnostic] = []
     filtered_by: list[str] = []
@@ -138,7 +136,7 @@ def _items(rule: ObjectRule, record: Record, diags: list[Diagnostic]) -> list[tu
 def _item_pointers(rule: ObjectRule, data: Any, count: int) -> list[Any]:
     """JSON paths of each item when `each` is a plain projection over a list, else None."""
     base_path = rule.each.base_path if rule.each else None
-    base = _follow(data, base_path) if base_path is not None else None
+    base = follow(data, base_path) if base_path is not None else None
     if isinstance(base, list):
         kept = [i for i, v in enumerate(base) if v is not None]
         if len(kept) == count and not any(isinstance(base[i], list) for i in kept):
@@ -146,18 +144,9 @@ def _item_pointers(rule: ObjectRule, data: Any, count: int) -> list[Any]:
     return [None] * count
 
 
-def _follow(data: Any, path: tuple[PathPart, ...]) -> Any:
-    for part in path:
-        if isinstance(part, int):
-            data = data[part] if isinstance(data, list) and -len(data) <= part < len(data) else None
-        else:
-            data = data.get(part) if isinstance(data, dict) else None
-    return data
-
-
 def _truthy(value: Any) -> bool:
     """JMESPath truthiness: false, null, "", [] and {} are false; 0 is true."""
-    return not (value is None or value is False or value in _EMPTY)
+    return not (value is None or value is False or value in EMPTY)
 
 
 def _eval(expr: CompiledExpr, item: _Item) -> Any:
@@ -205,7 +194,7 @@ def _value(node: ValueNode, item: _Item) -> Any:
             k: v for k, child in node.children if (v := _value(child, item)) is not None
         } or None
     raw = value
-    if node.omit_empty and (value is None or value in _EMPTY):
+    if node.omit_empty and (value is None or value in EMPTY):
         value = None
     if value is None:
         return _absent(node, item, raw, failed=bool(node.exprs) and len(item.diags) > problems)

@@ -309,9 +309,3 @@ class MemorySink(_SinkBase):
 
     def abort(self) -> None:
         """Nothing to discard."""
-
-
-SINKS: dict[str, str] = {
-    "jsonl": "one object per line (default)",
-    "batches": "setObjects request bodies, at most 100 objects per file",
-}

@@ -438,10 +438,3 @@ def _use(ctx: _Ctx, name: str, loc: Loc, smap: SourceMap) -> ValueNode:
     finally:
         ctx.use_stack = ctx.use_stack[:-1]
     return replace(node, origin=name)
-
-
-def iter_exprs(node: ValueNode) -> Iterator[CompiledExpr]:
-    """Every compiled expression below a node, depth first."""
-    yield from node.exprs
-    for _, child in node.children:
-        yield from iter_exprs(child)

@@ -10,6 +10,8 @@ from mapper.errors import Diagnostic, Loc, SourceSpan
 
 Evaluator = Callable[[Any], Any]
 NodeKind = Literal["expr", "const", "coalesce", "list", "object"]
+EMPTY: tuple[object, ...] = ("", [], {})
+"""The empty values: `omit_empty` treats them as null, and JMESPath counts them as false."""
 PathPart = str | int
 
 

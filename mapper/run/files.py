@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from mapper.errors import Diagnostic, MapperError, OutputError, RecordError, suggest
+from mapper.errors import (
+    Diagnostic,
+    InputError,
+    OutputError,
+    RecordError,
+    UsageError,
+    suggest,
+)
 from mapper.io.atomic import write_atomic
 from mapper.io.inputs import STDIN, InputProgress, expand_inputs, iter_records, stream_path_of
 from mapper.io.sinks import MAX_PROPERTIES, STDOUT, BatchSink, JsonlSink, RejectsSink, Sink
@@ -28,18 +35,12 @@ from mapper.run.policy import ErrorPolicy, RunOptions
 from mapper.run.report import RunReport
 from mapper.run.status import Status
 
+__all__ = ["InputError", "RunRequest", "RunResult", "Status", "UsageError", "run_files"]
+
 OutputFormat = Literal["jsonl", "batches"]
 AssociationForm = Literal["array", "set"]
 ProgressHook = Callable[[int, InputProgress], None]
 """Called as records are counted: (records so far, how much of the inputs was read)."""
-
-
-class UsageError(MapperError):
-    """The request cannot be run as given (found before any record is read): exit 2."""
-
-
-class InputError(MapperError):
-    """None of the inputs could be found: exit 4, nothing was written."""
 
 
 @dataclass(frozen=True, kw_only=True)
