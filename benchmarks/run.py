@@ -46,13 +46,21 @@ WORKLOADS: dict[str, dict[str, Any]] = {
 # (mapper's workers included: they are waited for). CPU = user + system time of all of them.
 _MEASURE = r"""
 import json, os, resource, subprocess, sys, time
-load = os.getloadavg()[0]
+def stall():  # CPU pressure (PSI): microseconds runnable tasks waited for a CPU, machine-wide
+    try:
+        with open("/proc/pressure/cpu") as fh:
+            return int(fh.readline().rsplit("total=", 1)[1])
+    except (OSError, IndexError, ValueError):
+        return None
+load, psi = os.getloadavg()[0], stall()
 t = time.perf_counter()
 rc = subprocess.run(sys.argv[2:], stdout=open(sys.argv[1], "wb") if sys.argv[1] != "-" else None).returncode
 wall = time.perf_counter() - t
+psi_end = stall()
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"rc": rc, "wall": wall, "cpu": ru.ru_utime + ru.ru_stime,
-                  "maxrss_kb": ru.ru_maxrss, "load": load}))
+                  "maxrss_kb": ru.ru_maxrss, "load": load,
+                  "stall": None if psi is None or psi_end is None else (psi_end - psi) / 1e6}))
 """
 
 
@@ -257,7 +265,7 @@ def bench_workload(name: str, n: int, repeat: int) -> tuple[dict[str, Any], list
             runs[r.label].append(m)
             print(
                 f"  run {rep + 1}  {r.label:<26} {m['wall']:7.2f} s wall {m['cpu']:7.2f} s CPU"
-                f"  load {m['load']:.2f}",
+                f"  load {m['load']:.2f}  CPU stall {m['stall'] or 0:.2f} s",
                 flush=True,
             )
     base = dst["mapper 1 worker"]
@@ -271,7 +279,9 @@ def bench_workload(name: str, n: int, repeat: int) -> tuple[dict[str, Any], list
             "cpu_s": round(best["cpu"], 3),
             "min_cpu_s": round(min(m["cpu"] for m in runs[r.label]), 3),
             "records_per_s": round(n / best["wall"]),
+            "records_per_cpu_s": round(n / min(m["cpu"] for m in runs[r.label])),
             "load_avg_1m": round(best["load"], 2),
+            "cpu_stall_s": None if best["stall"] is None else round(best["stall"], 2),
             "startup_s": round(start["wall"], 3),
             "startup_cpu_s": round(start["cpu"], 3),
             "all_seconds": [round(m["wall"], 3) for m in runs[r.label]],
@@ -295,8 +305,10 @@ def bench_workload(name: str, n: int, repeat: int) -> tuple[dict[str, Any], list
         problems.append(f"{name}: 2-worker output is not byte-identical to the 1-worker output")
     jq_rate = result_rows.get("jq (expert program)", {}).get("records_per_s")
     hand_rate = result_rows["hand-written orjson"]["records_per_s"]
+    jq_cpu = result_rows.get("jq (expert program)", {}).get("records_per_cpu_s")
     for row in result_rows.values():
         row["vs_jq"] = round(row["records_per_s"] / jq_rate, 2) if jq_rate else None
+        row["vs_jq_cpu"] = round(row["records_per_cpu_s"] / jq_cpu, 2) if jq_cpu else None
         row["vs_hand"] = round(row["records_per_s"] / hand_rate, 2)
     return {
         "records": n,
@@ -366,15 +378,17 @@ def table(results: dict[str, Any]) -> None:
         )
         print(
             f"  {'row':<26}{'rec/s':>9}{'wall s':>8}{'CPU s':>8}{'vs jq':>8}{'vs hand':>9}"
-            f"{'start s':>9}{'own s':>8}{'load':>6}{'matches':>16}"
+            f"{'rec/CPU-s':>10}{'vs jq':>7}{'start s':>9}{'own s':>7}{'load':>6}{'stall':>6}"
+            f"{'matches':>16}"
         )
         for label, r in w["rows"].items():
             own = f"{r['mapper_reported_s']:.2f}" if "mapper_reported_s" in r else "-"
             match = "{}/{}".format(*r["matches_mapper"]) if "matches_mapper" in r else "(reference)"
             print(
                 f"  {label:<26}{r['records_per_s']:>9,}{r['seconds']:>8.2f}{r['cpu_s']:>8.2f}"
-                f"{_x(r['vs_jq']):>8}{_x(r['vs_hand']):>9}{r['startup_s']:>9.3f}{own:>8}"
-                f"{r['load_avg_1m']:>6.2f}{match:>16}"
+                f"{_x(r['vs_jq']):>8}{_x(r['vs_hand']):>9}{r['records_per_cpu_s']:>10,}"
+                f"{_x(r['vs_jq_cpu']):>7}{r['startup_s']:>9.3f}{own:>7}"
+                f"{r['load_avg_1m']:>6.2f}{r['cpu_stall_s'] or 0:>6.1f}{match:>16}"
             )
         one, two = w["rows"]["mapper 1 worker"], w["rows"]["mapper 2 workers"]
         print(
