@@ -50,8 +50,10 @@ def _write(root: Path, rel: str, spec: Any) -> None:
     if "json" in spec:
         p.write_text(json.dumps(spec["json"], ensure_ascii=False), encoding="utf-8")
     elif "jsonl" in spec:
-        p.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in spec["jsonl"]),
-                     encoding="utf-8")
+        p.write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in spec["jsonl"]),
+            encoding="utf-8",
+        )
     elif "b64" in spec:
         p.write_bytes(base64.b64decode(spec["b64"]))
     elif "text" in spec:
@@ -119,8 +121,13 @@ def _run_signal_case(case: dict[str, Any], root: Path, env: dict[str, str]) -> t
     pattern = sig.get("ready_glob", "*")
     before = {str(p) for p in root.glob(pattern)}
     proc = subprocess.Popen(
-        ["bash", "-c", case["cmd"]], cwd=root, env=env, stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_limits,
+        ["bash", "-c", case["cmd"]],
+        cwd=root,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_limits,
         start_new_session=True,
     )
     assert proc.stdin is not None
@@ -141,11 +148,21 @@ def _run_signal_case(case: dict[str, Any], root: Path, env: dict[str, str]) -> t
     time.sleep(sig.get("settle", 0.3))
     extra = b""
     if sig.get("during"):  # another command while this one is mid-run
-        r = subprocess.run(["bash", "-c", sig["during"]], cwd=root, env=env,
-                           capture_output=True, timeout=30, preexec_fn=_limits)
+        r = subprocess.run(
+            ["bash", "-c", sig["during"]],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            timeout=30,
+            preexec_fn=_limits,
+        )
         extra += b"\n[during rc=%d]\n" % r.returncode + r.stderr
     if sig.get("name") and proc.poll() is None:
-        os.killpg(proc.pid, getattr(signal, "SIG" + sig["name"]))
+        signum = getattr(signal, "SIG" + sig["name"])
+        if sig.get("target") == "main":  # only the main process, not its workers
+            os.kill(proc.pid, signum)
+        else:
+            os.killpg(proc.pid, signum)
     try:
         for line in sig.get("feed_after", []):
             proc.stdin.write((json.dumps(line) + "\n").encode())
@@ -172,8 +189,14 @@ def _run_signal_case(case: dict[str, Any], root: Path, env: dict[str, str]) -> t
     assert ready, f"readiness condition {pattern!r} never met: {err[-2000:]!r}"
     err += extra
     if sig.get("rerun"):
-        r = subprocess.run(["bash", "-c", sig["rerun"]], cwd=root, env=env,
-                           capture_output=True, timeout=30, preexec_fn=_limits)
+        r = subprocess.run(
+            ["bash", "-c", sig["rerun"]],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            timeout=30,
+            preexec_fn=_limits,
+        )
         err += b"\n[rerun rc=%d]\n" % r.returncode + r.stderr
     return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
 
@@ -217,21 +240,29 @@ def _run_case(case: dict[str, Any], root: Path) -> None:
         _write(root, rel, spec)
     env = _env(case, root)
     if case.get("setup"):
-        subprocess.run(["bash", "-c", case["setup"]], cwd=root, env=env, check=True,
-                       timeout=30)
+        subprocess.run(["bash", "-c", case["setup"]], cwd=root, env=env, check=True, timeout=30)
     before = _snapshot(root)
     t0 = time.monotonic()
     if case.get("signal"):
         rc, out, err = _run_signal_case(case, root, env)
     else:
         try:
-            r = subprocess.run(["bash", "-c", case["cmd"]], cwd=root, env=env,
-                               capture_output=True, timeout=case.get("timeout", 30),
-                               preexec_fn=_limits, stdin=subprocess.DEVNULL)
+            r = subprocess.run(
+                ["bash", "-c", case["cmd"]],
+                cwd=root,
+                env=env,
+                capture_output=True,
+                timeout=case.get("timeout", 30),
+                preexec_fn=_limits,
+                stdin=subprocess.DEVNULL,
+            )
         except subprocess.TimeoutExpired:
             pytest.fail(f"timed out after {case.get('timeout', 30)} s")
-        rc, out, err = (r.returncode, r.stdout.decode(errors="replace"),
-                        r.stderr.decode(errors="replace"))
+        rc, out, err = (
+            r.returncode,
+            r.stdout.decode(errors="replace"),
+            r.stderr.decode(errors="replace"),
+        )
     elapsed = time.monotonic() - t0
     after = _snapshot(root)
     exp = case.get("expect") or {}
@@ -285,6 +316,14 @@ def _run_case(case: dict[str, Any], root: Path) -> None:
             n = _count_lines(root / bal["rejects"])
             assert n == recs["rejected"], f"{n} reject lines vs rejected={recs['rejected']}{ctx}"
     if case.get("check_py"):
-        ns = {"d": root, "json": json, "Path": Path, "rc": rc, "out": out, "err": err,
-              "re": re, "os": os}
+        ns = {
+            "d": root,
+            "json": json,
+            "Path": Path,
+            "rc": rc,
+            "out": out,
+            "err": err,
+            "re": re,
+            "os": os,
+        }
         exec(case["check_py"], ns)
