@@ -287,6 +287,19 @@ def check_rule(
     yield from check_field_options(type_name, fields)
     yield from check_required_fields(type_name, fields, default_keys)
     yield from check_nested_required(type_name, fields)
+    yield from check_block_shape(type_name, fields)
+
+
+def check_block_shape(type_name: str, fields: Mapping[str, Any]) -> Iterator[Diagnostic]:
+    """The type block is an object: a YAML list there would reject every record."""
+    if isinstance(fields.get(type_name), list):
+        yield Diagnostic(
+            "object.block-not-object",
+            f"the {type_name} block is an object of its fields, not a list",
+            loc=("fields", type_name),
+            hint=f"write its fields as a map, e.g. {type_name}: {{name: name}}, or give one "
+            "expression that yields an object",
+        )
 
 
 def plain_path(ast: Mapping[str, Any]) -> tuple[str | int, ...] | None:
