@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from mapper.errors import Diagnostic, Loc, suggest
+from mapper.errors import Diagnostic, Loc, short_name, suggest
 from mapper.functions import FUNCTION_NAMES, arity
 from mapper.language.spec import DIRECTIVE_KEYS, POLICY_KEYS, ConstField, ExprField, UseField
 from mapper.model import OBJECT_TYPES
@@ -189,10 +189,11 @@ def _unknown_field(
     if hint is None and suggest(key, DIRECTIVE_KEYS):
         hint = f"{suggest(key, DIRECTIVE_KEYS)} (field options: {_OPTIONS})"
     block = key.startswith("atlassian:") and not path
+    shown = repr(short_name(key))
     message = (
-        f"{key!r} is a different type's block; this rule makes {type_name}"
+        f"{shown} is a different type's block; this rule makes {type_name}"
         if block
-        else f"{where} has no field {key!r}"
+        else f"{short_name(where)} has no field {shown}"
     )
     loc: Loc = ("fields", *path, key)
     return Diagnostic("object.unknown-field", message, loc=loc, hint=hint)
