@@ -166,6 +166,8 @@ def reading_of(plan: Plan, records: str | None, *, label: str = "--records") -> 
 
 
 def _options(plan: Plan, request: RunRequest) -> RunOptions:
+    if request.format == "batches" and request.output == STDOUT:
+        raise UsageError([_usage("--format batches writes a folder of files: give -o FOLDER")])
     if len(request.properties) > MAX_PROPERTIES:
         raise UsageError(
             [_usage(f"--property: setObjects takes at most {MAX_PROPERTIES} properties")]
