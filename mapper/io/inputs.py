@@ -83,7 +83,19 @@ def expand_inputs(specs: Iterable[str]) -> tuple[list[str], list[InputProblem]]:
                 problems.append(_problem(spec, "input.not-found", "the pattern matches no file"))
         else:
             problems.append(_problem(spec, "input.not-found", "no such file or folder"))
-    return list(dict.fromkeys(found)), problems
+    return _once_each(found), problems
+
+
+def _once_each(paths: list[str]) -> list[str]:
+    """Each file once, the first time it is named (`a.json` and `./a.json` are one file)."""
+    seen: set[str] = set()
+    unique = []
+    for path in paths:
+        key = path if path == STDIN else os.path.realpath(path)
+        if key not in seen:
+            seen.add(key)
+            unique.append(path)
+    return unique
 
 
 EMPTY_FOLDER = "the folder holds no .json, .jsonl or .ndjson file (searched recursively)"
@@ -182,18 +194,65 @@ def _iter_stream(
     lines = sniff_jsonl(fh) if sniff else None
     if isinstance(lines, Iterator):  # JSONL: streamed line by line, memory stays flat
         yield from jsonl_items(source, lines)
+    elif sniff:
+        yield from sniffed_items(source, (lines or b"") + fh.read(), selector)
     else:
         yield from document_items(source, (lines or b"") + fh.read(), selector)
 
 
+SNIFF_LINES = 1000
+"""Blank lines skipped, at most, looking for the first two lines that hold something."""
+
+
 def sniff_jsonl(fh: BinaryIO) -> Iterator[bytes] | bytes:
-    """JSONL is told by its first two lines: then all the lines of `fh` (those two included,
-    the rest read as they are needed); otherwise the bytes read so far."""
-    head = fh.readline() + fh.readline()
-    return itertools.chain(io.BytesIO(head), _lines(fh)) if _looks_like_jsonl(head) else head
+    """JSONL is told by its first two lines that are not blank (the first one is JSON on its
+    own): then all the lines of `fh` (those included, the rest read as they are needed);
+    otherwise the bytes read so far (`sniffed_items` reads them as a document, or as JSONL
+    when they are not one document)."""
+    head, filled = b"", 0
+    for _ in range(SNIFF_LINES + 2):
+        line = fh.readline()
+        head += line
+        filled += bool(line.strip(b"\xef\xbb\xbf \t\r\n"))
+        if not line or filled == 2:
+            break
+    return itertools.chain(io.BytesIO(head), lines_of(fh)) if _looks_like_jsonl(head) else head
 
 
-def _lines(fh: BinaryIO, block: int = 1024 * 1024) -> Iterator[bytes]:
+def sniffed_items(source: str, data: bytes, selector: Selector | None) -> Iterator[Item]:
+    """Input without a telling suffix (stdin, `x.txt`) whose first lines did not say JSONL: one
+    JSON document, or, when it is not one and its lines hold JSON objects, JSONL whose bad
+    lines are rejected records. A first line that is blank or malformed loses no record."""
+    try:
+        doc = parse_json(data)
+    except ValueError as err:
+        if _holds_jsonl_records(data):
+            yield from jsonl_items(source, data.split(b"\n"))
+        else:
+            yield _malformed(source, data, err)
+        return
+    yield from _records_of(source, doc, selector)
+
+
+def _holds_jsonl_records(data: bytes) -> bool:
+    """Several lines, one of them a whole JSON object, and not an array laid out on lines."""
+    text = data.lstrip(b"\xef\xbb\xbf \t\r\n").rstrip()
+    if text.startswith(b"[") and text.endswith(b"]"):
+        return False
+    lines = [ln.strip() for ln in text.split(b"\n") if ln.strip()]
+    if len(lines) < 2:
+        return False
+    for line in lines:
+        if line.startswith(b"{") and line.endswith(b"}"):
+            try:
+                if isinstance(parse_json(line), dict):
+                    return True
+            except ValueError:
+                continue
+    return False
+
+
+def lines_of(fh: BinaryIO, block: int = 1024 * 1024) -> Iterator[bytes]:
     """The lines of `fh` (without their newline), read a block at a time: a pipe hands over
     a few kilobytes per read, and line by line that costs a tenth of the run."""
     rest = b""
@@ -216,7 +275,7 @@ def document_items(source: str, data: bytes, selector: Selector | None) -> Itera
 
 
 def _looks_like_jsonl(data: bytes) -> bool:
-    lines = [ln for ln in data.lstrip(b"\xef\xbb\xbf").splitlines()[:2] if ln.strip()]
+    lines = [ln for ln in data.lstrip(b"\xef\xbb\xbf").splitlines() if ln.strip()][:2]
     if len(lines) < 2:
         return False
     try:

@@ -7,6 +7,8 @@ Every file goes through `io.atomic.AtomicFile`: it appears on `close()` only, an
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,10 +18,12 @@ from typing import Any, Protocol
 import orjson
 
 from mapper.errors import Diagnostic, OutputError
-from mapper.io.atomic import AtomicFile, write_atomic
+from mapper.io.atomic import AtomicFile, OutputGroup, write_atomic
 from mapper.records import MappedObject
 
 MAX_OBJECTS_PER_BATCH = 100
+BATCH_PATTERN = r"setObjects-\d{5,}\.json"
+_BATCH_NAME = re.compile(BATCH_PATTERN)
 MAX_PROPERTIES = 5
 STDOUT = "-"
 
@@ -64,8 +68,8 @@ class _Stdout:
         self.fh.flush()
 
 
-def _open(path: str) -> AtomicFile | _Stdout:
-    return _Stdout() if path == STDOUT else AtomicFile(path)
+def _open(path: str, group: OutputGroup | None = None) -> AtomicFile | _Stdout:
+    return _Stdout() if path == STDOUT else AtomicFile(path, group)
 
 
 class _SinkBase:
@@ -108,10 +112,15 @@ class JsonlSink(_SinkBase):
     """One object per line (the default output); into a list of lines with `lines=`."""
 
     def __init__(
-        self, path: str, *, set_associations: bool = False, lines: list[bytes] | None = None
+        self,
+        path: str,
+        *,
+        set_associations: bool = False,
+        lines: list[bytes] | None = None,
+        group: OutputGroup | None = None,
     ) -> None:
         self.out: AtomicFile | _Stdout | _Lines = (
-            _Lines(lines) if lines is not None else _open(path)
+            _Lines(lines) if lines is not None else _open(path, group)
         )
         self.set_associations = set_associations
         self.count = 0
@@ -170,6 +179,7 @@ class BatchSink(_SinkBase):
         properties: dict[str, str] | None = None,
         set_associations: bool = False,
         size: int = MAX_OBJECTS_PER_BATCH,
+        group: OutputGroup | None = None,
     ) -> None:
         if properties and len(properties) > MAX_PROPERTIES:
             raise OutputError(
@@ -191,6 +201,9 @@ class BatchSink(_SinkBase):
         self.pending: list[dict[str, Any]] = []
         self.written: list[Path] = []
         self.count = 0
+        self.group = group
+        """With a group, batches are renamed into the folder only when the whole run is
+        written, and stale batches of an earlier run are removed only then."""
 
     def write(self, objects: Iterable[MappedObject]) -> None:
         """Add one record's objects, starting a new batch if they would not fit."""
@@ -210,22 +223,33 @@ class BatchSink(_SinkBase):
             return
         path = self.folder / f"setObjects-{len(self.written) + 1:05d}.json"
         body = {**self.header, "objects": self.pending}
-        write_atomic(path, orjson.dumps(body, option=orjson.OPT_INDENT_2) + b"\n")
+        write_atomic(path, orjson.dumps(body, option=orjson.OPT_INDENT_2) + b"\n", self.group)
         self.written.append(path)
         self.pending = []
 
     def close(self) -> None:
-        """Write the last batch and remove stale batch files of an earlier, longer run."""
+        """Write the last batch and remove stale batch files of an earlier, longer run (with a
+        group: once the group has renamed every file of the run)."""
         self._flush()
+        if self.group is None:
+            self.remove_stale()
+        else:
+            self.group.after.append(self.remove_stale)
+
+    def remove_stale(self) -> None:
+        """Remove batch files that this run did not write (an earlier, longer run's)."""
         keep = {p.name for p in self.written}
-        for old in self.folder.glob("setObjects-*.json"):
-            if old.name not in keep:
-                with contextlib.suppress(OSError):
-                    old.unlink()
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(self.folder):
+                if _BATCH_NAME.fullmatch(entry.name) and entry.name not in keep:
+                    with contextlib.suppress(OSError):
+                        Path(entry.path).unlink()
 
     def abort(self) -> None:
-        """Batches already written are complete files; the unfinished one is dropped."""
+        """Drop the unfinished batch (with a group, the group removes the written ones)."""
         self.pending = []
+        if self.group is not None:
+            self.group.abort()
 
 
 def reject_line(
@@ -248,10 +272,15 @@ class RejectsSink(_SinkBase):
     """Rejected records as JSON lines: where they came from, why, and the record itself."""
 
     def __init__(
-        self, path: str | None, *, lines: list[bytes] | None = None, keep: int = 0
+        self,
+        path: str | None,
+        *,
+        lines: list[bytes] | None = None,
+        keep: int = 0,
+        group: OutputGroup | None = None,
     ) -> None:
         self.out: AtomicFile | _Lines | None = (
-            _Lines(lines) if lines is not None else AtomicFile(path) if path else None
+            _Lines(lines) if lines is not None else AtomicFile(path, group) if path else None
         )
         self.count = 0
         self.keep = keep

@@ -1,0 +1,141 @@
+"""Hostile corpus, part two (tests/hostile/reliability.yaml): whole command lines with files
+prepared by a named setup, the exit code, what the output says, and the files afterwards
+(unchanged, absent, the records of a report). Runs in-process, in tmp_path."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from mapper.cli import app
+
+HERE = Path(__file__).parent / "hostile"
+CASES: list[dict[str, Any]] = yaml.safe_load((HERE / "reliability.yaml").read_text())["cases"]
+
+
+def good(i: int, prefix: str = "r") -> str:
+    return json.dumps({"id": f"{prefix}{i}", "name": "a", "ts": "2024-05-01T12:00:00Z"})
+
+
+def lines(n: int, prefix: str = "r") -> str:
+    return "".join(good(i, prefix) + "\n" for i in range(n))
+
+
+# ------------------------------------------------------------------ setups
+def _batch_input_in_output(tmp: Path) -> None:
+    (tmp / "b").mkdir()
+    (tmp / "b" / "setObjects-00003.json").write_text(lines(3))
+    (tmp / "b" / "setObjects-00001.json").write_text("old\n")
+
+
+def _previous_batches(tmp: Path) -> None:
+    """A previous run left 3 batches; the new input has 150 good records and a bad one."""
+    (tmp / "b").mkdir()
+    for n in (1, 2, 3):
+        (tmp / "b" / f"setObjects-0000{n}.json").write_text(f"previous {n}\n")
+    (tmp / "b.report.json").write_text("previous report\n")
+    (tmp / "b.rejects.jsonl").write_text("previous rejects\n")
+    (tmp / "in.jsonl").write_text(lines(150) + "{bad\n" + lines(2, "z"))
+
+
+def _previous_jsonl(tmp: Path) -> None:
+    (tmp / "o.jsonl").write_text("previous objects\n")
+    (tmp / "o.report.json").write_text("previous report\n")
+    (tmp / "o.rejects.jsonl").write_text("previous rejects\n")
+    (tmp / "in.jsonl").write_text(lines(3) + "{bad\n")
+
+
+def _fifo_outputs(tmp: Path) -> None:
+    os.mkfifo(tmp / "fifo")
+    (tmp / "in.jsonl").write_text(lines(2))
+    (tmp / "folder").mkdir()
+
+
+def _fifo_input(tmp: Path) -> None:
+    """A FIFO named *.jsonl (and one named *.json), fed by a thread once it is opened."""
+    for name, text in (("f.jsonl", lines(5)), ("g.json", "[" + good(9) + "]")):
+        os.mkfifo(tmp / name)
+
+        def feed(path: Path = tmp / name, data: str = text) -> None:
+            with path.open("w") as fh:  # blocks until mapper opens it for reading
+                fh.write(data)
+
+        threading.Thread(target=feed, daemon=True).start()
+
+
+def _plain_inputs(tmp: Path) -> None:
+    (tmp / "in.jsonl").write_text(lines(2))
+    (tmp / "bad-first.txt").write_text("{\"id\": \n" + lines(3))
+    (tmp / "blank-first.txt").write_text("\n\n" + lines(3))
+    (tmp / "pretty.txt").write_text(json.dumps([json.loads(good(1))], indent=2))
+    (tmp / "pretty-broken.txt").write_text('[\n  {"id": "r1"},\n  {"id": \n]\n')
+
+
+SETUPS: dict[str, Callable[[Path], None]] = {f.__name__.lstrip("_"): f for f in (
+    _batch_input_in_output, _previous_batches, _previous_jsonl, _fifo_outputs, _fifo_input,
+    _plain_inputs)}
+
+
+# ------------------------------------------------------------------ runner
+def _argv(case: dict[str, Any], tmp: Path) -> list[str]:
+    def fill(arg: Any) -> str:
+        return str(arg).replace("{here}", str(HERE)).replace("{tmp}", str(tmp))
+
+    return [fill(a) for a in case["argv"]]
+
+
+def _snapshot(tmp: Path, names: list[str]) -> dict[str, bytes | None]:
+    return {n: (tmp / n).read_bytes() if (tmp / n).is_file() else None for n in names}
+
+
+def test_corpus_is_named() -> None:
+    names = [c["name"] for c in CASES]
+    assert len(set(names)) == len(names)
+    for case in CASES:
+        assert isinstance(case["exit"], int)
+        assert case["exit"] == 0 or {"says", "code", "rejected_reason"} & case.keys(), case["name"]
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c["name"]) for c in CASES])
+def test_reliability_case(
+    case: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    if "setup" in case:
+        SETUPS[case["setup"]](tmp_path)
+    for name, text in case.get("files", {}).items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    before = _snapshot(tmp_path, case.get("unchanged", []))
+    result = CliRunner().invoke(app, _argv(case, tmp_path), input=case.get("stdin"))
+    text = result.output
+    assert "Traceback" not in text, text
+    assert result.exit_code == case["exit"], (result.exit_code, text, result.exception)
+    for said in [case["says"]] if isinstance(case.get("says"), str) else case.get("says", []):
+        assert said in text, text
+    if "code" in case:
+        assert case["code"] in text, text
+    assert _snapshot(tmp_path, case.get("unchanged", [])) == before
+    for name in case.get("absent", []):
+        assert not (tmp_path / name).exists(), name
+    for name in case.get("present", []):
+        assert (tmp_path / name).exists(), name
+    if "records" in case:
+        report = json.loads((tmp_path / case.get("report", "o.report.json")).read_text())
+        r = report["records"]
+        assert r["in"] == r["mapped"] + r["rejected"] + r["filtered"]
+        assert {k: r[k] for k in ("in", "mapped", "rejected", "filtered")} == case["records"]
+    if "rejected_reason" in case:
+        rejects = (tmp_path / case.get("rejects", "o.rejects.jsonl")).read_text().splitlines()
+        codes = [d["code"] for line in rejects for d in json.loads(line)["diagnostics"]]
+        assert case["rejected_reason"] in codes, codes
+    leftovers = [p.name for p in tmp_path.rglob(".*.tmp")]
+    assert not leftovers, leftovers
