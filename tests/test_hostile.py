@@ -293,3 +293,35 @@ def test_disk_full(where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert "output.write-failed" in result.output
     assert out.read_text() == "previous\n"  # the previous version is untouched
     assert sorted(p.name for p in out.parent.iterdir()) == ["o.jsonl"]  # no .tmp left
+
+
+@pytest.mark.parametrize("failing", ["report", "rejects", "objects"])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_disk_full_at_the_end_keeps_the_previous_set(
+    failing: str, workers: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The three files of a run are renamed together: when one cannot be written (the disk
+    fills up while the report is written), none of the new ones appears."""
+    import mapper.io.atomic as atomic
+
+    inp = tmp_path / "in.jsonl"
+    inp.write_bytes(b"".join(_good(i) + b"\n" for i in range(20)) + b"{bad\n")
+    out = tmp_path / "o.jsonl"
+    previous = {"o.jsonl": "old objects\n", "o.rejects.jsonl": "old rejects\n",
+                "o.report.json": "old report\n"}
+    for name, text in previous.items():
+        (tmp_path / name).write_text(text)
+    target = {"report": "o.report.json", "rejects": "o.rejects.jsonl", "objects": "o.jsonl"}
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        if Path(os.readlink(f"/proc/self/fd/{fd}")).name.startswith(f".{target[failing]}."):
+            _enospc()
+        real_fsync(fd)
+
+    monkeypatch.setattr(atomic.os, "fsync", fsync)
+    args = ["run", str(HERE / "base.yaml"), str(inp), "-o", str(out), "--workers", str(workers)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 4, (result.output, result.exception)
+    assert "output.write-failed" in result.output
+    assert {p.name: p.read_text() for p in tmp_path.iterdir() if p.name != "in.jsonl"} == previous

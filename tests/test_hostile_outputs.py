@@ -79,9 +79,41 @@ def _plain_inputs(tmp: Path) -> None:
     (tmp / "pretty-broken.txt").write_text('[\n  {"id": "r1"},\n  {"id": \n]\n')
 
 
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def _temporaries(tmp: Path) -> None:
+    """Temporaries of a live process (kept), of a dead one (removed), and of other names
+    that a glob of `*.jsonl` would match (kept: matched literally)."""
+    (tmp / "in.jsonl").write_text(lines(2))
+    live, dead = os.getppid(), _dead_pid()
+    (tmp / "out").mkdir()
+    for name in (f".a.jsonl.{live}.keep1.tmp", f".a.jsonl.{dead}.gone1.tmp",
+                 f".b.jsonl.{dead}.keep2.tmp", f".a.jsonl.x.{dead}.keep3.tmp"):
+        (tmp / "out" / name).write_text("temporary\n")
+
+
+def _jobs(tmp: Path) -> None:
+    (tmp / "in.jsonl").write_text(lines(2))
+    base = (HERE / "base.yaml").read_text()
+    (tmp / "m.yaml").write_text(base)
+    jobs = {"jobs": [{"name": n, "mapping": "m.yaml", "inputs": ["in.jsonl"]}
+                     for n in ("x", "x.rejects", "y", "Y.rejects")]}
+    (tmp / "jobs.yaml").write_text(yaml.safe_dump(jobs))
+    globbing = {"jobs": [{"name": n, "mapping": "m.yaml", "inputs": ["in.jsonl"]}
+                         for n in ("*", "[ab]", "a")]}
+    (tmp / "glob-jobs.yaml").write_text(yaml.safe_dump(globbing))
+
+
 SETUPS: dict[str, Callable[[Path], None]] = {f.__name__.lstrip("_"): f for f in (
     _batch_input_in_output, _previous_batches, _previous_jsonl, _fifo_outputs, _fifo_input,
-    _plain_inputs)}
+    _plain_inputs, _temporaries, _jobs)}
 
 
 # ------------------------------------------------------------------ runner
@@ -137,5 +169,8 @@ def test_reliability_case(
         rejects = (tmp_path / case.get("rejects", "o.rejects.jsonl")).read_text().splitlines()
         codes = [d["code"] for line in rejects for d in json.loads(line)["diagnostics"]]
         assert case["rejected_reason"] in codes, codes
-    leftovers = [p.name for p in tmp_path.rglob(".*.tmp")]
+    planted = ("keep", "gone")  # temporaries the setup made
+    leftovers = [p.name for p in tmp_path.rglob(".*.tmp") if not any(w in p.name for w in planted)]
     assert not leftovers, leftovers
+    kept = [p.name for p in tmp_path.rglob(".*.tmp") if p.name not in leftovers]
+    assert len(kept) == case.get("temporaries_kept", 0), kept
