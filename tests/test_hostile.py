@@ -315,7 +315,7 @@ def test_disk_full_at_the_end_keeps_the_previous_set(
     real_fsync = os.fsync
 
     def fsync(fd: int) -> None:
-        if Path(os.readlink(f"/proc/self/fd/{fd}")).name.startswith(f".{target[failing]}."):
+        if Path(f"/proc/self/fd/{fd}").readlink().name.startswith(f".{target[failing]}."):
             _enospc()
         real_fsync(fd)
 
