@@ -325,3 +325,14 @@ def test_disk_full_at_the_end_keeps_the_previous_set(
     assert result.exit_code == 4, (result.output, result.exception)
     assert "output.write-failed" in result.output
     assert {p.name: p.read_text() for p in tmp_path.iterdir() if p.name != "in.jsonl"} == previous
+
+
+def test_rejects_lines_are_json_even_with_infinity_and_big_integers() -> None:
+    """A value a function made infinite, beside an integer beyond 64 bits: still JSON (null,
+    as orjson writes it), never `Infinity`; a lone surrogate is written as its escape."""
+    from mapper.io.sinks import dumps_line
+
+    line = dumps_line({"f": float("inf"), "g": [float("-inf"), float("nan")], "n": 2**70})
+    assert json.loads(line, parse_constant=lambda c: pytest.fail(c)) == {
+        "f": None, "g": [None, None], "n": 2**70}
+    assert json.loads(dumps_line({"s": "\ud800", "n": 2**70})) == {"s": "\ud800", "n": 2**70}

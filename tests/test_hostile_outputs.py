@@ -174,3 +174,65 @@ def test_reliability_case(
     assert not leftovers, leftovers
     kept = [p.name for p in tmp_path.rglob(".*.tmp") if p.name not in leftovers]
     assert len(kept) == case.get("temporaries_kept", 0), kept
+
+
+# ------------------------------------------------------------------ real processes
+def _mapper(args: list[str], *, prelude: str = "", **kwargs: Any) -> Any:
+    import subprocess
+    import sys
+
+    code = f"import sys\n{prelude}\nfrom mapper._entry import main\nsys.argv = ['mapper', *{args!r}]\nmain()\n"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120,
+                          check=False, **kwargs)
+
+
+_INTERRUPT_AT = """
+class _Hook:
+    def find_spec(self, name, path=None, target=None):
+        if name == {module!r}:
+            raise KeyboardInterrupt  # as if Ctrl-C arrived while this module is imported
+        return None
+sys.meta_path.insert(0, _Hook())
+"""
+
+
+@pytest.mark.parametrize("module", ["mapper.language.loader", "mapper.run.files", "typer"])
+def test_ctrl_c_during_start_up_exits_130_without_traceback(tmp_path: Path, module: str) -> None:
+    (tmp_path / "in.jsonl").write_text(lines(2))
+    args = ["run", str(HERE / "base.yaml"), str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "o")]
+    proc = _mapper(args, prelude=_INTERRUPT_AT.format(module=module))
+    assert proc.returncode == 130, proc.stderr
+    assert b"Traceback" not in proc.stderr
+    assert b"interrupted" in proc.stderr
+    assert list(tmp_path.iterdir()) == [tmp_path / "in.jsonl"]
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("command", ["run", "preview"])
+def test_closed_stdin_is_an_input_problem(tmp_path: Path, command: str, workers: str) -> None:
+    args = [command, str(HERE / "base.yaml"), "-"]
+    args += ["-o", str(tmp_path / "o.jsonl"), "--workers", workers] if command == "run" else []
+    proc = _mapper(args, stdin=None, prelude="sys.stdin.close(); sys.stdin = None")
+    assert proc.returncode == 4, proc.stderr
+    assert b"Traceback" not in proc.stderr
+    assert b"standard input is closed" in proc.stderr
+
+
+def test_sigpipe_exits_141_quietly(tmp_path: Path) -> None:
+    """`mapper run ... -o - | head -1`: the reader goes away; exit 141, no traceback."""
+    import subprocess
+    import sys
+
+    (tmp_path / "in.jsonl").write_text(lines(20_000))
+    code = ("import sys\nfrom mapper._entry import main\n"
+            f"sys.argv = ['mapper', 'run', {str(HERE / 'base.yaml')!r}, "
+            f"{str(tmp_path / 'in.jsonl')!r}, '-o', '-', '-q']\nmain()\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith(b"{")  # the run has started writing
+    proc.stdout.close()  # like `head -1`
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 141, stderr
+    assert b"Traceback" not in stderr
+    assert stderr.strip() == b""

@@ -7,6 +7,7 @@ Exit codes: 0 ok; 1 invalid mapping or failed test; 2 usage error; 3 records rej
 4 input/output problem; 130 interrupted.
 """
 
+import errno
 from typing import Annotated
 
 import typer
@@ -77,6 +78,34 @@ for name, command in COMMANDS:
     app.command(name)(command)
 
 
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader of stdout went away (`| head -1`)
+
+
 def main() -> None:
-    """Console-script entry point."""
-    app()  # rich's Console honours NO_COLOR itself
+    """Console-script entry point (through `mapper._entry`, which catches what start-up meets).
+
+    click turns Ctrl-C into "Aborted!" and a closed stdout into exit 1; the documented codes are
+    130 and 141.
+    """
+    try:
+        app()  # rich's Console honours NO_COLOR itself
+    except SystemExit as stop:
+        cause = _cause(stop)
+        if isinstance(cause, KeyboardInterrupt):
+            err.print("[yellow]interrupted[/]")
+            raise SystemExit(EXIT_INTERRUPTED) from None
+        if isinstance(cause, BrokenPipeError) or (
+            isinstance(cause, OSError) and cause.errno == errno.EPIPE
+        ):
+            raise SystemExit(EXIT_BROKEN_PIPE) from None
+        raise
+
+
+def _cause(error: BaseException) -> BaseException | None:
+    """The first Ctrl-C or broken pipe in the chain of exceptions that led to `error`."""
+    seen = error.__cause__ or error.__context__
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt | OSError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None

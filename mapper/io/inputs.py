@@ -7,9 +7,11 @@ arrays are streamed with ijson, so memory stays flat whatever the file size.
 
 from __future__ import annotations
 
+import errno
 import glob
 import io
 import itertools
+import math
 import os
 import re
 import sys
@@ -60,6 +62,14 @@ def input_size(path: str) -> int:
         return 0 if path == STDIN else Path(path).stat().st_size
     except OSError:
         return 0
+
+
+def stdin_bytes() -> BinaryIO:
+    """Standard input as bytes (OSError when it is closed: `mapper run ... - <&-`)."""
+    stream = sys.stdin
+    if stream is None or getattr(stream, "buffer", None) is None:
+        raise OSError(errno.EBADF, "standard input is closed")
+    return stream.buffer
 
 
 def expand_inputs(specs: Iterable[str]) -> tuple[list[str], list[InputProblem]]:
@@ -138,7 +148,7 @@ def _iter_one(
 ) -> Iterator[Item]:
     try:
         if path == STDIN:
-            yield from _iter_stream(STDIN, sys.stdin.buffer, selector, sniff=True)
+            yield from _iter_stream(STDIN, stdin_bytes(), selector, sniff=True)
             return
         with Path(path).open("rb") as fh:
             if progress is not None:
@@ -302,11 +312,33 @@ def _parse_big_ints(data: bytes | str) -> Any:
     def reject(name: str) -> Any:
         raise ValueError(f"{name} is not valid JSON")
 
+    def finite(text: str) -> float:
+        value = float(text)
+        if math.isinf(value):  # as orjson says: 1e400 is not a number a record can carry
+            raise ValueError("number is infinity when parsed as double")
+        return value
+
     text = data.decode("utf-8") if isinstance(data, bytes) else data
     try:
-        return json.loads(text, parse_constant=reject)
+        doc = json.loads(text, parse_constant=reject, parse_float=finite)
     except RecursionError as err:
         raise ValueError("the document nests too deeply") from err
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(doc):
+        raise ValueError("no low surrogate in string")  # as orjson says; it cannot be written
+    return doc
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+
+
+def _has_lone_surrogate(doc: Any) -> bool:
+    import json
+
+    try:
+        json.dumps(doc, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _malformed(source: str, data: bytes, err: ValueError) -> InputProblem:

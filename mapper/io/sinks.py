@@ -7,6 +7,7 @@ Every file goes through `io.atomic.AtomicFile`: it appears on `close()` only, an
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import sys
@@ -35,7 +36,25 @@ def dumps(value: Any) -> bytes:
     except TypeError:
         import json
 
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        try:
+            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        except ValueError:  # Infinity is not JSON: null, as orjson writes it
+            text = json.dumps(_finite(value), ensure_ascii=False, separators=(",", ":"))
+        try:
+            return text.encode()
+        except UnicodeEncodeError:  # a lone surrogate: written as the \ud800 escape it came as
+            return json.dumps(_finite(value), separators=(",", ":")).encode()
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every float that is not finite replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def dumps_line(value: Any) -> bytes:

@@ -10,7 +10,6 @@ input, and large arrays under a `--records` wrapper (ijson).
 from __future__ import annotations
 
 import stat
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from mapper.io.inputs import (
     lines_of,
     sniff_jsonl,
     sniffed_items,
+    stdin_bytes,
     unreadable,
 )
 from mapper.records import Item
@@ -155,9 +155,14 @@ def _unsized_parts(path: str, reading: Reading) -> Iterator[Part]:
 
 def _stdin_parts(reading: Reading) -> Iterator[Part]:
     """Standard input: JSONL as lines for the workers to parse, a JSON document as records."""
-    lines = sniff_jsonl(sys.stdin.buffer)
+    try:
+        stdin = stdin_bytes()
+    except OSError as err:
+        yield [unreadable(STDIN, err)]
+        return
+    lines = sniff_jsonl(stdin)
     if not isinstance(lines, Iterator):
-        data = lines + sys.stdin.buffer.read()
+        data = lines + stdin.read()
         yield from _record_lists(sniffed_items(STDIN, data, reading.selector))
         return
     yield from _line_parts(STDIN, lines)
