@@ -199,6 +199,15 @@ TIMESTAMPS = [
     ("'2024-05-01 12:00:00'", "2024-05-01T12:00:00Z"),
     ("'  2024-05-01  '", "2024-05-01T00:00:00Z"),
     ("'Wed, 01 May 2024 12:00:00 GMT'", "2024-05-01T12:00:00Z"),
+    # four-digit years below 100 are those years, not 19xx/20xx (email.utils' two-digit rule)
+    ("'Mon, 01 Jan 0001 00:00:00 -0100'", "0001-01-01T01:00:00Z"),
+    ("'Mon, 01 Jan 0001 00:00:00 +1400'", None),  # before year 1 in UTC: not representable
+    ("'01 Jan 0099 00:00:00 GMT'", "0099-01-01T00:00:00Z"),
+    ("'Thu, 31 Dec 0068 23:59:59 +0000'", "0068-12-31T23:59:59Z"),
+    ("'29 Feb 0004 00:00:00 GMT'", "0004-02-29T00:00:00Z"),
+    ("'29 Feb 0100 00:00:00 GMT'", None),  # 100 is no leap year (2100 neither, 2000 is)
+    ("'01 Jan 0000 00:00:00 GMT'", None),
+    ("'01 Jan 0100 00:00:00 GMT'", "0100-01-01T00:00:00Z"),
     ("'01 May 2024 05:00:00 PDT'", "2024-05-01T12:00:00Z"),
     ("'Wed, 01 May 2024 12:00:00 CEST'", None),  # zone names email.utils does not know
     ("`0`", "1970-01-01T00:00:00Z"),
