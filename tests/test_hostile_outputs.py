@@ -147,6 +147,8 @@ def test_reliability_case(
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
     before = _snapshot(tmp_path, case.get("unchanged", []))
+    if "cwd" in case:
+        monkeypatch.chdir(tmp_path / case["cwd"])
     result = CliRunner().invoke(app, _argv(case, tmp_path), input=case.get("stdin"))
     text = result.output
     assert "Traceback" not in text, text
@@ -155,13 +157,23 @@ def test_reliability_case(
         assert said in text, text
     if "code" in case:
         assert case["code"] in text, text
+    for unsaid in case.get("not_says", []):
+        assert unsaid not in text, text
+        for written in tmp_path.rglob("o.*"):
+            assert unsaid not in written.read_text(errors="replace"), written
     assert _snapshot(tmp_path, case.get("unchanged", [])) == before
     for name in case.get("absent", []):
         assert not (tmp_path / name).exists(), name
     for name in case.get("present", []):
         assert (tmp_path / name).exists(), name
-    if "records" in case:
+    if "records" in case or "lookup_files" in case or "problem" in case:
         report = json.loads((tmp_path / case.get("report", "o.report.json")).read_text())
+        assert report.get("lookupFiles", {}) == {
+            k: [str(tmp_path / f) if f != "/dev/zero" else f for f in v]
+            for k, v in case.get("lookup_files", {}).items()}
+        if "problem" in case:
+            assert case["problem"] in [p["code"] for p in report["inputProblems"]], report
+    if "records" in case:
         r = report["records"]
         assert r["in"] == r["mapped"] + r["rejected"] + r["filtered"]
         assert {k: r[k] for k in ("in", "mapped", "rejected", "filtered")} == case["records"]

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from mapper.errors import Diagnostic, MapperError, OutputError, RecordError, suggest
 from mapper.io.atomic import OutputGroup, write_atomic
 from mapper.io.inputs import STDIN, InputProgress, expand_inputs, iter_records, stream_path_of
+from mapper.io.lookups import lookup_files
 from mapper.io.sinks import (
     BATCH_PATTERN,
     MAX_PROPERTIES,
@@ -152,6 +153,8 @@ def run_files(
     try:
         result = _run(plan, paths, reading, options, request, mapping, progress, group)
         result.report.inputs = given
+        if plan.lookups:
+            result.report.lookup_files = lookup_files(plan.lookups, paths, request.lookups)
         result.report.input_problems[:0] = [p.diagnostic for p in problems]
         result.notes = _notes(request) + _repeated_inputs(given, paths)
         if result.status is Status.OK:
