@@ -111,7 +111,17 @@ def _jobs(tmp: Path) -> None:
     (tmp / "glob-jobs.yaml").write_text(yaml.safe_dump(globbing))
 
 
+def _symlinked_include(tmp: Path) -> None:
+    (tmp / "outside").mkdir()
+    (tmp / "outside" / "lib.yaml").write_text("version: 1\ndefine:\n  x: id\n")
+    (tmp / "sub").mkdir()
+    (tmp / "sub" / "lib.yaml").symlink_to(tmp / "outside" / "lib.yaml")
+    text = (HERE / "base.yaml").read_text().replace("version: 1\n", "version: 1\ninclude: [lib.yaml]\n")
+    (tmp / "sub" / "m.yaml").write_text(text)
+
+
 SETUPS: dict[str, Callable[[Path], None]] = {f.__name__.lstrip("_"): f for f in (
+    _symlinked_include,
     _batch_input_in_output, _previous_batches, _previous_jsonl, _fifo_outputs, _fifo_input,
     _plain_inputs, _temporaries, _jobs)}
 
@@ -133,7 +143,7 @@ def test_corpus_is_named() -> None:
     assert len(set(names)) == len(names)
     for case in CASES:
         assert isinstance(case["exit"], int)
-        assert case["exit"] == 0 or {"says", "code", "rejected_reason"} & case.keys(), case["name"]
+        assert case["exit"] == 0 or {"says", "code", "rejected_reason", "problem"} & case.keys(), case["name"]
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c["name"]) for c in CASES])

@@ -8,12 +8,14 @@ Exit codes: 0 ok; 1 invalid mapping or failed test; 2 usage error; 3 records rej
 """
 
 import errno
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from mapper import __version__
 from mapper.cli import authoring, inspect, reference, run
+from mapper.cli.console import ALLOWED_PATHS
 from mapper.cli.console import (
     EXIT_INTERRUPTED as EXIT_INTERRUPTED,
 )
@@ -58,8 +60,16 @@ def main_options(
             "--version", callback=_version, is_eager=True, help="Show the version and exit."
         ),
     ] = False,
+    allow_path: Annotated[
+        list[Path],
+        typer.Option(
+            "--allow-path",
+            help="A folder outside the mapping's own that its `include:` files may come from.",
+        ),
+    ] = [],  # noqa: B006
 ) -> None:
     """Turn raw JSON into validated Atlassian Teamwork Graph objects with YAML mappings."""
+    ALLOWED_PATHS[:] = allow_path
 
 
 COMMANDS = (  # in the order `mapper --help` lists them

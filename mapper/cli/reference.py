@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from mapper.cli.console import (
+    ALLOWED_PATHS,
     EXIT_IO,
     EXIT_MAPPING,
     EXIT_OK,
@@ -31,7 +32,7 @@ def validate(
 
     failed = False
     for mapping in mappings:
-        plan, diags = compile_path(mapping)
+        plan, diags = compile_path(mapping, allow=tuple(ALLOWED_PATHS))
         if plan is None and [d.code for d in diags] == ["spec.no-objects"] and _is_library(mapping):
             name = literal(str(mapping))
             err.print(f"[green]✓[/] {name}: definitions only (used with `include:`)")
