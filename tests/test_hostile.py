@@ -85,6 +85,13 @@ def _regex_bomb(tmp: Path, name: str) -> Path:
     return p
 
 
+def _long_regex_subject(tmp: Path, name: str) -> Path:
+    p = tmp / name
+    lines = [{"id": "a", "x": "a"}, {"id": "b", "x": "a" * 100_001}, {"id": "c", "x": "a" * 100_000}]
+    p.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    return p
+
+
 def _folder_mixed(tmp: Path, name: str) -> Path:
     folder = tmp / "inputs"
     folder.mkdir()
@@ -95,7 +102,7 @@ def _folder_mixed(tmp: Path, name: str) -> Path:
 
 INPUTS = {f.__name__.lstrip("_"): f for f in (
     _invalid_utf8, _invalid_utf8_jsonl, _bom_json, _bom_jsonl, _deep_jsonl, _deep_json,
-    _huge_string, _regex_bomb, _folder_mixed)}
+    _huge_string, _regex_bomb, _folder_mixed, _long_regex_subject)}
 
 
 # ------------------------------------------------------------------ mapping generators
