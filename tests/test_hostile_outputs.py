@@ -120,8 +120,30 @@ def _symlinked_include(tmp: Path) -> None:
     (tmp / "sub" / "m.yaml").write_text(text)
 
 
+def _items(tmp: Path, *counts: int) -> None:
+    (tmp / "in.jsonl").write_text("".join(json.dumps({"items": list(range(n))}) + "\n"
+                                          for n in counts))
+
+
+def _million_items(tmp: Path) -> None:
+    _items(tmp, 1_000_000, 2)
+
+
+def _many_items(tmp: Path) -> None:
+    _items(tmp, 10_000)
+
+
+def _items_over_the_limit(tmp: Path) -> None:
+    _items(tmp, 10_001, 1)
+
+
+def _many_rules(tmp: Path) -> None:
+    rule = "  - {type: atlassian:repository, fields: {id: id}}\n"  # short: 10,000 fit in 2 MiB
+    (tmp / "m.yaml").write_text("version: 1\n# 10,000 rules\nobjects:\n" + rule * 10_000)
+
+
 SETUPS: dict[str, Callable[[Path], None]] = {f.__name__.lstrip("_"): f for f in (
-    _symlinked_include,
+    _million_items, _many_items, _items_over_the_limit, _many_rules, _symlinked_include,
     _batch_input_in_output, _previous_batches, _previous_jsonl, _fifo_outputs, _fifo_input,
     _plain_inputs, _temporaries, _jobs)}
 

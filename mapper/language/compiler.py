@@ -75,6 +75,10 @@ def compile_mapping(
             without it, rules are evaluated field by field.
     """
     spec = loaded.spec
+    if len(spec.objects) > MAX_RULES:
+        message = f"the mapping has {len(spec.objects):,} rules; at most {MAX_RULES:,} are allowed"
+        span = loaded.smap.span(("objects",), prefer_key=True)
+        return None, [Diagnostic("spec.too-many-rules", message, loc=("objects",), span=span)]
     ctx = _Ctx(loaded, MapperFunctions(), frozenset(spec.lookups), fast_paths=fast_paths)
     records = _optional_expr(ctx, spec.records, ("records",), loaded.smap)
     lookups = tuple(_compile_lookup(ctx, name) for name in spec.lookups)
@@ -160,6 +164,8 @@ def compile_expr(ctx: _Ctx, text: str, loc: Loc, smap: SourceMap) -> CompiledExp
     return CompiledExpr(text, evaluate, loc, span, path, parsed.parsed)
 
 
+MAX_RULES = 1_000
+"""Object rules in one mapping (each becomes a generated function)."""
 MAX_EXPRESSION_CHARS = 10_000
 """Characters in one expression, `${}` definitions expanded (compiling costs memory in
 proportion: about 2,000 bytes per character in the worst case)."""

@@ -92,6 +92,11 @@ class RunRequest:
         return f"{self.output.removesuffix('.jsonl')}.report.json"
 
     @property
+    def worker_count(self) -> int:
+        """The worker processes used: `workers`, at most WORKERS_PER_CPU per CPU available."""
+        return max(1, min(self.workers, max_workers()))
+
+    @property
     def is_parallel(self) -> bool:
         """Several worker processes can map it (JSONL into a file)."""
         return self.workers > 1 and self.format == "jsonl" and self.output != STDOUT
@@ -256,6 +261,19 @@ def _check_batch_folder(folder: str, real_inputs: dict[str, str]) -> None:
             )
 
 
+WORKERS_PER_CPU = 2
+"""More processes than this per CPU only cost memory and start-up (mapping is CPU-bound)."""
+
+
+def max_workers() -> int:
+    """The most worker processes a run starts."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return WORKERS_PER_CPU * max(cpus, 1)
+
+
 def _repeated_inputs(given: list[str], paths: list[str]) -> list[str]:
     """Each input file is read once; say so when one was named twice (also as two paths)."""
     counts: dict[str, int] = {}
@@ -274,6 +292,11 @@ def _notes(request: RunRequest) -> list[str]:
     notes = []
     if request.workers > 1 and not request.is_parallel:
         notes.append("--workers applies to JSONL output files; one process maps")
+    elif request.is_parallel and request.worker_count < request.workers:
+        notes.append(
+            f"--workers {request.workers}: {request.worker_count} worker processes "
+            f"({WORKERS_PER_CPU} per CPU available)"
+        )
     if request.format == "jsonl" and (request.connection_id or request.properties):
         notes.append("--connection-id and --property apply to --format batches")
     return notes

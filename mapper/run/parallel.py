@@ -382,7 +382,7 @@ def run_parallel(
     reading = reading or Reading()
     parts = _InFlight(input_parts(paths, reading, workers_read_files=can_fork))
     set_assoc = request.associations == "set"
-    workers = request.workers
+    workers = request.worker_count
     sink = JsonlSink(request.output, set_associations=set_assoc, group=group)
     quarantine = RejectsSink(request.rejects_path, group=group)
     tick = None if progress is None else _ticker(progress, report, inputs, paths)
