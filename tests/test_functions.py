@@ -718,3 +718,21 @@ def test_any_json_arguments_through_jmespath(call: tuple[str, list[Any]]) -> Non
     except (exceptions.JMESPathError, EvalError):
         return
     json.dumps(result, allow_nan=False)
+
+
+@pytest.mark.parametrize(("expr", "expected"), [
+    ("user_ref(' ')", None),
+    ("user_ref('o1', '  ', '\t')", {"externalId": "o1"}),
+    ("user_refs(`[\" \", \"a\", \"\\n\"]`)", [{"externalId": "a"}]),
+    ("users(`[\" \", \"u1\", \"\\t\"]`)", [{"type": "USER", "id": "u1"}]),
+    ("groups(' ')", []),
+    ("principal('USER', ' ')", None),
+    ("entity_key('atlassian:space', ' ')", None),
+    ("entity_key_as('atlassian:branch', ' ', 'x')", None),
+    ("entity_key_as('atlassian:branch', 'repositoryId', '\t')", None),
+    ("associations(`[\" \", \"ABC-1\"]`)", [{"associationType": "issueIdOrKeys", "values": ["ABC-1"]}]),
+])  # fmt: skip
+def test_builders_drop_blank_ids(expr: str, expected: Any) -> None:
+    """Builder results skip validation (fastcheck TRUSTED_RESULTS), so they never carry an id
+    of only whitespace: a blank id is no id."""
+    assert search(expr) == expected
