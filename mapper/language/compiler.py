@@ -83,6 +83,7 @@ def compile_mapping(
     records = _optional_expr(ctx, spec.records, ("records",), loaded.smap)
     lookups = tuple(_compile_lookup(ctx, name) for name in spec.lookups)
     rules = tuple(_compile_rule(ctx, i) for i in range(len(spec.objects)))
+    ctx.diags.extend(_duplicate_rule_names(loaded))
     if not spec.objects:
         ctx.diags.append(
             Diagnostic(
@@ -103,6 +104,25 @@ def compile_mapping(
         warnings,
     )
     return plan, ctx.diags
+
+
+def _duplicate_rule_names(loaded: LoadedMapping) -> Iterator[Diagnostic]:
+    """Two rules with one `name:` share their lines in the report (filtered counts add up)."""
+    first: dict[str, int] = {}
+    for index, rule in enumerate(loaded.spec.objects):
+        if rule.name is None:
+            continue
+        seen = first.setdefault(rule.name, index)
+        if seen != index:
+            loc = ("objects", index, "name")
+            yield Diagnostic(
+                "spec.duplicate-rule-name",
+                f"rule name {rule.name!r} is also the name of objects[{seen}]",
+                loc=loc,
+                span=loaded.smap.span(loc),
+                severity="warning",
+                hint="give each rule its own name: the report counts per rule name",
+            )
 
 
 def compile_expr(ctx: _Ctx, text: str, loc: Loc, smap: SourceMap) -> CompiledExpr | None:

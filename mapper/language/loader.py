@@ -8,6 +8,7 @@ are errors, aliases are counted against an expansion limit and duplicate keys ar
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,9 @@ _SCALAR_TAGS = {
     "tag:yaml.org,2002:null",
     "tag:yaml.org,2002:timestamp",
 }
+_YAML11_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n"})
+_SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
+_OCTAL = re.compile(r"[-+]?0[0-7_]+")
 _SEQ = "tag:yaml.org,2002:seq"
 _MAP = "tag:yaml.org,2002:map"
 
@@ -140,7 +144,32 @@ class _Builder:
         value = self.constructor.construct_object(node, deep=True)
         if isinstance(value, dt.datetime | dt.date):
             return node.value  # keep dates as the text the author wrote
+        if node.style is None and node.tag != _STR:
+            self.surprise(node, value, loc)
         return value
+
+    def surprise(self, node: yaml.ScalarNode, value: Any, loc: Loc) -> None:
+        """Warn where YAML 1.1 reads plain text as something else: `0777` is 511, `1:20` is 80,
+        `on`/`no` are booleans (YAML 1.2 and most readers would keep text or another value)."""
+        text = node.value
+        if isinstance(value, bool) and text.lower() in _YAML11_BOOLEANS:
+            what = f"the boolean {str(value).lower()}"
+        elif isinstance(value, int | float) and not isinstance(value, bool) and (
+            _SEXAGESIMAL.fullmatch(text) or _OCTAL.fullmatch(text)
+        ):
+            what = f"the number {value!r}"
+        else:
+            return
+        self.diags.append(
+            Diagnostic(
+                "yaml.implicit-type",
+                f"{text} is read as {what} (a YAML 1.1 rule)",
+                loc=loc,
+                span=self.span(node),
+                severity="warning",
+                hint=f"quote it to keep the text: '{text}'",
+            )
+        )
 
     def mapping(self, node: yaml.MappingNode, loc: Loc, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
