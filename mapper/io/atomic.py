@@ -192,15 +192,30 @@ class OutputGroup:
         """Run once everything is renamed (removing stale batches of an earlier run)."""
 
     def publish(self) -> None:
-        """Prepare every file, then rename them all (raises OutputError, having aborted all)."""
+        """Prepare every file, then rename them all (raises OutputError, having aborted all).
+
+        The previous version of each file is kept as a hard link until every rename is done:
+        if one fails, those already renamed are put back, so the folder never holds a mix.
+        """
         try:
             for f in self.files:
                 f.prepare()
-            for f in self.files:
-                f.publish()
         except OutputError:
             self.abort()
             raise
+        backups = [_backup(f.path) for f in self.files]
+        done: list[int] = []
+        try:
+            for number, f in enumerate(self.files):
+                f.publish()
+                done.append(number)
+        except OutputError:
+            for number in reversed(done):
+                _restore(self.files[number].path, backups[number])
+            self.abort()
+            _drop(backups)
+            raise
+        _drop(backups)
         self.published = True
         for then in self.after:
             then()
@@ -210,6 +225,38 @@ class OutputGroup:
         for f in self.files:
             if not self.published:
                 f.abort()
+
+
+def _backup(path: Path) -> Path | None:
+    """A hard link to the file at `path` (None: there is none, or links are not possible)."""
+    backup = path.parent / f".{path.name}.{os.getpid()}.previous.tmp"
+    try:
+        if not path.is_file() or path.is_symlink():
+            return None
+        with contextlib.suppress(FileNotFoundError):
+            backup.unlink()
+        os.link(path, backup)
+    except OSError:
+        return None
+    _IN_USE.add(str(backup))
+    return backup
+
+
+def _restore(path: Path, backup: Path | None) -> None:
+    """Put the previous version back (or remove the new file when there was none)."""
+    with contextlib.suppress(OSError):
+        if backup is None:
+            path.unlink()
+        else:
+            os.replace(backup, path)
+
+
+def _drop(backups: list[Path | None]) -> None:
+    for backup in backups:
+        if backup is not None:
+            with contextlib.suppress(OSError):
+                backup.unlink()
+            _IN_USE.discard(str(backup))
 
 
 def _sync_until(fd: int, stop: threading.Event, interval: float) -> None:
