@@ -280,3 +280,30 @@ def test_sigpipe_exits_141_quietly(tmp_path: Path) -> None:
     assert proc.returncode == 141, stderr
     assert b"Traceback" not in stderr
     assert stderr.strip() == b""
+
+
+@pytest.mark.parametrize("how", ["named", "jsonl-symlink", "jsonl-symlink-2-workers", "stdin"])
+def test_dev_zero_as_input_is_read_bounded(tmp_path: Path, how: str) -> None:
+    """/dev/zero has no size and no newline: it is read up to the line limit (256 MiB) and
+    refused, in a process whose memory is capped at 2 GiB."""
+    import resource
+    import subprocess
+    import sys
+
+    (tmp_path / "z.jsonl").symlink_to("/dev/zero")
+    source = {"named": "/dev/zero", "stdin": "-"}.get(how, str(tmp_path / "z.jsonl"))
+    args = ["run", str(HERE / "base.yaml"), source, "-o", str(tmp_path / "o.jsonl"), "-q"]
+    args += ["--workers", "2"] if how.endswith("2-workers") else []
+    code = f"import sys\nfrom mapper._entry import main\nsys.argv = ['mapper', *{args!r}]\nmain()\n"
+
+    def cap() -> None:
+        limit = 2 * 1024**3
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    with Path("/dev/zero").open("rb") as zero:
+        proc = subprocess.run([sys.executable, "-c", code], stdin=zero, capture_output=True,
+                              timeout=120, check=False, preexec_fn=cap)
+    assert proc.returncode == 4, proc.stderr[-2000:]
+    assert b"Traceback" not in proc.stderr
+    report = json.loads((tmp_path / "o.report.json").read_text())
+    assert "a line is longer than 268,435,456 bytes" in report["inputProblems"][0]["message"]

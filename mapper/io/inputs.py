@@ -14,6 +14,7 @@ import itertools
 import math
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -154,7 +155,9 @@ def _iter_one(
             if progress is not None:
                 progress.current = fh
             if path.lower().endswith(JSONL_SUFFIXES):
-                yield from _iter_jsonl(path, fh)
+                yield from jsonl_items(path, lines_of(fh)) if is_unsized(fh) else _iter_jsonl(
+                    path, fh
+                )
             elif _should_stream(path, fh, selector, stream_path):
                 if stream_path is None:
                     yield from _iter_array(path, fh)
@@ -205,9 +208,34 @@ def _iter_stream(
     if isinstance(lines, Iterator):  # JSONL: streamed line by line, memory stays flat
         yield from jsonl_items(source, lines)
     elif sniff:
-        yield from sniffed_items(source, (lines or b"") + fh.read(), selector)
+        yield from sniffed_items(source, (lines or b"") + read_document(fh), selector)
     else:
-        yield from document_items(source, (lines or b"") + fh.read(), selector)
+        yield from document_items(source, (lines or b"") + read_document(fh), selector)
+
+
+MAX_LINE_BYTES = 256 * 1024 * 1024
+"""A JSONL line read from a stream (stdin, a FIFO, a file without a JSON suffix) is at most this
+long: `/dev/zero` has no newline at all."""
+MAX_UNSIZED_DOCUMENT = 256 * 1024 * 1024
+"""A JSON document read from an input whose size cannot be known (stdin, a FIFO, a device)."""
+
+
+def is_unsized(fh: BinaryIO) -> bool:
+    """Is `fh` a FIFO, a device or a socket: no size to trust, no end to count on?"""
+    try:
+        return not stat.S_ISREG(os.fstat(fh.fileno()).st_mode)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return False
+
+
+def read_document(fh: BinaryIO) -> bytes:
+    """The rest of `fh`; from an unsized input at most MAX_UNSIZED_DOCUMENT bytes (OSError)."""
+    if not is_unsized(fh):
+        return fh.read()
+    data = fh.read(MAX_UNSIZED_DOCUMENT + 1)
+    if len(data) > MAX_UNSIZED_DOCUMENT:
+        raise OSError(errno.EFBIG, f"the document is longer than {MAX_UNSIZED_DOCUMENT:,} bytes")
+    return data
 
 
 SNIFF_LINES = 1000
@@ -221,7 +249,9 @@ def sniff_jsonl(fh: BinaryIO) -> Iterator[bytes] | bytes:
     when they are not one document)."""
     head, filled = b"", 0
     for _ in range(SNIFF_LINES + 2):
-        line = fh.readline()
+        line = fh.readline(MAX_LINE_BYTES + 1)
+        if len(line) > MAX_LINE_BYTES:
+            raise _long_line()
         head += line
         filled += bool(line.strip(b"\xef\xbb\xbf \t\r\n"))
         if not line or filled == 2:
@@ -262,16 +292,33 @@ def _holds_jsonl_records(data: bytes) -> bool:
     return False
 
 
-def lines_of(fh: BinaryIO, block: int = 1024 * 1024) -> Iterator[bytes]:
+def lines_of(
+    fh: BinaryIO, block: int = 1024 * 1024, max_line: int | None = None
+) -> Iterator[bytes]:
     """The lines of `fh` (without their newline), read a block at a time: a pipe hands over
-    a few kilobytes per read, and line by line that costs a tenth of the run."""
-    rest = b""
+    a few kilobytes per read, and line by line that costs a tenth of the run. A line longer
+    than `max_line` (default MAX_LINE_BYTES) raises OSError."""
+    limit = MAX_LINE_BYTES if max_line is None else max_line
+    pending: list[bytes] = []
+    size = 0
     while data := fh.read(block):
-        lines = (rest + data).split(b"\n")
+        if b"\n" not in data:  # a long line: keep the pieces, join them once
+            pending.append(data)
+            size += len(data)
+            if size > limit:
+                raise _long_line(limit)
+            continue
+        lines = (b"".join(pending) + data).split(b"\n")
         rest = lines.pop()
+        pending, size = [rest], len(rest)
         yield from lines
+    rest = b"".join(pending)
     if rest:
         yield rest
+
+
+def _long_line(limit: int = MAX_LINE_BYTES) -> OSError:
+    return OSError(errno.EFBIG, f"a line is longer than {limit:,} bytes")
 
 
 def document_items(source: str, data: bytes, selector: Selector | None) -> Iterator[Item]:

@@ -26,6 +26,7 @@ from mapper.io.inputs import (
     iter_records,
     jsonl_spans,
     lines_of,
+    read_document,
     sniff_jsonl,
     sniffed_items,
     stdin_bytes,
@@ -160,12 +161,15 @@ def _stdin_parts(reading: Reading) -> Iterator[Part]:
     except OSError as err:
         yield [unreadable(STDIN, err)]
         return
-    lines = sniff_jsonl(stdin)
-    if not isinstance(lines, Iterator):
-        data = lines + stdin.read()
-        yield from _record_lists(sniffed_items(STDIN, data, reading.selector))
-        return
-    yield from _line_parts(STDIN, lines)
+    try:
+        lines = sniff_jsonl(stdin)
+        if not isinstance(lines, Iterator):
+            data = lines + read_document(stdin)
+            yield from _record_lists(sniffed_items(STDIN, data, reading.selector))
+            return
+        yield from _line_parts(STDIN, lines)
+    except OSError as err:  # a line or a document too long (cat /dev/zero | mapper run ...)
+        yield [unreadable(STDIN, err)]
 
 
 def _line_parts(source: str, lines: Iterable[bytes]) -> Iterator[Part]:
