@@ -203,7 +203,8 @@ def test_run_writes_objects_rejects_and_a_balanced_report(tmp_path: Path) -> Non
     assert diag["span"] == f"{REPOS}:15:18"
     report = json.loads((tmp_path / "repos.report.json").read_text())
     records = report["records"]
-    assert records == {"in": 5, "mapped": 3, "rejected": 1, "filtered": 1, "balanced": True}
+    assert records == {"in": 5, "mapped": 3, "partlyMapped": 0, "rejected": 1, "filtered": 1,
+                       "balanced": True}
     assert records["in"] == records["mapped"] + records["rejected"] + records["filtered"]
     assert report["objects"] == {"out": 3, "byType": {"atlassian:repository": 3}}
     assert report["completed"] is True

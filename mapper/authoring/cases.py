@@ -111,10 +111,18 @@ def _selector(records: str | None, plan: Plan) -> tuple[Any, list[str]]:
 
 
 def _compare_counts(expect: Expect, results: list[RecordResult]) -> list[str]:
-    wanted = expect.model_dump(include={"mapped", "rejected", "filtered"}, exclude_none=True)
+    wanted = expect.model_dump(
+        include={"mapped", "rejected", "filtered", "partial", "items_rejected", "held_back"},
+        exclude_none=True,
+    )
     counts = {k: sum(1 for r in results if r.outcome == k) for k in wanted}
+    if "items_rejected" in wanted:
+        counts["items_rejected"] = sum(len(r.rejected) for r in results)
+    if "held_back" in wanted:
+        counts["held_back"] = sum(r.held_back for r in results)
     return [
-        f"expected {wanted[k]} {k} record(s), got {counts[k]}"
+        f"expected {wanted[k]} {k.replace('_', ' ')}"
+        f"{'' if k in ('items_rejected', 'held_back') else ' record(s)'}, got {counts[k]}"
         for k in counts
         if wanted[k] != counts[k]
     ]

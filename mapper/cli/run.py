@@ -151,11 +151,12 @@ def _show_unkept(result: "RunResult") -> None:
         return
     for errors in result.rejected_shown:  # record by record, in input order
         show_diagnostics(errors, max_errors=len(errors))
-    count = result.report.records_rejected
+    count = result.report.records_with_errors
     shown = len(result.rejected_shown)
     first = "" if count <= shown else f" (the first {shown} shown)"
     err.print(
-        f"{count} record(s) rejected{first}; give --rejects FILE to keep them with their reasons"
+        f"{count} record(s) with rejected items{first}; "
+        "give --rejects FILE to keep them with their reasons"
     )
 
 

@@ -21,7 +21,7 @@ from mapper.functions import EvalContext
 from mapper.functions.timestamps import epoch_ms_of
 from mapper.language.plan import CompiledExpr, ObjectRule, PathPart, Plan, ValueNode
 from mapper.model.validate import check_object
-from mapper.records import MappedObject, Record, RecordResult
+from mapper.records import MappedObject, Record, RecordResult, RejectedItem
 
 _EMPTY: tuple[Any, ...] = ("", [], {})
 NO_LOOKUPS: Mapping[str, Mapping[str, Any]] = MappingProxyType({})
@@ -43,14 +43,37 @@ class _Item:
         return RecordRef(self.record.source, self.record.index, json_pointer(parts))
 
 
+@dataclass
+class _Candidates:
+    """What one record's rules made so far: every candidate lands in exactly one list."""
+
+    objects: list[tuple[MappedObject, ObjectRule, int | None, Any]] = field(default_factory=list)
+    rejected: list[RejectedItem] = field(default_factory=list)
+    filtered_by: list[str] = field(default_factory=list)
+    diags: list[Diagnostic] = field(default_factory=list)
+    count: int = 0
+
+    def add(self, rule: ObjectRule, obj: MappedObject, index: int | None, data: Any) -> None:
+        self.count += 1
+        self.objects.append((obj, rule, index, data))
+
+    def reject(
+        self, rule: ObjectRule, index: int | None, pointer: str, data: Any, errors: list[Diagnostic]
+    ) -> None:
+        self.count += 1
+        self.rejected.append(RejectedItem(rule.name, index, pointer, data, tuple(errors)))
+
+
 def evaluate(
     plan: Plan, record: Record, *, lookups: Mapping[str, Mapping[str, Any]] = NO_LOOKUPS
 ) -> RecordResult:
-    """Apply every rule of `plan` to one record. Never raises for any JSON record."""
+    """Apply every rule of `plan` to one record. Never raises for any JSON record.
+
+    Each object candidate (an item of `each`, or the record) is mapped, rejected or filtered
+    on its own; rules marked `together` are held back as a group when one of them fails.
+    """
     plan.functions.context = EvalContext(record.data, record.source, record.index, lookups)
-    objects: list[MappedObject] = []
-    diags: list[Diagnostic] = []
-    filtered_by: list[str] = []
+    acc = _Candidates()
     for rule in plan.rules:
         plain = rule.each is None and rule.where is None and rule.checked is not None
         if plain:  # the usual case, without the general machinery
@@ -58,54 +81,96 @@ def evaluate(
             if done is not FALLBACK:
                 if done[1]:  # warnings to locate
                     item = _Item(record, record.data, ())
-                    objects.append(_take_checked(rule, item, done, diags))
+                    acc.add(rule, _take_checked(rule, item, done, acc.diags), None, record.data)
                 else:
-                    objects.append(MappedObject(rule.type_name, rule.name, done[0]))
+                    acc.add(
+                        rule, MappedObject(rule.type_name, rule.name, done[0]), None, record.data
+                    )
                 continue
         try:
-            _apply_rule(rule, record, objects, diags, filtered_by, checked=not plain)
+            _apply_rule(rule, record, acc, checked=not plain)
         except RecursionError:
-            diags.append(
-                Diagnostic(
-                    "record.too-deep",
-                    "the record nests too deeply to evaluate",
-                    loc=rule.loc,
-                    span=rule.span,
-                    record=RecordRef(record.source, record.index),
-                )
+            diag = Diagnostic(
+                "record.too-deep",
+                "the record nests too deeply to evaluate",
+                loc=rule.loc,
+                span=rule.span,
+                record=RecordRef(record.source, record.index),
             )
-    if diags and any(d.is_error for d in diags):
-        objects = []
-    return RecordResult(record, tuple(objects), tuple(diags), len(filtered_by), tuple(filtered_by))
+            acc.diags.append(diag)
+            acc.reject(rule, None, "", record.data, [diag])
+    if acc.rejected and any(r.together for _, r, _, _ in acc.objects):
+        _hold_back(acc, record, {r.name for r in plan.rules if r.together})
+    return RecordResult(
+        record,
+        tuple(obj for obj, _, _, _ in acc.objects),
+        tuple(acc.diags),
+        len(acc.filtered_by),
+        tuple(acc.filtered_by),
+        tuple(acc.rejected),
+        acc.count,
+    )
+
+
+def _hold_back(acc: _Candidates, record: Record, names: set[str]) -> None:
+    """Objects of `together` rules go only with all of their record's `together` candidates."""
+    failing = next((r for r in acc.rejected if r.rule in names), None)
+    if failing is None:
+        return
+    where = f"{failing.rule} item {failing.item}" if failing.item is not None else failing.rule
+    if failing.pointer:
+        where += f" ({failing.pointer})"
+    kept = []
+    for obj, rule, index, data in acc.objects:
+        if not rule.together:
+            kept.append((obj, rule, index, data))
+            continue
+        diag = Diagnostic(
+            "object.held-back",
+            f"valid, but held back with the rejected {where}: the rule goes together with it",
+            loc=rule.loc,
+            span=rule.span,
+            record=RecordRef(record.source, record.index, obj.pointer),
+            hint="fix the rejected item, or drop `together: true` to send the valid objects alone",
+        )
+        acc.diags.append(diag)
+        acc.rejected.append(RejectedItem(rule.name, index, obj.pointer, data, (diag,), True))
+    acc.objects = kept
 
 
 def _apply_rule(
-    rule: ObjectRule,
-    record: Record,
-    objects: list[MappedObject],
-    diags: list[Diagnostic],
-    filtered_by: list[str],
-    *,
-    checked: bool = True,
+    rule: ObjectRule, record: Record, acc: _Candidates, *, checked: bool = True
 ) -> None:
     """Evaluate a rule on every item; `checked=False` skips its checked function (it failed)."""
-    for outcome in rule_items(rule, record, diags, checked=checked):
-        diags.extend(outcome.diags)
-        if outcome.filtered:
-            if not outcome.diags:
-                filtered_by.append(rule.name)
-        elif outcome.obj is not None:
-            objects.append(outcome.obj)
+    each_diags: list[Diagnostic] = []
+    outcomes = list(rule_items(rule, record, each_diags, checked=checked))
+    acc.diags.extend(each_diags)
+    each_errors = [d for d in each_diags if d.is_error]
+    if each_errors:
+        acc.reject(rule, None, "", record.data, each_errors)
+    for outcome in outcomes:
+        acc.diags.extend(outcome.diags)
+        errors = [d for d in outcome.diags if d.is_error]
+        if errors or (outcome.obj is None and not outcome.filtered):
+            acc.reject(rule, outcome.index, outcome.pointer, outcome.data, errors)
+        elif outcome.filtered:
+            acc.count += 1
+            acc.filtered_by.append(rule.name)
+        else:
+            acc.add(rule, outcome.obj, outcome.index, outcome.data)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
 class ItemOutcome:
-    """One item of a rule: its data, its object (None when filtered or rejected), its problems."""
+    """One item of a rule: its data, its object (None when filtered or rejected), its problems,
+    its position among the rule's items (None without `each`) and JSON pointer ("" unknown)."""
 
     data: Any
     obj: MappedObject | None
     filtered: bool
     diags: tuple[Diagnostic, ...]
+    index: int | None = None
+    pointer: str = ""
 
 
 def rule_items(
@@ -113,13 +178,15 @@ def rule_items(
 ) -> Iterator[ItemOutcome]:
     """The items of one rule on one record (one item without `each`), each built and judged on
     its own; problems of the `each` expression itself go to `each_diags`."""
-    for data, prefix in _items(rule, record, each_diags):
+    for n, (data, prefix) in enumerate(_items(rule, record, each_diags)):
         item = _Item(record, data, prefix)
+        index = None if rule.each is None else n
+        pointer = _pointer(item)
         if rule.where is not None and not _truthy(_eval(rule.where, item)):
-            yield ItemOutcome(data, None, True, tuple(item.diags))
+            yield ItemOutcome(data, None, True, tuple(item.diags), index, pointer)
             continue
         obj = _build(rule, item, checked=checked)
-        yield ItemOutcome(data, obj, False, tuple(item.diags))
+        yield ItemOutcome(data, obj, False, tuple(item.diags), index, pointer)
 
 
 def _items(rule: ObjectRule, record: Record, diags: list[Diagnostic]) -> list[tuple[Any, Any]]:

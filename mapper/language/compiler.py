@@ -95,6 +95,7 @@ def compile_mapping(
         lookups,
         ctx.functions,
         warnings,
+        strict=spec.strict,
     )
     return plan, ctx.diags
 
@@ -273,6 +274,7 @@ def _compile_rule(ctx: _Ctx, index: int) -> ObjectRule | None:
         loc,
         smap.span(loc),
         derive_usn=derive_usn,
+        together=spec.together if spec.together is not None else ctx.mapping.spec.together,
         fused=fused,
         checked=checked,
     )

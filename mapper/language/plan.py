@@ -70,6 +70,7 @@ class ObjectRule:
     loc: Loc
     span: SourceSpan | None
     derive_usn: bool  # updateSequenceNumber is unmapped: derive it from lastUpdatedAt
+    together: bool = False  # its objects are held back when any `together` candidate fails
     fused: Evaluator | None = field(default=None, compare=False, repr=False)  # engine.fusion
     checked: Evaluator | None = field(default=None, compare=False, repr=False)  # fuse_checked
 
@@ -96,6 +97,7 @@ class Plan:
     lookups: tuple[LookupTable, ...]
     functions: Any  # the MapperFunctions instance all evaluators share (its context is per record)
     warnings: tuple[Diagnostic, ...] = ()
+    strict: bool = False  # `strict: true`: an optional field that fails rejects its object
 
     @property
     def object_types(self) -> tuple[str, ...]:

@@ -117,6 +117,11 @@ class ObjectSpec(_Spec):
     fields: dict[str, FieldValue] = Field(
         description="Output fields: common properties plus the type block under the type name."
     )
+    together: bool | None = Field(
+        None,
+        description="true: this rule's objects are sent only if every candidate of the "
+        "record's `together` rules is valid (default: the mapping's `together`).",
+    )
 
 
 class MappingSpec(_Spec):
@@ -140,6 +145,16 @@ class MappingSpec(_Spec):
         description="Field values applied to every rule that does not map them.",
     )
     lookups: dict[str, LookupSpec] = Field(default_factory=dict)
+    together: bool = Field(
+        False,
+        description="true: a record's objects are sent all together or not at all "
+        "(one rejected item holds back the others). Rules may override it.",
+    )
+    strict: bool = Field(
+        False,
+        description="true: an optional field whose expression fails rejects the object "
+        "(default: the field is omitted with a field.optional-failed warning).",
+    )
     objects: list[ObjectSpec] = Field(default_factory=list)
 
 

@@ -285,7 +285,7 @@ def _run_serial(
             sink.sync_in_background()
         report = run(plan, items, sink=sink, rejects=quarantine, options=options, progress=tick)
     result = RunResult(report, Status.OK, _written(request))
-    if quarantine.count and not rejects_path:
+    if quarantine.records and not rejects_path:
         result.rejected_shown = quarantine.kept
     return result
 
@@ -309,6 +309,6 @@ def _finish(result: RunResult, request: RunRequest) -> None:
         result.report_file = path
     if report.input_problems:
         result.status = Status.IO
-    elif report.records_rejected:
+    elif report.records_with_errors:
         result.status = Status.REJECTED
 

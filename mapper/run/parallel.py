@@ -302,7 +302,7 @@ class _Run:
             if res.unparsed or self.report.would_stop_within(res.counts, self.options):
                 return _Stop(part, res, path_no)
             self.sink.count += res.counts.objects_out
-            self.rejects.write_raw(res.rejects, res.counts.records_rejected)
+            self.rejects.write_raw(res.rejects, res.counts.items_rejected)
             self.report.merge(res.counts)
             self.lookup_problems.extend(res.lookup_problems)
             if self.progress is not None:
@@ -319,7 +319,7 @@ class _Run:
         part, res = stop.part, stop.res
         self.sink.rewind(res.offset)
         options = self.options
-        rejected = self.report.records_rejected
+        rejected = self.report.records_with_errors
         left = None if options.max_rejects is None else options.max_rejects - rejected
         items: Iterable[Item]
         if res.unparsed:

@@ -1,7 +1,8 @@
 """Drive records through the interpreter into sinks, and account for every one of them.
 
 `run` returns a `RunReport` whose counts prove that nothing was lost:
-records in = records mapped + records rejected + records filtered.
+records in = mapped + partly mapped + rejected + filtered, and
+items in = objects out + items rejected + items filtered.
 """
 
 from __future__ import annotations
@@ -84,25 +85,38 @@ def run(
 def account(
     report: RunReport, result: RecordResult | None, item: Item, sink: Sink, rejects: RejectsSink
 ) -> None:
-    """Count one record's outcome and send it to the sink or the rejects file."""
+    """Count one record's outcome, send its objects to the sink and its rejected candidates
+    (one line each) to the rejects file."""
     report.records_in += 1
     if result is None:
         assert isinstance(item, BadRecord)
         report.records_rejected += 1
+        report.items_in += 1
+        report.items_rejected += 1
         report.note(item.diagnostic)
         rejects.write_reject(item.source, item.index, [item.diagnostic], None, raw=item.raw)
         return
     for diag in result.diagnostics:
         report.note(diag)
+    report.items_in += result.items_in
+    report.items_filtered += result.filtered
     outcome = result.outcome
+    if result.rejected:
+        report.items_rejected += len(result.rejected)
+        report.items_held_back += result.held_back
+        rejects.write_result(result)
+    elif outcome == "rejected":  # errors without a candidate (not made by `evaluate`)
+        report.items_in += 1
+        report.items_rejected += 1
+        rec = result.record
+        rejects.write_reject(rec.source, rec.index, result.errors, rec.data)
     if outcome == "rejected":
         report.records_rejected += 1
-        rec = result.record
-        rejects.write_reject(rec.source, rec.index, result.diagnostics, rec.data)
     elif outcome == "filtered":
         report.records_filtered += 1
     else:
-        report.records_mapped += 1
+        report.records_partial += outcome == "partial"
+        report.records_mapped += outcome == "mapped"
         sink.write(result.objects)
         report.objects_out += len(result.objects)
         for obj in result.objects:
@@ -135,8 +149,7 @@ def preview(
         if result is None:
             continue
         results.append(result)
-        if result.outcome == "mapped":
-            sink.write(result.objects)
+        sink.write(result.objects)
         if sink.count >= count:
             break
     return sink.objects[:count], results
