@@ -81,6 +81,10 @@ def run_cmd(
     ] = AssocForm.array,
     workers: Annotated[int, typer.Option(help="Worker processes (JSONL output).", min=1)] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="An optional field that fails rejects its object."),
+    ] = False,
 ) -> None:
     """Map every input record; write objects, rejected records and a run report.
 
@@ -103,6 +107,7 @@ def run_cmd(
         associations=associations.value,
         connection_id=connection_id,
         properties=parse_pairs(prop, "--property"),
+        strict=strict,
     )
     result = run_request(mapping, inputs, request, quiet=quiet)
     raise typer.Exit(result.status)

@@ -35,6 +35,7 @@ class _Item:
     data: Any
     prefix: tuple[PathPart, ...] | None
     diags: list[Diagnostic] = field(default_factory=list)
+    strict: bool = False
 
     def ref(self, path: tuple[PathPart, ...] | None = None) -> RecordRef:
         if self.prefix is None:
@@ -65,13 +66,20 @@ class _Candidates:
 
 
 def evaluate(
-    plan: Plan, record: Record, *, lookups: Mapping[str, Mapping[str, Any]] = NO_LOOKUPS
+    plan: Plan,
+    record: Record,
+    *,
+    lookups: Mapping[str, Mapping[str, Any]] = NO_LOOKUPS,
+    strict: bool = False,
 ) -> RecordResult:
     """Apply every rule of `plan` to one record. Never raises for any JSON record.
 
     Each object candidate (an item of `each`, or the record) is mapped, rejected or filtered
     on its own; rules marked `together` are held back as a group when one of them fails.
+    An optional field whose expression fails is omitted with a `field.optional-failed`
+    warning, an error under `strict` (or the mapping's `strict: true`).
     """
+    strict = strict or plan.strict
     plan.functions.context = EvalContext(record.data, record.source, record.index, lookups)
     acc = _Candidates()
     for rule in plan.rules:
@@ -88,7 +96,7 @@ def evaluate(
                     )
                 continue
         try:
-            _apply_rule(rule, record, acc, checked=not plain)
+            _apply_rule(rule, record, acc, checked=not plain, strict=strict)
         except RecursionError:
             diag = Diagnostic(
                 "record.too-deep",
@@ -139,11 +147,11 @@ def _hold_back(acc: _Candidates, record: Record, names: set[str]) -> None:
 
 
 def _apply_rule(
-    rule: ObjectRule, record: Record, acc: _Candidates, *, checked: bool = True
+    rule: ObjectRule, record: Record, acc: _Candidates, *, checked: bool = True, strict: bool
 ) -> None:
     """Evaluate a rule on every item; `checked=False` skips its checked function (it failed)."""
     each_diags: list[Diagnostic] = []
-    outcomes = list(rule_items(rule, record, each_diags, checked=checked))
+    outcomes = list(rule_items(rule, record, each_diags, checked=checked, strict=strict))
     acc.diags.extend(each_diags)
     each_errors = [d for d in each_diags if d.is_error]
     if each_errors:
@@ -174,12 +182,17 @@ class ItemOutcome:
 
 
 def rule_items(
-    rule: ObjectRule, record: Record, each_diags: list[Diagnostic], *, checked: bool = True
+    rule: ObjectRule,
+    record: Record,
+    each_diags: list[Diagnostic],
+    *,
+    checked: bool = True,
+    strict: bool = False,
 ) -> Iterator[ItemOutcome]:
     """The items of one rule on one record (one item without `each`), each built and judged on
     its own; problems of the `each` expression itself go to `each_diags`."""
     for n, (data, prefix) in enumerate(_items(rule, record, each_diags)):
-        item = _Item(record, data, prefix)
+        item = _Item(record, data, prefix, strict=strict)
         index = None if rule.each is None else n
         pointer = _pointer(item)
         if rule.where is not None and not _truthy(_eval(rule.where, item)):
@@ -274,9 +287,36 @@ def _value(node: ValueNode, item: _Item) -> Any:
     raw = value
     if node.omit_empty and (value is None or value in _EMPTY):
         value = None
+    failed = bool(node.exprs) and len(item.diags) > problems
+    if failed and (value is not None or node.has_default or not (node.required or node.needed)):
+        _forgive(node, item, problems, recovered=value is not None or node.has_default)
     if value is None:
-        return _absent(node, item, raw, failed=bool(node.exprs) and len(item.diags) > problems)
+        return _absent(node, item, raw, failed=failed)
     return value
+
+
+_UNFORGIVEN = frozenset({"function.regex-timeout", "record.too-deep"})
+
+
+def _forgive(node: ValueNode, item: _Item, start: int, *, recovered: bool) -> None:
+    """The errors of a field that has a value after all (a later `coalesce` expression, a
+    `default:`) or is optional become `field.optional-failed` warnings (errors when strict and
+    the field is omitted), naming the field, the expression and the cause."""
+    name = next((p for p in reversed(node.loc) if isinstance(p, str)), "value")
+    for i in range(start, len(item.diags)):
+        diag = item.diags[i]
+        if not diag.is_error or diag.code in _UNFORGIVEN:
+            continue
+        what = "the default was used" if node.has_default else "the field was omitted"
+        if recovered and not node.has_default:
+            what = "the next expression was used"
+        item.diags[i] = replace(
+            diag,
+            code="field.optional-failed",
+            message=f"{name!r}: {what} because {diag.code}: {diag.message}",
+            severity="error" if item.strict and not recovered else "warning",
+            hint=diag.hint or "give the field a `default:`, or fix the expression",
+        )
 
 
 def _coalesce(node: ValueNode, item: _Item) -> Any:
@@ -333,10 +373,57 @@ def _build(rule: ObjectRule, item: _Item, *, checked: bool = True) -> MappedObje
         if usn is not None:
             payload["updateSequenceNumber"] = usn
     clean, problems = check_object(rule.type_name, payload)
+    if clean is None and not item.strict:
+        clean, problems = _without_bad_optional(rule, payload, problems)
     item.diags.extend(_locate_object_problem(rule, item, d) for d in problems)
     if clean is None:
         return None
     return MappedObject(rule.type_name, rule.name, clean, _pointer(item))
+
+
+def _optional_path(rule: ObjectRule, loc: tuple[PathPart, ...]) -> tuple[PathPart, ...] | None:
+    """The mapped optional field (top level, or in the type block) a problem is in, if any."""
+    path = loc[:2] if loc and loc[0] == rule.type_name else loc[:1]
+    node = rule.fields
+    for part in path:
+        child = node.child(part) if node.kind == "object" else None
+        if child is None or child.required or child.needed:
+            return None
+        node = child
+    return path if len(path) == (2 if path[:1] == (rule.type_name,) else 1) else None
+
+
+def _without_bad_optional(
+    rule: ObjectRule, payload: dict[str, Any], problems: list[Diagnostic]
+) -> tuple[dict[str, Any] | None, list[Diagnostic]]:
+    """An object refused only for values of optional fields: the object without them, and
+    the refusals as `field.optional-failed` warnings. Else (None, problems) unchanged."""
+    errors = [d for d in problems if d.is_error]
+    paths = [_optional_path(rule, d.loc) for d in errors]
+    if not errors or any(p is None for p in paths):
+        return None, problems
+    trimmed = dict(payload)
+    for path in paths:
+        assert path is not None
+        if len(path) == 1:
+            trimmed.pop(str(path[0]), None)
+        elif isinstance(trimmed.get(str(path[0])), dict):
+            trimmed[str(path[0])] = {
+                k: v for k, v in trimmed[str(path[0])].items() if k != path[1]
+            }
+    clean, again = check_object(rule.type_name, trimmed)
+    if clean is None:
+        return None, problems
+    forgiven = [
+        replace(
+            d,
+            code="field.optional-failed",
+            message=f"the field was omitted because {d.code}: {d.message}",
+            severity="warning",
+        )
+        for d in errors
+    ]
+    return clean, forgiven + [d for d in problems if not d.is_error] + again
 
 
 def _pointer(item: _Item) -> str:

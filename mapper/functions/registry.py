@@ -10,6 +10,7 @@ from mapper.functions.arguments import arity_of
 from mapper.functions.context import ContextFunctions, EvalContext
 from mapper.functions.documents import DocumentFunctions
 from mapper.functions.markup import MarkupFunctions
+from mapper.functions.numbers import NumberFunctions
 from mapper.functions.patterns import PatternFunctions
 from mapper.functions.principals import PrincipalFunctions
 from mapper.functions.refs import RefFunctions
@@ -25,6 +26,7 @@ class MapperFunctions(
     MarkupFunctions,
     PatternFunctions,
     ValueFunctions,
+    NumberFunctions,
     DocumentFunctions,
     RefFunctions,
     PrincipalFunctions,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import jmespath
-from jmespath.exceptions import JMESPathError, ParseError
+from jmespath.exceptions import JMESPathError, JMESPathTypeError, ParseError
 
 from mapper.errors import Diagnostic, Loc, SourceSpan
 from mapper.functions import MapperFunctions
@@ -33,9 +33,12 @@ from mapper.language.plan import (
 )
 from mapper.language.spec import CoalesceField, ConstField, ExprField, UseField
 from mapper.model import OBJECT_TYPES
+from mapper.model.introspect import required_keys_at
 from mapper.model.validate import check_object
 
 AUTO_DEFAULTS: dict[str, Any] = {"schemaVersion": "1.0"}  # project decision §8.2
+FORGIVEN = (JMESPathTypeError,)
+"""Errors of the left side of `a || b` that make `b` the default (README: `||` after errors)."""
 
 
 @dataclass
@@ -230,7 +233,7 @@ def _evaluator(parsed: Any, functions: MapperFunctions) -> Callable[[Any], Any]:
     It gives the same results and errors as jmespath's interpreter (the official compliance
     suite runs in tests/test_jmespath_compliance.py) at a fraction of the cost per call.
     """
-    return compile_ast(parsed.parsed, functions)
+    return compile_ast(parsed.parsed, functions, forgive=FORGIVEN)
 
 
 def _optional_expr(ctx: _Ctx, text: str | None, loc: Loc, smap: SourceMap) -> CompiledExpr | None:
@@ -260,6 +263,8 @@ def _compile_rule(ctx: _Ctx, index: int) -> ObjectRule | None:
     each = _compile_each(ctx, spec.each, (*loc, "each"), smap)
     where = _optional_expr(ctx, spec.where, (*loc, "where"), smap)
     node = _with_auto_defaults(node, fields)
+    if spec.type in OBJECT_TYPES:
+        node = _mark_needed(node, spec.type, ())
     ctx.diags.extend(constant_problems(spec.type, node))
     name = spec.name or f"{spec.type.removeprefix('atlassian:')}#{index}"
     derive_usn = "updateSequenceNumber" not in fields
@@ -316,6 +321,25 @@ def constant_problems(type_name: str, node: ValueNode) -> Iterator[Diagnostic]:
                     hint=diag.hint or "map it from the record, or give a valid constant",
                 )
                 break
+
+
+def _mark_needed(node: ValueNode, type_name: str, path: tuple[str | int, ...]) -> ValueNode:
+    """Mark the keys the object model requires inside the object literals of a rule (the type
+    block, a thumbnail): an optional-looking key there is not optional."""
+    if node.kind != "object":
+        return node
+    required = required_keys_at(type_name, path) or frozenset()
+    children = tuple(
+        (
+            key,
+            replace(
+                _mark_needed(child, type_name, (*path, key)),
+                needed=child.needed or (bool(path) and key in required),
+            ),
+        )
+        for key, child in node.children
+    )
+    return replace(node, children=children)
 
 
 def _with_auto_defaults(node: ValueNode, fields: dict[str, Any]) -> ValueNode:

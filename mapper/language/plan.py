@@ -40,6 +40,7 @@ class ValueNode:
     default: Any = None
     omit_empty: bool = False
     origin: str | None = None  # name of the `define:` entry it came from
+    needed: bool = False  # the object model requires this key: a failure is never forgiven
 
     def child(self, key: PathPart) -> ValueNode | None:
         """The child node for an output key or list index, if this node has one."""

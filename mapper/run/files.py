@@ -63,6 +63,8 @@ class RunRequest:
     associations: AssociationForm = "array"
     connection_id: str | None = None
     properties: Mapping[str, str] = field(default_factory=dict)
+    strict: bool = False
+    """An optional field whose expression fails rejects its object (default: omitted, warned)."""
     shown_rejects: int = 20
     """Without a rejects file, the errors of this many rejected records are kept to show."""
 
@@ -172,7 +174,9 @@ def _options(plan: Plan, request: RunRequest) -> RunOptions:
                 else "the mapping declares no `lookups:`"
             )
             raise UsageError([_usage(f"--lookup {name}: no such lookup table; {hint}")])
-    return RunOptions(request.policy, request.max_errors, dict(request.lookups))
+    return RunOptions(
+        request.policy, request.max_errors, dict(request.lookups), strict=request.strict
+    )
 
 
 def _usage(message: str) -> Diagnostic:

@@ -20,6 +20,7 @@ reads the rest of that file with ijson and the later inputs itself, as a 1-worke
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import itertools
 import multiprocessing as mp
 import os
@@ -337,7 +338,7 @@ class _Run:
             items = _lines_items(part)
         else:
             items = part
-        local = RunOptions(options.policy, left, options.lookups)
+        local = dataclasses.replace(options, max_rejects=left)
         done = run(self.plan, items, sink=self.sink, rejects=self.rejects, options=local)
         lookups = [d for d in done.input_problems if d.code.startswith("lookup.")]
         self.lookup_problems.extend(lookups)

@@ -44,9 +44,10 @@ def iter_results(
             yield None, item
             continue
         if plan.lookups:
-            yield evaluate(plan, item, lookups=cache.for_source(item.source)), item
+            lookups = cache.for_source(item.source)
+            yield evaluate(plan, item, lookups=lookups, strict=options.strict), item
         else:
-            yield evaluate(plan, item), item
+            yield evaluate(plan, item, strict=options.strict), item
     if own:
         report.input_problems.extend(cache.problems)
 

@@ -22,6 +22,7 @@ class RunOptions:
     max_rejects: int | None = None
     lookups: Mapping[str, str] = field(default_factory=dict)
     limit: int | None = None  # stop after this many records (preview)
+    strict: bool = False  # an optional field that fails rejects its object (`--strict`)
 
 
 def max_errors_reason(limit: int | None) -> str:
