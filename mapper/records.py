@@ -64,6 +64,8 @@ class RecordResult:
     filtered_by: tuple[str, ...] = ()
     rejected: tuple[RejectedItem, ...] = ()
     items_in: int = 0
+    filtered_example: tuple[str, str, Any] | None = None
+    """The first item a `where` filtered: (rule, JSON pointer, the item)."""
 
     @property
     def held_back(self) -> int:

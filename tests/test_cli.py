@@ -475,7 +475,7 @@ def test_preview_panels(tmp_path: Path) -> None:
     assert "unnamed (default)" in out                       # defaulted values are marked
     assert f"rejected {REPOS_IN} #2" in out                 # the rejected record's panel
     assert "field.required" in out
-    assert "3 object(s) from 5 record(s) read; 1 rejected" in err
+    assert "3 object(s) from 5 record(s) read: 3 mapped + 1 rejected + 1 filtered" in err
 
 
 def test_preview_json_and_n() -> None:

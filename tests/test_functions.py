@@ -26,7 +26,7 @@ from mapper.functions import (
     timestamps,
 )
 from mapper.functions.arguments import OPTIONAL_TYPES, REPEATED_TYPES
-from mapper.functions.docs import EXAMPLE_LOOKUPS, example_context, parse_doc
+from mapper.functions.docs import EXAMPLE_LOOKUPS, EXAMPLE_PARAMS, example_context, parse_doc
 from mapper.functions.patterns import compile_pattern
 
 DOCS = {doc.name: doc for doc in function_docs()}
@@ -41,6 +41,7 @@ EXAMPLES = [
 def search(expr: str, data: Any = None, context: EvalContext | None = None) -> Any:
     fns = MapperFunctions()
     fns.context = context or example_context(data)
+    fns.params = EXAMPLE_PARAMS
     return jmespath.compile(expr).search(data, options=make_options(fns))
 
 

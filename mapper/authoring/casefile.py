@@ -64,6 +64,9 @@ class CaseSpec(Shape):
     given: list[Any] | dict[str, Any] | None = Field(None, description="a list of records")
     input: str | None = None
     records: str | None = None
+    params: dict[str, str | int | float | bool] | None = Field(
+        None, description="values of the mapping's `params:`, as `--param` gives them"
+    )
     expect: Expect = Field(description="`expect: {}` only compiles the mapping")
     xfail: str | None = None
 

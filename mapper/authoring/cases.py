@@ -58,6 +58,14 @@ def run_case(case: Case, *, update: bool = False) -> CaseResult:
         result.failures.append("the mapping does not compile:\n" + "\n".join(map(str, diags)))
     if plan is None:
         return result
+    from mapper.language.params import resolve_params
+
+    given = {
+        k: str(v).lower() if isinstance(v, bool) else str(v)
+        for k, v in (case.spec.params or {}).items()
+    }
+    plan.functions.params, bad = resolve_params(plan.params, given, "params:")
+    result.failures += [d.message for d in bad]
     records, problems = _records(case, plan)
     result.failures += problems
     result.results = map_records(plan, records)
@@ -71,6 +79,38 @@ def run_case(case: Case, *, update: bool = False) -> CaseResult:
     if expect.file is not None:
         result.failures += _compare_file(case.file.parent / expect.file, objects, update, result)
     return result
+
+
+def case_notes(result: CaseResult) -> list[str]:
+    """What `mapper test` tells about a case besides pass/fail: the counts of its records, each
+    record a `where:` filtered (with the rule and condition), and the warnings of a run that
+    filtered or rejected most of its records when the case expects no such counts."""
+    if result.plan is None or not result.results:
+        return []
+    from mapper.io.sinks import MemorySink, RejectsSink
+    from mapper.run.alarms import alarms
+    from mapper.run.pipeline import account, counts_line
+    from mapper.run.report import RunReport
+
+    plan, report = result.plan, RunReport(result.plan.path)
+    sink, rejects = MemorySink(), RejectsSink(None)
+    notes = []
+    for res in result.results:
+        account(report, res, res.record, sink, rejects)
+        if res.outcome == "filtered" and res.filtered_example is not None:
+            rule = res.filtered_example[0]
+            where = next((r.where.text for r in plan.rules if r.name == rule and r.where), None)
+            notes.append(
+                f"record #{res.record.index} was filtered by rule {rule!r} (where: {where})"
+            )
+    expect = result.case.spec.expect
+    expected = any(
+        v is not None
+        for v in (expect.filtered, expect.rejected, expect.partial, expect.items_rejected)
+    )
+    if not expected:
+        notes += alarms(report, plan)
+    return [counts_line(report), *notes] if notes else notes
 
 
 def _compile(case: Case) -> tuple[Plan | None, list[Diagnostic]]:

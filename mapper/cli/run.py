@@ -16,12 +16,14 @@ from mapper.cli.console import (
     EXIT_USAGE,
     InputsArg,
     MappingArg,
+    ParamOpt,
     RecordsOpt,
     compile_or_exit,
     err,
     fail,
     literal,
     parse_pairs,
+    show_alarms,
     show_diagnostics,
 )
 
@@ -85,6 +87,7 @@ def run_cmd(
         bool,
         typer.Option("--strict", help="An optional field that fails rejects its object."),
     ] = False,
+    param: ParamOpt = [],  # noqa: B006
 ) -> None:
     """Map every input record; write objects, rejected records and a run report.
 
@@ -108,6 +111,7 @@ def run_cmd(
         connection_id=connection_id,
         properties=parse_pairs(prop, "--property"),
         strict=strict,
+        params=parse_pairs(param, "--param"),
     )
     result = run_request(mapping, inputs, request, quiet=quiet)
     raise typer.Exit(result.status)
@@ -126,6 +130,7 @@ def run_request(mapping: Path, inputs: list[str], request: "RunRequest", *, quie
     except InputError as error:
         fail(EXIT_IO, list(error.diagnostics))
     show_result(result, quiet=quiet)
+    show_alarms(result.report, plan)
     return result
 
 
@@ -252,7 +257,7 @@ def _run_job(job: "Job", output: Path) -> int:
 
     target = str(output / f"{job.name}.jsonl")
     err.rule(f"{job.name}: {job.mapping}")
-    request = RunRequest(output=target, records=job.records)
+    request = RunRequest(output=target, records=job.records, params=dict(job.params))
     try:
         result = run_request(job.mapping, list(job.inputs), request, quiet=False)
     except typer.Exit as done:  # the mapping did not compile, or the request was refused

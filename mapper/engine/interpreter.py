@@ -53,6 +53,7 @@ class _Candidates:
     filtered_by: list[str] = field(default_factory=list)
     diags: list[Diagnostic] = field(default_factory=list)
     count: int = 0
+    filtered_example: tuple[str, str, Any] | None = None
 
     def add(self, rule: ObjectRule, obj: MappedObject, index: int | None, data: Any) -> None:
         self.count += 1
@@ -117,6 +118,7 @@ def evaluate(
         tuple(acc.filtered_by),
         tuple(acc.rejected),
         acc.count,
+        acc.filtered_example,
     )
 
 
@@ -164,6 +166,8 @@ def _apply_rule(
         elif outcome.filtered:
             acc.count += 1
             acc.filtered_by.append(rule.name)
+            if acc.filtered_example is None:
+                acc.filtered_example = (rule.name, outcome.pointer, outcome.data)
         else:
             acc.add(rule, outcome.obj, outcome.index, outcome.data)  # type: ignore[arg-type]
 

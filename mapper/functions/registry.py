@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import jmespath
 from jmespath import functions
 
@@ -43,6 +46,7 @@ class MapperFunctions(
 
     def __init__(self, *, regex_timeout_s: float | None = None) -> None:
         self.context = EvalContext()
+        self.params: Mapping[str, Any] = {}
         self.regex_timeout_s = (
             patterns.REGEX_TIMEOUT_S if regex_timeout_s is None else regex_timeout_s
         )

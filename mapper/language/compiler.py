@@ -28,10 +28,11 @@ from mapper.language.plan import (
     LookupTable,
     NodeKind,
     ObjectRule,
+    Param,
     Plan,
     ValueNode,
 )
-from mapper.language.spec import CoalesceField, ConstField, ExprField, UseField
+from mapper.language.spec import CoalesceField, ConstField, ExprField, ParamSpec, UseField
 from mapper.model import OBJECT_TYPES
 from mapper.model.introspect import required_keys_at
 from mapper.model.validate import check_object
@@ -48,6 +49,7 @@ class _Ctx:
     loaded: LoadedMapping | None  # None for an expression given outside a mapping
     functions: MapperFunctions
     lookup_names: frozenset[str]
+    param_names: frozenset[str] | None = None  # None: outside a mapping (no check)
     diags: list[Diagnostic] = field(default_factory=list)
     use_stack: tuple[str, ...] = ()
     parser: Any = field(default_factory=lambda: jmespath.parser.Parser())
@@ -76,7 +78,15 @@ def compile_mapping(
             without it, rules are evaluated field by field.
     """
     spec = loaded.spec
-    ctx = _Ctx(loaded, MapperFunctions(), frozenset(spec.lookups), fast_paths=fast_paths)
+    ctx = _Ctx(
+        loaded,
+        MapperFunctions(),
+        frozenset(spec.lookups),
+        frozenset(spec.params),
+        fast_paths=fast_paths,
+    )
+    params = tuple(_compile_param(name, p, loaded.smap) for name, p in spec.params.items())
+    ctx.functions.params = {p.name: p.default for p in params if not p.required}
     records = _optional_expr(ctx, spec.records, ("records",), loaded.smap)
     lookups = tuple(_compile_lookup(ctx, name) for name in spec.lookups)
     rules = tuple(_compile_rule(ctx, i) for i in range(len(spec.objects)))
@@ -99,8 +109,16 @@ def compile_mapping(
         ctx.functions,
         warnings,
         strict=spec.strict,
+        params=params,
     )
     return plan, ctx.diags
+
+
+def _compile_param(name: str, spec: ParamSpec, smap: SourceMap) -> Param:
+    required = "default" not in spec.model_fields_set
+    return Param(
+        name, spec.type, spec.description, spec.default, required, smap.span(("params", name))
+    )
 
 
 def compile_expr(ctx: _Ctx, text: str, loc: Loc, smap: SourceMap) -> CompiledExpr | None:
@@ -137,6 +155,8 @@ def compile_expr(ctx: _Ctx, text: str, loc: Loc, smap: SourceMap) -> CompiledExp
             )
         )
     found = list(checks.check_expression(text, parsed.parsed, ctx.lookup_names))
+    if ctx.param_names is not None:
+        found += checks.check_params(text, parsed.parsed, ctx.param_names)
     ctx.diags.extend(replace(d, loc=loc, span=span) for d in found)
     evaluate = _evaluator(parsed, ctx.functions)
     return CompiledExpr(text, evaluate, loc, span, checks.value_path(parsed.parsed), parsed.parsed)

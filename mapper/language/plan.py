@@ -88,6 +88,18 @@ class LookupTable:
 
 
 @dataclass(frozen=True, slots=True)
+class Param:
+    """A declared mapping parameter."""
+
+    name: str
+    type: str
+    description: str | None
+    default: Any
+    required: bool
+    span: SourceSpan | None
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """A mapping that compiled without errors."""
 
@@ -99,6 +111,7 @@ class Plan:
     functions: Any  # the MapperFunctions instance all evaluators share (its context is per record)
     warnings: tuple[Diagnostic, ...] = ()
     strict: bool = False  # `strict: true`: an optional field that fails rejects its object
+    params: tuple[Param, ...] = ()
 
     @property
     def object_types(self) -> tuple[str, ...]:

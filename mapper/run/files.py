@@ -63,6 +63,8 @@ class RunRequest:
     associations: AssociationForm = "array"
     connection_id: str | None = None
     properties: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+    """Values of the mapping's `params:` (text, typed as each parameter says)."""
     strict: bool = False
     """An optional field whose expression fails rejects its object (default: omitted, warned)."""
     shown_rejects: int = 20
@@ -174,8 +176,17 @@ def _options(plan: Plan, request: RunRequest) -> RunOptions:
                 else "the mapping declares no `lookups:`"
             )
             raise UsageError([_usage(f"--lookup {name}: no such lookup table; {hint}")])
+    from mapper.language.params import resolve_params
+
+    params, problems = resolve_params(plan.params, request.params)
+    if problems:
+        raise UsageError(problems)
     return RunOptions(
-        request.policy, request.max_errors, dict(request.lookups), strict=request.strict
+        request.policy,
+        request.max_errors,
+        dict(request.lookups),
+        strict=request.strict,
+        params=params,
     )
 
 

@@ -44,6 +44,13 @@ class RunReport:
     duration_s: float = 0.0
     stopped_early: str | None = None
     completed: bool = False
+    rejected_by_rule: Counter[str] = field(default_factory=Counter)
+    first_filtered: dict[str, str] = field(default_factory=dict)
+    """Per rule, the first item it filtered (where it is, and the item, shortened)."""
+    first_rejected: dict[str, str] = field(default_factory=dict)
+    """Per rule, the first item it rejected (where, why, and the item, shortened)."""
+    wrapper_hint: str | None = None
+    """When a rejected or filtered record looks like a wrapper around a list of records."""
 
     @property
     def records_with_errors(self) -> int:
@@ -106,6 +113,7 @@ class RunReport:
                 "byType": dict(sorted(self.objects_by_type.items())),
             },
             "filteredByRule": dict(self.filtered_by_rule),
+            "rejectedByRule": dict(self.rejected_by_rule),
             "problems": [
                 {"code": c, "count": n, "examples": self.examples.get(c, [])}
                 for c, n in self.problems.most_common()
@@ -138,6 +146,12 @@ class RunReport:
             kept = self.examples.setdefault(code, [])
             kept.extend(examples[: MAX_EXAMPLES - len(kept)])
         self.input_problems.extend(part.input_problems)
+        self.rejected_by_rule.update(part.rejected_by_rule)
+        for rule, text in part.first_filtered.items():
+            self.first_filtered.setdefault(rule, text)
+        for rule, text in part.first_rejected.items():
+            self.first_rejected.setdefault(rule, text)
+        self.wrapper_hint = self.wrapper_hint or part.wrapper_hint
 
     def should_stop(self, result: RecordResult | None, item: Item, options: RunOptions) -> bool:
         """After counting one record: must the run stop here?
