@@ -184,3 +184,46 @@ def test_params_missing_unknown_and_given(tmp_path: Path) -> None:
     code, _, _ = invoke("batch", jobs, "-o", tmp_path / "out")
     assert code == 0
     assert read_jsonl(tmp_path / "out/deals.jsonl")[0]["url"] == "https://crm.example/a"
+
+
+# --- mapper eval ---------------------------------------------------------------------------------
+
+def test_eval_prints_the_value_of_one_record() -> None:
+    code, out, _ = invoke("eval", "commits[].id | length(@)", PUSH_IN)
+    assert code == 0 and json.loads(out) == 3
+
+
+def test_eval_with_a_mapping_uses_its_records_functions_and_forgiving_or() -> None:
+    code, out, _ = invoke("eval", "join('', title[].plain_text) || 'Untitled'", NOTION_IN,
+                          "-m", NOTION, "--record", "0")
+    assert code == 0 and json.loads(out) == "Engineering Tasks"
+
+
+def test_eval_shows_a_located_error_and_exits_3() -> None:
+    code, out, err = invoke("eval", "upper(repository)", PUSH_IN)
+    assert code == 3 and out == ""
+    assert "expr.type-error" in err and "#0 /repository" in err
+
+
+def test_eval_hints_at_records_for_a_wrapper() -> None:
+    code, out, err = invoke("eval", "title", NOTION_IN)
+    assert code == 0 and json.loads(out) is None
+    assert "--records 'results[]'" in err
+
+
+def test_eval_checks_params_and_the_expression(tmp_path: Path) -> None:
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(
+        "version: 1\nparams:\n  site: {default: 'https://a.example'}\n"
+        "defaults:\n  createdAt: \"'2024-05-01T12:00:00Z'\"\n"
+        "  lastUpdatedAt: \"'2024-05-01T12:00:00Z'\"\n"
+        "  permissions: \"permissions([principal('EVERYONE')])\"\n"
+        "objects:\n  - type: atlassian:deal\n    fields: {id: id, displayName: id, url: \"param('site')\"}\n")
+    given = tmp_path / "in.json"
+    given.write_text('[{"id": "a"}]')
+    code, out, _ = invoke("eval", "param('site')", given, "-m", mapping, "--param", "site=https://b.example")
+    assert code == 0 and json.loads(out) == "https://b.example"
+    code, _, err = invoke("eval", "param('sit')", given, "-m", mapping)
+    assert code == 1 and "expr.unknown-param" in err
+    code, _, err = invoke("eval", "slugg(id)", given)
+    assert code == 1 and "expr.unknown-function" in err

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from mapper import __version__
-from mapper.cli import authoring, inspect, reference, run
+from mapper.cli import authoring, evaluate, inspect, reference, run
 from mapper.cli.console import (
     EXIT_INTERRUPTED as EXIT_INTERRUPTED,
 )
@@ -66,6 +66,7 @@ COMMANDS = (  # in the order `mapper --help` lists them
     ("run", run.run_cmd),
     ("preview", inspect.preview),
     ("explain", inspect.explain),
+    ("eval", evaluate.eval_cmd),
     ("test", authoring.test),
     ("init", authoring.init),
     ("batch", run.batch),

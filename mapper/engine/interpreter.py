@@ -263,6 +263,16 @@ def _eval(expr: CompiledExpr, item: _Item) -> Any:
     return None
 
 
+def evaluate_expr(
+    expr: CompiledExpr, record: Record, data: Any = None
+) -> tuple[Any, list[Diagnostic]]:
+    """One expression on one record (or on `data` inside it): its value and, when it failed,
+    the located diagnostic (`mapper eval`). The functions' context must be set by the caller."""
+    item = _Item(record, record.data if data is None else data, ())
+    value = _eval(expr, item)
+    return value, item.diags
+
+
 def _one_line(err: Exception) -> str:
     return str(err).splitlines()[0] if str(err) else type(err).__name__
 
@@ -412,9 +422,7 @@ def _without_bad_optional(
         if len(path) == 1:
             trimmed.pop(str(path[0]), None)
         elif isinstance(trimmed.get(str(path[0])), dict):
-            trimmed[str(path[0])] = {
-                k: v for k, v in trimmed[str(path[0])].items() if k != path[1]
-            }
+            trimmed[str(path[0])] = {k: v for k, v in trimmed[str(path[0])].items() if k != path[1]}
     clean, again = check_object(rule.type_name, trimmed)
     if clean is None:
         return None, problems

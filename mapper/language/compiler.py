@@ -220,10 +220,19 @@ def _macro_text(ctx: _Ctx, name: str) -> str | None:
 
 
 def compile_standalone(
-    text: str, functions: MapperFunctions, name: str
+    text: str,
+    functions: MapperFunctions,
+    name: str,
+    *,
+    plan: Plan | None = None,
 ) -> tuple[CompiledExpr | None, list[Diagnostic]]:
-    """Compile an expression given outside a mapping (e.g. `--records items[]`)."""
-    ctx = _Ctx(None, functions, frozenset())
+    """Compile an expression given outside a mapping (e.g. `--records items[]`); with `plan`,
+    its lookups and parameters are checked as in the mapping."""
+    if plan is None:
+        ctx = _Ctx(None, functions, frozenset())
+    else:
+        lookups = frozenset(t.name for t in plan.lookups)
+        ctx = _Ctx(None, functions, lookups, frozenset(p.name for p in plan.params))
     expr = compile_expr(ctx, text, (name,), SourceMap(name))
     return expr, ctx.diags
 
