@@ -12,6 +12,7 @@ from typing import Any
 
 from mapper.errors import Diagnostic, Loc, suggest
 from mapper.functions import FUNCTION_NAMES, arity
+from mapper.language.lints import lint_expression
 from mapper.language.spec import DIRECTIVE_KEYS, POLICY_KEYS, ConstField, ExprField, UseField
 from mapper.model import OBJECT_TYPES
 from mapper.model.common import type_name_hint
@@ -155,6 +156,7 @@ def check_expression(
     yield from check_functions(text, ast)
     yield from check_lookups(text, ast, lookup_names)
     yield from check_literal_lookalike(text, ast)
+    yield from lint_expression(text, ast)
 
 
 _BARE_TYPE = re.compile(r"(?<!['\w])(atlassian:[a-z-]+)")
