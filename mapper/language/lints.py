@@ -19,8 +19,26 @@ _STRINGS = re.compile(r"'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`|\"(?:[^\"\\]|\\.)*\"
 _SPACED_KEY = re.compile(r"(?<=\.)([A-Za-z_]\w*)((?:[ \t]+[A-Za-z_]\w*)+)(?=\s*(?:\.|\)|,|\]|$))")
 _WORD_OPS = frozenset({"eq", "ne"})
 _ENUM_NAMES = frozenset(
-    "type subtype kind state status category object action event role visibility mode phase "
-    "stage priority resolution level format".split()
+    [
+        "type",
+        "subtype",
+        "kind",
+        "state",
+        "status",
+        "category",
+        "object",
+        "action",
+        "event",
+        "role",
+        "visibility",
+        "mode",
+        "phase",
+        "stage",
+        "priority",
+        "resolution",
+        "level",
+        "format",
+    ]
 )
 _ENUM_SUFFIXES = ("_type", "Type", "_state", "State", "_status", "Status", "_kind", "Kind")
 
