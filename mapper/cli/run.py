@@ -164,9 +164,9 @@ def _show_unkept(result: "RunResult") -> None:
     count = result.report.records_with_errors
     shown = len(result.rejected_shown)
     first = "" if count <= shown else f" (the first {shown} shown)"
+    what = "rejected" if not result.report.records_partial else "with rejected items"
     err.print(
-        f"{count} record(s) with rejected items{first}; "
-        "give --rejects FILE to keep them with their reasons"
+        f"{count} record(s) {what}{first}; give --rejects FILE to keep them with their reasons"
     )
 
 

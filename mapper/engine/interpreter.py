@@ -80,12 +80,31 @@ def evaluate(
     An optional field whose expression fails is omitted with a `field.optional-failed`
     warning, an error under `strict` (or the mapping's `strict: true`).
     """
-    strict = strict or plan.strict
     plan.functions.context = EvalContext(record.data, record.source, record.index, lookups)
+    data = record.data
+    objects: list[MappedObject] = []
+    for rule in plan.rules:  # the usual case: every rule plain and clean, without bookkeeping
+        if rule.each is not None or rule.where is not None or rule.checked is None:
+            break
+        done = rule.checked(data)
+        if done is FALLBACK or done[1]:
+            break
+        objects.append(MappedObject(rule.type_name, rule.name, done[0]))
+    else:
+        return RecordResult(record, tuple(objects), items_in=len(objects))
+    return _evaluate_rules(plan, record, objects, strict or plan.strict)
+
+
+def _evaluate_rules(
+    plan: Plan, record: Record, done_objects: list[MappedObject], strict: bool
+) -> RecordResult:
+    """The general path, after the rules whose objects `done_objects` are (the fast part)."""
     acc = _Candidates()
-    for rule in plan.rules:
+    for rule, obj in zip(plan.rules, done_objects, strict=False):
+        acc.add(rule, obj, None, record.data)
+    for rule in plan.rules[len(done_objects) :]:
         plain = rule.each is None and rule.where is None and rule.checked is not None
-        if plain:  # the usual case, without the general machinery
+        if plain:  # built and checked in one go, warnings to locate
             done = rule.checked(record.data)  # type: ignore[misc]  # not None when plain
             if done is not FALLBACK:
                 if done[1]:  # warnings to locate

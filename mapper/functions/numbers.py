@@ -48,6 +48,12 @@ def _numbers(name: str, values: list[Any]) -> list[int | float] | None:
     return out
 
 
+def _element_error(name: str, value: Any, expected: list[str]) -> JMESPathTypeError:
+    """A type error about one element of the array, worded as jmespath's own ("got an array
+    holding an object: {...}")."""
+    return JMESPathTypeError(name, value, type(value).__name__, expected)
+
+
 class NumberFunctions:
     """max(), min(), sum(), join(), forgiving versions of jmespath's built-ins."""
 
@@ -95,7 +101,8 @@ class NumberFunctions:
         kept = [v for v in values if v is not None]
         if all(isinstance(v, str) for v in kept):
             return pick(kept) if kept else None
-        raise JMESPathTypeError(name, values, "array", ["array-number", "array-string"])
+        bad = next(v for v in kept if not isinstance(v, str) and as_number(v) is None)
+        raise _element_error(name, bad, ["array-number", "array-string"])
 
     @signature({"types": ARRAY_OR_NULL})
     def _func_sum(self, values: list[Any] | None) -> Any:
@@ -113,7 +120,8 @@ class NumberFunctions:
             return None
         numbers = _numbers("sum", values)
         if numbers is None:
-            raise JMESPathTypeError("sum", values, "array", ["array-number"])
+            bad = next(v for v in values if v is not None and as_number(v) is None)
+            raise _element_error("sum", bad, ["array-number"])
         return sum(numbers)
 
     @signature({"types": STRING}, {"types": ARRAY_OR_NULL})
@@ -140,6 +148,6 @@ class NumberFunctions:
                 continue
             text = as_text(value)
             if text is None:
-                raise JMESPathTypeError("join", values, "array", ["array-string"])
+                raise _element_error("join", value, ["array-string"])
             parts.append(text)
         return glue.join(parts)
