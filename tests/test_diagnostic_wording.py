@@ -151,7 +151,7 @@ def test_record_diagnostic_wording(type_name: str, fields: str, record: dict[str
     # strict: the wording of the errors themselves (an optional field would only warn)
     result = evaluate(plan, Record("<python>", 0, record), strict=True)
     found = [d for d in result.diagnostics if d.loc[-1] == field and (
-        d.code == code or d.code == "field.optional-failed" and f"because {code}:" in d.message)]
+        d.code == code or (d.code == "field.optional-failed" and f"because {code}:" in d.message))]
     assert found, "\n".join(map(str, result.diagnostics))
     assert found[0].record is not None and found[0].record.pointer == pointer
     assert phrase in _text(found[0]), str(found[0])
