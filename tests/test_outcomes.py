@@ -227,3 +227,15 @@ def test_eval_checks_params_and_the_expression(tmp_path: Path) -> None:
     assert code == 1 and "expr.unknown-param" in err
     code, _, err = invoke("eval", "slugg(id)", given)
     assert code == 1 and "expr.unknown-function" in err
+
+
+def test_most_items_rejected_warns_with_the_rule_and_the_first_problem(tmp_path: Path) -> None:
+    doc = json.loads(PAGES_IN.read_text())
+    for page in doc["results"]:
+        del page["_links"]["webui"]
+    given = tmp_path / "pages.json"
+    given.write_text(json.dumps(doc))
+    code, _, err = invoke("run", PAGES, given, "-o", tmp_path / "o.jsonl", "-q")
+    assert code == 3
+    assert "warning: all 1 records were rejected: rule 'page' rejected" in err
+    assert "#0 /results/0: field.required" in err   # where, why, and the item follows
