@@ -33,6 +33,7 @@ from mapper.language.plan import Plan as Plan
 from mapper.records import MappedObject as MappedObject
 from mapper.records import Record as Record
 from mapper.records import RecordResult as RecordResult
+from mapper.records import RejectedItem as RejectedItem
 
 __version__ = "0.1.0"
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "Plan",
     "Record",
     "RecordResult",
+    "RejectedItem",
     "SpecError",
     "__version__",
     "apply",
