@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from mapper.records import MappedObject as MappedObject
     from mapper.records import Record as Record
     from mapper.records import RecordResult as RecordResult
+    from mapper.records import RejectedItem as RejectedItem
 
 _EXPORTS = {
     "apply": "mapper.api",
@@ -50,6 +51,7 @@ _EXPORTS = {
     "MappedObject": "mapper.records",
     "Record": "mapper.records",
     "RecordResult": "mapper.records",
+    "RejectedItem": "mapper.records",
 }
 
 
@@ -72,6 +74,7 @@ __all__ = [
     "Plan",
     "Record",
     "RecordResult",
+    "RejectedItem",
     "SpecError",
     "__version__",
     "apply",

@@ -32,18 +32,45 @@ class MappedObject:
     pointer: str = ""  # where in the record the item came from ("" = the whole record)
 
 
-Outcome = Literal["mapped", "rejected", "filtered"]
+Outcome = Literal["mapped", "partial", "rejected", "filtered"]
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedItem:
+    """One object candidate that was rejected: an item of a rule's `each`, or the whole record
+    (`item` None) for a rule without `each` or whose `each` failed. `held_back` is set when the
+    item itself was valid but was held back with a failing one (`together: true`)."""
+
+    rule: str
+    item: int | None
+    pointer: str
+    data: Any
+    diagnostics: tuple[Diagnostic, ...]
+    held_back: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class RecordResult:
-    """What one record became: objects, diagnostics, and how many items rules filtered."""
+    """What one record became: objects, diagnostics, and the fate of every object candidate.
+
+    Every candidate (an item of a rule's `each`, or the record for a rule without `each`) is
+    counted in `items_in` and ends up in exactly one of `objects`, `rejected` or `filtered`.
+    """
 
     record: Record
     objects: tuple[MappedObject, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
     filtered: int = 0
     filtered_by: tuple[str, ...] = ()
+    rejected: tuple[RejectedItem, ...] = ()
+    items_in: int = 0
+    filtered_example: tuple[str, str, Any] | None = None
+    """The first item a `where` filtered: (rule, JSON pointer, the item)."""
+
+    @property
+    def held_back(self) -> int:
+        """Valid objects not emitted because an object they go together with was rejected."""
+        return sum(1 for r in self.rejected if r.held_back)
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
@@ -52,10 +79,12 @@ class RecordResult:
 
     @property
     def outcome(self) -> Outcome:
-        """rejected if any error; mapped if it produced objects; otherwise filtered."""
-        for diag in self.diagnostics:
-            if diag.is_error:
-                return "rejected"
+        """partial if some candidates were rejected and some mapped; rejected if candidates
+        were rejected and none mapped; mapped if it produced objects; otherwise filtered."""
+        if self.rejected:
+            return "partial" if self.objects else "rejected"
+        if not self.objects and any(d.is_error for d in self.diagnostics):
+            return "rejected"
         return "mapped" if self.objects else "filtered"
 
 

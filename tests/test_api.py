@@ -42,7 +42,10 @@ def test_compile_apply_and_apply_all() -> None:
         {"id": "f2", "name": "Bad", "webViewLink": "relative/f2", "createdTime": 1,
          "modifiedTime": 2, "mimeType": "image/png"}]}
     result = mapper.apply(plan, record, source="drive.json")
-    assert result.outcome == "rejected"  # one bad item rejects the whole record
+    assert result.outcome == "partial"  # the bad item is rejected, its sibling is mapped
+    assert [o.payload["id"] for o in result.objects] == ["f1"]
+    [bad] = result.rejected
+    assert (bad.item, bad.pointer, bad.data["id"]) == (1, "/files/1", "f2")
     codes = {d.code for d in result.errors}
     assert "object.url" in codes
     [err] = [d for d in result.errors if d.code == "object.url"]

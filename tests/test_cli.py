@@ -215,7 +215,8 @@ def test_run_writes_objects_rejects_and_a_balanced_report(tmp_path: Path) -> Non
     assert diag["span"] == f"{REPOS}:15:18"
     report = json.loads((tmp_path / "repos.report.json").read_text())
     records = report["records"]
-    assert records == {"in": 5, "mapped": 3, "rejected": 1, "filtered": 1, "balanced": True}
+    assert records == {"in": 5, "mapped": 3, "partlyMapped": 0, "rejected": 1, "filtered": 1,
+                       "balanced": True}
     assert records["in"] == records["mapped"] + records["rejected"] + records["filtered"]
     assert report["objects"] == {"out": 3, "byType": {"atlassian:repository": 3}}
     assert report["completed"] is True
@@ -486,7 +487,7 @@ def test_preview_panels(tmp_path: Path) -> None:
     assert "unnamed (default)" in out                       # defaulted values are marked
     assert f"rejected {REPOS_IN} #2" in out                 # the rejected record's panel
     assert "field.required" in out
-    assert "3 object(s) from 5 record(s) read; 1 rejected" in err
+    assert "3 object(s) from 5 record(s) read: 3 mapped + 1 rejected + 1 filtered" in err
 
 
 def test_preview_json_and_n() -> None:

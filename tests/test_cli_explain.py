@@ -29,7 +29,7 @@ objects:
     fields:
       id: id
       displayName: {expr: name, default: "Untitled [draft]"}
-      description: "join(' ', ['[bold]x[/]', tag])"
+      description: {expr: "join(' ', ['[bold]x[/]', tag])", required: true}
       url: url
       createdAt: to_rfc3339(created)
       lastUpdatedAt: to_rfc3339(created)
@@ -39,7 +39,7 @@ _REPO = {"url": "https://example.test/r", "created": "2024-05-01T12:00:00Z", "ta
 MARKUP_RECORDS = [
     {**_REPO, "id": "r0", "name": "[bold]x[/]"},
     {**_REPO, "id": "r1", "name": None},
-    {**_REPO, "id": "r2", "name": "n", "tag": 5},  # join() of a number: a long type error
+    {**_REPO, "id": "r2", "name": "n", "tag": {"k": 5}},  # join() of an object: a type error
 ]
 REPO_LINE = {"id": "r", "name": "n", "url": "https://example.test/r",
              "created": "2024-05-01T12:00:00Z", "updated": "2024-05-02T12:00:00Z"}
@@ -94,7 +94,7 @@ def test_preview_prints_markup_literally(markup: tuple[Path, Path], text: str) -
     code, out, err = invoke("preview", mapping, data)
     assert code == 0
     assert text.format(data=data) in out
-    assert "2 object(s) from 3 record(s) read; 1 rejected" in err
+    assert "2 object(s) from 3 record(s) read: 2 mapped + 1 rejected + 0 filtered" in err
 
 
 def test_preview_marks_only_defaulted_values(markup: tuple[Path, Path]) -> None:
@@ -115,7 +115,7 @@ def test_preview_folds_long_lines_in_panels(markup: tuple[Path, Path],
     assert all(len(line) <= 60 for line in lines)
     text = " ".join(line.strip("│ ") for line in lines)
     assert "expr.type-error" in text
-    assert "got an array holding a number: 5" in text.replace("│", "")  # the message's end
+    assert "holding an object:" in text.replace("│", "")  # the message, folded
 
 
 def test_explain_folds_long_cells(markup: tuple[Path, Path],
@@ -127,7 +127,7 @@ def test_explain_folds_long_cells(markup: tuple[Path, Path],
     table = [line for line in out.splitlines() if line[:1] in "┏┃┡│└"]
     assert all(len(line) <= 60 for line in table)
     reason = "".join(line.split("│")[-2] for line in table if line.startswith("│"))
-    assert reason.replace(" ", "").endswith("anumber:5")  # the end of the long reason
+    assert reason.replace(" ", "").endswith("reportedwithit)")  # the end of the long reason
 
 
 # --- each: only the item that fails is marked ---------------------------------------------------
@@ -157,7 +157,7 @@ def test_explain_each_marks_only_the_bad_item(push_without_timestamp: Path, rule
     assert cells[1] == "createdAt"
     assert (cells[3] == cells[4] != "null") is final_is_raw
     assert cells[5] == status
-    assert "rejected, 0 object(s)" in out
+    assert "partial, 3 object(s)" in out  # the commit without a timestamp alone is rejected
     assert "/commits/2/timestamp" in err
 
 
@@ -198,7 +198,7 @@ def test_explain_truncated_json_then_no_record(truncated: Path) -> None:
 @pytest.mark.parametrize(("args", "out_has", "err_has"), [
     (["preview"], ["#0 atlassian:repository", "#1 atlassian:repository", "rejected {path} #1",
                    "record.malformed-json"],
-     ["2 object(s) from 3 record(s) read; 1 rejected"]),
+     ["2 object(s) from 3 record(s) read: 2 mapped + 1 rejected + 0 filtered"]),
     (["preview", "--json"], ['"id": "r0"'], ["record.malformed-json", "{path} #1"]),
     (["explain", "--record", "1"], [],
      ["record.malformed-json", "line 2 is not valid JSON", "{path} #1",

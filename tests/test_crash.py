@@ -163,10 +163,12 @@ def test_nothing_lost(jobs_file: Path, job: dict[str, object], tmp_path: Path) -
     report = json.loads((tmp_path / f"{job['name']}.report.json").read_text())
     r = report["records"]
     assert r["in"] > 0
-    assert r["in"] == r["mapped"] + r["rejected"] + r["filtered"]
-    assert r["balanced"] is True
+    assert r["in"] == r["mapped"] + r["partlyMapped"] + r["rejected"] + r["filtered"]
+    assert r["balanced"] is True and report["balanced"] is True
+    items = report["items"]
+    assert items["in"] == items["objects"] + items["rejected"] + items["filtered"]
     assert report["inputProblems"] == []
     rejects = (tmp_path / f"{job['name']}.rejects.jsonl").read_text().splitlines()
-    assert len(rejects) == r["rejected"]
+    assert len(rejects) == items["rejected"]  # one line per rejected item
     objects = out.read_text().splitlines()
     assert len(objects) == report["objects"]["out"]

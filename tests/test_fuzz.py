@@ -54,7 +54,8 @@ def _sample_records() -> list[Any]:
 
 def _check(plan: Plan, data: Any) -> None:
     result = evaluate(plan, Record("fuzz", 0, data))
-    assert result.outcome in ("mapped", "rejected", "filtered")
+    assert result.outcome in ("mapped", "partial", "rejected", "filtered")
+    assert result.items_in == len(result.objects) + len(result.rejected) + result.filtered
     for obj in result.objects:
         json.dumps(obj.payload)  # every object is JSON-serialisable
 

@@ -85,9 +85,13 @@ _COMMITS = st.fixed_dictionaries({"repo": _JSON, "commits": st.lists(
 def _check_result(result: RecordResult, record: Record) -> None:
     assert isinstance(result, RecordResult)
     assert result.record is record
-    assert result.outcome in ("mapped", "rejected", "filtered")
+    assert result.outcome in ("mapped", "partial", "rejected", "filtered")
     if result.outcome == "rejected":
         assert not result.objects and result.errors
+    if result.outcome == "partial":
+        assert result.objects and result.rejected and result.errors
+    # every object candidate is accounted for exactly once
+    assert result.items_in == len(result.objects) + len(result.rejected) + result.filtered
     for obj in result.objects:
         json.dumps(obj.payload)  # JSON-ready
 

@@ -33,8 +33,8 @@ def test_a_clean_run_writes_objects_rejects_and_report(tmp_path: Path) -> None:
     assert len(lines) == result.report.objects_out == 4
     assert (tmp_path / "o" / "repos.rejects.jsonl").read_text() == ""
     report = json.loads((tmp_path / "o" / "repos.report.json").read_text())
-    assert report["records"] == {"in": 4, "mapped": 4, "rejected": 0, "filtered": 0,
-                                 "balanced": True}
+    assert report["records"] == {"in": 4, "mapped": 4, "partlyMapped": 0, "rejected": 0,
+                                 "filtered": 0, "balanced": True}
     assert result.written == [str(out), str(tmp_path / "o" / "repos.rejects.jsonl"),
                               str(tmp_path / "o" / "repos.report.json")]
     assert result.report_file == str(tmp_path / "o" / "repos.report.json")

@@ -4,7 +4,8 @@ A case names a mapping (`mapping:` text, whose line numbers count from its first
 `mapping_file:`), its input (`given:` records, or an `input:` path with an optional `records:`
 selector) and what it must give (`expect:` objects compared in output order on the keys they
 list, a JSONL `file:` rewritten by --update, `diagnostics:`, `mapped`/`rejected`/`filtered`
-counts); `xfail:` says why it is expected to fail. A case with problems (unknown keys, values of
+counts, `partial` records, `items_rejected` and `held_back` candidates); `xfail:` says why
+it is expected to fail. A case with problems (unknown keys, values of
 the wrong kind, missing files: each located at line:col) does not run.
 """
 
@@ -49,6 +50,9 @@ class Expect(Shape):
     rejected: int | None = None
     filtered: int | None = None
     mapped: int | None = None
+    partial: int | None = Field(None, description="records partly mapped")
+    items_rejected: int | None = Field(None, description="object candidates rejected")
+    held_back: int | None = Field(None, description="valid objects held back (together)")
 
 
 class CaseSpec(Shape):
@@ -60,6 +64,9 @@ class CaseSpec(Shape):
     given: list[Any] | dict[str, Any] | None = Field(None, description="a list of records")
     input: str | None = None
     records: str | None = None
+    params: dict[str, str | int | float | bool] | None = Field(
+        None, description="values of the mapping's `params:`, as `--param` gives them"
+    )
     expect: Expect = Field(description="`expect: {}` only compiles the mapping")
     xfail: str | None = None
 

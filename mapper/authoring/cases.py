@@ -59,6 +59,14 @@ def run_case(case: Case, *, update: bool = False) -> CaseResult:
         result.failures.append("the mapping does not compile:\n" + "\n".join(map(str, diags)))
     if plan is None:
         return result
+    from mapper.language.params import resolve_params
+
+    given = {
+        k: str(v).lower() if isinstance(v, bool) else str(v)
+        for k, v in (case.spec.params or {}).items()
+    }
+    plan.functions.params, bad = resolve_params(plan.params, given, "params:")
+    result.failures += [d.message for d in bad]
     records, problems = _records(case, plan)
     result.failures += problems
     result.results = map_records(plan, records)
@@ -77,6 +85,38 @@ def run_case(case: Case, *, update: bool = False) -> CaseResult:
         else:
             result.failures += _compare_file(path, objects, update, result)
     return result
+
+
+def case_notes(result: CaseResult) -> list[str]:
+    """What `mapper test` tells about a case besides pass/fail: the counts of its records, each
+    record a `where:` filtered (with the rule and condition), and the warnings of a run that
+    filtered or rejected most of its records when the case expects no such counts."""
+    if result.plan is None or not result.results:
+        return []
+    from mapper.io.sinks import MemorySink, RejectsSink
+    from mapper.run.alarms import alarms
+    from mapper.run.pipeline import account, counts_line
+    from mapper.run.report import RunReport
+
+    plan, report = result.plan, RunReport(result.plan.path)
+    sink, rejects = MemorySink(), RejectsSink(None)
+    notes = []
+    for res in result.results:
+        account(report, res, res.record, sink, rejects)
+        if res.outcome == "filtered" and res.filtered_example is not None:
+            rule = res.filtered_example[0]
+            where = next((r.where.text for r in plan.rules if r.name == rule and r.where), None)
+            notes.append(
+                f"record #{res.record.index} was filtered by rule {rule!r} (where: {where})"
+            )
+    expect = result.case.spec.expect
+    expected = any(
+        v is not None
+        for v in (expect.filtered, expect.rejected, expect.partial, expect.items_rejected)
+    )
+    if not expected:
+        notes += alarms(report, plan)
+    return [counts_line(report), *notes] if notes else notes
 
 
 def _compile(case: Case) -> tuple[Plan | None, list[Diagnostic]]:
@@ -110,10 +150,18 @@ def _records(case: Case, plan: Plan) -> tuple[list[Record], list[str]]:
 
 
 def _compare_counts(expect: Expect, results: list[RecordResult]) -> list[str]:
-    wanted = expect.model_dump(include={"mapped", "rejected", "filtered"}, exclude_none=True)
+    wanted = expect.model_dump(
+        include={"mapped", "rejected", "filtered", "partial", "items_rejected", "held_back"},
+        exclude_none=True,
+    )
     counts = {k: sum(1 for r in results if r.outcome == k) for k in wanted}
+    if "items_rejected" in wanted:
+        counts["items_rejected"] = sum(len(r.rejected) for r in results)
+    if "held_back" in wanted:
+        counts["held_back"] = sum(r.held_back for r in results)
     return [
-        f"expected {wanted[k]} {k} record(s), got {counts[k]}"
+        f"expected {wanted[k]} {k.replace('_', ' ')}"
+        f"{'' if k in ('items_rejected', 'held_back') else ' record(s)'}, got {counts[k]}"
         for k in counts
         if wanted[k] != counts[k]
     ]

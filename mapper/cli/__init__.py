@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from mapper import __version__
-from mapper.cli import authoring, connector, inspect, reference, run
+from mapper.cli import authoring, connector, evaluate, inspect, reference, run
 from mapper.cli.console import ALLOWED_PATHS
 from mapper.cli.console import (
     EXIT_INTERRUPTED as EXIT_INTERRUPTED,
@@ -78,6 +78,7 @@ COMMANDS = (  # in the order `mapper --help` lists them
     ("run", run.run_cmd),
     ("preview", inspect.preview),
     ("explain", inspect.explain),
+    ("eval", evaluate.eval_cmd),
     ("test", authoring.test),
     ("init", authoring.init),
     ("batch", run.batch),

@@ -65,6 +65,10 @@ def _run_and_show(case: "Case", update: bool) -> "CaseResult":
     mark = "[green]PASS[/]" if res.passed else "[red]FAIL[/]"
     updated = " [yellow](updated)[/]" if res.updated else ""
     out.print(f"{mark} {literal(case.id)}{updated}")
+    from mapper.authoring.cases import case_notes
+
+    for note in case_notes(res):
+        err.print(f"    [yellow]note:[/] {literal(note)}")
     for failure in res.failures:
         # soft_wrap=False: the consoles are made with soft_wrap=True, which crops panel text
         panel = Panel(Text(failure, overflow="fold"), border_style="red")

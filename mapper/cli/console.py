@@ -43,6 +43,15 @@ out: Any = LazyConsole(highlight=False, soft_wrap=True)
 err: Any = LazyConsole(stderr=True, highlight=False, soft_wrap=True)
 
 
+def show_alarms(report: Any, plan: Any) -> None:
+    """Warn when most records were filtered or rejected (even with --quiet: nothing silent)."""
+    from mapper.cli.render import visible
+    from mapper.run.alarms import alarms
+
+    for text in alarms(report, plan):  # an example item may hold terminal escapes
+        err.print(f"[yellow]warning:[/] {literal(visible(text))}")
+
+
 def literal(text: str) -> str:
     """`text` escaped for rich markup: paths, names and values may hold `[...]`."""
     from rich.markup import escape  # rich, only when something is printed
@@ -115,3 +124,20 @@ def usage_problems(diags: list[Diagnostic]) -> tuple[list[Diagnostic], str | Non
     plain = [d for d in diags if d.code == "usage.invalid"]
     message = "\n".join(literal(d.message) for d in plain) or None
     return [d for d in diags if d.code != "usage.invalid"], message
+
+
+ParamOpt = Annotated[
+    list[str], typer.Option("--param", help="NAME=VALUE for a parameter under `params:`.")
+]
+
+
+def bind_params(plan: Any, pairs: list[str]) -> dict[str, Any]:
+    """Resolve --param options against the mapping's `params:` and set them on the plan; a
+    problem (unknown or missing parameter, wrong type) is a usage error (exit 2)."""
+    from mapper.language.params import resolve_params
+
+    values, problems = resolve_params(plan.params, parse_pairs(pairs, "--param"))
+    if problems:
+        fail(EXIT_USAGE, message="\n".join(literal(d.message) for d in problems))
+    plan.functions.params = values
+    return values

@@ -10,11 +10,14 @@ import typer
 from mapper.cli.console import (
     EXIT_IO,
     EXIT_USAGE,
+    ParamOpt,
+    bind_params,
     compile_or_exit,
     err,
     fail,
     literal,
     out,
+    show_alarms,
     show_diagnostics,
     usage_problems,
 )
@@ -46,17 +49,25 @@ def preview(
         bool, typer.Option("--json", help="Raw JSON lines instead of panels.")
     ] = False,
     records: Annotated[str | None, typer.Option("--records", help="Records selector.")] = None,
+    param: ParamOpt = [],  # noqa: B006
+    strict: Annotated[
+        bool, typer.Option("--strict", help="An optional field that fails rejects its object.")
+    ] = False,
 ) -> None:
     """Show the first N mapped objects, one panel each; rejected records show their problems.
 
     Example: `mapper preview mappings/slack/messages.yaml samples/slack/export -n 3`
     """
     plan = compile_or_exit(mapping)
+    bind_params(plan, param)
     missing, items = read_items(plan, inputs, records)
     seen = _SeenItems(items)
+    from mapper.run.pipeline import counts_line
     from mapper.run.pipeline import preview as preview_objects
+    from mapper.run.policy import RunOptions
 
-    objects, results = preview_objects(plan, seen, count=n)
+    options = RunOptions(strict=strict, params=plan.functions.params)
+    objects, results, report = preview_objects(plan, seen, count=n, options=options)
     problems = [p.diagnostic for p in missing] + seen.problems
     if as_json:
         from mapper.cli.render import visible_json
@@ -64,13 +75,14 @@ def preview(
         for obj in objects:
             typer.echo(visible_json(json.dumps(obj.payload, ensure_ascii=False)))
         show_diagnostics([bad.diagnostic for bad in seen.bad])
+        if not objects:  # nothing on stdout: say why on stderr
+            show_diagnostics([d for r in results for d in r.diagnostics][:20])
     else:
         _show_panels(plan, objects, results, seen)
     if problems:
         show_diagnostics(problems)
-    if not as_json:
-        read, rejected = len(results) + len(seen.bad), seen.rejected(results)
-        err.print(f"{len(objects)} object(s) from {read} record(s) read; {rejected} rejected")
+    err.print(f"{len(objects)} object(s) from {literal(counts_line(report))}")
+    show_alarms(report, plan)
     if problems:  # inputs that could not be found, read or parsed (a bad line is a rejected record)
         raise typer.Exit(EXIT_IO)
 
@@ -129,6 +141,7 @@ def explain(
         str | None, typer.Option("--field", help="Only fields containing this.")
     ] = None,
     records: Annotated[str | None, typer.Option("--records", help="Records selector.")] = None,
+    param: ParamOpt = [],  # noqa: B006
 ) -> None:
     """For one record, per field: expression, raw value, final value, and why.
 
@@ -136,6 +149,7 @@ def explain(
     `mapper explain mappings/github/push.yaml samples/github/push-webhook.json --record 0`
     """
     plan = compile_or_exit(mapping)
+    bind_params(plan, param)
     missing, items = read_items(plan, inputs, records)
     target, met = _nth_record(items, record)
     problems = [p.diagnostic for p in missing] + met

@@ -47,6 +47,11 @@ def validate(
         if plan is not None:
             types = ", ".join(plan.object_types)
             err.print(f"[green]✓[/] {literal(str(mapping))}: {len(plan.rules)} rule(s) → {types}")
+            for param in plan.params:  # what `--param` must give
+                given = "required" if param.required else f"default {json.dumps(param.default)}"
+                about = f": {param.description}" if param.description else ""
+                line = f"    param {param.name} ({param.type}, {given}){about}"
+                err.print(literal(line))
     raise typer.Exit(EXIT_MAPPING if failed else EXIT_OK)
 
 

@@ -60,14 +60,9 @@ def summary(console: Console, report: RunReport) -> None:
         table.add_row(Text(name), str(count))
     table.add_row(Text("total", style="bold"), Text(str(report.objects_out), style="bold"))
     console.print(table)
-    ok = Text("✓", style="green") if report.is_balanced else Text("✗ MISMATCH", style="red")
-    console.print(
-        Text.assemble(
-            f"records: {report.records_in} in = {report.records_mapped} mapped + "
-            f"{report.records_rejected} rejected + {report.records_filtered} filtered ",
-            ok,
-        )
-    )
+    for line, balanced in counts_lines(report):
+        ok = Text("✓", style="green") if balanced else Text("✗ MISMATCH", style="red")
+        console.print(Text.assemble(line + " ", ok))
     for code, count in report.problems.most_common(5):
         console.print(Text(f"{count:>6} × {code}", style="red"))
         for example in report.examples.get(code, [])[:1]:
@@ -83,6 +78,28 @@ def summary(console: Console, report: RunReport) -> None:
             + (f"; stopped early: {report.stopped_early}" if report.stopped_early else "")
         )
     )
+
+
+def counts_lines(report: RunReport) -> list[tuple[str, bool]]:
+    """The balance lines of a summary: records (always) and items (when they differ)."""
+    partial = f"{report.records_partial} partly mapped + " if report.records_partial else ""
+    lines = [
+        (
+            f"records: {report.records_in} in = {report.records_mapped} mapped + {partial}"
+            f"{report.records_rejected} rejected + {report.records_filtered} filtered",
+            report.records_balanced,
+        )
+    ]
+    if report.items_in != report.records_in or report.records_partial or report.items_held_back:
+        held = f" ({report.items_held_back} held back)" if report.items_held_back else ""
+        lines.append(
+            (
+                f"items: {report.items_in} in = {report.objects_out} objects + "
+                f"{report.items_rejected} rejected{held} + {report.items_filtered} filtered",
+                report.items_balanced,
+            )
+        )
+    return lines
 
 
 def _value_text(value: Any) -> Text:
@@ -127,8 +144,10 @@ def object_panel(obj: MappedObject, defaulted: set[str], index: int) -> Panel:
 
 
 def rejected_panel(result: RecordResult) -> Panel:
-    """A rejected record with its problems in place (print it with `soft_wrap=False`)."""
-    return _problems_panel(result.record.source, result.record.index, result.diagnostics)
+    """A record with rejected items, its problems in place (print it with `soft_wrap=False`)."""
+    diags = result.diagnostics
+    label = "partly mapped" if result.objects else "rejected"
+    return _problems_panel(result.record.source, result.record.index, diags, label)
 
 
 def bad_record_panel(bad: BadRecord) -> Panel:
@@ -136,12 +155,14 @@ def bad_record_panel(bad: BadRecord) -> Panel:
     return _problems_panel(bad.source, bad.index, (bad.diagnostic,))
 
 
-def _problems_panel(source: str, index: int, problems: Iterable[Diagnostic]) -> Panel:
+def _problems_panel(
+    source: str, index: int, problems: Iterable[Diagnostic], label: str = "rejected"
+) -> Panel:
     lines = [
         Text(visible(render(d)), style="red" if d.is_error else "yellow", overflow="fold")
         for d in problems
     ]
-    title = Text.assemble(("rejected", "red"), f" {visible(source)} #{index}")
+    title = Text.assemble((label, "red"), f" {visible(source)} #{index}")
     return Panel(Group(*lines), title=title, title_align="left", border_style="red")
 
 
@@ -190,6 +211,6 @@ def rejections(seen: Iterable[Record | BadRecord], results: Iterable[RecordResul
     for item in seen:
         if isinstance(item, BadRecord):
             panels.append(bad_record_panel(item))
-        elif (result := next(outcome, None)) is not None and result.outcome == "rejected":
+        elif (result := next(outcome, None)) is not None and result.rejected:
             panels.append(rejected_panel(result))
     return panels

@@ -16,12 +16,14 @@ from mapper.cli.console import (
     EXIT_USAGE,
     InputsArg,
     MappingArg,
+    ParamOpt,
     RecordsOpt,
     compile_or_exit,
     err,
     fail,
     literal,
     parse_pairs,
+    show_alarms,
     show_diagnostics,
     usage_problems,
 )
@@ -82,6 +84,11 @@ def run_cmd(
     ] = AssocForm.array,
     workers: Annotated[int, typer.Option(help="Worker processes (JSONL output).", min=1)] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="An optional field that fails rejects its object."),
+    ] = False,
+    param: ParamOpt = [],  # noqa: B006
 ) -> None:
     """Map every input record; write objects, rejected records and a run report.
 
@@ -104,6 +111,8 @@ def run_cmd(
         associations=associations.value,
         connection_id=connection_id,
         properties=parse_pairs(prop, "--property"),
+        strict=strict,
+        params=parse_pairs(param, "--param"),
     )
     result = run_request(mapping, inputs, request, quiet=quiet)
     raise typer.Exit(result.status)
@@ -122,6 +131,7 @@ def run_request(mapping: Path, inputs: list[str], request: "RunRequest", *, quie
     except InputError as error:
         fail(EXIT_IO, list(error.diagnostics))
     show_result(result, quiet=quiet)
+    show_alarms(result.report, plan)
     return result
 
 
@@ -152,11 +162,12 @@ def _show_unkept(result: "RunResult") -> None:
         return
     for errors in result.rejected_shown:  # record by record, in input order
         show_diagnostics(errors, max_errors=len(errors))
-    count = result.report.records_rejected
+    count = result.report.records_with_errors
     shown = len(result.rejected_shown)
     first = "" if count <= shown else f" (the first {shown} shown)"
+    what = "rejected" if not result.report.records_partial else "with rejected items"
     err.print(
-        f"{count} record(s) rejected{first}; give --rejects FILE to keep them with their reasons"
+        f"{count} record(s) {what}{first}; give --rejects FILE to keep them with their reasons"
     )
 
 
@@ -247,7 +258,7 @@ def _run_job(job: "Job", output: Path) -> int:
 
     target = str(output / f"{job.name}.jsonl")
     err.rule(f"{job.name}: {job.mapping}")
-    request = RunRequest(output=target, records=job.records)
+    request = RunRequest(output=target, records=job.records, params=dict(job.params))
     try:
         result = run_request(job.mapping, list(job.inputs), request, quiet=False)
     except typer.Exit as done:  # the mapping did not compile, or the request was refused

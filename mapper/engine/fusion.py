@@ -134,6 +134,8 @@ def fuse_checked(root: ValueNode, type_name: str, derive_usn: bool) -> Fused | N
         out = emit_object_from(w, type_name, given, 2)
     except (Unsupported, KeyError):
         return None
+    w.emit(2, f"if {type_name!r} not in {out}:")  # the type block is always sent (to_payload)
+    w.emit(3, f"{out}[{type_name!r}] = {{}}")
     w.emit(2, f"return {out}, warns")
     w.emit(1, "except Exception:")
     w.emit(2, "return FALLBACK")

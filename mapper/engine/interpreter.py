@@ -22,7 +22,7 @@ from mapper.functions.timestamps import epoch_ms_of
 from mapper.language.plan import EMPTY, CompiledExpr, ObjectRule, PathPart, Plan, ValueNode
 from mapper.model.validate import check_object
 from mapper.paths import follow
-from mapper.records import MappedObject, Record, RecordResult
+from mapper.records import MappedObject, Record, RecordResult, RejectedItem
 
 
 @dataclass
@@ -33,6 +33,7 @@ class _Item:
     data: Any
     prefix: tuple[PathPart, ...] | None
     diags: list[Diagnostic] = field(default_factory=list)
+    strict: bool = False
 
     def ref(self, path: tuple[PathPart, ...] | None = None) -> RecordRef:
         if self.prefix is None:
@@ -41,42 +42,137 @@ class _Item:
         return RecordRef(self.record.source, self.record.index, json_pointer(parts))
 
 
+@dataclass
+class _Candidates:
+    """What one record's rules made so far: every candidate lands in exactly one list."""
+
+    objects: list[tuple[MappedObject, ObjectRule, int | None, Any]] = field(default_factory=list)
+    rejected: list[RejectedItem] = field(default_factory=list)
+    filtered_by: list[str] = field(default_factory=list)
+    diags: list[Diagnostic] = field(default_factory=list)
+    count: int = 0
+    filtered_example: tuple[str, str, Any] | None = None
+
+    def add(self, rule: ObjectRule, obj: MappedObject, index: int | None, data: Any) -> None:
+        self.count += 1
+        self.objects.append((obj, rule, index, data))
+
+    def reject(
+        self, rule: ObjectRule, index: int | None, pointer: str, data: Any, errors: list[Diagnostic]
+    ) -> None:
+        self.count += 1
+        self.rejected.append(RejectedItem(rule.name, index, pointer, data, tuple(errors)))
+
+
 def evaluate(
-    plan: Plan, record: Record, *, lookups: Mapping[str, Mapping[str, Any]] = NO_LOOKUPS
+    plan: Plan,
+    record: Record,
+    *,
+    lookups: Mapping[str, Mapping[str, Any]] = NO_LOOKUPS,
+    strict: bool = False,
 ) -> RecordResult:
-    """Apply every rule of `plan` to one record. Never raises for any JSON record."""
+    """Apply every rule of `plan` to one record. Never raises for any JSON record.
+
+    Each object candidate (an item of `each`, or the record) is mapped, rejected or filtered
+    on its own; rules marked `together` are held back as a group when one of them fails.
+    An optional field whose expression fails is omitted with a `field.optional-failed`
+    warning, an error under `strict` (or the mapping's `strict: true`).
+    """
     plan.functions.context = EvalContext(record.data, record.source, lookups)
+    data = record.data
     objects: list[MappedObject] = []
-    diags: list[Diagnostic] = []
-    filtered_by: list[str] = []
-    for rule in plan.rules:
+    for rule in plan.rules:  # the usual case: every rule plain and clean, without bookkeeping
+        if rule.each is not None or rule.where is not None or rule.checked is None:
+            break
+        done = rule.checked(data)
+        if done is FALLBACK or done[1]:
+            break
+        objects.append(MappedObject(rule.type_name, rule.name, done[0]))
+    else:
+        return RecordResult(record, tuple(objects), items_in=len(objects))
+    return _evaluate_rules(plan, record, objects, strict or plan.strict)
+
+
+def _evaluate_rules(
+    plan: Plan, record: Record, done_objects: list[MappedObject], strict: bool
+) -> RecordResult:
+    """The general path, after the rules whose objects `done_objects` are (the fast part)."""
+    acc = _Candidates()
+    for rule, obj in zip(plan.rules, done_objects, strict=False):
+        acc.add(rule, obj, None, record.data)
+    for rule in plan.rules[len(done_objects) :]:
         plain = rule.each is None and rule.where is None and rule.checked is not None
-        if plain:  # the usual case, without the general machinery
+        if plain:  # built and checked in one go, warnings to locate
             done = rule.checked(record.data)  # type: ignore[misc]  # not None when plain
             if done is not FALLBACK:
                 if done[1]:  # warnings to locate
                     item = _Item(record, record.data, ())
-                    objects.append(_take_checked(rule, item, done, diags))
+                    acc.add(rule, _take_checked(rule, item, done, acc.diags), None, record.data)
                 else:
-                    objects.append(MappedObject(rule.type_name, rule.name, done[0]))
+                    acc.add(
+                        rule, MappedObject(rule.type_name, rule.name, done[0]), None, record.data
+                    )
                 continue
         try:
-            _apply_rule(rule, record, objects, diags, filtered_by, checked=not plain)
+            _apply_rule(rule, record, acc, checked=not plain, strict=strict)
         except RecursionError:
-            diags.append(
-                Diagnostic(
-                    "record.too-deep",
-                    "the record nests too deeply to evaluate",
-                    loc=rule.loc,
-                    span=rule.span,
-                    record=RecordRef(record.source, record.index),
-                )
+            diag = Diagnostic(
+                "record.too-deep",
+                "the record nests too deeply to evaluate",
+                loc=rule.loc,
+                span=rule.span,
+                record=RecordRef(record.source, record.index),
             )
-    if len(objects) > MAX_OBJECTS_PER_RECORD:
-        diags.append(_too_many_objects(plan, record, len(objects)))
-    if diags and any(d.is_error for d in diags):
-        objects = []
-    return RecordResult(record, tuple(objects), tuple(diags), len(filtered_by), tuple(filtered_by))
+            acc.diags.append(diag)
+            acc.reject(rule, None, "", record.data, [diag])
+    if len(acc.objects) > MAX_OBJECTS_PER_RECORD:
+        _reject_all(acc, _too_many_objects(plan, record, len(acc.objects)))
+    if acc.rejected and any(r.together for _, r, _, _ in acc.objects):
+        _hold_back(acc, record, {r.name for r in plan.rules if r.together})
+    return RecordResult(
+        record,
+        tuple(obj for obj, _, _, _ in acc.objects),
+        tuple(acc.diags),
+        len(acc.filtered_by),
+        tuple(acc.filtered_by),
+        tuple(acc.rejected),
+        acc.count,
+        acc.filtered_example,
+    )
+
+
+def _hold_back(acc: _Candidates, record: Record, names: set[str]) -> None:
+    """Objects of `together` rules go only with all of their record's `together` candidates."""
+    failing = next((r for r in acc.rejected if r.rule in names), None)
+    if failing is None:
+        return
+    where = f"{failing.rule} item {failing.item}" if failing.item is not None else failing.rule
+    if failing.pointer:
+        where += f" ({failing.pointer})"
+    kept = []
+    for obj, rule, index, data in acc.objects:
+        if not rule.together:
+            kept.append((obj, rule, index, data))
+            continue
+        diag = Diagnostic(
+            "object.held-back",
+            f"valid, but held back with the rejected {where}: the rule goes together with it",
+            loc=rule.loc,
+            span=rule.span,
+            record=RecordRef(record.source, record.index, obj.pointer),
+            hint="fix the rejected item, or drop `together: true` to send the valid objects alone",
+        )
+        acc.diags.append(diag)
+        acc.rejected.append(RejectedItem(rule.name, index, obj.pointer, data, (diag,), True))
+    acc.objects = kept
+
+
+def _reject_all(acc: _Candidates, diag: Diagnostic) -> None:
+    """Too many objects from one record: each candidate is rejected with `diag` (counted)."""
+    acc.diags.append(diag)
+    for obj, rule, index, data in acc.objects:
+        acc.rejected.append(RejectedItem(rule.name, index, obj.pointer, data, (diag,)))
+    acc.objects = []
 
 
 def _too_many_objects(plan: Plan, record: Record, count: int) -> Diagnostic:
@@ -90,46 +186,61 @@ def _too_many_objects(plan: Plan, record: Record, count: int) -> Diagnostic:
 
 
 def _apply_rule(
-    rule: ObjectRule,
-    record: Record,
-    objects: list[MappedObject],
-    diags: list[Diagnostic],
-    filtered_by: list[str],
-    *,
-    checked: bool = True,
+    rule: ObjectRule, record: Record, acc: _Candidates, *, checked: bool = True, strict: bool
 ) -> None:
     """Evaluate a rule on every item; `checked=False` skips its checked function (it failed)."""
-    for outcome in rule_items(rule, record, diags, checked=checked):
-        diags.extend(outcome.diags)
-        if outcome.filtered:
-            if not outcome.diags:
-                filtered_by.append(rule.name)
-        elif outcome.obj is not None:
-            objects.append(outcome.obj)
+    each_diags: list[Diagnostic] = []
+    outcomes = list(rule_items(rule, record, each_diags, checked=checked, strict=strict))
+    acc.diags.extend(each_diags)
+    each_errors = [d for d in each_diags if d.is_error]
+    if each_errors:
+        acc.reject(rule, None, "", record.data, each_errors)
+    for outcome in outcomes:
+        acc.diags.extend(outcome.diags)
+        errors = [d for d in outcome.diags if d.is_error]
+        if errors or (outcome.obj is None and not outcome.filtered):
+            acc.reject(rule, outcome.index, outcome.pointer, outcome.data, errors)
+        elif outcome.filtered:
+            acc.count += 1
+            acc.filtered_by.append(rule.name)
+            if acc.filtered_example is None:
+                acc.filtered_example = (rule.name, outcome.pointer, outcome.data)
+        else:
+            acc.add(rule, outcome.obj, outcome.index, outcome.data)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)
 class ItemOutcome:
-    """One item of a rule: its data, its object (None when filtered or rejected), its problems."""
+    """One item of a rule: its data, its object (None when filtered or rejected), its problems,
+    its position among the rule's items (None without `each`) and JSON pointer ("" unknown)."""
 
     data: Any
     obj: MappedObject | None
     filtered: bool
     diags: tuple[Diagnostic, ...]
+    index: int | None = None
+    pointer: str = ""
 
 
 def rule_items(
-    rule: ObjectRule, record: Record, each_diags: list[Diagnostic], *, checked: bool = True
+    rule: ObjectRule,
+    record: Record,
+    each_diags: list[Diagnostic],
+    *,
+    checked: bool = True,
+    strict: bool = False,
 ) -> Iterator[ItemOutcome]:
     """The items of one rule on one record (one item without `each`), each built and judged on
     its own; problems of the `each` expression itself go to `each_diags`."""
-    for data, prefix in _items(rule, record, each_diags):
-        item = _Item(record, data, prefix)
+    for n, (data, prefix) in enumerate(_items(rule, record, each_diags)):
+        item = _Item(record, data, prefix, strict=strict)
+        index = None if rule.each is None else n
+        pointer = _pointer(item)
         if rule.where is not None and not _truthy(_eval(rule.where, item)):
-            yield ItemOutcome(data, None, True, tuple(item.diags))
+            yield ItemOutcome(data, None, True, tuple(item.diags), index, pointer)
             continue
         obj = _build(rule, item, checked=checked)
-        yield ItemOutcome(data, obj, False, tuple(item.diags))
+        yield ItemOutcome(data, obj, False, tuple(item.diags), index, pointer)
 
 
 def _items(rule: ObjectRule, record: Record, diags: list[Diagnostic]) -> list[tuple[Any, Any]]:
@@ -199,6 +310,16 @@ def _eval(expr: CompiledExpr, item: _Item) -> Any:
     return None
 
 
+def evaluate_expr(
+    expr: CompiledExpr, record: Record, data: Any = None
+) -> tuple[Any, list[Diagnostic]]:
+    """One expression on one record (or on `data` inside it): its value and, when it failed,
+    the located diagnostic (`mapper eval`). The functions' context must be set by the caller."""
+    item = _Item(record, record.data if data is None else data, ())
+    value = _eval(expr, item)
+    return value, item.diags
+
+
 def _one_line(err: Exception) -> str:
     return str(err).splitlines()[0] if str(err) else type(err).__name__
 
@@ -227,9 +348,36 @@ def _value(node: ValueNode, item: _Item) -> Any:
     raw = value
     if node.omit_empty and (value is None or value in EMPTY):
         value = None
+    failed = bool(node.exprs) and len(item.diags) > problems
+    if failed and (value is not None or node.has_default or not (node.required or node.needed)):
+        _forgive(node, item, problems, recovered=value is not None or node.has_default)
     if value is None:
-        return _absent(node, item, raw, failed=bool(node.exprs) and len(item.diags) > problems)
+        return _absent(node, item, raw, failed=failed)
     return value
+
+
+_UNFORGIVEN = frozenset({"function.regex-timeout", "record.too-deep"})
+
+
+def _forgive(node: ValueNode, item: _Item, start: int, *, recovered: bool) -> None:
+    """The errors of a field that has a value after all (a later `coalesce` expression, a
+    `default:`) or is optional become `field.optional-failed` warnings (errors when strict and
+    the field is omitted), naming the field, the expression and the cause."""
+    name = next((p for p in reversed(node.loc) if isinstance(p, str)), "value")
+    for i in range(start, len(item.diags)):
+        diag = item.diags[i]
+        if not diag.is_error or diag.code in _UNFORGIVEN:
+            continue
+        what = "the default was used" if node.has_default else "the field was omitted"
+        if recovered and not node.has_default:
+            what = "the next expression was used"
+        item.diags[i] = replace(
+            diag,
+            code="field.optional-failed",
+            message=f"{name!r}: {what} because {diag.code}: {diag.message}",
+            severity="error" if item.strict and not recovered else "warning",
+            hint=diag.hint or "give the field a `default:`, or fix the expression",
+        )
 
 
 def _coalesce(node: ValueNode, item: _Item) -> Any:
@@ -286,10 +434,55 @@ def _build(rule: ObjectRule, item: _Item, *, checked: bool = True) -> MappedObje
         if usn is not None:
             payload["updateSequenceNumber"] = usn
     clean, problems = check_object(rule.type_name, payload)
+    if clean is None and not item.strict:
+        clean, problems = _without_bad_optional(rule, payload, problems)
     item.diags.extend(_locate_object_problem(rule, item, d) for d in problems)
     if clean is None:
         return None
     return MappedObject(rule.type_name, rule.name, clean, _pointer(item))
+
+
+def _optional_path(rule: ObjectRule, loc: tuple[PathPart, ...]) -> tuple[PathPart, ...] | None:
+    """The mapped optional field (top level, or in the type block) a problem is in, if any."""
+    path = loc[:2] if loc and loc[0] == rule.type_name else loc[:1]
+    node = rule.fields
+    for part in path:
+        child = node.child(part) if node.kind == "object" else None
+        if child is None or child.required or child.needed:
+            return None
+        node = child
+    return path if len(path) == (2 if path[:1] == (rule.type_name,) else 1) else None
+
+
+def _without_bad_optional(
+    rule: ObjectRule, payload: dict[str, Any], problems: list[Diagnostic]
+) -> tuple[dict[str, Any] | None, list[Diagnostic]]:
+    """An object refused only for values of optional fields: the object without them, and
+    the refusals as `field.optional-failed` warnings. Else (None, problems) unchanged."""
+    errors = [d for d in problems if d.is_error]
+    paths = [_optional_path(rule, d.loc) for d in errors]
+    if not errors or any(p is None for p in paths):
+        return None, problems
+    trimmed = dict(payload)
+    for path in paths:
+        assert path is not None
+        if len(path) == 1:
+            trimmed.pop(str(path[0]), None)
+        elif isinstance(trimmed.get(str(path[0])), dict):
+            trimmed[str(path[0])] = {k: v for k, v in trimmed[str(path[0])].items() if k != path[1]}
+    clean, again = check_object(rule.type_name, trimmed)
+    if clean is None:
+        return None, problems
+    forgiven = [
+        replace(
+            d,
+            code="field.optional-failed",
+            message=f"the field was omitted because {d.code}: {d.message}",
+            severity="warning",
+        )
+        for d in errors
+    ]
+    return clean, forgiven + [d for d in problems if not d.is_error] + again
 
 
 def _pointer(item: _Item) -> str:

@@ -31,6 +31,21 @@ class ContextFunctions:
     """record(), source() and lookup(): the only functions whose result depends on the context."""
 
     context: EvalContext
+    params: Mapping[str, Any]
+
+    @signature({"types": STRING})
+    def _func_param(self, name: str) -> Any:
+        """The value of the mapping parameter `name` (declared under `params:`, given with
+        `--param NAME=VALUE`, or its default).
+
+        An undeclared name is a compile error (expr.unknown-param).
+
+        Signature: param(name: string) -> any
+
+        Examples:
+            param('base_url') => "https://acme.example"
+        """
+        return self.params.get(name)
 
     @signature()
     def _func_record(self) -> Any:

@@ -5,7 +5,7 @@ section. Each example is one line `<expression> => <JSON result>`, optionally
 `<expression> | data: <JSON input> => <JSON result>`. A long example or signature continues on
 the following lines indented deeper than its first line (they are joined with a space). The
 tests run every example, with record() returning the example's data, source() returning
-`EXAMPLE_SOURCE` and the lookup tables of `EXAMPLE_LOOKUPS`.
+`EXAMPLE_SOURCE`, the lookup tables of `EXAMPLE_LOOKUPS` and the parameters of `EXAMPLE_PARAMS`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ EXAMPLE_LOOKUPS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
         "42": {"name": "Answer"},
     }),
 })  # fmt: skip
+
+
+EXAMPLE_PARAMS: Mapping[str, Any] = MappingProxyType({"base_url": "https://acme.example"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import jmespath
 from jmespath import functions
 
@@ -10,6 +13,7 @@ from mapper.functions.arguments import arity_of
 from mapper.functions.context import ContextFunctions, EvalContext
 from mapper.functions.documents import DocumentFunctions
 from mapper.functions.markup import MarkupFunctions
+from mapper.functions.numbers import NumberFunctions
 from mapper.functions.patterns import PatternFunctions
 from mapper.functions.principals import PrincipalFunctions
 from mapper.functions.refs import RefFunctions
@@ -25,6 +29,7 @@ class MapperFunctions(
     MarkupFunctions,
     PatternFunctions,
     ValueFunctions,
+    NumberFunctions,
     DocumentFunctions,
     RefFunctions,
     PrincipalFunctions,
@@ -41,6 +46,7 @@ class MapperFunctions(
 
     def __init__(self, *, regex_timeout_s: float | None = None) -> None:
         self.context = EvalContext()
+        self.params: Mapping[str, Any] = {}
         self.regex_timeout_s = (
             patterns.REGEX_TIMEOUT_S if regex_timeout_s is None else regex_timeout_s
         )

@@ -20,7 +20,7 @@ import orjson
 
 from mapper.errors import Diagnostic, OutputError
 from mapper.io.atomic import AtomicFile, OutputGroup, output_error, write_atomic
-from mapper.records import MappedObject
+from mapper.records import MappedObject, RecordResult, RejectedItem
 
 MAX_OBJECTS_PER_BATCH = 100
 BATCH_PATTERN = r"setObjects-\d{5,}\.json"
@@ -303,8 +303,23 @@ def reject_line(
     return dumps_line(entry)
 
 
+def item_reject_line(source: str, index: int, rejected: RejectedItem) -> bytes:
+    """One rejects-file line for a rejected object candidate: the record it belongs to, the
+    rule, the item's position and JSON pointer, why, and the item (or the whole record)."""
+    entry: dict[str, Any] = {"source": source, "index": index, "rule": rejected.rule}
+    if rejected.item is not None:
+        entry["item"] = rejected.item
+    if rejected.pointer:
+        entry["pointer"] = rejected.pointer
+    if rejected.held_back:
+        entry["heldBack"] = True
+    entry["diagnostics"] = [d.to_dict() for d in rejected.diagnostics]
+    entry["data" if rejected.item is not None else "record"] = rejected.data
+    return dumps_line(entry)
+
+
 class RejectsSink(_SinkBase):
-    """Rejected records as JSON lines: where they came from, why, and the record itself."""
+    """Rejected candidates as JSON lines: where they came from, why, and the data itself."""
 
     def __init__(
         self,
@@ -317,7 +332,8 @@ class RejectsSink(_SinkBase):
         self.out: AtomicFile | _Lines | None = (
             _Lines(lines) if lines is not None else AtomicFile(path, group) if path else None
         )
-        self.count = 0
+        self.count = 0  # lines written
+        self.records = 0  # records with a line
         self.keep = keep
         self.kept: list[list[Diagnostic]] = []
         """The errors of the first `keep` rejected records (shown when there is no file)."""
@@ -332,11 +348,23 @@ class RejectsSink(_SinkBase):
     ) -> None:
         """Quarantine one record with its diagnostics."""
         self.count += 1
-        if self.count <= self.keep:
+        self.records += 1
+        if self.records <= self.keep:
             diagnostics = list(diagnostics)
             self.kept.append([d for d in diagnostics if d.is_error])
         if self.out is not None:
             self.out.write(reject_line(source, index, diagnostics, record, raw))
+
+    def write_result(self, result: RecordResult) -> None:
+        """Quarantine the rejected candidates of one record, one line each."""
+        rec = result.record
+        self.records += 1
+        if self.records <= self.keep:
+            self.kept.append(list(result.errors))
+        self.count += len(result.rejected)
+        if self.out is not None:
+            for rejected in result.rejected:
+                self.out.write(item_reject_line(rec.source, rec.index, rejected))
 
     def write_raw(self, data: bytes, count: int) -> None:
         """Write already-serialised reject lines (from worker processes)."""

@@ -44,10 +44,19 @@ _DEFAULT_FUNCTIONS = _jf.Functions()
 
 
 def compile_ast(
-    ast: Mapping[str, Any], functions: _jf.Functions | None = None
+    ast: Mapping[str, Any],
+    functions: _jf.Functions | None = None,
+    *,
+    forgive: tuple[type[BaseException], ...] = (),
 ) -> Callable[[Any], Any]:
-    """Compile a jmespath AST (``Parser().parse(text).parsed``) to a function of one document."""
-    return Generator(_DEFAULT_FUNCTIONS if functions is None else functions).build(ast)
+    """Compile a jmespath AST (``Parser().parse(text).parsed``) to a function of one document.
+
+    `forgive`: exceptions that the left side of ``a || b`` may raise and that then count as a
+    null left side, so that ``b`` is the default (mapper's own semantics, not jmespath's; empty
+    by default: plain jmespath).
+    """
+    fns = _DEFAULT_FUNCTIONS if functions is None else functions
+    return Generator(fns, forgive).build(ast)
 
 
 def _compile_text(text: str, functions: _jf.Functions | None) -> Callable[[Any], Any]:

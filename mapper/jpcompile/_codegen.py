@@ -102,9 +102,11 @@ class _Indent:
 class Generator:
     """Generates one module of functions for an AST; `build` returns the entry function."""
 
-    def __init__(self, functions: Any) -> None:
+    def __init__(self, functions: Any, forgive: tuple[type[BaseException], ...] = ()) -> None:
         self.functions = functions
         self.ns: dict[str, Any] = dict(rt.HELPERS)
+        self.forgive = bool(forgive)  # `a || b`: these errors of `a` count as null
+        self.ns["_FORGIVE"] = forgive
         self.defs: list[str] = []
         self.exprefs: dict[str, tuple[Any, str]] = {}  # constant name -> (node, function name)
         self.n = 0
@@ -279,8 +281,17 @@ class Generator:
 
     def _and_or(self, node: Any, inp: str, b: Block, is_or: bool) -> str:
         out = self.var()
-        left = self.emit(node["children"][0], inp, b)
-        b.add(f"{out} = {left}")
+        if is_or and self.forgive:  # a default after a failing left side (see compile_ast)
+            b.add("try:")
+            with b.indent():
+                left = self.emit(node["children"][0], inp, b)
+                b.add(f"{out} = {left}")
+            b.add("except _FORGIVE:")
+            b.add(f"    {out} = None")
+            left = out
+        else:
+            left = self.emit(node["children"][0], inp, b)
+            b.add(f"{out} = {left}")
         test = self.truthy(left)
         b.add(f"if not {test}:" if is_or else f"if {test}:")
         with b.indent():

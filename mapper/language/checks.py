@@ -12,6 +12,7 @@ from typing import Any
 
 from mapper.errors import Diagnostic, Loc, short_name, suggest
 from mapper.functions import FUNCTION_NAMES, arity
+from mapper.language.lints import lint_expression
 from mapper.language.spec import DIRECTIVE_KEYS, POLICY_KEYS, ConstField, ExprField, UseField
 from mapper.model import OBJECT_TYPES
 from mapper.model.common import type_name_hint
@@ -102,6 +103,38 @@ def check_lookups(
             )
 
 
+def check_params(
+    text: str, ast: Mapping[str, Any], param_names: frozenset[str]
+) -> list[Diagnostic]:
+    """param('name') must name a parameter declared under `params:`, as a literal."""
+    found = []
+    for call in iter_function_calls(ast):
+        args = call.get("children", ())
+        if call["value"] != "param" or not args:
+            continue
+        name = args[0].get("value") if args[0].get("type") == "literal" else None
+        if not isinstance(name, str):
+            found.append(
+                Diagnostic(
+                    "expr.param-name",
+                    "param() takes the parameter's name as quoted text, e.g. param('base_url')",
+                    expr=text,
+                    expr_col=max(text.find("param("), 0),
+                )
+            )
+        elif name not in param_names:
+            found.append(
+                Diagnostic(
+                    "expr.unknown-param",
+                    f"no parameter named {name!r}",
+                    expr=text,
+                    expr_col=text.find(name),
+                    hint=suggest(name, param_names) or "declare it under `params:`",
+                )
+            )
+    return found
+
+
 def check_literal_lookalike(text: str, ast: Mapping[str, Any]) -> Iterator[Diagnostic]:
     """Warn when a bare ALL-CAPS word is read as a record field (it is probably meant as text)."""
     if ast.get("type") == "field" and _ALL_CAPS.match(text.strip()):
@@ -123,6 +156,7 @@ def check_expression(
     yield from check_functions(text, ast)
     yield from check_lookups(text, ast, lookup_names)
     yield from check_literal_lookalike(text, ast)
+    yield from lint_expression(text, ast)
 
 
 _BARE_TYPE = re.compile(r"(?<!['\w])(atlassian:[a-z-]+)")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import jmespath
-from jmespath.exceptions import JMESPathError, ParseError
+from jmespath.exceptions import JMESPathError, JMESPathTypeError, ParseError
 
 from mapper.errors import Diagnostic, Loc, SourceSpan
 from mapper.functions import MapperFunctions
@@ -28,14 +28,18 @@ from mapper.language.plan import (
     LookupTable,
     NodeKind,
     ObjectRule,
+    Param,
     Plan,
     ValueNode,
 )
-from mapper.language.spec import CoalesceField, ConstField, ExprField, UseField
+from mapper.language.spec import CoalesceField, ConstField, ExprField, ParamSpec, UseField
 from mapper.model import OBJECT_TYPES
+from mapper.model.introspect import required_keys_at
 from mapper.model.validate import check_object
 
 AUTO_DEFAULTS: dict[str, Any] = {"schemaVersion": "1.0"}  # project decision §8.2
+FORGIVEN = (JMESPathTypeError,)
+"""Errors of the left side of `a || b` that make `b` the default (README: `||` after errors)."""
 
 
 @dataclass
@@ -45,6 +49,7 @@ class _Ctx:
     loaded: LoadedMapping | None  # None for an expression given outside a mapping
     functions: MapperFunctions
     lookup_names: frozenset[str]
+    param_names: frozenset[str] | None = None  # None: outside a mapping (no check)
     diags: list[Diagnostic] = field(default_factory=list)
     use_stack: tuple[str, ...] = ()
     parser: Any = field(default_factory=lambda: jmespath.parser.Parser())
@@ -79,7 +84,15 @@ def compile_mapping(
         message = f"the mapping has {len(spec.objects):,} rules; at most {MAX_RULES:,} are allowed"
         span = loaded.smap.span(("objects",), prefer_key=True)
         return None, [Diagnostic("spec.too-many-rules", message, loc=("objects",), span=span)]
-    ctx = _Ctx(loaded, MapperFunctions(), frozenset(spec.lookups), fast_paths=fast_paths)
+    ctx = _Ctx(
+        loaded,
+        MapperFunctions(),
+        frozenset(spec.lookups),
+        frozenset(spec.params),
+        fast_paths=fast_paths,
+    )
+    params = tuple(_compile_param(name, p, loaded.smap) for name, p in spec.params.items())
+    ctx.functions.params = {p.name: p.default for p in params if not p.required}
     records = _optional_expr(ctx, spec.records, ("records",), loaded.smap)
     lookups = tuple(_compile_lookup(ctx, name) for name in spec.lookups)
     rules = tuple(_compile_rule(ctx, i) for i in range(len(spec.objects)))
@@ -102,6 +115,8 @@ def compile_mapping(
         lookups,
         ctx.functions,
         warnings,
+        strict=spec.strict,
+        params=params,
     )
     return plan, ctx.diags
 
@@ -123,6 +138,13 @@ def _duplicate_rule_names(loaded: LoadedMapping) -> Iterator[Diagnostic]:
                 severity="warning",
                 hint="give each rule its own name: the report counts per rule name",
             )
+
+
+def _compile_param(name: str, spec: ParamSpec, smap: SourceMap) -> Param:
+    required = "default" not in spec.model_fields_set
+    return Param(
+        name, spec.type, spec.description, spec.default, required, smap.span(("params", name))
+    )
 
 
 def compile_expr(ctx: _Ctx, text: str, loc: Loc, smap: SourceMap) -> CompiledExpr | None:
@@ -175,6 +197,8 @@ def compile_expr(ctx: _Ctx, text: str, loc: Loc, smap: SourceMap) -> CompiledExp
         return None
     try:
         found = list(checks.check_expression(text, parsed.parsed, ctx.lookup_names))
+        if ctx.param_names is not None:
+            found += checks.check_params(text, parsed.parsed, ctx.param_names)
         evaluate = _evaluator(parsed, ctx.functions)
         path = checks.value_path(parsed.parsed)
     except RecursionError:  # the depth limit keeps this out of reach; never a traceback
@@ -307,10 +331,19 @@ def _macro_text(ctx: _Ctx, name: str) -> str | None:
 
 
 def compile_standalone(
-    text: str, functions: MapperFunctions, name: str
+    text: str,
+    functions: MapperFunctions,
+    name: str,
+    *,
+    plan: Plan | None = None,
 ) -> tuple[CompiledExpr | None, list[Diagnostic]]:
-    """Compile an expression given outside a mapping (e.g. `--records items[]`)."""
-    ctx = _Ctx(None, functions, frozenset())
+    """Compile an expression given outside a mapping (e.g. `--records items[]`); with `plan`,
+    its lookups and parameters are checked as in the mapping."""
+    if plan is None:
+        ctx = _Ctx(None, functions, frozenset())
+    else:
+        lookups = frozenset(t.name for t in plan.lookups)
+        ctx = _Ctx(None, functions, lookups, frozenset(p.name for p in plan.params))
     expr = compile_expr(ctx, text, (name,), SourceMap(name))
     return expr, ctx.diags
 
@@ -340,7 +373,7 @@ def _evaluator(parsed: Any, functions: MapperFunctions) -> Callable[[Any], Any]:
     It gives the same results and errors as jmespath's interpreter (the official compliance
     suite runs in tests/test_jmespath_compliance.py) at a fraction of the cost per call.
     """
-    return compile_ast(parsed.parsed, functions)
+    return compile_ast(parsed.parsed, functions, forgive=FORGIVEN)
 
 
 def _optional_expr(ctx: _Ctx, text: str | None, loc: Loc, smap: SourceMap) -> CompiledExpr | None:
@@ -370,6 +403,8 @@ def _compile_rule(ctx: _Ctx, index: int) -> ObjectRule | None:
     each = _compile_each(ctx, spec.each, (*loc, "each"), smap)
     where = _optional_expr(ctx, spec.where, (*loc, "where"), smap)
     node = _with_auto_defaults(node, fields)
+    if spec.type in OBJECT_TYPES:
+        node = _mark_needed(node, spec.type, ())
     ctx.diags.extend(constant_problems(spec.type, node))
     name = spec.name or f"{spec.type.removeprefix('atlassian:')}#{index}"
     derive_usn = "updateSequenceNumber" not in fields
@@ -384,6 +419,7 @@ def _compile_rule(ctx: _Ctx, index: int) -> ObjectRule | None:
         loc,
         smap.span(loc),
         derive_usn=derive_usn,
+        together=spec.together if spec.together is not None else ctx.mapping.spec.together,
         fused=fused,
         checked=checked,
     )
@@ -425,6 +461,25 @@ def constant_problems(type_name: str, node: ValueNode) -> Iterator[Diagnostic]:
                     hint=diag.hint or "map it from the record, or give a valid constant",
                 )
                 break
+
+
+def _mark_needed(node: ValueNode, type_name: str, path: tuple[str | int, ...]) -> ValueNode:
+    """Mark the keys the object model requires inside the object literals of a rule (the type
+    block, a thumbnail): an optional-looking key there is not optional."""
+    if node.kind != "object":
+        return node
+    required = required_keys_at(type_name, path) or frozenset()
+    children = tuple(
+        (
+            key,
+            replace(
+                _mark_needed(child, type_name, (*path, key)),
+                needed=child.needed or (bool(path) and key in required),
+            ),
+        )
+        for key, child in node.children
+    )
+    return replace(node, children=children)
 
 
 def _with_auto_defaults(node: ValueNode, fields: dict[str, Any]) -> ValueNode:

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from mapper.language.plan import PathPart, ValueNode
 from mapper.model.fastcheck import built_model, checked_value
 
-CONTEXT_FUNCTIONS = frozenset({"record", "source", "lookup"})  # their results vary per record
+CONTEXT_FUNCTIONS = frozenset({"record", "source", "lookup", "param"})  # vary per record or run
 _CONSTANT_NODES = frozenset({"literal", "function_expression", "multi_select_list",
                              "multi_select_dict", "key_val_pair"})  # fmt: skip
 

@@ -42,6 +42,7 @@ class ValueNode:
     default: Any = None
     omit_empty: bool = False
     origin: str | None = None  # name of the `define:` entry it came from
+    needed: bool = False  # the object model requires this key: a failure is never forgiven
 
     def child(self, key: PathPart) -> ValueNode | None:
         """The child node for an output key or list index, if this node has one."""
@@ -72,6 +73,7 @@ class ObjectRule:
     loc: Loc
     span: SourceSpan | None
     derive_usn: bool  # updateSequenceNumber is unmapped: derive it from lastUpdatedAt
+    together: bool = False  # its objects are held back when any `together` candidate fails
     fused: Evaluator | None = field(default=None, compare=False, repr=False)  # engine.fusion
     checked: Evaluator | None = field(default=None, compare=False, repr=False)  # fuse_checked
 
@@ -88,6 +90,18 @@ class LookupTable:
 
 
 @dataclass(frozen=True, slots=True)
+class Param:
+    """A declared mapping parameter."""
+
+    name: str
+    type: str
+    description: str | None
+    default: Any
+    required: bool
+    span: SourceSpan | None
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """A mapping that compiled without errors."""
 
@@ -98,6 +112,8 @@ class Plan:
     lookups: tuple[LookupTable, ...]
     functions: Any  # the MapperFunctions instance all evaluators share (its context is per record)
     warnings: tuple[Diagnostic, ...] = ()
+    strict: bool = False  # `strict: true`: an optional field that fails rejects its object
+    params: tuple[Param, ...] = ()
 
     @property
     def object_types(self) -> tuple[str, ...]:

@@ -101,6 +101,17 @@ class LookupSpec(_Spec):
     )
 
 
+class ParamSpec(_Spec):
+    """A mapping parameter: a value given per run with `--param NAME=VALUE`, read with
+    `param('NAME')`. Without a default it is required."""
+
+    type: Literal["string", "number", "integer", "boolean"] = Field(
+        "string", description="How the text given on the command line is read."
+    )
+    description: str | None = Field(None, description="Shown by `mapper validate`.")
+    default: Any = Field(None, description="The value when none is given (then optional).")
+
+
 class ObjectSpec(_Spec):
     """One object rule: which Teamwork Graph object to produce from each record (or item)."""
 
@@ -115,6 +126,11 @@ class ObjectSpec(_Spec):
     )
     fields: dict[str, FieldValue] = Field(
         description="Output fields: common properties plus the type block under the type name."
+    )
+    together: bool | None = Field(
+        None,
+        description="true: this rule's objects are sent only if every candidate of the "
+        "record's `together` rules is valid (default: the mapping's `together`).",
     )
 
 
@@ -139,6 +155,20 @@ class MappingSpec(_Spec):
         description="Field values applied to every rule that does not map them.",
     )
     lookups: dict[str, LookupSpec] = Field(default_factory=dict)
+    params: dict[str, ParamSpec] = Field(
+        default_factory=dict,
+        description="Parameters given per run (`--param NAME=VALUE`), read with param('NAME').",
+    )
+    together: bool = Field(
+        False,
+        description="true: a record's objects are sent all together or not at all "
+        "(one rejected item holds back the others). Rules may override it.",
+    )
+    strict: bool = Field(
+        False,
+        description="true: an optional field whose expression fails rejects the object "
+        "(default: the field is omitted with a field.optional-failed warning).",
+    )
     objects: list[ObjectSpec] = Field(default_factory=list)
 
 

@@ -200,7 +200,7 @@ class EntityKey(TwgModel):
 
     KIND: ClassVar[str] = "EntityKey"
     EXPECTED_TYPE: ClassVar[str | None] = None
-    type: Str = Field(description="Object type of the referenced object, e.g. atlassian:space.")
+    type: Name = Field(description="Object type of the referenced object, e.g. atlassian:space.")
     value: KeyValue = Field(
         description="Fields identifying the object, e.g. {entityId} or {repositoryId}."
     )
@@ -240,7 +240,7 @@ def check_principal(kind: str, principal_id: str | None) -> None:
 class Principal(TwgModel):
     """Who may see the object: USER, GROUP, EVERYONE, ATLASSIAN_WORKSPACE or CONTAINER."""
 
-    type: Str = Field(description="USER, GROUP, EVERYONE, ATLASSIAN_WORKSPACE or CONTAINER.")
+    type: Name = Field(description="USER, GROUP, EVERYONE, ATLASSIAN_WORKSPACE or CONTAINER.")
     id: Str | None = Field(None, description="External user or group id (USER and GROUP only).")
 
     @model_validator(mode="after")
@@ -369,5 +369,8 @@ class TwgObject(TwgModel):
         return value
 
     def to_payload(self) -> dict[str, Any]:
-        """The ingestion JSON of this object: one element of setObjects `objects`."""
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        """The ingestion JSON of this object: one element of setObjects `objects`; the type
+        block is always there, `{}` when it has no field."""
+        out = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        out.setdefault(self.TYPE_NAME, {})
+        return out

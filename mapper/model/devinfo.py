@@ -70,7 +70,7 @@ class CommitObject(TwgObject):
     """A commit in a repository (DevInfo)."""
 
     TYPE_NAME: ClassVar[str] = "atlassian:commit"
-    description: Str = Field(description="Required for commits: the commit message.")
+    description: Name = Field(description="Required for commits: the commit message.")
     container_key: RepositoryContainerKey = Field(
         description="Required: the atlassian:repository of the commit."
     )
@@ -237,7 +237,7 @@ class DeploymentObject(TwgObject):
     """A deployment to an environment (DevInfo)."""
 
     TYPE_NAME: ClassVar[str] = "atlassian:deployment"
-    description: Str = Field(description="Required for deployments: what was deployed.")
+    description: Name = Field(description="Required for deployments: what was deployed.")
     container_key: RepositoryContainerKey | None = Field(
         None, description="The atlassian:repository deployed from."
     )

@@ -448,6 +448,9 @@ def fast_check(type_name: str, payload: object) -> tuple[dict[str, Any], list[Di
         return None
     warns: list[Diagnostic] = []
     try:
-        return checker(payload, (), warns), warns
+        out = checker(payload, (), warns)
     except Exception:  # any doubt goes to the reference path, which reports it
         return None
+    if type_name not in out:  # the type block is always sent, `{}` when empty (as to_payload)
+        out[type_name] = {}
+    return out, warns

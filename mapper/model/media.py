@@ -34,7 +34,7 @@ class Cue(TwgModel):
     id: Str | None = Field(None, description="Id of the cue.")
     start_time_in_seconds: Number = Field(description="Start of the cue, in seconds.")
     end_time_in_seconds: Number | None = Field(None, description="End of the cue, in seconds.")
-    text: Str = Field(description="Text of the cue.")
+    text: Name = Field(description="Text of the cue.")
 
 
 class TextTrack(TwgModel):

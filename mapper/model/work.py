@@ -45,7 +45,7 @@ class WorkItemObject(TwgObject):
 
     TYPE_NAME: ClassVar[str] = "atlassian:work-item"
     display_name: Name = Field(description="Required for work items: the title.")
-    description: Str = Field(description="Required for work items: the body.")
+    description: Name = Field(description="Required for work items: the body.")
     container_key: SpaceContainerKey | None = Field(
         None, description="The atlassian:space the work item belongs to."
     )
@@ -88,7 +88,7 @@ class ProjectObject(TwgObject):
 
     TYPE_NAME: ClassVar[str] = "atlassian:project"
     display_name: Name = Field(description="Required for projects: the project name.")
-    description: Str = Field(description="Required for projects: what the project is about.")
+    description: Name = Field(description="Required for projects: what the project is about.")
     created_by: UserRef = Field(description="Required for projects: who created it.")
     block: ProjectBlock = Field(alias="atlassian:project", description="Project fields.")
 

@@ -75,6 +75,10 @@ class RunRequest:
     associations: AssociationForm = "array"
     connection_id: str | None = None
     properties: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)
+    """Values of the mapping's `params:` (text, typed as each parameter says)."""
+    strict: bool = False
+    """An optional field whose expression fails rejects its object (default: omitted, warned)."""
     shown_rejects: int = 20
     """Without a rejects file, the errors of this many rejected records are kept to show."""
 
@@ -207,7 +211,18 @@ def _options(plan: Plan, request: RunRequest) -> RunOptions:
                 else "the mapping declares no `lookups:`"
             )
             raise UsageError([_usage(f"--lookup {name}: no such lookup table; {hint}")])
-    return RunOptions(request.policy, request.max_errors, dict(request.lookups))
+    from mapper.language.params import resolve_params
+
+    params, problems = resolve_params(plan.params, request.params)
+    if problems:
+        raise UsageError(problems)
+    return RunOptions(
+        request.policy,
+        request.max_errors,
+        dict(request.lookups),
+        strict=request.strict,
+        params=params,
+    )
 
 
 def _usage(message: str) -> Diagnostic:
@@ -418,7 +433,7 @@ def _run_serial(
             sink.sync_in_background()
         report = run(plan, items, sink=sink, rejects=quarantine, options=options, progress=tick)
     result = RunResult(report, Status.OK, _written(request))
-    if quarantine.count and not rejects_path:
+    if quarantine.records and not rejects_path:
         result.rejected_shown = quarantine.kept
     return result
 
@@ -445,6 +460,6 @@ def _finish(result: RunResult, request: RunRequest, group: OutputGroup) -> None:
         result.report_file = path
     if report.input_problems:
         result.status = Status.IO
-    elif report.records_rejected:
+    elif report.records_with_errors:
         result.status = Status.REJECTED
 

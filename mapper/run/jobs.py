@@ -1,6 +1,7 @@
 """Jobs files of `mapper batch`: YAML -> checked `Job`s, every problem a located diagnostic.
 
-A jobs file is `jobs: [{name, mapping, inputs: [...], records?}]`; paths are relative to it.
+A jobs file is `jobs: [{name, mapping, inputs: [...], records?, params?}]`; paths are relative
+to it.
 Reading and positions come from the loader and the shape is the pydantic model `JobsFile`, so
 problems render as `file:line:col: loc: code`, like those of mapping files.
 """
@@ -48,6 +49,9 @@ class JobSpec(Shape):
     mapping: Text
     inputs: list[Text] = Field(min_length=1, description="a list of at least one input")
     records: Text | None = None
+    params: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="values of the mapping's `params:`"
+    )
 
 
 class JobsFile(Shape):
@@ -66,6 +70,7 @@ class Job:
     records: str | None
     loc: Loc
     span: SourceSpan | None
+    params: tuple[tuple[str, str], ...] = ()
 
 
 def load_jobs(paths: Iterable[Path]) -> tuple[tuple[Job, ...], list[Diagnostic]]:
@@ -118,7 +123,14 @@ def _job(base: Path, index: int, spec: JobSpec, smap: SourceMap) -> Job:
         records=spec.records,
         loc=("jobs", index, "name"),
         span=smap.span(("jobs", index, "name")),
+        params=tuple((k, _text(v)) for k, v in spec.params.items()),
     )
+
+
+def _text(value: str | int | float | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def check_unique_names(jobs: Iterable[Job]) -> Iterator[Diagnostic]:

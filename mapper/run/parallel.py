@@ -20,6 +20,7 @@ reads the rest of that file with ijson and the later inputs itself, as a 1-worke
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import itertools
 import multiprocessing as mp
 import os
@@ -302,7 +303,7 @@ class _Run:
             if res.unparsed or self.report.would_stop_within(res.counts, self.options):
                 return _Stop(part, res, path_no)
             self.sink.count += res.counts.objects_out
-            self.rejects.write_raw(res.rejects, res.counts.records_rejected)
+            self.rejects.write_raw(res.rejects, res.counts.items_rejected)
             self.report.merge(res.counts)
             self.lookup_problems.extend(res.lookup_problems)
             if self.progress is not None:
@@ -319,7 +320,7 @@ class _Run:
         part, res = stop.part, stop.res
         self.sink.rewind(res.offset)
         options = self.options
-        rejected = self.report.records_rejected
+        rejected = self.report.records_with_errors
         left = None if options.max_rejects is None else options.max_rejects - rejected
         items: Iterable[Item]
         if res.unparsed:
@@ -337,7 +338,7 @@ class _Run:
             items = _lines_items(part)
         else:
             items = part
-        local = RunOptions(options.policy, left, options.lookups)
+        local = dataclasses.replace(options, max_rejects=left)
         done = run(self.plan, items, sink=self.sink, rejects=self.rejects, options=local)
         lookups = [d for d in done.input_problems if d.code.startswith("lookup.")]
         self.lookup_problems.extend(lookups)

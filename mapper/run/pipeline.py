@@ -1,16 +1,19 @@
 """Drive records through the interpreter into sinks, and account for every one of them.
 
 `run` returns a `RunReport` whose counts prove that nothing was lost:
-records in = records mapped + records rejected + records filtered.
+records in = mapped + partly mapped + rejected + filtered, and
+items in = objects out + items rejected + items filtered.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from mapper.engine.interpreter import evaluate
+from mapper.errors import show_value
 from mapper.io.lookups import LookupCache
 from mapper.io.sinks import MemorySink, RejectsSink, Sink
 from mapper.language.plan import Plan
@@ -33,6 +36,8 @@ def iter_results(
     Lookup problems go to the report too, unless the caller passes (and reports) its own cache.
     """
     own = cache is None
+    if options.params is not None:
+        plan.functions.params = options.params
     if cache is None:
         cache = LookupCache(plan.lookups, options.lookups)
     for item in items:
@@ -43,9 +48,10 @@ def iter_results(
             yield None, item
             continue
         if plan.lookups:
-            yield evaluate(plan, item, lookups=cache.for_source(item.source)), item
+            lookups = cache.for_source(item.source)
+            yield evaluate(plan, item, lookups=lookups, strict=options.strict), item
         else:
-            yield evaluate(plan, item), item
+            yield evaluate(plan, item, strict=options.strict), item
     if own:
         report.input_problems.extend(cache.problems)
 
@@ -84,31 +90,92 @@ def run(
 def account(
     report: RunReport, result: RecordResult | None, item: Item, sink: Sink, rejects: RejectsSink
 ) -> None:
-    """Count one record's outcome and send it to the sink or the rejects file."""
+    """Count one record's outcome, send its objects to the sink and its rejected candidates
+    (one line each) to the rejects file."""
     report.records_in += 1
     if result is None:
         assert isinstance(item, BadRecord)
         report.records_rejected += 1
+        report.items_in += 1
+        report.items_rejected += 1
         report.note(item.diagnostic)
         rejects.write_reject(item.source, item.index, [item.diagnostic], None, raw=item.raw)
         return
     for diag in result.diagnostics:
         report.note(diag)
+    report.items_in += result.items_in
+    report.items_filtered += result.filtered
     outcome = result.outcome
+    if result.rejected:
+        report.items_rejected += len(result.rejected)
+        report.items_held_back += result.held_back
+        rejects.write_result(result)
+    elif outcome == "rejected":  # errors without a candidate (not made by `evaluate`)
+        report.items_in += 1
+        report.items_rejected += 1
+        rec = result.record
+        rejects.write_reject(rec.source, rec.index, result.errors, rec.data)
     if outcome == "rejected":
         report.records_rejected += 1
-        rec = result.record
-        rejects.write_reject(rec.source, rec.index, result.diagnostics, rec.data)
     elif outcome == "filtered":
         report.records_filtered += 1
     else:
-        report.records_mapped += 1
+        report.records_partial += outcome == "partial"
+        report.records_mapped += outcome == "mapped"
         sink.write(result.objects)
         report.objects_out += len(result.objects)
         for obj in result.objects:
             report.objects_by_type[obj.type_name] += 1
     if result.filtered_by:
         report.filtered_by_rule.update(result.filtered_by)
+        _keep_filtered(report, result)
+    if result.rejected:
+        _keep_rejected(report, result)
+    if outcome in ("rejected", "filtered") and report.wrapper_hint is None:
+        report.wrapper_hint = wrapper_hint(result.record.data)
+
+
+def _keep_filtered(report: RunReport, result: RecordResult) -> None:
+    example = result.filtered_example
+    if example is not None and example[0] not in report.first_filtered:
+        rule, pointer, data = example
+        rec = result.record
+        report.first_filtered[rule] = (
+            f"{rec.source} #{rec.index}{' ' + pointer if pointer else ''}: {show_value(data, 160)}"
+        )
+
+
+def _keep_rejected(report: RunReport, result: RecordResult) -> None:
+    rec = result.record
+    for rejected in result.rejected:
+        report.rejected_by_rule[rejected.rule] += 1
+        if rejected.rule in report.first_rejected or not rejected.diagnostics:
+            continue
+        first = rejected.diagnostics[0]
+        where = f"{rec.source} #{rec.index}{' ' + rejected.pointer if rejected.pointer else ''}"
+        report.first_rejected[rejected.rule] = (
+            f"{where}: {first.code}: {first.message}; item: {show_value(rejected.data, 160)}"
+        )
+
+
+def wrapper_hint(data: Any) -> str | None:
+    """A hint when `data` looks like a wrapper around a list of records (an API list response
+    read as one record): an object with exactly one field holding a list of objects."""
+    if not isinstance(data, dict):
+        return None
+    lists = [
+        key
+        for key, value in data.items()
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value[:20])
+    ]
+    if len(lists) != 1:
+        return None
+    key = lists[0]
+    name = key if key.isidentifier() else json.dumps(key)
+    return (
+        f"the record looks like a wrapper around a list of {len(data[key])} records in "
+        f"{key!r}: read them with --records '{name}[]' (or `records: {name}[]` in the mapping)"
+    )
 
 
 def map_records(
@@ -125,18 +192,26 @@ def map_records(
 
 
 def preview(
-    plan: Plan, items: Iterable[Item], *, count: int
-) -> tuple[list[MappedObject], list[RecordResult]]:
-    """The first `count` objects and every result read to produce them."""
+    plan: Plan, items: Iterable[Item], *, count: int, options: RunOptions | None = None
+) -> tuple[list[MappedObject], list[RecordResult], RunReport]:
+    """The first `count` objects, every result read to produce them, and their report."""
     sink = MemorySink()
     results: list[RecordResult] = []
     report = RunReport(plan.path)
-    for result, _ in iter_results(plan, items, RunOptions(), report):
-        if result is None:
-            continue
-        results.append(result)
-        if result.outcome == "mapped":
-            sink.write(result.objects)
+    rejects = RejectsSink(None)
+    for result, item in iter_results(plan, items, options or RunOptions(), report):
+        account(report, result, item, sink, rejects)
+        if result is not None:
+            results.append(result)
         if sink.count >= count:
             break
-    return sink.objects[:count], results
+    return sink.objects[:count], results, report
+
+
+def counts_line(report: RunReport) -> str:
+    """mapped/partly mapped/rejected/filtered counts of the records read, in one line."""
+    partial = f" + {report.records_partial} partly mapped" if report.records_partial else ""
+    return (
+        f"{report.records_in} record(s) read: {report.records_mapped} mapped{partial} + "
+        f"{report.records_rejected} rejected + {report.records_filtered} filtered"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 
 class ErrorPolicy(Enum):
@@ -22,6 +23,8 @@ class RunOptions:
     max_rejects: int | None = None
     lookups: Mapping[str, str] = field(default_factory=dict)
     limit: int | None = None  # stop after this many records (preview)
+    strict: bool = False  # an optional field that fails rejects its object (`--strict`)
+    params: Mapping[str, Any] | None = None  # mapping parameters, resolved (None: defaults)
 
 
 def max_errors_reason(limit: int | None) -> str:

@@ -1,0 +1,68 @@
+"""Nothing silent: warnings for runs that filter or reject most of their records.
+
+A run that filters or rejects all, or more than half, of its records (or rejects more than half
+of its items) is almost always
+reading the wrong thing (a wrapper document, a misspelt `where:`, a field that moved). `alarms`
+words what the report counted: the rule, its condition, and one example item.
+"""
+
+from __future__ import annotations
+
+from mapper.language.plan import Plan
+from mapper.run.report import RunReport
+
+THRESHOLD = 0.5
+"""Share of records (or of items) filtered or rejected above which a run warns."""
+
+
+def _share(part: int, whole: int, what: str) -> str:
+    if part == whole:
+        return f"all {whole} {what}"
+    return f"{part} of {whole} {what} ({100 * part // whole} %)"
+
+
+def alarms(report: RunReport, plan: Plan) -> list[str]:
+    """The warnings a run, preview or test prints on stderr (empty for a normal run)."""
+    out: list[str] = []
+    records, items = report.records_in, report.items_in or report.records_in
+    if not records:
+        return out
+    out += _filtered(report, plan, records)
+    out += _rejected(report, records, items)
+    if report.records_rejected + report.records_filtered == records and report.wrapper_hint:
+        out.append(report.wrapper_hint)
+    return out
+
+
+def _filtered(report: RunReport, plan: Plan, records: int) -> list[str]:
+    # records only: rules that pick one kind each (`where: type == 'page'`) filter most items
+    if not report.filtered_by_rule or report.records_filtered / records <= THRESHOLD:
+        return []
+    rule, count = report.filtered_by_rule.most_common(1)[0]
+    where = next((r.where.text for r in plan.rules if r.name == rule and r.where), None)
+    what = _share(report.records_filtered, records, "records were filtered")
+    example = report.first_filtered.get(rule)
+    return [
+        f"{what}: rule {rule!r} filtered {count} item(s) (where: {where})"
+        + (f"; for example {example}" if example else "")
+    ]
+
+
+def _rejected(report: RunReport, records: int, items: int) -> list[str]:
+    by_records = report.records_rejected / records > THRESHOLD
+    by_items = report.items_rejected / items > THRESHOLD
+    if not report.items_rejected or not (by_records or by_items):
+        return []
+    what = (
+        _share(report.records_rejected, records, "records were rejected")
+        if by_records
+        else _share(report.items_rejected, items, "items were rejected")
+    )
+    if not report.rejected_by_rule:  # records that are not JSON
+        return [f"{what}: they could not be read as JSON"]
+    rule, count = report.rejected_by_rule.most_common(1)[0]
+    example = report.first_rejected.get(rule)
+    return [
+        f"{what}: rule {rule!r} rejected {count} item(s)"
+        + (f"; first: {example}" if example else "")
+    ]
