@@ -498,6 +498,9 @@ def _finish(result: RunReport, report_path: str | None, quiet: bool) -> None:
 from mapper.cli.more import register  # noqa: E402  (the other commands live in cli_more)
 
 register(app)
+from mapper.cli.sync import register as register_sync  # noqa: E402  (mapper sync, mapper state)
+
+register_sync(app)
 
 
 def main() -> None:
