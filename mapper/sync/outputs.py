@@ -51,7 +51,7 @@ class RunFolder:
             self.staging = Path(
                 tempfile.mkdtemp(prefix=f".{self.final.name}.sync-", suffix=".tmp", dir=parent)
             )
-            os.chmod(self.staging, 0o777 & ~_UMASK)  # mkdtemp makes 0700; outputs are shared
+            self.staging.chmod(0o777 & ~_UMASK)  # mkdtemp makes 0700; outputs are shared
             (self.staging / MARKER).write_bytes(b"written by mapper sync\n")
         except OSError as err:
             raise _error(self.final, err.strerror or str(err)) from err

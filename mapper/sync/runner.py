@@ -37,7 +37,7 @@ from mapper.sync.deletes import (
 from mapper.sync.outputs import MARKER, RunFolder
 from mapper.sync.report import SyncReport
 from mapper.sync.stage import HASH_EXCLUDED, Mode, SyncStage, epoch_ms
-from mapper.sync.state import Identity, StateStore
+from mapper.sync.state import Identity, StateStore, sqlite_errors
 
 REPORT_FILE = "report.json"
 REJECTS_FILE = "rejects.jsonl"
@@ -107,7 +107,8 @@ def sync_files(
     folder: RunFolder | None = None
     try:
         folder = RunFolder(request.output)
-        report, run_report = _sync(plan, paths, request, store, folder, progress)
+        with sqlite_errors(request.state):  # the state can turn out damaged part-way
+            report, run_report = _sync(plan, paths, request, store, folder, progress)
         run_report.input_problems[:0] = [p.diagnostic for p in problems]
         _write_report(folder.staging, report, run_report)
         folder.commit()

@@ -23,6 +23,7 @@ from mapper.errors import Diagnostic, SyncStateError
 
 SCHEMA_VERSION = 1
 SQLITE_MAGIC = b"SQLite format 3\x00"
+HEADER_SIZE = 100
 LOOKUP_CHUNK = 500  # ids per SELECT ... IN (...)
 CACHE_KIB = 64 * 1024  # SQLite page cache of a run (counted in the process's RSS)
 
@@ -102,17 +103,34 @@ def check_header(path: Path) -> None:
     """Refuse a file that is not an SQLite database (empty, truncated or something else)."""
     try:
         with path.open("rb") as fh:
-            head = fh.read(len(SQLITE_MAGIC))
+            head = fh.read(HEADER_SIZE)
     except IsADirectoryError as err:
         raise state_error("sync.state-unwritable", path, "is a folder, not a file") from err
     except OSError as err:
         raise state_error("sync.state-unwritable", path, err.strerror or str(err)) from err
-    if head != SQLITE_MAGIC:
-        what = "is empty" if not head else "is not a mapper state file (not SQLite)"
+    problem = _header_problem(head, path.stat().st_size)
+    if problem:
         raise state_error(
-            "sync.state-corrupt", path, what,
+            "sync.state-corrupt", path, problem,
             "restore it from a backup, or remove it to start again (the next run re-emits all)",
         )  # fmt: skip
+
+
+def _header_problem(head: bytes, size: int) -> str | None:
+    """What is wrong with the first 100 bytes of a state file, if anything."""
+    if not head:
+        return "is empty"
+    if head[:16] != SQLITE_MAGIC:
+        return "is not a mapper state file (not SQLite)"
+    if len(head) < HEADER_SIZE:
+        return "is truncated"
+    page_size = int.from_bytes(head[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(head[28:32], "big")
+    valid = head[24:28] == head[92:96]  # the page count is trusted only then
+    if page_size < 512 or size % page_size or (valid and size < pages * page_size):
+        return f"is truncated ({size:,} bytes; its header says {pages * page_size:,})"
+    return None
 
 
 def _connect(path: Path) -> sqlite3.Connection:
