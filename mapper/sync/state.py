@@ -195,6 +195,9 @@ class StateStore:
         return store
 
     def _begin_run(self, identity: Identity | None) -> None:
+        if self._has_tables():  # refuse a foreign or newer file before changing anything in it
+            self._load_meta()
+            self._check_identity(identity)
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = FULL")  # the commit is durable once it returns
         self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
