@@ -83,11 +83,14 @@ def sync(
 
 
 def read_output(out: Path, result: SyncResult) -> Output:
-    """The setObjects and delete batches of an output folder."""
-    batches = [json.loads(p.read_text()) for p in sorted(out.glob("setObjects-*.json"))]
-    deletes = [json.loads(p.read_text()) for p in sorted(out.glob("deleteObjects-*.json"))]
+    """The setObjects and delete bodies of an output folder."""
+    batches = _lines(out / "setObjects.jsonl")
     sets = [o for b in batches for o in b["objects"]]
-    return Output(result, sets, batches, deletes)
+    return Output(result, sets, batches, _lines(out / "deleteObjects.jsonl"))
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 def deleted_ids(output: Output) -> list[str]:

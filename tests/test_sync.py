@@ -8,7 +8,7 @@ import pytest
 from sync_support import deleted_ids, doc, sync
 
 from mapper.sync.deletes import MAX_IDS_PER_DELETE, SyncStopped, delete_bodies
-from mapper.sync.stage import Mode, canonical_json, content_hash, references
+from mapper.sync.stage import Mode, canonical_json, content_hash, is_later, references
 
 # -- the pure parts -------------------------------------------------------------------------------
 
@@ -67,7 +67,7 @@ def test_the_same_export_twice_sends_nothing_the_second_time(tmp_path: Path) -> 
     second = sync(tmp_path, records, Mode.mirror)
     assert second.sets == [] and second.deletes == []
     assert second.result.sync.totals().unchanged == 2
-    assert not list((tmp_path / "out").glob("setObjects-*.json"))  # no payload of run 1 is left
+    assert not (tmp_path / "out" / "setObjects.jsonl").exists()  # no payload of run 1 is left
 
 
 def test_a_record_deleted_at_the_source_gets_exactly_one_delete(tmp_path: Path) -> None:
@@ -231,3 +231,19 @@ def test_many_objects_stream_through_chunks(tmp_path: Path) -> None:
     out = sync(tmp_path, records[:-30])
     assert [o["id"] for o in out.sets] == ["id00010"]
     assert len(deleted_ids(out)) == 30 and len(out.deletes) == 1
+
+
+@pytest.mark.parametrize(
+    ("stamp", "than", "later"),
+    [
+        ("2024-01-01T00:00:00Z", "", True),
+        ("not a time", "", False),
+        ("2024-01-01T00:00:00.5Z", "2024-01-01T00:00:00Z", True),
+        ("2024-01-01T00:00:00Z", "2024-01-01T00:00:00.5Z", False),  # "00Z" > "00.5Z" as text
+        ("2024-01-01T00:00:00.25Z", "2024-01-01T00:00:00.5Z", False),
+        ("2024-01-02T00:00:00Z", "2024-01-01T23:59:59.999Z", True),
+        ("2024-01-01T00:00:00+02:00", "2023-12-31T23:00:00Z", False),
+    ],
+)
+def test_is_later(stamp: str, than: str, later: bool) -> None:
+    assert is_later(stamp, than) is later

@@ -49,7 +49,7 @@ def test_twice_then_a_delete(tmp_path: Path) -> None:
     assert code == 0 and "0 setObjects and 0 delete batch" in err
     code, _, err = sync_cli(tmp_path, [doc("a")], "--mode", "mirror")
     assert code == 0 and "0 setObjects and 1 delete batch" in err
-    body = json.loads((tmp_path / "out" / "deleteObjects-00001.json").read_text())
+    body = json.loads((tmp_path / "out" / "deleteObjects.jsonl").read_text())
     assert body == {"objectType": "atlassian:document", "externalIds": ["b"], "connectionId": "c"}
 
 

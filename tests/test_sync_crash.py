@@ -54,8 +54,8 @@ def _state(path: Path) -> tuple[dict[str, str], list[dict[str, Any]], int]:
 def _outputs(folder: Path) -> dict[str, Any]:
     if not folder.exists():
         return {}
-    files = sorted(p for p in folder.iterdir() if p.name.startswith(("setObjects", "deleteObj")))
-    return {p.name: json.loads(p.read_text()) for p in files}
+    files = sorted(p for p in folder.iterdir() if p.suffix == ".jsonl" and "Objects" in p.name)
+    return {p.name: [json.loads(line) for line in p.read_text().splitlines()] for p in files}
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 With `MAPPER_SYNC_CRASH_AT=<point>` in the environment, the process sends itself SIGKILL when
 it reaches that point. The points, in the order a run passes them: `objects-written` (the
-first chunk of objects is in the staging folder), `deletes-written`, `outputs-staged` (all
+first 100 objects are in the staging folder), `deletes-written`, `outputs-staged` (all
 outputs are written and fsynced, not yet in place), `outputs-swapping` (the previous output
 folder moved aside, the new one not yet in place), `outputs-committed` (outputs in place, the
 state not yet committed) and `state-committed`.

@@ -1,7 +1,7 @@
 """Mirror deletes: `deleteObjectsByExternalId` bodies for the ids a full run did not see.
 
 One body per object type and at most 100 ids (`{objectType, externalIds, connectionId}`),
-ids in sorted order, files `deleteObjects-00001.json`, ... . Deletes are derived only from a
+ids in sorted order, one body per line of `deleteObjects.jsonl`. Deletes are derived only from a
 full run, and only when they stay under the safety share of the known objects.
 """
 
@@ -12,10 +12,8 @@ from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
 
-import orjson
-
 from mapper.errors import Diagnostic, MapperError
-from mapper.io.sinks import write_atomic
+from mapper.io.sinks import AtomicFile, dumps_line
 
 MAX_IDS_PER_DELETE = 100
 DEFAULT_MAX_DELETE_SHARE = 0.5
@@ -59,15 +57,21 @@ def delete_bodies(
 
 
 def write_delete_bodies(
-    folder: Path, bodies: Iterable[DeleteBody], connection_id: str
-) -> dict[str, int]:
-    """Write each body to its own file; returns the number of ids per type."""
+    path: Path, bodies: Iterable[DeleteBody], connection_id: str
+) -> tuple[dict[str, int], int]:
+    """Write the bodies as JSON lines; returns the number of ids per type and of bodies."""
     counts: dict[str, int] = {}
-    for n, body in enumerate(bodies, start=1):
-        data = orjson.dumps(body.to_dict(connection_id), option=orjson.OPT_INDENT_2) + b"\n"
-        write_atomic(folder / f"deleteObjects-{n:05d}.json", data)
-        counts[body.object_type] = counts.get(body.object_type, 0) + len(body.external_ids)
-    return counts
+    out = AtomicFile(path)
+    n = 0
+    try:
+        for n, body in enumerate(bodies, start=1):  # noqa: B007  (n is the count afterwards)
+            out.write(dumps_line(body.to_dict(connection_id)))
+            counts[body.object_type] = counts.get(body.object_type, 0) + len(body.external_ids)
+    except BaseException:
+        out.abort()
+        raise
+    out.commit()
+    return counts, n
 
 
 def check_mass_delete(unseen: int, known: int, max_share: float) -> None:

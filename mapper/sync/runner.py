@@ -23,9 +23,10 @@ from typing import Any
 
 from mapper.errors import InputError
 from mapper.io.inputs import expand_inputs, iter_records
-from mapper.io.sinks import BatchSink, RejectsSink, write_atomic
+from mapper.io.sinks import RejectsSink, write_atomic
 from mapper.language.plan import Plan
 from mapper.run.pipeline import ErrorPolicy, RunOptions, RunReport, run
+from mapper.sync.bodies import DELETE_OBJECTS_FILE, SET_OBJECTS_FILE, SetObjectsLines
 from mapper.sync.crash import crash_point
 from mapper.sync.deletes import (
     DEFAULT_MAX_DELETE_SHARE,
@@ -140,9 +141,9 @@ def _sync(
         cursor_before=store.meta.get("cursor", ""),
     )  # fmt: skip
     known_before = store.count_live()
-    batches = BatchSink(
-        str(folder.staging), connection_id=connection or None,
-        properties=dict(request.properties), set_associations=request.set_associations,
+    batches = SetObjectsLines(
+        folder.staging / SET_OBJECTS_FILE, connection_id=connection or None,
+        properties=request.properties, set_associations=request.set_associations,
     )  # fmt: skip
     stage = SyncStage(
         store, batches, report, mode=request.mode, produced_types=plan.object_types,
@@ -162,9 +163,10 @@ def _sync(
         rejects.close()
     except BaseException:
         rejects.abort()
+        batches.abort()
         raise
     run_report.inputs = list(paths)
-    report.set_batches = len(batches.written)
+    report.set_batches = batches.batches
     report.partial_reasons = partial_reasons(request, run_report)
     _mirror_deletes(store, report, request, folder, known_before)
     if request.strict and report.errors:
@@ -212,10 +214,10 @@ def _mirror_deletes(
     if not request.allow_mass_delete:
         check_mass_delete(unseen, known, request.max_delete_share)
     bodies = delete_bodies(store.iter_unseen(report.run))
-    counts = write_delete_bodies(folder.staging, bodies, report.connection_id)
+    path = folder.staging / DELETE_OBJECTS_FILE
+    counts, report.delete_batches = write_delete_bodies(path, bodies, report.connection_id)
     for type_name, n in counts.items():
         report.counts(type_name).deleted += n
-    report.delete_batches = len(list(folder.staging.glob("deleteObjects-*.json")))
     store.mark_deleted(report.run)
     crash_point("deletes-written")
 

@@ -35,7 +35,8 @@ from mapper.sync.state import StateStore, StoredObject
 
 HASH_EXCLUDED = frozenset({"updateSequenceNumber"})
 """Fields left out of the content hash: they change without the object changing."""
-CHUNK = 512  # objects decided together
+CHUNK = 1000  # objects decided together
+CRASH_AFTER_OBJECTS = 100  # where the `objects-written` crash point is
 REFERENCE_FIELDS = ("parentKey", "containerKey")
 
 Key = tuple[str, str]  # (object type, id)
@@ -61,8 +62,10 @@ def canonical_json(payload: dict[str, Any], exclude: frozenset[str] = HASH_EXCLU
 
 
 def content_hash(payload: dict[str, Any], exclude: frozenset[str] = HASH_EXCLUDED) -> bytes:
-    """16-byte BLAKE2b of the canonical JSON."""
-    return hashlib.blake2b(canonical_json(payload, exclude), digest_size=16).digest()
+    """SHA-1 of the canonical JSON (a fingerprint, not a security measure: the fastest of
+    hashlib's digests here, and 160 bits make a collision between two versions of one object
+    practically impossible)."""
+    return hashlib.sha1(canonical_json(payload, exclude)).digest()
 
 
 def references(payload: dict[str, Any]) -> list[tuple[str, Key]]:
@@ -92,6 +95,21 @@ def epoch_ms(stamp: object) -> int | None:
     return int(when.timestamp() * 1000) if when.tzinfo else None
 
 
+def is_later(stamp: str, than: str) -> bool:
+    """True when timestamp `stamp` is after `than` ("" is before everything).
+
+    Validated objects carry UTC timestamps (`...Z`, milliseconds when the source has them), so
+    the text compares like the instant but for the fraction: `00Z` vs `00.5Z`.
+    """
+    if not than:
+        return epoch_ms(stamp) is not None
+    if stamp.endswith("Z") and than.endswith("Z"):
+        if stamp[:19] != than[:19]:
+            return stamp[:19] > than[:19]
+        return float("0" + stamp[19:-1]) > float("0" + than[19:-1])
+    return (epoch_ms(stamp) or 0) > (epoch_ms(than) or 0)
+
+
 class SyncStage:
     """A `Sink` that decides per object what reaches `sink` and records it in the state."""
 
@@ -117,7 +135,7 @@ class SyncStage:
         self.rows: dict[str, dict[str, StoredObject]] = {}
         self.puts: dict[str, list[tuple[str, bytes, int, str | None]]] = {}
         self.touches: dict[str, list[tuple[str, str | None]]] = {}
-        self.cursor_ms: int | None = None
+        self.seen: dict[str, list[str]] = {}
         self.cursor = ""
         self.held_seq = 0
         self.emitted = 0
@@ -154,32 +172,51 @@ class SyncStage:
         if not groups:
             return
         self._load_rows(groups)
-        held = self._held_among(groups)
-        for group in groups:
-            decided = [d for d in (self._decide(obj) for obj in group) if d is not None]
-            now = self._place(
-                decided, {(o.type_name, str(o.payload.get("id"))) for o in group}, held
-            )
-            if now:
-                self.sink.write(now)
-                self._count_emitted(len(now))
+        decided = [
+            [d for d in (self._decide(obj) for obj in group) if d is not None] for group in groups
+        ]
+        if any(decided):
+            self._load_targets(decided)
+            held = self._held_among(decided)
+            later = {_key(o) for sent in decided for o in sent}
+            for group, sent in zip(groups, decided, strict=True):
+                later.difference_update(_key(o) for o in sent)
+                if sent:
+                    self._send(sent, {_key(o) for o in group}, held, later)
         self._save_rows()
+
+    def _send(
+        self, sent: list[MappedObject], group: set[Key], held: set[Key], later: set[Key]
+    ) -> None:
+        now = self._place(sent, group, held, later)
+        if now:
+            self.sink.write(now)
+            self._count_emitted(len(now))
 
     def _count_emitted(self, n: int) -> None:
         before, self.emitted = self.emitted, self.emitted + n
-        if before < CHUNK <= self.emitted:
+        if before < CRASH_AFTER_OBJECTS <= self.emitted:
             crash_point("objects-written")
 
-    def _load_rows(self, groups: Sequence[tuple[MappedObject, ...]]) -> None:
+    def _load_rows(self, groups: Sequence[Sequence[MappedObject]]) -> None:
         wanted: dict[str, set[str]] = {}
         for group in groups:
             for obj in group:
                 wanted.setdefault(obj.type_name, set()).add(str(obj.payload.get("id")))
-                for _, (ttype, tid) in references(obj.payload):
-                    wanted.setdefault(ttype, set()).add(tid)
         self.rows = {t: self.store.lookup(t, sorted(ids)) for t, ids in wanted.items()}
 
-    def _held_among(self, groups: Sequence[tuple[MappedObject, ...]]) -> set[Key]:
+    def _load_targets(self, groups: Sequence[Sequence[MappedObject]]) -> None:
+        """Add the reference targets of the objects to send to the rows at hand."""
+        wanted: dict[str, set[str]] = {}
+        for group in groups:
+            for obj in group:
+                for _, (ttype, tid) in references(obj.payload):
+                    if tid not in self.rows.get(ttype, {}):
+                        wanted.setdefault(ttype, set()).add(tid)
+        for ttype, ids in wanted.items():
+            self.rows.setdefault(ttype, {}).update(self.store.lookup(ttype, sorted(ids)))
+
+    def _held_among(self, groups: Sequence[Sequence[MappedObject]]) -> set[Key]:
         """Reference targets of these groups that wait in the held table themselves."""
         if not self.held_seq:
             return set()
@@ -207,12 +244,13 @@ class SyncStage:
         if known is None or known.deleted:
             counts.created += 1
         elif digest == known.hash or self.mode is Mode.append:
-            if digest == known.hash:
+            if digest == known.hash:  # same content, so the same lastUpdatedAt: only the run
                 counts.unchanged += 1
+                self.seen.setdefault(obj.type_name, []).append(oid)
             else:
                 counts.held_back += 1
+                self.touches.setdefault(obj.type_name, []).append((oid, cursor))
             self.rows[obj.type_name][oid] = StoredObject(known.hash, known.usn, self.run, False)
-            self.touches.setdefault(obj.type_name, []).append((oid, cursor))
             return None
         else:
             counts.updated += 1
@@ -230,34 +268,39 @@ class SyncStage:
         return obj
 
     def _advance_cursor(self, cursor: str | None) -> None:
-        ms = epoch_ms(cursor)
-        if ms is not None and (self.cursor_ms is None or ms > self.cursor_ms):
-            self.cursor_ms, self.cursor = ms, str(cursor)
+        if cursor is not None and is_later(cursor, self.cursor):
+            self.cursor = cursor
 
     def _note(self, code: str, obj: MappedObject, what: str) -> None:
         oid = obj.payload.get("id")
         self.report.note(Diagnostic(code, f"{obj.type_name} {oid!r} {what}", severity="warning"))
 
     def _save_rows(self) -> None:
-        for type_name, touched in self.touches.items():  # before puts: a put of the same id wins
+        for type_name, ids in self.seen.items():  # before puts: a put of the same id wins
+            self.store.mark_seen(type_name, ids, self.run)
+        for type_name, touched in self.touches.items():
             self.store.touch(type_name, touched, self.run)
         for type_name, rows in self.puts.items():
             self.store.put(type_name, rows, self.run)
-        self.touches, self.puts = {}, {}
+        self.seen, self.touches, self.puts = {}, {}, {}
 
     # -- references ----------------------------------------------------------------------------
 
     def _place(
-        self, decided: list[MappedObject], group: set[Key], held: set[Key]
+        self, decided: list[MappedObject], group: set[Key], held: set[Key], later: set[Key]
     ) -> list[MappedObject]:
-        """The objects to send now; the others wait in the held table for their container."""
+        """The objects to send now; the others wait in the held table for their container.
+
+        `held`: keys waiting in the held table (grows here); `later`: keys of this chunk that
+        are sent by a later group (their row already says "seen in this run").
+        """
         now = []
         for obj in decided:
             waits = False
             for name, target in references(obj.payload):
                 if target in group:
                     continue  # same record, same batch
-                if target in held:
+                if target in held or target in later:
                     waits = True
                 elif not self._is_known(target):
                     if target[0] in self.produced:
@@ -266,6 +309,7 @@ class SyncStage:
                         self._dangling(obj, name, target)
             if waits:
                 self._hold(obj)
+                held.add(_key(obj))
             else:
                 now.append(obj)
         return now
@@ -308,6 +352,10 @@ class SyncStage:
             self.report.counts(type_name).reordered += 1
             self.sink.write([obj])
         self.store.conn.execute("DELETE FROM held")
+
+
+def _key(obj: MappedObject) -> Key:
+    return obj.type_name, str(obj.payload.get("id"))
 
 
 def _fetch_all(cursor: sqlite3.Cursor) -> Iterable[Any]:

@@ -321,6 +321,13 @@ class StateStore:
             ((run, cursor, tid, oid) for oid, cursor in rows),
         )
 
+    def mark_seen(self, type_name: str, ids: Iterable[str], run: int) -> None:
+        """Record that known, unchanged objects were seen in `run`."""
+        tid = self.type_id(type_name)
+        self.conn.executemany(
+            "UPDATE objects SET run=? WHERE tid=? AND id=?", ((run, tid, oid) for oid in ids)
+        )
+
     def count_live(self) -> int:
         """Objects the state holds that are not deleted."""
         return int(self.conn.execute("SELECT count(*) FROM objects WHERE deleted=0").fetchone()[0])
