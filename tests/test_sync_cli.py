@@ -44,11 +44,11 @@ def test_twice_then_a_delete(tmp_path: Path) -> None:
         tmp_path, [doc("a"), doc("b")], "--mode", "mirror", "--connection-id", "c"
     )
     assert code == 0 and "records: 2 in = 2 mapped + 0 rejected + 0 filtered ✓" in err
-    assert "1 setObjects and 0 delete batch" in err
+    assert "2 object(s) in 1 setObjects body(ies), 0 id(s) in 0 delete" in err
     code, _, err = sync_cli(tmp_path, [doc("a"), doc("b")], "--mode", "mirror")
-    assert code == 0 and "0 setObjects and 0 delete batch" in err
+    assert code == 0 and "to send: 0 object(s) in 0 setObjects body(ies), 0 id(s)" in err
     code, _, err = sync_cli(tmp_path, [doc("a")], "--mode", "mirror")
-    assert code == 0 and "0 setObjects and 1 delete batch" in err
+    assert code == 0 and "0 setObjects body(ies), 1 id(s) in 1 delete body(ies)" in err
     body = json.loads((tmp_path / "out" / "deleteObjects.jsonl").read_text())
     assert body == {"objectType": "atlassian:document", "externalIds": ["b"], "connectionId": "c"}
 
@@ -93,7 +93,7 @@ def test_state_commands(tmp_path: Path) -> None:
     code, _, err = invoke("state", "forget", "--state", state, "--type", "atlassian:document", "a")
     assert code == 0 and "forgot 1 id(s)" in err
     code, _, err = sync_cli(tmp_path, [doc("a", day=4), doc("b", day=2)])
-    assert code == 0 and "1 setObjects" in err  # a is new again
+    assert code == 0 and "1 object(s) in 1 setObjects" in err  # a is new again
     assert invoke("state", "forget", "--state", state)[0] == 2  # nothing named: usage error
 
 

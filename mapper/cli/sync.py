@@ -144,9 +144,11 @@ def _show_summary(console: Any, result: SyncResult) -> None:
         f"{run.records_rejected} rejected + {run.records_filtered} filtered ", ok,
     ))  # fmt: skip
     _show_findings(console, report, run)
-    batches = f"{report.set_batches} setObjects and {report.delete_batches} delete batch file(s)"
     folder = Path(result.files[0]).parent if result.files else ""
-    console.print(Text(f"output: {batches} in {folder}"))
+    console.print(Text(
+        f"to send: {report.emitted:,} object(s) in {report.set_batches:,} setObjects body(ies), "
+        f"{report.deleted:,} id(s) in {report.delete_batches:,} delete body(ies); output: {folder}"
+    ))  # fmt: skip
 
 
 def _show_findings(console: Any, report: SyncReport, run: Any) -> None:

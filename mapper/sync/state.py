@@ -165,8 +165,12 @@ class StateStore:
         path = Path(path)
         if path.exists():
             check_header(path)
-        elif not path.parent.is_dir():
-            raise state_error("sync.state-unwritable", path, "its folder does not exist")
+        else:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                reason = f"cannot make its folder ({err.strerror or err})"
+                raise state_error("sync.state-unwritable", path, reason) from err
         store = cls(_connect(path), path)
         try:
             with sqlite_errors(path):
