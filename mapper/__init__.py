@@ -26,13 +26,13 @@ from mapper.api import apply_all as apply_all
 from mapper.api import compile_path as compile_path
 from mapper.api import compile_text as compile_text
 from mapper.api import load as load
-from mapper.engine.interpreter import MappedObject as MappedObject
-from mapper.engine.interpreter import Record as Record
-from mapper.engine.interpreter import RecordResult as RecordResult
 from mapper.errors import Diagnostic as Diagnostic
 from mapper.errors import MapperError as MapperError
 from mapper.errors import SpecError as SpecError
 from mapper.language.plan import Plan as Plan
+from mapper.records import MappedObject as MappedObject
+from mapper.records import Record as Record
+from mapper.records import RecordResult as RecordResult
 
 __version__ = "0.1.0"
 __all__ = [

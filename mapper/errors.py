@@ -191,8 +191,12 @@ class RecordError(MapperError):
     """A record was rejected under a fail-fast policy: fix or skip the data."""
 
 
+class UsageError(MapperError):
+    """A request that cannot run as given, found before any record is read: fix the command."""
+
+
 class InputError(MapperError):
-    """An input could not be read or parsed: check the input."""
+    """No input could be found or read: check the inputs."""
 
 
 class OutputError(MapperError):

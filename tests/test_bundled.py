@@ -11,11 +11,16 @@ import pytest
 import yaml
 
 from mapper.authoring.cases import find_case_files, load_cases, run_case
+from mapper.io.inputs import expand_inputs, iter_records
 from mapper.language.spec import json_schema
+from mapper.run.files import reading_of
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPPINGS = ROOT / "mappings"
-CASES = [c for f in find_case_files([str(MAPPINGS)]) for c in load_cases(f)[0]]
+# `engine-pending.cases.yaml` files hold cases that wait for an engine change: not run yet.
+PENDING = "engine-pending.cases.yaml"
+CASE_FILES = [f for f in find_case_files([str(MAPPINGS)]) if f.name != PENDING]
+CASES = [c for f in CASE_FILES for c in load_cases(f)[0]]
 MAPPING_FILES = sorted(p for p in MAPPINGS.rglob("*.yaml")
                        if not p.name.endswith(".cases.yaml") and p.name != "jobs.yaml"
                        and "expected" not in p.parts)
@@ -51,11 +56,26 @@ def test_exported_schema_is_current() -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.file.parent.name}/{c.id}" for c in CASES])
 def test_nothing_lost(case: Any) -> None:
-    """Every record read ends up mapped, rejected or filtered."""
+    """Every record of the case's input comes back with exactly one outcome that its content
+    proves: objects and no error (mapped), an error and no object (rejected), or neither
+    (filtered, with the rule that filtered it or no object from any rule)."""
     result = run_case(case)
-    outcomes = [r.outcome for r in result.results]
-    assert all(o in ("mapped", "rejected", "filtered") for o in outcomes)
-    mapped = sum(o == "mapped" for o in outcomes)
-    rejected = sum(o == "rejected" for o in outcomes)
-    filtered = sum(o == "filtered" for o in outcomes)
-    assert len(result.results) == mapped + rejected + filtered
+    assert result.plan is not None, "\n".join(result.failures)
+    assert len(result.results) == _records_given(case, result.plan)
+    for res in result.results:
+        errors = [d for d in res.diagnostics if d.is_error]
+        if res.outcome == "mapped":
+            assert res.objects and not errors
+        elif res.outcome == "rejected":
+            assert errors and not res.objects
+        else:
+            assert res.outcome == "filtered" and not res.objects and not errors
+
+
+def _records_given(case: Any, plan: Any) -> int:
+    """How many records the case's input holds, counted without the case runner."""
+    spec = case.spec
+    if spec.given is not None:
+        return len(spec.given) if isinstance(spec.given, list) else 1
+    paths, _ = expand_inputs([str(case.file.parent / spec.input)])
+    return sum(1 for _ in iter_records(paths, **reading_of(plan, spec.records).kwargs()))

@@ -91,32 +91,44 @@ def test_top_level_help_lists_every_command() -> None:
         assert command in out
 
 
+def expects(text: str) -> pytest.MarkDecorator:
+    """The text a usage error must print (an exit code alone passes for a misspelt argument)."""
+    return pytest.mark.expects(text)
+
+
+def _plain(text: str) -> str:
+    """Click's boxed error text, with the box and line breaks removed."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
+
+
 @pytest.mark.parametrize("args", [
-    pytest.param([], id="no-arguments"),
-    pytest.param(["frobnicate"], id="unknown-command"),
-    pytest.param(["validate"], id="validate-without-file"),
-    pytest.param(["run", REPOS, REPOS_IN], id="run-without-output"),
-    pytest.param(["run", REPOS, REPOS_IN, "-o", "x.jsonl", "--format", "xml"], id="bad-format"),
-    pytest.param(["run", REPOS, REPOS_IN, "-o", "x.jsonl", "--workers", "0"], id="workers-0"),
+    pytest.param([], id="no-arguments", marks=expects('Usage:')),
+    pytest.param(["frobnicate"], id="unknown-command", marks=expects("No such command 'frobnicate'")),
+    pytest.param(["validate"], id="validate-without-file", marks=expects("Missing argument 'mappings'")),
+    pytest.param(["run", REPOS, REPOS_IN], id="run-without-output", marks=expects("Missing option '-o'")),
+    pytest.param(["run", REPOS, REPOS_IN, "-o", "x.jsonl", "--format", "xml"], id="bad-format", marks=expects("'xml' is not one of")),
+    pytest.param(["run", REPOS, REPOS_IN, "-o", "x.jsonl", "--workers", "0"], id="workers-0", marks=expects("Invalid value for '--workers'")),
     pytest.param(["run", REPOS, REPOS_IN, "-o", "x.jsonl", "--associations", "map"],
-                 id="bad-associations"),
-    pytest.param(["run", REPOS, REPOS_IN, "-o", "x.jsonl", "--bogus"], id="unknown-option"),
+                 id="bad-associations", marks=expects("'map' is not one of")),
+    pytest.param(["run", REPOS, REPOS_IN, "-o", "x.jsonl", "--bogus"], id="unknown-option", marks=expects('No such option: --bogus')),
     pytest.param(["run", REPOS, REPOS_IN, "-o", "x.jsonl", "--records", "items["],
-                 id="bad-records-expression"),
+                 id="bad-records-expression", marks=expects('expr.syntax')),
     pytest.param(["run", REPOS, REPOS_IN, "-o", "x.jsonl", "--lookup", "nothing"],
-                 id="lookup-without-equals"),
+                 id="lookup-without-equals", marks=expects('--lookup takes NAME=VALUE')),
     pytest.param(["run", REPOS, REPOS_IN, "-o", "x", "--format", "batches", "--property", "k"],
-                 id="property-without-equals"),
-    pytest.param(["preview", REPOS, REPOS_IN, "-n", "many"], id="preview-n-not-int"),
-    pytest.param(["init", PULLS_IN], id="init-without-type"),
-    pytest.param(["init", PULLS_IN, "--type", "atlassian:pullrequest"], id="init-unknown-type"),
-    pytest.param(["types", "atlassian:comit"], id="types-unknown-type"),
+                 id="property-without-equals", marks=expects('--property takes NAME=VALUE')),
+    pytest.param(["preview", REPOS, REPOS_IN, "-n", "many"], id="preview-n-not-int", marks=expects("Invalid value for '-n'")),
+    pytest.param(["init", PULLS_IN], id="init-without-type", marks=expects("Missing option '--type'")),
+    pytest.param(["init", PULLS_IN, "--type", "atlassian:pullrequest"], id="init-unknown-type", marks=expects("unknown type 'atlassian:pullrequest'")),
+    pytest.param(["types", "atlassian:comit"], id="types-unknown-type", marks=expects("unknown type 'atlassian:comit'")),
 ])
-def test_usage_errors_exit_2(args: list[object], tmp_path: Path,
+def test_usage_errors_exit_2(args: list[object], tmp_path: Path, request: pytest.FixtureRequest,
                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    code, _, _ = invoke(*args)
+    code, out, err = invoke(*args)
     assert code == 2
+    wanted = request.node.get_closest_marker("expects").args[0]
+    assert wanted in _plain(out + err), out + err
 
 
 @pytest.mark.parametrize(("args", "hint"), [

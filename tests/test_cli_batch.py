@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from mapper import cli
 from mapper.cli import app
+from mapper.run.files import RunRequest, RunResult
 from mapper.run.jobs import load_jobs
+from mapper.run.report import RunReport
+from mapper.run.status import Status
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "cli_data"
@@ -100,7 +102,7 @@ def jobs_file(folder: Path, text: str, name: str = "jobs.yaml") -> Path:
 def no_run(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     """Record every job `batch` starts (none should start when a jobs file is invalid)."""
     started: list[Any] = []
-    monkeypatch.setattr(cli, "run_cmd", lambda *a, **k: started.append(k))
+    monkeypatch.setattr("mapper.run.files.run_files", lambda *a, **k: started.append(a))
     return started
 
 
@@ -246,11 +248,11 @@ def test_an_old_output_is_not_taken_for_a_new_one(tmp_path: Path) -> None:
 def test_ctrl_c_stops_the_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     started: list[str] = []
 
-    def interrupted(**kwargs: Any) -> None:
-        started.append(kwargs["output"])
-        raise typer.Exit(cli.EXIT_INTERRUPTED)
+    def interrupted(plan: Any, inputs: Any, request: RunRequest, **kwargs: Any) -> RunResult:
+        started.append(request.output)
+        return RunResult(RunReport(plan.path), Status.INTERRUPTED, stopped="interrupted")
 
-    monkeypatch.setattr(cli, "run_cmd", interrupted)
+    monkeypatch.setattr("mapper.run.files.run_files", interrupted)
     path = jobs_file(tmp_path, f"jobs:\n{GOOD_JOB}  - {{name: two, mapping: m, inputs: [x]}}\n")
     exit_code, output = invoke("batch", path, "-o", tmp_path / "out")
     assert exit_code == cli.EXIT_INTERRUPTED
@@ -261,5 +263,5 @@ def test_ctrl_c_stops_the_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 def test_bundled_jobs_files_are_valid() -> None:
     jobs, diags = load_jobs(sorted((ROOT / "mappings").glob("*/jobs.yaml")))
     assert diags == []
-    assert len(jobs) == 36
+    assert len(jobs) == 37
     assert all(job.mapping.is_file() for job in jobs)

@@ -239,6 +239,9 @@ def test_inline_mapping_diagnostics_name_the_case(folder: Path) -> None:
 
 
 def test_bundled_fixtures_still_pass() -> None:
-    code, out, err = invoke("test", ROOT / "mappings")
+    # engine-pending.cases.yaml files wait for an engine change (see tests/test_bundled.py)
+    files = [f for f in sorted((ROOT / "mappings").rglob("*.cases.yaml"))
+             if f.name != "engine-pending.cases.yaml"]
+    code, out, err = invoke("test", *files)
     assert code == 0, err
-    assert re.search(r"^42 passed, 0 failed$", out, re.MULTILINE)
+    assert re.search(r"^59 passed, 0 failed$", out, re.MULTILINE)

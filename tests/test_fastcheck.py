@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from jmespath.exceptions import JMESPathError
 
@@ -322,7 +322,6 @@ def test_fast_path_agrees_with_reference_on_mutated_payloads(
     assert_agrees(type_name, payload)
 
 
-@settings(max_examples=300)
 @given(type_name=st.sampled_from(TYPES), value=st.sampled_from(TRICKY), data=st.data())
 def test_fast_path_agrees_on_every_tricky_value_at_every_position(
     type_name: str, value: Any, data: st.DataObject
@@ -482,7 +481,6 @@ def test_every_trusted_result_has_a_contract_test() -> None:
 
 
 @pytest.mark.parametrize("function", sorted(TRUSTED_RESULTS))
-@settings(max_examples=300)
 @given(data=st.data())
 def test_trusted_results_need_no_check(function: str, data: st.DataObject) -> None:
     args = data.draw(ARGUMENTS[function])
@@ -504,7 +502,6 @@ def test_every_literal_trusted_function_has_a_contract_test() -> None:
     assert set(TRUSTED_WITH_LITERALS) == {"entity_key", "entity_key_as"}
 
 
-@settings(max_examples=300)
 @given(where=st.sampled_from(KEY_FIELDS), kind=KEY_TYPES, name=KEY_NAMES,
        ids=st.lists(IDS, min_size=1, max_size=4), as_named=st.booleans())
 def test_literal_trusted_results_need_no_check(

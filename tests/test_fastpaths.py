@@ -25,7 +25,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from jmespath import exceptions
 from pydantic_core import PydanticCustomError
@@ -155,7 +155,6 @@ def test_uncommon_shapes_leave_the_fast_path(text: str) -> None:
     assert _parse_text.__wrapped__(text) == _old_parse_text(text)
 
 
-@settings(max_examples=400)
 @given(text=common_timestamps() | st.text(max_size=40))
 @example(text="2024-05-01T12:00:00.123456789+02:00")
 @example(text="2024-05-01T12:00:00,5Z")
@@ -165,13 +164,11 @@ def test_from_common_agrees_with_from_iso(text: str) -> None:
         _same_instant(fast, _from_iso(text))
 
 
-@settings(max_examples=400)
 @given(text=TIMESTAMP_TEXT)
 def test_parse_text_agrees_with_the_former_parser_chain(text: str) -> None:
     _same_instant(_parse_text.__wrapped__(text), _old_parse_text(text))
 
 
-@settings(max_examples=300)
 @given(at=st.datetimes(timezones=UTC_ZONES), has_fraction=st.booleans())
 @example(at=datetime(1, 1, 1, tzinfo=UTC), has_fraction=True)
 @example(at=datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), has_fraction=True)
@@ -184,7 +181,6 @@ def test_instant_formatting_agrees_with_the_former_arithmetic(
     assert instant.epoch_ms() == (at - EPOCH) // timedelta(milliseconds=1)
 
 
-@settings(max_examples=300)
 @given(value=TIMESTAMP_TEXT | NUMBERS | st.sampled_from([None, True, [], {}]))
 @example(value="2024-04-31T00:00:00Z")
 @example(value="0000-01-01T00:00:00.000Z")
@@ -193,7 +189,6 @@ def test_epoch_ms_of_agrees_with_parse_instant(value: Any) -> None:
     assert epoch_ms_of(value) == (None if instant is None else instant.epoch_ms())
 
 
-@settings(max_examples=300)
 @given(value=TIMESTAMP_TEXT | NUMBERS | st.sampled_from([None, True, "", " "]))
 def test_to_rfc3339_agrees_with_parse_instant_also_when_cached(value: Any) -> None:
     instant = parse_instant(value)
@@ -213,7 +208,6 @@ def _outcome(check: Callable[[Any], Any], value: Any) -> tuple[Any, ...]:
         return ("error", err.type, err.message())
 
 
-@settings(max_examples=400)
 @given(text=canonical_timestamps() | common_timestamps())
 @example(text="2024-04-31T00:00:00Z")
 @example(text="2024-05-01T24:00:00.000Z")
@@ -246,7 +240,6 @@ URLS = st.builds(
 )
 
 
-@settings(max_examples=400)
 @given(value=URLS | st.text(max_size=30))
 @example(value="https://x.example/a b")
 @example(value="https://x.example:99999/p?q=1#f")
@@ -325,7 +318,6 @@ CONSTANTS = st.sampled_from(sorted(TYPE_CONSTANTS)).map(TYPE_CONSTANTS.__getitem
 ARGUMENTS = st.sampled_from([*JSON_VALUES, OrderedDict(a=1), (1, 2), b"x", object()])
 
 
-@settings(max_examples=400)
 @given(
     fixed=st.integers(0, 2),
     optional=st.lists(CONSTANTS, max_size=3).map(tuple),
@@ -368,7 +360,6 @@ def principal_pairs(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
     return first, second
 
 
-@settings(max_examples=400)
 @given(pair=principal_pairs())
 @example(pair=({"id": "1"}, {"id": 1}))
 @example(pair=({"id": 1}, {"id": 1.0}))
@@ -394,7 +385,6 @@ def _reference_principal_list(*groups: object) -> list[dict[str, Any]]:
 GROUPS = st.lists(st.none() | PRINCIPAL | st.lists(st.none() | PRINCIPAL, max_size=6), max_size=4)
 
 
-@settings(max_examples=300)
 @given(groups=GROUPS)
 @example(groups=[[{"type": "USER", "id": "u1"}, {"id": "u1", "type": "USER"}], {"id": 1}])
 def test_principal_list_dedups_like_json_key(groups: list[Any]) -> None:
@@ -415,7 +405,6 @@ PARTS = st.lists(
 )
 
 
-@settings(max_examples=400)
 @given(text=KEYISH)
 @example(text="ABC-1 ABC-1 xABC-2 DEF_2-9x (GH-7)")
 def test_jira_keys_of_one_string_agree_with_the_general_scan(text: str) -> None:
@@ -429,14 +418,12 @@ def test_jira_keys_of_one_string_agree_with_the_general_scan(text: str) -> None:
 JIRA_KEY_REFERENCE = re.compile(r"(?<![^\W_])[A-Z][A-Z0-9_]{1,255}-[0-9]++(?![^\W_])")
 
 
-@settings(max_examples=400)
 @given(text=KEYISH | st.text(max_size=40))
 @example(text="xABC-1 ABC-12x _AB-3 é-AB-4 AB-5_ ÉAB-6 ab-7 A-8 AB-9-10")
 def test_jira_key_pattern_agrees_with_the_plain_one(text: str) -> None:
     assert _JIRA_KEY.findall(text) == JIRA_KEY_REFERENCE.findall(text)
 
 
-@settings(max_examples=400)
 @given(parts=PARTS)
 @example(parts=["a", None])
 @example(parts=["a", True, 2, 2.0, 2.5])
@@ -446,7 +433,6 @@ def test_concat_agrees_with_joining_texts(parts: list[Any]) -> None:
     assert TextFunctions()._func_concat.__wrapped__(TextFunctions(), *parts) == expected
 
 
-@settings(max_examples=400)
 @given(values=st.lists(st.text(alphabet="ab", max_size=2), max_size=6) | st.text(max_size=3))
 @example(values=["", "a", "a", "b", ""])
 def test_iter_ids_of_strings_agrees_with_the_general_loop(values: Any) -> None:
@@ -464,7 +450,6 @@ BIG_INTS = st.integers() | st.integers(-(2**70), 2**70) | st.sampled_from(
 )
 
 
-@settings(max_examples=400)
 @given(numbers=st.lists(BIG_INTS, max_size=4), text=st.text(alphabet="0123456789 x", max_size=25))
 def test_parse_json_keeps_every_integer_exact(numbers: list[int], text: str) -> None:
     data = json.dumps({"n": numbers, "s": text}).encode()

@@ -166,7 +166,7 @@ def test_make_options_and_context() -> None:
     assert make_options(fns).custom_functions is fns
     assert isinstance(make_options().custom_functions, MapperFunctions)
     assert fns.context == EvalContext() and fns.context.lookups == {}
-    fns.context = EvalContext({"repository": {"full_name": "acme/api"}}, "push.json", 3)
+    fns.context = EvalContext({"repository": {"full_name": "acme/api"}}, "push.json")
     expr = jmespath.compile("record().repository.full_name")
     assert expr.search({}, options=make_options(fns)) == "acme/api"
     assert jmespath.compile("source()").search(None, options=make_options(fns)) == "push.json"
@@ -599,7 +599,7 @@ def _arguments(name: str) -> st.SearchStrategy[list[Any]]:
 @pytest.mark.parametrize("name", CUSTOM_FUNCTIONS)
 def test_any_json_arguments_give_json_or_a_known_error(name: str) -> None:
     fns = MapperFunctions()
-    fns.context = EvalContext({"a": [1]}, "in.json", 0, EXAMPLE_LOOKUPS)
+    fns.context = EvalContext({"a": [1]}, "in.json", EXAMPLE_LOOKUPS)
 
     @given(_arguments(name))
     def check(args: list[Any]) -> None:

@@ -17,8 +17,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mapper.authoring.cases import find_case_files, load_cases, run_case
-from mapper.engine.interpreter import Record, RecordResult, evaluate
+from mapper.engine.interpreter import evaluate
 from mapper.language.plan import Plan
+from mapper.records import Record, RecordResult
 from mapper.run.pipeline import map_records
 
 ROOT = Path(__file__).resolve().parents[1]

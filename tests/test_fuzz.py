@@ -18,8 +18,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mapper.api import compile_path, compile_text
-from mapper.engine.interpreter import Record, evaluate
+from mapper.engine.interpreter import evaluate
 from mapper.language.plan import Plan
+from mapper.records import Record
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPPINGS = sorted(p for p in (ROOT / "mappings").rglob("*.yaml")

@@ -275,7 +275,7 @@ class _FullFile:
 
 @pytest.mark.parametrize("where", ["fsync", "write"])
 def test_disk_full(where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import mapper.io.sinks as sinks
+    import mapper.io.atomic as sinks
 
     inp = tmp_path / "in.jsonl"
     inp.write_bytes(b"".join(_good(i) + b"\n" for i in range(50)))

@@ -8,7 +8,7 @@ import copy
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mapper.model import BLOCK_MODELS, OBJECT_TYPES
@@ -680,7 +680,7 @@ JSON = st.recursive(
 )  # fmt: skip
 TYPES = st.sampled_from(sorted(OBJECT_TYPES))
 FUZZ = settings(
-    max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+    database=None
 )
 
 

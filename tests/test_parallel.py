@@ -30,7 +30,8 @@ from mapper.errors import OutputError
 from mapper.io import inputs as sources
 from mapper.io.inputs import _iter_jsonl, jsonl_items, jsonl_spans, read_span
 from mapper.run import parallel, parts, pool
-from mapper.run.pipeline import RunOptions
+from mapper.run.files import RunRequest
+from mapper.run.policy import RunOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 REPOS = ROOT / "tests" / "cli_data" / "repos.yaml"  # rejects a bad `created`, filters `skip`
@@ -406,7 +407,7 @@ def test_a_worker_that_fails_stops_the_run(tmp_path: Path, monkeypatch: pytest.M
     out = tmp_path / "o" / "o.jsonl"
     with pytest.raises(RuntimeError, match="ValueError: a bug in the worker"):
         parallel.run_parallel(
-            REPOS, load(REPOS), [str(path)], str(out), None, RunOptions(), 2, False
+            REPOS, load(REPOS), [str(path)], RunRequest(output=str(out), workers=2), RunOptions()
         )
     assert not any((tmp_path / "o").iterdir())
 
@@ -417,7 +418,8 @@ def test_an_unwritable_output_is_an_output_error(tmp_path: Path) -> None:
     blocker.write_text("")
     with pytest.raises(OutputError):
         parallel.run_parallel(
-            REPOS, load(REPOS), [str(path)], str(blocker / "o.jsonl"), None, RunOptions(), 2, False
+            REPOS, load(REPOS), [str(path)], RunRequest(output=str(blocker / "o.jsonl"), workers=2),
+            RunOptions(),
         )
 
 

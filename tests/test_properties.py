@@ -15,8 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mapper.api import compile_text
-from mapper.engine.interpreter import Record, RecordResult, evaluate
+from mapper.engine.interpreter import evaluate
 from mapper.language.plan import Plan
+from mapper.records import Record, RecordResult
 
 _COMMON = """version: 1
 defaults:

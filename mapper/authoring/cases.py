@@ -14,19 +14,20 @@ from typing import Any
 
 import orjson
 
-from mapper.api import compile_path, compile_text
 from mapper.authoring.casefile import CASE_SUFFIX as CASE_SUFFIX
 from mapper.authoring.casefile import Case as Case
 from mapper.authoring.casefile import Expect, ExpectedDiagnostic
 from mapper.authoring.casefile import find_case_files as find_case_files
 from mapper.authoring.casefile import load_cases as load_cases
 from mapper.authoring.casefile import locate_case_files as locate_case_files
-from mapper.engine.interpreter import Record, RecordResult
+from mapper.engine.plans import compile_path, compile_text
 from mapper.errors import Diagnostic, format_loc
-from mapper.io.inputs import BadRecord, InputProblem, expand_inputs, iter_records
-from mapper.io.sinks import write_atomic
+from mapper.io.atomic import write_atomic
+from mapper.io.inputs import expand_inputs, iter_records
 from mapper.language.compiler import compile_standalone
 from mapper.language.plan import Plan, ValueNode
+from mapper.paths import follow
+from mapper.records import BadRecord, InputProblem, Record, RecordResult
 from mapper.run.pipeline import map_records
 
 
@@ -232,18 +233,6 @@ def coverage(results: list[CaseResult]) -> dict[str, tuple[set[str], set[str]]]:
                     continue
                 name = f"{rule.name}.{format_loc(path)}"
                 every.add(name)
-                if any(_has_value(p, path) for p in payloads):
+                if any(follow(p, path) is not None for p in payloads):
                     hit.add(name)
     return out
-
-
-def _has_value(payload: Any, path: tuple[Any, ...]) -> bool:
-    node = payload
-    for part in path:
-        if (isinstance(node, dict) and part in node) or (
-            isinstance(node, list) and isinstance(part, int) and part < len(node)
-        ):
-            node = node[part]
-        else:
-            return False
-    return node is not None

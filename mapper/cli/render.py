@@ -11,11 +11,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from mapper.engine.interpreter import MappedObject, Record, RecordResult
 from mapper.engine.tracing import FieldTrace
 from mapper.errors import Diagnostic, render, sort_key
-from mapper.io.inputs import BadRecord
-from mapper.run.pipeline import RunReport
+from mapper.records import BadRecord, MappedObject, Record, RecordResult
+from mapper.run.report import RunReport
 
 
 def diagnostics(console: Console, diags: Iterable[Diagnostic], max_errors: int = 50) -> None:

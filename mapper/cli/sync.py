@@ -8,6 +8,16 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from mapper.cli.console import (
+    EXIT_INTERRUPTED,
+    EXIT_IO,
+    EXIT_OK,
+    EXIT_REJECTED,
+    EXIT_USAGE,
+    err,
+    fail,
+    out,
+)
 from mapper.sync.stage import HASH_EXCLUDED, Mode
 
 if TYPE_CHECKING:
@@ -30,15 +40,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(state_app)
 
 
-def _cli() -> Any:
-    from mapper import cli
-
-    return cli
-
-
 def _fail(code: int, diags: Any = None, message: str | None = None) -> NoReturn:
-    _cli()._fail(code, list(diags) if diags else None, message)
-    raise AssertionError("unreachable")
+    fail(code, list(diags) if diags else None, message)
 
 
 def sync(
@@ -87,40 +90,41 @@ def sync(
 
     Example: `mapper sync push.yaml export/ --state gh.db --mode mirror -o out --connection-id C`
     """
-    from mapper.errors import MapperError, OutputError, RecordError, SyncStateError
-    from mapper.run.pipeline import ErrorPolicy
+    from mapper.cli import console
+    from mapper.errors import MapperError, RecordError, UsageError
+    from mapper.run.policy import ErrorPolicy
     from mapper.sync.deletes import SyncStopped
     from mapper.sync.runner import SyncRequest, sync_files
 
-    cli = _cli()
-    props = cli._parse_pairs(prop, "--property")
-    plan = cli._compile_or_exit(mapping)
-    selector, stream = cli._selector(plan, records) if records else (None, None)
+    props = console.parse_pairs(prop, "--property")
+    plan = console.compile_or_exit(mapping)
     request = SyncRequest(
         state=state, output=output, mode=mode, connection_id=connection_id, properties=props,
         set_associations=set_associations, incremental=incremental, partial=partial,
         allow_mass_delete=allow_mass_delete, max_delete_share=max_delete_share, strict=strict,
         policy=ErrorPolicy.FAIL_FAST if fail_fast else ErrorPolicy.SKIP_RECORD,
-        max_errors=max_errors, lookups=cli._lookup_files(plan, lookup), selector=selector,
-        stream_path=stream, hash_exclude=HASH_EXCLUDED | frozenset(hash_exclude),
+        max_errors=max_errors, lookups=console.parse_pairs(lookup, "--lookup"), records=records,
+        hash_exclude=HASH_EXCLUDED | frozenset(hash_exclude),
     )  # fmt: skip
     try:
         result = sync_files(plan, inputs, request)
     except KeyboardInterrupt:
-        _fail(cli.EXIT_INTERRUPTED, message="interrupted: the state and the output are unchanged")
+        _fail(EXIT_INTERRUPTED, message="interrupted: the state and the output are unchanged")
+    except UsageError as error:
+        _fail(EXIT_USAGE, *console.usage_problems(list(error.diagnostics)))
     except (SyncStopped, RecordError) as error:
-        _fail(cli.EXIT_REJECTED, error.diagnostics, "[red]stopped: nothing was written[/]")
-    except (SyncStateError, OutputError, MapperError) as error:
-        _fail(cli.EXIT_IO, error.diagnostics)
+        _fail(EXIT_REJECTED, error.diagnostics, "[red]stopped: nothing was written[/]")
+    except MapperError as error:  # the state, an input or an output
+        _fail(EXIT_IO, error.diagnostics)
     if not quiet:
-        _show_summary(cli.err, result)
-    _exit(cli, result)
+        _show_summary(err, result)
+    _exit(result)
 
 
-def _exit(cli: Any, result: SyncResult) -> NoReturn:
+def _exit(result: SyncResult) -> NoReturn:
     if result.run.input_problems:
-        raise typer.Exit(cli.EXIT_IO)
-    raise typer.Exit(cli.EXIT_REJECTED if result.run.records_rejected else cli.EXIT_OK)
+        raise typer.Exit(EXIT_IO)
+    raise typer.Exit(EXIT_REJECTED if result.run.records_rejected else EXIT_OK)
 
 
 def _show_summary(console: Any, result: SyncResult) -> None:
@@ -182,7 +186,7 @@ def _open_reading(state: Path) -> Any:
     try:
         return StateStore.open_for_reading(state)
     except SyncStateError as error:
-        _fail(_cli().EXIT_IO, error.diagnostics)
+        _fail(EXIT_IO, error.diagnostics)
 
 
 @state_app.command("show")
@@ -201,7 +205,7 @@ def state_show(state: StateOpt, as_json: JsonOpt = False) -> None:
     if as_json:
         typer.echo(json.dumps(info, indent=2))
         return
-    _show_state_table(_cli().out, info)
+    _show_state_table(out, info)
 
 
 def _show_state_table(console: Any, info: dict[str, Any]) -> None:
@@ -271,7 +275,7 @@ def state_export(
     Example: `mapper state export --state gh.db -o state.jsonl`
     """
     from mapper.errors import OutputError
-    from mapper.io.sinks import AtomicFile
+    from mapper.io.atomic import AtomicFile
     from mapper.sync.inspect import iter_rows
 
     store = _open_reading(state)
@@ -281,7 +285,7 @@ def state_export(
             out.write(json.dumps(row).encode() + b"\n")
         out.commit()
     except OutputError as error:
-        _fail(_cli().EXIT_IO, error.diagnostics)
+        _fail(EXIT_IO, error.diagnostics)
     finally:
         store.close()
 
@@ -305,16 +309,15 @@ def state_forget(
     from mapper.errors import SyncStateError
     from mapper.sync.inspect import forget
 
-    cli = _cli()
     if ids and not type_name:
-        _fail(cli.EXIT_USAGE, message="forget IDS needs --type TYPE")
+        _fail(EXIT_USAGE, message="forget IDS needs --type TYPE")
     if not (ids or type_name or tombstones or everything):
         _fail(
-            cli.EXIT_USAGE,
+            EXIT_USAGE,
             message="say what to forget: IDS --type T, --type T, --tombstones or --all",
         )
     try:
         removed = forget(state, type_name=type_name, ids=ids or [], deleted_only=tombstones)
     except SyncStateError as error:
-        _fail(cli.EXIT_IO, error.diagnostics)
-    cli.err.print(f"forgot {removed:,} id(s)")
+        _fail(EXIT_IO, error.diagnostics)
+    err.print(f"forgot {removed:,} id(s)")

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from mapper.engine.guarantees import constant_literal, trust
 from mapper.functions.timestamps import epoch_ms_of
-from mapper.language.plan import ValueNode
+from mapper.language.plan import EMPTY, ValueNode
 from mapper.model import OBJECT_TYPES
 from mapper.model.fastcheck import (
     Given,
@@ -28,7 +28,6 @@ from mapper.model.fastcheck import (
 )
 
 FALLBACK = object()
-_EMPTY: tuple[object, ...] = ("", [], {})
 
 Fused = Callable[[Any], Any]
 
@@ -92,7 +91,7 @@ def _emit_policy(w: Writer, node: ValueNode, target: str, indent: int) -> None:
 
 def _writer() -> Writer:
     w = Writer()
-    w.env.update(FALLBACK=FALLBACK, EMPTY=_EMPTY, epoch_ms_of=epoch_ms_of)
+    w.env.update(FALLBACK=FALLBACK, EMPTY=EMPTY, epoch_ms_of=epoch_ms_of)
     return w
 
 
@@ -120,7 +119,8 @@ def fuse_checked(root: ValueNode, type_name: str, derive_usn: bool) -> Fused | N
     It evaluates the object's values into variables and checks them in place
     (`fastcheck.emit_object_from`): no intermediate payload dict is built or read back, nested
     objects written field by field in the mapping are built in place too, and values that need
-    no check (`mapper.engine.guarantees`: constants, results valid by construction) are taken as they are.
+    no check (`mapper.engine.guarantees`: constants, results valid by construction) are taken
+    as they are.
     FALLBACK means "take the usual path" (`fuse`, then `check_object`), which gives the same
     result whenever this one gives any; None when the rule cannot be compiled this way.
     """
@@ -167,3 +167,8 @@ def _given(w: Writer, node: ValueNode, model: type[BaseModel], indent: int) -> d
         trusted, guard = trust(child, model, name) if name is not None else (False, "")
         out[str(key)] = Given(var, trusted=trusted, guard=guard)
     return out
+
+
+def fast_paths(root: ValueNode, type_name: str, derive_usn: bool) -> tuple[Fused, Fused | None]:
+    """A rule's generated functions, for `language.compiler.compile_mapping(fast_paths=...)`."""
+    return fuse(root), fuse_checked(root, type_name, derive_usn)

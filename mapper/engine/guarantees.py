@@ -20,20 +20,17 @@ from typing import Any
 from pydantic import BaseModel
 
 from mapper.functions.registry import MapperFunctions
-from mapper.language.plan import PathPart, ValueNode
+from mapper.language.constants import CONTEXT_FUNCTIONS, is_constant
+from mapper.language.plan import ValueNode
 from mapper.model.common import MAX_PRINCIPALS, AccessControl
 from mapper.model.fastcheck import (
     TRUSTED_WITH_LITERALS,
-    built_model,
     checked_value,
     trusts,
     trusts_call,
 )
 
-__all__ = [
-    "CONTEXT_FUNCTIONS", "PRINCIPALS_GUARD", "constant_fields", "constant_literal",
-    "passes_fast_check", "trust",
-]  # fmt: skip
+__all__ = ["CONTEXT_FUNCTIONS", "PRINCIPALS_GUARD", "constant_literal", "trust"]
 
 _SAMPLE_FUNCTIONS = MapperFunctions()  # to call pure functions while compiling
 
@@ -68,17 +65,12 @@ def _trusted(node: ValueNode, model: type[BaseModel], field: str) -> bool:
     return trusts_call(model, field, function, literals, sample)
 
 
-CONTEXT_FUNCTIONS = frozenset({"record", "source", "lookup"})  # their results vary per record
-_CONSTANT_NODES = frozenset({"literal", "function_expression", "multi_select_list",
-                             "multi_select_dict", "key_val_pair"})  # fmt: skip
-
-
 def constant_literal(node: ValueNode, model: type[BaseModel], field: str) -> str | None:
     """A Python literal of the node's checked value when it is the same for every record."""
     if node.kind != "expr" or node.has_default or node.omit_empty or len(node.exprs) != 1:
         return None
     expr = node.exprs[0]
-    if not _is_constant(expr.ast):
+    if not is_constant(expr.ast):
         return None
     try:  # a multi-select gives null on a null item, else the same for any item
         value, on_null = expr.evaluate({}), expr.evaluate(None)
@@ -90,60 +82,6 @@ def constant_literal(node: ValueNode, model: type[BaseModel], field: str) -> str
     if on_null is None:
         return f"({checked!r} if item is not None else None)"
     return repr(checked) if on_null == value else None
-
-
-def constant_fields(node: ValueNode) -> dict[tuple[PathPart, ...], tuple[ValueNode, Any]]:
-    """The fields of an object node whose value is the same, and not null, for every record:
-    output path -> (node, value). Nested objects written field by field are searched too."""
-    found: dict[tuple[PathPart, ...], tuple[ValueNode, Any]] = {}
-    for key, child in node.children:
-        if child.kind == "object":
-            inner = constant_fields(child)
-            found.update({(key, *path): value for path, value in inner.items()})
-            continue
-        value = _constant_value(child)
-        if value is not None:
-            found[(key,)] = (child, value)
-    return found
-
-
-def passes_fast_check(model: type[BaseModel], path: tuple[PathPart, ...], value: Any) -> bool:
-    """True when the generated checks accept `value` at `path` (payload keys) of `model`, as
-    they would in every record; False when they do not, or cannot tell."""
-    for i, part in enumerate(path):
-        names = {info.alias or name: name for name, info in model.model_fields.items()}
-        name = names.get(str(part))
-        if name is None:
-            return False
-        if i == len(path) - 1:
-            return checked_value(model, name, value)[0]
-        nested = built_model(model.model_fields[name])
-        if nested is None:
-            return False
-        model = nested
-    return False
-
-
-def _constant_value(node: ValueNode) -> Any:
-    if node.kind == "const":
-        return node.const
-    if node.kind != "expr" or node.has_default or node.omit_empty or len(node.exprs) != 1:
-        return None
-    if not _is_constant(node.exprs[0].ast):
-        return None
-    try:
-        return node.exprs[0].evaluate({})
-    except Exception:  # an error is reported per record, as usual
-        return None
-
-
-def _is_constant(ast: Any) -> bool:
-    """True when an expression reads nothing from the record (literals and pure functions)."""
-    if not isinstance(ast, dict) or ast.get("type") not in _CONSTANT_NODES:
-        return False
-    if ast.get("type") == "function_expression" and ast.get("value") in CONTEXT_FUNCTIONS:
-        return False
-    return all(_is_constant(child) for child in ast.get("children", ()))
 
 
 def _is_plain_json(value: Any) -> bool:

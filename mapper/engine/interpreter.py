@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from types import MappingProxyType
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from jmespath.exceptions import JMESPathError, JMESPathTypeError
 
@@ -18,58 +17,12 @@ from mapper.engine.fusion import FALLBACK
 from mapper.engine.null_causes import null_cause, type_error_message
 from mapper.errors import Diagnostic, EvalError, RecordRef, json_pointer
 from mapper.functions import EvalContext
+from mapper.functions.context import NO_LOOKUPS
 from mapper.functions.timestamps import epoch_ms_of
-from mapper.language.plan import CompiledExpr, ObjectRule, PathPart, Plan, ValueNode
+from mapper.language.plan import EMPTY, CompiledExpr, ObjectRule, PathPart, Plan, ValueNode
 from mapper.model.validate import check_object
-
-_EMPTY: tuple[Any, ...] = ("", [], {})
-NO_LOOKUPS: Mapping[str, Mapping[str, Any]] = MappingProxyType({})
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One input record: where it came from and its parsed JSON."""
-
-    source: str
-    index: int
-    data: Any
-
-
-@dataclass(frozen=True, slots=True)
-class MappedObject:
-    """One validated object, ready to serialise: its type, the rule that made it, the payload."""
-
-    type_name: str
-    rule: str
-    payload: dict[str, Any]
-    pointer: str = ""  # where in the record the item came from ("" = the whole record)
-
-
-Outcome = Literal["mapped", "rejected", "filtered"]
-
-
-@dataclass(frozen=True, slots=True)
-class RecordResult:
-    """What one record became: objects, diagnostics, and how many items rules filtered."""
-
-    record: Record
-    objects: tuple[MappedObject, ...] = ()
-    diagnostics: tuple[Diagnostic, ...] = ()
-    filtered: int = 0
-    filtered_by: tuple[str, ...] = ()
-
-    @property
-    def errors(self) -> tuple[Diagnostic, ...]:
-        """The error diagnostics (warnings excluded)."""
-        return tuple(d for d in self.diagnostics if d.is_error)
-
-    @property
-    def outcome(self) -> Outcome:
-        """rejected if any error; mapped if it produced objects; otherwise filtered."""
-        for diag in self.diagnostics:
-            if diag.is_error:
-                return "rejected"
-        return "mapped" if self.objects else "filtered"
+from mapper.paths import follow
+from mapper.records import MappedObject, Record, RecordResult
 
 
 @dataclass
@@ -92,7 +45,7 @@ def evaluate(
     plan: Plan, record: Record, *, lookups: Mapping[str, Mapping[str, Any]] = NO_LOOKUPS
 ) -> RecordResult:
     """Apply every rule of `plan` to one record. Never raises for any JSON record."""
-    plan.functions.context = EvalContext(record.data, record.source, record.index, lookups)
+    plan.functions.context = EvalContext(record.data, record.source, lookups)
     objects: list[MappedObject] = []
     diags: list[Diagnostic] = []
     filtered_by: list[str] = []
@@ -183,7 +136,7 @@ def _items(rule: ObjectRule, record: Record, diags: list[Diagnostic]) -> list[tu
 def _item_pointers(rule: ObjectRule, data: Any, count: int) -> list[Any]:
     """JSON paths of each item when `each` is a plain projection over a list, else None."""
     base_path = rule.each.base_path if rule.each else None
-    base = _follow(data, base_path) if base_path is not None else None
+    base = follow(data, base_path) if base_path is not None else None
     if isinstance(base, list):
         kept = [i for i, v in enumerate(base) if v is not None]
         if len(kept) == count and not any(isinstance(base[i], list) for i in kept):
@@ -191,18 +144,9 @@ def _item_pointers(rule: ObjectRule, data: Any, count: int) -> list[Any]:
     return [None] * count
 
 
-def _follow(data: Any, path: tuple[PathPart, ...]) -> Any:
-    for part in path:
-        if isinstance(part, int):
-            data = data[part] if isinstance(data, list) and -len(data) <= part < len(data) else None
-        else:
-            data = data.get(part) if isinstance(data, dict) else None
-    return data
-
-
 def _truthy(value: Any) -> bool:
     """JMESPath truthiness: false, null, "", [] and {} are false; 0 is true."""
-    return not (value is None or value is False or value in _EMPTY)
+    return not (value is None or value is False or value in EMPTY)
 
 
 def _eval(expr: CompiledExpr, item: _Item) -> Any:
@@ -250,7 +194,7 @@ def _value(node: ValueNode, item: _Item) -> Any:
             k: v for k, child in node.children if (v := _value(child, item)) is not None
         } or None
     raw = value
-    if node.omit_empty and (value is None or value in _EMPTY):
+    if node.omit_empty and (value is None or value in EMPTY):
         value = None
     if value is None:
         return _absent(node, item, raw, failed=bool(node.exprs) and len(item.diags) > problems)

@@ -13,7 +13,9 @@ from typing import Any
 from jmespath.exceptions import JMESPathTypeError
 
 from mapper.errors import show_value
-from mapper.language.plan import CompiledExpr, PathPart
+from mapper.language.plan import CompiledExpr
+from mapper.paths import MISSING as _MISSING
+from mapper.paths import follow
 
 # What a function that gives null for a present value could not read (default: nothing said).
 _CANNOT_READ = {
@@ -24,7 +26,6 @@ _CANNOT_READ = {
     "to_str": "is not a string, number or boolean",
 }
 _JSON_TYPES = frozenset({"string", "number", "boolean", "array", "object", "null", "expref"})
-_MISSING = object()
 
 
 def null_cause(
@@ -49,7 +50,7 @@ def null_cause(
         return f"the expression gave {show_value(raw)}, which `omit_empty` treats as null", hint
     if expr is None or expr.path is None:
         return "the expression gave null (missing, null)", hint
-    source = _follow(data, expr.path)
+    source = follow(data, expr.path, _MISSING)
     call = _function_name(expr.ast)
     if source is _MISSING:
         return "the expression gave null (missing)", hint
@@ -70,22 +71,6 @@ def _function_name(ast: Any) -> str | None:
     if isinstance(ast, Mapping) and ast.get("type") == "function_expression":
         return str(ast["value"])
     return None
-
-
-def _follow(data: Any, path: tuple[PathPart, ...]) -> Any:
-    """The value at `path`, `_MISSING` when a key or index is absent (null stays None)."""
-    for part in path:
-        if data is None:
-            return None  # a null on the way: the value is null, not missing
-        if isinstance(part, int):
-            if not isinstance(data, list) or not -len(data) <= part < len(data):
-                return _MISSING
-            data = data[part]
-        elif isinstance(data, dict) and part in data:
-            data = data[part]
-        else:
-            return _MISSING
-    return data
 
 
 def error_message(err: Exception) -> str:

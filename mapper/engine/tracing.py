@@ -6,10 +6,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mapper.engine.interpreter import NO_LOOKUPS, Record, RecordResult, evaluate, rule_items
+from mapper.engine.interpreter import evaluate, rule_items
 from mapper.engine.null_causes import error_message
 from mapper.errors import Diagnostic, format_loc
+from mapper.functions.context import NO_LOOKUPS
 from mapper.language.plan import ObjectRule, Plan, ValueNode
+from mapper.paths import follow
+from mapper.records import Record, RecordResult
 
 _NOT_EVALUATED = object()
 
@@ -105,7 +108,7 @@ def _trace_leaf(
     else:
         raw = next((v for e in leaf.exprs if (v := _safe(e.evaluate, item)) is not None), None)
         source = " ?? ".join(e.text for e in leaf.exprs)
-    final = _dig(payload, path) if payload is not None else _NOT_EVALUATED
+    final = follow(payload, path) if payload is not None else _NOT_EVALUATED
     status, reason = _status(leaf, raw, final, diags)
     name = format_loc(path)
     return FieldTrace(
@@ -137,15 +140,3 @@ def _status(
     if final is None:
         return "omitted", "dropped after evaluation"
     return "ok", "" if final == raw else "normalised by validation"
-
-
-def _dig(payload: Any, path: tuple[Any, ...]) -> Any:
-    node = payload
-    for part in path:
-        if isinstance(node, dict):
-            node = node.get(part)
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-        else:
-            return None
-    return node

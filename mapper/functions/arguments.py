@@ -32,16 +32,6 @@ OPTIONAL_TYPES = "optional_types"  # attribute of a wrapped method: types of opt
 REPEATED_TYPES = "repeated_types"  # attribute of a wrapped method: types of repeated arguments
 
 
-class TooManyArgumentsError(exceptions.ArityError):
-    """More arguments than a function with optional arguments takes."""
-
-    def __str__(self) -> str:
-        return (
-            f"Expected at most {self.expected_arity} arguments for function "
-            f"{self.function_name}(), received {self.actual_arity}"
-        )
-
-
 def type_name(value: object) -> str:
     """The JMESPath type name of a Python value (`string`, `number`, `array`, ...)."""
     return functions.TYPES_MAP.get(type(value).__name__, "unknown")

@@ -24,7 +24,6 @@ class EvalContext(NamedTuple):
 
     record: Any = None
     source: str = ""
-    record_index: int = 0  # the record's 0-based index in its source
     lookups: Mapping[str, Mapping[str, Any]] = NO_LOOKUPS
 
 

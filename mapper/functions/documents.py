@@ -8,11 +8,6 @@ from jmespath.functions import signature
 
 from mapper.functions.arguments import STRING_OR_NULL
 
-CATEGORIES = (
-    "DOCUMENT", "SPREADSHEET", "PRESENTATION", "FOLDER", "PDF", "IMAGE",
-    "VIDEO", "AUDIO", "ARCHIVE", "CODE", "OTHER",
-)  # fmt: skip
-
 _GOOGLE = "application/vnd.google-apps."
 _OOXML = "application/vnd.openxmlformats-officedocument."
 _OPENDOC = "application/vnd.oasis.opendocument."

@@ -21,8 +21,8 @@ from typing import Any, BinaryIO
 import ijson  # type: ignore[import-untyped]
 import orjson
 
-from mapper.engine.interpreter import Record
 from mapper.errors import Diagnostic, RecordRef
+from mapper.records import BadRecord, InputProblem, Item, Record
 
 JSON_SUFFIXES = (".json",)
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -35,27 +35,6 @@ _LONG_DIGIT_RUN = b"0" * 19
 tenth of a regex search."""
 
 Selector = Callable[[Any], Any]
-
-
-@dataclass(frozen=True, slots=True)
-class BadRecord:
-    """A record that could not be parsed: it is counted and quarantined with its raw text."""
-
-    source: str
-    index: int
-    raw: str
-    diagnostic: Diagnostic
-
-
-@dataclass(frozen=True, slots=True)
-class InputProblem:
-    """An input that could not be read at all (or stopped being readable part-way)."""
-
-    source: str
-    diagnostic: Diagnostic
-
-
-Item = Record | BadRecord | InputProblem
 
 
 class InputProgress:

@@ -15,16 +15,16 @@ from typing import Any
 import jmespath
 from jmespath.exceptions import JMESPathError, ParseError
 
-from mapper.engine.fusion import fuse, fuse_checked
-from mapper.engine.guarantees import constant_fields, passes_fast_check
 from mapper.errors import Diagnostic, Loc, SourceSpan
 from mapper.functions import MapperFunctions
 from mapper.jpcompile import compile_ast
 from mapper.language import checks
+from mapper.language.constants import constant_fields, passes_fast_check
 from mapper.language.loader import LoadedMapping, SourceMap
 from mapper.language.plan import (
     CompiledExpr,
     EachSpec,
+    Evaluator,
     LookupTable,
     NodeKind,
     ObjectRule,
@@ -48,6 +48,7 @@ class _Ctx:
     diags: list[Diagnostic] = field(default_factory=list)
     use_stack: tuple[str, ...] = ()
     parser: Any = field(default_factory=lambda: jmespath.parser.Parser())
+    fast_paths: FastPaths | None = None
 
     @property
     def mapping(self) -> LoadedMapping:
@@ -56,10 +57,23 @@ class _Ctx:
         return self.loaded
 
 
-def compile_mapping(loaded: LoadedMapping) -> tuple[Plan | None, list[Diagnostic]]:
-    """Compile a loaded mapping; the plan is None when any error was found."""
+FastPaths = Callable[[ValueNode, str, bool], tuple[Evaluator | None, Evaluator | None]]
+"""Given a rule's value tree, its type and whether updateSequenceNumber is derived: the rule's
+fused and checked functions (the engine writes them; the language knows nothing of them)."""
+
+
+def compile_mapping(
+    loaded: LoadedMapping, *, fast_paths: FastPaths | None = None
+) -> tuple[Plan | None, list[Diagnostic]]:
+    """Compile a loaded mapping; the plan is None when any error was found.
+
+    Args:
+        loaded: the mapping as the loader read it.
+        fast_paths: makes each rule's generated functions (`engine.fusion.fast_paths`);
+            without it, rules are evaluated field by field.
+    """
     spec = loaded.spec
-    ctx = _Ctx(loaded, MapperFunctions(), frozenset(spec.lookups))
+    ctx = _Ctx(loaded, MapperFunctions(), frozenset(spec.lookups), fast_paths=fast_paths)
     records = _optional_expr(ctx, spec.records, ("records",), loaded.smap)
     lookups = tuple(_compile_lookup(ctx, name) for name in spec.lookups)
     rules = tuple(_compile_rule(ctx, i) for i in range(len(spec.objects)))
@@ -247,6 +261,8 @@ def _compile_rule(ctx: _Ctx, index: int) -> ObjectRule | None:
     node = _with_auto_defaults(node, fields)
     ctx.diags.extend(constant_problems(spec.type, node))
     name = spec.name or f"{spec.type.removeprefix('atlassian:')}#{index}"
+    derive_usn = "updateSequenceNumber" not in fields
+    fused, checked = ctx.fast_paths(node, spec.type, derive_usn) if ctx.fast_paths else (None, None)
     return ObjectRule(
         name,
         spec.type,
@@ -256,9 +272,9 @@ def _compile_rule(ctx: _Ctx, index: int) -> ObjectRule | None:
         where,
         loc,
         smap.span(loc),
-        derive_usn="updateSequenceNumber" not in fields,
-        fused=fuse(node),
-        checked=fuse_checked(node, spec.type, "updateSequenceNumber" not in fields),
+        derive_usn=derive_usn,
+        fused=fused,
+        checked=checked,
     )
 
 
@@ -422,10 +438,3 @@ def _use(ctx: _Ctx, name: str, loc: Loc, smap: SourceMap) -> ValueNode:
     finally:
         ctx.use_stack = ctx.use_stack[:-1]
     return replace(node, origin=name)
-
-
-def iter_exprs(node: ValueNode) -> Iterator[CompiledExpr]:
-    """Every compiled expression below a node, depth first."""
-    yield from node.exprs
-    for _, child in node.children:
-        yield from iter_exprs(child)

@@ -10,6 +10,8 @@ from mapper.errors import Diagnostic, Loc, SourceSpan
 
 Evaluator = Callable[[Any], Any]
 NodeKind = Literal["expr", "const", "coalesce", "list", "object"]
+EMPTY: tuple[object, ...] = ("", [], {})
+"""The empty values: `omit_empty` treats them as null, and JMESPath counts them as false."""
 PathPart = str | int
 
 
@@ -70,7 +72,7 @@ class ObjectRule:
     loc: Loc
     span: SourceSpan | None
     derive_usn: bool  # updateSequenceNumber is unmapped: derive it from lastUpdatedAt
-    fused: Evaluator | None = field(default=None, compare=False, repr=False)  # see mapper.engine.fusion
+    fused: Evaluator | None = field(default=None, compare=False, repr=False)  # engine.fusion
     checked: Evaluator | None = field(default=None, compare=False, repr=False)  # fuse_checked
 
 

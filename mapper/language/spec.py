@@ -15,13 +15,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 from typing_extensions import TypeAliasType
 
 SOURCE_KEYS = ("expr", "const", "use", "coalesce")
 POLICY_KEYS = ("default", "required", "omit_empty")
 DIRECTIVE_KEYS = frozenset(SOURCE_KEYS + POLICY_KEYS)
-MAPPING_VERSION = 1
 
 
 class _Spec(BaseModel):
@@ -150,9 +149,6 @@ class LibrarySpec(_Spec):
     description: str | None = None
     include: list[str] = Field(default_factory=list)
     define: dict[str, FieldValue] = Field(default_factory=dict)
-
-
-FIELD_VALUE_ADAPTER: TypeAdapter[Any] = TypeAdapter(FieldValue)
 
 
 def _disambiguate(field_value: dict[str, Any]) -> None:

@@ -151,7 +151,7 @@ class Writer:
         return f"{prefix}{self.count}"
 
     def name(self, prefix: str, value: Any = None, *, bind: bool = False) -> str:
-        """A fresh name, bound to `value` in the namespace when `bind` (mapper.engine.fusion's API)."""
+        """A fresh name, bound to `value` in the namespace when `bind` (engine.fusion's API)."""
         return self.bind(prefix, value) if bind else self.fresh(prefix)
 
     def emit(self, indent: int, text: str) -> None:

@@ -16,6 +16,7 @@ from mapper.model.advisories import advise
 from mapper.model.common import TwgObject, type_name_hint
 from mapper.model.fastcheck import fast_check
 from mapper.model.introspect import known_keys
+from mapper.paths import follow
 
 __all__ = ["check_object", "to_diagnostic"]
 
@@ -91,7 +92,7 @@ def to_diagnostic(model: type[TwgObject], error: ErrorDetails) -> Diagnostic:
         error["msg"],
         loc=(*loc, *at),
         hint=ctx.get("hint"),
-        value=_descend(error["input"], at),
+        value=follow(error["input"], at),
     )
 
 
@@ -130,15 +131,3 @@ def _unknown_field(model: type[TwgObject], loc: Loc, value: object) -> Diagnosti
     return Diagnostic(
         "object.unknown-field", f"unknown field {key!r}", loc=loc, hint=hint, value=value
     )
-
-
-def _descend(value: object, path: tuple[Any, ...]) -> object:
-    """The part of `value` at `path` (for `Diagnostic.value`), or None when it does not exist."""
-    for part in path:
-        if isinstance(value, dict):
-            value = value.get(part)
-        elif isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
-            value = value[part]
-        else:
-            return None
-    return value

@@ -1,7 +1,7 @@
 """`mapper run --workers N`: the same mapping in N processes, output in input order.
 
-The inputs are cut into parts (`mapper.run.parts`), handed to the workers (`mapper.run.pool`) in input
-order: spans of JSONL files and of large arrays, which each worker reads itself, whole files,
+The inputs are cut into parts (`run.parts`), handed to the workers (`run.pool`) in input order:
+spans of JSONL files and of large arrays, which each worker reads itself, whole files,
 and what the parent must read in one piece (standard input, arrays under a `--records` wrapper).
 
 Two running totals are handed out in part order (`Turns`): where a span's records start (record
@@ -28,15 +28,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from mapper.api import load
-from mapper.engine.interpreter import Record
+from mapper.engine.plans import load
 from mapper.errors import Diagnostic
+from mapper.io.atomic import output_error
 from mapper.io.inputs import (
     ArraySpan,
     InputProgress,
-    Item,
     Span,
     input_size,
     iter_records,
@@ -46,21 +45,18 @@ from mapper.io.inputs import (
     streamed_array_items,
     unreadable,
 )
-from mapper.io.sinks import JsonlSink, RejectsSink, output_error
+from mapper.io.lookups import LookupCache
+from mapper.io.sinks import JsonlSink, RejectsSink
 from mapper.language.plan import Plan
+from mapper.records import Item, Record
 from mapper.run.parts import FilePart, Lines, Part, Reading, input_parts, is_heavy
-from mapper.run.pipeline import (
-    MAX_EXAMPLES,
-    ErrorPolicy,
-    LookupCache,
-    RunOptions,
-    RunReport,
-    account,
-    iter_results,
-    max_errors_reason,
-    run,
-)
+from mapper.run.pipeline import account, iter_results, run
+from mapper.run.policy import RunOptions, max_errors_reason
 from mapper.run.pool import Pool, Turns
+
+if TYPE_CHECKING:
+    from mapper.run.files import RunRequest
+from mapper.run.report import RunReport
 
 WINDOW = 8  # parts in flight per worker: a slow part holds the others back by at most this
 
@@ -257,33 +253,6 @@ def _write_all(fh: BinaryIO, data: bytes, offset: int) -> None:
         view = view[fh.write(view) :]
 
 
-def _merge(report: RunReport, part: RunReport) -> None:
-    report.records_in += part.records_in
-    report.records_mapped += part.records_mapped
-    report.records_rejected += part.records_rejected
-    report.records_filtered += part.records_filtered
-    report.objects_out += part.objects_out
-    report.objects_by_type.update(part.objects_by_type)
-    report.filtered_by_rule.update(part.filtered_by_rule)
-    report.problems.update(part.problems)
-    report.warnings.update(part.warnings)
-    for code, examples in part.examples.items():
-        kept = report.examples.setdefault(code, [])
-        kept.extend(examples[: MAX_EXAMPLES - len(kept)])
-    report.input_problems.extend(part.input_problems)
-
-
-def _must_replay(res: PartResult, report: RunReport, options: RunOptions) -> bool:
-    """Would a 1-worker run stop inside this part?"""
-    rejected = res.counts.records_rejected
-    if not rejected:
-        return False
-    if options.policy is ErrorPolicy.FAIL_FAST:
-        return True
-    limit = options.max_rejects
-    return limit is not None and report.records_rejected + rejected > limit
-
-
 class _InFlight:
     """Parts handed to the pool, kept until their result is merged (a replay needs them)."""
 
@@ -330,11 +299,11 @@ class _Run:
             path_no, part = parts.pop(res.number)
             if res.write_error is not None:
                 raise output_error(str(self.sink.path), res.write_error)
-            if res.unparsed or _must_replay(res, self.report, self.options):
+            if res.unparsed or self.report.would_stop_within(res.counts, self.options):
                 return _Stop(part, res, path_no)
             self.sink.count += res.counts.objects_out
             self.rejects.write_raw(res.rejects, res.counts.records_rejected)
-            _merge(self.report, res.counts)
+            self.report.merge(res.counts)
             self.lookup_problems.extend(res.lookup_problems)
             if self.progress is not None:
                 self.progress(part)
@@ -373,7 +342,7 @@ class _Run:
         lookups = [d for d in done.input_problems if d.code.startswith("lookup.")]
         self.lookup_problems.extend(lookups)
         done.input_problems = [d for d in done.input_problems if d not in lookups]
-        _merge(self.report, done)
+        self.report.merge(done)
         self.report.completed = done.completed and res.unparsed
         if done.stopped_early:
             self.report.stopped_early = max_errors_reason(options.max_rejects)
@@ -387,14 +356,11 @@ def _array_items_again(part: ArraySpan, index: int) -> Iterable[Item]:
 
 
 def run_parallel(
-    mapping: Path,
+    mapping: str | Path,
     plan: Plan,
     paths: list[str],
-    output: str,
-    rejects_path: str | None,
+    request: RunRequest,
     options: RunOptions,
-    workers: int,
-    set_assoc: bool,
     reading: Reading | None = None,
     progress: Callable[[int], None] | None = None,
     inputs: InputProgress | None = None,
@@ -413,8 +379,10 @@ def run_parallel(
     ctx = mp.get_context("fork" if can_fork else "spawn")
     reading = reading or Reading()
     parts = _InFlight(input_parts(paths, reading, workers_read_files=can_fork))
-    sink = JsonlSink(output, set_associations=set_assoc)
-    quarantine = RejectsSink(rejects_path)
+    set_assoc = request.associations == "set"
+    workers = request.workers
+    sink = JsonlSink(request.output, set_associations=set_assoc)
+    quarantine = RejectsSink(request.rejects_path)
     tick = None if progress is None else _ticker(progress, report, inputs, paths)
     state = _Run(plan, options, sink, quarantine, report, tick, reading)
     turns = (Turns(ctx, 2), Turns(ctx, 1))

@@ -19,7 +19,6 @@ from mapper.io.inputs import (
     JSONL_SUFFIXES,
     STDIN,
     ArraySpan,
-    Item,
     Span,
     array_spans,
     document_items,
@@ -30,6 +29,7 @@ from mapper.io.inputs import (
     sniff_jsonl,
     unreadable,
 )
+from mapper.records import Item
 
 SPAN_BYTES = 256 * 1024  # about 350 W1 records: small parts keep every worker busy to the end
 PART_RECORDS = 512  # records per part when the parent reads the input (not JSONL)

@@ -17,7 +17,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from mapper.errors import OutputError
-from mapper.io.sinks import output_error
+from mapper.io.atomic import output_error
 
 PATIENCE_S = 1.0  # how often a waiting worker checks that its parent still lives
 

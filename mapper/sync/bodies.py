@@ -11,15 +11,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from mapper.engine.interpreter import MappedObject
 from mapper.errors import Diagnostic, OutputError
-from mapper.io.sinks import (
-    MAX_OBJECTS_PER_BATCH,
-    MAX_PROPERTIES,
-    AtomicFile,
-    association_set_form,
-    dumps_line,
-)
+from mapper.io.atomic import AtomicFile
+from mapper.io.sinks import MAX_OBJECTS_PER_BATCH, MAX_PROPERTIES, association_set_form, dumps_line
+from mapper.records import MappedObject
 
 SET_OBJECTS_FILE = "setObjects.jsonl"
 DELETE_OBJECTS_FILE = "deleteObjects.jsonl"

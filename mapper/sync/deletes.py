@@ -13,7 +13,8 @@ from itertools import groupby
 from pathlib import Path
 
 from mapper.errors import Diagnostic, MapperError
-from mapper.io.sinks import AtomicFile, dumps_line
+from mapper.io.atomic import AtomicFile
+from mapper.io.sinks import dumps_line
 
 MAX_IDS_PER_DELETE = 100
 DEFAULT_MAX_DELETE_SHARE = 0.5

@@ -21,11 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mapper.errors import InputError
-from mapper.io.inputs import expand_inputs, iter_records
-from mapper.io.sinks import RejectsSink, write_atomic
+from mapper.errors import OutputError, RecordError
+from mapper.io.atomic import write_atomic
 from mapper.language.plan import Plan
-from mapper.run.pipeline import ErrorPolicy, RunOptions, RunReport, run
+from mapper.run.files import RunRequest, RunResult, run_files
+from mapper.run.policy import ErrorPolicy
+from mapper.run.report import RunReport
+from mapper.run.status import Status
 from mapper.sync.bodies import DELETE_OBJECTS_FILE, SET_OBJECTS_FILE, SetObjectsLines
 from mapper.sync.crash import crash_point
 from mapper.sync.deletes import (
@@ -62,8 +64,7 @@ class SyncRequest:
     policy: ErrorPolicy = ErrorPolicy.SKIP_RECORD
     max_errors: int | None = None
     lookups: Mapping[str, str] = field(default_factory=dict)
-    selector: Callable[[Any], Any] | None = None  # overrides the mapping's `records:`
-    stream_path: str | None = None
+    records: str | None = None  # a records selector overriding the mapping's `records:`
     hash_exclude: frozenset[str] = HASH_EXCLUDED
 
 
@@ -89,28 +90,26 @@ def sync_files(
     inputs: list[str],
     request: SyncRequest,
     *,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, Any], None] | None = None,
 ) -> SyncResult:
     """Run one sync: map the inputs, decide against the state, write the output folder.
 
     Raises:
         SyncStateError: the state is locked, damaged, unwritable or of another connection.
         SyncStopped: a safety rule stopped the run (mass delete, --strict references).
+        UsageError: an unknown lookup, a bad selector, too many properties.
         InputError: no input could be found.
         OutputError: an output could not be written.
         RecordError: under ErrorPolicy.FAIL_FAST, at the first rejected record.
+        KeyboardInterrupt: interrupted; the state and the output folder are unchanged.
     """
-    paths, problems = expand_inputs(inputs)
-    if problems and not paths:
-        raise InputError([p.diagnostic for p in problems])
     identity = Identity(request.connection_id, mapping_identity(plan))
     store = StateStore.open_for_run(request.state, identity)
     folder: RunFolder | None = None
     try:
         folder = RunFolder(request.output)
         with sqlite_errors(request.state):  # the state can turn out damaged part-way
-            report, run_report = _sync(plan, paths, request, store, folder, progress)
-        run_report.input_problems[:0] = [p.diagnostic for p in problems]
+            report, run_report = _sync(plan, inputs, request, store, folder, progress)
         _write_report(folder.staging, report, run_report)
         folder.commit()
         crash_point("outputs-committed")
@@ -128,11 +127,11 @@ def sync_files(
 
 def _sync(
     plan: Plan,
-    paths: list[str],
+    inputs: list[str],
     request: SyncRequest,
     store: StateStore,
     folder: RunFolder,
-    progress: Callable[[int], None] | None,
+    progress: Callable[[int, Any], None] | None,
 ) -> tuple[SyncReport, RunReport]:
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     connection = store.meta.get("connectionId", "")
@@ -149,23 +148,7 @@ def _sync(
         store, batches, report, mode=request.mode, produced_types=plan.object_types,
         exclude=request.hash_exclude,
     )  # fmt: skip
-    rejects = RejectsSink(str(folder.staging / REJECTS_FILE))
-    items = iter_records(
-        paths, selector=request.selector or _plan_selector(plan), stream_path=request.stream_path
-    )
-    options = RunOptions(request.policy, request.max_errors, request.lookups)
-    try:
-        run_report = run(
-            plan, items, sink=stage, rejects=rejects, options=options, progress=progress
-        )
-        stage.close()
-        batches.close()
-        rejects.close()
-    except BaseException:
-        rejects.abort()
-        batches.abort()
-        raise
-    run_report.inputs = list(paths)
+    run_report = _map(plan, inputs, request, folder, stage, progress)
     report.set_batches = batches.batches
     report.partial_reasons = partial_reasons(request, run_report)
     _mirror_deletes(store, report, request, folder, known_before)
@@ -179,8 +162,34 @@ def _sync(
     return report, run_report
 
 
-def _plan_selector(plan: Plan) -> Callable[[Any], Any] | None:
-    return plan.records.evaluate if plan.records is not None else None
+def _map(
+    plan: Plan,
+    inputs: list[str],
+    request: SyncRequest,
+    folder: RunFolder,
+    stage: SyncStage,
+    progress: Callable[[int, Any], None] | None,
+) -> RunReport:
+    """The library's run use case, with the sync stage as its sink."""
+    run_request = RunRequest(
+        output=str(folder.staging / SET_OBJECTS_FILE), sink=stage,
+        rejects=str(folder.staging / REJECTS_FILE), report=str(folder.staging / REPORT_FILE),
+        records=request.records, lookups=request.lookups, policy=request.policy,
+        max_errors=request.max_errors,
+    )  # fmt: skip
+    result = run_files(plan, inputs, run_request, progress=progress)
+    _raise_stop(result)
+    return result.report
+
+
+def _raise_stop(result: RunResult) -> None:
+    """Turn a run that stopped without its outputs back into the exception that stopped it."""
+    if result.status is Status.INTERRUPTED:
+        raise KeyboardInterrupt
+    if result.stopped is not None:
+        raise RecordError(result.diagnostics)
+    if result.diagnostics:
+        raise OutputError(result.diagnostics)
 
 
 def partial_reasons(request: SyncRequest, run_report: RunReport) -> list[str]:

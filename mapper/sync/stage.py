@@ -26,9 +26,9 @@ from typing import Any
 
 import orjson
 
-from mapper.engine.interpreter import MappedObject
 from mapper.errors import Diagnostic
 from mapper.io.sinks import Sink
+from mapper.records import MappedObject
 from mapper.sync.crash import crash_point
 from mapper.sync.report import SyncReport
 from mapper.sync.state import StateStore, StoredObject
@@ -155,14 +155,32 @@ class SyncStage:
         if self.pending_count >= CHUNK:
             self.flush()
 
+    @property
+    def count(self) -> int:
+        """Objects sent so far."""
+        return self.emitted
+
     def close(self) -> None:
-        """Decide what is pending and release the objects that waited for their container."""
+        """Decide what is pending, release the objects that waited for their container, and
+        close the sink behind."""
         self.flush()
         self._release_held()
+        self.sink.close()
 
     def abort(self) -> None:
-        """Drop what is pending (the run's transaction is rolled back by its owner)."""
+        """Drop what is pending and the sink's output (the run's transaction is rolled back by
+        its owner)."""
         self.pending = []
+        self.sink.abort()
+
+    def __enter__(self) -> SyncStage:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
 
     # -- deciding ------------------------------------------------------------------------------
 

@@ -1,0 +1,127 @@
+"""`mapper test` and `mapper init`: check fixture cases, start a mapping from a sample."""
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from mapper.cli.console import (
+    EXIT_IO,
+    EXIT_MAPPING,
+    EXIT_OK,
+    EXIT_USAGE,
+    err,
+    fail,
+    literal,
+    out,
+    show_diagnostics,
+)
+
+if TYPE_CHECKING:  # the commands import their modules when they run: a shorter start-up
+    from mapper.authoring.cases import Case, CaseResult
+
+
+def test(
+    paths: Annotated[list[str], typer.Argument(help="Case files or folders.", show_default=False)],
+    update: Annotated[bool, typer.Option("--update", help="Rewrite expected files.")] = False,
+) -> None:
+    """Run fixture cases (*.cases.yaml): diffs on failure, field coverage at the end.
+
+    A missing path exits 4; a failed case, a case file with problems or nothing to run exits 1.
+
+    Example: `mapper test mappings/`
+    """
+    from mapper.authoring.cases import coverage, load_cases, locate_case_files
+
+    files, path_problems = locate_case_files(paths)
+    show_diagnostics(path_problems)
+    results: list[CaseResult] = []
+    bad_files = 0
+    for path in files:
+        cases, problems = load_cases(path)
+        show_diagnostics(problems)
+        bad_files += bool(problems)
+        results += [_run_and_show(case, update) for case in cases]
+    _print_coverage(coverage(results))
+    failed = sum(not r.passed for r in results)
+    summary = f"{len(results) - failed} passed, {failed} failed"
+    for n, what in ((bad_files, "file"), (len(path_problems), "path")):
+        summary += f", {n} {what}{'s' * (n != 1)} with problems" if n else ""
+    out.print(summary)
+    if any(d.code == "input.not-found" for d in path_problems):
+        raise typer.Exit(EXIT_IO)  # as `mapper run` does for a missing input
+    is_bad = failed or bad_files or path_problems or not results
+    raise typer.Exit(EXIT_MAPPING if is_bad else EXIT_OK)
+
+
+def _run_and_show(case: "Case", update: bool) -> "CaseResult":
+    """Run one case and print PASS/FAIL, then each failure in a panel that wraps long lines."""
+    from rich.panel import Panel  # rich, only when something is drawn
+    from rich.text import Text
+
+    from mapper.authoring.cases import run_case
+
+    res = run_case(case, update=update)
+    mark = "[green]PASS[/]" if res.passed else "[red]FAIL[/]"
+    updated = " [yellow](updated)[/]" if res.updated else ""
+    out.print(f"{mark} {literal(case.id)}{updated}")
+    for failure in res.failures:
+        # soft_wrap=False: the consoles are made with soft_wrap=True, which crops panel text
+        panel = Panel(Text(failure, overflow="fold"), border_style="red")
+        out.print(panel, soft_wrap=False)
+    return res
+
+
+def _print_coverage(table: dict[str, tuple[set[str], set[str]]]) -> None:
+    escape = literal
+    for mapping, (every, hit) in sorted(table.items()):
+        pct = 100.0 * len(hit) / len(every) if every else 100.0
+        out.print(f"coverage {escape(mapping)}: {len(hit)}/{len(every)} fields ({pct:.0f}%)")
+        for name in sorted(every - hit):
+            out.print(f"  [dim]never non-null:[/] {escape(name)}")
+
+
+def init(
+    sample: Annotated[Path, typer.Argument(help="A sample payload (JSON).", show_default=False)],
+    type_name: Annotated[str, typer.Option("--type", help="Object type, e.g. atlassian:document.")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write here (default stdout).")
+    ] = None,
+) -> None:
+    """Write a starter mapping guessed from a sample's keys, with a comment on each field.
+
+    Example: `mapper init samples/github/pulls.json --type atlassian:pull-request -o pulls.yaml`
+    """
+    from mapper.model import OBJECT_TYPES
+
+    if type_name not in OBJECT_TYPES:
+        from mapper.model.common import type_name_hint
+
+        fail(
+            EXIT_USAGE, message=f"unknown type {type_name!r}; {type_name_hint(type_name)}"
+        )
+    from mapper.authoring.scaffold import starter_mapping
+    from mapper.io.inputs import parse_json
+
+    try:
+        sample_data = parse_json(sample.read_bytes())
+    except (OSError, ValueError) as error:
+        fail(EXIT_IO, message=f"cannot read {sample}: {error}")
+    text = starter_mapping(sample_data, type_name)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        from mapper.errors import OutputError
+        from mapper.io.atomic import write_atomic
+
+        try:
+            write_atomic(output, text.encode())
+        except OutputError as error:
+            fail(EXIT_IO, list(error.diagnostics))
+        todo = text.count("{const: REPLACE-ME}")
+        err.print(
+            f"wrote {output}; next: replace its {todo} REPLACE-ME placeholder(s) "
+            f"(`mapper validate {output}` lists them), then `mapper preview {output} {sample}`"
+            if todo
+            else f"wrote {output}; next: mapper preview {output} {sample}"
+        )

@@ -1,0 +1,113 @@
+"""What every command shares: the consoles, exit codes, printing diagnostics, failing cleanly.
+
+Exit codes: 0 ok; 1 invalid mapping or failed test; 2 usage error; 3 records rejected;
+4 input/output problem; 130 interrupted.
+"""
+
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from mapper.errors import Diagnostic
+from mapper.language.plan import Plan
+from mapper.run.status import Status
+
+EXIT_OK, EXIT_MAPPING, EXIT_USAGE = Status.OK, Status.MAPPING_INVALID, Status.USAGE
+EXIT_REJECTED, EXIT_IO, EXIT_INTERRUPTED = Status.REJECTED, Status.IO, Status.INTERRUPTED
+
+
+class LazyConsole:
+    """A rich `Console` made on first use: a `--quiet` run never imports rich (about 20 ms)."""
+
+    def __init__(self, **options: Any) -> None:
+        object.__setattr__(self, "_options", options)
+        object.__setattr__(self, "_console", None)
+
+    def get(self) -> Any:
+        """The console itself (made now if it was not yet)."""
+        if self._console is None:
+            from rich.console import Console
+
+            object.__setattr__(self, "_console", Console(**self._options))
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.get(), name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self.get(), name, value)
+
+
+out: Any = LazyConsole(highlight=False, soft_wrap=True)
+err: Any = LazyConsole(stderr=True, highlight=False, soft_wrap=True)
+
+
+def literal(text: str) -> str:
+    """`text` escaped for rich markup: paths, names and values may hold `[...]`."""
+    from rich.markup import escape  # rich, only when something is printed
+
+    return escape(text)
+
+
+def show_diagnostics(diags: list[Diagnostic], max_errors: int = 50) -> None:
+    """Print problems on stderr (rendering imports rich, so it waits until there is something)."""
+    if not diags:
+        return
+    from mapper.cli import render
+
+    render.diagnostics(err, diags, max_errors)
+
+
+def fail(code: int, diags: list[Diagnostic] | None = None, message: str | None = None) -> NoReturn:
+    """Print the problems and a closing message, then exit with `code`."""
+    if diags:
+        show_diagnostics(diags)
+    if message:
+        err.print(message)
+    raise typer.Exit(code)
+
+
+def compile_or_exit(mapping: Path) -> Plan:
+    """The compiled mapping; its problems printed (exit 1 when it does not compile)."""
+    from mapper.api import compile_path
+
+    plan, diags = compile_path(mapping)
+    if plan is None:
+        fail(EXIT_MAPPING, diags, f"[red]{literal(str(mapping))}: the mapping is invalid[/]")
+    show_diagnostics(diags)
+    return plan
+
+
+def parse_pairs(pairs: list[str], what: str) -> dict[str, str]:
+    """NAME=VALUE options as a dict; anything else is a usage error."""
+    found = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            fail(EXIT_USAGE, message=f"{what} takes NAME=VALUE, got {pair!r}")
+        found[key] = value
+    return found
+
+
+MappingArg = Annotated[Path, typer.Argument(help="Mapping file (YAML).", show_default=False)]
+InputsArg = Annotated[
+    list[str],
+    typer.Argument(
+        help="JSON, JSON array, JSONL files, folders, globs, or - for stdin.", show_default=False
+    ),
+]
+RecordsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--records", help="JMESPath selecting the records inside each document, e.g. items[]."
+    ),
+]
+
+
+def usage_problems(diags: list[Diagnostic]) -> tuple[list[Diagnostic], str | None]:
+    """A usage error for `fail`: plain wording for option problems, located diagnostics (an
+    expression with its caret) for the rest."""
+    plain = [d for d in diags if d.code == "usage.invalid"]
+    message = "\n".join(literal(d.message) for d in plain) or None
+    return [d for d in diags if d.code != "usage.invalid"], message

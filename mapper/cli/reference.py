@@ -1,0 +1,130 @@
+"""`mapper validate`, `functions`, `types` and `schema`: check mappings, look things up."""
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mapper.cli.console import (
+    EXIT_IO,
+    EXIT_MAPPING,
+    EXIT_OK,
+    EXIT_USAGE,
+    err,
+    fail,
+    literal,
+    out,
+    show_diagnostics,
+)
+
+
+def validate(
+    mappings: Annotated[list[Path], typer.Argument(help="Mapping files.", show_default=False)],
+    max_errors: Annotated[int, typer.Option(help="Show at most this many problems.")] = 50,
+) -> None:
+    """Compile mappings and print every problem (file:line:col, caret, did-you-mean).
+
+    Example: `mapper validate mappings/github/push.yaml`
+    """
+    from mapper.api import compile_path
+
+    failed = False
+    for mapping in mappings:
+        plan, diags = compile_path(mapping)
+        if plan is None and [d.code for d in diags] == ["spec.no-objects"] and _is_library(mapping):
+            name = literal(str(mapping))
+            err.print(f"[green]✓[/] {name}: definitions only (used with `include:`)")
+            continue
+        show_diagnostics(diags, max_errors)
+        failed |= plan is None
+        if plan is not None:
+            types = ", ".join(plan.object_types)
+            err.print(f"[green]✓[/] {literal(str(mapping))}: {len(plan.rules)} rule(s) → {types}")
+    raise typer.Exit(EXIT_MAPPING if failed else EXIT_OK)
+
+
+def _is_library(path: Path) -> bool:
+    from mapper.language.loader import parse_yaml, read_mapping_file
+
+    text, _ = read_mapping_file(path)
+    data, _smap, _diags = parse_yaml(text or "", str(path))
+    return isinstance(data, dict) and "define" in data and "objects" not in data
+
+
+def functions(
+    name: Annotated[str | None, typer.Argument(help="One function.", show_default=False)] = None,
+) -> None:
+    """List the custom JMESPath functions: signature, summary, examples.
+
+    Example: `mapper functions to_rfc3339`
+    """
+    from mapper.functions import function_docs
+
+    docs = function_docs()
+    if name and name not in {d.name for d in docs}:
+        from mapper.errors import suggest
+
+        hint = suggest(name, [d.name for d in docs]) or "see `mapper functions`"
+        fail(EXIT_USAGE, message=f"unknown function {name!r}; {hint}")
+    for doc in docs:
+        if name and doc.name != name:
+            continue
+        out.print(f"[bold]{doc.signature}[/]\n  {doc.summary}")
+        if name:
+            out.print(doc.doc)
+        else:
+            for example in doc.examples[:1]:
+                out.print(f"  [dim]e.g.[/] {example.text}")
+
+
+def types(
+    name: Annotated[str | None, typer.Argument(help="One object type.", show_default=False)] = None,
+) -> None:
+    """List the Teamwork Graph object types, or one type's fields (* = required).
+
+    Example: `mapper types atlassian:commit`
+    """
+    from mapper.model import OBJECT_TYPES
+    from mapper.model.introspect import describe_type
+
+    if name is None:
+        for type_name, model in OBJECT_TYPES.items():
+            out.print(f"[bold]{type_name}[/]  {(model.__doc__ or '').strip().splitlines()[0]}")
+        return
+    if name not in OBJECT_TYPES:
+        from mapper.model.common import type_name_hint
+
+        fail(EXIT_USAGE, message=f"unknown type {name!r}; {type_name_hint(name)}")
+
+    def show(fields, indent: int) -> None:  # type: ignore[no-untyped-def]
+        for f in fields:
+            star = "[red]*[/]" if f.required else " "
+            out.print(
+                f"{' ' * indent}{star} [bold]{f.name}[/] [dim]{f.kind}[/]  {f.description}"
+            )
+            show(f.children, indent + 4)
+
+    show(describe_type(name), 0)
+
+
+def schema(
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to a file.")] = None,
+) -> None:
+    """Print the JSON Schema of mapping files (for YAML editor completion).
+
+    Example: `mapper schema -o mapping.schema.json`
+    """
+    from mapper.language.spec import json_schema
+
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    from mapper.errors import OutputError
+    from mapper.io.atomic import write_atomic
+
+    try:
+        write_atomic(output, text.encode())
+    except OutputError as error:
+        fail(EXIT_IO, list(error.diagnostics))

@@ -1,0 +1,262 @@
+"""`mapper run` and `mapper batch`: parse the options, call the library's run use case, print."""
+
+import time
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from mapper.cli.console import (
+    EXIT_INTERRUPTED,
+    EXIT_IO,
+    EXIT_MAPPING,
+    EXIT_OK,
+    EXIT_REJECTED,
+    EXIT_USAGE,
+    InputsArg,
+    MappingArg,
+    RecordsOpt,
+    compile_or_exit,
+    err,
+    fail,
+    literal,
+    parse_pairs,
+    show_diagnostics,
+    usage_problems,
+)
+
+if TYPE_CHECKING:  # the commands import the library when they run: a shorter start-up
+    from mapper.io.inputs import InputProgress
+    from mapper.run.files import RunRequest, RunResult
+    from mapper.run.jobs import Job
+
+
+class Format(str, Enum):
+    """Output formats of `mapper run`."""
+
+    jsonl = "jsonl"
+    batches = "batches"
+
+
+class AssocForm(str, Enum):
+    """Wire form of associations."""
+
+    array = "array"
+    set = "set"
+
+
+def run_cmd(
+    mapping: MappingArg,
+    inputs: InputsArg,
+    output: Annotated[
+        str,
+        typer.Option(
+            "-o", "--output", help="Output file (jsonl), folder (batches), or - for stdout."
+        ),
+    ],
+    fmt: Annotated[
+        Format, typer.Option("--format", help="jsonl or setObjects batches.")
+    ] = Format.jsonl,
+    records: RecordsOpt = None,
+    rejects: Annotated[
+        str | None, typer.Option(help="Rejects file (default OUTPUT.rejects.jsonl).")
+    ] = None,
+    report: Annotated[
+        str | None, typer.Option(help="Run report (default OUTPUT.report.json).")
+    ] = None,
+    lookup: Annotated[list[str], typer.Option(help="NAME=PATH for a `lookups:` table.")] = [],  # noqa: B006
+    fail_fast: Annotated[
+        bool, typer.Option("--fail-fast", help="Stop at the first rejected record.")
+    ] = False,
+    max_errors: Annotated[
+        int | None,
+        typer.Option(help="Tolerate this many rejected records; stop at the next one.", min=0),
+    ] = None,
+    connection_id: Annotated[str | None, typer.Option(help="connectionId for batches.")] = None,
+    prop: Annotated[
+        list[str], typer.Option("--property", help="KEY=VALUE tag for batches (≤5).")
+    ] = [],  # noqa: B006
+    associations: Annotated[
+        AssocForm, typer.Option(help="array (documented) or set form.")
+    ] = AssocForm.array,
+    workers: Annotated[int, typer.Option(help="Worker processes (JSONL output).", min=1)] = 1,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
+) -> None:
+    """Map every input record; write objects, rejected records and a run report.
+
+    Example:
+    `mapper run mappings/github/push.yaml samples/github/push-webhook.json -o out/push.jsonl`
+    """
+    from mapper.run.files import RunRequest
+    from mapper.run.policy import ErrorPolicy
+
+    request = RunRequest(
+        output=output,
+        format=fmt.value,
+        rejects=rejects,
+        report=report,
+        records=records,
+        lookups=parse_pairs(lookup, "--lookup"),
+        policy=ErrorPolicy.FAIL_FAST if fail_fast else ErrorPolicy.SKIP_RECORD,
+        max_errors=max_errors,
+        workers=workers,
+        associations=associations.value,
+        connection_id=connection_id,
+        properties=parse_pairs(prop, "--property"),
+    )
+    result = run_request(mapping, inputs, request, quiet=quiet)
+    raise typer.Exit(result.status)
+
+
+def run_request(mapping: Path, inputs: list[str], request: "RunRequest", *, quiet: bool) -> Any:
+    """Compile, run and print one run's outcome (shared by `run` and `batch`)."""
+    from mapper.run.files import InputError, UsageError, run_files
+
+    plan = compile_or_exit(mapping)
+    try:
+        with ProgressLine(enabled=not quiet) as line:
+            result = run_files(plan, inputs, request, mapping=mapping, progress=line.tick)
+    except UsageError as error:
+        fail(EXIT_USAGE, *usage_problems(list(error.diagnostics)))
+    except InputError as error:
+        fail(EXIT_IO, list(error.diagnostics))
+    show_result(result, quiet=quiet)
+    return result
+
+
+def show_result(result: "RunResult", *, quiet: bool) -> None:
+    """Notes, what stopped the run, rejected records without a file, the summary."""
+    if not quiet:
+        for note in result.notes:
+            err.print(f"[yellow]note:[/] {note}")
+    show_diagnostics(result.diagnostics)
+    if result.stopped:
+        colour = "yellow" if result.status == EXIT_INTERRUPTED else "red"
+        err.print(f"[{colour}]{result.stopped}[/]")
+        return
+    if result.status not in (EXIT_OK, EXIT_REJECTED, EXIT_IO) or result.diagnostics:
+        return
+    _show_unkept(result)
+    if not quiet:
+        from mapper.cli import render
+
+        render.summary(err, result.report)
+        if result.report_file:
+            err.print(f"report: {literal(result.report_file)}")
+
+
+def _show_unkept(result: "RunResult") -> None:
+    """Without a rejects file (output on stdout), the reasons go to stderr: nothing is silent."""
+    if not result.rejected_shown:
+        return
+    for errors in result.rejected_shown:  # record by record, in input order
+        show_diagnostics(errors, max_errors=len(errors))
+    count = result.report.records_rejected
+    shown = len(result.rejected_shown)
+    first = "" if count <= shown else f" (the first {shown} shown)"
+    err.print(
+        f"{count} record(s) rejected{first}; give --rejects FILE to keep them with their reasons"
+    )
+
+
+class ProgressLine:
+    """A progress line on a terminal (records, rate, share read, ETA); silent when piped."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled and err.is_terminal
+        self.bar: Any = None
+        self.task: Any = None
+        self.started = time.perf_counter()
+        self.shown = 0
+
+    def __enter__(self) -> "ProgressLine":
+        return self
+
+    def tick(self, records: int, inputs: "InputProgress") -> None:
+        """Move the line every 500 records (made on the first call)."""
+        if not self.enabled or records - self.shown < 500:
+            return
+        self.shown = records
+        if self.bar is None:
+            self._start(inputs.total or None)
+        rate = records / max(time.perf_counter() - self.started, 1e-9)
+        self.bar.update(self.task, completed=inputs.done(), records=records, rate=rate)
+
+    def _start(self, total: int | None) -> None:
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.bar = Progress(
+            TextColumn("{task.fields[records]:>10,} records  {task.fields[rate]:>8,.0f} rec/s"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=err.get(),
+            transient=True,
+        )
+        self.bar.__enter__()
+        self.task = self.bar.add_task("mapping", total=total, records=0, rate=0.0)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+def batch(
+    jobs_files: Annotated[
+        list[Path], typer.Argument(help="Jobs files (YAML).", show_default=False)
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output folder.")] = Path("out"),
+) -> None:
+    """Run every job of jobs files (mapping + inputs), e.g. all bundled mappings on their samples.
+
+    A jobs file holds `jobs: [{name, mapping, inputs: [...], records?}]`, paths relative to it;
+    each job writes `DIR/NAME.jsonl`. All jobs files are checked first: if one has a problem,
+    every problem is printed (file:line:col) and no job runs (exit 1; 4 if a file cannot be
+    read). Otherwise the exit code is the worst of the jobs'.
+
+    Example: `mapper batch mappings/*/jobs.yaml -o out`
+    """
+    from mapper.run.jobs import UNREADABLE, load_jobs
+
+    jobs, problems = load_jobs(jobs_files)
+    if problems:
+        code = EXIT_IO if any(d.code == UNREADABLE for d in problems) else EXIT_MAPPING
+        fail(code, problems, "[red]no job was run: fix the jobs file(s) and rerun[/]")
+    codes: list[int] = []
+    for job in jobs:
+        codes.append(_run_job(job, output))
+        if codes[-1] == EXIT_INTERRUPTED:
+            break  # Ctrl-C stops the batch, not only the job that was running
+    failed = sum(c not in (EXIT_OK, EXIT_REJECTED) for c in codes)
+    err.print(f"{len(codes)} of {len(jobs)} job(s) run, {failed} failed")
+    raise typer.Exit(max(codes, default=EXIT_OK))
+
+
+def _run_job(job: "Job", output: Path) -> int:
+    """Run one job through the run use case; say where its objects are, or that it wrote none."""
+    from mapper.run.files import RunRequest
+
+    target = str(output / f"{job.name}.jsonl")
+    err.rule(f"{job.name}: {job.mapping}")
+    request = RunRequest(output=target, records=job.records)
+    try:
+        result = run_request(job.mapping, list(job.inputs), request, quiet=False)
+    except typer.Exit as done:  # the mapping did not compile, or the request was refused
+        code = int(done.exit_code or EXIT_OK)
+        err.print(f"[red]job {literal(job.name)} failed (exit {code}): no objects written[/]")
+        return code
+    if target in result.written:
+        err.print(f"objects: {literal(target)}")
+    else:
+        code = int(result.status)
+        err.print(f"[red]job {literal(job.name)} failed (exit {code}): no objects written[/]")
+    return int(result.status)

@@ -1,0 +1,134 @@
+"""The library's run use case, without the command line: outputs, rejects, report, status."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mapper.api import load
+from mapper.errors import InputError, UsageError
+from mapper.run.files import RunRequest, Status, run_files
+from mapper.run.policy import ErrorPolicy
+
+ROOT = Path(__file__).resolve().parents[1]
+REPOS = ROOT / "mappings" / "github" / "repository.yaml"
+REPOS_IN = ROOT / "samples" / "github" / "org-repos.json"
+GOOD = {"full_name": "acme/a", "html_url": "https://example.test/a", "name": "a", "id": 1,
+        "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-02T00:00:00Z",
+        "pushed_at": "2024-01-02T00:00:00Z", "private": False, "owner": {"login": "acme", "id": 9}}
+
+
+def _jsonl(path: Path, records: list[object]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def test_a_clean_run_writes_objects_rejects_and_report(tmp_path: Path) -> None:
+    out = tmp_path / "o" / "repos.jsonl"
+    result = run_files(load(REPOS), [str(REPOS_IN)], RunRequest(output=str(out)))
+    assert result.status is Status.OK
+    lines = out.read_text().splitlines()
+    assert len(lines) == result.report.objects_out == 4
+    assert (tmp_path / "o" / "repos.rejects.jsonl").read_text() == ""
+    report = json.loads((tmp_path / "o" / "repos.report.json").read_text())
+    assert report["records"] == {"in": 4, "mapped": 4, "rejected": 0, "filtered": 0,
+                                 "balanced": True}
+    assert result.written == [str(out), str(tmp_path / "o" / "repos.rejects.jsonl"),
+                              str(tmp_path / "o" / "repos.report.json")]
+    assert result.report_file == str(tmp_path / "o" / "repos.report.json")
+
+
+def test_rejected_records_go_to_the_rejects_file_and_set_status_3(tmp_path: Path) -> None:
+    inp = _jsonl(tmp_path / "in.jsonl", [GOOD, {"full_name": "acme/b"}])
+    out = tmp_path / "o.jsonl"
+    result = run_files(load(REPOS), [str(inp)], RunRequest(output=str(out)))
+    assert result.status is Status.REJECTED
+    assert result.report.records_in == 2 and result.report.records_rejected == 1
+    (reject,) = [json.loads(line) for line in (tmp_path / "o.rejects.jsonl").read_text().splitlines()]
+    assert reject["index"] == 1 and reject["record"] == {"full_name": "acme/b"}
+    assert {d["code"] for d in reject["diagnostics"]} >= {"field.required"}
+
+
+def test_fail_fast_writes_nothing_and_says_why(tmp_path: Path) -> None:
+    inp = _jsonl(tmp_path / "in.jsonl", [GOOD, {"full_name": "acme/b"}])
+    out = tmp_path / "out" / "o.jsonl"
+    request = RunRequest(output=str(out), policy=ErrorPolicy.FAIL_FAST)
+    result = run_files(load(REPOS), [str(inp)], request)
+    assert result.status is Status.REJECTED
+    assert result.stopped and "fail-fast" in result.stopped
+    assert result.diagnostics and result.diagnostics[0].code == "field.required"
+    assert not out.exists() and result.written == []
+
+
+def test_an_output_that_names_the_input_is_refused(tmp_path: Path) -> None:
+    inp = _jsonl(tmp_path / "in.jsonl", [GOOD])
+    with pytest.raises(UsageError, match="would overwrite the input"):
+        run_files(load(REPOS), [str(inp)], RunRequest(output=str(inp)))
+    assert json.loads(inp.read_text()) == GOOD
+
+
+def test_an_unknown_lookup_is_a_usage_error(tmp_path: Path) -> None:
+    request = RunRequest(output=str(tmp_path / "o.jsonl"), lookups={"users": "u.json"})
+    with pytest.raises(UsageError, match="no such lookup table"):
+        run_files(load(REPOS), [str(REPOS_IN)], request)
+
+
+def test_no_input_found_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as caught:
+        run_files(load(REPOS), [str(tmp_path / "nothing.json")],
+                  RunRequest(output=str(tmp_path / "o.jsonl")))
+    assert caught.value.diagnostics[0].code == "input.not-found"
+
+
+def test_a_missing_input_beside_a_good_one_maps_the_good_one_and_sets_status_4(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "o.jsonl"
+    result = run_files(load(REPOS), [str(REPOS_IN), str(tmp_path / "gone.json")],
+                       RunRequest(output=str(out)))
+    assert result.status is Status.IO
+    assert result.report.records_mapped == 4
+    assert [d.code for d in result.report.input_problems] == ["input.not-found"]
+
+
+def test_batches_and_workers_notes(tmp_path: Path) -> None:
+    request = RunRequest(output=str(tmp_path / "b"), format="batches", workers=2,
+                         connection_id="c-1")
+    result = run_files(load(REPOS), [str(REPOS_IN)], request)
+    assert result.status is Status.OK
+    body = json.loads((tmp_path / "b" / "setObjects-00001.json").read_text())
+    assert body["connectionId"] == "c-1" and len(body["objects"]) == 4
+    assert result.notes == ["--workers applies to JSONL output files; one process maps"]
+
+
+def test_two_workers_give_the_one_worker_output(tmp_path: Path) -> None:
+    inp = _jsonl(tmp_path / "in.jsonl", [GOOD] * 300 + [{"full_name": "x"}] + [GOOD] * 300)
+    one = run_files(load(REPOS), [str(inp)], RunRequest(output=str(tmp_path / "one.jsonl")))
+    two = run_files(load(REPOS), [str(inp)],
+                    RunRequest(output=str(tmp_path / "two.jsonl"), workers=2), mapping=REPOS)
+    assert one.status is two.status is Status.REJECTED
+    assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "two.jsonl").read_bytes()
+    assert (tmp_path / "one.rejects.jsonl").read_bytes() == (
+        tmp_path / "two.rejects.jsonl"
+    ).read_bytes()
+
+
+def test_standard_output_keeps_the_first_rejections_to_show(
+    tmp_path: Path, capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    inp = _jsonl(tmp_path / "in.jsonl", [{"full_name": str(i)} for i in range(25)])
+    result = run_files(load(REPOS), [str(inp)], RunRequest(output="-", shown_rejects=3))
+    assert result.status is Status.REJECTED
+    assert len(result.rejected_shown) == 3 and result.report.records_rejected == 25
+    assert result.written == [] and result.report_file is None
+    assert capfdbinary.readouterr().out == b""
+
+
+def test_progress_hook_sees_every_record(tmp_path: Path) -> None:
+    inp = _jsonl(tmp_path / "in.jsonl", [GOOD] * 7)
+    seen: list[int] = []
+    run_files(load(REPOS), [str(inp)], RunRequest(output=str(tmp_path / "o.jsonl")),
+              progress=lambda n, _inputs: seen.append(n))
+    assert seen == list(range(1, 8))
