@@ -18,13 +18,14 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from mapper.errors import Diagnostic, SyncStateError
 
 SCHEMA_VERSION = 1
 SQLITE_MAGIC = b"SQLite format 3\x00"
 HEADER_SIZE = 100
-LOOKUP_CHUNK = 500  # ids per SELECT ... IN (...)
+LOOKUP_CHUNK = 1000  # ids per SELECT ... IN (...)
 CACHE_KIB = 64 * 1024  # SQLite page cache of a run (counted in the process's RSS)
 
 _SCHEMA = """
@@ -32,7 +33,8 @@ CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE types (tid INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE objects (
     tid INTEGER NOT NULL, id TEXT NOT NULL, hash BLOB NOT NULL, usn INTEGER NOT NULL,
-    run INTEGER NOT NULL, cursor TEXT, deleted INTEGER NOT NULL DEFAULT 0,
+    run INTEGER NOT NULL, prev_run INTEGER NOT NULL DEFAULT 0, cursor TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (tid, id)
 ) WITHOUT ROWID;
 CREATE TABLE runs (
@@ -50,9 +52,8 @@ class Identity:
     mapping: str
 
 
-@dataclass(frozen=True, slots=True)
-class StoredObject:
-    """What the state knows about one (type, id)."""
+class StoredObject(NamedTuple):
+    """What the state knows about one (type, id) (a tuple: made a million times a run)."""
 
     hash: bytes
     usn: int
@@ -304,7 +305,28 @@ class StateStore:
             marks = ",".join("?" * len(part))
             sql = f"SELECT id, hash, usn, run, deleted FROM objects WHERE tid=? AND id IN ({marks})"
             for oid, digest, usn, run, deleted in self.conn.execute(sql, (tid, *part)):
-                found[oid] = StoredObject(digest, usn, run, bool(deleted))
+                found[oid] = StoredObject(digest, usn, run, deleted == 1)
+        return found
+
+    def claim(self, type_name: str, ids: Sequence[str], run: int) -> dict[str, StoredObject]:
+        """`lookup`, and mark the ids found as seen by `run`, in one statement per slice.
+
+        The rows returned carry the run that saw them before (so an id seen twice in one run
+        shows), not `run`.
+        """
+        tid = self.type_ids.get(type_name)
+        found: dict[str, StoredObject] = {}
+        if tid is None:
+            return found
+        for start in range(0, len(ids), LOOKUP_CHUNK):
+            part = ids[start : start + LOOKUP_CHUNK]
+            marks = ",".join("?" * len(part))
+            sql = (
+                f"UPDATE objects SET prev_run = run, run = ? WHERE tid = ? AND id IN ({marks}) "
+                "RETURNING id, hash, usn, prev_run, deleted"
+            )
+            for oid, digest, usn, seen, deleted in self.conn.execute(sql, (run, tid, *part)):
+                found[oid] = StoredObject(digest, usn, seen, deleted == 1)
         return found
 
     def put(self, type_name: str, rows: Iterable[Row], run: int) -> None:
@@ -323,13 +345,6 @@ class StateStore:
         self.conn.executemany(
             "UPDATE objects SET run=?, cursor=? WHERE tid=? AND id=?",
             ((run, cursor, tid, oid) for oid, cursor in rows),
-        )
-
-    def mark_seen(self, type_name: str, ids: Iterable[str], run: int) -> None:
-        """Record that known, unchanged objects were seen in `run`."""
-        tid = self.type_id(type_name)
-        self.conn.executemany(
-            "UPDATE objects SET run=? WHERE tid=? AND id=?", ((run, tid, oid) for oid in ids)
         )
 
     def count_live(self) -> int:
