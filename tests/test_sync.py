@@ -176,8 +176,11 @@ def test_the_share_is_configurable(tmp_path: Path) -> None:
     assert len(deleted_ids(sync(tmp_path, [doc(str(i)) for i in range(8)]))) == 2
 
 
-def test_a_child_waits_for_its_container_emitted_later_in_the_run(tmp_path: Path) -> None:
-    records = [doc("d1", parent="S")] + [doc(f"x{i}") for i in range(150)]
+@pytest.mark.parametrize("between", [0, 150, 1500])  # same group, same chunk, a later chunk
+def test_a_child_waits_for_its_container_emitted_later_in_the_run(
+    tmp_path: Path, between: int
+) -> None:
+    records = [doc("d1", parent="S")] + [doc(f"x{i}") for i in range(between)]
     records.append(doc("S", kind="space"))
     out = sync(tmp_path, records)
     ids = [[o["id"] for o in b["objects"]] for b in out.set_batches]
@@ -185,6 +188,7 @@ def test_a_child_waits_for_its_container_emitted_later_in_the_run(tmp_path: Path
     assert where["d1"] >= where["S"]
     assert out.result.sync.totals().reordered == 1
     assert not out.result.sync.findings["sync.dangling-reference"]
+    assert [o["id"] for o in out.sets].count("d1") == 1
 
 
 def test_a_container_known_from_an_earlier_run_is_not_dangling(tmp_path: Path) -> None:
@@ -247,3 +251,12 @@ def test_many_objects_stream_through_chunks(tmp_path: Path) -> None:
 )
 def test_is_later(stamp: str, than: str, later: bool) -> None:
     assert is_later(stamp, than) is later
+
+
+def test_a_duplicate_in_a_later_chunk_is_found_too(tmp_path: Path) -> None:
+    records = [doc("a", "first")] + [doc(f"x{i}") for i in range(1500)] + [doc("a", "second")]
+    out = sync(tmp_path, records)
+    sent = [o for o in out.sets if o["id"] == "a"]
+    assert [o["displayName"] for o in sent] == ["first", "second"]
+    assert sent[1]["updateSequenceNumber"] > sent[0]["updateSequenceNumber"]
+    assert out.result.sync.findings["sync.duplicate-id"] == 1
