@@ -4,7 +4,8 @@ Run: ``.venv/bin/python -m benchmarks.bench_sync [--records N]`` (default 1,000,
 Three syncs in mirror mode on one state file: into an empty state, an unchanged re-run, and a
 re-run with 1 % of the records changed and 1 % gone. Each row is compared with a plain
 `mapper run` (1 worker, JSONL output) of the same input measured in the same session.
-Figures land in ``benchmarks/sync_results.json``. Not a test module: pytest never collects it.
+Wall clock and CPU time (user + system) are both recorded: on a shared machine the CPU time
+compares the work done. Figures land in ``benchmarks/sync_results.json``. Not a test module: pytest never collects it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,9 +23,28 @@ from typing import Any
 import orjson
 
 from benchmarks import gen
-from benchmarks.run import DATA, HERE, MAPPER, machine, measure
+from benchmarks.run import DATA, HERE, MAPPER, machine
 
 MAPPING = HERE / "w1.yaml"
+
+# Runs a command in a fresh parent: wall time, CPU time (user + system) and peak RSS of it alone.
+_MEASURE = r"""
+import json, resource, subprocess, sys, time
+t = time.perf_counter()
+rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
+wall = time.perf_counter() - t
+use = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"rc": rc, "wall": wall, "cpu": use.ru_utime + use.ru_stime,
+                  "maxrss_kb": use.ru_maxrss}))
+"""
+
+
+def measure(cmd: list[str]) -> dict[str, Any]:
+    """Wall time, CPU time, exit code and peak RSS (KiB) of `cmd`."""
+    out = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *cmd], check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def write_variant(src: Path, dst: Path, share: float = 0.01) -> tuple[int, int]:
@@ -65,16 +87,20 @@ def sync(src: Path, work: Path) -> dict[str, Any]:
 def row(
     label: str, n: int, synced: dict[str, Any], base: dict[str, Any], state: Path
 ) -> dict[str, Any]:
-    """One result row: rates, ratio to the plain run, state size, peak RSS."""
+    """One result row: rates (wall clock and CPU), ratios to the plain run, state size, RSS."""
     rate, base_rate = n / synced["wall"], n / base["wall"]
+    cpu_rate, base_cpu_rate = n / synced["cpu"], n / base["cpu"]
     figures = {
         "run": label,
         "records": n,
         "seconds": round(synced["wall"], 2),
+        "cpu_seconds": round(synced["cpu"], 2),
         "records_per_s": round(rate),
+        "records_per_cpu_s": round(cpu_rate),
         "plain_run_seconds": round(base["wall"], 2),
-        "plain_run_records_per_s": round(base_rate),
+        "plain_run_cpu_seconds": round(base["cpu"], 2),
         "ratio_to_plain_run": round(rate / base_rate, 2),
+        "cpu_ratio_to_plain_run": round(cpu_rate / base_cpu_rate, 2),
         "peak_rss_mb": round(synced["maxrss_kb"] / 1024, 1),
         "plain_run_peak_rss_mb": round(base["maxrss_kb"] / 1024, 1),
         "state_file_mb": round(state.stat().st_size / 1e6, 1),
@@ -82,9 +108,10 @@ def row(
         "exit": synced["rc"],
     }
     print(
-        f"{label:<28} {rate:>8,.0f} rec/s  plain {base_rate:>8,.0f} rec/s  "
-        f"{figures['ratio_to_plain_run']:.2f}x  RSS {figures['peak_rss_mb']} MB  "
-        f"state {figures['state_file_mb']} MB  {synced['sync']}",
+        f"{label:<26} wall {rate:>7,.0f} rec/s (plain {base_rate:>7,.0f}) "
+        f"{figures['ratio_to_plain_run']:.2f}x | CPU {cpu_rate:>7,.0f} rec/s "
+        f"(plain {base_cpu_rate:>7,.0f}) {figures['cpu_ratio_to_plain_run']:.2f}x | "
+        f"RSS {figures['peak_rss_mb']} MB | state {figures['state_file_mb']} MB | {synced['sync']}",
         flush=True,
     )
     return figures

@@ -85,8 +85,10 @@ def sync(
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
 ) -> None:
-    """Map a source export and write only what Teamwork Graph must change: setObjects batches
-    for new and changed objects and, in mirror mode, delete batches for vanished ones.
+    """Map an export and write only what Teamwork Graph must change (new, changed, deleted).
+
+    setObjects bodies for new and changed objects and, in mirror mode, delete bodies for the
+    ids a full run did not see; the state file remembers what was sent.
 
     Example: `mapper sync push.yaml export/ --state gh.db --mode mirror -o out --connection-id C`
     """
