@@ -34,17 +34,10 @@ from mapper.functions.registry import MapperFunctions
 from mapper.model import OBJECT_TYPES
 from mapper.model.advisories import advise
 from mapper.model.common import MAX_PRINCIPALS, Association, UserRef
-from mapper.model.fastcheck import (
-    TRUSTED_RESULTS,
-    TRUSTED_WITH_LITERALS,
-    checked_value,
-    fast_check,
-    fast_checker,
-    source_of,
-    trusts_call,
-)
+from mapper.model.fastcheck import checked_value, fast_check, fast_checker, source_of
 from mapper.model.introspect import FieldDoc, describe_type, iter_nested
 from mapper.model.scalars import normalise_date_or_timestamp, normalise_timestamp
+from mapper.model.trusted import TRUSTED_RESULTS, TRUSTED_WITH_LITERALS, trusts_call
 from mapper.model.validate import check_object
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -439,7 +432,7 @@ def test_unhashable_type_names_are_reported_like_the_reference(type_name: Any) -
     assert check_object(type_name, payload) == check_object(type_name, payload, fast=False)
 
 
-# --- results taken without a check (fastcheck.TRUSTED_RESULTS) ---------------------------------
+# --- results taken without a check (model/trusted.py TRUSTED_RESULTS) --------------------------
 
 FUNCTIONS = MapperFunctions()
 IDS = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)

@@ -21,13 +21,13 @@ from mapper.authoring.casefile import find_case_files as find_case_files
 from mapper.authoring.casefile import load_cases as load_cases
 from mapper.authoring.casefile import locate_case_files as locate_case_files
 from mapper.engine.plans import compile_path, compile_text
-from mapper.errors import Diagnostic, format_loc
+from mapper.errors import Diagnostic, UsageError, format_loc
 from mapper.io.atomic import write_atomic
 from mapper.io.inputs import expand_inputs, iter_records
-from mapper.language.compiler import compile_standalone
 from mapper.language.plan import Plan, ValueNode
 from mapper.paths import follow
 from mapper.records import BadRecord, InputProblem, Record, RecordResult
+from mapper.run.files import reading_of
 from mapper.run.pipeline import map_records
 
 
@@ -70,7 +70,12 @@ def run_case(case: Case, *, update: bool = False) -> CaseResult:
     if expect.objects is not None:
         result.failures += _compare_objects(expect.objects, objects)
     if expect.file is not None:
-        result.failures += _compare_file(case.file.parent / expect.file, objects, update, result)
+        path = case.file.parent / expect.file
+        clash = _read_by_case(case, path)
+        if clash:  # --update would replace a file the case reads
+            result.failures.append(f"expect.file {expect.file} is {clash}: name another file")
+        else:
+            result.failures += _compare_file(path, objects, update, result)
     return result
 
 
@@ -90,25 +95,18 @@ def _records(case: Case, plan: Plan) -> tuple[list[Record], list[str]]:
     if spec.input is None:
         return [], []
     paths, missing = expand_inputs([str(case.file.parent / spec.input)])
-    selector, failures = _selector(spec.records, plan)
-    failures += [str(p.diagnostic) for p in missing]
+    try:
+        reading = reading_of(plan, spec.records, label="records")
+    except UsageError as error:
+        return [], ["`records:` does not compile:\n" + "\n".join(map(str, error.diagnostics))]
+    failures = [str(p.diagnostic) for p in missing]
     records: list[Record] = []
-    for item in iter_records(paths, selector=selector):
+    for item in iter_records(paths, **reading.kwargs()):
         if isinstance(item, Record):
             records.append(item)
         elif isinstance(item, BadRecord | InputProblem):
             failures.append(f"input problem: {item.diagnostic}")
     return records, failures
-
-
-def _selector(records: str | None, plan: Plan) -> tuple[Any, list[str]]:
-    """The case's `records:` selector, else the mapping's own."""
-    if records is None:
-        return (plan.records.evaluate if plan.records else None), []
-    expr, diags = compile_standalone(records, plan.functions, "records")
-    if expr is None:
-        return None, ["`records:` does not compile:\n" + "\n".join(map(str, diags))]
-    return expr.evaluate, []
 
 
 def _compare_counts(expect: Expect, results: list[RecordResult]) -> list[str]:
@@ -170,6 +168,18 @@ def _diag_facts(d: Diagnostic) -> dict[str, Any]:
         facts["pointer"] = d.record.pointer
         facts["index"] = d.record.index
     return facts
+
+
+def _read_by_case(case: Case, path: Path) -> str | None:
+    """What `path` is, when the case itself reads it (its case file, mapping or input)."""
+    spec = case.spec
+    read = {case.file: "the case file itself"}
+    if spec.mapping_file is not None:
+        read[case.file.parent / spec.mapping_file] = "the case's mapping"
+    if spec.input is not None:
+        read[case.file.parent / spec.input] = "the case's input"
+    target = path.resolve()
+    return next((what for file, what in read.items() if file.resolve() == target), None)
 
 
 def _compare_file(

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from mapper import __version__
-from mapper.cli import authoring, inspect, reference, run, sync
+from mapper.cli import authoring, connector, inspect, reference, run, sync
 from mapper.cli.console import (
     EXIT_INTERRUPTED as EXIT_INTERRUPTED,
 )
@@ -72,6 +72,7 @@ COMMANDS = (  # in the order `mapper --help` lists them
     ("functions", reference.functions),
     ("types", reference.types),
     ("schema", reference.schema),
+    *connector.COMMANDS,
 )
 for name, command in COMMANDS:
     app.command(name)(command)

@@ -28,9 +28,14 @@ def validate(
     Example: `mapper validate mappings/github/push.yaml`
     """
     from mapper.api import compile_path
+    from mapper.cli.connector import validate_connector
+    from mapper.connector.loader import is_connector_file
 
     failed = False
     for mapping in mappings:
+        if is_connector_file(mapping):  # connector.yaml: its mappings, then the lint
+            failed |= validate_connector(mapping, max_errors)
+            continue
         plan, diags = compile_path(mapping)
         if plan is None and [d.code for d in diags] == ["spec.no-objects"] and _is_library(mapping):
             name = literal(str(mapping))

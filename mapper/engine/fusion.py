@@ -18,14 +18,8 @@ from mapper.engine.guarantees import constant_literal, trust
 from mapper.functions.timestamps import epoch_ms_of
 from mapper.language.plan import EMPTY, ValueNode
 from mapper.model import OBJECT_TYPES
-from mapper.model.fastcheck import (
-    Given,
-    Unsupported,
-    Writer,
-    built_model,
-    emit_object_from,
-    model_of,
-)
+from mapper.model.codewriter import Writer
+from mapper.model.fastcheck import Given, Unsupported, built_model, emit_object_from, model_of
 
 FALLBACK = object()
 

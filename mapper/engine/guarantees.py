@@ -5,7 +5,7 @@
 * `constant_literal`: a field that reads nothing from the record (literals and pure functions)
   is evaluated and checked once, while compiling; each object gets a fresh copy of the result.
 * `trust`: a field whose value comes straight from a function whose results are always valid
-  for it (`fastcheck.TRUSTED_RESULTS`, entity keys of a literal type, `permissions` of
+  for it (`model.trusted.TRUSTED_RESULTS`, entity keys of a literal type, `permissions` of
   principals from `users`/`groups`/`principal` with a literal type) is taken as it is, after
   at most a cheap guard.
 
@@ -23,12 +23,8 @@ from mapper.functions.registry import MapperFunctions
 from mapper.language.constants import CONTEXT_FUNCTIONS, is_constant
 from mapper.language.plan import ValueNode
 from mapper.model.common import MAX_PRINCIPALS, AccessControl
-from mapper.model.fastcheck import (
-    TRUSTED_WITH_LITERALS,
-    checked_value,
-    trusts,
-    trusts_call,
-)
+from mapper.model.fastcheck import checked_value
+from mapper.model.trusted import TRUSTED_WITH_LITERALS, trusts, trusts_call
 
 __all__ = ["CONTEXT_FUNCTIONS", "PRINCIPALS_GUARD", "constant_literal", "trust"]
 

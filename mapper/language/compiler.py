@@ -23,7 +23,7 @@ from mapper.language.constants import constant_fields, passes_fast_check
 from mapper.language.loader import LoadedMapping, SourceMap
 from mapper.language.plan import (
     CompiledExpr,
-    EachSpec,
+    EachStep,
     Evaluator,
     LookupTable,
     NodeKind,
@@ -325,11 +325,11 @@ def _with_auto_defaults(node: ValueNode, fields: dict[str, Any]) -> ValueNode:
     return replace(node, children=extra + node.children) if extra else node
 
 
-def _compile_each(ctx: _Ctx, text: str | None, loc: Loc, smap: SourceMap) -> EachSpec | None:
+def _compile_each(ctx: _Ctx, text: str | None, loc: Loc, smap: SourceMap) -> EachStep | None:
     expr = _optional_expr(ctx, text, loc, smap)
     if expr is None:
         return None
-    return EachSpec(expr, checks.projection_base(expr.ast))
+    return EachStep(expr, checks.projection_base(expr.ast))
 
 
 def _compile_object(

@@ -52,7 +52,7 @@ class ValueNode:
 
 
 @dataclass(frozen=True, slots=True)
-class EachSpec:
+class EachStep:
     """How a rule iterates: the expression and, when it is a plain projection, the source path."""
 
     expr: CompiledExpr
@@ -67,7 +67,7 @@ class ObjectRule:
     type_name: str
     index: int
     fields: ValueNode  # kind "object": the whole output object
-    each: EachSpec | None
+    each: EachStep | None
     where: CompiledExpr | None
     loc: Loc
     span: SourceSpan | None

@@ -18,7 +18,6 @@ a model whose validators or annotations this module does not understand gets no 
 from __future__ import annotations
 
 import functools
-import json
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,20 +31,17 @@ from pydantic.types import StringConstraints
 from mapper.errors import Diagnostic
 from mapper.model import OBJECT_TYPES
 from mapper.model.advisories import advisors_of
+from mapper.model.codewriter import GiveUp, Writer
 from mapper.model.common import (
-    Association,
     check_placement,
     check_principal,
     check_principal_total,
     check_user_ids,
 )
-from mapper.model.introspect import field_shape
 from mapper.model.scalars import Kind
 
 __all__ = [
     "DICT_VALIDATORS",
-    "TRUSTED_RESULTS",
-    "TRUSTED_WITH_LITERALS",
     "GiveUp",
     "Given",
     "Unsupported",
@@ -57,8 +53,6 @@ __all__ = [
     "fast_checker",
     "model_of",
     "source_of",
-    "trusts",
-    "trusts_call",
 ]
 
 Checker = Callable[[dict[str, Any], tuple[Any, ...], list[Diagnostic]], dict[str, Any]]
@@ -84,23 +78,8 @@ class Given:
 Getter = Callable[[str], Given | None]  # a field's alias -> how its value is given, or None
 
 
-TRUSTED_RESULTS: dict[str, Callable[[Any], bool]] = {
-    "to_rfc3339": lambda shape: shape.kind in ("timestamp", "date-or-timestamp"),
-    "user_ref": lambda shape: shape.kind == "userRef",
-    "associations": lambda shape: shape.kind == "list[object]" and shape.model is Association,
-}
-"""Mapping function -> the fields (by shape) its result is valid for as it is: null, or a value
-the check would return unchanged, key order included, with no warning. to_rfc3339 returns
-canonical UTC text; user_ref a userReference with externalId, keys in model order; associations
-issueIdOrKeys associations of non-empty strings. `tests/test_fastcheck.py` checks each claim."""
-
-
 class Unsupported(Exception):
     """The generator cannot express a model's validation; that model gets no fast path."""
-
-
-class GiveUp(Exception):
-    """Raised by generated code: leave this payload to the reference path."""
 
 
 def _principal_total(permissions: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -129,40 +108,6 @@ DICT_VALIDATORS: dict[str, Callable[[Any], Any]] = {
 }
 """Validator qualname -> the same rule on normalised dicts (model validators get the object's
 output dict, field validators on model-valued fields get the field's output value)."""
-
-
-class Writer:
-    """The generated function's lines and the names they refer to."""
-
-    def __init__(self) -> None:
-        self.env: dict[str, Any] = {"GiveUp": GiveUp}
-        self.lines: list[str] = []
-        self.count = 0
-        self.open: list[type[BaseModel]] = []  # models being inlined (recursion guard)
-
-    def bind(self, prefix: str, value: Any) -> str:
-        self.count += 1
-        name = f"{prefix}{self.count}"
-        self.env[name] = value
-        return name
-
-    def fresh(self, prefix: str) -> str:
-        self.count += 1
-        return f"{prefix}{self.count}"
-
-    def name(self, prefix: str, value: Any = None, *, bind: bool = False) -> str:
-        """A fresh name, bound to `value` in the namespace when `bind` (engine.fusion's API)."""
-        return self.bind(prefix, value) if bind else self.fresh(prefix)
-
-    def emit(self, indent: int, text: str) -> None:
-        self.lines.append("    " * indent + text)
-
-    def define(self, name: str, label: str) -> tuple[Any, str]:
-        """Compile the lines; `(the function called name, its source)`."""
-        source = "\n".join(self.lines)
-        namespace = dict(self.env)
-        exec(compile(source, f"<mapper-generated-{label}>", "exec"), namespace)  # our own code
-        return namespace[name], source
 
 
 def _strip_optional(annotation: Any) -> tuple[Any, bool]:
@@ -374,38 +319,6 @@ def built_model(info: Any) -> type[BaseModel] | None:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     return None
-
-
-def trusts(model: type[BaseModel], field: str, function: str) -> bool:
-    """True when `function`'s result needs no check as the value of `model.field`."""
-    accepts = TRUSTED_RESULTS.get(function)
-    validated = any(field in dec.info.fields for dec in _decorators(model))
-    return accepts is not None and not validated and accepts(field_shape(model.model_fields[field]))
-
-
-TRUSTED_WITH_LITERALS: dict[str, int] = {"entity_key": 1, "entity_key_as": 2}
-"""Function -> how many leading arguments, given as literals, decide whether all its results
-are valid: the last argument only becomes a non-empty id string (or the result is null). So
-one sample result, checked once, stands for all of them (`trusts_call`)."""
-
-
-def trusts_call(
-    model: type[BaseModel], field: str, function: str, literals: list[Any], sample: Any
-) -> bool:
-    """True when the results of `function(*literals, id)` need no check as `model.field`.
-
-    `sample` is the result for the id "x"; it must pass the field's checks unchanged.
-    """
-    if TRUSTED_WITH_LITERALS.get(function) != len(literals) or sample is None:
-        return False
-    if any(field in dec.info.fields for dec in _decorators(model)):
-        return False
-    ok, checked = checked_value(model, field, sample)
-    return ok and json.dumps(checked) == json.dumps(sample)
-
-
-def _decorators(model: type[BaseModel]) -> list[Any]:
-    return list(model.__pydantic_decorators__.field_validators.values())
 
 
 def emit_object_from(w: Writer, type_name: str, given: dict[str, Given], ind: int) -> str:

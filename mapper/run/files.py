@@ -140,7 +140,7 @@ def run_files(
     paths, problems = expand_inputs(given)
     if problems and not paths:
         raise InputError([p.diagnostic for p in problems])
-    check_outputs(request, paths)
+    check_outputs(request, paths, read=_read_files(plan, request, mapping))
     result = _run(plan, paths, reading, options, request, mapping, progress)
     result.report.inputs = given
     result.report.input_problems[:0] = [p.diagnostic for p in problems]
@@ -150,14 +150,19 @@ def run_files(
     return result
 
 
-def reading_of(plan: Plan, records: str | None) -> Reading:
-    """How records are found in each document: the selector and its ijson path."""
+def reading_of(plan: Plan, records: str | None, *, label: str = "--records") -> Reading:
+    """How records are found in each document: the selector (`records`, else the mapping's
+    `records:`) and its ijson path.
+
+    Raises:
+        UsageError: `records` does not compile (its diagnostics are located at `label`).
+    """
     from mapper.language.checks import projection_base
     from mapper.language.compiler import compile_standalone
 
     expr = plan.records
     if records is not None:
-        expr, diags = compile_standalone(records, plan.functions, "--records")
+        expr, diags = compile_standalone(records, plan.functions, label)
         if expr is None:
             raise UsageError(diags)
     if expr is None:
@@ -186,8 +191,21 @@ def _usage(message: str) -> Diagnostic:
     return Diagnostic("usage.invalid", message)
 
 
-def check_outputs(request: RunRequest, inputs: list[str]) -> None:
-    """Refuse outputs that would replace an input or another output.
+def _read_files(plan: Plan, request: RunRequest, mapping: str | Path | None) -> dict[str, str]:
+    """The files a run reads besides its inputs, by what they are: the mapping and the lookup
+    tables given with --lookup."""
+    files = {plan.path: "the mapping"} if Path(plan.path).is_file() else {}
+    if mapping is not None:
+        files[str(mapping)] = "the mapping"
+    files.update({path: f"the lookup table {name!r}" for name, path in request.lookups.items()})
+    return files
+
+
+def check_outputs(
+    request: RunRequest, inputs: list[str], *, read: Mapping[str, str] | None = None
+) -> None:
+    """Refuse outputs that would replace an input, a file the run reads (`read`: path -> what
+    it is, e.g. the mapping or a lookup table) or another output.
 
     Raises:
         UsageError: naming the option and the file.
@@ -198,7 +216,8 @@ def check_outputs(request: RunRequest, inputs: list[str]) -> None:
         "--report": request.report_path,
     }
     seen: dict[str, str] = {}
-    real_inputs = {os.path.realpath(i): i for i in reversed(inputs) if i != STDIN}
+    real_inputs = {os.path.realpath(i): f"the input {i}" for i in reversed(inputs) if i != STDIN}
+    real_inputs.update({os.path.realpath(path): what for path, what in (read or {}).items()})
     for option, path in outputs.items():
         if path is None or path == STDOUT:
             continue
@@ -208,7 +227,7 @@ def check_outputs(request: RunRequest, inputs: list[str]) -> None:
         seen[target] = option
         clash = real_inputs.get(target)
         if clash is not None:
-            raise UsageError([_usage(f"{option} {path} would overwrite the input {clash}")])
+            raise UsageError([_usage(f"{option} {path} would overwrite {clash}")])
 
 
 def _notes(request: RunRequest) -> list[str]:

@@ -1,0 +1,111 @@
+"""`mapper docs`, `manifest` and `connector-schema`, and the connector part of `validate`."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from mapper.cli.console import EXIT_IO, EXIT_MAPPING, err, fail, literal, show_diagnostics
+
+if TYPE_CHECKING:
+    from mapper.connector import LoadedConnector
+
+
+class DocFormat(str, Enum):
+    """Output formats of `mapper docs`."""
+
+    markdown = "markdown"
+    html = "html"
+
+
+ConnectorArg = Annotated[
+    Path, typer.Argument(help="Connector file (connector.yaml).", show_default=False)
+]
+OutputOpt = Annotated[Path | None, typer.Option("-o", "--output", help="Write to a file.")]
+
+
+def docs(
+    connector: ConnectorArg,
+    output: OutputOpt = None,
+    fmt: Annotated[DocFormat, typer.Option("--format", help="markdown or html.")] = (
+        DocFormat.markdown
+    ),
+) -> None:
+    """Write the connector documentation (data scope, permissions, sync, deletion, controls).
+
+    Example: `mapper docs mappings/github/connector.yaml -o docs.md`
+    """
+    from mapper.connector import connector_docs
+
+    checked = _checked_or_exit(connector)
+    _write(connector_docs(checked, fmt=fmt.value), output)
+
+
+def manifest(connector: ConnectorArg, output: OutputOpt = None) -> None:
+    """Write the Forge `graph:connector` module and scopes (YAML for manifest.yml).
+
+    Example: `mapper manifest mappings/github/connector.yaml`
+    """
+    from mapper.connector import connector_manifest
+
+    checked = _checked_or_exit(connector)
+    _write(connector_manifest(checked), output)
+
+
+def connector_schema(output: OutputOpt = None) -> None:
+    """Print the JSON Schema of connector files (for YAML editor completion).
+
+    Example: `mapper connector-schema -o connector.schema.json`
+    """
+    import json
+
+    from mapper.connector.spec import json_schema
+
+    _write(json.dumps(json_schema(), indent=2) + "\n", output)
+
+
+COMMANDS = (("docs", docs), ("manifest", manifest), ("connector-schema", connector_schema))
+
+
+def validate_connector(path: Path, max_errors: int) -> bool:
+    """`mapper validate` on a connector file: print its problems; True when it has errors."""
+    from mapper.connector import check_connector
+
+    connector, diags = check_connector(path)
+    show_diagnostics(diags, max_errors)
+    failed = connector is None or any(d.is_error for d in diags)
+    if not failed and connector is not None:
+        types = ", ".join(connector.spec.objectTypes)
+        name, count = literal(str(path)), len(connector.mappings)
+        err.print(f"[green]✓[/] {name}: connector, {count} mapping(s) → {types}")
+    return failed
+
+
+def _checked_or_exit(path: Path) -> LoadedConnector:
+    from mapper.connector import check_connector
+
+    if not path.is_file():
+        fail(EXIT_IO, message=f"[red]{literal(str(path))}: no such file[/]")
+    connector, diags = check_connector(path)
+    if any(d.code == "connector.unreadable" for d in diags):  # an I/O failure, not a bad file
+        fail(EXIT_IO, diags)
+    if connector is None or any(d.is_error for d in diags):
+        fail(EXIT_MAPPING, diags, f"[red]{literal(str(path))}: the connector is invalid[/]")
+    show_diagnostics(diags)
+    return connector
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    from mapper.errors import OutputError
+    from mapper.io.atomic import write_atomic
+
+    try:
+        write_atomic(output, text.encode())
+    except OutputError as error:
+        fail(EXIT_IO, list(error.diagnostics))
