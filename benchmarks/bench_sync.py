@@ -23,7 +23,8 @@ from typing import Any
 import orjson
 
 from benchmarks import gen
-from benchmarks.run import DATA, HERE, MAPPER, machine
+from benchmarks.run import DEFAULT_DATA as DATA
+from benchmarks.run import HERE, MAPPER, machine
 
 MAPPING = HERE / "w1.yaml"
 
