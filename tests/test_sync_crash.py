@@ -74,7 +74,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     assert _sync(reference, second).returncode == 0
     after = {"state": _state(reference / "s.db"), "out": _outputs(reference / "out")}
     assert after["out"] != before["out"]
-    return {"base": base, "second": second, "before": before, "after": after}
+    return {"base": base, "first": first, "second": second, "before": before, "after": after}
 
 
 @pytest.mark.parametrize("point", POINTS)
@@ -98,3 +98,17 @@ def test_a_killed_sync_leaves_before_or_after_and_a_rerun_converges(
     assert _state(work / "s.db") == after["state"]
     assert _outputs(work / "out") == after["out"]
     assert not list(work.glob(".out.sync-*"))  # leftovers of the killed run are gone
+
+
+@pytest.mark.parametrize("point", ["objects-written", "outputs-committed"])
+def test_a_killed_first_sync_converges(
+    prepared: dict[str, Any], tmp_path: Path, point: str
+) -> None:
+    write_mapping(tmp_path)
+    killed = _sync(tmp_path, prepared["first"], point)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()
+    _, rows, next_run = _state(tmp_path / "s.db")  # a whole, empty state: as if none
+    assert rows == [] and next_run == 1
+    assert _sync(tmp_path, prepared["first"]).returncode == 0
+    assert _outputs(tmp_path / "out") == prepared["before"]["out"]
+    assert _state(tmp_path / "s.db")[1:] == prepared["before"]["state"][1:]

@@ -14,6 +14,7 @@ but the rows of the batch being looked up.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -71,6 +72,51 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _create_file(path: Path, identity: Identity | None) -> None:
+    """Make a new, empty state file whole: written under a temporary name, then renamed, so a
+    crash never leaves a half-made file at `path` (a temporary one is removed next time)."""
+    if identity is None or not identity.connection_id:
+        raise state_error(
+            "sync.connection-required", path, "a new state needs a connection id",
+            "give --connection-id ID on the first run",
+        )  # fmt: skip
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in path.parent.glob(f".{path.name}.new-*"):
+            stale.unlink()
+    except OSError as err:
+        reason = f"cannot make its folder ({err.strerror or err})"
+        raise state_error("sync.state-unwritable", path, reason) from err
+    tmp = path.with_name(f".{path.name}.new-{os.getpid()}")
+    with sqlite_errors(path):
+        conn = sqlite3.connect(str(tmp), isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("BEGIN IMMEDIATE")
+            _create_schema(conn, identity)
+            conn.execute("COMMIT")
+        finally:
+            conn.close()  # the last connection checkpoints and removes the -wal file
+    try:
+        os.replace(tmp, path)
+    except OSError as err:
+        raise state_error("sync.state-unwritable", path, err.strerror or str(err)) from err
+
+
+def _create_schema(conn: sqlite3.Connection, identity: Identity) -> None:
+    for statement in _SCHEMA.split(";")[:-1]:  # executescript would commit the transaction
+        conn.execute(statement)
+    conn.executemany(
+        "INSERT INTO meta VALUES (?, ?)",
+        [
+            ("schemaVersion", str(SCHEMA_VERSION)),
+            ("connectionId", identity.connection_id or ""),
+            ("mapping", identity.mapping),
+            ("cursor", ""),
+        ],
+    )
+
+
 class StateStore:
     """An open state file. Use `open_for_run` (write lock held) or `open_for_reading`."""
 
@@ -94,14 +140,9 @@ class StateStore:
                 or of an unknown schema version.
         """
         path = Path(path)
-        if path.exists():
-            check_header(path)
-        else:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as err:
-                reason = f"cannot make its folder ({err.strerror or err})"
-                raise state_error("sync.state-unwritable", path, reason) from err
+        if not path.exists():
+            _create_file(path, identity)
+        check_header(path)
         store = cls(_connect(path), path)
         try:
             with sqlite_errors(path):
@@ -152,17 +193,7 @@ class StateStore:
         return bool(self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0)
 
     def _create(self, identity: Identity) -> None:
-        for statement in _SCHEMA.split(";")[:-1]:  # executescript would commit the transaction
-            self.conn.execute(statement)
-        self.conn.executemany(
-            "INSERT INTO meta VALUES (?, ?)",
-            [
-                ("schemaVersion", str(SCHEMA_VERSION)),
-                ("connectionId", identity.connection_id or ""),
-                ("mapping", identity.mapping),
-                ("cursor", ""),
-            ],
-        )
+        _create_schema(self.conn, identity)
 
     def _load_meta(self) -> None:
         try:
