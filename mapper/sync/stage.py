@@ -321,6 +321,7 @@ class SyncStage:
         """
         now = []
         for obj in decided:
+            missing = []
             waits = False
             for name, target in self._references(obj):
                 if target in group:
@@ -328,15 +329,15 @@ class SyncStage:
                 if target in held or target in later:
                     waits = True
                 elif not self._is_known(target):
-                    if target[0] in self.produced:
-                        waits = True
-                    else:
-                        self._dangling(obj, name, target)
-            if waits:
+                    waits = waits or target[0] in self.produced
+                    missing.append((name, target))
+            if waits:  # its references are checked again when it is released
                 self._hold(obj)
                 held.add(_key(obj))
-            else:
-                now.append(obj)
+                continue
+            for name, target in missing:
+                self._dangling(obj, name, target)
+            now.append(obj)
         return now
 
     def _is_known(self, target: Key) -> bool:
