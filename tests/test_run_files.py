@@ -161,3 +161,26 @@ def _mapping_copy(folder: Path, extra: str = "") -> Path:
     mapping = folder / "m.yaml"
     mapping.write_text(REPOS.read_text().replace("\nobjects:", f"\n{extra}objects:", 1))
     return mapping
+
+
+def test_batches_to_standard_output_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="writes a folder"):
+        run_files(load(REPOS), [str(REPOS_IN)], RunRequest(output="-", format="batches"))
+
+
+def test_a_closed_or_full_standard_output_is_an_output_error(tmp_path: Path) -> None:
+    """`-o -` onto a closed or full stdout: exit 4 with a diagnostic, never a traceback."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "mapper", "run", str(REPOS), str(REPOS_IN), "-o", "-"]
+    closed = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            close_fds=True, preexec_fn=lambda: __import__("os").close(1),
+                            check=False)
+    assert closed.returncode == 4, closed.stderr
+    assert b"cannot write standard output: it is closed" in closed.stderr
+    if Path("/dev/full").exists():
+        with Path("/dev/full").open("wb") as full:
+            filled = subprocess.run(cmd, stdout=full, stderr=subprocess.PIPE, check=False)
+        assert filled.returncode == 4, filled.stderr
+        assert b"Traceback" not in filled.stderr and b"No space left" in filled.stderr

@@ -7,6 +7,7 @@ Exit codes: 0 ok; 1 invalid mapping or failed test; 2 usage error; 3 records rej
 4 input/output problem; 130 interrupted.
 """
 
+import signal
 from typing import Annotated
 
 import typer
@@ -80,5 +81,12 @@ sync.register(app)  # mapper sync, mapper state ...
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: SIGTERM and SIGHUP stop a run as Ctrl-C does (exit 130,
+    temporary files removed, previous outputs kept)."""
+    for stop in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, _interrupt)
     app()  # rich's Console honours NO_COLOR itself
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)

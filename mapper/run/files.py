@@ -27,6 +27,7 @@ from mapper.errors import (
 )
 from mapper.io.atomic import write_atomic
 from mapper.io.inputs import STDIN, InputProgress, expand_inputs, iter_records, stream_path_of
+from mapper.io.lookups import find_lookup_file
 from mapper.io.sinks import MAX_PROPERTIES, STDOUT, BatchSink, JsonlSink, RejectsSink, Sink
 from mapper.language.plan import Plan
 from mapper.run.parts import Reading
@@ -140,7 +141,7 @@ def run_files(
     paths, problems = expand_inputs(given)
     if problems and not paths:
         raise InputError([p.diagnostic for p in problems])
-    check_outputs(request, paths, read=_read_files(plan, request, mapping))
+    check_outputs(request, paths, read=_read_files(plan, request, mapping, paths))
     result = _run(plan, paths, reading, options, request, mapping, progress)
     result.report.inputs = given
     result.report.input_problems[:0] = [p.diagnostic for p in problems]
@@ -171,6 +172,8 @@ def reading_of(plan: Plan, records: str | None, *, label: str = "--records") -> 
 
 
 def _options(plan: Plan, request: RunRequest) -> RunOptions:
+    if request.format == "batches" and request.output == STDOUT:
+        raise UsageError([_usage("--format batches writes a folder of files: give -o FOLDER")])
     if len(request.properties) > MAX_PROPERTIES:
         raise UsageError(
             [_usage(f"--property: setObjects takes at most {MAX_PROPERTIES} properties")]
@@ -191,13 +194,22 @@ def _usage(message: str) -> Diagnostic:
     return Diagnostic("usage.invalid", message)
 
 
-def _read_files(plan: Plan, request: RunRequest, mapping: str | Path | None) -> dict[str, str]:
+def _read_files(
+    plan: Plan, request: RunRequest, mapping: str | Path | None, inputs: list[str]
+) -> dict[str, str]:
     """The files a run reads besides its inputs, by what they are: the mapping and the lookup
-    tables given with --lookup."""
+    tables (given with --lookup, or found next to the inputs as the run will find them)."""
     files = {plan.path: "the mapping"} if Path(plan.path).is_file() else {}
     if mapping is not None:
         files[str(mapping)] = "the mapping"
     files.update({path: f"the lookup table {name!r}" for name, path in request.lookups.items()})
+    for table in plan.lookups:
+        if table.name in request.lookups:
+            continue
+        for source in dict.fromkeys(str(Path(i).parent / "_") for i in inputs if i != STDIN):
+            found = find_lookup_file(table.file, source)
+            if found is not None:
+                files.setdefault(found, f"the lookup table {table.name!r}")
     return files
 
 
