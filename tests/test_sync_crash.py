@@ -77,7 +77,13 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"base": base, "first": first, "second": second, "before": before, "after": after}
 
 
-@pytest.mark.parametrize("point", POINTS)
+CHEAP_POINT = "outputs-committed"  # between the outputs and the state commit: run by default
+KILL_POINTS = [
+    pytest.param(p, marks=() if p == CHEAP_POINT else pytest.mark.slow) for p in POINTS
+]  # the others are kill tests like tests/test_crash.py: `-m slow`
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
 def test_a_killed_sync_leaves_before_or_after_and_a_rerun_converges(
     prepared: dict[str, Any], tmp_path: Path, point: str
 ) -> None:
@@ -100,6 +106,7 @@ def test_a_killed_sync_leaves_before_or_after_and_a_rerun_converges(
     assert not list(work.glob(".out.sync-*"))  # leftovers of the killed run are gone
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point", ["objects-written", "outputs-committed"])
 def test_a_killed_first_sync_converges(
     prepared: dict[str, Any], tmp_path: Path, point: str
