@@ -140,7 +140,9 @@ def test_duplicate_ids_in_one_run_the_later_wins(tmp_path: Path) -> None:
         ({"max_errors": 0}, "stopped early"),
     ],
 )
-def test_a_partial_run_never_deletes(tmp_path: Path, options: dict[str, object], reason: str) -> None:
+def test_a_partial_run_never_deletes(
+    tmp_path: Path, options: dict[str, object], reason: str
+) -> None:
     sync(tmp_path, [doc("a"), doc("b")])
     records = [doc("a"), {"id": "bad"}] if "max_errors" in options else [doc("a")]
     out = sync(tmp_path, records, **options)
