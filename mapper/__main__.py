@@ -1,3 +1,3 @@
-from mapper.cli import main
+from mapper._entry import main
 
 main()

@@ -255,8 +255,12 @@ def test_check_url_fast_accept_agrees_with_the_urlsplit_checks(value: str) -> No
 
 
 def test_check_url_fast_accept_is_taken() -> None:
-    assert scalars._SIMPLE_URL.fullmatch("https://x.example:8080/p?q=1")
+    assert scalars._SIMPLE_URL.fullmatch("https://x.example/p?q=1")
+    assert not scalars._SIMPLE_URL.fullmatch("https://x.example:8080/p")  # the port is checked
     assert _reference_check_url("https://x.example/a b")[0] == "error"
+    assert _reference_check_url("https://x.example:8080/p")[0] == "ok"
+    for bad in ("https://x.example:99999/", "https://x.example:0/", "https://:80/", "https://u@/"):
+        assert _reference_check_url(bad)[0] == "error", bad
 
 
 # --- extra-argument checks -------------------------------------------------------------------

@@ -27,7 +27,7 @@ from mapper.functions import (
 )
 from mapper.functions.arguments import OPTIONAL_TYPES, REPEATED_TYPES
 from mapper.functions.docs import EXAMPLE_LOOKUPS, example_context, parse_doc
-from mapper.functions.patterns import compile_pattern
+from mapper.functions.patterns import _compiled, repeat_cost
 
 DOCS = {doc.name: doc for doc in function_docs()}
 ALL_EXAMPLES = [example for doc in DOCS.values() for example in doc.examples]
@@ -199,6 +199,15 @@ TIMESTAMPS = [
     ("'2024-05-01 12:00:00'", "2024-05-01T12:00:00Z"),
     ("'  2024-05-01  '", "2024-05-01T00:00:00Z"),
     ("'Wed, 01 May 2024 12:00:00 GMT'", "2024-05-01T12:00:00Z"),
+    # four-digit years below 100 are those years, not 19xx/20xx (email.utils' two-digit rule)
+    ("'Mon, 01 Jan 0001 00:00:00 -0100'", "0001-01-01T01:00:00Z"),
+    ("'Mon, 01 Jan 0001 00:00:00 +1400'", None),  # before year 1 in UTC: not representable
+    ("'01 Jan 0099 00:00:00 GMT'", "0099-01-01T00:00:00Z"),
+    ("'Thu, 31 Dec 0068 23:59:59 +0000'", "0068-12-31T23:59:59Z"),
+    ("'29 Feb 0004 00:00:00 GMT'", "0004-02-29T00:00:00Z"),
+    ("'29 Feb 0100 00:00:00 GMT'", None),  # 100 is no leap year (2100 neither, 2000 is)
+    ("'01 Jan 0000 00:00:00 GMT'", None),
+    ("'01 Jan 0100 00:00:00 GMT'", "0100-01-01T00:00:00Z"),
     ("'01 May 2024 05:00:00 PDT'", "2024-05-01T12:00:00Z"),
     ("'Wed, 01 May 2024 12:00:00 CEST'", None),  # zone names email.utils does not know
     ("`0`", "1970-01-01T00:00:00Z"),
@@ -344,16 +353,104 @@ def test_regex_invalid(expr: str) -> None:
     assert_raises(expr, "function.regex-invalid", data="x" * 1001)
 
 
-def test_regex_over_long_subject_gives_null() -> None:
-    assert search("regex_test(@, 'a')", data="a" * 100_001) is None
-    assert search("regex_replace(@, 'a', 'b')", data="a" * 100_001) is None
+@pytest.mark.parametrize(
+    "expr", ["regex_test(@, 'a')", "regex_replace(@, 'a', 'b')", "regex_extract(@, 'a')",
+             "regex_find_all(@, 'a')"])
+def test_regex_over_long_subject_is_an_error_not_a_silent_null(expr: str) -> None:
+    """Over 100,000 characters the regex_* functions do not match: said, never a quiet null."""
+    assert_raises(expr, "function.regex-input-too-long", data="a" * 100_001)
+    assert search("regex_test(@, 'a$')", data="a" * 100_000) is True  # the limit itself is fine
 
 
 def test_regex_patterns_are_compiled_once() -> None:
-    compile_pattern.cache_clear()
+    _compiled.cache_clear()
     search("[regex_test('a', 'x+'), regex_test('b', 'x+'), regex_find_all('c', 'x+')]", {})
-    info = compile_pattern.cache_info()
+    info = _compiled.cache_info()
     assert (info.misses, info.hits) == (1, 2) and info.maxsize == 256
+
+
+@pytest.mark.parametrize("pattern", [
+    "(?:(?:(?:a{1000}){1000}){1000}){1000}", "a{4294967294}", "(?:a{1000}){101}",
+    "(?:x{400}|y{400}){300}", "[ab]{100001}"])
+def test_regex_whose_counted_repeats_expand_too_far_is_refused_at_once(pattern: str) -> None:
+    """The regex package expands counted repeats when it compiles (27 s and 4 GB for the
+    first): refused before compiling, and the failure is cached (once per run, not per record)."""
+    _compiled.cache_clear()
+    start = time.perf_counter()
+    for _ in range(3):
+        assert_raises(f"regex_test('a', '{pattern}')", "function.regex-invalid")
+    assert time.perf_counter() - start < 0.5
+    assert _compiled.cache_info().misses == 1
+
+
+@pytest.mark.parametrize(("pattern", "cost"), [
+    ("a{3}", 3), ("\\d{4}-\\d{2}", 7), ("[{1000}]{5}", 5), ("\\{1000\\}", 6),
+    ("a{1000}b{1000}", 2000), ("(?:a{100}){1000}", 101_000), ("x{2,}", 2), ("a{,50}", 50)])
+def test_regex_repeat_cost(pattern: str, cost: int) -> None:
+    assert repeat_cost(pattern) == cost
+
+
+class _PausablePattern:
+    """A compiled pattern whose timer, like the regex package's, counts every pause inside the
+    call, and which allocates tracked objects while it runs: a collection would run then."""
+
+    matching = False
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.groups = real.groups
+
+    def _budget(self, timeout: float) -> float:
+        start = time.perf_counter()
+        _PausablePattern.matching = True
+        garbage = [[] for _ in range(2_000)]  # a collection runs here, unless it is paused
+        del garbage
+        _PausablePattern.matching = False
+        left = timeout - (time.perf_counter() - start)
+        if left <= 0:
+            raise TimeoutError("regex timed out")
+        return left
+
+    def search(self, text: str, timeout: float) -> Any:
+        return self.real.search(text, timeout=self._budget(timeout))
+
+    def finditer(self, text: str, timeout: float) -> Any:
+        return self.real.finditer(text, timeout=self._budget(timeout))
+
+    def sub(self, replacement: str, text: str, timeout: float) -> Any:
+        return self.real.sub(replacement, text, timeout=self._budget(timeout))
+
+
+@pytest.mark.parametrize("expr", ["regex_find_all(@, '[a-z]\\d')", "regex_replace(@, '\\d', 'x')",
+                                  "regex_extract(@, '(a)1')", "regex_test(@, 'a1')"])
+def test_regex_timeout_does_not_count_garbage_collection(
+    expr: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A collection that takes longer than the timeout, forced to run during the match, must
+    not reject the record with function.regex-timeout: the collector is paused during it."""
+    import gc
+
+    import mapper.functions.patterns as patterns
+
+    real = patterns._compiled
+    monkeypatch.setattr(patterns, "_compiled", lambda p: _PausablePattern(real(p)))
+    collections = []
+
+    def slow_collection(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start" and _PausablePattern.matching:
+            collections.append(info)
+            time.sleep(0.15)  # longer than the 0.1 s regex timeout
+
+    thresholds = gc.get_threshold()
+    gc.collect()
+    gc.callbacks.append(slow_collection)
+    gc.set_threshold(100)
+    try:
+        assert search(expr, data="a1 " * 100) not in (None, [])
+    finally:
+        gc.callbacks.remove(slow_collection)
+        gc.set_threshold(*thresholds)
+    assert collections == []  # none ran during the match
 
 
 @pytest.mark.parametrize(
@@ -621,3 +718,21 @@ def test_any_json_arguments_through_jmespath(call: tuple[str, list[Any]]) -> Non
     except (exceptions.JMESPathError, EvalError):
         return
     json.dumps(result, allow_nan=False)
+
+
+@pytest.mark.parametrize(("expr", "expected"), [
+    ("user_ref(' ')", None),
+    ("user_ref('o1', '  ', '\t')", {"externalId": "o1"}),
+    ("user_refs(`[\" \", \"a\", \"\\n\"]`)", [{"externalId": "a"}]),
+    ("users(`[\" \", \"u1\", \"\\t\"]`)", [{"type": "USER", "id": "u1"}]),
+    ("groups(' ')", []),
+    ("principal('USER', ' ')", None),
+    ("entity_key('atlassian:space', ' ')", None),
+    ("entity_key_as('atlassian:branch', ' ', 'x')", None),
+    ("entity_key_as('atlassian:branch', 'repositoryId', '\t')", None),
+    ("associations(`[\" \", \"ABC-1\"]`)", [{"associationType": "issueIdOrKeys", "values": ["ABC-1"]}]),
+])  # fmt: skip
+def test_builders_drop_blank_ids(expr: str, expected: Any) -> None:
+    """Builder results skip validation (fastcheck TRUSTED_RESULTS), so they never carry an id
+    of only whitespace: a blank id is no id."""
+    assert search(expr) == expected

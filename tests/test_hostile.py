@@ -85,6 +85,13 @@ def _regex_bomb(tmp: Path, name: str) -> Path:
     return p
 
 
+def _long_regex_subject(tmp: Path, name: str) -> Path:
+    p = tmp / name
+    lines = [{"id": "a", "x": "a"}, {"id": "b", "x": "a" * 100_001}, {"id": "c", "x": "a" * 100_000}]
+    p.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    return p
+
+
 def _folder_mixed(tmp: Path, name: str) -> Path:
     folder = tmp / "inputs"
     folder.mkdir()
@@ -95,7 +102,7 @@ def _folder_mixed(tmp: Path, name: str) -> Path:
 
 INPUTS = {f.__name__.lstrip("_"): f for f in (
     _invalid_utf8, _invalid_utf8_jsonl, _bom_json, _bom_jsonl, _deep_jsonl, _deep_json,
-    _huge_string, _regex_bomb, _folder_mixed)}
+    _huge_string, _regex_bomb, _folder_mixed, _long_regex_subject)}
 
 
 # ------------------------------------------------------------------ mapping generators
@@ -293,3 +300,46 @@ def test_disk_full(where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert "output.write-failed" in result.output
     assert out.read_text() == "previous\n"  # the previous version is untouched
     assert sorted(p.name for p in out.parent.iterdir()) == ["o.jsonl"]  # no .tmp left
+
+
+@pytest.mark.parametrize("failing", ["report", "rejects", "objects"])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_disk_full_at_the_end_keeps_the_previous_set(
+    failing: str, workers: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The three files of a run are renamed together: when one cannot be written (the disk
+    fills up while the report is written), none of the new ones appears."""
+    import mapper.io.atomic as atomic
+
+    inp = tmp_path / "in.jsonl"
+    inp.write_bytes(b"".join(_good(i) + b"\n" for i in range(20)) + b"{bad\n")
+    out = tmp_path / "o.jsonl"
+    previous = {"o.jsonl": "old objects\n", "o.rejects.jsonl": "old rejects\n",
+                "o.report.json": "old report\n"}
+    for name, text in previous.items():
+        (tmp_path / name).write_text(text)
+    target = {"report": "o.report.json", "rejects": "o.rejects.jsonl", "objects": "o.jsonl"}
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        if Path(f"/proc/self/fd/{fd}").readlink().name.startswith(f".{target[failing]}."):
+            _enospc()
+        real_fsync(fd)
+
+    monkeypatch.setattr(atomic.os, "fsync", fsync)
+    args = ["run", str(HERE / "base.yaml"), str(inp), "-o", str(out), "--workers", str(workers)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 4, (result.output, result.exception)
+    assert "output.write-failed" in result.output
+    assert {p.name: p.read_text() for p in tmp_path.iterdir() if p.name != "in.jsonl"} == previous
+
+
+def test_rejects_lines_are_json_even_with_infinity_and_big_integers() -> None:
+    """A value a function made infinite, beside an integer beyond 64 bits: still JSON (null,
+    as orjson writes it), never `Infinity`; a lone surrogate is written as its escape."""
+    from mapper.io.sinks import dumps_line
+
+    line = dumps_line({"f": float("inf"), "g": [float("-inf"), float("nan")], "n": 2**70})
+    assert json.loads(line, parse_constant=lambda c: pytest.fail(c)) == {
+        "f": None, "g": [None, None], "n": 2**70}
+    assert json.loads(dumps_line({"s": "\ud800", "n": 2**70})) == {"s": "\ud800", "n": 2**70}

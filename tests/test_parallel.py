@@ -552,7 +552,7 @@ def test_jsonl_on_standard_input_is_read_as_it_is_needed() -> None:
     assert not isinstance(lines, bytes)
     assert fh.tell() == 18  # two lines read so far
     assert [line.rstrip(b"\n") for line in lines] == data.split(b"\n")
-    assert list(sources._lines(io.BytesIO(data), block=7)) == data.split(b"\n")  # type: ignore[arg-type]
+    assert list(sources.lines_of(io.BytesIO(data), block=7)) == data.split(b"\n")  # type: ignore[arg-type]
     assert sources.sniff_jsonl(io.BufferedReader(io.BytesIO(b'[{"a": 1},\n{"a": 2}]'))) == (
         b'[{"a": 1},\n{"a": 2}]'
     )

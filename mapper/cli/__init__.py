@@ -7,13 +7,16 @@ Exit codes: 0 ok; 1 invalid mapping or failed test; 2 usage error; 3 records rej
 4 input/output problem; 130 interrupted.
 """
 
+import errno
 import signal
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from mapper import __version__
 from mapper.cli import authoring, connector, inspect, reference, run, sync
+from mapper.cli.console import ALLOWED_PATHS
 from mapper.cli.console import (
     EXIT_INTERRUPTED as EXIT_INTERRUPTED,
 )
@@ -58,8 +61,16 @@ def main_options(
             "--version", callback=_version, is_eager=True, help="Show the version and exit."
         ),
     ] = False,
+    allow_path: Annotated[
+        list[Path],
+        typer.Option(
+            "--allow-path",
+            help="A folder outside the mapping's own that its `include:` files may come from.",
+        ),
+    ] = [],  # noqa: B006
 ) -> None:
     """Turn raw JSON into validated Atlassian Teamwork Graph objects with YAML mappings."""
+    ALLOWED_PATHS[:] = allow_path
 
 
 COMMANDS = (  # in the order `mapper --help` lists them
@@ -80,12 +91,39 @@ for name, command in COMMANDS:
 sync.register(app)  # mapper sync, mapper state ...
 
 
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader of stdout went away (`| head -1`)
+
+
 def main() -> None:
-    """Console-script entry point: SIGTERM and SIGHUP stop a run as Ctrl-C does (exit 130,
-    temporary files removed, previous outputs kept)."""
-    for stop in (signal.SIGTERM, signal.SIGHUP):
+    """Console-script entry point (through `mapper._entry`, which catches what start-up meets).
+
+    click turns Ctrl-C into "Aborted!" and a closed stdout into exit 1; the documented codes are
+    130 and 141.
+    """
+    for stop in (signal.SIGTERM, signal.SIGHUP):  # stop a run as Ctrl-C does (exit 130)
         signal.signal(stop, _interrupt)
-    app()  # rich's Console honours NO_COLOR itself
+    try:
+        app()  # rich's Console honours NO_COLOR itself
+    except SystemExit as stop:
+        cause = _cause(stop)
+        if isinstance(cause, KeyboardInterrupt):
+            err.print("[yellow]interrupted[/]")
+            raise SystemExit(EXIT_INTERRUPTED) from None
+        if isinstance(cause, BrokenPipeError) or (
+            isinstance(cause, OSError) and cause.errno == errno.EPIPE
+        ):
+            raise SystemExit(EXIT_BROKEN_PIPE) from None
+        raise
+
+
+def _cause(error: BaseException) -> BaseException | None:
+    """The first Ctrl-C or broken pipe in the chain of exceptions that led to `error`."""
+    seen = error.__cause__ or error.__context__
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt | OSError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _interrupt(signum: int, frame: object) -> None:

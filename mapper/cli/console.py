@@ -68,11 +68,15 @@ def fail(code: int, diags: list[Diagnostic] | None = None, message: str | None =
     raise typer.Exit(code)
 
 
+ALLOWED_PATHS: list[Path] = []
+"""Folders outside a mapping's own tree that its includes may come from (`--allow-path`)."""
+
+
 def compile_or_exit(mapping: Path) -> Plan:
     """The compiled mapping; its problems printed (exit 1 when it does not compile)."""
     from mapper.api import compile_path
 
-    plan, diags = compile_path(mapping)
+    plan, diags = compile_path(mapping, allow=tuple(ALLOWED_PATHS))
     if plan is None:
         fail(EXIT_MAPPING, diags, f"[red]{literal(str(mapping))}: the mapping is invalid[/]")
     show_diagnostics(diags)

@@ -59,8 +59,10 @@ def preview(
     objects, results = preview_objects(plan, seen, count=n)
     problems = [p.diagnostic for p in missing] + seen.problems
     if as_json:
+        from mapper.cli.render import visible_json
+
         for obj in objects:
-            typer.echo(json.dumps(obj.payload, ensure_ascii=False))
+            typer.echo(visible_json(json.dumps(obj.payload, ensure_ascii=False)))
         show_diagnostics([bad.diagnostic for bad in seen.bad])
     else:
         _show_panels(plan, objects, results, seen)

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from mapper.cli.console import (
+    ALLOWED_PATHS,
     EXIT_IO,
     EXIT_MAPPING,
     EXIT_OK,
@@ -36,7 +37,7 @@ def validate(
         if is_connector_file(mapping):  # connector.yaml: its mappings, then the lint
             failed |= validate_connector(mapping, max_errors)
             continue
-        plan, diags = compile_path(mapping)
+        plan, diags = compile_path(mapping, allow=tuple(ALLOWED_PATHS))
         if plan is None and [d.code for d in diags] == ["spec.no-objects"] and _is_library(mapping):
             name = literal(str(mapping))
             err.print(f"[green]✓[/] {name}: definitions only (used with `include:`)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,13 +17,33 @@ from mapper.errors import Diagnostic, render, sort_key
 from mapper.records import BadRecord, MappedObject, Record, RecordResult
 from mapper.run.report import RunReport
 
+_UNSEEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""Control characters (all but newline and tab) and bidirectional overrides: printed as they
+are, data could move the cursor, clear the screen, retitle the window or reorder the text."""
+
+
+def visible(text: str) -> str:
+    """`text` with control characters written as escapes (`\x1b`, `\u202e`) a terminal shows
+    as text instead of obeying them."""
+    return _UNSEEN.sub(_escape, text)
+
+
+def visible_json(text: str) -> str:
+    """JSON text with the control characters JSON leaves raw (DEL, C1, bidi) as `\\uXXXX`."""
+    return _UNSEEN.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _escape(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
 
 def diagnostics(console: Console, diags: Iterable[Diagnostic], max_errors: int = 50) -> None:
     """Print diagnostics sorted by position, errors in red, warnings in yellow."""
     ordered = sorted(diags, key=sort_key)
     for d in ordered[:max_errors]:
         style = "red" if d.is_error else "yellow"
-        head, *rest = render(d).split("\n")
+        head, *rest = visible(render(d)).split("\n")
         console.print(Text(head, style=style))
         for line in rest:
             console.print(Text(line, style="cyan" if line.strip() == "^" else ""))
@@ -50,11 +71,11 @@ def summary(console: Console, report: RunReport) -> None:
     for code, count in report.problems.most_common(5):
         console.print(Text(f"{count:>6} × {code}", style="red"))
         for example in report.examples.get(code, [])[:1]:
-            console.print(Text("         " + example.replace("\n", "\n         ")))
+            console.print(Text("         " + visible(example).replace("\n", "\n         ")))
     for code, count in report.warnings.most_common(3):
         console.print(Text(f"{count:>6} × warning {code}", style="yellow"))
     for problem in report.input_problems:
-        console.print(Text(str(problem), style="red"))
+        console.print(Text(visible(str(problem)), style="red"))
     rate = report.records_in / report.duration_s if report.duration_s > 0 else 0.0
     console.print(
         Text(
@@ -66,9 +87,9 @@ def summary(console: Console, report: RunReport) -> None:
 
 def _value_text(value: Any) -> Text:
     if isinstance(value, dict | list):
-        return Text(json.dumps(value, ensure_ascii=False), style="cyan")
+        return Text(visible_json(json.dumps(value, ensure_ascii=False)), style="cyan")
     if isinstance(value, str):
-        return Text(value, style="green")
+        return Text(visible(value), style="green")
     return Text(json.dumps(value), style="magenta")
 
 
@@ -90,17 +111,17 @@ def object_panel(obj: MappedObject, defaulted: set[str], index: int) -> Panel:
         if key == obj.type_name and isinstance(value, dict):
             continue
         mark = Text(" (default)", style="yellow") if key in defaulted else Text("")
-        grid.add_row(Text(key), _value_text(value) + mark)
+        grid.add_row(Text(visible(key)), _value_text(value) + mark)
     block = obj.payload.get(obj.type_name)
     parts: list[Any] = [grid]
     if isinstance(block, dict):
         inner = _fields_grid()
         for key, value in block.items():
-            inner.add_row(Text(key), _value_text(value))
+            inner.add_row(Text(visible(key)), _value_text(value))
         parts.append(
             Panel(inner, title=Text(obj.type_name), title_align="left", border_style="dim")
         )
-    where = f"({obj.rule}{' ' + obj.pointer if obj.pointer else ''})"
+    where = visible(f"({obj.rule}{' ' + obj.pointer if obj.pointer else ''})")
     title = Text.assemble(f"#{index} {obj.type_name} ", (where, "dim"))
     return Panel(Group(*parts), title=title, title_align="left")
 
@@ -117,9 +138,10 @@ def bad_record_panel(bad: BadRecord) -> Panel:
 
 def _problems_panel(source: str, index: int, problems: Iterable[Diagnostic]) -> Panel:
     lines = [
-        Text(render(d), style="red" if d.is_error else "yellow", overflow="fold") for d in problems
+        Text(visible(render(d)), style="red" if d.is_error else "yellow", overflow="fold")
+        for d in problems
     ]
-    title = Text.assemble(("rejected", "red"), f" {source} #{index}")
+    title = Text.assemble(("rejected", "red"), f" {visible(source)} #{index}")
     return Panel(Group(*lines), title=title, title_align="left", border_style="red")
 
 
@@ -143,11 +165,11 @@ def traces(console: Console, items: list[FieldTrace]) -> None:
         if t.reason:
             status.append(f"\n{t.reason}", style="dim")
         table.add_row(
-            Text(f"{t.rule}[{t.item}]"),
-            Text(t.field),
-            Text(t.source),
-            Text(_short(t.raw)),
-            Text(_short(t.final)),
+            Text(visible(f"{t.rule}[{t.item}]")),
+            Text(visible(t.field)),
+            Text(visible(t.source)),
+            Text(visible(_short(t.raw))),
+            Text(visible(_short(t.final))),
             status,
         )
     console.print(table, soft_wrap=False)

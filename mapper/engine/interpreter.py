@@ -72,9 +72,21 @@ def evaluate(
                     record=RecordRef(record.source, record.index),
                 )
             )
+    if len(objects) > MAX_OBJECTS_PER_RECORD:
+        diags.append(_too_many_objects(plan, record, len(objects)))
     if diags and any(d.is_error for d in diags):
         objects = []
     return RecordResult(record, tuple(objects), tuple(diags), len(filtered_by), tuple(filtered_by))
+
+
+def _too_many_objects(plan: Plan, record: Record, count: int) -> Diagnostic:
+    return Diagnostic(
+        "record.too-many-objects",
+        f"the record gave {count:,} objects; at most {MAX_OBJECTS_PER_RECORD:,} are allowed",
+        loc=("objects",),
+        span=plan.rules[0].span if plan.rules else None,
+        record=RecordRef(record.source, record.index),
+    )
 
 
 def _apply_rule(
@@ -130,7 +142,26 @@ def _items(rule: ObjectRule, record: Record, diags: list[Diagnostic]) -> list[tu
         return []
     if not isinstance(found, list):
         return [(found, None)]
+    if len(found) > MAX_ITEMS_PER_RULE:
+        diags.append(
+            Diagnostic(
+                "record.too-many-items",
+                f"`each` gave {len(found):,} items; a record may give at most "
+                f"{MAX_ITEMS_PER_RULE:,} per rule",
+                loc=rule.each.expr.loc,
+                span=rule.each.expr.span,
+                record=RecordRef(record.source, record.index),
+                hint="split the record upstream, or select fewer items with `each`",
+            )
+        )
+        return []
     return list(zip(found, _item_pointers(rule, record.data, len(found)), strict=True))
+
+
+MAX_ITEMS_PER_RULE = 10_000
+"""Items one rule's `each` may give for one record (its objects are held and written together)."""
+MAX_OBJECTS_PER_RECORD = 10_000
+"""Objects all rules together may make from one record."""
 
 
 def _item_pointers(rule: ObjectRule, data: Any, count: int) -> list[Any]:

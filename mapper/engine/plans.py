@@ -12,9 +12,14 @@ from mapper.language.loader import load_mapping, load_mapping_text
 from mapper.language.plan import Plan
 
 
-def compile_path(path: str | Path) -> tuple[Plan | None, list[Diagnostic]]:
-    """Load and compile a mapping file; returns the plan (None on errors) and all diagnostics."""
-    loaded, diags = load_mapping(path)
+def compile_path(
+    path: str | Path, *, allow: tuple[Path, ...] = ()
+) -> tuple[Plan | None, list[Diagnostic]]:
+    """Load and compile a mapping file; returns the plan (None on errors) and all diagnostics.
+
+    Includes may come from the mapping's folder tree and from the `allow` folders.
+    """
+    loaded, diags = load_mapping(path, allow=allow)
     if loaded is None:
         return None, diags
     plan, more = compile_mapping(loaded, fast_paths=fast_paths)

@@ -144,15 +144,17 @@ def as_text(value: object) -> str | None:
 
 
 def as_id(value: object) -> str | None:
-    """A non-empty id from a string or a number (numbers become strings); None otherwise."""
+    """A non-blank id from a string or a number (numbers become strings); None otherwise (an
+    id of only whitespace is no id: Teamwork Graph would take it as given)."""
     if isinstance(value, bool):
         return None
     text = as_text(value)
-    return text or None
+    return text if text and not text.isspace() else None
 
 
 def iter_ids(function_name: str, values: object) -> list[str]:
-    """Ids from one id or an array of ids: nulls and empty strings skipped, duplicates removed.
+    """Ids from one id or an array of ids: nulls, empty and blank strings skipped, duplicates
+    removed.
 
     Raises:
         JMESPathTypeError: an element is not a string, number or null (e.g. an object given
@@ -160,7 +162,7 @@ def iter_ids(function_name: str, values: object) -> list[str]:
     """
     items = values if isinstance(values, list) else [values]
     if all(type(item) is str for item in items):  # the usual case: keys or ids as strings
-        return [text for text in dict.fromkeys(items) if text]
+        return [text for text in dict.fromkeys(items) if text and not text.isspace()]
     seen: dict[str, None] = {}
     for item in items:
         check_type(function_name, item, TEXTUAL)

@@ -2,13 +2,20 @@
 
 Regexes come from mapping authors, so a catastrophic pattern such as `(a+)+$` must not hang a
 run: every match runs with a timeout (`REGEX_TIMEOUT_S`, read when a `MapperFunctions` is
-created, overridable per instance), and subjects longer than `REGEX_MAX_INPUT` characters give
-null. Compiled patterns are cached (256 most recent).
+created, overridable per instance) with the garbage collector paused (a collection must not
+count as matching time), and a subject longer than `REGEX_MAX_INPUT` characters is the error
+`function.regex-input-too-long`. Compiling is bounded too: at most `REGEX_MAX_PATTERN`
+characters, and counted repeats (`{n}`) whose nested product is at most `REGEX_MAX_REPEAT` (the
+regex package expands them when it compiles: `(?:(?:a{1000}){1000}){1000}` would take minutes
+and gigabytes). Compiled patterns, and patterns that failed to compile, are cached (256 most
+recent), so a bad pattern costs once per run, not once per record.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
@@ -24,6 +31,7 @@ if TYPE_CHECKING:
 REGEX_TIMEOUT_S = 0.1
 REGEX_MAX_INPUT = 100_000  # characters
 REGEX_MAX_PATTERN = 1_000  # characters
+REGEX_MAX_REPEAT = 100_000  # atoms once counted repeats are expanded: (?:a{100}){1000}
 JIRA_KEYS_MAX_INPUT = 100_000  # characters scanned per string
 
 # A Jira issue key: project key (upper-case letter, then upper-case letters, digits or `_`),
@@ -34,19 +42,96 @@ _JIRA_KEY = re.compile(r"(?=[A-Z])(?<![^\W_])[A-Z][A-Z0-9_]{1,255}-[0-9]++(?![^\
 but speed: the look-behind is only tried where a key can start."""
 
 
-@functools.lru_cache(maxsize=256)
 def compile_pattern(pattern: str) -> regex.Pattern[str]:
-    """Compile once; an invalid or over-long pattern raises EvalError(function.regex-invalid)."""
+    """Compile once; an invalid or too costly pattern raises EvalError(function.regex-invalid),
+    every time it is asked for (the failure is cached as well)."""
+    compiled = _compiled(pattern)
+    if isinstance(compiled, EvalError):
+        raise EvalError(compiled.code, compiled.message)
+    return compiled
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(pattern: str) -> regex.Pattern[str] | EvalError:
     if len(pattern) > REGEX_MAX_PATTERN:
-        raise EvalError(
+        return EvalError(
             "function.regex-invalid", f"regex pattern longer than {REGEX_MAX_PATTERN} characters"
+        )
+    cost = repeat_cost(pattern)
+    if cost > REGEX_MAX_REPEAT:
+        return EvalError(
+            "function.regex-invalid",
+            f"regex {pattern!r} repeats {cost:,} times in all (counted repeats such as {{1000}}, "
+            f"nested, multiply); at most {REGEX_MAX_REPEAT:,}",
         )
     import regex
 
     try:
         return regex.compile(pattern)
-    except (regex.error, ValueError, OverflowError, RecursionError) as err:
-        raise EvalError("function.regex-invalid", f"invalid regex {pattern!r}: {err}") from err
+    except (regex.error, ValueError, OverflowError, RecursionError, MemoryError) as err:
+        return EvalError("function.regex-invalid", f"invalid regex {pattern!r}: {err}")
+
+
+_COUNTED = re.compile(r"\{(\d*)(?:,(\d*))?\}")
+
+
+def repeat_cost(pattern: str) -> int:
+    """How many atoms `pattern` stands for once its counted repeats are expanded, as the regex
+    package does when it compiles (`(?:ab){10}` is 20, `(?:a{10}){20}` is 200)."""
+    stack, last, i = [0], 1, 0
+    while i < len(pattern):
+        char = pattern[i]
+        counted = _COUNTED.match(pattern, i) if char == "{" else None
+        step = 1
+        if counted is not None and any(counted.groups()):
+            times = max(int(n) for n in counted.groups() if n)
+            stack[-1] += last * (times - 1)
+            last, step = last * times, counted.end() - i
+        elif char == "(":
+            stack.append(0)
+        elif char == ")" and len(stack) > 1:
+            last = max(stack.pop(), 1)
+            stack[-1] += last
+        elif char in "*+?|":
+            pass  # repeated at run time, not expanded when compiling
+        else:
+            end = i + 2 if char == "\\" else _class_end(pattern, i) if char == "[" else i + 1
+            last, step = 1, end - i
+            stack[-1] += 1
+        i += step
+    return sum(stack)
+
+
+def _class_end(pattern: str, start: int) -> int:
+    """The index after the `]` closing the character class that starts at `start`."""
+    i = start + 1
+    if i < len(pattern) and pattern[i] == "^":
+        i += 1
+    if i < len(pattern) and pattern[i] == "]":
+        i += 1
+    while i < len(pattern) and pattern[i] != "]":
+        i += 2 if pattern[i] == "\\" else 1
+    return i + 1
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No garbage collection during a timed match: its pause would count against the timeout
+    and reject a record for nothing. A match allocates little; collection resumes right after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _too_long(name: str, text: str) -> EvalError:
+    return EvalError(
+        "function.regex-input-too-long",
+        f"{name}() reads at most {REGEX_MAX_INPUT:,} characters; this text has {len(text):,}",
+    )
 
 
 def _group_of(pattern: regex.Pattern[str], group: float | str | None) -> int | str:
@@ -99,7 +184,8 @@ class PatternFunctions:
     def _search(self, text: str, pattern: str) -> regex.Match[str] | None:
         compiled = compile_pattern(pattern)
         try:
-            return compiled.search(text, timeout=self.regex_timeout_s)
+            with _collector_paused():
+                return compiled.search(text, timeout=self.regex_timeout_s)
         except TimeoutError as err:
             raise _timeout_error(pattern) from err
 
@@ -109,6 +195,10 @@ class PatternFunctions:
 
         Useful in filters: `commits[?!regex_test(message, '^Merge ')]`.
 
+        Limits: text up to 100,000 characters (longer is function.regex-input-too-long), 0.1 s
+        per match (function.regex-timeout), patterns up to 1,000 characters whose counted
+        repeats expand to at most 100,000 atoms (function.regex-invalid).
+
         Signature: regex_test(text: string|null, pattern: string) -> boolean|null
 
         Examples:
@@ -117,8 +207,10 @@ class PatternFunctions:
             regex_test('docs', '^Merge ') => false
             regex_test(missing, 'x') => null
         """
-        if text is None or len(text) > REGEX_MAX_INPUT:
+        if text is None:
             return None
+        if len(text) > REGEX_MAX_INPUT:
+            raise _too_long('regex_test', text)
         return self._search(text, pattern) is not None
 
     @signature({"types": STRING_OR_NULL}, {"types": STRING, "variadic": True})
@@ -131,6 +223,10 @@ class PatternFunctions:
         `group` may be a number (0 = whole match) or a group name. Null if nothing matches or the
         group did not take part in the match; an unknown group is function.regex-invalid.
 
+        Limits: text up to 100,000 characters (longer is function.regex-input-too-long), 0.1 s
+        per match (function.regex-timeout), patterns up to 1,000 characters whose counted
+        repeats expand to at most 100,000 atoms (function.regex-invalid).
+
         Signature: regex_extract(text: string|null, pattern: string, group?: number|string)
             -> string|null
 
@@ -141,8 +237,10 @@ class PatternFunctions:
             regex_extract('id=42', 'id=(?P<id>\\d+)', 'id') => "42"
             regex_extract('none', '\\d+') => null
         """
-        if text is None or len(text) > REGEX_MAX_INPUT:
+        if text is None:
             return None
+        if len(text) > REGEX_MAX_INPUT:
+            raise _too_long('regex_extract', text)
         chosen = _group_of(compile_pattern(pattern), group)
         match = self._search(text, pattern)
         return None if match is None else match.group(chosen)
@@ -153,6 +251,10 @@ class PatternFunctions:
 
         Matches in which group 1 did not take part are left out.
 
+        Limits: text up to 100,000 characters (longer is function.regex-input-too-long), 0.1 s
+        per match (function.regex-timeout), patterns up to 1,000 characters whose counted
+        repeats expand to at most 100,000 atoms (function.regex-invalid).
+
         Signature: regex_find_all(text: string|null, pattern: string) -> array|null
 
         Examples:
@@ -160,12 +262,16 @@ class PatternFunctions:
             regex_find_all('a1b22', '\\d+') => ["1", "22"]
             regex_find_all('none', '\\d') => []
         """
-        if text is None or len(text) > REGEX_MAX_INPUT:
+        if text is None:
             return None
+        if len(text) > REGEX_MAX_INPUT:
+            raise _too_long('regex_find_all', text)
         compiled = compile_pattern(pattern)
         group = 1 if compiled.groups else 0
         try:
-            found = [m.group(group) for m in compiled.finditer(text, timeout=self.regex_timeout_s)]
+            with _collector_paused():
+                matches = compiled.finditer(text, timeout=self.regex_timeout_s)
+                found = [m.group(group) for m in matches]
         except TimeoutError as err:
             raise _timeout_error(pattern) from err
         return [item for item in found if item is not None]
@@ -173,6 +279,10 @@ class PatternFunctions:
     @signature({"types": STRING_OR_NULL}, {"types": STRING}, {"types": STRING})
     def _func_regex_replace(self, text: str | None, pattern: str, replacement: str) -> str | None:
         r"""Replace every match of a regex; `\1` or `\g<name>` in the replacement insert groups.
+
+        Limits: text up to 100,000 characters (longer is function.regex-input-too-long), 0.1 s
+        per match (function.regex-timeout), patterns up to 1,000 characters whose counted
+        repeats expand to at most 100,000 atoms (function.regex-invalid).
 
         Signature: regex_replace(text: string|null, pattern: string, replacement: string)
             -> string|null
@@ -182,13 +292,16 @@ class PatternFunctions:
             regex_replace('2024-05-01', '(\d+)-(\d+)-(\d+)', '\3.\2.\1') => "01.05.2024"
             regex_replace(missing, 'a', 'b') => null
         """
-        if text is None or len(text) > REGEX_MAX_INPUT:
+        if text is None:
             return None
+        if len(text) > REGEX_MAX_INPUT:
+            raise _too_long('regex_replace', text)
         compiled = compile_pattern(pattern)
         import regex
 
         try:
-            return compiled.sub(replacement, text, timeout=self.regex_timeout_s)
+            with _collector_paused():
+                return compiled.sub(replacement, text, timeout=self.regex_timeout_s)
         except TimeoutError as err:
             raise _timeout_error(pattern) from err
         except (regex.error, IndexError) as err:  # a bad group reference in the replacement

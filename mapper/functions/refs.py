@@ -34,9 +34,9 @@ def user_reference(
     if ext is None:
         return None
     ref: dict[str, str] = {}
-    if isinstance(account_id, str) and account_id:
+    if isinstance(account_id, str) and account_id and not account_id.isspace():
         ref["accountId"] = account_id
-    if isinstance(email, str) and email:
+    if isinstance(email, str) and email and not email.isspace():
         ref["email"] = email
     ref["externalId"] = ext
     return ref
@@ -127,7 +127,9 @@ class RefFunctions:
             entity_key_as('atlassian:remote-link', 'remoteLinkId', missing) => null
         """
         entity = as_id(entity_id)
-        return _key(type_, None if entity is None or not field else {field: entity})
+        if entity is None or not field or field.isspace():
+            return None
+        return _key(type_, {field: entity})
 
     @signature({"types": STRING_OR_NULL}, {"types": ["object", "null"]})
     def _func_entity_key_of(

@@ -37,7 +37,7 @@ _ISO = re.compile(
     re.ASCII,
 )
 _RFC2822 = re.compile(
-    r"(?:[A-Za-z]{3}, ?)?\d{1,2} [A-Za-z]{3} \d{4} \d{2}:\d{2}(?::\d{2})?"
+    r"(?:[A-Za-z]{3}, ?)?\d{1,2} [A-Za-z]{3} (?P<year>\d{4}) \d{2}:\d{2}(?::\d{2})?"
     r"(?: [+-]\d{4}| UTC?| GMT| Z| [AECMP][SD]T)?",  # the zone names email.utils knows
     re.ASCII,
 )
@@ -135,12 +135,14 @@ def _from_iso(text: str) -> Instant | None:
 
 
 def _from_rfc2822(text: str) -> Instant | None:
-    if _RFC2822.fullmatch(text) is None:
+    found = _RFC2822.fullmatch(text)
+    if found is None:
         return None
     from email.utils import parsedate_to_datetime  # imported here: it costs start-up time
 
     try:
-        at = parsedate_to_datetime(text)
+        # email.utils reads years below 100 as 19xx/20xx (two-digit years); ours has 4 digits
+        at = parsedate_to_datetime(text).replace(year=int(found["year"]))
         aware = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
         return Instant(aware.astimezone(UTC), False)
     except (ValueError, TypeError, OverflowError, IndexError):

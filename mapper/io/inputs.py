@@ -7,11 +7,14 @@ arrays are streamed with ijson, so memory stays flat whatever the file size.
 
 from __future__ import annotations
 
+import errno
 import glob
 import io
 import itertools
+import math
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -62,6 +65,14 @@ def input_size(path: str) -> int:
         return 0
 
 
+def stdin_bytes() -> BinaryIO:
+    """Standard input as bytes (OSError when it is closed: `mapper run ... - <&-`)."""
+    stream = sys.stdin
+    if stream is None or getattr(stream, "buffer", None) is None:
+        raise OSError(errno.EBADF, "standard input is closed")
+    return stream.buffer
+
+
 def expand_inputs(specs: Iterable[str]) -> tuple[list[str], list[InputProblem]]:
     """Files named by paths, folders (recursive) and glob patterns, in a stable order."""
     found: list[str] = []
@@ -83,7 +94,19 @@ def expand_inputs(specs: Iterable[str]) -> tuple[list[str], list[InputProblem]]:
                 problems.append(_problem(spec, "input.not-found", "the pattern matches no file"))
         else:
             problems.append(_problem(spec, "input.not-found", "no such file or folder"))
-    return list(dict.fromkeys(found)), problems
+    return _once_each(found), problems
+
+
+def _once_each(paths: list[str]) -> list[str]:
+    """Each file once, the first time it is named (`a.json` and `./a.json` are one file)."""
+    seen: set[str] = set()
+    unique = []
+    for path in paths:
+        key = path if path == STDIN else os.path.realpath(path)
+        if key not in seen:
+            seen.add(key)
+            unique.append(path)
+    return unique
 
 
 EMPTY_FOLDER = "the folder holds no .json, .jsonl or .ndjson file (searched recursively)"
@@ -137,13 +160,15 @@ def _iter_one(
 ) -> Iterator[Item]:
     try:
         if path == STDIN:
-            yield from _iter_stream(STDIN, sys.stdin.buffer, selector, sniff=True)
+            yield from _iter_stream(STDIN, stdin_bytes(), selector, sniff=True)
             return
         with Path(path).open("rb") as fh:
             if progress is not None:
                 progress.current = fh
             if path.lower().endswith(JSONL_SUFFIXES):
-                yield from _iter_jsonl(path, fh)
+                yield from jsonl_items(path, lines_of(fh)) if is_unsized(fh) else _iter_jsonl(
+                    path, fh
+                )
             elif _should_stream(path, fh, selector, stream_path):
                 if stream_path is None:
                     yield from _iter_array(path, fh)
@@ -193,27 +218,118 @@ def _iter_stream(
     lines = sniff_jsonl(fh) if sniff else None
     if isinstance(lines, Iterator):  # JSONL: streamed line by line, memory stays flat
         yield from jsonl_items(source, lines)
+    elif sniff:
+        yield from sniffed_items(source, (lines or b"") + read_document(fh), selector)
     else:
-        yield from document_items(source, (lines or b"") + fh.read(), selector)
+        yield from document_items(source, (lines or b"") + read_document(fh), selector)
+
+
+MAX_LINE_BYTES = 256 * 1024 * 1024
+"""A JSONL line read from a stream (stdin, a FIFO, a file without a JSON suffix) is at most this
+long: `/dev/zero` has no newline at all."""
+MAX_UNSIZED_DOCUMENT = 256 * 1024 * 1024
+"""A JSON document read from an input whose size cannot be known (stdin, a FIFO, a device)."""
+
+
+def is_unsized(fh: BinaryIO) -> bool:
+    """Is `fh` a FIFO, a device or a socket: no size to trust, no end to count on?"""
+    try:
+        return not stat.S_ISREG(os.fstat(fh.fileno()).st_mode)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return False
+
+
+def read_document(fh: BinaryIO) -> bytes:
+    """The rest of `fh`; from an unsized input at most MAX_UNSIZED_DOCUMENT bytes (OSError)."""
+    if not is_unsized(fh):
+        return fh.read()
+    data = fh.read(MAX_UNSIZED_DOCUMENT + 1)
+    if len(data) > MAX_UNSIZED_DOCUMENT:
+        raise OSError(errno.EFBIG, f"the document is longer than {MAX_UNSIZED_DOCUMENT:,} bytes")
+    return data
+
+
+SNIFF_LINES = 1000
+"""Blank lines skipped, at most, looking for the first two lines that hold something."""
 
 
 def sniff_jsonl(fh: BinaryIO) -> Iterator[bytes] | bytes:
-    """JSONL is told by its first two lines: then all the lines of `fh` (those two included,
-    the rest read as they are needed); otherwise the bytes read so far."""
-    head = fh.readline() + fh.readline()
-    return itertools.chain(io.BytesIO(head), _lines(fh)) if _looks_like_jsonl(head) else head
+    """JSONL is told by its first two lines that are not blank (the first one is JSON on its
+    own): then all the lines of `fh` (those included, the rest read as they are needed);
+    otherwise the bytes read so far (`sniffed_items` reads them as a document, or as JSONL
+    when they are not one document)."""
+    head, filled = b"", 0
+    for _ in range(SNIFF_LINES + 2):
+        line = fh.readline(MAX_LINE_BYTES + 1)
+        if len(line) > MAX_LINE_BYTES:
+            raise _long_line()
+        head += line
+        filled += bool(line.strip(b"\xef\xbb\xbf \t\r\n"))
+        if not line or filled == 2:
+            break
+    return itertools.chain(io.BytesIO(head), lines_of(fh)) if _looks_like_jsonl(head) else head
 
 
-def _lines(fh: BinaryIO, block: int = 1024 * 1024) -> Iterator[bytes]:
+def sniffed_items(source: str, data: bytes, selector: Selector | None) -> Iterator[Item]:
+    """Input without a telling suffix (stdin, `x.txt`) whose first lines did not say JSONL: one
+    JSON document, or, when it is not one and its lines hold JSON objects, JSONL whose bad
+    lines are rejected records. A first line that is blank or malformed loses no record."""
+    try:
+        doc = parse_json(data)
+    except ValueError as err:
+        if _holds_jsonl_records(data):
+            yield from jsonl_items(source, data.split(b"\n"))
+        else:
+            yield _malformed(source, data, err)
+        return
+    yield from _records_of(source, doc, selector)
+
+
+def _holds_jsonl_records(data: bytes) -> bool:
+    """Several lines, one of them a whole JSON object, and not an array laid out on lines."""
+    text = data.lstrip(b"\xef\xbb\xbf \t\r\n").rstrip()
+    if text.startswith(b"[") and text.endswith(b"]"):
+        return False
+    lines = [ln.strip() for ln in text.split(b"\n") if ln.strip()]
+    if len(lines) < 2:
+        return False
+    for line in lines:
+        if line.startswith(b"{") and line.endswith(b"}"):
+            try:
+                if isinstance(parse_json(line), dict):
+                    return True
+            except ValueError:
+                continue
+    return False
+
+
+def lines_of(
+    fh: BinaryIO, block: int = 1024 * 1024, max_line: int | None = None
+) -> Iterator[bytes]:
     """The lines of `fh` (without their newline), read a block at a time: a pipe hands over
-    a few kilobytes per read, and line by line that costs a tenth of the run."""
-    rest = b""
+    a few kilobytes per read, and line by line that costs a tenth of the run. A line longer
+    than `max_line` (default MAX_LINE_BYTES) raises OSError."""
+    limit = MAX_LINE_BYTES if max_line is None else max_line
+    pending: list[bytes] = []
+    size = 0
     while data := fh.read(block):
-        lines = (rest + data).split(b"\n")
+        if b"\n" not in data:  # a long line: keep the pieces, join them once
+            pending.append(data)
+            size += len(data)
+            if size > limit:
+                raise _long_line(limit)
+            continue
+        lines = (b"".join(pending) + data).split(b"\n")
         rest = lines.pop()
+        pending, size = [rest], len(rest)
         yield from lines
+    rest = b"".join(pending)
     if rest:
         yield rest
+
+
+def _long_line(limit: int = MAX_LINE_BYTES) -> OSError:
+    return OSError(errno.EFBIG, f"a line is longer than {limit:,} bytes")
 
 
 def document_items(source: str, data: bytes, selector: Selector | None) -> Iterator[Item]:
@@ -227,7 +343,7 @@ def document_items(source: str, data: bytes, selector: Selector | None) -> Itera
 
 
 def _looks_like_jsonl(data: bytes) -> bool:
-    lines = [ln for ln in data.lstrip(b"\xef\xbb\xbf").splitlines()[:2] if ln.strip()]
+    lines = [ln for ln in data.lstrip(b"\xef\xbb\xbf").splitlines() if ln.strip()][:2]
     if len(lines) < 2:
         return False
     try:
@@ -254,11 +370,33 @@ def _parse_big_ints(data: bytes | str) -> Any:
     def reject(name: str) -> Any:
         raise ValueError(f"{name} is not valid JSON")
 
+    def finite(text: str) -> float:
+        value = float(text)
+        if math.isinf(value):  # as orjson says: 1e400 is not a number a record can carry
+            raise ValueError("number is infinity when parsed as double")
+        return value
+
     text = data.decode("utf-8") if isinstance(data, bytes) else data
     try:
-        return json.loads(text, parse_constant=reject)
+        doc = json.loads(text, parse_constant=reject, parse_float=finite)
     except RecursionError as err:
         raise ValueError("the document nests too deeply") from err
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(doc):
+        raise ValueError("no low surrogate in string")  # as orjson says; it cannot be written
+    return doc
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+
+
+def _has_lone_surrogate(doc: Any) -> bool:
+    import json
+
+    try:
+        json.dumps(doc, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _malformed(source: str, data: bytes, err: ValueError) -> InputProblem:

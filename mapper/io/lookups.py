@@ -34,7 +34,8 @@ class LookupCache:
                     Diagnostic(
                         "lookup.not-found",
                         f"lookup {table.name!r}: no {table.file} in the folder of "
-                        f"{source} or above it; its rows read as null",
+                        f"{source} or above it (up to the current folder, or "
+                        f"{LOOKUP_LEVELS} levels); its rows read as null",
                         span=table.span,
                         hint=f"pass it with --lookup {table.name}=PATH",
                     )
@@ -46,30 +47,123 @@ class LookupCache:
 
     def _load(self, table: LookupTable, path: str) -> dict[str, Any]:
         try:
-            doc = parse_json(Path(path).read_bytes())
-        except (OSError, ValueError) as err:
-            self.problems.append(
-                Diagnostic(
-                    "lookup.unreadable",
-                    f"lookup {table.name!r}: cannot read {path}: {err}",
-                    span=table.span,
-                )
+            doc = parse_json(read_bounded(path, MAX_LOOKUP_BYTES))
+        except TooLarge:
+            return self._problem(
+                "lookup.too-large",
+                f"lookup {table.name!r}: {path} is larger than {MAX_LOOKUP_BYTES:,} bytes",
+                table,
             )
-            return {}
-        rows = table.records.evaluate(doc) if table.records else doc
+        except (OSError, ValueError) as err:
+            return self._problem(
+                "lookup.unreadable", f"lookup {table.name!r}: cannot read {path}: {err}", table
+            )
+        try:
+            rows = table.records.evaluate(doc) if table.records else doc
+        except Exception as err:  # a user expression over a user file
+            return self._problem(
+                "lookup.records-failed",
+                f"lookup {table.name!r}: the records selector failed on {path}: "
+                f"{type(err).__name__}",
+                table,
+            )
+        if not isinstance(rows, list):
+            return self._problem(
+                "lookup.not-a-list",
+                f"lookup {table.name!r}: {path} holds {_kind(rows)}, not a list of rows",
+                table,
+                hint="give the table `records:`, an expression selecting its rows",
+            )
+        return self._index(table, path, rows)
+
+    def _index(self, table: LookupTable, path: str, rows: list[Any]) -> dict[str, Any]:
         index: dict[str, Any] = {}
-        for row in rows if isinstance(rows, list) else []:
-            key = table.key.evaluate(row)
+        failed: list[int] = []
+        for number, row in enumerate(rows):
+            try:
+                key = table.key.evaluate(row)
+            except Exception:  # a user expression: a bad row must not stop the run
+                failed.append(number)
+                continue
             if key is not None:
                 index.setdefault(str(key), row)
+        if failed:
+            first = ", ".join(str(n) for n in failed[:5])
+            self._problem(
+                "lookup.key-failed",
+                f"lookup {table.name!r}: the key expression failed on {len(failed)} row(s) of "
+                f"{path} (row {first}{', ...' if len(failed) > 5 else ''}); "
+                "those rows are left out",
+                table,
+            )
         return index
+
+    def _problem(
+        self, code: str, message: str, table: LookupTable, hint: str | None = None
+    ) -> dict[str, Any]:
+        self.problems.append(Diagnostic(code, message, span=table.span, hint=hint))
+        return {}
+
+
+MAX_LOOKUP_BYTES = 128 * 1024 * 1024
+"""A lookup file is read whole; what is larger (or endless, like /dev/zero) is refused."""
+LOOKUP_LEVELS = 3
+"""How many folders above an input's folder lookups are searched when the input lies outside
+the current folder (inside it, the search stops at the current folder)."""
+
+
+class TooLarge(Exception):
+    """A file holds more than the bytes allowed."""
+
+
+def read_bounded(path: str, limit: int) -> bytes:
+    """At most `limit` bytes of `path` (TooLarge beyond): sizes are counted as read, never
+    taken from stat (a FIFO or /dev/zero says 0)."""
+    with Path(path).open("rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(path)
+    return data
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "one JSON object"
+    return "null" if value is None else f"a JSON {type(value).__name__}"
+
+
+def search_folders(source: str) -> list[Path]:
+    """Where the lookup files of records from `source` are searched, nearest first: its folder
+    and the folders above it, up to the current folder when `source` is inside it, else at
+    most LOOKUP_LEVELS above; never the file system's root."""
+    cwd = Path.cwd().resolve()
+    start = cwd if source == "-" else Path(source).resolve().parent
+    chain = [start, *start.parents]
+    if cwd in chain:
+        return chain[: chain.index(cwd) + 1]
+    return [f for f in chain[: LOOKUP_LEVELS + 1] if f.parent != f]
 
 
 def find_lookup_file(name: str, source: str) -> str | None:
-    """The lookup file `name` for records of `source`: in its folder or the nearest above."""
-    start = Path.cwd() if source == "-" else Path(source).resolve().parent
-    for folder in (start, *start.parents):
+    """The lookup file `name` for records of `source`: in its folder or the nearest above it,
+    within the search boundary (`search_folders`)."""
+    for folder in search_folders(source):
         candidate = folder / name
         if candidate.is_file():
             return str(candidate)
     return None
+
+
+def lookup_files(
+    tables: Iterable[LookupTable], sources: Iterable[str], overrides: Mapping[str, str]
+) -> dict[str, list[str]]:
+    """The files each table was read from, for the run report (found per input folder)."""
+    used: dict[str, list[str]] = {}
+    folders = dict.fromkeys(str(Path(s).parent) if s != "-" else "-" for s in sources)
+    for table in tables:
+        probes = [f if f == "-" else str(Path(f) / "x") for f in folders]  # x: any file there
+        files = [overrides[table.name]] if table.name in overrides else [
+            found for probe in probes if (found := find_lookup_file(table.file, probe)) is not None
+        ]
+        used[table.name] = list(dict.fromkeys(files))
+    return used

@@ -7,6 +7,9 @@ Every file goes through `io.atomic.AtomicFile`: it appears on `close()` only, an
 from __future__ import annotations
 
 import contextlib
+import math
+import os
+import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,10 +19,12 @@ from typing import Any, Protocol
 import orjson
 
 from mapper.errors import Diagnostic, OutputError
-from mapper.io.atomic import AtomicFile, output_error, write_atomic
+from mapper.io.atomic import AtomicFile, OutputGroup, output_error, write_atomic
 from mapper.records import MappedObject
 
 MAX_OBJECTS_PER_BATCH = 100
+BATCH_PATTERN = r"setObjects-\d{5,}\.json"
+_BATCH_NAME = re.compile(BATCH_PATTERN)
 MAX_PROPERTIES = 5
 STDOUT = "-"
 
@@ -31,7 +36,25 @@ def dumps(value: Any) -> bytes:
     except TypeError:
         import json
 
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        try:
+            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        except ValueError:  # Infinity is not JSON: null, as orjson writes it
+            text = json.dumps(_finite(value), ensure_ascii=False, separators=(",", ":"))
+        try:
+            return text.encode()
+        except UnicodeEncodeError:  # a lone surrogate: written as the \ud800 escape it came as
+            return json.dumps(_finite(value), separators=(",", ":")).encode()
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every float that is not finite replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def dumps_line(value: Any) -> bytes:
@@ -80,8 +103,8 @@ class _Stdout:
             self.fh.flush()
 
 
-def _open(path: str) -> AtomicFile | _Stdout:
-    return _Stdout() if path == STDOUT else AtomicFile(path)
+def _open(path: str, group: OutputGroup | None = None) -> AtomicFile | _Stdout:
+    return _Stdout() if path == STDOUT else AtomicFile(path, group)
 
 
 class _SinkBase:
@@ -124,10 +147,15 @@ class JsonlSink(_SinkBase):
     """One object per line (the default output); into a list of lines with `lines=`."""
 
     def __init__(
-        self, path: str, *, set_associations: bool = False, lines: list[bytes] | None = None
+        self,
+        path: str,
+        *,
+        set_associations: bool = False,
+        lines: list[bytes] | None = None,
+        group: OutputGroup | None = None,
     ) -> None:
         self.out: AtomicFile | _Stdout | _Lines = (
-            _Lines(lines) if lines is not None else _open(path)
+            _Lines(lines) if lines is not None else _open(path, group)
         )
         self.set_associations = set_associations
         self.count = 0
@@ -186,6 +214,7 @@ class BatchSink(_SinkBase):
         properties: dict[str, str] | None = None,
         set_associations: bool = False,
         size: int = MAX_OBJECTS_PER_BATCH,
+        group: OutputGroup | None = None,
     ) -> None:
         if properties and len(properties) > MAX_PROPERTIES:
             raise OutputError(
@@ -207,6 +236,9 @@ class BatchSink(_SinkBase):
         self.pending: list[dict[str, Any]] = []
         self.written: list[Path] = []
         self.count = 0
+        self.group = group
+        """With a group, batches are renamed into the folder only when the whole run is
+        written, and stale batches of an earlier run are removed only then."""
 
     def write(self, objects: Iterable[MappedObject]) -> None:
         """Add one record's objects, starting a new batch if they would not fit."""
@@ -226,22 +258,33 @@ class BatchSink(_SinkBase):
             return
         path = self.folder / f"setObjects-{len(self.written) + 1:05d}.json"
         body = {**self.header, "objects": self.pending}
-        write_atomic(path, orjson.dumps(body, option=orjson.OPT_INDENT_2) + b"\n")
+        write_atomic(path, orjson.dumps(body, option=orjson.OPT_INDENT_2) + b"\n", self.group)
         self.written.append(path)
         self.pending = []
 
     def close(self) -> None:
-        """Write the last batch and remove stale batch files of an earlier, longer run."""
+        """Write the last batch and remove stale batch files of an earlier, longer run (with a
+        group: once the group has renamed every file of the run)."""
         self._flush()
+        if self.group is None:
+            self.remove_stale()
+        else:
+            self.group.after.append(self.remove_stale)
+
+    def remove_stale(self) -> None:
+        """Remove batch files that this run did not write (an earlier, longer run's)."""
         keep = {p.name for p in self.written}
-        for old in self.folder.glob("setObjects-*.json"):
-            if old.name not in keep:
-                with contextlib.suppress(OSError):
-                    old.unlink()
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(self.folder):
+                if _BATCH_NAME.fullmatch(entry.name) and entry.name not in keep:
+                    with contextlib.suppress(OSError):
+                        Path(entry.path).unlink()
 
     def abort(self) -> None:
-        """Batches already written are complete files; the unfinished one is dropped."""
+        """Drop the unfinished batch (with a group, the group removes the written ones)."""
         self.pending = []
+        if self.group is not None:
+            self.group.abort()
 
 
 def reject_line(
@@ -264,10 +307,15 @@ class RejectsSink(_SinkBase):
     """Rejected records as JSON lines: where they came from, why, and the record itself."""
 
     def __init__(
-        self, path: str | None, *, lines: list[bytes] | None = None, keep: int = 0
+        self,
+        path: str | None,
+        *,
+        lines: list[bytes] | None = None,
+        keep: int = 0,
+        group: OutputGroup | None = None,
     ) -> None:
         self.out: AtomicFile | _Lines | None = (
-            _Lines(lines) if lines is not None else AtomicFile(path) if path else None
+            _Lines(lines) if lines is not None else AtomicFile(path, group) if path else None
         )
         self.count = 0
         self.keep = keep

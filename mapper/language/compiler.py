@@ -49,6 +49,8 @@ class _Ctx:
     use_stack: tuple[str, ...] = ()
     parser: Any = field(default_factory=lambda: jmespath.parser.Parser())
     fast_paths: FastPaths | None = None
+    nodes: int = 0
+    """Expression tree nodes compiled so far (bounded by MAX_MAPPING_NODES)."""
 
     @property
     def mapping(self) -> LoadedMapping:
@@ -73,10 +75,15 @@ def compile_mapping(
             without it, rules are evaluated field by field.
     """
     spec = loaded.spec
+    if len(spec.objects) > MAX_RULES:
+        message = f"the mapping has {len(spec.objects):,} rules; at most {MAX_RULES:,} are allowed"
+        span = loaded.smap.span(("objects",), prefer_key=True)
+        return None, [Diagnostic("spec.too-many-rules", message, loc=("objects",), span=span)]
     ctx = _Ctx(loaded, MapperFunctions(), frozenset(spec.lookups), fast_paths=fast_paths)
     records = _optional_expr(ctx, spec.records, ("records",), loaded.smap)
     lookups = tuple(_compile_lookup(ctx, name) for name in spec.lookups)
     rules = tuple(_compile_rule(ctx, i) for i in range(len(spec.objects)))
+    ctx.diags.extend(_duplicate_rule_names(loaded))
     if not spec.objects:
         ctx.diags.append(
             Diagnostic(
@@ -99,14 +106,40 @@ def compile_mapping(
     return plan, ctx.diags
 
 
+def _duplicate_rule_names(loaded: LoadedMapping) -> Iterator[Diagnostic]:
+    """Two rules with one `name:` share their lines in the report (filtered counts add up)."""
+    first: dict[str, int] = {}
+    for index, rule in enumerate(loaded.spec.objects):
+        if rule.name is None:
+            continue
+        seen = first.setdefault(rule.name, index)
+        if seen != index:
+            loc = ("objects", index, "name")
+            yield Diagnostic(
+                "spec.duplicate-rule-name",
+                f"rule name {rule.name!r} is also the name of objects[{seen}]",
+                loc=loc,
+                span=loaded.smap.span(loc),
+                severity="warning",
+                hint="give each rule its own name: the report counts per rule name",
+            )
+
+
 def compile_expr(ctx: _Ctx, text: str, loc: Loc, smap: SourceMap) -> CompiledExpr | None:
     """Parse one expression and run the expression checks; None when it does not parse."""
     span = smap.span(loc)
     if "${" in text:
-        expanded = _expand_macros(ctx, text, loc, span, ())
+        try:
+            expanded = _expand_macros(ctx, text, loc, span, ())
+        except _TooLong:
+            ctx.diags.append(_too_large(text, loc, span, "with its `${}` definitions expanded "))
+            return None
         if expanded is None:
             return None
         text = expanded
+    if len(text) > MAX_EXPRESSION_CHARS:
+        ctx.diags.append(_too_large(text, loc, span))
+        return None
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -132,10 +165,83 @@ def compile_expr(ctx: _Ctx, text: str, loc: Loc, smap: SourceMap) -> CompiledExp
                 hint="write text as 'foo' or `\"foo\"`: JSON literals in backticks must be JSON",
             )
         )
-    found = list(checks.check_expression(text, parsed.parsed, ctx.lookup_names))
+    depth, nodes = tree_size(parsed.parsed)
+    if depth > MAX_EXPRESSION_DEPTH:
+        ctx.diags.append(_too_deep(text, loc, span, depth))
+        return None
+    ctx.nodes += nodes
+    if nodes > MAX_EXPRESSION_NODES or ctx.nodes > MAX_MAPPING_NODES:
+        ctx.diags.append(_too_many_nodes(loc, span, nodes, ctx.nodes))
+        return None
+    try:
+        found = list(checks.check_expression(text, parsed.parsed, ctx.lookup_names))
+        evaluate = _evaluator(parsed, ctx.functions)
+        path = checks.value_path(parsed.parsed)
+    except RecursionError:  # the depth limit keeps this out of reach; never a traceback
+        ctx.diags.append(_too_deep(text, loc, span, depth))
+        return None
     ctx.diags.extend(replace(d, loc=loc, span=span) for d in found)
-    evaluate = _evaluator(parsed, ctx.functions)
-    return CompiledExpr(text, evaluate, loc, span, checks.value_path(parsed.parsed), parsed.parsed)
+    return CompiledExpr(text, evaluate, loc, span, path, parsed.parsed)
+
+
+MAX_RULES = 1_000
+"""Object rules in one mapping (each becomes a generated function)."""
+MAX_EXPRESSION_CHARS = 10_000
+"""Characters in one expression, `${}` definitions expanded (compiling costs memory in
+proportion: about 2,000 bytes per character in the worst case)."""
+MAX_EXPRESSION_DEPTH = 100
+"""Nesting of one expression's tree (calls in calls, brackets in brackets); every later stage
+(checks, code generation, tracing) walks the tree recursively."""
+MAX_EXPRESSION_NODES = 500
+"""Nodes (names, calls, literals, operators) in one expression's tree: compiling one to Python
+costs up to 30 KB of memory each."""
+MAX_MAPPING_NODES = 5_000
+"""Nodes in all the expressions of a mapping (the largest bundled mapping has 423)."""
+
+
+def _too_many_nodes(loc: Loc, span: SourceSpan | None, nodes: int, total: int) -> Diagnostic:
+    if nodes > MAX_EXPRESSION_NODES:
+        message = (
+            f"the expression has {nodes:,} parts; at most {MAX_EXPRESSION_NODES:,} are allowed"
+        )
+    else:
+        message = f"the mapping's expressions have more than {MAX_MAPPING_NODES:,} parts in all"
+    return Diagnostic("expr.too-large", message, loc=loc, span=span)
+
+
+class _TooLong(Exception):
+    """`${}` expansion went past MAX_EXPRESSION_CHARS."""
+
+
+def tree_size(node: Any) -> tuple[int, int]:
+    """The depth and the number of nodes of a parsed expression tree (without recursion)."""
+    deepest, count, stack = 0, 0, [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        deepest, count = max(deepest, depth), count + 1
+        for child in current.get("children", ()) if isinstance(current, dict) else ():
+            if isinstance(child, dict):
+                stack.append((child, depth + 1))
+    return deepest, count
+
+
+def _too_large(text: str, loc: Loc, span: SourceSpan | None, how: str = "") -> Diagnostic:
+    return Diagnostic(
+        "expr.too-large",
+        f"the expression {how}is longer than {MAX_EXPRESSION_CHARS:,} characters",
+        loc=loc,
+        span=span,
+        hint="split it into `define:` entries used by several fields, or simplify it",
+    )
+
+
+def _too_deep(text: str, loc: Loc, span: SourceSpan | None, depth: int) -> Diagnostic:
+    return Diagnostic(
+        "expr.too-deep",
+        f"the expression nests {depth} levels deep; at most {MAX_EXPRESSION_DEPTH} are allowed",
+        loc=loc,
+        span=span,
+    )
 
 
 _MACRO = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_-]*)\}")
@@ -146,6 +252,7 @@ def _expand_macros(
 ) -> str | None:
     """Replace each `${name}` by the `define:` expression `name`, in parentheses."""
     problems: list[Diagnostic] = []
+    grown = [len(text)]
 
     def one(match: re.Match[str]) -> str:
         name = match.group(1)
@@ -180,7 +287,11 @@ def _expand_macros(
             return "@"
         assert inner is not None
         expanded = _expand_macros(ctx, inner, loc, span, (*stack, name)) if "${" in inner else inner
-        return f"({expanded if expanded is not None else '@'})"
+        piece = f"({expanded if expanded is not None else '@'})"
+        grown[0] += len(piece) - len(match.group(0))
+        if grown[0] > MAX_EXPRESSION_CHARS:
+            raise _TooLong  # `${a}${a}` doubling: stop before the text is built
+        return piece
 
     result = _MACRO.sub(one, text)
     ctx.diags.extend(problems)

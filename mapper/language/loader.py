@@ -8,6 +8,7 @@ are errors, aliases are counted against an expansion limit and duplicate keys ar
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,9 @@ _SCALAR_TAGS = {
     "tag:yaml.org,2002:null",
     "tag:yaml.org,2002:timestamp",
 }
+_YAML11_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n"})
+_SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
+_OCTAL = re.compile(r"[-+]?0[0-7_]+")
 _SEQ = "tag:yaml.org,2002:seq"
 _MAP = "tag:yaml.org,2002:map"
 
@@ -140,7 +144,32 @@ class _Builder:
         value = self.constructor.construct_object(node, deep=True)
         if isinstance(value, dt.datetime | dt.date):
             return node.value  # keep dates as the text the author wrote
+        if node.style is None and node.tag != _STR:
+            self.surprise(node, value, loc)
         return value
+
+    def surprise(self, node: yaml.ScalarNode, value: Any, loc: Loc) -> None:
+        """Warn where YAML 1.1 reads plain text as something else: `0777` is 511, `1:20` is 80,
+        `on`/`no` are booleans (YAML 1.2 and most readers would keep text or another value)."""
+        text = node.value
+        if isinstance(value, bool) and text.lower() in _YAML11_BOOLEANS:
+            what = f"the boolean {str(value).lower()}"
+        elif isinstance(value, int | float) and not isinstance(value, bool) and (
+            _SEXAGESIMAL.fullmatch(text) or _OCTAL.fullmatch(text)
+        ):
+            what = f"the number {value!r}"
+        else:
+            return
+        self.diags.append(
+            Diagnostic(
+                "yaml.implicit-type",
+                f"{text} is read as {what} (a YAML 1.1 rule)",
+                loc=loc,
+                span=self.span(node),
+                severity="warning",
+                hint=f"quote it to keep the text: '{text}'",
+            )
+        )
 
     def mapping(self, node: yaml.MappingNode, loc: Loc, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -285,20 +314,21 @@ def _validate(
 
 
 def read_mapping_file(path: Path) -> tuple[str | None, Diagnostic | None]:
-    """Read a mapping file as UTF-8 text, or say why it cannot be read."""
+    """Read a mapping file as UTF-8 text, or say why it cannot be read.
+
+    The size limit counts the bytes actually read (never stat: /dev/zero or a FIFO says 0).
+    """
     where = SourceSpan(str(path), 1, 1)
     try:
-        size = path.stat().st_size
-        if size > MAX_MAPPING_BYTES:
-            limit = MAX_MAPPING_BYTES // (1024 * 1024)
-            return None, Diagnostic(
-                "yaml.too-large", f"mapping is larger than {limit} MiB", span=where
-            )
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_MAPPING_BYTES + 1)
     except OSError as err:
         return None, Diagnostic(
-            "spec.unreadable", f"cannot read mapping: {err.strerror}", span=where
+            "spec.unreadable", f"cannot read mapping: {err.strerror or err}", span=where
         )
+    if len(raw) > MAX_MAPPING_BYTES:
+        limit = MAX_MAPPING_BYTES // (1024 * 1024)
+        return None, Diagnostic("yaml.too-large", f"mapping is larger than {limit} MiB", span=where)
     try:
         return raw.decode("utf-8-sig"), None
     except UnicodeDecodeError as err:
@@ -307,20 +337,26 @@ def read_mapping_file(path: Path) -> tuple[str | None, Diagnostic | None]:
         )
 
 
-def load_mapping(path: str | Path) -> tuple[LoadedMapping | None, list[Diagnostic]]:
-    """Load a mapping file and the files it includes; returns all diagnostics found."""
+def load_mapping(
+    path: str | Path, *, allow: tuple[Path, ...] = ()
+) -> tuple[LoadedMapping | None, list[Diagnostic]]:
+    """Load a mapping file and the files it includes; returns all diagnostics found.
+
+    Includes must lie in the mapping's folder (or below it) or in one of the `allow` folders.
+    """
     path = Path(path)
     text, problem = read_mapping_file(path)
     if problem:
         return None, [problem]
     assert text is not None
-    return load_mapping_text(text, str(path), base=path.parent)
+    return load_mapping_text(text, str(path), base=path.parent, allow=allow)
 
 
 def load_mapping_text(
-    text: str, path: str = "<mapping>", *, base: Path | None = None
+    text: str, path: str = "<mapping>", *, base: Path | None = None, allow: tuple[Path, ...] = ()
 ) -> tuple[LoadedMapping | None, list[Diagnostic]]:
-    """Load a mapping from text; `base` is where relative includes are resolved."""
+    """Load a mapping from text; `base` is where relative includes are resolved, and with the
+    `allow` folders the only tree they may come from."""
     spec, smap, diags = load_text(text, path)
     if spec is None or not isinstance(spec, MappingSpec):
         if spec is not None:
@@ -333,8 +369,9 @@ def load_mapping_text(
             )
         return None, diags
     defines: dict[str, tuple[Any, SourceMap, Loc]] = {}
+    roots = tuple(p.resolve() for p in (base or Path(), *allow))
     include_diags = _collect_includes(
-        spec.include, smap, base or Path(), defines, depth=0, seen=frozenset({path})
+        spec.include, smap, base or Path(), defines, depth=0, seen=frozenset({path}), roots=roots
     )
     diags.extend(include_diags)
     diags.extend(_add_defines(spec.define, smap, defines))
@@ -351,11 +388,15 @@ def _collect_includes(
     *,
     depth: int,
     seen: frozenset[str],
+    roots: tuple[Path, ...],
 ) -> list[Diagnostic]:
     diags: list[Diagnostic] = []
     for i, rel in enumerate(includes):
         here = smap.span(("include", i))
         target = (base / rel).resolve()
+        if not any(target.is_relative_to(root) for root in roots):
+            diags.append(_outside(rel, roots[0], ("include", i), here))
+            continue
         if depth >= MAX_INCLUDE_DEPTH or str(target) in seen:
             diags.append(
                 Diagnostic(
@@ -378,8 +419,21 @@ def _collect_includes(
             )
             continue
         assert text is not None
-        diags.extend(_include_one(text, rel, target, defines, depth=depth, seen=seen))
+        diags.extend(_include_one(text, rel, target, defines, depth=depth, seen=seen, roots=roots))
     return diags
+
+
+def _outside(rel: str, root: Path, loc: Loc, span: SourceSpan | None) -> Diagnostic:
+    return Diagnostic(
+        "spec.include-outside",
+        f"cannot include {rel!r}: it is outside the mapping's folder {root}",
+        loc=loc,
+        span=span,
+        hint="includes stay in the mapping's folder tree; allow another with --allow-path DIR",
+    )
+
+
+_LIBRARY_KEYS = frozenset(LibrarySpec.model_fields)
 
 
 def _include_one(
@@ -390,13 +444,16 @@ def _include_one(
     *,
     depth: int,
     seen: frozenset[str],
+    roots: tuple[Path, ...],
 ) -> list[Diagnostic]:
     data, lsmap, diags = parse_yaml(text, rel)
-    if data is None or not isinstance(data, dict):
-        return diags or [
+    if data is None or not isinstance(data, dict) or not (set(data) <= _LIBRARY_KEYS):
+        # never echo what a file that is no library holds (it could be any file)
+        return [d for d in diags if d.code.startswith("yaml.")] or [
             Diagnostic(
-                "spec.not-a-mapping",
-                "an included file must be a YAML map",
+                "spec.not-a-library",
+                "an included file must be a YAML map of `version: 1` and `define:` "
+                "(this one is not; its content is not shown)",
                 span=SourceSpan(rel, 1, 1),
             )
         ]
@@ -405,7 +462,13 @@ def _include_one(
         return diags
     diags.extend(
         _collect_includes(
-            lib.include, lsmap, target.parent, defines, depth=depth + 1, seen=seen | {str(target)}
+            lib.include,
+            lsmap,
+            target.parent,
+            defines,
+            depth=depth + 1,
+            seen=seen | {str(target)},
+            roots=roots,
         )
     )
     diags.extend(_add_defines(lib.define, lsmap, defines))

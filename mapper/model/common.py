@@ -144,10 +144,11 @@ class UserRef(TwgModel):
 
 def check_user_ids(account_id: str | None, email: str | None, external_id: str | None) -> None:
     """Require at least one user id, and no empty one (reference §1.2)."""
-    if account_id == "" or email == "" or external_id == "":
-        present = {"accountId": account_id, "email": email, "externalId": external_id}
-        key = next(key for key, value in present.items() if value == "")
-        raise fail("object.user-ref", f"userReference {key} must not be empty", at=(key,))
+    present = {"accountId": account_id, "email": email, "externalId": external_id}
+    blank = [key for key, value in present.items() if value is not None and not value.strip()]
+    if blank:
+        key = blank[0]
+        raise fail("object.user-ref", f"userReference {key} must not be empty or blank", at=(key,))
     if not (account_id or email or external_id):
         raise fail(
             "object.user-ref",
@@ -165,8 +166,8 @@ def check_key_value(value: object) -> object:
             hint="e.g. {'entityId': 'the-id'}",
         )
     for key, item in value.items():
-        if not isinstance(item, str) or not item:
-            message = f"EntityKey value field {key!r} must be a non-empty string"
+        if not isinstance(item, str) or not item or item.isspace():
+            message = f"EntityKey value field {key!r} must be a non-blank string"
             raise fail("object.entity-key", message, at=(key,))
     return value
 
@@ -225,8 +226,8 @@ class RepositoryContainerKey(EntityKey):
 def check_principal(kind: str, principal_id: str | None) -> None:
     """Apply decision §8.6: USER and GROUP need an id, the other types carry none."""
     if kind in PRINCIPALS_WITH_ID:
-        if not principal_id:
-            raise fail("object.principal", f"{kind} principal needs a non-empty id", at=("id",))
+        if not principal_id or principal_id.isspace():
+            raise fail("object.principal", f"{kind} principal needs a non-blank id", at=("id",))
     elif kind in PRINCIPALS_WITHOUT_ID:
         if principal_id is not None:
             raise fail("object.principal", f"{kind} principal carries no id", at=("id",))

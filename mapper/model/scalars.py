@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
 from pydantic_core import PydanticCustomError
 
+from mapper.errors import show_value
+
 MAX_LONG = 2**63 - 1
 TIMESTAMP_HINT = "use the to_rfc3339() mapping function to build an RFC 3339 timestamp"
 URL_HINT = "a relative link needs the source's base URL: join the base URL and the path"
@@ -184,8 +186,14 @@ def check_url(value: str) -> str:
         )
     if parts.scheme.lower() not in ("http", "https"):
         raise fail("object.url", f"{value!r} must use http or https, not {parts.scheme!r}")
-    if not parts.netloc:
+    if not parts.netloc or not parts.hostname:
         raise fail("object.url", f"{value!r} has no host")
+    try:
+        port = parts.port
+    except ValueError as err:  # not a number, or beyond 65535
+        raise fail("object.url", f"{value!r} has an invalid port: {err}") from err
+    if port == 0:
+        raise fail("object.url", f"{value!r} has an invalid port: 0")
     if _WHITESPACE.search(value):
         raise fail(
             "object.url", f"{value!r} contains whitespace", hint="percent-encode spaces as %20"
@@ -194,7 +202,11 @@ def check_url(value: str) -> str:
 
 
 _WHITESPACE = re.compile(r"\s")
-_SIMPLE_URL = re.compile(r"(?:[Hh][Tt][Tt][Pp][Ss]?)://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:[/?#]\S*)?")
+_SIMPLE_URL = re.compile(
+    r"(?:[Hh][Tt][Tt][Pp][Ss]?)://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?:[/?#]\S*)?"
+)
+"""A host of letters, digits, dots and hyphens and no port: valid as it is (a URL with a port
+takes the checks, which read the port)."""
 
 
 def check_number(value: object) -> object:
@@ -247,8 +259,21 @@ def check_json(value: object) -> object:
 
 Str = Annotated[str, Kind("string")]
 """Any string (free text may be empty)."""
-Name = Annotated[str, StringConstraints(min_length=1), Kind("string")]
-"""A non-empty string: identifiers, names and required values."""
+def check_not_blank(value: str) -> str:
+    """Require some text that is not only whitespace (an id or name of spaces names nothing).
+
+    Raises:
+        PydanticCustomError: `object.blank`.
+    """
+    if value.isspace():
+        raise fail("object.blank", f"{show_value(value)} is only whitespace")
+    return value
+
+
+Name = Annotated[
+    str, StringConstraints(min_length=1), AfterValidator(check_not_blank), Kind("string")
+]
+"""A non-blank string: identifiers, names and required values."""
 Int = Annotated[int, Kind("integer")]
 Bool = Annotated[bool, Kind("boolean")]
 Number = Annotated[float | int, BeforeValidator(check_number), Kind("number")]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import stat
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +27,18 @@ from mapper.errors import (
     UsageError,
     suggest,
 )
-from mapper.io.atomic import write_atomic
+from mapper.io.atomic import OutputGroup, write_atomic
 from mapper.io.inputs import STDIN, InputProgress, expand_inputs, iter_records, stream_path_of
-from mapper.io.lookups import find_lookup_file
-from mapper.io.sinks import MAX_PROPERTIES, STDOUT, BatchSink, JsonlSink, RejectsSink, Sink
+from mapper.io.lookups import find_lookup_file, lookup_files
+from mapper.io.sinks import (
+    BATCH_PATTERN,
+    MAX_PROPERTIES,
+    STDOUT,
+    BatchSink,
+    JsonlSink,
+    RejectsSink,
+    Sink,
+)
 from mapper.language.plan import Plan
 from mapper.run.parts import Reading
 from mapper.run.pipeline import run
@@ -87,6 +97,11 @@ class RunRequest:
         return f"{self.output.removesuffix('.jsonl')}.report.json"
 
     @property
+    def worker_count(self) -> int:
+        """The worker processes used: `workers`, at most WORKERS_PER_CPU per CPU available."""
+        return max(1, min(self.workers, max_workers()))
+
+    @property
     def is_parallel(self) -> bool:
         """Several worker processes can map it (JSONL into a file)."""
         return (
@@ -136,18 +151,29 @@ def run_files(
         InputError: no input was found.
     """
     given = list(inputs)
+    if any(not spec.strip() for spec in given):
+        raise UsageError(
+            [_usage("an input path is empty (an unset variable?): name a file, a folder or -")]
+        )
     reading = reading_of(plan, request.records)
     options = _options(plan, request)
     paths, problems = expand_inputs(given)
     if problems and not paths:
         raise InputError([p.diagnostic for p in problems])
     check_outputs(request, paths, read=_read_files(plan, request, mapping, paths))
-    result = _run(plan, paths, reading, options, request, mapping, progress)
-    result.report.inputs = given
-    result.report.input_problems[:0] = [p.diagnostic for p in problems]
-    result.notes = _notes(request)
-    if result.status is Status.OK:
-        _finish(result, request)
+    group = OutputGroup()
+    try:
+        result = _run(plan, paths, reading, options, request, mapping, progress, group)
+        result.report.inputs = given
+        if plan.lookups:
+            result.report.lookup_files = lookup_files(plan.lookups, paths, request.lookups)
+        result.report.input_problems[:0] = [p.diagnostic for p in problems]
+        result.notes = _notes(request) + _repeated_inputs(given, paths)
+        if result.status is Status.OK:
+            _finish(result, request, group)
+    finally:
+        if not group.published:
+            group.abort()  # nothing of this run appears beside the previous run's files
     return result
 
 
@@ -230,9 +256,12 @@ def check_outputs(
     seen: dict[str, str] = {}
     real_inputs = {os.path.realpath(i): f"the input {i}" for i in reversed(inputs) if i != STDIN}
     real_inputs.update({os.path.realpath(path): what for path, what in (read or {}).items()})
+    if request.format == "batches" and request.output != STDOUT:
+        _check_batch_folder(request.output, real_inputs)
     for option, path in outputs.items():
         if path is None or path == STDOUT:
             continue
+        _check_regular(option, path)
         target = os.path.realpath(path)
         if target in seen:
             raise UsageError([_usage(f"{option} and {seen[target]} name the same file: {path}")])
@@ -242,10 +271,69 @@ def check_outputs(
             raise UsageError([_usage(f"{option} {path} would overwrite {clash}")])
 
 
+def _check_regular(option: str, path: str) -> None:
+    """An output is a regular file (or a symlink, which the rename replaces) or does not exist:
+    a FIFO, a device or a folder would be replaced by a regular file."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return  # absent (or unreachable: writing it reports why)
+    if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise UsageError(
+            [_usage(f"{option} {path} is {kind}: outputs are regular files or - (stdout)")]
+        )
+
+
+def _check_batch_folder(folder: str, real_inputs: dict[str, str]) -> None:
+    """The batch folder is a folder, and no input is a batch file in it (it would be
+    overwritten, or removed as a stale batch of an earlier run)."""
+    if os.path.lexists(folder) and not Path(folder).is_dir():
+        raise UsageError([_usage(f"-o {folder}: --format batches writes into a folder")])
+    where = os.path.realpath(folder)
+    for real, given in real_inputs.items():
+        if str(Path(real).parent) == where and re.fullmatch(BATCH_PATTERN, Path(real).name):
+            raise UsageError(
+                [_usage(f"-o {folder} would overwrite or remove {given} (a batch file)")]
+            )
+
+
+WORKERS_PER_CPU = 2
+"""More processes than this per CPU only cost memory and start-up (mapping is CPU-bound)."""
+
+
+def max_workers() -> int:
+    """The most worker processes a run starts."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return WORKERS_PER_CPU * max(cpus, 1)
+
+
+def _repeated_inputs(given: list[str], paths: list[str]) -> list[str]:
+    """Each input file is read once; say so when one was named twice (also as two paths)."""
+    counts: dict[str, int] = {}
+    for spec in given:
+        if spec != STDIN and Path(spec).is_file():
+            real = os.path.realpath(spec)
+            counts[real] = counts.get(real, 0) + 1
+    return [
+        f"the input {path} is given {counts[os.path.realpath(path)]} times: it is read once"
+        for path in paths
+        if path != STDIN and counts.get(os.path.realpath(path), 0) > 1
+    ]
+
+
 def _notes(request: RunRequest) -> list[str]:
     notes = []
     if request.workers > 1 and not request.is_parallel:
         notes.append("--workers applies to JSONL output files; one process maps")
+    elif request.is_parallel and request.worker_count < request.workers:
+        notes.append(
+            f"--workers {request.workers}: {request.worker_count} worker processes "
+            f"({WORKERS_PER_CPU} per CPU available)"
+        )
     if request.format == "jsonl" and (request.connection_id or request.properties):
         notes.append("--connection-id and --property apply to --format batches")
     return notes
@@ -259,6 +347,7 @@ def _run(
     request: RunRequest,
     mapping: str | Path | None,
     progress: ProgressHook | None,
+    group: OutputGroup,
 ) -> RunResult:
     """Map with one process or several; turn what stops a run into its status."""
     watched = InputProgress(paths)
@@ -269,11 +358,19 @@ def _run(
             from mapper.run.parallel import run_parallel  # multiprocessing: only when needed
 
             report = run_parallel(
-                mapping or plan.path, plan, paths, request, options, reading, tick, watched
+                mapping or plan.path,
+                plan,
+                paths,
+                request,
+                options,
+                reading,
+                tick,
+                watched,
+                group=group,
             )
             return RunResult(report, Status.OK, _written(request))
-        sink = _sink(request)
-        return _run_serial(plan, paths, reading, options, request, sink, tick, watched)
+        sink = _sink(request, group)
+        return _run_serial(plan, paths, reading, options, request, sink, tick, watched, group)
     except KeyboardInterrupt:
         done = f" after {sink.count} objects" if sink is not None else ""
         message = f"interrupted{done}: no output file was written (partial files removed)"
@@ -289,7 +386,7 @@ def _run(
         return RunResult(RunReport(plan.path), Status.IO, diagnostics=list(error.diagnostics))
 
 
-def _sink(request: RunRequest) -> Sink:
+def _sink(request: RunRequest, group: OutputGroup) -> Sink:
     if request.sink is not None:
         return request.sink
     set_form = request.associations == "set"
@@ -299,8 +396,9 @@ def _sink(request: RunRequest) -> Sink:
             connection_id=request.connection_id,
             properties=dict(request.properties),
             set_associations=set_form,
+            group=group if request.output != STDOUT else None,
         )
-    return JsonlSink(request.output, set_associations=set_form)
+    return JsonlSink(request.output, set_associations=set_form, group=group)
 
 
 def _run_serial(
@@ -312,10 +410,13 @@ def _run_serial(
     sink: Any,
     tick: Callable[[int], None] | None,
     watched: InputProgress,
+    group: OutputGroup,
 ) -> RunResult:
     rejects_path = request.rejects_path
     try:
-        quarantine = RejectsSink(rejects_path, keep=0 if rejects_path else request.shown_rejects)
+        quarantine = RejectsSink(
+            rejects_path, keep=0 if rejects_path else request.shown_rejects, group=group
+        )
     except OutputError:
         sink.abort()
         raise
@@ -335,16 +436,19 @@ def _written(request: RunRequest) -> list[str]:
     return files + [p for p in (request.rejects_path,) if p]
 
 
-def _finish(result: RunResult, request: RunRequest) -> None:
-    """Write the report, and set the status from the counts."""
+def _finish(result: RunResult, request: RunRequest, group: OutputGroup) -> None:
+    """Write the report, rename the run's files into place together, and set the status."""
     report = result.report
     path = request.report_path
+    try:
+        if path:
+            write_atomic(path, json.dumps(report.to_dict(), indent=2).encode() + b"\n", group)
+        group.publish()
+    except OutputError as error:
+        result.status, result.diagnostics = Status.IO, list(error.diagnostics)
+        result.written = []
+        return
     if path:
-        try:
-            write_atomic(path, json.dumps(report.to_dict(), indent=2).encode() + b"\n")
-        except OutputError as error:
-            result.status, result.diagnostics = Status.IO, list(error.diagnostics)
-            return
         result.written.append(path)
         result.report_file = path
     if report.input_problems:

@@ -85,6 +85,7 @@ def load_jobs(paths: Iterable[Path]) -> tuple[tuple[Job, ...], list[Diagnostic]]
         jobs.extend(found)
         diags.extend(problems)
     diags.extend(check_unique_names(jobs))
+    diags.extend(check_output_names(jobs))
     return tuple(jobs), diags
 
 
@@ -133,3 +134,24 @@ def check_unique_names(jobs: Iterable[Job]) -> Iterator[Diagnostic]:
                 span=job.span,
                 hint=f"both jobs would write DIR/{job.name}.jsonl; the first is at {seen.span}",
             )
+
+
+def output_names(name: str) -> tuple[str, ...]:
+    """The files a job writes into the output folder."""
+    return (f"{name}.jsonl", f"{name}.rejects.jsonl", f"{name}.report.json")
+
+
+def check_output_names(jobs: Iterable[Job]) -> Iterator[Diagnostic]:
+    """Two jobs must not write one file: jobs `x` and `x.rejects` both write x.rejects.jsonl."""
+    writer: dict[str, Job] = {}
+    for job in jobs:
+        for file in output_names(job.name):
+            seen = writer.setdefault(file.casefold(), job)
+            if seen is not job and seen.name.casefold() != job.name.casefold():
+                yield Diagnostic(
+                    "jobs.output-collision",
+                    f"job {job.name!r} would write {file}, which job {seen.name!r} writes",
+                    loc=job.loc,
+                    span=job.span,
+                    hint=f"rename one of them; the other is at {seen.span}",
+                )

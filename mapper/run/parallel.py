@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from mapper.engine.plans import load
 from mapper.errors import Diagnostic
-from mapper.io.atomic import output_error
+from mapper.io.atomic import OutputGroup, output_error
 from mapper.io.inputs import (
     ArraySpan,
     InputProgress,
@@ -364,6 +364,8 @@ def run_parallel(
     reading: Reading | None = None,
     progress: Callable[[int], None] | None = None,
     inputs: InputProgress | None = None,
+    *,
+    group: OutputGroup | None = None,
 ) -> RunReport:
     """Map the records of `paths` with `workers` processes; the same objects, in the same order,
     and the same report as one worker gives.
@@ -380,9 +382,9 @@ def run_parallel(
     reading = reading or Reading()
     parts = _InFlight(input_parts(paths, reading, workers_read_files=can_fork))
     set_assoc = request.associations == "set"
-    workers = request.workers
-    sink = JsonlSink(request.output, set_associations=set_assoc)
-    quarantine = RejectsSink(request.rejects_path)
+    workers = request.worker_count
+    sink = JsonlSink(request.output, set_associations=set_assoc, group=group)
+    quarantine = RejectsSink(request.rejects_path, group=group)
     tick = None if progress is None else _ticker(progress, report, inputs, paths)
     state = _Run(plan, options, sink, quarantine, report, tick, reading)
     turns = (Turns(ctx, 2), Turns(ctx, 1))

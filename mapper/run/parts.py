@@ -9,7 +9,7 @@ input, and large arrays under a `--records` wrapper (ijson).
 
 from __future__ import annotations
 
-import sys
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +21,15 @@ from mapper.io.inputs import (
     ArraySpan,
     Span,
     array_spans,
-    document_items,
     input_size,
     is_streamed,
     iter_records,
     jsonl_spans,
+    lines_of,
+    read_document,
     sniff_jsonl,
+    sniffed_items,
+    stdin_bytes,
     unreadable,
 )
 from mapper.records import Item
@@ -88,13 +91,18 @@ def input_parts(
     group: list[str] = []
     size = 0
     for path_no, path in enumerate(paths):
-        jsonl = path != STDIN and path.lower().endswith(JSONL_SUFFIXES)
-        streamed = not jsonl and is_streamed(path, reading.selector, reading.stream_path)
-        whole = workers_read_files and not jsonl and not streamed and path != STDIN
+        unsized = path != STDIN and not is_regular(path)  # a FIFO, a device: size unknown
+        jsonl = not unsized and path != STDIN and path.lower().endswith(JSONL_SUFFIXES)
+        streamed = not (jsonl or unsized) and is_streamed(
+            path, reading.selector, reading.stream_path
+        )
+        whole = workers_read_files and not (jsonl or streamed or unsized) and path != STDIN
         if group and (not whole or size >= SPAN_BYTES):
             yield path_no - 1, FilePart(tuple(group))
             group, size = [], 0
-        if jsonl:
+        if unsized:
+            yield from ((path_no, part) for part in _unsized_parts(path, reading))
+        elif jsonl:
             yield from ((path_no, span) for span in _spans(path))
         elif streamed and reading.stream_path is None:  # a top-level array
             yield from ((path_no, span) for span in _array_spans(path))
@@ -125,13 +133,46 @@ def _array_spans(path: str) -> Iterator[Part]:
         yield [unreadable(path, err)]
 
 
+def is_regular(path: str) -> bool:
+    """A regular file (whose size says how to cut it); False for FIFOs, devices, sockets."""
+    try:
+        return stat.S_ISREG(Path(path).stat().st_mode)
+    except OSError:
+        return True  # reading it reports the problem
+
+
+def _unsized_parts(path: str, reading: Reading) -> Iterator[Part]:
+    """An input whose size cannot be known (a FIFO) is read once, by the parent: JSONL as
+    lines for the workers, anything else as records."""
+    if not path.lower().endswith(JSONL_SUFFIXES):
+        yield from _record_lists(iter_records([path], **reading.kwargs()))
+        return
+    try:
+        with Path(path).open("rb") as fh:
+            yield from _line_parts(path, lines_of(fh))
+    except OSError as err:
+        yield [unreadable(path, err)]
+
+
 def _stdin_parts(reading: Reading) -> Iterator[Part]:
     """Standard input: JSONL as lines for the workers to parse, a JSON document as records."""
-    lines = sniff_jsonl(sys.stdin.buffer)
-    if not isinstance(lines, Iterator):
-        data = lines + sys.stdin.buffer.read()
-        yield from _record_lists(document_items(STDIN, data, reading.selector))
+    try:
+        stdin = stdin_bytes()
+    except OSError as err:
+        yield [unreadable(STDIN, err)]
         return
+    try:
+        lines = sniff_jsonl(stdin)
+        if not isinstance(lines, Iterator):
+            data = lines + read_document(stdin)
+            yield from _record_lists(sniffed_items(STDIN, data, reading.selector))
+            return
+        yield from _line_parts(STDIN, lines)
+    except OSError as err:  # a line or a document too long (cat /dev/zero | mapper run ...)
+        yield [unreadable(STDIN, err)]
+
+
+def _line_parts(source: str, lines: Iterable[bytes]) -> Iterator[Part]:
     part: list[bytes] = []
     size = records = 0
     index, line_no = 0, 1
@@ -140,11 +181,11 @@ def _stdin_parts(reading: Reading) -> Iterator[Part]:
         size += len(line)
         records += bool(line.strip())
         if size >= SPAN_BYTES:
-            yield Lines(STDIN, part, index, line_no)
+            yield Lines(source, part, index, line_no)
             index, line_no = index + records, line_no + len(part)
             part, size, records = [], 0, 0
     if part:
-        yield Lines(STDIN, part, index, line_no)
+        yield Lines(source, part, index, line_no)
 
 
 def _record_lists(items: Iterable[Item]) -> Iterator[Part]:

@@ -34,6 +34,8 @@ class RunReport:
     warnings: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
     input_problems: list[Diagnostic] = field(default_factory=list)
+    lookup_files: dict[str, list[str]] = field(default_factory=dict)
+    """The file(s) each `lookups:` table was read from (none: not found)."""
     duration_s: float = 0.0
     stopped_early: str | None = None
     completed: bool = False
@@ -80,6 +82,7 @@ class RunReport:
                 for c, n in self.warnings.most_common()
             ],
             "inputProblems": [d.to_dict() for d in self.input_problems],
+            **({"lookupFiles": self.lookup_files} if self.lookup_files else {}),
             "durationSeconds": round(self.duration_s, 3),
         }
 
