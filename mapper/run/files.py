@@ -81,6 +81,10 @@ class RunRequest:
     """An optional field whose expression fails rejects its object (default: omitted, warned)."""
     shown_rejects: int = 20
     """Without a rejects file, the errors of this many rejected records are kept to show."""
+    sink: Sink | None = None
+    """Objects go into this sink instead of one made from `output` and `format`: a library
+    caller's own stage that sees each finished object (e.g. the sync stage). The run is serial;
+    `output` still names the file the sink writes, for the checks against the inputs."""
 
     @property
     def rejects_path(self) -> str | None:
@@ -104,7 +108,9 @@ class RunRequest:
     @property
     def is_parallel(self) -> bool:
         """Several worker processes can map it (JSONL into a file)."""
-        return self.workers > 1 and self.format == "jsonl" and self.output != STDOUT
+        return (
+            self.workers > 1 and self.format == "jsonl" and self.output != STDOUT and not self.sink
+        )
 
 
 @dataclass
@@ -396,6 +402,8 @@ def _run(
 
 
 def _sink(request: RunRequest, group: OutputGroup) -> Sink:
+    if request.sink is not None:
+        return request.sink
     set_form = request.associations == "set"
     if request.format == "batches":
         return BatchSink(
