@@ -235,6 +235,8 @@ class PrincipalChecker:
         return diags
 
     def _unreferenced_users(self, counts: Counter[str]) -> list[Diagnostic]:
+        if not self.seen.objects:  # a run of users alone: the objects come from another run
+            return []
         reached = {p.id for p in self.seen.referenced if p.type == USER}
         for principal in self.seen.referenced:
             if principal.type == GROUP:

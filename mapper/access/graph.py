@@ -167,9 +167,7 @@ class _Walk:
             self.users[user_id] = row is not None
         return self.users[user_id]
 
-    def group_users(
-        self, group_id: str, seen: frozenset[str] = frozenset()
-    ) -> frozenset[str] | None:
+    def group_users(self, group_id: str) -> frozenset[str] | None:
         """The sent users in a sent group, through nested groups; None: no such group."""
         if group_id in self.members:
             return self.members[group_id]
@@ -177,16 +175,19 @@ class _Walk:
             self.members[group_id] = None
             return None
         found: set[str] = set()
-        rows = self.db.execute(
-            "SELECT m.mid, m.mtype, u.id IS NOT NULL FROM members m "
-            "LEFT JOIN users u ON u.id = m.mid WHERE m.gid = ?",
-            (group_id,),
-        ).fetchall()
-        for mid, mtype, is_user in rows:
-            if mtype == GROUP and mid not in seen:
-                found |= self.group_users(mid, seen | {group_id}) or frozenset()
-            elif mtype != GROUP and is_user:
-                found.add(mid)
+        seen, todo = {group_id}, [group_id]
+        while todo:  # breadth of nested groups, each once (nested groups may form loops)
+            rows = self.db.execute(
+                "SELECT m.mid, m.mtype, u.id IS NOT NULL FROM members m "
+                "LEFT JOIN users u ON u.id = m.mid WHERE m.gid = ?",
+                (todo.pop(),),
+            ).fetchall()
+            for mid, mtype, is_user in rows:
+                if mtype == GROUP and mid not in seen:
+                    seen.add(mid)
+                    todo.append(mid)
+                elif mtype != GROUP and is_user:
+                    found.add(mid)
         self.members[group_id] = frozenset(found)
         return self.members[group_id]
 

@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from mapper.access.checks import AccessFindings
 from mapper.errors import Diagnostic, MapperError, OutputError, RecordError, suggest
 from mapper.io.atomic import write_atomic
 from mapper.io.inputs import STDIN, InputProgress, expand_inputs, iter_records, stream_path_of
 from mapper.io.sinks import MAX_PROPERTIES, STDOUT, BatchSink, JsonlSink, RejectsSink, Sink
 from mapper.language.plan import Plan
+from mapper.run.access import AccessRequest, check_access, wants_check
 from mapper.run.parts import Reading
 from mapper.run.pipeline import run
 from mapper.run.policy import ErrorPolicy, RunOptions
@@ -65,6 +67,8 @@ class RunRequest:
     properties: Mapping[str, str] = field(default_factory=dict)
     shown_rejects: int = 20
     """Without a rejects file, the errors of this many rejected records are kept to show."""
+    access: AccessRequest = field(default_factory=AccessRequest)
+    """How the principals of the written objects are checked (`run.access`)."""
 
     @property
     def rejects_path(self) -> str | None:
@@ -103,6 +107,8 @@ class RunResult:
     """Without a rejects file: the errors of the first rejected records."""
     report_file: str | None = None
     """The JSON report, once written."""
+    access: AccessFindings | None = None
+    """The principal checks over the output, when the run made them (`run.access`)."""
 
 
 def run_files(
@@ -139,8 +145,23 @@ def run_files(
     result.report.input_problems[:0] = [p.diagnostic for p in problems]
     result.notes = _notes(request)
     if result.status is Status.OK:
+        _check_access(plan, result, request)
+    if result.status is Status.OK:
         _finish(result, request)
     return result
+
+
+def _check_access(plan: Plan, result: RunResult, request: RunRequest) -> None:
+    """Check the principals of the written objects (see `run.access`)."""
+    if not wants_check([plan], request.access):
+        return
+    if request.output == STDOUT:
+        result.notes.append("principals are not checked when the output is standard output")
+        return
+    try:
+        result.access = check_access([plan], [request.output], request.access)
+    except OutputError as error:
+        result.status, result.diagnostics = Status.IO, list(error.diagnostics)
 
 
 def reading_of(plan: Plan, records: str | None) -> Reading:
@@ -300,8 +321,11 @@ def _finish(result: RunResult, request: RunRequest) -> None:
     report = result.report
     path = request.report_path
     if path:
+        data = report.to_dict()
+        if result.access is not None:
+            data["access"] = result.access.to_dict()
         try:
-            write_atomic(path, json.dumps(report.to_dict(), indent=2).encode() + b"\n")
+            write_atomic(path, json.dumps(data, indent=2).encode() + b"\n")
         except OutputError as error:
             result.status, result.diagnostics = Status.IO, list(error.diagnostics)
             return
@@ -309,6 +333,6 @@ def _finish(result: RunResult, request: RunRequest) -> None:
         result.report_file = path
     if report.input_problems:
         result.status = Status.IO
-    elif report.records_rejected:
+    elif report.records_rejected or (result.access is not None and result.access.has_errors):
         result.status = Status.REJECTED
 
