@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 USER = "USER"
 GROUP = "GROUP"
@@ -33,9 +33,9 @@ WORDS: dict[str, str] = {
 """What the principals without an id mean, in words."""
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Principal:
-    """One principal: its type and, for USER and GROUP, the external id."""
+class Principal(NamedTuple):
+    """One principal: its type and, for USER and GROUP, the external id (a named tuple:
+    millions are made while an index is built)."""
 
     type: str
     id: str | None = None
@@ -51,14 +51,43 @@ AccessControls = tuple[tuple[Principal, ...], ...]
 def access_controls(payload: dict[str, Any]) -> AccessControls:
     """The access controls of an object payload, flattened across its permission entries."""
     found: list[tuple[Principal, ...]] = []
-    for entry in _dicts(payload.get("permissions")):
-        for control in _dicts(entry.get("accessControls")):
-            principals = tuple(
-                Principal(str(p.get("type")), _text(p.get("id")))
-                for p in _dicts(control.get("principals"))
-            )
-            found.append(principals)
+    entries = payload.get("permissions")
+    for entry in entries if isinstance(entries, list) else ():
+        controls = entry.get("accessControls") if isinstance(entry, dict) else None
+        for control in controls if isinstance(controls, list) else ():
+            principals = control.get("principals") if isinstance(control, dict) else None
+            if isinstance(principals, list):
+                found.append(tuple(_principal(p) for p in principals if isinstance(p, dict)))
     return tuple(found)
+
+
+def _principal(value: dict[str, Any]) -> Principal:
+    pid = value.get("id")
+    return Principal(str(value.get("type")), None if pid is None else str(pid))
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectFacts:
+    """What the access graph needs of one object payload, read once."""
+
+    type: str
+    id: str
+    name: Any
+    url: Any
+    controls: AccessControls
+    container: tuple[str, str] | None
+
+
+def facts_of(payload: dict[str, Any]) -> ObjectFacts:
+    """Read an object payload's type, id, name, url, access controls and container once."""
+    return ObjectFacts(
+        type_of(payload),
+        str(payload.get("id")),
+        payload.get("displayName"),
+        payload.get("url"),
+        access_controls(payload),
+        container_of(payload),
+    )
 
 
 def container_of(payload: dict[str, Any]) -> tuple[str, str] | None:
@@ -75,7 +104,10 @@ def container_of(payload: dict[str, Any]) -> tuple[str, str] | None:
 
 def type_of(payload: dict[str, Any]) -> str:
     """The object type: the payload's `atlassian:*` key."""
-    return next((k for k in payload if k.startswith("atlassian:")), "")
+    for key in payload:
+        if key.startswith("atlassian:"):
+            return key
+    return ""
 
 
 def iter_id_principals(controls: AccessControls) -> Iterator[Principal]:
@@ -84,11 +116,3 @@ def iter_id_principals(controls: AccessControls) -> Iterator[Principal]:
         for principal in control:
             if principal.type in (USER, GROUP) and principal.id:
                 yield principal
-
-
-def _dicts(value: Any) -> list[dict[str, Any]]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None else str(value)

@@ -28,11 +28,10 @@ from mapper.access.acl import (
     GROUP,
     OPEN,
     USER,
+    ObjectFacts,
     Principal,
-    access_controls,
-    container_of,
+    facts_of,
     iter_id_principals,
-    type_of,
 )
 from mapper.access.outputs import Entry
 from mapper.errors import Diagnostic, Loc, Severity, SourceSpan, suggest
@@ -133,21 +132,22 @@ class PrincipalChecker:
             ) if isinstance(members, list) else ()
             self.seen.groups[str(payload.get("externalId"))] = ids
         else:
-            self._add_object(payload)
+            self.add_facts(facts_of(payload))
 
-    def _add_object(self, payload: dict[str, Any]) -> None:
+    def add_facts(self, facts: ObjectFacts) -> None:
+        """Add one object, already read (`acl.facts_of`)."""
         seen = self.seen
         seen.objects += 1
-        key = (type_of(payload), str(payload.get("id")))
+        key = (facts.type, facts.id)
         seen.object_keys.add(hash(key))
-        controls = access_controls(payload)
+        controls = facts.controls
         for principal in set(iter_id_principals(controls)):
             seen.referenced[principal] += 1
             kept = seen.examples.setdefault(principal, [])
             if len(kept) < EXAMPLES_PER_PRINCIPAL:
                 kept.append(key)
         if any(p.type == CONTAINER for control in controls for p in control):
-            container = container_of(payload)
+            container = facts.container
             if container is None:
                 seen.missing_containers[("", "")] += 1
                 seen.containers.setdefault(("", ""), key)

@@ -160,6 +160,8 @@ class _Walk:
     db: sqlite3.Connection
     users: dict[str, bool] = field(default_factory=dict)
     members: dict[str, frozenset[str] | None] = field(default_factory=dict)
+    audiences: dict[int, Audience] = field(default_factory=dict)
+    cuts: int = 0  # container loops cut so far
 
     def is_user(self, user_id: str) -> bool:
         if user_id not in self.users:
@@ -198,13 +200,24 @@ def audience(db: sqlite3.Connection, obj: ObjectRef) -> Audience:
 
 
 def _audience(walk: _Walk, obj: ObjectRef, chain: tuple[int, ...]) -> Audience:
+    """The audience of `obj`, cached unless a container loop was cut while it was found (the
+    answer then depends on where the loop was entered)."""
+    if obj.oid in walk.audiences:
+        return walk.audiences[obj.oid]
+    cuts = walk.cuts
     controls = _controls(walk.db, obj.oid)
     problems = [] if controls else ["the object has no access controls: nobody can see it"]
+    grants: dict[Principal, Grant] = {}  # a principal written twice is explained once
+    inner = (*chain, obj.oid)
+    for principal in {p for control in controls for p in control}:
+        grants[principal] = _grant(walk, obj, principal, inner)
     explained = tuple(
-        Control(i, tuple(_grant(walk, obj, p, (*chain, obj.oid)) for p in control))
-        for i, control in enumerate(controls)
+        Control(i, tuple(grants[p] for p in control)) for i, control in enumerate(controls)
     )
-    return Audience(obj, explained, tuple(problems))
+    found = Audience(obj, explained, tuple(problems))
+    if walk.cuts == cuts:
+        walk.audiences[obj.oid] = found
+    return found
 
 
 def _grant(walk: _Walk, obj: ObjectRef, principal: Principal, chain: tuple[int, ...]) -> Grant:
@@ -243,6 +256,7 @@ def _container_grant(
         problem = f"the container {where} is not in the outputs: reported, not guessed"
         return Grant(principal, f"everyone who can see {where}", problem=problem)
     if container.oid in chain or len(chain) > MAX_DEPTH:
+        walk.cuts += 1
         return Grant(principal, f"everyone who can see {where}", problem="containers loop")
     inner = _audience(walk, container, chain)
     return Grant(
@@ -269,16 +283,23 @@ class _Decider:
         self.is_user = self.walk.is_user(user)
         self.groups = _groups_of(db, user) if self.is_user else frozenset()
         self.cache: dict[int, Decision] = {}
+        self.container_reason: dict[int, str | None] = {}
+        self.cuts = 0  # container loops cut so far
 
     def decision(self, obj: ObjectRef, chain: tuple[int, ...] = ()) -> Decision:
+        """The decision on `obj`; cached unless a container loop was cut while deciding."""
         if obj.oid in self.cache:
             return self.cache[obj.oid]
+        cuts = self.cuts
+        self.container_reason.pop(obj.oid, None)
         reasons = tuple(
             self._reason(obj, control, (*chain, obj.oid))
             for control in _controls(self.db, obj.oid)
         )
+        self.container_reason.pop(obj.oid, None)
         found = Decision(obj, self.user, reasons)
-        self.cache[obj.oid] = found
+        if self.cuts == cuts:
+            self.cache[obj.oid] = found
         return found
 
     def _reason(
@@ -298,12 +319,21 @@ class _Decider:
             return f"GROUP {pid}: a member"
         if kind in OPEN:
             return f"{kind}: {WORDS[kind]}"
-        if kind == CONTAINER:
-            container = _container(self.db, obj)
-            if container is None or container.oid in chain or len(chain) > MAX_DEPTH:
-                return None
-            if self.decision(container, chain).allowed:
-                return f"CONTAINER: can see {container}"
+        if kind == CONTAINER:  # decided once per object, however often it is written
+            if obj.oid not in self.container_reason:
+                self.container_reason[obj.oid] = self._container_reason(obj, chain)
+            return self.container_reason[obj.oid]
+        return None
+
+    def _container_reason(self, obj: ObjectRef, chain: tuple[int, ...]) -> str | None:
+        container = _container(self.db, obj)
+        if container is None:
+            return None
+        if container.oid in chain or len(chain) > MAX_DEPTH:
+            self.cuts += 1
+            return None
+        if self.decision(container, chain).allowed:
+            return f"CONTAINER: can see {container}"
         return None
 
 

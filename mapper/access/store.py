@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mapper.access.acl import access_controls, container_of, type_of
+from mapper.access.acl import ObjectFacts, facts_of
 from mapper.access.checks import AccessFindings, PrincipalChecker
 from mapper.access.outputs import Entry
 from mapper.errors import Diagnostic, OutputError
@@ -65,13 +65,14 @@ class _Batch:
     users: list[tuple[Any, ...]]
     groups: list[tuple[Any, ...]]
     members: list[tuple[Any, ...]]
+    repeated: list[str]
 
     def size(self) -> int:
         return len(self.objects) + len(self.acl) + len(self.users) + len(self.members)
 
 
 def _empty() -> _Batch:
-    return _Batch([], [], [], [], [])
+    return _Batch([], [], [], [], [], [])
 
 
 def build_index(
@@ -111,15 +112,22 @@ def _load(
     totals = [0, 0, 0, 0, 0]
     batch = _empty()
     oid = 0
+    groups_seen: set[str] = set()
     for entry in entries:
-        checker.add(entry)
         if entry.kind == "object":
             oid += 1
-            _add_object(batch, oid, entry.payload)
-        elif entry.kind == "user":
-            _add_user(batch, entry.payload)
+            facts = facts_of(entry.payload)
+            checker.add_facts(facts)
+            _add_object(batch, oid, facts)
         else:
-            _add_group(batch, entry.payload)
+            checker.add(entry)
+            if entry.kind == "user":
+                _add_user(batch, entry.payload)
+            else:
+                if str(entry.payload.get("externalId")) in groups_seen:
+                    _flush(db, batch, totals)  # its earlier members must be in the file first
+                    batch = _empty()
+                _add_group(batch, entry.payload, groups_seen)
         if batch.size() >= CHUNK:
             _flush(db, batch, totals)
             batch = _empty()
@@ -131,14 +139,10 @@ def _load(
     return totals[0] - duplicates, totals[1], totals[2], totals[3], totals[4], duplicates
 
 
-def _add_object(batch: _Batch, oid: int, payload: dict[str, Any]) -> None:
-    container = container_of(payload)
-    ctype, cid = container if container else (None, None)
-    name = payload.get("displayName")
-    batch.objects.append(
-        (oid, type_of(payload), str(payload.get("id")), name, ctype, cid, payload.get("url"))
-    )
-    for number, control in enumerate(access_controls(payload)):
+def _add_object(batch: _Batch, oid: int, facts: ObjectFacts) -> None:
+    ctype, cid = facts.container or (None, None)
+    batch.objects.append((oid, facts.type, facts.id, facts.name, ctype, cid, facts.url))
+    for number, control in enumerate(facts.controls):
         batch.acl.extend((oid, number, p.type, p.id) for p in control)
 
 
@@ -149,8 +153,11 @@ def _add_user(batch: _Batch, payload: dict[str, Any]) -> None:
     batch.users.append((str(payload.get("externalId")), payload.get("displayName"), email))
 
 
-def _add_group(batch: _Batch, payload: dict[str, Any]) -> None:
+def _add_group(batch: _Batch, payload: dict[str, Any], seen: set[str]) -> None:
     gid = str(payload.get("externalId"))
+    if gid in seen:
+        batch.repeated.append(gid)
+    seen.add(gid)
     batch.groups.append((gid, payload.get("displayName")))
     members = payload.get("members")
     for member in members if isinstance(members, list) else ():
@@ -165,8 +172,8 @@ def _flush(db: sqlite3.Connection, batch: _Batch, totals: list[int]) -> None:
     db.executemany("INSERT INTO acl VALUES (?, ?, ?, ?)", batch.acl)
     db.executemany("INSERT OR REPLACE INTO users VALUES (?, ?, ?)", batch.users)
     db.executemany("INSERT OR REPLACE INTO groups VALUES (?, ?)", batch.groups)
-    if batch.groups:  # a group sent again replaces its members
-        db.executemany("DELETE FROM members WHERE gid = ?", [(g[0],) for g in batch.groups])
+    if batch.repeated:  # a group sent again replaces its members
+        db.executemany("DELETE FROM members WHERE gid = ?", [(g,) for g in batch.repeated])
     db.executemany("INSERT INTO members VALUES (?, ?, ?)", batch.members)
     db.execute("COMMIT")
     for i, rows in enumerate((batch.objects, batch.acl, batch.users, batch.groups, batch.members)):
