@@ -34,10 +34,9 @@ from mapper.access.acl import (
     iter_id_principals,
 )
 from mapper.access.outputs import Entry
-from mapper.errors import Diagnostic, Loc, Severity, SourceSpan, suggest
+from mapper.errors import Diagnostic, Loc, Severity, SourceSpan
 
 EXAMPLES_PER_PRINCIPAL = 3
-MAX_SUGGESTION_POOL = 5000  # did-you-mean compares with at most this many ids (it is quadratic)
 
 
 class KnownIdentities(Protocol):
@@ -292,11 +291,14 @@ def _warning(code: str, message: str, *, hint: str | None = None) -> Diagnostic:
 
 
 def _closest(name: str, pool: Iterable[str]) -> str | None:
-    """Did-you-mean among the ids sent: case and small spelling differences."""
-    ids = list(pool)
-    lowered = {i.lower(): i for i in ids}
-    if name.lower() in lowered:
-        return f"did you mean {lowered[name.lower()]!r}? (ids are compared exactly)"
-    if len(ids) > MAX_SUGGESTION_POOL:
-        return None
-    return suggest(name, ids)
+    """Did-you-mean among the ids sent, for ids that differ only in case, braces or spaces
+    (opaque ids that merely look alike are not suggested: they are different users)."""
+    wanted = _bare(name)
+    for known in pool:
+        if _bare(known) == wanted:
+            return f"did you mean {known!r}? (ids are compared exactly)"
+    return None
+
+
+def _bare(value: str) -> str:
+    return value.strip().strip("{}").lower()
