@@ -86,7 +86,7 @@ class _Seen:
     """What the checker keeps: ids sent, principals referenced (counted, a few examples)."""
 
     users: set[str] = field(default_factory=set)
-    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    groups: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)  # id, type
     referenced: Counter[Principal] = field(default_factory=Counter)
     examples: dict[Principal, list[tuple[str, str]]] = field(default_factory=dict)
     object_keys: set[int] = field(default_factory=set)
@@ -126,9 +126,12 @@ class PrincipalChecker:
             self.seen.users.add(str(payload.get("externalId")))
         elif entry.kind == "group":
             members = payload.get("members")
+            found = members if isinstance(members, list) else ()
             ids = tuple(
-                str(m.get("externalId")) for m in members if isinstance(m, dict)
-            ) if isinstance(members, list) else ()
+                (str(m.get("externalId")), str(m.get("type") or USER))
+                for m in found
+                if isinstance(m, dict)
+            )
             self.seen.groups[str(payload.get("externalId"))] = ids
         else:
             self.add_facts(facts_of(payload))
@@ -219,16 +222,14 @@ class PrincipalChecker:
                 diags.append(
                     _warning("access.empty-group", f"group {group_id!r} has no members")
                 )
-            for member in members:
-                if member not in self.seen.users and not (
-                    self.known and self.known.has_user(member)
-                ):
+            for member, kind in members if self.seen.users or self.known else ():
+                if not self._has(Principal(GROUP if kind == GROUP else USER, member)):
                     counts["access.unknown-member"] += 1
                     diags.append(
                         _warning(
                             "access.unknown-member",
-                            f"group {group_id!r} lists member {member!r}, which is no user "
-                            "sent with setUsers",
+                            f"group {group_id!r} lists member {kind} {member!r}, which was not "
+                            f"sent with {'setGroups' if kind == GROUP else 'setUsers'}",
                         )
                     )
         return diags
@@ -237,9 +238,15 @@ class PrincipalChecker:
         if not self.seen.objects:  # a run of users alone: the objects come from another run
             return []
         reached = {p.id for p in self.seen.referenced if p.type == USER}
-        for principal in self.seen.referenced:
-            if principal.type == GROUP:
-                reached.update(self.seen.groups.get(principal.id or "", ()))
+        todo = [p.id or "" for p in self.seen.referenced if p.type == GROUP]
+        groups_done = set(todo)
+        while todo:  # members of granted groups, through nested groups
+            for member, kind in self.seen.groups.get(todo.pop(), ()):
+                if kind != GROUP:
+                    reached.add(member)
+                elif member not in groups_done:
+                    groups_done.add(member)
+                    todo.append(member)
         diags = []
         for user in sorted(self.seen.users - reached):
             counts["access.unreferenced-user"] += 1
