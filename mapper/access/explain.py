@@ -161,6 +161,11 @@ def decision_lines(decision: Decision) -> list[str]:
         )
     if not decision.reasons:
         lines.append("  the object has no access controls: nobody can see it")
+    if not decision.is_user:
+        lines.append(
+            f"note: no user with externalId {decision.user!r} was sent with setUsers, so only "
+            "EVERYONE / ATLASSIAN_WORKSPACE can reach them"
+        )
     return lines
 
 
@@ -169,6 +174,7 @@ def decision_dict(decision: Decision) -> dict[str, Any]:
     return {
         "object": _object_dict(decision.obj),
         "user": decision.user,
+        "userSent": decision.is_user,
         "canSee": decision.allowed,
         "accessControls": [{"grantedBy": r} for r in decision.reasons],
     }

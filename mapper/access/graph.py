@@ -112,6 +112,7 @@ class Decision:
     obj: ObjectRef
     user: str
     reasons: tuple[str | None, ...]  # per access control: what grants it, None = nothing
+    is_user: bool = True  # the user was sent with setUsers (else only open grants reach them)
 
     @property
     def allowed(self) -> bool:
@@ -297,7 +298,7 @@ class _Decider:
             for control in _controls(self.db, obj.oid)
         )
         self.container_reason.pop(obj.oid, None)
-        found = Decision(obj, self.user, reasons)
+        found = Decision(obj, self.user, reasons, self.is_user)
         if self.cuts == cuts:
             self.cache[obj.oid] = found
         return found
