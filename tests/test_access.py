@@ -270,3 +270,39 @@ def test_strict_run_exits_3_on_unknown_principals(tmp_path: Path) -> None:
     assert strict.exit_code == 3
     report = json.loads((tmp_path / "s.report.json").read_text())
     assert report["access"]["counts"]["access.unknown-user"] == 1
+
+
+class _Stored:
+    """Ids sent by an earlier run (what a sync state store would answer)."""
+
+    def has_user(self, external_id: str) -> bool:
+        return external_id == "old-user"
+
+    def has_group(self, external_id: str) -> bool:
+        return external_id == "old-group"
+
+
+def test_ids_sent_by_an_earlier_run_count_as_sent() -> None:
+    principals = [{"type": "USER", "id": "old-user"}, {"type": "GROUP", "id": "old-group"}, {"type": "USER", "id": "new"}]
+    obj = {"id": "s1", "atlassian:space": {}, "permissions": [{"accessControls": [{"principals": principals}]}]}
+    checker = PrincipalChecker(known=_Stored(), strict=True)
+    checker.add(Entry("object", obj, "t"))
+    findings = checker.finish()
+    assert findings.counts == {"access.unknown-user": 1} and findings.has_errors
+
+
+def test_workspace_only_objects_are_reported_in_replicating_runs() -> None:
+    obj = {"id": "s1", "atlassian:space": {}, "permissions": [{"accessControls": [{"principals": [{"type": "ATLASSIAN_WORKSPACE"}]}]}]}
+    for replicates, expected in ((False, {}), (True, {"access.workspace-only": 1})):
+        checker = PrincipalChecker(replicates_permissions=replicates)
+        checker.add(Entry("object", obj, "t"))
+        assert checker.finish().counts == expected
+
+
+def test_empty_groups_and_missing_containers_are_reported() -> None:
+    checker = PrincipalChecker()
+    checker.add(Entry("group", {"externalId": "g1", "members": []}, "t"))
+    key = {"type": "atlassian:conversation", "value": {"entityId": "c9"}}
+    acl = [{"accessControls": [{"principals": [{"type": "CONTAINER"}]}]}]
+    checker.add(Entry("object", {"id": "m1", "atlassian:message": {}, "containerKey": key, "permissions": acl}, "t"))
+    assert checker.finish().counts == {"access.empty-group": 1, "access.missing-container": 1}
