@@ -44,7 +44,7 @@ def check_object(
     A valid payload is normally decided by the generated fast path (`fastcheck`), which gives
     the same result; `fast=False` always uses the pydantic models (the reference).
     """
-    if type_name in IDENTITY_KINDS:  # a setUsers / setGroups payload from a users:/groups: rule
+    if isinstance(type_name, str) and type_name in IDENTITY_KINDS:  # from a users:/groups: rule
         return check_identity(type_name, payload)
     if fast:
         decided = fast_check(type_name, payload)

@@ -29,12 +29,14 @@ class AccessRequest:
     """Report objects granted only to EVERYONE / ATLASSIAN_WORKSPACE."""
     known: KnownIdentities | None = None
     """Users and groups sent by earlier runs (a sync state store), counted as sent."""
+    enabled: bool = True
+    """False: no check (`mapper batch` checks its jobs together, not one by one)."""
 
 
 def wants_check(plans: Iterable[Plan], request: AccessRequest) -> bool:
     """Check when asked, when a mapping makes users or groups, or replicates permissions."""
     plans = list(plans)
-    return (
+    return request.enabled and (
         request.check
         or request.replicates_permissions
         or any(p.identity_kinds or p.replicates_permissions for p in plans)
