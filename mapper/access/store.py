@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -215,8 +215,3 @@ def open_index(path: str | Path) -> sqlite3.Connection:
     if row is None or row[0] != VERSION:
         raise OutputError([Diagnostic("access.bad-index", f"{path}: unknown index version")])
     return db
-
-
-def iter_rows(db: sqlite3.Connection, sql: str, args: tuple[Any, ...] = ()) -> Iterator[Any]:
-    """Rows of a query, fetched lazily."""
-    yield from db.execute(sql, args)

@@ -8,7 +8,7 @@ the `permissions` field of the rule that makes that object type.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mapper.access.checks import AccessFindings, KnownIdentities, PrincipalChecker, RuleLocations
@@ -93,8 +93,3 @@ def check_jobs(
     if not pairs or not wants_check(plans, request):
         return None
     return check_access(plans, [o for _, o in pairs], request)
-
-
-def findings_summary(findings: AccessFindings) -> Mapping[str, object]:
-    """The findings as the run report's `access` entry."""
-    return findings.to_dict()
