@@ -27,7 +27,7 @@ MAPPING_FILES = sorted(p for p in MAPPINGS.rglob("*.yaml")
 
 
 def _is_library(data: dict[str, Any]) -> bool:
-    return "objects" not in data
+    return not any(key in data for key in ("objects", "users", "groups"))
 
 
 def test_bundled_mappings_exist() -> None:

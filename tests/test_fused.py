@@ -74,7 +74,9 @@ def test_every_bundled_rule_has_the_checked_path() -> None:
     plans = [run_case(c).plan for c in bundled]
     rules = [r for plan in plans if plan is not None for r in plan.rules]
     assert rules
-    assert [r.name for r in rules if r.checked is None] == []
+    # users:/groups: rules are validated by the reference models (model/identity.py) only
+    objects = [r for r in rules if r.type_name.startswith("atlassian:")]
+    assert [r.name for r in objects if r.checked is None] == []
 
 
 def _noisy(record: Any, noise: Any) -> Any:

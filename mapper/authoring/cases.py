@@ -24,6 +24,7 @@ from mapper.engine.plans import compile_path, compile_text
 from mapper.errors import Diagnostic, UsageError, format_loc
 from mapper.io.atomic import write_atomic
 from mapper.io.inputs import expand_inputs, iter_records
+from mapper.io.sinks import line_payload
 from mapper.language.plan import Plan, ValueNode
 from mapper.paths import follow
 from mapper.records import BadRecord, InputProblem, Record, RecordResult
@@ -74,7 +75,7 @@ def run_case(case: Case, *, update: bool = False) -> CaseResult:
         found = [d for r in result.results for d in r.diagnostics]
         result.failures = _compare_diagnostics(expect.diagnostics, diags + found)
     result.failures += _compare_counts(expect, result.results)
-    objects = [o.payload for r in result.results for o in r.objects]
+    objects = [line_payload(o) for r in result.results for o in r.objects]  # as in JSONL output
     if expect.objects is not None:
         result.failures += _compare_objects(expect.objects, objects)
     if expect.file is not None:

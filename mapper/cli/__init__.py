@@ -1,7 +1,8 @@
 """The `mapper` command line: a thin typed layer over the library; it alone picks exit codes.
 
 One module per command group, composed here: `run` (run, batch), `inspect` (preview,
-explain), `authoring` (test, init), `reference` (validate, functions, types, schema). Each
+explain), `authoring` (test, init), `reference` (validate, functions, types, schema), `access`
+(index, who-can-see, can-see). Each
 command parses its options, calls the library and prints; none calls another command.
 Exit codes: 0 ok; 1 invalid mapping or failed test; 2 usage error; 3 records rejected;
 4 input/output problem; 130 interrupted.
@@ -15,7 +16,7 @@ from typing import Annotated
 import typer
 
 from mapper import __version__
-from mapper.cli import authoring, connector, evaluate, inspect, reference, run, sync
+from mapper.cli import access, authoring, connector, evaluate, inspect, reference, run, sync
 from mapper.cli.console import ALLOWED_PATHS
 from mapper.cli.console import (
     EXIT_INTERRUPTED as EXIT_INTERRUPTED,
@@ -82,6 +83,9 @@ COMMANDS = (  # in the order `mapper --help` lists them
     ("test", authoring.test),
     ("init", authoring.init),
     ("batch", run.batch),
+    ("index", access.index),
+    ("who-can-see", access.who_can_see),
+    ("can-see", access.can_see),
     ("functions", reference.functions),
     ("types", reference.types),
     ("schema", reference.schema),

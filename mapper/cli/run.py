@@ -34,6 +34,36 @@ if TYPE_CHECKING:  # the commands import the library when they run: a shorter st
     from mapper.run.jobs import Job
 
 
+CheckAccessOpt = Annotated[
+    bool,
+    typer.Option(
+        "--check-access", help="Check USER/GROUP principals against the users/groups written."
+    ),
+]
+StrictOpt = Annotated[
+    bool,
+    typer.Option(
+        "--strict",
+        help="An optional field that fails rejects its object, and principals that name no "
+        "user/group sent are errors (exit 3).",
+    ),
+]
+ReplicatesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--replicates-permissions",
+        help="The connector replicates permissions: report objects open to EVERYONE/workspace.",
+    ),
+]
+
+
+def access_request(check: bool, strict: bool, replicates: bool) -> Any:
+    """The run's `AccessRequest` from the access options."""
+    from mapper.run.access import AccessRequest
+
+    return AccessRequest(check=check or strict, strict=strict, replicates_permissions=replicates)
+
+
 class Format(str, Enum):
     """Output formats of `mapper run`."""
 
@@ -84,11 +114,10 @@ def run_cmd(
     ] = AssocForm.array,
     workers: Annotated[int, typer.Option(help="Worker processes (JSONL output).", min=1)] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
-    strict: Annotated[
-        bool,
-        typer.Option("--strict", help="An optional field that fails rejects its object."),
-    ] = False,
     param: ParamOpt = [],  # noqa: B006
+    check_access: CheckAccessOpt = False,
+    strict: StrictOpt = False,
+    replicates_permissions: ReplicatesOpt = False,
 ) -> None:
     """Map every input record; write objects, rejected records and a run report.
 
@@ -113,6 +142,7 @@ def run_cmd(
         properties=parse_pairs(prop, "--property"),
         strict=strict,
         params=parse_pairs(param, "--param"),
+        access=access_request(check_access, strict, replicates_permissions),
     )
     result = run_request(mapping, inputs, request, quiet=quiet)
     raise typer.Exit(result.status)
@@ -148,6 +178,10 @@ def show_result(result: "RunResult", *, quiet: bool) -> None:
     if result.status not in (EXIT_OK, EXIT_REJECTED, EXIT_IO) or result.diagnostics:
         return
     _show_unkept(result)
+    if result.access is not None:
+        from mapper.cli.access import show_findings
+
+        show_findings(result.access)
     if not quiet:
         from mapper.cli import render
 
@@ -226,6 +260,9 @@ def batch(
         list[Path], typer.Argument(help="Jobs files (YAML).", show_default=False)
     ],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output folder.")] = Path("out"),
+    check_access: CheckAccessOpt = False,
+    strict: StrictOpt = False,
+    replicates_permissions: ReplicatesOpt = False,
 ) -> None:
     """Run every job of jobs files (mapping + inputs), e.g. all bundled mappings on their samples.
 
@@ -249,7 +286,36 @@ def batch(
             break  # Ctrl-C stops the batch, not only the job that was running
     failed = sum(c not in (EXIT_OK, EXIT_REJECTED) for c in codes)
     err.print(f"{len(codes)} of {len(jobs)} job(s) run, {failed} failed")
+    request = access_request(check_access, strict, replicates_permissions)
+    codes.append(_check_jobs_access(jobs[: len(codes)], output, request))
     raise typer.Exit(max(codes, default=EXIT_OK))
+
+
+def _check_jobs_access(jobs: "tuple[Job, ...]", output: Path, request: Any) -> int:
+    """Check principals across the jobs of each jobs file (one system's run); the exit code."""
+    from mapper.errors import OutputError
+    from mapper.run.access import check_jobs
+
+    by_file: dict[str, list[tuple[str, str]]] = {}
+    for job in jobs:
+        where = job.span.path if job.span else ""
+        by_file.setdefault(where, []).append((str(job.mapping), str(output / f"{job.name}.jsonl")))
+    code = EXIT_OK
+    for where, pairs in by_file.items():
+        try:
+            findings = check_jobs(pairs, request)
+        except OutputError as error:
+            show_diagnostics(list(error.diagnostics))
+            code = max(code, EXIT_IO)
+            continue
+        if findings is None:
+            continue
+        from mapper.cli.access import show_findings
+
+        err.rule(f"access: {literal(where)}")
+        show_findings(findings)
+        code = max(code, EXIT_REJECTED if findings.has_errors else EXIT_OK)
+    return code
 
 
 def _run_job(job: "Job", output: Path) -> int:
@@ -258,7 +324,15 @@ def _run_job(job: "Job", output: Path) -> int:
 
     target = str(output / f"{job.name}.jsonl")
     err.rule(f"{job.name}: {job.mapping}")
-    request = RunRequest(output=target, records=job.records, params=dict(job.params))
+    from mapper.run.access import AccessRequest
+
+    # the principals of a jobs file's jobs are checked together, after the last one
+    request = RunRequest(
+        output=target,
+        records=job.records,
+        params=dict(job.params),
+        access=AccessRequest(enabled=False),
+    )
     try:
         result = run_request(job.mapping, list(job.inputs), request, quiet=False)
     except typer.Exit as done:  # the mapping did not compile, or the request was refused

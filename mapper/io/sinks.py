@@ -23,7 +23,7 @@ from mapper.io.atomic import AtomicFile, OutputGroup, output_error, write_atomic
 from mapper.records import MappedObject, RecordResult, RejectedItem
 
 MAX_OBJECTS_PER_BATCH = 100
-BATCH_PATTERN = r"setObjects-\d{5,}\.json"
+BATCH_PATTERN = r"set(?:Objects|Users|Groups)-\d{5,}\.json"
 _BATCH_NAME = re.compile(BATCH_PATTERN)
 MAX_PROPERTIES = 5
 STDOUT = "-"
@@ -127,6 +127,26 @@ def association_set_form(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "associations": {"set": payload["associations"]}}
 
 
+IDENTITY_OPERATIONS: dict[str, tuple[str, str]] = {
+    "user": ("setUsers", "users"),
+    "group": ("setGroups", "groups"),
+}
+"""Identity kind (`MappedObject.type_name` of a `users:` / `groups:` rule) -> (operation, key of
+its list in the request body)."""
+
+
+def line_payload(obj: MappedObject, *, set_associations: bool = False) -> dict[str, Any]:
+    """What one JSONL line holds: an object's payload, or `{"user": ...}` / `{"group": ...}`.
+
+    A JSONL consumer tells the kinds apart by the top-level key: a line whose only key is
+    `user` or `group` holds a setUsers / setGroups payload; every other line is an object (its
+    type is its `atlassian:*` key), and no object has a `user` or `group` field.
+    """
+    if obj.type_name in IDENTITY_OPERATIONS:
+        return {obj.type_name: obj.payload}
+    return association_set_form(obj.payload) if set_associations else obj.payload
+
+
 class _Lines:
     """An in-memory stand-in for an output file (a worker process's part)."""
 
@@ -163,8 +183,7 @@ class JsonlSink(_SinkBase):
     def write(self, objects: Iterable[MappedObject]) -> None:
         """Write objects as JSON lines."""
         for obj in objects:
-            payload = association_set_form(obj.payload) if self.set_associations else obj.payload
-            self.out.write(dumps_line(payload))
+            self.out.write(dumps_line(line_payload(obj, set_associations=self.set_associations)))
             self.count += 1
 
     def sync_in_background(self) -> None:
@@ -203,7 +222,9 @@ class BatchSink(_SinkBase):
     """setObjects request bodies, at most 100 objects each, one file per batch in a folder.
 
     Objects of one record stay in one batch when they fit, so a commit travels with its
-    repository ("in the same payload").
+    repository ("in the same payload"). Users and groups (`users:` / `groups:` rules) go to
+    their own bodies, `setUsers-00001.json` `{connectionId, users: [...]}` and
+    `setGroups-00001.json` `{connectionId, groups: [...]}`, at most 100 each.
     """
 
     def __init__(
@@ -239,12 +260,19 @@ class BatchSink(_SinkBase):
         self.group = group
         """With a group, batches are renamed into the folder only when the whole run is
         written, and stale batches of an earlier run are removed only then."""
+        self.identities: dict[str, list[dict[str, Any]]] = {k: [] for k in IDENTITY_OPERATIONS}
+        self.identity_batches: dict[str, int] = dict.fromkeys(IDENTITY_OPERATIONS, 0)
+        self.object_batches = 0
 
     def write(self, objects: Iterable[MappedObject]) -> None:
         """Add one record's objects, starting a new batch if they would not fit."""
-        group = [
-            association_set_form(o.payload) if self.set_associations else o.payload for o in objects
-        ]
+        group = []
+        for obj in objects:
+            if obj.type_name in IDENTITY_OPERATIONS:
+                self._add_identity(obj.type_name, obj.payload)
+            else:
+                payload = obj.payload
+                group.append(association_set_form(payload) if self.set_associations else payload)
         if self.pending and len(self.pending) + len(group) > self.size:
             self._flush()
         for payload in group:
@@ -253,10 +281,31 @@ class BatchSink(_SinkBase):
             if len(self.pending) == self.size:
                 self._flush()
 
+    def _add_identity(self, kind: str, payload: dict[str, Any]) -> None:
+        self.count += 1
+        pending = self.identities[kind]
+        pending.append(payload)
+        if len(pending) == self.size:
+            self._flush_identities(kind)
+
+    def _flush_identities(self, kind: str) -> None:
+        pending = self.identities[kind]
+        if not pending:
+            return
+        operation, key = IDENTITY_OPERATIONS[kind]
+        self.identity_batches[kind] += 1
+        path = self.folder / f"{operation}-{self.identity_batches[kind]:05d}.json"
+        body = {**self.header, key: pending}
+        body.pop("properties", None)  # setUsers / setGroups take no properties (reference §4.5)
+        write_atomic(path, orjson.dumps(body, option=orjson.OPT_INDENT_2) + b"\n", self.group)
+        self.written.append(path)
+        self.identities[kind] = []
+
     def _flush(self) -> None:
         if not self.pending:
             return
-        path = self.folder / f"setObjects-{len(self.written) + 1:05d}.json"
+        self.object_batches += 1
+        path = self.folder / f"setObjects-{self.object_batches:05d}.json"
         body = {**self.header, "objects": self.pending}
         write_atomic(path, orjson.dumps(body, option=orjson.OPT_INDENT_2) + b"\n", self.group)
         self.written.append(path)
@@ -266,6 +315,8 @@ class BatchSink(_SinkBase):
         """Write the last batch and remove stale batch files of an earlier, longer run (with a
         group: once the group has renamed every file of the run)."""
         self._flush()
+        for kind in IDENTITY_OPERATIONS:
+            self._flush_identities(kind)
         if self.group is None:
             self.remove_stale()
         else:
@@ -285,6 +336,7 @@ class BatchSink(_SinkBase):
         self.pending = []
         if self.group is not None:
             self.group.abort()
+        self.identities = {k: [] for k in IDENTITY_OPERATIONS}
 
 
 def reject_line(

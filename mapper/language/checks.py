@@ -384,3 +384,25 @@ def projection_base(ast: Mapping[str, Any] | None) -> tuple[str | int, ...] | No
     if left.get("type") == "flatten":
         left = left["children"][0]
     return plain_path(left)
+
+
+def check_identity_rule(kind: str, fields: Mapping[str, Any]) -> Iterator[Diagnostic]:
+    """A `users:` / `groups:` rule writes only the payload's keys, and every required one."""
+    from mapper.model.identity import field_names, required_names
+
+    allowed = field_names(kind)
+    for key in fields:
+        if key not in allowed:
+            yield Diagnostic(
+                "object.unknown-field",
+                f"a {kind} payload has no field {key!r}",
+                loc=("fields", key),
+                hint=suggest(key, allowed) or f"{kind} fields: {', '.join(allowed)}",
+            )
+    for key in sorted(required_names(kind) - set(fields)):
+        yield Diagnostic(
+            "object.unmapped-required",
+            f"a {kind} requires {key!r}, which is not mapped",
+            loc=("fields",),
+            hint=f"add `{key}:` under fields",
+        )

@@ -32,8 +32,16 @@ from mapper.language.plan import (
     Plan,
     ValueNode,
 )
-from mapper.language.spec import CoalesceField, ConstField, ExprField, ParamSpec, UseField
+from mapper.language.spec import (
+    CoalesceField,
+    ConstField,
+    ExprField,
+    IdentitySpec,
+    ParamSpec,
+    UseField,
+)
 from mapper.model import OBJECT_TYPES
+from mapper.model.identity import GROUP, IDENTITY_KINDS, USER, required_names
 from mapper.model.introspect import required_keys_at
 from mapper.model.validate import check_object
 
@@ -96,11 +104,15 @@ def compile_mapping(
     records = _optional_expr(ctx, spec.records, ("records",), loaded.smap)
     lookups = tuple(_compile_lookup(ctx, name) for name in spec.lookups)
     rules = tuple(_compile_rule(ctx, i) for i in range(len(spec.objects)))
+    rules += tuple(_compile_identity(ctx, USER, i, r) for i, r in enumerate(spec.users))
+    rules += tuple(_compile_identity(ctx, GROUP, i, r) for i, r in enumerate(spec.groups))
     ctx.diags.extend(_duplicate_rule_names(loaded))
-    if not spec.objects:
+    if not (spec.objects or spec.users or spec.groups):
         ctx.diags.append(
             Diagnostic(
-                "spec.no-objects", "the mapping has no `objects:` rules", span=loaded.smap.span(())
+                "spec.no-objects",
+                "the mapping has no `objects:`, `users:` or `groups:` rules",
+                span=loaded.smap.span(()),
             )
         )
     errors = [d for d in ctx.diags if d.is_error]
@@ -117,6 +129,7 @@ def compile_mapping(
         warnings,
         strict=spec.strict,
         params=params,
+        replicates_permissions=bool(spec.replicates_permissions),
     )
     return plan, ctx.diags
 
@@ -423,6 +436,21 @@ def _compile_rule(ctx: _Ctx, index: int) -> ObjectRule | None:
         fused=fused,
         checked=checked,
     )
+
+
+def _compile_identity(ctx: _Ctx, kind: str, index: int, spec: IdentitySpec) -> ObjectRule:
+    """A `users:` / `groups:` rule: an ObjectRule whose type is the identity kind (`user`,
+    `group`), evaluated like an object rule and validated by `model.identity`."""
+    smap = ctx.mapping.smap
+    loc: Loc = (IDENTITY_KINDS[kind].rules_key, index)
+    found = checks.check_identity_rule(kind, spec.fields)
+    ctx.diags.extend(smap.locate(d.within(*loc), prefer_key=True) for d in found)
+    required = required_names(kind)
+    node = _compile_object(ctx, dict(spec.fields), (*loc, "fields"), smap, required)
+    each = _compile_each(ctx, spec.each, (*loc, "each"), smap)
+    where = _optional_expr(ctx, spec.where, (*loc, "where"), smap)
+    name = spec.name or f"{kind}#{index}"
+    return ObjectRule(name, kind, index, node, each, where, loc, smap.span(loc), derive_usn=False)
 
 
 _NOT_THE_CONSTANTS = frozenset(

@@ -291,7 +291,9 @@ def load_text(
         )
         return None, smap, diags
     model: type[BaseModel] = (
-        MappingSpec if "objects" in data or "define" not in data else LibrarySpec
+        MappingSpec
+        if any(key in data for key in ("objects", "users", "groups")) or "define" not in data
+        else LibrarySpec
     )
     return _validate(model, data, smap, diags)
 

@@ -114,8 +114,14 @@ class Plan:
     warnings: tuple[Diagnostic, ...] = ()
     strict: bool = False  # `strict: true`: an optional field that fails rejects its object
     params: tuple[Param, ...] = ()
+    replicates_permissions: bool = False  # `replicatesPermissions: true` in the mapping
 
     @property
     def object_types(self) -> tuple[str, ...]:
         """The object types this plan can produce, in rule order, without repeats."""
-        return tuple(dict.fromkeys(r.type_name for r in self.rules))
+        return tuple(dict.fromkeys(r.type_name for r in self.rules if ":" in r.type_name))
+
+    @property
+    def identity_kinds(self) -> tuple[str, ...]:
+        """The identity payloads (`user`, `group`) its `users:` / `groups:` rules produce."""
+        return tuple(dict.fromkeys(r.type_name for r in self.rules if ":" not in r.type_name))

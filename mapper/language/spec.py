@@ -134,6 +134,23 @@ class ObjectSpec(_Spec):
     )
 
 
+class IdentitySpec(_Spec):
+    """One `users:` or `groups:` rule: a setUsers UserPayload or setGroups GroupPayload per
+    record (or item), written with the same field values as object rules."""
+
+    name: str | None = Field(None, description="Rule name used in reports (default: the kind).")
+    each: str | None = Field(
+        None, description="JMESPath giving 0..n items per record; one user or group per item."
+    )
+    where: str | None = Field(
+        None,
+        description="JMESPath condition; items where it is false/empty are counted as filtered.",
+    )
+    fields: dict[str, FieldValue] = Field(
+        description="Payload fields: externalId, displayName, emails / members, ..."
+    )
+
+
 class MappingSpec(_Spec):
     """A mapping file: several object rules plus shared definitions."""
 
@@ -170,6 +187,18 @@ class MappingSpec(_Spec):
         "(default: the field is omitted with a field.optional-failed warning).",
     )
     objects: list[ObjectSpec] = Field(default_factory=list)
+    users: list[IdentitySpec] = Field(
+        default_factory=list, description="setUsers rules: the users USER principals name."
+    )
+    groups: list[IdentitySpec] = Field(
+        default_factory=list, description="setGroups rules: the groups GROUP principals name."
+    )
+    replicates_permissions: bool | None = Field(
+        None,
+        alias="replicatesPermissions",
+        description="The connector replicates source permissions: objects granted only to "
+        "EVERYONE / ATLASSIAN_WORKSPACE are reported.",
+    )
 
 
 class LibrarySpec(_Spec):

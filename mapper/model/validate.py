@@ -15,6 +15,7 @@ from mapper.model import OBJECT_TYPES
 from mapper.model.advisories import advise
 from mapper.model.common import TwgObject, type_name_hint
 from mapper.model.fastcheck import fast_check
+from mapper.model.identity import IDENTITY_KINDS, check_identity
 from mapper.model.introspect import known_keys
 from mapper.paths import follow
 
@@ -32,7 +33,8 @@ def check_object(
     """Validate a camelCase object payload (type block under the type name) and normalise it.
 
     Args:
-        type_name: An `OBJECT_TYPES` key such as `atlassian:commit`.
+        type_name: An `OBJECT_TYPES` key such as `atlassian:commit`, or `user` / `group`
+            (`model.identity.IDENTITY_KINDS`) for a setUsers / setGroups payload.
         payload: The object as JSON data (anything else is reported, not raised).
 
     Returns:
@@ -43,6 +45,8 @@ def check_object(
     A valid payload is normally decided by the generated fast path (`fastcheck`), which gives
     the same result; `fast=False` always uses the pydantic models (the reference).
     """
+    if isinstance(type_name, str) and type_name in IDENTITY_KINDS:  # from a users:/groups: rule
+        return check_identity(type_name, payload)
     if fast:
         decided = fast_check(type_name, payload)
         if decided is not None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from mapper.access.checks import AccessFindings
 from mapper.errors import (
     Diagnostic,
     InputError,
@@ -40,6 +41,7 @@ from mapper.io.sinks import (
     Sink,
 )
 from mapper.language.plan import Plan
+from mapper.run.access import AccessRequest, check_access, wants_check
 from mapper.run.parts import Reading
 from mapper.run.pipeline import run
 from mapper.run.policy import ErrorPolicy, RunOptions
@@ -85,6 +87,8 @@ class RunRequest:
     """Objects go into this sink instead of one made from `output` and `format`: a library
     caller's own stage that sees each finished object (e.g. the sync stage). The run is serial;
     `output` still names the file the sink writes, for the checks against the inputs."""
+    access: AccessRequest = field(default_factory=AccessRequest)
+    """How the principals of the written objects are checked (`run.access`)."""
 
     @property
     def rejects_path(self) -> str | None:
@@ -130,6 +134,8 @@ class RunResult:
     """Without a rejects file: the errors of the first rejected records."""
     report_file: str | None = None
     """The JSON report, once written."""
+    access: AccessFindings | None = None
+    """The principal checks over the output, when the run made them (`run.access`)."""
 
 
 def run_files(
@@ -175,10 +181,35 @@ def run_files(
         result.notes = _notes(request) + _repeated_inputs(given, paths)
         if result.status is Status.OK:
             _finish(result, request, group)
+            _check_access(plan, result, request)
     finally:
         if not group.published:
             group.abort()  # nothing of this run appears beside the previous run's files
     return result
+
+
+def _check_access(plan: Plan, result: RunResult, request: RunRequest) -> None:
+    """Check the principals of the written objects (see `run.access`), once they are in place;
+    the report is written again with the findings."""
+    if not wants_check([plan], request.access):
+        return
+    if request.output == STDOUT:
+        result.notes.append("principals are not checked when the output is standard output")
+        return
+    try:
+        result.access = check_access([plan], [request.output], request.access)
+    except OutputError as error:
+        result.status, result.diagnostics = Status.IO, list(error.diagnostics)
+        return
+    if result.access.has_errors and result.status is Status.OK:
+        result.status = Status.REJECTED
+    if result.report_file:
+        data = result.report.to_dict()
+        data["access"] = result.access.to_dict()
+        try:
+            write_atomic(result.report_file, json.dumps(data, indent=2).encode() + b"\n")
+        except OutputError as error:  # the report written with the run stays, without them
+            result.status, result.diagnostics = Status.IO, list(error.diagnostics)
 
 
 def reading_of(plan: Plan, records: str | None, *, label: str = "--records") -> Reading:
