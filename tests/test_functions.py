@@ -274,10 +274,9 @@ def test_jira_keys(args: str, expected: list[str]) -> None:
 
 
 def test_jira_keys_scan_is_linear_on_adversarial_input() -> None:
-    start = time.perf_counter()
+    """Adversarial input finds nothing (and finishes: a quadratic scan would hang here)."""
     assert search("jira_keys(@)", data="_A" * 200_000) == []
     assert search("jira_keys(@)", data="A" * 1_000_000 + "-1") == []  # past the scan limit
-    assert time.perf_counter() - start < 2
 
 
 TEXT = [
@@ -378,10 +377,8 @@ def test_regex_whose_counted_repeats_expand_too_far_is_refused_at_once(pattern: 
     """The regex package expands counted repeats when it compiles (27 s and 4 GB for the
     first): refused before compiling, and the failure is cached (once per run, not per record)."""
     _compiled.cache_clear()
-    start = time.perf_counter()
     for _ in range(3):
         assert_raises(f"regex_test('a', '{pattern}')", "function.regex-invalid")
-    assert time.perf_counter() - start < 0.5
     assert _compiled.cache_info().misses == 1
 
 
@@ -461,18 +458,32 @@ def test_regex_timeout_does_not_count_garbage_collection(
      "regex_replace(@, '(a+)+$', '')"],
 )  # fmt: skip
 def test_catastrophic_regex_times_out(expr: str) -> None:
-    start = time.perf_counter()
     assert_raises(expr, "function.regex-timeout", data="a" * 5000 + "!")
-    assert time.perf_counter() - start < 1
 
 
-def test_regex_timeout_is_per_instance() -> None:
+def test_regex_timeout_is_per_instance(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The instance's timeout is the one each match gets (no wall-clock assertion: a busy
+    machine must not fail a test)."""
     assert MapperFunctions().regex_timeout_s == 0.1
     fns = MapperFunctions(regex_timeout_s=0.01)
-    start = time.perf_counter()
-    with pytest.raises(EvalError):
+    import mapper.functions.patterns as patterns
+
+    given: list[float] = []
+    real = patterns._compiled
+
+    class Spy:
+        def __init__(self, compiled: Any) -> None:
+            self.compiled = compiled
+
+        def search(self, text: str, timeout: float) -> Any:
+            given.append(timeout)
+            return self.compiled.search(text, timeout=timeout)
+
+    monkeypatch.setattr(patterns, "_compiled", lambda p: Spy(real(p)))
+    with pytest.raises(EvalError) as caught:
         fns.call_function("regex_test", ["a" * 5000 + "!", "(a+)+$"])
-    assert time.perf_counter() - start < 0.1
+    assert caught.value.code == "function.regex-timeout"
+    assert given == [0.01]
 
 
 VALUES = [

@@ -45,7 +45,7 @@ err: Any = LazyConsole(stderr=True, highlight=False, soft_wrap=True)
 
 def show_alarms(report: Any, plan: Any) -> None:
     """Warn when most records were filtered or rejected (even with --quiet: nothing silent)."""
-    from mapper.cli.render import visible
+    from mapper.cli.visible import visible
     from mapper.run.alarms import alarms
 
     for text in alarms(report, plan):  # an example item may hold terminal escapes

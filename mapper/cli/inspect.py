@@ -70,7 +70,7 @@ def preview(
     objects, results, report = preview_objects(plan, seen, count=n, options=options)
     problems = [p.diagnostic for p in missing] + seen.problems
     if as_json:
-        from mapper.cli.render import visible_json
+        from mapper.cli.visible import visible_json
 
         for obj in objects:
             typer.echo(visible_json(json.dumps(obj.payload, ensure_ascii=False)))

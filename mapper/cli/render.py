@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -12,30 +11,11 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from mapper.cli.visible import visible, visible_json
 from mapper.engine.tracing import FieldTrace
 from mapper.errors import Diagnostic, render, sort_key
 from mapper.records import BadRecord, MappedObject, Record, RecordResult
 from mapper.run.report import RunReport
-
-_UNSEEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-"""Control characters (all but newline and tab) and bidirectional overrides: printed as they
-are, data could move the cursor, clear the screen, retitle the window or reorder the text."""
-
-
-def visible(text: str) -> str:
-    """`text` with control characters written as escapes (`\x1b`, `\u202e`) a terminal shows
-    as text instead of obeying them."""
-    return _UNSEEN.sub(_escape, text)
-
-
-def visible_json(text: str) -> str:
-    """JSON text with the control characters JSON leaves raw (DEL, C1, bidi) as `\\uXXXX`."""
-    return _UNSEEN.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
-def _escape(found: re.Match[str]) -> str:
-    code = ord(found.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def diagnostics(console: Console, diags: Iterable[Diagnostic], max_errors: int = 50) -> None:
