@@ -39,6 +39,7 @@ __all__ = ["InputError", "RunRequest", "RunResult", "Status", "UsageError", "run
 
 OutputFormat = Literal["jsonl", "batches"]
 AssociationForm = Literal["array", "set"]
+Engine = Literal["local", "dask"]
 ProgressHook = Callable[[int, InputProgress], None]
 """Called as records are counted: (records so far, how much of the inputs was read)."""
 
@@ -66,6 +67,10 @@ class RunRequest:
     properties: Mapping[str, str] = field(default_factory=dict)
     shown_rejects: int = 20
     """Without a rejects file, the errors of this many rejected records are kept to show."""
+    engine: Engine = "local"
+    """Where parts are mapped: this machine's processes, or a Dask cluster."""
+    scheduler: str | None = None
+    """The Dask scheduler's address (engine "dask"); None: a LocalCluster for the run."""
 
     @property
     def rejects_path(self) -> str | None:
@@ -85,6 +90,11 @@ class RunRequest:
     def is_parallel(self) -> bool:
         """Several worker processes can map it (JSONL into a file)."""
         return self.workers > 1 and self.format == "jsonl" and self.output != STDOUT
+
+    @property
+    def is_distributed(self) -> bool:
+        """A Dask cluster maps it (JSONL into a file)."""
+        return self.engine == "dask" and self.format == "jsonl" and self.output != STDOUT
 
 
 @dataclass
@@ -131,7 +141,7 @@ def run_files(
     given = list(inputs)
     reading = reading_of(plan, request.records)
     options = _options(plan, request)
-    paths, problems = expand_inputs(given)
+    paths, problems = _expand(given, request)
     if problems and not paths:
         raise InputError([p.diagnostic for p in problems])
     check_outputs(request, paths)
@@ -142,6 +152,21 @@ def run_files(
     if result.status is Status.OK:
         _finish(result, request)
     return result
+
+
+def _expand(given: list[str], request: RunRequest) -> tuple[list[str], list[Any]]:
+    """The input files; fsspec URLs are read by a cluster's workers only."""
+    from mapper.io.remote import is_url
+
+    urls = [spec for spec in given if is_url(spec)]
+    if not urls:
+        return expand_inputs(given)
+    if not request.is_distributed:
+        message = f"{urls[0]}: URL inputs need --engine dask and a JSONL output file"
+        raise UsageError([_usage(message)])
+    from mapper.run.distributed import expand_sources
+
+    return expand_sources(given)
 
 
 def reading_of(plan: Plan, records: str | None, *, label: str = "--records") -> Reading:
@@ -212,7 +237,9 @@ def check_outputs(request: RunRequest, inputs: list[str]) -> None:
 
 def _notes(request: RunRequest) -> list[str]:
     notes = []
-    if request.workers > 1 and not request.is_parallel:
+    if request.engine == "dask" and not request.is_distributed:
+        notes.append("--engine dask applies to JSONL output files; one process maps")
+    elif request.workers > 1 and not request.is_parallel and request.engine == "local":
         notes.append("--workers applies to JSONL output files; one process maps")
     if request.format == "jsonl" and (request.connection_id or request.properties):
         notes.append("--connection-id and --property apply to --format batches")
@@ -233,6 +260,13 @@ def _run(
     tick = None if progress is None else (lambda n: progress(n, watched))
     sink: Any = None
     try:
+        if request.is_distributed:
+            from mapper.run.distributed import run_distributed  # dask: only when asked for
+
+            report = run_distributed(
+                mapping or plan.path, plan, paths, request, options, reading, tick
+            )
+            return RunResult(report, Status.OK, _written(request))
         if request.is_parallel:
             from mapper.run.parallel import run_parallel  # multiprocessing: only when needed
 
@@ -307,7 +341,7 @@ def _finish(result: RunResult, request: RunRequest) -> None:
     path = request.report_path
     if path:
         try:
-            write_atomic(path, json.dumps(report.to_dict(), indent=2).encode() + b"\n")
+            _write_whole(path, json.dumps(report.to_dict(), indent=2).encode() + b"\n")
         except OutputError as error:
             result.status, result.diagnostics = Status.IO, list(error.diagnostics)
             return
@@ -318,3 +352,13 @@ def _finish(result: RunResult, request: RunRequest) -> None:
     elif report.records_rejected:
         result.status = Status.REJECTED
 
+
+
+def _write_whole(path: str, data: bytes) -> None:
+    """Write a file atomically: a local path, or an fsspec URL (a distributed run's report)."""
+    from mapper.io.remote import is_url, write_url_atomic
+
+    if is_url(path):
+        write_url_atomic(path, data)
+    else:
+        write_atomic(path, data)
