@@ -237,3 +237,73 @@ def test_url_inputs_need_the_dask_engine(tmp_path: Path) -> None:
     code, err = _invoke("run", REPOS, "memory://x/in.jsonl", "-o", tmp_path / "o.jsonl")
     assert code == 2
     assert "--engine dask" in err
+
+
+def _install_failure() -> None:
+    """On a worker: every task fails (a bug, or a mapping that cannot compile there)."""
+    original = partwork.map_parts
+
+    def failing(spec: RunSpec, tasks: tuple) -> list:
+        raise RuntimeError("boom")
+
+    failing.original = original  # type: ignore[attr-defined]
+    partwork.map_parts = failing
+
+
+def _remove_failure() -> None:
+    partwork.map_parts = getattr(partwork.map_parts, "original", partwork.map_parts)
+
+
+def test_a_task_that_keeps_failing_stops_the_run_without_output(
+    tmp_path: Path, cluster: LocalCluster
+) -> None:
+    import cloudpickle
+
+    inputs = INPUTS["plain"][1](tmp_path)
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    try:
+        with Client(cluster.scheduler_address) as client:
+            client.run(_install_failure)
+            try:
+                code, err = _invoke(
+                    "run",
+                    REPOS,
+                    *inputs,
+                    "-o",
+                    tmp_path / "out" / "o.jsonl",
+                    "-q",
+                    "--engine",
+                    "dask",
+                    "--scheduler",
+                    cluster.scheduler_address,
+                )
+            finally:
+                client.run(_remove_failure)
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    assert code == 4
+    assert "cluster.task-failed" in err and "boom" in err
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_an_unreachable_scheduler_is_an_io_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mapper.run import distributed
+
+    monkeypatch.setattr(distributed, "CONNECT_TIMEOUT_S", 1)
+    inputs = INPUTS["plain"][1](tmp_path)
+    code, err = _invoke(
+        "run",
+        REPOS,
+        *inputs,
+        "-o",
+        tmp_path / "o.jsonl",
+        "--engine",
+        "dask",
+        "--scheduler",
+        "tcp://127.0.0.1:9",
+    )
+    assert code == 4
+    assert "cluster.unreachable" in err
+    assert not (tmp_path / "o.jsonl").exists()

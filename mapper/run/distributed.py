@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from mapper.errors import Diagnostic, UsageError
+from mapper.errors import Diagnostic, OutputError, UsageError
 from mapper.io.atomic import AtomicFile
 from mapper.io.inputs import JSONL_SUFFIXES, ArraySpan, Span, expand_inputs, iter_records
 from mapper.io.remote import AtomicUrl, expand_urls, is_url, url_items, url_jsonl_spans
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 WINDOW = 4  # tasks in flight per worker: enough to keep it busy while the client joins
 PARTS_PER_TASK = 4  # consecutive parts per task: about 1 MiB of JSONL, to amortise scheduling
 INSTALL_HINT = "install it with: pip install 'mapper[dask]' (dask, distributed, fsspec)"
+CONNECT_TIMEOUT_S = 30
 RETRIES = 2  # a task that fails (not a dead worker: the scheduler handles those) runs again
 
 
@@ -149,7 +150,12 @@ def _client(request: RunRequest) -> Iterator[Any]:
         diag = Diagnostic("usage.invalid", f"--engine dask needs dask: {INSTALL_HINT}")
         raise UsageError([diag]) from err
     if request.scheduler:
-        with Client(request.scheduler) as client:
+        try:
+            client = Client(request.scheduler, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, ValueError) as err:
+            message = f"cannot reach the Dask scheduler at {request.scheduler}: {err}"
+            raise OutputError([Diagnostic("cluster.unreachable", message)]) from err
+        with client:
             yield client
         return
     workers = request.workers if request.workers > 1 else (os.cpu_count() or 1)
@@ -241,7 +247,7 @@ class _Results:
     def __iter__(self) -> Iterator[PartOutput]:
         self._fill()
         while self.pending:
-            outputs: list[PartOutput] = self.pending.popleft().result()
+            outputs = _outcome(self.pending.popleft())
             self._fill()
             yield from outputs
 
@@ -263,10 +269,22 @@ class _Results:
 
 def _rerun(client: Any, spec: RunSpec, task: PartTask) -> PartOutput:
     """Map one part again, now that its start is known."""
-    outputs: list[PartOutput] = client.submit(
-        map_parts, spec, (task,), pure=False, retries=RETRIES
-    ).result()
-    return outputs[0]
+    return _outcome(client.submit(map_parts, spec, (task,), pure=False, retries=RETRIES))[0]
+
+
+def _outcome(future: Any) -> list[PartOutput]:
+    """A task's part outputs; a task that failed for good (its retries spent, or its workers
+    killed too often) stops the run as an I/O failure, as a dead `--workers` process does.
+
+    Raises:
+        OutputError: with the task's error.
+    """
+    try:
+        outputs: list[PartOutput] = future.result()
+    except Exception as err:  # anything a task raises on the cluster arrives here
+        message = f"a task failed on the Dask cluster: {type(err).__name__}: {err}"
+        raise OutputError([Diagnostic("cluster.task-failed", message)]) from err
+    return outputs
 
 
 @dataclass
