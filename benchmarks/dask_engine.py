@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import dask
 import psutil
 from distributed import Client, LocalCluster
 
@@ -125,6 +126,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument(
+        "--profile", action="store_true", help="keep Dask's worker profiler on (dask-2 row)"
+    )
     parser.add_argument("--data", type=Path, default=bench.DEFAULT_DATA)
     parser.add_argument("--output", type=Path, default=bench.HERE / "results-dask.json")
     args = parser.parse_args()
@@ -132,7 +136,9 @@ def main() -> None:
     src = args.data / f"w1-{args.records}.jsonl"
     bench.ensure(src, lambda p: bench.WORKLOADS["w1"]["write"](p, args.records))
     bench.precompile()
+    profile = "on" if args.profile else "off"
     with (
+        dask.config.set({"distributed.worker.profile.enabled": args.profile}),
         LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
@@ -195,6 +201,7 @@ def main() -> None:
         "machine": bench.machine(),
         "records": args.records,
         "repeat": args.repeat,
+        "dask_worker_profiler": profile,
         "byte_identical": identical,
         "ratios": ratios,
         "runs": results,

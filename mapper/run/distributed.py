@@ -57,6 +57,8 @@ WINDOW = 4  # tasks in flight per worker: enough to keep it busy while the clien
 PARTS_PER_TASK = 4  # consecutive parts per task: about 1 MiB of JSONL, to amortise scheduling
 INSTALL_HINT = "install it with: pip install 'mapper[dask]' (dask, distributed, fsspec)"
 CONNECT_TIMEOUT_S = 30
+WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
+"""Dask's sampling profiler (every 10 ms in each worker) costs mapping CPU; off in our clusters."""
 RETRIES = 2  # a task that fails (not a dead worker: the scheduler handles those) runs again
 
 
@@ -158,8 +160,11 @@ def _client(request: RunRequest) -> Iterator[Any]:
         with client:
             yield client
         return
+    import dask
+
     workers = request.workers if request.workers > 1 else (os.cpu_count() or 1)
     with (
+        dask.config.set(WORKER_CONFIG),
         LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
