@@ -100,14 +100,20 @@ class Diagnostic:
 
 
 def format_loc(loc: Loc) -> str:
-    """Render ("objects", 0, "fields", "url") as objects[0].fields.url."""
+    """Render ("objects", 0, "fields", "url") as objects[0].fields.url (long keys cut short)."""
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + part
+            out += ("." if out else "") + short_name(part)
     return out
+
+
+def short_name(name: str, limit: int = 60) -> str:
+    """A user-given name as it is, or cut to `limit` characters with its length: a 100 KB
+    key must not make a 100 KB message."""
+    return name if len(name) <= limit else f"{name[:limit]}… ({len(name)} characters)"
 
 
 def json_pointer(parts: Iterable[str | int]) -> str:

@@ -245,3 +245,25 @@ def test_bundled_fixtures_still_pass() -> None:
     code, out, err = invoke("test", *files)
     assert code == 0, err
     assert re.search(r"^59 passed, 0 failed$", out, re.MULTILINE)
+
+
+@pytest.mark.parametrize("target", ["in.json", "m.yaml", "c.cases.yaml"])
+def test_update_never_replaces_a_file_the_case_reads(tmp_path: Path, target: str) -> None:
+    """`expect.file` naming the case's input, mapping or case file fails instead of `--update`
+    writing objects over it (found by the second outside attack)."""
+    repos = ROOT / "mappings" / "github"
+    (tmp_path / "common.yaml").write_text((repos / "common.yaml").read_text())
+    (tmp_path / "m.yaml").write_text((repos / "repository.yaml").read_text())
+    (tmp_path / "in.json").write_text(
+        (ROOT / "samples" / "github" / "repository.json").read_text()
+    )
+    case = tmp_path / "c.cases.yaml"
+    case.write_text(
+        "cases:\n  - title: t\n    mapping_file: m.yaml\n    input: in.json\n"
+        f"    expect: {{file: {target}}}\n"
+    )
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    code, out, _ = invoke("test", case, "--update")
+    assert code == 1
+    assert f"expect.file {target} is the case" in out
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before

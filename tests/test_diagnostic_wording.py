@@ -250,3 +250,17 @@ def test_cli_unknown_type_wording(args: list[str], phrase: str, tmp_path: Path) 
     result = CliRunner().invoke(app, [a.format(sample=sample) for a in args])
     assert result.exit_code == 2
     assert phrase in result.stderr
+
+
+def test_a_huge_key_is_shown_short() -> None:
+    """A 100,000-character field name is named by its start and its length, in the location
+    and in the message (found by the second outside attack: 200 KB of stderr)."""
+    from mapper.api import compile_text
+
+    key = "k" * 100_000
+    fields = f"      ? {key}\n      : id\n"  # a YAML implicit key is at most 1024 characters
+    text = f"version: 1\nobjects:\n  - type: atlassian:repository\n    fields:\n{fields}"
+    _plan, diags = compile_text(text)
+    (unknown,) = [d for d in diags if d.code == "object.unknown-field"]
+    shown = str(unknown)
+    assert len(shown) < 400 and "(100000 characters)" in shown

@@ -307,3 +307,41 @@ def test_an_unreachable_scheduler_is_an_io_failure(
     assert code == 4
     assert "cluster.unreachable" in err
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_sync_maps_on_the_cluster_and_applies_the_state_here(
+    tmp_path: Path, cluster: LocalCluster
+) -> None:
+    """`mapper sync --engine dask`: the same bodies and state as a local sync, run after run."""
+    from sync_support import doc, write_mapping, write_records
+
+    runs = [[doc(f"d{i}") for i in range(30)], [doc(f"d{i}") for i in range(30)]]
+    runs.append([doc(f"d{i}") for i in range(0, 30, 2)])  # a mirror run deletes the odd ones
+    for engine in ("local", "dask"):
+        (tmp_path / engine).mkdir()
+        write_mapping(tmp_path / engine)
+    for n, records in enumerate(runs):
+        seen = {}
+        for engine in ("local", "dask"):
+            tmp = tmp_path / engine
+            src = write_records(tmp / "in.jsonl", records)
+            extra = ["--connection-id", "c"] if n == 0 else []
+            if engine == "dask":
+                extra += ["--engine", "dask", "--scheduler", cluster.scheduler_address]
+            code, _ = _invoke(
+                "sync",
+                tmp / "m.yaml",
+                src,
+                "--state",
+                tmp / "s.db",
+                "-o",
+                tmp / "out",
+                "--mode",
+                "mirror",
+                "-q",
+                *extra,
+            )
+            bodies = {p.name: p.read_bytes() for p in (tmp / "out").glob("*Objects.jsonl")}
+            seen[engine] = (code, bodies)
+        assert seen["dask"] == seen["local"], f"run {n}"
+    assert seen["dask"][1]["deleteObjects.jsonl"]

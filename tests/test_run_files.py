@@ -132,3 +132,55 @@ def test_progress_hook_sees_every_record(tmp_path: Path) -> None:
     run_files(load(REPOS), [str(inp)], RunRequest(output=str(tmp_path / "o.jsonl")),
               progress=lambda n, _inputs: seen.append(n))
     assert seen == list(range(1, 8))
+
+
+@pytest.mark.parametrize("option", ["output", "rejects", "report"])
+def test_an_output_that_names_the_mapping_is_refused(tmp_path: Path, option: str) -> None:
+    mapping = _mapping_copy(tmp_path)
+    before = mapping.read_bytes()
+    outputs = {"output": str(tmp_path / "o.jsonl"), option: str(mapping)}
+    with pytest.raises(UsageError, match="would overwrite the mapping"):
+        run_files(load(mapping), [str(REPOS_IN)], RunRequest(**outputs), mapping=mapping)
+    assert mapping.read_bytes() == before
+
+
+def test_an_output_that_names_a_lookup_table_is_refused(tmp_path: Path) -> None:
+    mapping = _mapping_copy(tmp_path, "lookups:\n  names: {file: names.json, key: id}\n")
+    table = tmp_path / "names.json"
+    table.write_text("[]")
+    request = RunRequest(output=str(tmp_path / "o.jsonl"), rejects=str(table),
+                         lookups={"names": str(table)})
+    with pytest.raises(UsageError, match="would overwrite the lookup table 'names'"):
+        run_files(load(mapping), [str(REPOS_IN)], request)
+    assert table.read_text() == "[]"
+
+
+def _mapping_copy(folder: Path, extra: str = "") -> Path:
+    """The repository mapping copied into `folder` (with its include), plus top-level `extra`."""
+    (folder / "common.yaml").write_text((REPOS.parent / "common.yaml").read_text())
+    mapping = folder / "m.yaml"
+    mapping.write_text(REPOS.read_text().replace("\nobjects:", f"\n{extra}objects:", 1))
+    return mapping
+
+
+def test_batches_to_standard_output_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="writes a folder"):
+        run_files(load(REPOS), [str(REPOS_IN)], RunRequest(output="-", format="batches"))
+
+
+def test_a_closed_or_full_standard_output_is_an_output_error(tmp_path: Path) -> None:
+    """`-o -` onto a closed or full stdout: exit 4 with a diagnostic, never a traceback."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "mapper", "run", str(REPOS), str(REPOS_IN), "-o", "-"]
+    closed = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            close_fds=True, preexec_fn=lambda: __import__("os").close(1),
+                            check=False)
+    assert closed.returncode == 4, closed.stderr
+    assert b"cannot write standard output: it is closed" in closed.stderr
+    if Path("/dev/full").exists():
+        with Path("/dev/full").open("wb") as full:
+            filled = subprocess.run(cmd, stdout=full, stderr=subprocess.PIPE, check=False)
+        assert filled.returncode == 4, filled.stderr
+        assert b"Traceback" not in filled.stderr and b"No space left" in filled.stderr

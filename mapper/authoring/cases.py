@@ -70,7 +70,12 @@ def run_case(case: Case, *, update: bool = False) -> CaseResult:
     if expect.objects is not None:
         result.failures += _compare_objects(expect.objects, objects)
     if expect.file is not None:
-        result.failures += _compare_file(case.file.parent / expect.file, objects, update, result)
+        path = case.file.parent / expect.file
+        clash = _read_by_case(case, path)
+        if clash:  # --update would replace a file the case reads
+            result.failures.append(f"expect.file {expect.file} is {clash}: name another file")
+        else:
+            result.failures += _compare_file(path, objects, update, result)
     return result
 
 
@@ -163,6 +168,18 @@ def _diag_facts(d: Diagnostic) -> dict[str, Any]:
         facts["pointer"] = d.record.pointer
         facts["index"] = d.record.index
     return facts
+
+
+def _read_by_case(case: Case, path: Path) -> str | None:
+    """What `path` is, when the case itself reads it (its case file, mapping or input)."""
+    spec = case.spec
+    read = {case.file: "the case file itself"}
+    if spec.mapping_file is not None:
+        read[case.file.parent / spec.mapping_file] = "the case's mapping"
+    if spec.input is not None:
+        read[case.file.parent / spec.input] = "the case's input"
+    target = path.resolve()
+    return next((what for file, what in read.items() if file.resolve() == target), None)
 
 
 def _compare_file(

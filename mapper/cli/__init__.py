@@ -7,12 +7,13 @@ Exit codes: 0 ok; 1 invalid mapping or failed test; 2 usage error; 3 records rej
 4 input/output problem; 130 interrupted.
 """
 
+import signal
 from typing import Annotated
 
 import typer
 
 from mapper import __version__
-from mapper.cli import authoring, connector, inspect, reference, run
+from mapper.cli import authoring, connector, inspect, reference, run, sync
 from mapper.cli.console import (
     EXIT_INTERRUPTED as EXIT_INTERRUPTED,
 )
@@ -76,8 +77,16 @@ COMMANDS = (  # in the order `mapper --help` lists them
 )
 for name, command in COMMANDS:
     app.command(name)(command)
+sync.register(app)  # mapper sync, mapper state ...
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: SIGTERM and SIGHUP stop a run as Ctrl-C does (exit 130,
+    temporary files removed, previous outputs kept)."""
+    for stop in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, _interrupt)
     app()  # rich's Console honours NO_COLOR itself
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)

@@ -47,7 +47,7 @@ class ContextFunctions:
 
     @signature()
     def _func_source(self) -> str:
-        """The name of the input file the record came from ("<stdin>" for standard input).
+        """The name of the input file the record came from ("-" for standard input).
 
         Signature: source() -> string
 

@@ -70,9 +70,9 @@ def expand_inputs(specs: Iterable[str]) -> tuple[list[str], list[InputProblem]]:
         if spec == STDIN:
             found.append(STDIN)
         elif Path(spec).is_dir():
-            files = _folder_files(Path(spec))
+            files = _folder_files(Path(spec), problems)
             found.extend(files)
-            if not files:
+            if not files and not problems:
                 problems.append(_problem(spec, "input.empty-folder", EMPTY_FOLDER))
         elif Path(spec).exists():
             found.append(spec)
@@ -89,9 +89,20 @@ def expand_inputs(specs: Iterable[str]) -> tuple[list[str], list[InputProblem]]:
 EMPTY_FOLDER = "the folder holds no .json, .jsonl or .ndjson file (searched recursively)"
 
 
-def _folder_files(folder: Path) -> list[str]:
+def _folder_files(folder: Path, problems: list[InputProblem]) -> list[str]:
+    """The JSON and JSONL files below `folder`; a subfolder that cannot be read is a problem
+    (its records would otherwise be left out without a word)."""
     suffixes = JSON_SUFFIXES + JSONL_SUFFIXES
-    return sorted(str(p) for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
+
+    def unlisted(err: OSError) -> None:
+        problems.append(unreadable(str(err.filename or folder), err))
+
+    found = [
+        Path(root) / name
+        for root, _dirs, names in os.walk(folder, onerror=unlisted)
+        for name in names
+    ]
+    return sorted(str(p) for p in found if p.suffix.lower() in suffixes and p.is_file())
 
 
 def unreadable(source: str, err: OSError) -> InputProblem:

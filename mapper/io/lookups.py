@@ -26,7 +26,7 @@ class LookupCache:
         return {name: self._table(t, source) for name, t in self.tables.items()}
 
     def _table(self, table: LookupTable, source: str) -> Mapping[str, Any]:
-        path = self.overrides.get(table.name) or _find_upwards(table.file, source)
+        path = self.overrides.get(table.name) or find_lookup_file(table.file, source)
         if path is None:
             if table.name not in self.missing:
                 self.missing.add(table.name)
@@ -65,7 +65,8 @@ class LookupCache:
         return index
 
 
-def _find_upwards(name: str, source: str) -> str | None:
+def find_lookup_file(name: str, source: str) -> str | None:
+    """The lookup file `name` for records of `source`: in its folder or the nearest above."""
     start = Path.cwd() if source == "-" else Path(source).resolve().parent
     for folder in (start, *start.parents):
         candidate = folder / name

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import orjson
 
 from mapper.errors import Diagnostic, OutputError
-from mapper.io.atomic import AtomicFile, write_atomic
+from mapper.io.atomic import AtomicFile, output_error, write_atomic
 from mapper.records import MappedObject
 
 MAX_OBJECTS_PER_BATCH = 100
@@ -51,17 +51,33 @@ class Sink(Protocol):
 
 
 class _Stdout:
+    """Standard output as a sink's file: a closed or full stdout is an output error (exit 4);
+    a broken pipe propagates (the reader went away: the command line ends quietly)."""
+
     def __init__(self) -> None:
+        if sys.stdout is None:
+            raise output_error("standard output", "it is closed")
         self.fh = sys.stdout.buffer
 
     def write(self, data: bytes) -> None:
-        self.fh.write(data)
+        try:
+            self.fh.write(data)
+        except BrokenPipeError:
+            raise
+        except OSError as err:
+            raise output_error("standard output", err.strerror or str(err), err.errno) from err
 
     def commit(self) -> None:
-        self.fh.flush()
+        try:
+            self.fh.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as err:
+            raise output_error("standard output", err.strerror or str(err), err.errno) from err
 
     def abort(self) -> None:
-        self.fh.flush()
+        with contextlib.suppress(OSError):
+            self.fh.flush()
 
 
 def _open(path: str) -> AtomicFile | _Stdout:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from mapper.errors import Diagnostic, Loc, suggest
+from mapper.errors import Diagnostic, Loc, short_name, suggest
 from mapper.functions import FUNCTION_NAMES, arity
 from mapper.language.spec import DIRECTIVE_KEYS, POLICY_KEYS, ConstField, ExprField, UseField
 from mapper.model import OBJECT_TYPES
@@ -189,10 +189,11 @@ def _unknown_field(
     if hint is None and suggest(key, DIRECTIVE_KEYS):
         hint = f"{suggest(key, DIRECTIVE_KEYS)} (field options: {_OPTIONS})"
     block = key.startswith("atlassian:") and not path
+    shown = repr(short_name(key))
     message = (
-        f"{key!r} is a different type's block; this rule makes {type_name}"
+        f"{shown} is a different type's block; this rule makes {type_name}"
         if block
-        else f"{where} has no field {key!r}"
+        else f"{short_name(where)} has no field {shown}"
     )
     loc: Loc = ("fields", *path, key)
     return Diagnostic("object.unknown-field", message, loc=loc, hint=hint)
@@ -287,6 +288,19 @@ def check_rule(
     yield from check_field_options(type_name, fields)
     yield from check_required_fields(type_name, fields, default_keys)
     yield from check_nested_required(type_name, fields)
+    yield from check_block_shape(type_name, fields)
+
+
+def check_block_shape(type_name: str, fields: Mapping[str, Any]) -> Iterator[Diagnostic]:
+    """The type block is an object: a YAML list there would reject every record."""
+    if isinstance(fields.get(type_name), list):
+        yield Diagnostic(
+            "object.block-not-object",
+            f"the {type_name} block is an object of its fields, not a list",
+            loc=("fields", type_name),
+            hint=f"write its fields as a map, e.g. {type_name}: {{name: name}}, or give one "
+            "expression that yields an object",
+        )
 
 
 def plain_path(ast: Mapping[str, Any]) -> tuple[str | int, ...] | None:

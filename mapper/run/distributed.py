@@ -30,7 +30,7 @@ from mapper.errors import Diagnostic, OutputError, UsageError
 from mapper.io.atomic import AtomicFile
 from mapper.io.inputs import JSONL_SUFFIXES, ArraySpan, Span, expand_inputs, iter_records
 from mapper.io.remote import AtomicUrl, expand_urls, is_url, url_items, url_jsonl_spans
-from mapper.io.sinks import JsonlSink, RejectsSink
+from mapper.io.sinks import JsonlSink, RejectsSink, Sink
 from mapper.language.plan import Plan
 from mapper.records import InputProblem, Item
 from mapper.run import parts as cutting
@@ -123,8 +123,13 @@ def run_distributed(
     report = RunReport(plan.path)
     with _client(request) as client:
         join = _Join(plan, options, report, reading, paths, progress, spec.set_associations)
-        with _opened(request.output) as out, _opened(request.rejects_path) as rejects:
-            join.out, join.rejects = out, rejects
+        output = None if request.sink is not None else request.output
+        with (
+            _opened(output) as out,
+            _opened(request.rejects_path) as rejects,
+            _closing(request.sink) as sink,
+        ):
+            join.out, join.rejects, join.sink = out, rejects, sink
             outputs = _results(client, spec, _numbered(paths, reading))
             try:
                 join.collect(outputs, lambda task: _rerun(client, spec, task))
@@ -140,7 +145,8 @@ def _spec(mapping: str | Path, request: RunRequest, options: RunOptions) -> RunS
         ref = MappingRef.of(mapping)
     except OSError as err:
         raise UsageError([Diagnostic("usage.invalid", f"cannot read {mapping}: {err}")]) from err
-    return RunSpec(ref, request.records, options, request.associations == "set")
+    set_form = request.associations == "set"
+    return RunSpec(ref, request.records, options, set_form, objects=request.sink is not None)
 
 
 @contextlib.contextmanager
@@ -186,6 +192,20 @@ def _opened(path: str | None) -> Iterator[_Writer | None]:
         out.abort()
         raise
     out.commit()
+
+
+@contextlib.contextmanager
+def _closing(sink: Sink | None) -> Iterator[Sink | None]:
+    """The caller's sink, closed if the block ends normally, aborted if not."""
+    if sink is None:
+        yield None
+        return
+    try:
+        yield sink
+    except BaseException:
+        sink.abort()
+        raise
+    sink.close()
 
 
 def _numbered(paths: list[str], reading: Reading) -> Iterator[tuple[int, Part | UrlFile]]:
@@ -305,6 +325,7 @@ class _Join:
     set_associations: bool = False
     out: _Writer | None = None
     rejects: _Writer | None = None
+    sink: Sink | None = None
     lookup_problems: list[Diagnostic] = field(default_factory=list)
     starts: dict[str, Base] = field(default_factory=dict)
 
@@ -336,6 +357,9 @@ class _Join:
     def _merge(self, res: PartOutput) -> None:
         if self.out is not None:
             self.out.write(res.objects)
+        if self.sink is not None:
+            for objects in res.batches:
+                self.sink.write(objects)
         if self.rejects is not None:
             self.rejects.write(res.rejects)
         self.report.merge(res.counts)
@@ -358,13 +382,16 @@ class _Join:
         local = RunOptions(self.options.policy, left, self.options.lookups)
         lines: list[bytes] = []
         rejected_lines: list[bytes] = []
-        sink = JsonlSink("", set_associations=self.set_associations, lines=lines)
+        own = JsonlSink("", set_associations=self.set_associations, lines=lines)
+        sink: Sink = self.sink if self.sink is not None else own
         quarantine = RejectsSink(None, lines=rejected_lines)
         done = run(self.plan, items, sink=sink, rejects=quarantine, options=local)
         lookups = [d for d in done.input_problems if d.code.startswith("lookup.")]
         self.lookup_problems.extend(lookups)
         done.input_problems = [d for d in done.input_problems if d not in lookups]
-        merged = PartOutput(res.number, b"".join(lines), b"".join(rejected_lines), done)
+        merged = PartOutput(
+            res.number, b"".join(lines), rejects=b"".join(rejected_lines), counts=done
+        )
         self._merge(merged)
         self.report.completed = done.completed and res.unparsed
         if done.stopped_early:

@@ -27,6 +27,7 @@ from mapper.errors import (
 )
 from mapper.io.atomic import write_atomic
 from mapper.io.inputs import STDIN, InputProgress, expand_inputs, iter_records, stream_path_of
+from mapper.io.lookups import find_lookup_file
 from mapper.io.sinks import MAX_PROPERTIES, STDOUT, BatchSink, JsonlSink, RejectsSink, Sink
 from mapper.language.plan import Plan
 from mapper.run.parts import Reading
@@ -71,6 +72,10 @@ class RunRequest:
     """Where parts are mapped: this machine's processes, or a Dask cluster."""
     scheduler: str | None = None
     """The Dask scheduler's address (engine "dask"); None: a LocalCluster for the run."""
+    sink: Sink | None = None
+    """Objects go into this sink instead of one made from `output` and `format`: a library
+    caller's own stage that sees each finished object (e.g. the sync stage). The run is serial;
+    `output` still names the file the sink writes, for the checks against the inputs."""
 
     @property
     def rejects_path(self) -> str | None:
@@ -89,12 +94,16 @@ class RunRequest:
     @property
     def is_parallel(self) -> bool:
         """Several worker processes can map it (JSONL into a file)."""
-        return self.workers > 1 and self.format == "jsonl" and self.output != STDOUT
+        return (
+            self.workers > 1 and self.format == "jsonl" and self.output != STDOUT and not self.sink
+        )
 
     @property
     def is_distributed(self) -> bool:
-        """A Dask cluster maps it (JSONL into a file)."""
-        return self.engine == "dask" and self.format == "jsonl" and self.output != STDOUT
+        """A Dask cluster maps it (JSONL into a file, or objects into the caller's `sink`, which
+        the client alone writes to)."""
+        into_file = self.format == "jsonl" and self.output != STDOUT
+        return self.engine == "dask" and (self.sink is not None or into_file)
 
 
 @dataclass
@@ -144,7 +153,7 @@ def run_files(
     paths, problems = _expand(given, request)
     if problems and not paths:
         raise InputError([p.diagnostic for p in problems])
-    check_outputs(request, paths)
+    check_outputs(request, paths, read=_read_files(plan, request, mapping, paths))
     result = _run(plan, paths, reading, options, request, mapping, progress)
     result.report.inputs = given
     result.report.input_problems[:0] = [p.diagnostic for p in problems]
@@ -190,6 +199,8 @@ def reading_of(plan: Plan, records: str | None, *, label: str = "--records") -> 
 
 
 def _options(plan: Plan, request: RunRequest) -> RunOptions:
+    if request.format == "batches" and request.output == STDOUT:
+        raise UsageError([_usage("--format batches writes a folder of files: give -o FOLDER")])
     if len(request.properties) > MAX_PROPERTIES:
         raise UsageError(
             [_usage(f"--property: setObjects takes at most {MAX_PROPERTIES} properties")]
@@ -210,8 +221,30 @@ def _usage(message: str) -> Diagnostic:
     return Diagnostic("usage.invalid", message)
 
 
-def check_outputs(request: RunRequest, inputs: list[str]) -> None:
-    """Refuse outputs that would replace an input or another output.
+def _read_files(
+    plan: Plan, request: RunRequest, mapping: str | Path | None, inputs: list[str]
+) -> dict[str, str]:
+    """The files a run reads besides its inputs, by what they are: the mapping and the lookup
+    tables (given with --lookup, or found next to the inputs as the run will find them)."""
+    files = {plan.path: "the mapping"} if Path(plan.path).is_file() else {}
+    if mapping is not None:
+        files[str(mapping)] = "the mapping"
+    files.update({path: f"the lookup table {name!r}" for name, path in request.lookups.items()})
+    for table in plan.lookups:
+        if table.name in request.lookups:
+            continue
+        for source in dict.fromkeys(str(Path(i).parent / "_") for i in inputs if i != STDIN):
+            found = find_lookup_file(table.file, source)
+            if found is not None:
+                files.setdefault(found, f"the lookup table {table.name!r}")
+    return files
+
+
+def check_outputs(
+    request: RunRequest, inputs: list[str], *, read: Mapping[str, str] | None = None
+) -> None:
+    """Refuse outputs that would replace an input, a file the run reads (`read`: path -> what
+    it is, e.g. the mapping or a lookup table) or another output.
 
     Raises:
         UsageError: naming the option and the file.
@@ -222,7 +255,8 @@ def check_outputs(request: RunRequest, inputs: list[str]) -> None:
         "--report": request.report_path,
     }
     seen: dict[str, str] = {}
-    real_inputs = {os.path.realpath(i): i for i in reversed(inputs) if i != STDIN}
+    real_inputs = {os.path.realpath(i): f"the input {i}" for i in reversed(inputs) if i != STDIN}
+    real_inputs.update({os.path.realpath(path): what for path, what in (read or {}).items()})
     for option, path in outputs.items():
         if path is None or path == STDOUT:
             continue
@@ -232,7 +266,7 @@ def check_outputs(request: RunRequest, inputs: list[str]) -> None:
         seen[target] = option
         clash = real_inputs.get(target)
         if clash is not None:
-            raise UsageError([_usage(f"{option} {path} would overwrite the input {clash}")])
+            raise UsageError([_usage(f"{option} {path} would overwrite {clash}")])
 
 
 def _notes(request: RunRequest) -> list[str]:
@@ -292,6 +326,8 @@ def _run(
 
 
 def _sink(request: RunRequest) -> Sink:
+    if request.sink is not None:
+        return request.sink
     set_form = request.associations == "set"
     if request.format == "batches":
         return BatchSink(

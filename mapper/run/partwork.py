@@ -35,7 +35,7 @@ from mapper.io.lookups import LookupCache
 from mapper.io.remote import is_url, read_url_span, url_items
 from mapper.io.sinks import JsonlSink, RejectsSink
 from mapper.language.plan import Plan
-from mapper.records import Item, Record
+from mapper.records import Item, MappedObject, Record
 from mapper.run.parts import FilePart, Lines, Part, Reading
 from mapper.run.pipeline import account, iter_results
 from mapper.run.policy import RunOptions
@@ -75,6 +75,8 @@ class RunSpec:
     records: str | None
     options: RunOptions
     set_associations: bool
+    objects: bool = False
+    """Return the objects themselves (for a caller's own sink in the client), not JSON lines."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,8 @@ class PartOutput:
 
     number: int
     objects: bytes = b""
+    batches: list[tuple[MappedObject, ...]] = field(default_factory=list)
+    """Each mapped record's objects, when the spec asks for objects."""
     rejects: bytes = b""
     counts: RunReport = field(default_factory=lambda: RunReport(""))
     lookup_problems: list[Diagnostic] = field(default_factory=list)
@@ -188,7 +192,11 @@ def map_part(worker: Compiled, spec: RunSpec, task: PartTask) -> PartOutput:
         return out
     lines: list[bytes] = []
     rejected: list[bytes] = []
-    sink = JsonlSink("", set_associations=spec.set_associations, lines=lines)
+    sink: JsonlSink | _Kept = (
+        _Kept(out.batches)
+        if spec.objects
+        else JsonlSink("", set_associations=spec.set_associations, lines=lines)
+    )
     rejects = RejectsSink(None, lines=rejected)
     seen = len(worker.lookups.problems)
     for result, item in iter_results(worker.plan, items, spec.options, out.counts, worker.lookups):
@@ -196,6 +204,23 @@ def map_part(worker: Compiled, spec: RunSpec, task: PartTask) -> PartOutput:
     out.objects, out.rejects = b"".join(lines), b"".join(rejected)
     out.lookup_problems = worker.lookups.problems[seen:]
     return out
+
+
+class _Kept:
+    """A sink that keeps each record's objects, to send them to the client."""
+
+    def __init__(self, batches: list[tuple[MappedObject, ...]]) -> None:
+        self.batches = batches
+
+    def write(self, objects: Iterable[MappedObject]) -> None:
+        """Keep one record's objects together."""
+        self.batches.append(tuple(objects))
+
+    def close(self) -> None:
+        """Nothing to flush."""
+
+    def abort(self) -> None:
+        """Nothing to discard."""
 
 
 def part_items(reading: Reading, task: PartTask, out: PartOutput) -> Iterable[Item]:

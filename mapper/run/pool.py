@@ -50,6 +50,9 @@ class Turns:
             self.cond.notify_all()
         return base
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+"""Signals the command line treats as Ctrl-C: the run stops and leaves no partial output."""
+
 
 @dataclass
 class _Failure:
@@ -74,6 +77,8 @@ def _serve(
 ) -> None:
     """A worker process: run `work` on the tasks the parent sends until it sends None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    for stop in STOP_SIGNALS:  # the parent's handlers would turn them into Ctrl-C here
+        signal.signal(stop, signal.SIG_DFL)
     setup(*setup_args)
     while True:
         while not conn.poll(PATIENCE_S):

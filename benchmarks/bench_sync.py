@@ -1,0 +1,158 @@
+"""`mapper sync` throughput, state size and memory, against a plain `mapper run` of the same input.
+
+Run: ``.venv/bin/python -m benchmarks.bench_sync [--records N]`` (default 1,000,000 W1 records).
+Three syncs in mirror mode on one state file: into an empty state, an unchanged re-run, and a
+re-run with 1 % of the records changed and 1 % gone. Each row is compared with a plain
+`mapper run` (1 worker, JSONL output) of the same input measured in the same session.
+Wall clock and CPU time (user + system) are both recorded: on a shared machine the CPU time
+compares the work done. Figures land in ``benchmarks/sync_results.json``. Not a test module: pytest never collects it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from benchmarks import gen
+from benchmarks.run import DEFAULT_DATA as DATA
+from benchmarks.run import HERE, MAPPER, machine
+
+MAPPING = HERE / "w1.yaml"
+
+# Runs a command in a fresh parent: wall time, CPU time (user + system) and peak RSS of it alone.
+_MEASURE = r"""
+import json, resource, subprocess, sys, time
+t = time.perf_counter()
+rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
+wall = time.perf_counter() - t
+use = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"rc": rc, "wall": wall, "cpu": use.ru_utime + use.ru_stime,
+                  "maxrss_kb": use.ru_maxrss}))
+"""
+
+
+def measure(cmd: list[str]) -> dict[str, Any]:
+    """Wall time, CPU time, exit code and peak RSS (KiB) of `cmd`."""
+    out = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *cmd], check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def write_variant(src: Path, dst: Path, share: float = 0.01) -> tuple[int, int]:
+    """`src` with every 1/share-th record changed and the one after it gone."""
+    step = round(1 / share)
+    changed = gone = 0
+    with src.open("rb") as fh, dst.open("wb", buffering=1 << 20) as out:
+        for i, line in enumerate(fh):
+            if i % step == 1:
+                gone += 1
+                continue
+            if i % step == 0:
+                rec = orjson.loads(line)
+                rec["commit"]["message"] = "Changed: " + rec["commit"]["message"]
+                line = orjson.dumps(rec) + b"\n"
+                changed += 1
+            out.write(line)
+    return changed, gone
+
+
+def plain(src: Path, work: Path) -> dict[str, Any]:
+    """A plain `mapper run` of `src` (JSONL output, 1 worker)."""
+    out = work / "plain.jsonl"
+    result = measure([MAPPER, "run", str(MAPPING), str(src), "-o", str(out), "--quiet"])
+    out.unlink(missing_ok=True)
+    return result
+
+
+def sync(src: Path, work: Path) -> dict[str, Any]:
+    """One `mapper sync` in mirror mode on the benchmark's state file."""
+    cmd = [MAPPER, "sync", str(MAPPING), str(src), "--state", str(work / "state.db")]
+    cmd += ["-o", str(work / "out"), "--mode", "mirror", "--connection-id", "bench", "--quiet"]
+    result = measure(cmd)
+    report = json.loads((work / "out" / "report.json").read_text())
+    result["sync"] = report["sync"]["total"]
+    result["records"] = report["run"]["records"]["in"]
+    return result
+
+
+def row(
+    label: str, n: int, synced: dict[str, Any], base: dict[str, Any], state: Path
+) -> dict[str, Any]:
+    """One result row: rates (wall clock and CPU), ratios to the plain run, state size, RSS."""
+    rate, base_rate = n / synced["wall"], n / base["wall"]
+    cpu_rate, base_cpu_rate = n / synced["cpu"], n / base["cpu"]
+    figures = {
+        "run": label,
+        "records": n,
+        "seconds": round(synced["wall"], 2),
+        "cpu_seconds": round(synced["cpu"], 2),
+        "records_per_s": round(rate),
+        "records_per_cpu_s": round(cpu_rate),
+        "plain_run_seconds": round(base["wall"], 2),
+        "plain_run_cpu_seconds": round(base["cpu"], 2),
+        "ratio_to_plain_run": round(rate / base_rate, 2),
+        "cpu_ratio_to_plain_run": round(cpu_rate / base_cpu_rate, 2),
+        "peak_rss_mb": round(synced["maxrss_kb"] / 1024, 1),
+        "plain_run_peak_rss_mb": round(base["maxrss_kb"] / 1024, 1),
+        "state_file_mb": round(state.stat().st_size / 1e6, 1),
+        "counts": synced["sync"],
+        "exit": synced["rc"],
+    }
+    print(
+        f"{label:<26} wall {rate:>7,.0f} rec/s (plain {base_rate:>7,.0f}) "
+        f"{figures['ratio_to_plain_run']:.2f}x | CPU {cpu_rate:>7,.0f} rec/s "
+        f"(plain {base_cpu_rate:>7,.0f}) {figures['cpu_ratio_to_plain_run']:.2f}x | "
+        f"RSS {figures['peak_rss_mb']} MB | state {figures['state_file_mb']} MB | {synced['sync']}",
+        flush=True,
+    )
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--records", type=int, default=1_000_000)
+    args = parser.parse_args()
+    n = args.records
+    DATA.mkdir(exist_ok=True)
+    src, variant = DATA / f"w1-{n}.jsonl", DATA / f"w1-{n}-changed.jsonl"
+    if not src.exists():
+        gen.write_w1(src, n)
+    changed, gone = write_variant(src, variant)
+    work = DATA / "sync"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    state = work / "state.db"
+    rows = []
+    load_before = os.getloadavg()
+    for label, data in (
+        ("first sync (empty state)", src),
+        ("unchanged re-run", src),
+        ("1% changed + 1% gone", variant),
+    ):
+        base = plain(data, work)
+        synced = sync(data, work)
+        rows.append(row(label, synced["records"], synced, base, state))
+    results = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "variant": {"changed": changed, "gone": gone},
+        "rows": rows,
+    }
+    (HERE / "sync_results.json").write_text(json.dumps(results, indent=2) + "\n")
+    shutil.rmtree(work / "out", ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

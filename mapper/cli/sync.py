@@ -1,0 +1,338 @@
+"""`mapper sync` (keep Teamwork Graph in sync with a state file) and `mapper state ...`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
+
+import typer
+
+from mapper.cli.console import (
+    EXIT_INTERRUPTED,
+    EXIT_IO,
+    EXIT_OK,
+    EXIT_REJECTED,
+    EXIT_USAGE,
+    err,
+    fail,
+    out,
+)
+from mapper.sync.stage import HASH_EXCLUDED, Mode
+
+if TYPE_CHECKING:
+    from mapper.sync.report import SyncReport
+    from mapper.sync.runner import SyncResult
+
+StateOpt = Annotated[
+    Path, typer.Option("--state", help="The state file (SQLite), one per connection.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="JSON instead of a table.")]
+
+state_app = typer.Typer(
+    name="state", no_args_is_help=True, help="Inspect or edit a sync state file."
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `sync` and the `state` group to the app."""
+    app.command("sync")(sync)
+    app.add_typer(state_app)
+
+
+def _fail(code: int, diags: Any = None, message: str | None = None) -> NoReturn:
+    fail(code, list(diags) if diags else None, message)
+
+
+def sync(
+    mapping: Annotated[Path, typer.Argument(help="Mapping file (YAML).", show_default=False)],
+    inputs: Annotated[list[str], typer.Argument(help="The source export.", show_default=False)],
+    state: StateOpt,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output folder (replaced whole).")],
+    mode: Annotated[Mode, typer.Option(help="append, upsert or mirror.")] = Mode.upsert,
+    connection_id: Annotated[
+        str | None, typer.Option(help="connectionId (required on the first run).")
+    ] = None,
+    prop: Annotated[
+        list[str], typer.Option("--property", help="KEY=VALUE tag for batches (≤5).")
+    ] = [],  # noqa: B006
+    records: Annotated[str | None, typer.Option("--records", help="Records selector.")] = None,
+    lookup: Annotated[list[str], typer.Option(help="NAME=PATH for a `lookups:` table.")] = [],  # noqa: B006
+    incremental: Annotated[
+        bool, typer.Option(help="The inputs hold changes since the cursor only: never delete.")
+    ] = False,
+    partial: Annotated[
+        bool, typer.Option(help="The inputs are a subset of the source: never delete.")
+    ] = False,
+    allow_mass_delete: Annotated[
+        bool, typer.Option(help="Let a mirror run delete more than --max-delete-share.")
+    ] = False,
+    max_delete_share: Annotated[
+        float, typer.Option(help="Share of known objects a mirror run may delete.", min=0, max=1)
+    ] = 0.5,
+    strict: Annotated[
+        bool, typer.Option(help="A dangling parentKey/containerKey fails the run.")
+    ] = False,
+    fail_fast: Annotated[bool, typer.Option(help="Stop at the first rejected record.")] = False,
+    max_errors: Annotated[
+        int | None, typer.Option(help="Tolerate this many rejects.", min=0)
+    ] = None,
+    hash_exclude: Annotated[
+        list[str], typer.Option(help="Another top-level field left out of the content hash.")
+    ] = [],  # noqa: B006
+    set_associations: Annotated[
+        bool, typer.Option("--associations-set", help="Associations in the {set: [...]} form.")
+    ] = False,
+    engine: Annotated[
+        str, typer.Option(help="local, or dask: map on a Dask cluster (the state stays here).")
+    ] = "local",
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address (--engine dask).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
+) -> None:
+    """Map an export and write only what Teamwork Graph must change (new, changed, deleted).
+
+    setObjects bodies for new and changed objects and, in mirror mode, delete bodies for the
+    ids a full run did not see; the state file remembers what was sent.
+
+    Example: `mapper sync push.yaml export/ --state gh.db --mode mirror -o out --connection-id C`
+    """
+    from mapper.cli import console
+    from mapper.errors import MapperError, RecordError, UsageError
+    from mapper.run.policy import ErrorPolicy
+    from mapper.sync.deletes import SyncStopped
+    from mapper.sync.runner import SyncRequest, sync_files
+
+    props = console.parse_pairs(prop, "--property")
+    plan = console.compile_or_exit(mapping)
+    request = SyncRequest(
+        state=state, output=output, mode=mode, connection_id=connection_id, properties=props,
+        set_associations=set_associations, incremental=incremental, partial=partial,
+        allow_mass_delete=allow_mass_delete, max_delete_share=max_delete_share, strict=strict,
+        policy=ErrorPolicy.FAIL_FAST if fail_fast else ErrorPolicy.SKIP_RECORD,
+        max_errors=max_errors, lookups=console.parse_pairs(lookup, "--lookup"), records=records,
+        hash_exclude=HASH_EXCLUDED | frozenset(hash_exclude),
+        engine=_engine(engine), scheduler=scheduler,
+    )  # fmt: skip
+    try:
+        result = sync_files(plan, inputs, request)
+    except KeyboardInterrupt:
+        _fail(EXIT_INTERRUPTED, message="interrupted: the state and the output are unchanged")
+    except UsageError as error:
+        _fail(EXIT_USAGE, *console.usage_problems(list(error.diagnostics)))
+    except (SyncStopped, RecordError) as error:
+        _fail(EXIT_REJECTED, error.diagnostics, "[red]stopped: nothing was written[/]")
+    except MapperError as error:  # the state, an input or an output
+        _fail(EXIT_IO, error.diagnostics)
+    if not quiet:
+        _show_summary(err, result)
+    _exit(result)
+
+
+def _exit(result: SyncResult) -> NoReturn:
+    if result.run.input_problems:
+        raise typer.Exit(EXIT_IO)
+    raise typer.Exit(EXIT_REJECTED if result.run.records_rejected else EXIT_OK)
+
+
+def _show_summary(console: Any, result: SyncResult) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    report, run = result.sync, result.run
+    table = Table(title=f"sync run {report.run} ({report.mode})", header_style="bold")
+    columns = ("created", "updated", "unchanged", "held_back", "deleted", "reordered")
+    table.add_column("object type", no_wrap=True)
+    for name in columns:
+        table.add_column(name.replace("_", " "), justify="right")
+    for type_name, counts in sorted(report.by_type.items()):
+        table.add_row(Text(type_name), *(f"{getattr(counts, c):,}" for c in columns))
+    total = report.totals()
+    table.add_row(Text("total", style="bold"), *(f"{getattr(total, c):,}" for c in columns))
+    console.print(table)
+    ok = Text("✓", style="green") if run.is_balanced else Text("✗ MISMATCH", style="red")
+    console.print(Text.assemble(
+        f"records: {run.records_in} in = {run.records_mapped} mapped + "
+        f"{run.records_rejected} rejected + {run.records_filtered} filtered ", ok,
+    ))  # fmt: skip
+    _show_findings(console, report, run)
+    folder = Path(result.files[0]).parent if result.files else ""
+    console.print(Text(
+        f"to send: {report.emitted:,} object(s) in {report.set_batches:,} setObjects body(ies), "
+        f"{report.deleted:,} id(s) in {report.delete_batches:,} delete body(ies); output: {folder}"
+    ))  # fmt: skip
+
+
+def _show_findings(console: Any, report: SyncReport, run: Any) -> None:
+    from rich.text import Text
+
+    for code, count in run.problems.most_common(5):
+        console.print(Text(f"{count:>6} × {code}", style="red"))
+    for code, count in report.findings.most_common():
+        console.print(Text(f"{count:>6} × warning {code}", style="yellow"))
+        for example in report.examples.get(code, [])[:1]:
+            console.print(Text("         " + example.replace("\n", "\n         ")))
+    for problem in run.input_problems:
+        console.print(Text(str(problem), style="red"))
+    if report.mode == Mode.mirror.value and report.partial_reasons:
+        why = "; ".join(report.partial_reasons)
+        console.print(Text(f"no deletes: partial run ({why}); {report.deletes_withheld:,} "
+                           "unseen id(s) kept", style="yellow"))  # fmt: skip
+    elif report.unseen and report.mode != Mode.mirror.value:
+        console.print(Text(f"{report.unseen:,} known id(s) not seen ({report.mode}: not deleted)"))
+    if report.cursor_after:
+        console.print(Text(f"cursor: {report.cursor_after}"))
+
+
+# -- mapper state ... ---------------------------------------------------------------------------
+
+
+def _open_reading(state: Path) -> Any:
+    from mapper.errors import SyncStateError
+    from mapper.sync.state import StateStore
+
+    try:
+        return StateStore.open_for_reading(state)
+    except SyncStateError as error:
+        _fail(EXIT_IO, error.diagnostics)
+
+
+@state_app.command("show")
+def state_show(state: StateOpt, as_json: JsonOpt = False) -> None:
+    """Connection, mapping, cursor, objects per type and the last runs of a state file.
+
+    Example: `mapper state show --state gh.db`
+    """
+    from mapper.sync.inspect import summary
+
+    store = _open_reading(state)
+    try:
+        info = summary(store)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(info, indent=2))
+        return
+    _show_state_table(out, info)
+
+
+def _show_state_table(console: Any, info: dict[str, Any]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    for key in ("state", "connectionId", "mapping", "cursor", "schemaVersion", "sizeBytes"):
+        console.print(Text(f"{key}: {info[key]}"))
+    table = Table(title="objects", header_style="bold")
+    for name in ("object type", "live", "deleted"):
+        table.add_column(name, justify="left" if name == "object type" else "right")
+    for name, counts in info["objects"].items():
+        table.add_row(Text(name), f"{counts['live']:,}", f"{counts['deleted']:,}")
+    console.print(table)
+    runs = Table(title="last runs", header_style="bold")
+    for name in ("run", "mode", "started", "full", "created", "updated", "unchanged", "deleted"):
+        runs.add_column(name)
+    keys = ("run", "mode", "started", "full", "created", "updated", "unchanged", "deleted")
+    for run in info["runs"]:
+        runs.add_row(*(str(run.get(k, "")) for k in keys))
+    console.print(runs)
+
+
+@state_app.command("cursor")
+def state_cursor(state: StateOpt) -> None:
+    """Print the cursor (highest lastUpdatedAt of the last complete run), for incremental exports.
+
+    Example: `since=$(mapper state cursor --state gh.db)`
+    """
+    store = _open_reading(state)
+    try:
+        typer.echo(store.meta.get("cursor", ""))
+    finally:
+        store.close()
+
+
+@state_app.command("ids")
+def state_ids(
+    state: StateOpt,
+    type_name: Annotated[str | None, typer.Option("--type", help="Only this object type.")] = None,
+    deleted: Annotated[
+        bool | None, typer.Option("--deleted/--live", help="Only tombstones, or only live ids.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the ids the state knows: `TYPE<TAB>ID` per line, or JSON lines with --json.
+
+    Example: `mapper state ids --state gh.db --type atlassian:commit --live`
+    """
+    from mapper.sync.inspect import iter_rows
+
+    store = _open_reading(state)
+    try:
+        for row in iter_rows(store, type_name, deleted=deleted):
+            typer.echo(json.dumps(row) if as_json else f"{row['type']}\t{row['id']}")
+    finally:
+        store.close()
+
+
+@state_app.command("export")
+def state_export(
+    state: StateOpt,
+    output: Annotated[Path, typer.Option("-o", "--output", help="JSONL file to write.")],
+) -> None:
+    """Write every row of the state (type, id, number, last run, cursor, hash) as JSON lines.
+
+    Example: `mapper state export --state gh.db -o state.jsonl`
+    """
+    from mapper.errors import OutputError
+    from mapper.io.atomic import AtomicFile
+    from mapper.sync.inspect import iter_rows
+
+    store = _open_reading(state)
+    try:
+        out = AtomicFile(output)
+        for row in iter_rows(store):
+            out.write(json.dumps(row).encode() + b"\n")
+        out.commit()
+    except OutputError as error:
+        _fail(EXIT_IO, error.diagnostics)
+    finally:
+        store.close()
+
+
+@state_app.command("forget")
+def state_forget(
+    state: StateOpt,
+    ids: Annotated[
+        list[str] | None, typer.Argument(help="Ids to forget.", show_default=False)
+    ] = None,
+    type_name: Annotated[str | None, typer.Option("--type", help="Object type of the ids.")] = None,
+    tombstones: Annotated[
+        bool, typer.Option("--tombstones", help="Forget the deleted ids only.")
+    ] = False,
+    everything: Annotated[bool, typer.Option("--all", help="Forget every id.")] = False,
+) -> None:
+    """Remove ids from the state: the next run sends them again as new objects.
+
+    Example: `mapper state forget --state gh.db --type atlassian:commit acme/web@1a2b3c`
+    """
+    from mapper.errors import SyncStateError
+    from mapper.sync.inspect import forget
+
+    if ids and not type_name:
+        _fail(EXIT_USAGE, message="forget IDS needs --type TYPE")
+    if not (ids or type_name or tombstones or everything):
+        _fail(
+            EXIT_USAGE,
+            message="say what to forget: IDS --type T, --type T, --tombstones or --all",
+        )
+    try:
+        removed = forget(state, type_name=type_name, ids=ids or [], deleted_only=tombstones)
+    except SyncStateError as error:
+        _fail(EXIT_IO, error.diagnostics)
+    err.print(f"forgot {removed:,} id(s)")
+
+
+def _engine(name: str) -> Literal["local", "dask"]:
+    if name not in ("local", "dask"):
+        _fail(EXIT_USAGE, message=f"--engine: {name!r} is not one of 'local', 'dask'")
+    return "dask" if name == "dask" else "local"

@@ -1,0 +1,96 @@
+"""Mirror deletes: `deleteObjectsByExternalId` bodies for the ids a full run did not see.
+
+One body per object type and at most 100 ids (`{objectType, externalIds, connectionId}`),
+ids in sorted order, one body per line of `deleteObjects.jsonl`. Deletes are derived only from a
+full run, and only when they stay under the safety share of the known objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import groupby
+from pathlib import Path
+
+from mapper.errors import Diagnostic, MapperError
+from mapper.io.atomic import AtomicFile
+from mapper.io.sinks import dumps_line
+
+MAX_IDS_PER_DELETE = 100
+DEFAULT_MAX_DELETE_SHARE = 0.5
+
+
+class SyncStopped(MapperError):
+    """A safety rule stopped the sync run before anything was written (exit 3)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteBody:
+    """One deleteObjectsByExternalId request body."""
+
+    object_type: str
+    external_ids: tuple[str, ...]
+
+    def to_dict(self, connection_id: str) -> dict[str, object]:
+        """The request body, as the SDK takes it."""
+        body: dict[str, object] = {
+            "objectType": self.object_type,
+            "externalIds": list(self.external_ids),
+        }
+        if connection_id:
+            body["connectionId"] = connection_id
+        return body
+
+
+def delete_bodies(
+    unseen: Iterable[tuple[str, str]], size: int = MAX_IDS_PER_DELETE
+) -> Iterator[DeleteBody]:
+    """Group (type, id) pairs, sorted by type, into bodies of at most `size` ids."""
+    for type_name, pairs in groupby(unseen, key=lambda pair: pair[0]):
+        ids: list[str] = []
+        for _, oid in pairs:
+            ids.append(oid)
+            if len(ids) == size:
+                yield DeleteBody(type_name, tuple(ids))
+                ids = []
+        if ids:
+            yield DeleteBody(type_name, tuple(ids))
+
+
+def write_delete_bodies(
+    path: Path, bodies: Iterable[DeleteBody], connection_id: str
+) -> tuple[dict[str, int], int]:
+    """Write the bodies as JSON lines; returns the number of ids per type and of bodies."""
+    counts: dict[str, int] = {}
+    out = AtomicFile(path)
+    n = 0
+    try:
+        for n, body in enumerate(bodies, start=1):  # noqa: B007  (n is the count afterwards)
+            out.write(dumps_line(body.to_dict(connection_id)))
+            counts[body.object_type] = counts.get(body.object_type, 0) + len(body.external_ids)
+    except BaseException:
+        out.abort()
+        raise
+    out.commit()
+    return counts, n
+
+
+def check_mass_delete(unseen: int, known: int, max_share: float) -> None:
+    """Stop a run that would delete more than `max_share` of the known objects.
+
+    Raises:
+        SyncStopped: with a `sync.mass-delete` diagnostic.
+    """
+    if known and unseen / known > max_share:
+        raise SyncStopped(
+            [
+                Diagnostic(
+                    "sync.mass-delete",
+                    f"this mirror run would delete {unseen:,} of the {known:,} known objects "
+                    f"({unseen / known:.0%}, more than {max_share:.0%}); nothing was written "
+                    "and the state is unchanged",
+                    hint="check that the inputs are complete; if the deletes are intended, "
+                    "rerun with --allow-mass-delete (or raise --max-delete-share)",
+                )
+            ]
+        )

@@ -1,0 +1,250 @@
+"""`sync_files(plan, inputs, request)`: one sync run, from input files to an output folder.
+
+The order of a run is what makes it crash-safe:
+
+1. open the state and take its write lock (one SQLite transaction for the whole run);
+2. map the records; the sync stage decides per object and records it in the transaction;
+   setObjects batches, rejects, delete batches and the report go to a staging folder;
+3. fsync the staging folder and put it in place of the output folder;
+4. commit the state.
+
+A crash before 4 leaves the state as before the run, so a re-run decides the same and writes
+the same payloads; a crash after 4 leaves everything as after the run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mapper.errors import OutputError, RecordError
+from mapper.io.atomic import write_atomic
+from mapper.language.plan import Plan
+from mapper.run.files import Engine, RunRequest, RunResult, run_files
+from mapper.run.policy import ErrorPolicy
+from mapper.run.report import RunReport
+from mapper.run.status import Status
+from mapper.sync.bodies import DELETE_OBJECTS_FILE, SET_OBJECTS_FILE, SetObjectsLines
+from mapper.sync.crash import crash_point
+from mapper.sync.deletes import (
+    DEFAULT_MAX_DELETE_SHARE,
+    SyncStopped,
+    check_mass_delete,
+    delete_bodies,
+    write_delete_bodies,
+)
+from mapper.sync.outputs import MARKER, RunFolder
+from mapper.sync.report import SyncReport
+from mapper.sync.stage import HASH_EXCLUDED, Mode, SyncStage, epoch_ms
+from mapper.sync.state import Identity, StateStore, sqlite_errors
+
+REPORT_FILE = "report.json"
+REJECTS_FILE = "rejects.jsonl"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SyncRequest:
+    """Everything a sync run needs besides the plan and the inputs."""
+
+    state: Path
+    output: Path
+    mode: Mode = Mode.upsert
+    connection_id: str | None = None  # required for a new state; checked against an old one
+    properties: Mapping[str, str] = field(default_factory=dict)
+    set_associations: bool = False
+    incremental: bool = False  # the inputs hold changes since the state's cursor only
+    partial: bool = False  # the inputs are a subset of the source (never delete)
+    allow_mass_delete: bool = False
+    max_delete_share: float = DEFAULT_MAX_DELETE_SHARE
+    strict: bool = False  # dangling references fail the run
+    policy: ErrorPolicy = ErrorPolicy.SKIP_RECORD
+    max_errors: int | None = None
+    lookups: Mapping[str, str] = field(default_factory=dict)
+    records: str | None = None  # a records selector overriding the mapping's `records:`
+    hash_exclude: frozenset[str] = HASH_EXCLUDED
+    engine: Engine = "local"  # "dask": the mapping runs on a cluster, the state in this process
+    scheduler: str | None = None  # the Dask scheduler (engine "dask"); None: a LocalCluster
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    """What a sync run did: its sync report, the mapping run's report, the files written."""
+
+    sync: SyncReport
+    run: RunReport
+    files: tuple[str, ...]
+
+
+def mapping_identity(plan: Plan) -> str:
+    """The mapping's `name:`, else its file as FOLDER/STEM (e.g. github/push)."""
+    if plan.name and plan.name != plan.path:
+        return plan.name
+    path = Path(plan.path)
+    return f"{path.parent.name}/{path.stem}" if path.parent.name else path.stem
+
+
+def sync_files(
+    plan: Plan,
+    inputs: list[str],
+    request: SyncRequest,
+    *,
+    progress: Callable[[int, Any], None] | None = None,
+) -> SyncResult:
+    """Run one sync: map the inputs, decide against the state, write the output folder.
+
+    Raises:
+        SyncStateError: the state is locked, damaged, unwritable or of another connection.
+        SyncStopped: a safety rule stopped the run (mass delete, --strict references).
+        UsageError: an unknown lookup, a bad selector, too many properties.
+        InputError: no input could be found.
+        OutputError: an output could not be written.
+        RecordError: under ErrorPolicy.FAIL_FAST, at the first rejected record.
+        KeyboardInterrupt: interrupted; the state and the output folder are unchanged.
+    """
+    identity = Identity(request.connection_id, mapping_identity(plan))
+    store = StateStore.open_for_run(request.state, identity)
+    folder: RunFolder | None = None
+    try:
+        folder = RunFolder(request.output)
+        with sqlite_errors(request.state):  # the state can turn out damaged part-way
+            report, run_report = _sync(plan, inputs, request, store, folder, progress)
+        _write_report(folder.staging, report, run_report)
+        folder.commit()
+        crash_point("outputs-committed")
+        store.commit()
+        crash_point("state-committed")
+        files = sorted(str(p) for p in folder.final.iterdir() if p.name != MARKER)
+        return SyncResult(report, run_report, tuple(files))
+    except BaseException:
+        if folder is not None:
+            folder.abort()
+        raise
+    finally:
+        store.close()
+
+
+def _sync(
+    plan: Plan,
+    inputs: list[str],
+    request: SyncRequest,
+    store: StateStore,
+    folder: RunFolder,
+    progress: Callable[[int, Any], None] | None,
+) -> tuple[SyncReport, RunReport]:
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    connection = store.meta.get("connectionId", "")
+    report = SyncReport(
+        request.mode.value, store.next_run(), str(request.state), connection,
+        cursor_before=store.meta.get("cursor", ""),
+    )  # fmt: skip
+    known_before = store.count_live()
+    batches = SetObjectsLines(
+        folder.staging / SET_OBJECTS_FILE, connection_id=connection or None,
+        properties=request.properties, set_associations=request.set_associations,
+    )  # fmt: skip
+    stage = SyncStage(
+        store, batches, report, mode=request.mode, produced_types=plan.object_types,
+        exclude=request.hash_exclude,
+    )  # fmt: skip
+    run_report = _map(plan, inputs, request, folder, stage, progress)
+    report.set_batches = batches.batches
+    report.partial_reasons = partial_reasons(request, run_report)
+    _mirror_deletes(store, report, request, folder, known_before)
+    if request.strict and report.errors:
+        raise SyncStopped(report.errors)
+    _advance_cursor(store, report, stage.cursor, run_report)
+    summary = json.dumps(report.totals().to_dict())
+    store.finish_run(
+        report.run, mode=report.mode, started=started, full=report.is_full, summary=summary
+    )
+    return report, run_report
+
+
+def _map(
+    plan: Plan,
+    inputs: list[str],
+    request: SyncRequest,
+    folder: RunFolder,
+    stage: SyncStage,
+    progress: Callable[[int, Any], None] | None,
+) -> RunReport:
+    """The library's run use case, with the sync stage as its sink."""
+    run_request = RunRequest(
+        output=str(folder.staging / SET_OBJECTS_FILE), sink=stage,
+        rejects=str(folder.staging / REJECTS_FILE), report=str(folder.staging / REPORT_FILE),
+        records=request.records, lookups=request.lookups, policy=request.policy,
+        max_errors=request.max_errors, engine=request.engine, scheduler=request.scheduler,
+    )  # fmt: skip
+    result = run_files(plan, inputs, run_request, progress=progress)
+    _raise_stop(result)
+    return result.report
+
+
+def _raise_stop(result: RunResult) -> None:
+    """Turn a run that stopped without its outputs back into the exception that stopped it."""
+    if result.status is Status.INTERRUPTED:
+        raise KeyboardInterrupt
+    if result.stopped is not None:
+        raise RecordError(result.diagnostics)
+    if result.diagnostics:
+        raise OutputError(result.diagnostics)
+
+
+def partial_reasons(request: SyncRequest, run_report: RunReport) -> list[str]:
+    """Why this run did not see the whole source (a mirror run deletes only without any)."""
+    reasons = []
+    if request.incremental:
+        reasons.append("incremental run (--incremental): the inputs hold changes only")
+    if request.partial:
+        reasons.append("--partial: the inputs are a subset of the source")
+    if run_report.stopped_early:
+        reasons.append(f"the run stopped early: {run_report.stopped_early}")
+    if run_report.records_rejected:
+        reasons.append(
+            f"{run_report.records_rejected} record(s) rejected: their objects would look deleted"
+        )
+    if run_report.input_problems:
+        reasons.append(f"{len(run_report.input_problems)} input problem(s)")
+    return reasons
+
+
+def _mirror_deletes(
+    store: StateStore, report: SyncReport, request: SyncRequest, folder: RunFolder, known: int
+) -> None:
+    unseen = store.count_unseen(report.run)
+    report.unseen = unseen
+    if request.mode is not Mode.mirror or not unseen:
+        return
+    if not report.is_full:
+        report.deletes_withheld = unseen
+        return
+    if not request.allow_mass_delete:
+        check_mass_delete(unseen, known, request.max_delete_share)
+    bodies = delete_bodies(store.iter_unseen(report.run))
+    path = folder.staging / DELETE_OBJECTS_FILE
+    counts, report.delete_batches = write_delete_bodies(path, bodies, report.connection_id)
+    for type_name, n in counts.items():
+        report.counts(type_name).deleted += n
+    store.mark_deleted(report.run)
+    crash_point("deletes-written")
+
+
+def _advance_cursor(
+    store: StateStore, report: SyncReport, seen: str, run_report: RunReport
+) -> None:
+    """The cursor moves to the highest lastUpdatedAt seen, by a run that read all its input."""
+    before = report.cursor_before
+    complete = run_report.completed and not run_report.records_rejected
+    newer = seen and (not before or (epoch_ms(seen) or 0) > (epoch_ms(before) or 0))
+    report.cursor_after = seen if complete and newer else before
+    if report.cursor_after != before:
+        store.set_meta("cursor", report.cursor_after)
+
+
+def _write_report(staging: Path, report: SyncReport, run_report: RunReport) -> None:
+    body = {"sync": report.to_dict(), "run": run_report.to_dict()}
+    write_atomic(staging / REPORT_FILE, json.dumps(body, indent=2).encode() + b"\n")

@@ -1,0 +1,228 @@
+"""`mapper sync` and `mapper state` on the command line; bad state files are clear errors (exit 4)
+that leave the file as it was."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sync_support import doc, write_mapping, write_records
+from typer.testing import CliRunner
+
+from mapper import cli
+from mapper.cli import app
+
+
+@pytest.fixture(autouse=True)
+def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli.out.get(), "width", 240)
+    monkeypatch.setattr(cli.err.get(), "width", 240)
+
+
+def invoke(*args: object) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
+    if result.exception is not None:
+        assert isinstance(result.exception, SystemExit), repr(result.exception)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def sync_cli(tmp: Path, records: list[dict[str, object]], *extra: object) -> tuple[int, str, str]:
+    if not (tmp / "m.yaml").exists():
+        write_mapping(tmp)
+    src = write_records(tmp / "in.jsonl", records)
+    base = (tmp / "m.yaml", src, "--state", tmp / "s.db", "-o", tmp / "out")
+    return invoke("sync", *base, *extra)
+
+
+def test_twice_then_a_delete(tmp_path: Path) -> None:
+    code, _, err = sync_cli(
+        tmp_path, [doc("a"), doc("b")], "--mode", "mirror", "--connection-id", "c"
+    )
+    assert code == 0 and "records: 2 in = 2 mapped + 0 rejected + 0 filtered ✓" in err
+    assert "2 object(s) in 1 setObjects body(ies), 0 id(s) in 0 delete" in err
+    code, _, err = sync_cli(tmp_path, [doc("a"), doc("b")], "--mode", "mirror")
+    assert code == 0 and "to send: 0 object(s) in 0 setObjects body(ies), 0 id(s)" in err
+    code, _, err = sync_cli(tmp_path, [doc("a")], "--mode", "mirror")
+    assert code == 0 and "0 setObjects body(ies), 1 id(s) in 1 delete body(ies)" in err
+    body = json.loads((tmp_path / "out" / "deleteObjects.jsonl").read_text())
+    assert body == {"objectType": "atlassian:document", "externalIds": ["b"], "connectionId": "c"}
+
+
+def test_a_new_state_needs_a_connection_id(tmp_path: Path) -> None:
+    code, _, err = sync_cli(tmp_path, [doc("a")])
+    assert code == 4 and "sync.connection-required" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_mass_delete_exits_3(tmp_path: Path) -> None:
+    sync_cli(tmp_path, [doc("a"), doc("b")], "--mode", "mirror", "--connection-id", "c")
+    code, _, err = sync_cli(tmp_path, [], "--mode", "mirror")
+    assert code == 3 and "sync.mass-delete" in err
+    code, _, _ = sync_cli(tmp_path, [], "--mode", "mirror", "--allow-mass-delete")
+    assert code == 0
+
+
+def test_partial_mirror_run_says_why_it_does_not_delete(tmp_path: Path) -> None:
+    sync_cli(tmp_path, [doc("a"), doc("b")], "--mode", "mirror", "--connection-id", "c")
+    code, _, err = sync_cli(tmp_path, [doc("a"), {"id": "b"}], "--mode", "mirror")
+    assert code == 3 and "no deletes: partial run (1 record(s) rejected" in err
+
+
+def test_state_commands(tmp_path: Path) -> None:
+    sync_cli(tmp_path, [doc("a", day=4), doc("b", day=2)], "--connection-id", "c")
+    state = tmp_path / "s.db"
+    code, out, _ = invoke("state", "show", "--state", state, "--json")
+    info = json.loads(out)
+    assert code == 0 and info["connectionId"] == "c" and info["mapping"] == "sync-test"
+    assert info["objects"] == {"atlassian:document": {"live": 2, "deleted": 0}}
+    assert info["cursor"] == "2024-01-04T00:00:00Z" and info["runs"][0]["created"] == 2
+    code, out, _ = invoke("state", "show", "--state", state)
+    assert code == 0 and "atlassian:document" in out and "last runs" in out
+    assert invoke("state", "ids", "--state", state)[1].split() == [
+        "atlassian:document", "a", "atlassian:document", "b",
+    ]  # fmt: skip
+    assert invoke("state", "cursor", "--state", state)[1].strip() == "2024-01-04T00:00:00Z"
+    code, _, _ = invoke("state", "export", "--state", state, "-o", tmp_path / "x.jsonl")
+    rows = [json.loads(line) for line in (tmp_path / "x.jsonl").read_text().splitlines()]
+    assert code == 0 and [r["id"] for r in rows] == ["a", "b"]
+    code, _, err = invoke("state", "forget", "--state", state, "--type", "atlassian:document", "a")
+    assert code == 0 and "forgot 1 id(s)" in err
+    code, _, err = sync_cli(tmp_path, [doc("a", day=4), doc("b", day=2)])
+    assert code == 0 and "1 object(s) in 1 setObjects" in err  # a is new again
+    assert invoke("state", "forget", "--state", state)[0] == 2  # nothing named: usage error
+
+
+# -- bad state files ------------------------------------------------------------------------------
+
+
+def _made(tmp: Path) -> Path:
+    sync_cli(tmp, [doc(f"id{i:04d}") for i in range(3000)], "--connection-id", "c")
+    return tmp / "s.db"
+
+
+def _random_bytes(tmp: Path) -> None:
+    (tmp / "s.db").write_bytes(os.urandom(5000))
+
+
+def _empty(tmp: Path) -> None:
+    (tmp / "s.db").write_bytes(b"")
+
+
+def _truncated_mid_page(tmp: Path) -> None:
+    data = _made(tmp).read_bytes()
+    (tmp / "s.db").write_bytes(data[: len(data) // 2 + 7])
+
+
+def _truncated_at_a_page(tmp: Path) -> None:
+    data = _made(tmp).read_bytes()
+    (tmp / "s.db").write_bytes(data[: 4096 * (len(data) // 4096 // 2)])
+
+
+def _newer_version(tmp: Path) -> None:
+    conn = sqlite3.connect(_made(tmp))
+    conn.execute("UPDATE meta SET value='99' WHERE key='schemaVersion'")
+    conn.commit()
+    conn.close()
+
+
+def _not_a_mapper_state(tmp: Path) -> None:
+    conn = sqlite3.connect(tmp / "s.db")
+    conn.execute("CREATE TABLE songs (title TEXT)")
+    conn.commit()
+    conn.close()
+
+
+BAD_STATES: list[tuple[str, Callable[[Path], None], tuple[str, ...], str]] = [
+    ("random bytes", _random_bytes, (), "sync.state-corrupt"),
+    ("empty file", _empty, (), "sync.state-corrupt"),
+    ("truncated mid-page", _truncated_mid_page, (), "sync.state-corrupt"),
+    ("truncated at a page", _truncated_at_a_page, (), "sync.state-corrupt"),
+    ("newer schema", _newer_version, (), "sync.state-version"),
+    ("another program's SQLite", _not_a_mapper_state, (), "sync.state-unknown"),
+    ("another connection", _made, ("--connection-id", "other"), "sync.state-mismatch"),
+]
+
+
+@pytest.mark.parametrize(
+    ("make", "extra", "code"), [b[1:] for b in BAD_STATES], ids=[b[0] for b in BAD_STATES]
+)
+def test_a_bad_state_is_a_clear_error_and_stays_as_it_was(
+    tmp_path: Path, make: Callable[[Path], None], extra: tuple[str, ...], code: str
+) -> None:
+    write_mapping(tmp_path)
+    make(tmp_path)
+    before = (tmp_path / "s.db").read_bytes()
+    outputs_before = sorted(p.name for p in (tmp_path / "out").glob("*"))
+    exit_code, _, err = sync_cli(tmp_path, [doc("a")], "--mode", "mirror", *extra)
+    assert exit_code == 4 and code in err, err
+    assert (tmp_path / "s.db").read_bytes() == before
+    assert sorted(p.name for p in (tmp_path / "out").glob("*")) == outputs_before
+    if code != "sync.state-mismatch":
+        show_code, _, show_err = invoke("state", "show", "--state", tmp_path / "s.db")
+        assert show_code == 4 and code in show_err
+
+
+def test_another_mapping_is_refused(tmp_path: Path) -> None:
+    state = _made(tmp_path)
+    other = tmp_path / "other.yaml"
+    other.write_text((tmp_path / "m.yaml").read_text().replace("name: sync-test", "name: other"))
+    src = write_records(tmp_path / "in.jsonl", [doc("a")])
+    code, _, err = invoke("sync", other, src, "--state", state, "-o", tmp_path / "out")
+    assert code == 4 and "sync.state-mismatch" in err and "'sync-test'" in err
+
+
+def test_a_locked_state_is_a_clear_error_not_a_wait(tmp_path: Path) -> None:
+    state = _made(tmp_path)
+    holder = sqlite3.connect(state, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another run holds the write lock
+    try:
+        before = state.read_bytes()
+        code, _, err = sync_cli(tmp_path, [doc("a")])
+        assert code == 4 and "sync.state-locked" in err
+        assert state.read_bytes() == before
+        assert invoke("state", "show", "--state", state)[0] == 0  # reading still works
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert sync_cli(tmp_path, [doc("a")], "--allow-mass-delete")[0] == 0
+
+
+@pytest.mark.parametrize("where", ["under a file", "a folder"])
+def test_an_unwritable_state_path(tmp_path: Path, where: str) -> None:
+    write_mapping(tmp_path)
+    if where == "under a file":
+        (tmp_path / "f").write_text("x")
+        state = tmp_path / "f" / "s.db"
+    else:
+        state = tmp_path / "dir.db"
+        state.mkdir()
+    src = write_records(tmp_path / "in.jsonl", [doc("a")])
+    args = ("sync", tmp_path / "m.yaml", src, "--state", state, "-o", tmp_path / "out")
+    code, _, err = invoke(*args, "--connection-id", "c")
+    assert code == 4 and "sync.state-unwritable" in err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write read-only files")
+def test_a_read_only_state(tmp_path: Path) -> None:
+    state = _made(tmp_path)
+    state.chmod(0o444)
+    tmp_path.chmod(0o555)
+    try:
+        code, _, err = sync_cli(tmp_path, [doc("a")])
+        assert code == 4 and "sync.state-unwritable" in err
+    finally:
+        tmp_path.chmod(0o755)
+
+
+def test_an_output_folder_of_other_files_is_not_replaced(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "precious.txt").write_text("keep me")
+    code, _, err = sync_cli(tmp_path, [doc("a")], "--connection-id", "c")
+    assert code == 4 and "mapper sync did not write" in err
+    assert (tmp_path / "out" / "precious.txt").read_text() == "keep me"
+    assert invoke("state", "ids", "--state", tmp_path / "s.db") == (0, "", "")  # nothing kept
