@@ -345,3 +345,18 @@ def test_sync_maps_on_the_cluster_and_applies_the_state_here(
             seen[engine] = (code, bodies)
         assert seen["dask"] == seen["local"], f"run {n}"
     assert seen["dask"][1]["deleteObjects.jsonl"]
+
+
+def test_run_on_dask_is_run_files_on_the_cluster(tmp_path: Path, cluster: LocalCluster) -> None:
+    from mapper.run.distributed import run_on_dask
+
+    inputs = INPUTS["plain"][1](tmp_path)
+    one = _run(REPOS, inputs, tmp_path / "one" / "o.jsonl", 1)
+    out = tmp_path / "lib" / "o.jsonl"
+    request = RunRequest(output=str(out))
+    result = run_on_dask(
+        REPOS, [str(p) for p in inputs], request, scheduler=cluster.scheduler_address
+    )
+    assert result.status == one[0]
+    assert out.read_bytes() == one[2]
+    assert (tmp_path / "lib" / "o.rejects.jsonl").read_bytes() == one[3]
