@@ -71,6 +71,13 @@ class Format(str, Enum):
     batches = "batches"
 
 
+class EngineName(str, Enum):
+    """Where `mapper run` maps."""
+
+    local = "local"
+    dask = "dask"
+
+
 class AssocForm(str, Enum):
     """Wire form of associations."""
 
@@ -113,6 +120,14 @@ def run_cmd(
         AssocForm, typer.Option(help="array (documented) or set form.")
     ] = AssocForm.array,
     workers: Annotated[int, typer.Option(help="Worker processes (JSONL output).", min=1)] = 1,
+    engine: Annotated[
+        EngineName,
+        typer.Option(help="local processes, or a Dask cluster (pip install 'mapper[dask]')."),
+    ] = EngineName.local,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address (--engine dask); default: a LocalCluster."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary.")] = False,
     param: ParamOpt = [],  # noqa: B006
     check_access: CheckAccessOpt = False,
@@ -137,6 +152,8 @@ def run_cmd(
         policy=ErrorPolicy.FAIL_FAST if fail_fast else ErrorPolicy.SKIP_RECORD,
         max_errors=max_errors,
         workers=workers,
+        engine=engine.value,
+        scheduler=scheduler,
         associations=associations.value,
         connection_id=connection_id,
         properties=parse_pairs(prop, "--property"),

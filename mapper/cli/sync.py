@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 
 import typer
 
@@ -83,6 +83,12 @@ def sync(
     set_associations: Annotated[
         bool, typer.Option("--associations-set", help="Associations in the {set: [...]} form.")
     ] = False,
+    engine: Annotated[
+        str, typer.Option(help="local, or dask: map on a Dask cluster (the state stays here).")
+    ] = "local",
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address (--engine dask).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
 ) -> None:
     """Map an export and write only what Teamwork Graph must change (new, changed, deleted).
@@ -107,6 +113,7 @@ def sync(
         policy=ErrorPolicy.FAIL_FAST if fail_fast else ErrorPolicy.SKIP_RECORD,
         max_errors=max_errors, lookups=console.parse_pairs(lookup, "--lookup"), records=records,
         hash_exclude=HASH_EXCLUDED | frozenset(hash_exclude),
+        engine=_engine(engine), scheduler=scheduler,
     )  # fmt: skip
     try:
         result = sync_files(plan, inputs, request)
@@ -323,3 +330,9 @@ def state_forget(
     except SyncStateError as error:
         _fail(EXIT_IO, error.diagnostics)
     err.print(f"forgot {removed:,} id(s)")
+
+
+def _engine(name: str) -> Literal["local", "dask"]:
+    if name not in ("local", "dask"):
+        _fail(EXIT_USAGE, message=f"--engine: {name!r} is not one of 'local', 'dask'")
+    return "dask" if name == "dask" else "local"

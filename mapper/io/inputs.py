@@ -514,6 +514,11 @@ def read_span(span: Span) -> SpanLines:
     with Path(span.source).open("rb") as fh:
         fh.seek(span.start)
         data = fh.read(span.end - span.start)
+    return split_span(data)
+
+
+def split_span(data: bytes) -> SpanLines:
+    """The lines of a span's bytes (a span read from a local file or an fsspec URL)."""
     lines = data.split(b"\n")
     if data.endswith(b"\n"):
         lines.pop()

@@ -52,6 +52,7 @@ __all__ = ["InputError", "RunRequest", "RunResult", "Status", "UsageError", "run
 
 OutputFormat = Literal["jsonl", "batches"]
 AssociationForm = Literal["array", "set"]
+Engine = Literal["local", "dask"]
 ProgressHook = Callable[[int, InputProgress], None]
 """Called as records are counted: (records so far, how much of the inputs was read)."""
 
@@ -83,6 +84,10 @@ class RunRequest:
     """An optional field whose expression fails rejects its object (default: omitted, warned)."""
     shown_rejects: int = 20
     """Without a rejects file, the errors of this many rejected records are kept to show."""
+    engine: Engine = "local"
+    """Where parts are mapped: this machine's processes, or a Dask cluster."""
+    scheduler: str | None = None
+    """The Dask scheduler's address (engine "dask"); None: a LocalCluster for the run."""
     sink: Sink | None = None
     """Objects go into this sink instead of one made from `output` and `format`: a library
     caller's own stage that sees each finished object (e.g. the sync stage). The run is serial;
@@ -115,6 +120,13 @@ class RunRequest:
         return (
             self.workers > 1 and self.format == "jsonl" and self.output != STDOUT and not self.sink
         )
+
+    @property
+    def is_distributed(self) -> bool:
+        """A Dask cluster maps it (JSONL into a file, or objects into the caller's `sink`, which
+        the client alone writes to)."""
+        into_file = self.format == "jsonl" and self.output != STDOUT
+        return self.engine == "dask" and (self.sink is not None or into_file)
 
 
 @dataclass
@@ -167,7 +179,7 @@ def run_files(
         )
     reading = reading_of(plan, request.records)
     options = _options(plan, request)
-    paths, problems = expand_inputs(given)
+    paths, problems = _expand(given, request)
     if problems and not paths:
         raise InputError([p.diagnostic for p in problems])
     check_outputs(request, paths, read=_read_files(plan, request, mapping, paths))
@@ -210,6 +222,21 @@ def _check_access(plan: Plan, result: RunResult, request: RunRequest) -> None:
             write_atomic(result.report_file, json.dumps(data, indent=2).encode() + b"\n")
         except OutputError as error:  # the report written with the run stays, without them
             result.status, result.diagnostics = Status.IO, list(error.diagnostics)
+
+
+def _expand(given: list[str], request: RunRequest) -> tuple[list[str], list[Any]]:
+    """The input files; fsspec URLs are read by a cluster's workers only."""
+    from mapper.io.remote import is_url
+
+    urls = [spec for spec in given if is_url(spec)]
+    if not urls:
+        return expand_inputs(given)
+    if not request.is_distributed:
+        message = f"{urls[0]}: URL inputs need --engine dask and a JSONL output file"
+        raise UsageError([_usage(message)])
+    from mapper.run.distributed import expand_sources
+
+    return expand_sources(given)
 
 
 def reading_of(plan: Plan, records: str | None, *, label: str = "--records") -> Reading:
@@ -373,7 +400,9 @@ def _repeated_inputs(given: list[str], paths: list[str]) -> list[str]:
 
 def _notes(request: RunRequest) -> list[str]:
     notes = []
-    if request.workers > 1 and not request.is_parallel:
+    if request.engine == "dask" and not request.is_distributed:
+        notes.append("--engine dask applies to JSONL output files; one process maps")
+    elif request.workers > 1 and not request.is_parallel and request.engine == "local":
         notes.append("--workers applies to JSONL output files; one process maps")
     elif request.is_parallel and request.worker_count < request.workers:
         notes.append(
@@ -400,6 +429,13 @@ def _run(
     tick = None if progress is None else (lambda n: progress(n, watched))
     sink: Any = None
     try:
+        if request.is_distributed:
+            from mapper.run.distributed import run_distributed  # dask: only when asked for
+
+            report = run_distributed(
+                mapping or plan.path, plan, paths, request, options, reading, tick
+            )
+            return RunResult(report, Status.OK, _written(request))
         if request.is_parallel:
             from mapper.run.parallel import run_parallel  # multiprocessing: only when needed
 
@@ -484,12 +520,19 @@ def _written(request: RunRequest) -> list[str]:
 
 def _finish(result: RunResult, request: RunRequest, group: OutputGroup) -> None:
     """Write the report, rename the run's files into place together, and set the status."""
+    from mapper.io.remote import is_url, write_url_atomic
+
     report = result.report
     path = request.report_path
     try:
-        if path:
-            write_atomic(path, json.dumps(report.to_dict(), indent=2).encode() + b"\n", group)
-        group.publish()
+        data = json.dumps(report.to_dict(), indent=2).encode() + b"\n"
+        if path and is_url(path):  # a distributed run's report on an object store
+            group.publish()
+            write_url_atomic(path, data)
+        else:
+            if path:
+                write_atomic(path, data, group)
+            group.publish()
     except OutputError as error:
         result.status, result.diagnostics = Status.IO, list(error.diagnostics)
         result.written = []

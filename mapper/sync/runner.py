@@ -24,7 +24,7 @@ from typing import Any
 from mapper.errors import OutputError, RecordError
 from mapper.io.atomic import write_atomic
 from mapper.language.plan import Plan
-from mapper.run.files import RunRequest, RunResult, run_files
+from mapper.run.files import Engine, RunRequest, RunResult, run_files
 from mapper.run.policy import ErrorPolicy
 from mapper.run.report import RunReport
 from mapper.run.status import Status
@@ -66,6 +66,8 @@ class SyncRequest:
     lookups: Mapping[str, str] = field(default_factory=dict)
     records: str | None = None  # a records selector overriding the mapping's `records:`
     hash_exclude: frozenset[str] = HASH_EXCLUDED
+    engine: Engine = "local"  # "dask": the mapping runs on a cluster, the state in this process
+    scheduler: str | None = None  # the Dask scheduler (engine "dask"); None: a LocalCluster
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +177,7 @@ def _map(
         output=str(folder.staging / SET_OBJECTS_FILE), sink=stage,
         rejects=str(folder.staging / REJECTS_FILE), report=str(folder.staging / REPORT_FILE),
         records=request.records, lookups=request.lookups, policy=request.policy,
-        max_errors=request.max_errors,
+        max_errors=request.max_errors, engine=request.engine, scheduler=request.scheduler,
     )  # fmt: skip
     result = run_files(plan, inputs, run_request, progress=progress)
     _raise_stop(result)

@@ -1,0 +1,421 @@
+"""`mapper run --engine dask`: the parts of a run mapped on a Dask cluster, joined in input order.
+
+The inputs are cut into parts exactly as `--workers` cuts them (`run.parts.input_parts`; URL
+inputs by `io.remote`). Tasks of a few consecutive parts go to the cluster, at most `WINDOW` per
+worker ahead of the join; each worker reads its own parts (local files on a shared filesystem,
+or fsspec URLs), compiles the mapping once (`run.partwork.compiled`) and returns the parts'
+object and reject lines with their counts. The client joins the results in part order into the
+outputs, which appear atomically at the end (`AtomicFile`, or `io.remote.AtomicUrl`).
+
+The join applies the rules of a 1-worker run: a part that would cross `--max-errors`, or holds a
+rejected record under `--fail-fast`, is mapped again in the client with the serial pipeline, so
+the run stops at the same record with the same outputs; after an array span that does not parse,
+the client reads the rest with ijson. A worker that dies has its tasks run again elsewhere by
+the scheduler; results are keyed by part number, so no record is lost or written twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from mapper.errors import Diagnostic, OutputError, UsageError
+from mapper.io.atomic import AtomicFile
+from mapper.io.inputs import JSONL_SUFFIXES, ArraySpan, Span, expand_inputs, iter_records
+from mapper.io.remote import AtomicUrl, expand_urls, is_url, url_items, url_jsonl_spans
+from mapper.io.sinks import JsonlSink, RejectsSink, Sink
+from mapper.language.plan import Plan
+from mapper.records import InputProblem, Item
+from mapper.run import parts as cutting
+from mapper.run.parts import Part, Reading, input_parts
+from mapper.run.partwork import (
+    Base,
+    MappingRef,
+    PartOutput,
+    PartTask,
+    RunSpec,
+    UrlFile,
+    map_parts,
+    part_items,
+    rest_items,
+)
+from mapper.run.pipeline import run
+from mapper.run.policy import RunOptions, max_errors_reason
+from mapper.run.report import RunReport
+
+if TYPE_CHECKING:
+    from mapper.run.files import RunRequest, RunResult
+
+WINDOW = 4  # tasks in flight per worker: enough to keep it busy while the client joins
+PARTS_PER_TASK = 4  # consecutive parts per task: about 1 MiB of JSONL, to amortise scheduling
+INSTALL_HINT = "install it with: pip install 'mapper[dask]' (dask, distributed, fsspec)"
+CONNECT_TIMEOUT_S = 30
+WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
+"""Dask's sampling profiler (every 10 ms in each worker) costs mapping CPU; off in our clusters."""
+RETRIES = 2  # a task that fails (not a dead worker: the scheduler handles those) runs again
+
+
+class _Writer(Protocol):
+    def write(self, data: bytes) -> None: ...
+    def commit(self) -> None: ...
+    def abort(self) -> None: ...
+
+
+def expand_sources(specs: Iterable[str]) -> tuple[list[str], list[InputProblem]]:
+    """Local paths, folders, globs and fsspec URLs (globs and folders too), in the order given."""
+    found: list[str] = []
+    problems: list[InputProblem] = []
+    for spec in specs:
+        files, more = expand_urls([spec]) if is_url(spec) else expand_inputs([spec])
+        found.extend(files)
+        problems.extend(more)
+    return list(dict.fromkeys(found)), problems
+
+
+def run_on_dask(
+    plan_or_path: Plan | str | Path,
+    inputs: Iterable[str],
+    request: RunRequest,
+    *,
+    scheduler: str | None = None,
+) -> RunResult:
+    """`run_files` on a Dask cluster: the scheduler at `scheduler` (or the request's), else a
+    LocalCluster sized to this machine. The same outputs, byte for byte, as a local run.
+
+    Raises:
+        UsageError: dask is not installed, or the request cannot run.
+        InputError: no input was found.
+    """
+    from mapper.engine.plans import load
+    from mapper.run.files import run_files
+
+    plan = plan_or_path if isinstance(plan_or_path, Plan) else load(plan_or_path)
+    mapping = plan_or_path if not isinstance(plan_or_path, Plan) else None
+    asked = replace(request, engine="dask", scheduler=scheduler or request.scheduler)
+    return run_files(plan, inputs, asked, mapping=mapping)
+
+
+def run_distributed(
+    mapping: str | Path,
+    plan: Plan,
+    paths: list[str],
+    request: RunRequest,
+    options: RunOptions,
+    reading: Reading,
+    progress: Callable[[int], None] | None = None,
+) -> RunReport:
+    """Map `paths` on a Dask cluster; the same objects, rejects and report as one worker gives.
+
+    Raises:
+        UsageError: dask is not installed, or the mapping file cannot be read.
+        RecordError: under ErrorPolicy.FAIL_FAST, at the first rejected record.
+        OutputError: when an output cannot be written.
+    """
+    started = time.perf_counter()
+    spec = _spec(mapping, request, options)
+    report = RunReport(plan.path)
+    with _client(request) as client:
+        join = _Join(plan, options, report, reading, paths, progress, spec.set_associations)
+        output = None if request.sink is not None else request.output
+        with (
+            _opened(output) as out,
+            _opened(request.rejects_path) as rejects,
+            _closing(request.sink) as sink,
+        ):
+            join.out, join.rejects, join.sink = out, rejects, sink
+            outputs = _results(client, spec, _numbered(paths, reading))
+            try:
+                join.collect(outputs, lambda task: _rerun(client, spec, task))
+            finally:
+                outputs.close()  # cancels what is still running (a stop, Ctrl-C, an error)
+    report.input_problems.extend(_unique(join.lookup_problems))
+    report.duration_s = time.perf_counter() - started
+    return report
+
+
+def _spec(mapping: str | Path, request: RunRequest, options: RunOptions) -> RunSpec:
+    try:
+        ref = MappingRef.of(mapping)
+    except OSError as err:
+        raise UsageError([Diagnostic("usage.invalid", f"cannot read {mapping}: {err}")]) from err
+    set_form = request.associations == "set"
+    return RunSpec(ref, request.records, options, set_form, objects=request.sink is not None)
+
+
+@contextlib.contextmanager
+def _client(request: RunRequest) -> Iterator[Any]:
+    """A client of the scheduler the request names, or of a LocalCluster started for the run."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as err:
+        diag = Diagnostic("usage.invalid", f"--engine dask needs dask: {INSTALL_HINT}")
+        raise UsageError([diag]) from err
+    if request.scheduler:
+        try:
+            client = Client(request.scheduler, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, ValueError) as err:
+            message = f"cannot reach the Dask scheduler at {request.scheduler}: {err}"
+            raise OutputError([Diagnostic("cluster.unreachable", message)]) from err
+        with client:
+            yield client
+        return
+    import dask
+
+    workers = request.workers if request.workers > 1 else (os.cpu_count() or 1)
+    with (
+        dask.config.set(WORKER_CONFIG),
+        LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+@contextlib.contextmanager
+def _opened(path: str | None) -> Iterator[_Writer | None]:
+    """An output that appears at `path` only if the block ends normally."""
+    if path is None:
+        yield None
+        return
+    out: _Writer = AtomicUrl(path) if is_url(path) else AtomicFile(path)
+    try:
+        yield out
+    except BaseException:
+        out.abort()
+        raise
+    out.commit()
+
+
+@contextlib.contextmanager
+def _closing(sink: Sink | None) -> Iterator[Sink | None]:
+    """The caller's sink, closed if the block ends normally, aborted if not."""
+    if sink is None:
+        yield None
+        return
+    try:
+        yield sink
+    except BaseException:
+        sink.abort()
+        raise
+    sink.close()
+
+
+def _numbered(paths: list[str], reading: Reading) -> Iterator[tuple[int, Part | UrlFile]]:
+    """(input file number, part) of all inputs in order: local runs of paths as `--workers` cuts
+    them, URL inputs as JSONL spans or whole files."""
+    offset = 0
+    for is_remote, group in itertools.groupby(paths, key=is_url):
+        files = list(group)
+        if is_remote:
+            for i, url in enumerate(files):
+                yield from ((offset + i, part) for part in _url_parts(url))
+        else:
+            for path_no, part in input_parts(files, reading, workers_read_files=True):
+                yield offset + path_no, part
+        offset += len(files)
+
+
+def _url_parts(url: str) -> Iterator[Part | UrlFile]:
+    if not url.lower().endswith(JSONL_SUFFIXES):
+        yield UrlFile(url)
+        return
+    try:
+        yield from url_jsonl_spans(url, cutting.SPAN_BYTES)  # as `--workers` cuts
+    except (OSError, ValueError):
+        yield UrlFile(url)  # reading it whole reports the problem
+
+
+@dataclass
+class _Numbered:
+    """The parts handed out so far, kept until joined (a replay needs them)."""
+
+    source: Iterator[tuple[int, Part | UrlFile]]
+    parts: dict[int, tuple[int, Part | UrlFile]] = field(default_factory=dict)
+    count: int = 0
+
+    def take(self, n: int) -> tuple[PartTask, ...]:
+        tasks = []
+        for path_no, part in itertools.islice(self.source, n):
+            self.parts[self.count] = (path_no, part)
+            tasks.append(PartTask(self.count, part, None))
+            self.count += 1
+        return tuple(tasks)
+
+
+def _results(client: Any, spec: RunSpec, parts: Iterator[tuple[int, Part | UrlFile]]) -> _Results:
+    return _Results(client, spec, _Numbered(parts))
+
+
+class _Results:
+    """Part outputs in part order, with tasks submitted `WINDOW` per worker ahead."""
+
+    def __init__(self, client: Any, spec: RunSpec, numbered: _Numbered) -> None:
+        self.client = client
+        self.spec = spec
+        self.numbered = numbered
+        self.pending: deque[Any] = deque()
+        workers = max(1, len(client.scheduler_info().get("workers", {})))
+        self.window = WINDOW * workers
+
+    def part(self, number: int) -> tuple[int, Part | UrlFile]:
+        """(input file number, part) of a part handed out and not yet joined."""
+        return self.numbered.parts[number]
+
+    def __iter__(self) -> Iterator[PartOutput]:
+        self._fill()
+        while self.pending:
+            outputs = _outcome(self.pending.popleft())
+            self._fill()
+            yield from outputs
+
+    def _fill(self) -> None:
+        while len(self.pending) < self.window:
+            tasks = self.numbered.take(PARTS_PER_TASK)
+            if not tasks:
+                return
+            future = self.client.submit(map_parts, self.spec, tasks, pure=False, retries=RETRIES)
+            self.pending.append(future)
+
+    def close(self) -> None:
+        """Cancel the tasks not joined yet."""
+        if self.pending:
+            with contextlib.suppress(Exception):
+                self.client.cancel(list(self.pending))
+            self.pending.clear()
+
+
+def _rerun(client: Any, spec: RunSpec, task: PartTask) -> PartOutput:
+    """Map one part again, now that its start is known."""
+    return _outcome(client.submit(map_parts, spec, (task,), pure=False, retries=RETRIES))[0]
+
+
+def _outcome(future: Any) -> list[PartOutput]:
+    """A task's part outputs; a task that failed for good (its retries spent, or its workers
+    killed too often) stops the run as an I/O failure, as a dead `--workers` process does.
+
+    Raises:
+        OutputError: with the task's error.
+    """
+    try:
+        outputs: list[PartOutput] = future.result()
+    except Exception as err:  # anything a task raises on the cluster arrives here
+        message = f"a task failed on the Dask cluster: {type(err).__name__}: {err}"
+        raise OutputError([Diagnostic("cluster.task-failed", message)]) from err
+    return outputs
+
+
+@dataclass
+class _Join:
+    """The client's side: the outputs joined in part order, and the stop rules of one worker."""
+
+    plan: Plan
+    options: RunOptions
+    report: RunReport
+    reading: Reading
+    paths: list[str]
+    progress: Callable[[int], None] | None
+    set_associations: bool = False
+    out: _Writer | None = None
+    rejects: _Writer | None = None
+    sink: Sink | None = None
+    lookup_problems: list[Diagnostic] = field(default_factory=list)
+    starts: dict[str, Base] = field(default_factory=dict)
+
+    def collect(self, results: _Results, rerun: Callable[[PartTask], PartOutput]) -> None:
+        """Join every part in order; stop where a 1-worker run stops."""
+        for got in results:
+            path_no, part = results.part(got.number)
+            base = self._base(part)
+            res = got
+            if res.skipped or (not res.based and res.has_diagnostics):
+                res = rerun(PartTask(got.number, part, base))
+            if res.unparsed or self.report.would_stop_within(res.counts, self.options):
+                self._take_over(part, base, res, path_no)
+                return
+            self._merge(res)
+            self._advance(part, base, res)
+        self.report.completed = True
+
+    def _base(self, part: Part | UrlFile) -> Base:
+        if isinstance(part, Span | ArraySpan):
+            first = part.start == 0 if isinstance(part, Span) else part.first
+            return (0, 0) if first else self.starts.get(part.source, (0, 0))
+        return (0, 0)
+
+    def _advance(self, part: Part | UrlFile, base: Base, res: PartOutput) -> None:
+        if isinstance(part, Span | ArraySpan):
+            self.starts[part.source] = (base[0] + res.size[0], base[1] + res.size[1])
+
+    def _merge(self, res: PartOutput) -> None:
+        if self.out is not None:
+            self.out.write(res.objects)
+        if self.sink is not None:
+            for objects in res.batches:
+                self.sink.write(objects)
+        if self.rejects is not None:
+            self.rejects.write(res.rejects)
+        self.report.merge(res.counts)
+        self.lookup_problems.extend(res.lookup_problems)
+        if self.progress is not None:
+            self.progress(self.report.records_in)
+
+    def _take_over(self, part: Part | UrlFile, base: Base, res: PartOutput, path_no: int) -> None:
+        """Go on from this part in the client, as a 1-worker run would (may raise RecordError)."""
+        items: Iterable[Item]
+        if res.unparsed:
+            assert isinstance(part, ArraySpan)
+            rest = _later_items(self.paths[path_no + 1 :], self.reading)
+            items = itertools.chain(rest_items(part.source, base[0]), rest)
+        else:
+            items = part_items(self.reading, PartTask(res.number, part, base), PartOutput(0))
+        rejected = self.report.records_rejected
+        limit = self.options.max_rejects
+        left = None if limit is None else limit - rejected
+        local = RunOptions(self.options.policy, left, self.options.lookups)
+        lines: list[bytes] = []
+        rejected_lines: list[bytes] = []
+        own = JsonlSink("", set_associations=self.set_associations, lines=lines)
+        sink: Sink = self.sink if self.sink is not None else own
+        quarantine = RejectsSink(None, lines=rejected_lines)
+        done = run(self.plan, items, sink=sink, rejects=quarantine, options=local)
+        lookups = [d for d in done.input_problems if d.code.startswith("lookup.")]
+        self.lookup_problems.extend(lookups)
+        done.input_problems = [d for d in done.input_problems if d not in lookups]
+        merged = PartOutput(
+            res.number, b"".join(lines), rejects=b"".join(rejected_lines), counts=done
+        )
+        self._merge(merged)
+        self.report.completed = done.completed and res.unparsed
+        if done.stopped_early:
+            self.report.stopped_early = max_errors_reason(limit)
+
+
+def _later_items(paths: list[str], reading: Reading) -> Iterator[Item]:
+    for path in paths:
+        if is_url(path):
+            yield from url_items(path, reading.selector)
+        else:
+            yield from iter_records([path], **reading.kwargs())
+
+
+def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """Each worker reports a missing lookup table once; the run reports it once."""
+    seen: set[str] = set()
+    out = []
+    for diag in diagnostics:
+        key = repr(diag.to_dict())
+        if key not in seen:
+            seen.add(key)
+            out.append(diag)
+    return out
+
+
+__all__ = ["expand_sources", "run_distributed", "run_on_dask"]

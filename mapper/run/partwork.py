@@ -1,0 +1,278 @@
+"""One part of a run mapped anywhere: on a cluster worker, or in the client when it takes over.
+
+A cluster task carries a `RunSpec` (the mapping's text and digest, the records selector, the
+options) and a few `PartTask`s; it returns one `PartOutput` per part: the part's object lines and
+reject lines as bytes, and its counts. A worker compiles each mapping once (`compiled`, a cache
+keyed by path, content digest and options) and never receives generated code.
+
+Where a JSONL span's records start (record index, line number) depends on every span before it.
+The client hands that out when it knows it; otherwise a worker maps the span as if it started
+at record 0 and says so (`based=False`). Objects never depend on where a record sits, only
+diagnostics do (rejects, report examples), so the client keeps such a result unless it holds a
+diagnostic, and maps that part again with the right start (rare: a part with a problem).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mapper.errors import Diagnostic
+from mapper.io.inputs import (
+    ArraySpan,
+    Span,
+    iter_records,
+    jsonl_items,
+    read_array_span,
+    read_span,
+    streamed_array_items,
+    unreadable,
+)
+from mapper.io.lookups import LookupCache
+from mapper.io.remote import is_url, read_url_span, url_items
+from mapper.io.sinks import JsonlSink, RejectsSink
+from mapper.language.plan import Plan
+from mapper.records import Item, MappedObject, Record
+from mapper.run.parts import FilePart, Lines, Part, Reading
+from mapper.run.pipeline import account, iter_results
+from mapper.run.policy import RunOptions
+from mapper.run.report import RunReport
+
+Base = tuple[int, int]
+"""Where a part's records start in its file: (record index, lines before it)."""
+
+
+@dataclass(frozen=True)
+class MappingRef:
+    """A mapping file by path and content: what a worker compiles (and caches) itself."""
+
+    path: str
+    text: str
+    digest: str
+
+    @classmethod
+    def of(cls, path: str | Path) -> MappingRef:
+        """Read the mapping file (raises OSError)."""
+        text = Path(path).read_text(encoding="utf-8")
+        return cls(str(path), text, hashlib.sha256(text.encode()).hexdigest())
+
+
+@dataclass(frozen=True)
+class UrlFile:
+    """A whole input named by an fsspec URL, read by one worker (a JSON document)."""
+
+    url: str
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What every part of one run shares."""
+
+    mapping: MappingRef
+    records: str | None
+    options: RunOptions
+    set_associations: bool
+    objects: bool = False
+    """Return the objects themselves (for a caller's own sink in the client), not JSON lines."""
+
+
+@dataclass(frozen=True)
+class PartTask:
+    """One part, its number in the run, and where its records start (None: not known yet)."""
+
+    number: int
+    part: Part | UrlFile
+    base: Base | None
+
+
+@dataclass
+class PartOutput:
+    """What mapping one part gave."""
+
+    number: int
+    objects: bytes = b""
+    batches: list[tuple[MappedObject, ...]] = field(default_factory=list)
+    """Each mapped record's objects, when the spec asks for objects."""
+    rejects: bytes = b""
+    counts: RunReport = field(default_factory=lambda: RunReport(""))
+    lookup_problems: list[Diagnostic] = field(default_factory=list)
+    size: Base = (0, 0)
+    """Records and lines in a span (elements in an array span): where the next span starts."""
+    based: bool = True
+    """Mapped with the right start (or one that cannot matter)."""
+    unparsed: bool = False
+    """An array span that does not parse: the client reads on with ijson, as one worker does."""
+    skipped: bool = False
+    """Not mapped: the part needs its start first (the rest of an array, read by ijson)."""
+
+    @property
+    def has_diagnostics(self) -> bool:
+        """Does any output of this part name records (then it depends on where they start)?"""
+        c = self.counts
+        return bool(self.rejects or c.problems or c.warnings or c.input_problems)
+
+
+@dataclass
+class Compiled:
+    """A mapping compiled in this process, with what its parts share."""
+
+    plan: Plan
+    reading: Reading
+    lookups: LookupCache
+
+
+_CACHE: dict[tuple[object, ...], Compiled] = {}
+_LOCK = threading.Lock()  # a worker with several threads compiles each mapping once
+
+
+def compiled(spec: RunSpec) -> Compiled:
+    """The compiled mapping of `spec`, compiled once per process.
+
+    Raises:
+        SpecError: the mapping does not compile here.
+    """
+    ref = spec.mapping
+    key = (ref.path, ref.digest, spec.records, tuple(spec.options.lookups.items()))
+    with _LOCK:
+        found = _CACHE.get(key)
+        if found is None:
+            found = _compile(spec)
+            _CACHE[key] = found
+    return found
+
+
+def _compile(spec: RunSpec) -> Compiled:
+    from mapper.engine.plans import compile_text
+    from mapper.errors import SpecError
+    from mapper.run.files import reading_of
+
+    ref = spec.mapping
+    plan, diags = compile_text(ref.text, ref.path, base=Path(ref.path).parent)
+    if plan is None:
+        raise SpecError([d for d in diags if d.is_error])
+    reading = reading_of(plan, spec.records)
+    return Compiled(plan, reading, LookupCache(plan.lookups, spec.options.lookups))
+
+
+def map_parts(spec: RunSpec, tasks: tuple[PartTask, ...]) -> list[PartOutput]:
+    """The cluster task: map a few consecutive parts, in order.
+
+    A span whose start is not given follows on from the span before it in the same task.
+    """
+    worker = compiled(spec)
+    outputs: list[PartOutput] = []
+    follows: dict[str, tuple[int, Base]] = {}  # source -> (end of the last span, next base)
+    for task in tasks:
+        part = task.part
+        if isinstance(part, Span) and task.base is None:
+            task = PartTask(task.number, part, _follow(part, follows))
+        out = map_part(worker, spec, task)
+        if isinstance(part, Span) and task.base is not None:
+            after = (task.base[0] + out.size[0], task.base[1] + out.size[1])
+            follows[part.source] = (part.end, after)
+        outputs.append(out)
+    return outputs
+
+
+def _follow(part: Span, follows: dict[str, tuple[int, Base]]) -> Base | None:
+    if part.start == 0:
+        return (0, 0)
+    end, base = follows.get(part.source, (-1, (0, 0)))
+    return base if end == part.start else None
+
+
+def map_part(worker: Compiled, spec: RunSpec, task: PartTask) -> PartOutput:
+    """Map one part into object lines, reject lines and counts."""
+    out = PartOutput(task.number)
+    items = part_items(worker.reading, task, out)
+    if out.skipped:
+        return out
+    lines: list[bytes] = []
+    rejected: list[bytes] = []
+    sink: JsonlSink | _Kept = (
+        _Kept(out.batches)
+        if spec.objects
+        else JsonlSink("", set_associations=spec.set_associations, lines=lines)
+    )
+    rejects = RejectsSink(None, lines=rejected)
+    seen = len(worker.lookups.problems)
+    for result, item in iter_results(worker.plan, items, spec.options, out.counts, worker.lookups):
+        account(out.counts, result, item, sink, rejects)
+    out.objects, out.rejects = b"".join(lines), b"".join(rejected)
+    out.lookup_problems = worker.lookups.problems[seen:]
+    return out
+
+
+class _Kept:
+    """A sink that keeps each record's objects, to send them to the client."""
+
+    def __init__(self, batches: list[tuple[MappedObject, ...]]) -> None:
+        self.batches = batches
+
+    def write(self, objects: Iterable[MappedObject]) -> None:
+        """Keep one record's objects together."""
+        self.batches.append(tuple(objects))
+
+    def close(self) -> None:
+        """Nothing to flush."""
+
+    def abort(self) -> None:
+        """Nothing to discard."""
+
+
+def part_items(reading: Reading, task: PartTask, out: PartOutput) -> Iterable[Item]:
+    """The records of a part, read where this runs; sets `out.size`, `based`, `unparsed`."""
+    part = task.part
+    if isinstance(part, Span):
+        return _span_items(part, task.base, out)
+    if isinstance(part, ArraySpan):
+        return _array_items(part, task.base, out)
+    if isinstance(part, UrlFile):
+        return url_items(part.url, reading.selector)
+    if isinstance(part, FilePart):
+        return iter_records(part.paths, **reading.kwargs())
+    if isinstance(part, Lines):
+        return jsonl_items(part.source, part.lines, part.index, part.line_no)
+    return part
+
+
+def _span_items(part: Span, base: Base | None, out: PartOutput) -> Iterable[Item]:
+    try:
+        span = read_url_span(part) if is_url(part.source) else read_span(part)
+    except OSError as err:
+        return [unreadable(part.source, err)]
+    out.size = (span.records, span.line_count)
+    if part.start == 0:
+        base = (0, 0)
+    out.based = base is not None
+    index, before = base or (0, 0)
+    return jsonl_items(part.source, span.lines, index, before + 1)
+
+
+def _array_items(part: ArraySpan, base: Base | None, out: PartOutput) -> Iterable[Item]:
+    if part.first:
+        base = (0, 0)
+    out.based = base is not None
+    index = (base or (0, 0))[0]
+    if part.rest:
+        if base is None:
+            out.skipped = True  # ijson reads from record `index`: it must be known
+            return []
+        return streamed_array_items(part.source, skip=index)
+    try:
+        values = read_array_span(part)
+    except ValueError:
+        out.unparsed = True
+        return []
+    except OSError as err:
+        return [unreadable(part.source, err)]
+    out.size = (len(values), 0)
+    return [Record(part.source, index + i, value) for i, value in enumerate(values)]
+
+
+def rest_items(source: str, skip: int) -> Iterator[Item]:
+    """The rest of a large array after a span that does not parse (ijson, from record `skip`)."""
+    return streamed_array_items(source, skip=skip)
