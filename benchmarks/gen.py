@@ -139,6 +139,85 @@ def messages(rng: random.Random, n: int) -> Iterator[dict[str, Any]]:
         yield msg
 
 
+W3_OFFSETS = [
+    timedelta(hours=h, minutes=m) for h, m in ((2, 0), (-7, 0), (5, 30), (-3, -30), (9, 0), (1, 0))
+]
+W3_REPOS = [
+    (27_193_779 + 7_919 * k, f"acme/{name}")
+    for k, name in enumerate(
+        ("web", "api", "infra", "mobile", "docs", "billing", "search", "auth", "etl", "ui")
+    )
+]
+
+
+def _w3_date(rng: random.Random, when: datetime) -> str:
+    """Half `Z` (as GitHub's REST API writes them), half `+hh:mm` / `-hh:mm` (as git does)."""
+    if rng.random() < 0.5:
+        return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return when.astimezone(timezone(rng.choice(W3_OFFSETS))).isoformat()
+
+
+def _w3_message(rng: random.Random) -> str:
+    """A commit message; 60 % carry Jira keys (in the subject, a branch name, a trailer)."""
+    title = _sentence(rng, rng.randint(3, 7)).capitalize()
+    body = _sentence(rng, rng.randint(4, 12)) if rng.random() < 0.5 else ""
+    roll = rng.random()
+    key = f"{rng.choice(PROJECTS)}-{rng.randint(1, 9999)}"
+    if roll < 0.3:
+        title = f"{key} {title}"
+    elif roll < 0.4:
+        title = f"[{key}] {title} ({key})"  # the same key twice: reported once
+    elif roll < 0.5:
+        title = f"Merge branch 'feature/{key}-{rng.choice(WORDS)}'"
+    elif roll < 0.6:
+        body = (
+            body + "\n\n" if body else ""
+        ) + f"Refs: {key}, {rng.choice(PROJECTS)}-{rng.randint(1, 99)}"
+    return title + ("\n\n" + body if body else "")
+
+
+def commit_w3(rng: random.Random, i: int) -> dict[str, Any]:
+    """A GitHub REST `commits` list item trimmed to ~730 bytes, with its `repository`.
+
+    15 % have `author: null` (the commit email belongs to no GitHub account): createdBy then
+    falls back to the email. 30 % of the repositories are private.
+    """
+    sha = f"{rng.getrandbits(160):040x}"
+    name = rng.choice(NAMES)
+    login = name.split()[0].lower() + str(rng.randint(1, 40))
+    email = f"{login}@example.com"
+    repo_id, repo = rng.choice(W3_REPOS)
+    authored = BASE + timedelta(seconds=rng.randint(0, 300 * 86400))
+    committed = authored + timedelta(seconds=rng.randint(0, 3 * 86400))
+    author = (
+        None
+        if rng.random() < 0.15
+        else {"login": login, "id": 1000 + i % 5000, "type": "User", "site_admin": False}
+    )
+    return {
+        "sha": sha,
+        "node_id": f"C_kwDO{rng.getrandbits(120):030x}",
+        "commit": {
+            "author": {"name": name, "email": email, "date": _w3_date(rng, authored)},
+            "committer": {"name": name, "email": email, "date": _w3_date(rng, committed)},
+            "message": _w3_message(rng),
+            "tree": {"sha": f"{rng.getrandbits(160):040x}"},
+            "comment_count": rng.randint(0, 3),
+        },
+        "html_url": f"https://github.com/{repo}/commit/{sha}",
+        "author": author,
+        "parents": [{"sha": f"{rng.getrandbits(160):040x}"}],
+        "repository": {"id": repo_id, "full_name": repo, "private": rng.random() < 0.3},
+    }
+
+
+def write_w3(path: Path, n: int) -> None:
+    rng = random.Random(SEED + 3)
+    with path.open("wb", buffering=1 << 20) as fh:
+        for i in range(n):
+            fh.write(orjson.dumps(commit_w3(rng, i)) + b"\n")
+
+
 def write_w1(path: Path, n: int) -> None:
     rng = random.Random(SEED)
     with path.open("wb", buffering=1 << 20) as fh:

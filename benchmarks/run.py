@@ -1,7 +1,7 @@
-"""mapper throughput and memory benchmark.
+"""mapper vs jq, gojq and Python baselines, side by side, whole processes; and peak memory.
 
-Run: ``.venv/bin/python -m benchmarks.run [--records N] [--big-gb X]`` (see benchmarks/README.md).
-Not a test module (no ``test_`` prefix): pytest never collects it.
+Run: ``.venv/bin/python -m benchmarks.run [--workloads w1,w2,w3] [--records N] [--repeat R]``
+(see benchmarks/README.md). Not a test module (no ``test_`` prefix): pytest never collects it.
 """
 
 from __future__ import annotations
@@ -12,214 +12,100 @@ import filecmp
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import jmespath
 import orjson
-import yaml
 
 from benchmarks import gen
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-DATA = HERE / ".data"
+DEFAULT_DATA = HERE / ".data"
 MAPPER = str(ROOT / ".venv" / "bin" / "mapper")
 if not Path(MAPPER).exists():
     MAPPER = shutil.which("mapper") or "mapper"
 JQ = shutil.which("jq")
+GOJQ = shutil.which("gojq")
 
-# Runs a command in a fresh parent so RUSAGE_CHILDREN holds only that command's processes.
+WORKLOADS: dict[str, dict[str, Any]] = {
+    "w1": {"write": gen.write_w1, "old_jq": HERE / "jq_old" / "w1.jq"},
+    "w2": {"write": gen.write_w2, "old_jq": HERE / "jq_old" / "w2.jq"},
+    "w3": {"write": gen.write_w3, "old_jq": None},
+}
+
+# Runs a command in a fresh parent, so RUSAGE_CHILDREN holds that command's processes only
+# (mapper's workers included: they are waited for). CPU = user + system time of all of them.
 _MEASURE = r"""
-import json, resource, subprocess, sys, time
+import json, os, resource, subprocess, sys, time
+def stall():  # CPU pressure (PSI): microseconds runnable tasks waited for a CPU, machine-wide
+    try:
+        with open("/proc/pressure/cpu") as fh:
+            return int(fh.readline().rsplit("total=", 1)[1])
+    except (OSError, IndexError, ValueError):
+        return None
+load, psi = os.getloadavg()[0], stall()
 t = time.perf_counter()
 rc = subprocess.run(sys.argv[2:], stdout=open(sys.argv[1], "wb") if sys.argv[1] != "-" else None).returncode
 wall = time.perf_counter() - t
-print(json.dumps({"rc": rc, "wall": wall, "maxrss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
+psi_end = stall()
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"rc": rc, "wall": wall, "cpu": ru.ru_utime + ru.ru_stime,
+                  "maxrss_kb": ru.ru_maxrss, "load": load,
+                  "stall": None if psi is None or psi_end is None else (psi_end - psi) / 1e6}))
 """
 
 
+class Paths:
+    """Where inputs and outputs go (`--data`, default benchmarks/.data, git-ignored)."""
+
+    data = DEFAULT_DATA
+
+
 def _relative(path: Path) -> str:
-    """A path as recorded in results.json: relative to the repository, never absolute."""
-    return path.resolve().relative_to(ROOT).as_posix()
+    """A path as recorded in results.json: never absolute, nothing machine-specific."""
+    path = path.resolve()
+    try:
+        return path.relative_to(ROOT).as_posix()
+    except ValueError:
+        return "<data>/" + path.relative_to(Paths.data.resolve()).as_posix()
 
 
-def measure(cmd: list[str], stdout: str = "-") -> dict[str, Any]:
-    """Wall time, exit code and peak RSS (largest single process, KiB) of `cmd`."""
+def _fs_type(path: Path) -> str:
+    """File system type of the mount holding `path` (tmpfs, ext4, overlay, ...)."""
+    best, kind = "", "unknown"
+    try:
+        for line in Path("/proc/mounts").read_text().splitlines():
+            parts = line.split()
+            if (
+                len(parts) > 2
+                and str(path.resolve()).startswith(parts[1])
+                and len(parts[1]) > len(best)
+            ):
+                best, kind = parts[1], parts[2]
+    except OSError:
+        pass
+    return kind
+
+
+def measure(cmd: list[str], stdout: Path | None = None) -> dict[str, Any]:
+    """Wall time, CPU time (user+sys), exit code, peak RSS (KiB) and 1-min load of `cmd`."""
     out = subprocess.run(
-        [sys.executable, "-c", _MEASURE, stdout, *cmd], check=True, capture_output=True, text=True
+        [sys.executable, "-c", _MEASURE, str(stdout) if stdout else "-", *cmd],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,  # `python -m benchmarks.baselines`
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-# ---------------------------------------------------------------- (3) naive baseline
-
-
-def _fields(
-    node: dict[str, Any], prefix: tuple[str, ...] = ()
-) -> list[tuple[tuple[str, ...], str, bool]]:
-    """(path, expression, omit_empty) for every field of a mapping rule."""
-    out = []
-    for key, value in node.items():
-        if isinstance(value, str):
-            out.append(((*prefix, key), value, False))
-        elif isinstance(value, dict) and "expr" in value:
-            out.append(((*prefix, key), value["expr"], bool(value.get("omit_empty"))))
-        elif isinstance(value, dict):
-            out.extend(_fields(value, (*prefix, key)))
-        else:
-            raise ValueError(f"naive baseline does not handle {key}: {value!r}")
-    return out
-
-
-def naive(mapping: Path, src: Path, dst: Path) -> int:
-    """json.loads, jmespath.search per field (mapper's functions), pydantic model, json.dumps."""
-    from mapper.functions import MapperFunctions
-    from mapper.functions.context import EvalContext
-    from mapper.model import OBJECT_TYPES
-
-    spec = yaml.safe_load(mapping.read_text())
-    rule = spec["objects"][0]
-    model = OBJECT_TYPES[rule["type"]]
-    fields = _fields(rule["fields"])
-    funcs = MapperFunctions()
-    options = jmespath.Options(custom_functions=funcs)
-    n = 0
-    with src.open("rb") as fin, dst.open("w", encoding="utf-8") as fout:
-        for index, line in enumerate(fin):
-            rec = json.loads(line)
-            funcs.context = EvalContext(rec, str(src), index)
-            payload: dict[str, Any] = {}
-            for path, expr, omit_empty in fields:
-                value = jmespath.search(expr, rec, options)
-                if value is None or (omit_empty and value in ("", [], {})):
-                    continue
-                target = payload
-                for part in path[:-1]:
-                    target = target.setdefault(part, {})
-                target[path[-1]] = value
-            payload.setdefault("schemaVersion", "1.0")
-            updated = datetime.fromisoformat(payload["lastUpdatedAt"].replace("Z", "+00:00"))
-            payload["updateSequenceNumber"] = int(updated.timestamp() * 1000)
-            obj = model.model_validate(payload).to_payload()
-            fout.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
-            n += 1
-    return n
-
-
-# ---------------------------------------------------------------- (5) hand-written Python
-
-
-def _iso_utc(text: str) -> tuple[str, int]:
-    when = datetime.fromisoformat(text).astimezone(UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ"), int(when.timestamp()) * 1000
-
-
-def _slack(ts: str) -> tuple[str, int]:
-    sec, _, frac = ts.partition(".")
-    ms = (frac + "000")[:3]
-    when = datetime.fromtimestamp(int(sec), UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{when}.{ms}Z", int(sec) * 1000 + int(ms)
-
-
-def _jira_keys(text: str) -> list[str]:
-    from mapper.functions.patterns import find_jira_keys
-
-    return find_jira_keys(text)
-
-
-def hand_w1(rec: dict[str, Any]) -> dict[str, Any]:
-    c = rec["commit"]
-    login, email, msg = rec["author"]["login"], c["author"]["email"], c["message"]
-    created, _ = _iso_utc(c["author"]["date"])
-    updated, usn = _iso_utc(c["committer"]["date"])
-    principals = (
-        [{"type": "USER", "id": login}]
-        if rec["repository"]["private"]
-        else [{"type": "ATLASSIAN_WORKSPACE"}]
-    )
-    out = {
-        "schemaVersion": "1.0",
-        "id": rec["sha"],
-        "updateSequenceNumber": usn,
-        "displayName": msg.split("\n", 1)[0].rstrip(),
-        "description": msg,
-        "url": rec["html_url"],
-        "createdAt": created,
-        "createdBy": {"email": email, "externalId": login},
-        "lastUpdatedAt": updated,
-        "containerKey": {
-            "type": "atlassian:repository",
-            "value": {"repositoryId": rec["repository"]["full_name"]},
-        },
-        "permissions": [{"accessControls": [{"principals": principals}]}],
-    }
-    keys = _jira_keys(msg)
-    if keys:
-        out["associations"] = [{"associationType": "issueIdOrKeys", "values": keys}]
-    out["atlassian:commit"] = {
-        "hash": rec["sha"],
-        "displayId": rec["sha"][:7],
-        "message": msg,
-        "author": {"email": email, "externalId": login},
-        "fileCount": len(rec["files"]),
-        "authorTimestamp": created,
-    }
-    return out
-
-
-def hand_w2(rec: dict[str, Any]) -> dict[str, Any]:
-    ch, ts, text = rec["channel"], rec["ts"], rec.get("text") or ""
-    created, _ = _slack(ts)
-    edited = (rec.get("edited") or {}).get("ts")
-    updated, usn = _slack(edited or ts)
-    out: dict[str, Any] = {
-        "schemaVersion": "1.0",
-        "id": f"{ch}-{ts}",
-        "updateSequenceNumber": usn,
-        "displayName": f"{rec['user']} in {ch}",
-    }
-    if text:
-        out["description"] = text
-    out.update(
-        {
-            "url": f"https://acme-corp.slack.com/archives/{ch}/p{ts.replace('.', '')}",
-            "createdAt": created,
-            "createdBy": {"externalId": rec["user"]},
-            "lastUpdatedAt": updated,
-            "containerKey": {"type": "atlassian:conversation", "value": {"entityId": ch}},
-        }
-    )
-    thread = rec.get("thread_ts")
-    if thread and thread != ts:
-        out["parentKey"] = {"type": "atlassian:message", "value": {"entityId": f"{ch}-{thread}"}}
-    out["permissions"] = [{"accessControls": [{"principals": [{"type": "ATLASSIAN_WORKSPACE"}]}]}]
-    keys = _jira_keys(text)
-    if keys:
-        out["associations"] = [{"associationType": "issueIdOrKeys", "values": keys}]
-    out["atlassian:message"] = {
-        "isPinned": bool(rec.get("pinned_to")),
-        "lastActive": _slack(rec.get("latest_reply") or edited or ts)[0],
-    }
-    return out
-
-
-def hand(fn: Callable[[dict[str, Any]], dict[str, Any]], src: Path, dst: Path) -> int:
-    n = 0
-    with src.open("rb") as fin, dst.open("wb", buffering=1 << 20) as fout:
-        for line in fin:
-            fout.write(orjson.dumps(fn(orjson.loads(line))) + b"\n")
-            n += 1
-    return n
-
-
-# ---------------------------------------------------------------- helpers
 
 
 def same_objects(a: Path, b: Path) -> tuple[int, int]:
@@ -230,6 +116,12 @@ def same_objects(a: Path, b: Path) -> tuple[int, int]:
             total += 1
             equal += orjson.loads(la) == orjson.loads(lb)
     return equal, max(total, sum(1 for _ in a.open("rb")), sum(1 for _ in b.open("rb")))
+
+
+def _version(tool: str | None) -> str | None:
+    if not tool:
+        return None
+    return subprocess.run([tool, "--version"], capture_output=True, text=True).stdout.strip()
 
 
 def machine() -> dict[str, Any]:
@@ -246,14 +138,9 @@ def machine() -> dict[str, Any]:
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "jq": _jq_version(),
+        "jq": _version(JQ),
+        "gojq": _version(GOJQ),
     }
-
-
-def _jq_version() -> str | None:
-    if not JQ:
-        return None
-    return subprocess.run([JQ, "--version"], capture_output=True, text=True).stdout.strip()
 
 
 def ensure(path: Path, write: Callable[[Path], Any]) -> None:
@@ -267,6 +154,7 @@ def precompile() -> None:
     """Write mapper's bytecode, as a regular install does: start-up is then that of a normal
     installation even where PYTHONDONTWRITEBYTECODE is set (an editable install writes none)."""
     compileall.compile_dir(str(ROOT / "mapper"), quiet=1)
+    compileall.compile_dir(str(HERE), quiet=1)
 
 
 def mapper_cmd(mapping: Path, src: Path, out: Path, workers: int) -> list[str]:
@@ -274,115 +162,169 @@ def mapper_cmd(mapping: Path, src: Path, out: Path, workers: int) -> list[str]:
     return [*cmd, "--workers", str(workers)] if workers > 1 else cmd
 
 
-# ---------------------------------------------------------------- the workloads
+# ---------------------------------------------------------------- rows
 
 
-def best_of(repeat: int, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """The fastest of `repeat` runs (the least disturbed by the rest of the machine)."""
-    return min((run() for _ in range(repeat)), key=lambda m: m["wall"])
+@dataclass
+class Row:
+    label: str
+    kind: str  # mapper, naive, jq, hand
+    make: Callable[[Path, Path], list[str]]  # (input, output) -> command
+    stdout: bool = False  # the command writes its objects to standard output
+    workers: int = 1
 
 
-def timed(fn: Callable[[], Any]) -> dict[str, Any]:
-    t = time.perf_counter()
-    fn()
-    return {"wall": time.perf_counter() - t}
-
-
-def startup(mapping: Path, repeat: int) -> float:
-    """Seconds `mapper run` takes on a one-record input: imports, compiling the mapping, exit."""
-    src = DATA / "one-record.jsonl"
-    src.write_bytes(b"{}\n")
-    out = DATA / "out" / "one-record.jsonl"
-    return best_of(max(repeat, 3), lambda: measure(mapper_cmd(mapping, src, out, 1)))["wall"]
-
-
-def bench_workload(
-    name: str,
-    mapping: Path,
-    src: Path,
-    n: int,
-    jq_script: Path,
-    handfn: Callable[[dict[str, Any]], dict[str, Any]],
-    repeat: int,
-) -> dict[str, Any]:
-    out = DATA / "out"
-    out.mkdir(exist_ok=True)
-    rows: dict[str, dict[str, Any]] = {}
-
-    def record(label: str, seconds: float, path: Path | None, **extra: Any) -> None:
-        rows[label] = {
-            "seconds": round(seconds, 3),
-            "records_per_s": round(n / seconds),
-            "output": _relative(path) if path else None,
-            **extra,
-        }
-        print(f"  {label:<22} {seconds:8.2f} s  {n / seconds:>10,.0f} rec/s", flush=True)
-
-    print(f"{name}: {n:,} records, {src.stat().st_size / 1e6:.1f} MB  ({src})", flush=True)
-    start_s = startup(mapping, repeat)
-    print(f"  mapper start-up        {start_s:8.2f} s  (a one-record run)", flush=True)
-    mapper_runs: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
-    for _ in range(repeat):  # 1 and 2 workers take turns, so both see the same machine
-        for workers in (1, 2):
-            dst = out / f"{name}.mapper{workers}.jsonl"
-            cmd = mapper_cmd(mapping, src, dst, workers)
-            m = measure(cmd)
-            if m["rc"] != 0:
-                raise SystemExit(f"mapper run failed (exit {m['rc']}): {' '.join(cmd)}")
-            m["report"] = json.loads(dst.with_suffix(".report.json").read_text())
-            mapper_runs[workers].append(m)
-    for workers, runs in mapper_runs.items():
-        m = min(runs, key=lambda r: r["wall"])
-        recs = m["report"]["records"]
-        record(
-            f"mapper {workers} worker{'s' if workers > 1 else ''}",
-            m["wall"],
-            out / f"{name}.mapper{workers}.jsonl",
-            mapper_reported_s=min(r["report"]["durationSeconds"] for r in runs),
-            peak_rss_mb=round(max(r["maxrss_kb"] for r in runs) / 1024, 1),
-            mapped=recs["mapped"],
-            rejected=recs["rejected"],
-            filtered=recs["filtered"],
-        )
-    one, two = out / f"{name}.mapper1.jsonl", out / f"{name}.mapper2.jsonl"
-    identical = one.read_bytes() == two.read_bytes()
-    print(f"  2-worker output byte-identical to 1-worker: {identical}", flush=True)
-
-    dst = out / f"{name}.naive.jsonl"
-    m = best_of(repeat, lambda: timed(lambda: naive(mapping, src, dst)))
-    record("naive jmespath+pydantic", m["wall"], dst, matches_mapper=same_objects(dst, one))
-
+def rows_for(name: str, mapping: Path) -> list[Row]:
+    """Every contender for one workload; jq/gojq rows only where the tool is installed."""
+    py = [sys.executable, "-m", "benchmarks.baselines"]
+    rows = [
+        Row("mapper 1 worker", "mapper", lambda s, o: mapper_cmd(mapping, s, o, 1)),
+        Row("mapper 2 workers", "mapper", lambda s, o: mapper_cmd(mapping, s, o, 2), workers=2),
+        Row(
+            "naive jmespath+pydantic",
+            "naive",
+            lambda s, o: [*py, "naive", name, str(s), str(o), str(mapping)],
+        ),
+    ]
+    new_jq, old_jq = HERE / f"{name}.jq", WORKLOADS[name]["old_jq"]
     if JQ:
-        dst = out / f"{name}.jq.jsonl"
-        cmd = [JQ, "-c", "-f", str(jq_script), str(src)]
-        m = best_of(repeat, lambda: measure(cmd, stdout=str(dst)))
-        record(
-            "jq",
-            m["wall"],
-            dst,
-            peak_rss_mb=round(m["maxrss_kb"] / 1024, 1),
-            matches_mapper=same_objects(dst, one),
+        rows.append(
+            Row(
+                "jq (expert program)",
+                "jq",
+                lambda s, o: [JQ, "-c", "-f", str(new_jq), str(s)],
+                True,
+            )
         )
-    else:
-        print("  jq: skipped (not installed; `apt-get install jq`)", flush=True)
+        if old_jq:
+            rows.append(
+                Row(
+                    "jq (old program)",
+                    "jq",
+                    lambda s, o: [JQ, "-c", "-f", str(old_jq), str(s)],
+                    True,
+                )
+            )
+    if GOJQ:  # the old programs use look-around, which gojq (Go's RE2 syntax) does not have
+        rows.append(
+            Row(
+                "gojq (expert program)",
+                "jq",
+                lambda s, o: [GOJQ, "-c", "-f", str(new_jq), str(s)],
+                True,
+            )
+        )
+    rows.append(
+        Row("hand-written orjson", "hand", lambda s, o: [*py, "hand", name, str(s), str(o)])
+    )
+    return rows
 
-    dst = out / f"{name}.hand.jsonl"
-    m = best_of(repeat, lambda: timed(lambda: hand(handfn, src, dst)))
-    record("hand-written orjson", m["wall"], dst, matches_mapper=same_objects(dst, one))
+
+def run_row(row: Row, src: Path, dst: Path) -> dict[str, Any]:
+    cmd = row.make(src, dst)
+    m = measure(cmd, dst if row.stdout else None)
+    if m["rc"] != 0:
+        raise SystemExit(f"{row.label} failed (exit {m['rc']}): {' '.join(cmd)}")
+    if row.kind == "mapper":
+        report = json.loads(dst.with_suffix(".report.json").read_text())
+        m["own_s"] = report["durationSeconds"]
+        m["records"] = report["records"]
+    return m
+
+
+def bench_workload(name: str, n: int, repeat: int) -> tuple[dict[str, Any], list[str]]:
+    """All rows of one workload, taking turns run by run (each row sees the same machine)."""
+    mapping = HERE / f"{name}.yaml"
+    data, out = Paths.data, Paths.data / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    src = data / f"{name}-{n}.jsonl"
+    ensure(src, lambda p: WORKLOADS[name]["write"](p, n))
+    one = data / f"{name}-one.jsonl"  # the first record alone: start-up of each row
+    with src.open("rb") as fh:
+        one.write_bytes(fh.readline())
+    size = src.stat().st_size
+    print(
+        f"\n{name.upper()}: {n:,} records, {size / 1e6:.1f} MB ({size / n:.0f} B/record), "
+        f"{_fs_type(src)}; {repeat} runs per row, rows taking turns",
+        flush=True,
+    )
+    rows = rows_for(name, mapping)
+    if not JQ:
+        print("  jq: skipped (not installed; `apt-get install jq`)", flush=True)
+    if not GOJQ:
+        print("  gojq: skipped (not installed; `apt-get install gojq`)", flush=True)
+    dst = {
+        r.label: out / f"{name}.{re.sub('[^a-z0-9]+', '-', r.label).strip('-')}.jsonl" for r in rows
+    }
+    runs: dict[str, list[dict[str, Any]]] = {r.label: [] for r in rows}
+    starts: dict[str, list[dict[str, Any]]] = {r.label: [] for r in rows}
+    for rep in range(repeat):
+        for r in rows:
+            starts[r.label].append(run_row(r, one, out / f"one.{name}.jsonl"))
+            m = run_row(r, src, dst[r.label])
+            runs[r.label].append(m)
+            print(
+                f"  run {rep + 1}  {r.label:<26} {m['wall']:7.2f} s wall {m['cpu']:7.2f} s CPU"
+                f"  load {m['load']:.2f}  CPU stall {m['stall'] or 0:.2f} s",
+                flush=True,
+            )
+    base = dst["mapper 1 worker"]
+    problems: list[str] = []
+    result_rows: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        best = min(runs[r.label], key=lambda m: m["wall"])
+        start = min(starts[r.label], key=lambda m: m["wall"])
+        row: dict[str, Any] = {
+            "seconds": round(best["wall"], 3),
+            "cpu_s": round(best["cpu"], 3),
+            "min_cpu_s": round(min(m["cpu"] for m in runs[r.label]), 3),
+            "records_per_s": round(n / best["wall"]),
+            "records_per_cpu_s": round(n / min(m["cpu"] for m in runs[r.label])),
+            "load_avg_1m": round(best["load"], 2),
+            "cpu_stall_s": None if best["stall"] is None else round(best["stall"], 2),
+            "startup_s": round(start["wall"], 3),
+            "startup_cpu_s": round(start["cpu"], 3),
+            "all_seconds": [round(m["wall"], 3) for m in runs[r.label]],
+            "peak_rss_mb": round(max(m["maxrss_kb"] for m in runs[r.label]) / 1024, 1),
+            "output": _relative(dst[r.label]),
+        }
+        if r.kind == "mapper":
+            row["mapper_reported_s"] = min(m["own_s"] for m in runs[r.label])
+            rec = best["records"]
+            row.update(mapped=rec["mapped"], rejected=rec["rejected"], filtered=rec["filtered"])
+            if rec["mapped"] != n:
+                problems.append(f"{name} {r.label}: mapped {rec['mapped']} of {n} records")
+        if r.label != "mapper 1 worker":
+            eq, tot = same_objects(dst[r.label], base)
+            row["matches_mapper"] = [eq, tot]
+            if eq != tot or tot != n:
+                problems.append(f"{name} {r.label}: {eq}/{tot} objects equal to mapper's")
+        result_rows[r.label] = row
+    identical = filecmp.cmp(base, dst["mapper 2 workers"], shallow=False)
+    if not identical:
+        problems.append(f"{name}: 2-worker output is not byte-identical to the 1-worker output")
+    jq_rate = result_rows.get("jq (expert program)", {}).get("records_per_s")
+    hand_rate = result_rows["hand-written orjson"]["records_per_s"]
+    jq_cpu = result_rows.get("jq (expert program)", {}).get("records_per_cpu_s")
+    for row in result_rows.values():
+        row["vs_jq"] = round(row["records_per_s"] / jq_rate, 2) if jq_rate else None
+        row["vs_jq_cpu"] = round(row["records_per_cpu_s"] / jq_cpu, 2) if jq_cpu else None
+        row["vs_hand"] = round(row["records_per_s"] / hand_rate, 2)
     return {
         "records": n,
-        "input_bytes": src.stat().st_size,
-        "mapping": str(mapping.relative_to(ROOT)),
+        "input_bytes": size,
+        "bytes_per_record": round(size / n),
+        "input_fs": _fs_type(src),
+        "mapping": _relative(mapping),
         "repeat": repeat,
-        "startup_s": round(start_s, 3),
         "two_workers_byte_identical": identical,
-        "runs": rows,
-    }
+        "rows": result_rows,
+    }, problems
 
 
 def bench_big(gb: float) -> dict[str, Any]:
     target = int(gb * 1e9)
-    path = DATA / f"big-{gb:g}gb.json"
+    path = Paths.data / f"big-{gb:g}gb.json"
     t = time.perf_counter()
     if not path.exists():
         print(f"big: generating a {gb:g} GB JSON array (streamed writes) ...", flush=True)
@@ -392,11 +334,9 @@ def bench_big(gb: float) -> dict[str, Any]:
     res: dict[str, Any] = {"input_gb": round(size / 1e9, 3), "generate_s": round(gen_s, 1)}
     outputs = []
     for workers in (1, 2):
-        dst = DATA / "out" / f"big{workers}.jsonl"
+        dst = Paths.data / "out" / f"big{workers}.jsonl"
         print(
-            f"big: mapper run ({workers} worker{'s' if workers > 1 else ''}) on "
-            f"{size / 1e9:.2f} GB single JSON array ...",
-            flush=True,
+            f"big: mapper run, {workers} worker(s), {size / 1e9:.2f} GB JSON array ...", flush=True
         )
         m = measure(mapper_cmd(HERE / "w1.yaml", path, dst, workers))
         report = json.loads(dst.with_suffix(".report.json").read_text())
@@ -406,14 +346,16 @@ def bench_big(gb: float) -> dict[str, Any]:
             {
                 "records": n,
                 f"{key}seconds": round(m["wall"], 2),
+                f"{key}cpu_s": round(m["cpu"], 2),
                 f"{key}records_per_s": round(n / m["wall"]),
                 f"{key}peak_rss_mb": round(m["maxrss_kb"] / 1024, 1),
+                f"{key}load_avg_1m": round(m["load"], 2),
                 f"{key}exit_code": m["rc"],
             }
         )
         print(
-            f"  {n:,} records in {m['wall']:.1f} s ({n / m['wall']:,.0f} rec/s), "
-            f"peak RSS {m['maxrss_kb'] / 1024:.1f} MB, exit {m['rc']}",
+            f"  {n:,} records in {m['wall']:.1f} s ({n / m['wall']:,.0f} rec/s), CPU {m['cpu']:.1f} s, "
+            f"peak RSS {m['maxrss_kb'] / 1024:.1f} MB, load {m['load']:.2f}, exit {m['rc']}",
             flush=True,
         )
         outputs.append(dst)
@@ -423,40 +365,44 @@ def bench_big(gb: float) -> dict[str, Any]:
     return res
 
 
+def _x(value: float | None) -> str:
+    return f"{value:.2f}x" if value is not None else "-"
+
+
 def table(results: dict[str, Any]) -> None:
-    labels = list(next(iter(results["workloads"].values()))["runs"])
-    print("\n" + "=" * 96)
-    head = f"{'run':<24}" + "".join(
-        f"{w + ' rec/s':>13}{'vs 1w':>8}{'vs hand':>9}" for w in results["workloads"]
-    )
-    print(head + f"{'matches mapper':>18}")
-    for label in labels:
-        line, match = f"{label:<24}", ""
-        for w in results["workloads"].values():
-            runs = w["runs"]
-            r = runs.get(label)
-            if r is None:
-                line += f"{'skipped':>13}{'':>8}{'':>9}"
-                continue
-            base, handr = (
-                runs["mapper 1 worker"]["records_per_s"],
-                runs["hand-written orjson"]["records_per_s"],
-            )
-            line += f"{r['records_per_s']:>13,}{r['records_per_s'] / base:>7.2f}x{r['records_per_s'] / handr:>8.2f}x"
-            if "matches_mapper" in r:
-                eq, tot = r["matches_mapper"]
-                match += f" {eq}/{tot}"
-        print(line + f"{match:>18}")
+    print("\n" + "=" * 112)
     for name, w in results["workloads"].items():
-        one, two = w["runs"]["mapper 1 worker"], w["runs"]["mapper 2 workers"]
-        own1, own2 = one["mapper_reported_s"], two["mapper_reported_s"]
         print(
-            f"{name}: 2 workers vs 1: {one['seconds'] / two['seconds']:.2f}x wall clock, "
-            f"{own1 / own2:.2f}x on mapper's own timing ({own1} s vs {own2} s, no start-up); "
-            f"start-up {w['startup_s']} s; output byte-identical: "
-            f"{w['two_workers_byte_identical']}; peak RSS 1w {one['peak_rss_mb']} MB, "
-            f"2w {two['peak_rss_mb']} MB; best of {w['repeat']} runs per row"
+            f"{name.upper()}: {w['records']:,} records, {w['bytes_per_record']} B/record, "
+            f"input on {w['input_fs']}, best of {w['repeat']} runs (wall clock, whole process)"
         )
+        print(
+            f"  {'row':<26}{'rec/s':>9}{'wall s':>8}{'CPU s':>8}{'vs jq':>8}{'vs hand':>9}"
+            f"{'rec/CPU-s':>10}{'vs jq':>7}{'start s':>9}{'own s':>7}{'load':>6}{'stall':>6}"
+            f"{'matches':>16}"
+        )
+        for label, r in w["rows"].items():
+            own = f"{r['mapper_reported_s']:.2f}" if "mapper_reported_s" in r else "-"
+            match = "{}/{}".format(*r["matches_mapper"]) if "matches_mapper" in r else "(reference)"
+            print(
+                f"  {label:<26}{r['records_per_s']:>9,}{r['seconds']:>8.2f}{r['cpu_s']:>8.2f}"
+                f"{_x(r['vs_jq']):>8}{_x(r['vs_hand']):>9}{r['records_per_cpu_s']:>10,}"
+                f"{_x(r['vs_jq_cpu']):>7}{r['startup_s']:>9.3f}{own:>7}"
+                f"{r['load_avg_1m']:>6.2f}{r['cpu_stall_s'] or 0:>6.1f}{match:>16}"
+            )
+        one, two = w["rows"]["mapper 1 worker"], w["rows"]["mapper 2 workers"]
+        print(
+            f"  2 workers vs 1: {one['seconds'] / two['seconds']:.2f}x wall clock, "
+            f"{one['mapper_reported_s'] / two['mapper_reported_s']:.2f}x on mapper's own timing; "
+            f"CPU {two['cpu_s'] / one['cpu_s']:.2f}x of 1 worker's; "
+            f"byte-identical: {w['two_workers_byte_identical']}"
+        )
+        if "jq (old program)" in w["rows"]:
+            old, new = w["rows"]["jq (old program)"], w["rows"]["jq (expert program)"]
+            print(
+                f"  jq CPU: old program {old['min_cpu_s']:.2f} s, expert {new['min_cpu_s']:.2f} s "
+                f"({old['min_cpu_s'] / new['min_cpu_s']:.2f}x)"
+            )
     big = results.get("big")
     if big:
         print(
@@ -468,47 +414,59 @@ def table(results: dict[str, Any]) -> None:
             f"{big['two_workers_byte_identical']}"
         )
     m = results["machine"]
-    print(f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, {m['jq']}")
+    print(
+        f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, {m['jq']}, {m['gojq']}; "
+        f"load average {results['load_avg_start']} at start, {results['load_avg_end']} at end"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "--records", type=int, default=200_000, help="records per workload (W1, W2)"
+        "--workloads", default="w1,w2,w3", help="comma-separated (default w1,w2,w3)"
     )
-    parser.add_argument(
-        "--repeat", type=int, default=3, help="runs per row; the fastest counts (default 3)"
-    )
+    parser.add_argument("--records", type=int, default=100_000, help="records per workload")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per row; the fastest counts")
     parser.add_argument(
         "--big-gb",
         type=float,
-        default=1.0,
-        help="size of the big JSON array for the peak-RSS run; 0 skips it",
+        default=0.0,
+        help="size of a JSON array for a peak-RSS run (0: none)",
+    )
+    parser.add_argument(
+        "--data", default=str(DEFAULT_DATA), help="directory for inputs and outputs"
     )
     parser.add_argument("--output", default=str(HERE / "results.json"))
     args = parser.parse_args()
-    DATA.mkdir(exist_ok=True)
+    names = [w.strip().lower() for w in args.workloads.split(",") if w.strip()]
+    unknown = [w for w in names if w not in WORKLOADS]
+    if unknown:
+        parser.error(f"unknown workload(s) {unknown}; choose from {sorted(WORKLOADS)}")
+    Paths.data = Path(args.data)
+    Paths.data.mkdir(parents=True, exist_ok=True)
     precompile()
-    n = args.records
-    w1, w2 = DATA / f"w1-{n}.jsonl", DATA / f"w2-{n}.jsonl"
-    ensure(w1, lambda p: gen.write_w1(p, n))
-    ensure(w2, lambda p: gen.write_w2(p, n))
     results: dict[str, Any] = {
         "machine": machine(),
-        "started": datetime.now(UTC).isoformat(),
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
+        "load_avg_start": [round(x, 2) for x in os.getloadavg()],
         "workloads": {},
     }
-    results["workloads"]["W1"] = bench_workload(
-        "W1", HERE / "w1.yaml", w1, n, HERE / "w1.jq", hand_w1, args.repeat
-    )
-    results["workloads"]["W2"] = bench_workload(
-        "W2", HERE / "w2.yaml", w2, n, HERE / "w2.jq", hand_w2, args.repeat
-    )
+    problems: list[str] = []
+    for name in names:
+        results["workloads"][name], found = bench_workload(name, args.records, args.repeat)
+        problems += found
     if args.big_gb > 0:
         results["big"] = bench_big(args.big_gb)
+    results["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
+    results["problems"] = problems
     Path(args.output).write_text(json.dumps(results, indent=2) + "\n")
     table(results)
     print(f"results: {args.output}")
+    if problems:
+        print("\nOUTPUTS DIFFER, the figures above do not compare the same work:", file=sys.stderr)
+        for p in problems:
+            print(f"  {p}", file=sys.stderr)
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

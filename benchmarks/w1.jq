@@ -1,35 +1,40 @@
-# jq equivalent of benchmarks/w1.yaml (no validation). Run: jq -c -f w1.jq in.jsonl
-def epoch: . as $d | ($d[0:19] + "Z" | fromdateiso8601)
-  - (if ($d | length) > 19 and ($d[19:20] == "+" or $d[19:20] == "-")
-     then (($d[20:22] | tonumber) * 3600 + ($d[23:25] | tonumber) * 60)
-          * (if $d[19:20] == "-" then -1 else 1 end)
-     else 0 end);
-def rfc: epoch | todate;
-def jkeys: [match("(?<![A-Za-z0-9])[A-Z][A-Z0-9_]{1,255}-[0-9]+(?![A-Za-z0-9])"; "g").string]
-  | reduce .[] as $k ([]; if index([$k]) then . else . + [$k] end);
-def uref($id; $email): {externalId: $id, email: $email} | with_entries(select(.value != null));
-(.commit.message | jkeys) as $keys
+# jq equivalent of benchmarks/w1.yaml (no validation), written for speed: every value computed
+# once, one fromdateiso8601 per date, one plain match(...; "g") for the Jira keys, no repeated
+# paths. Run: jq -c -f w1.jq in.jsonl   (also runs unchanged under gojq)
+#
+# epoch: "2024-05-01T14:58:12+02:00" or "...Z" -> seconds since 1970 (UTC).
+def epoch: .[19:] as $z | (.[:19] + "Z" | fromdateiso8601)
+  - (if $z == "Z" then 0
+     else (($z[1:3] | tonumber) * 3600 + ($z[4:6] | tonumber) * 60)
+          * (if $z[:1] == "-" then -1 else 1 end) end);
+.commit as $c
+| $c.message as $msg
+| ($c.committer.date | epoch) as $updated
+| ($c.author.date | epoch | todate) as $created
+| .author.login as $login
+| {email: $c.author.email, externalId: $login} as $who
+| [$msg | match("[A-Z][A-Z0-9_]+-[0-9]+"; "g").string] as $found
 | {
     schemaVersion: "1.0",
     id: .sha,
-    updateSequenceNumber: ((.commit.committer.date | epoch) * 1000),
-    displayName: (.commit.message | split("\n")[0] | rtrimstr(" ")),
-    description: .commit.message,
+    updateSequenceNumber: ($updated * 1000),
+    displayName: $msg[:$msg | index("\n")],
+    description: $msg,
     url: .html_url,
-    createdAt: (.commit.author.date | rfc),
-    createdBy: uref(.author.login; .commit.author.email),
-    lastUpdatedAt: (.commit.committer.date | rfc),
+    createdAt: $created,
+    createdBy: $who,
+    lastUpdatedAt: ($updated | todate),
     containerKey: {type: "atlassian:repository", value: {repositoryId: .repository.full_name}},
-    permissions: [{accessControls: [{principals:
-      (if .repository.private then [{type: "USER", id: .author.login}]
-       else [{type: "ATLASSIAN_WORKSPACE"}] end)}]}]
+    permissions: [{accessControls: [{principals: [
+      if .repository.private then {type: "USER", id: $login} else {type: "ATLASSIAN_WORKSPACE"} end
+    ]}]}],
+    "atlassian:commit": {
+      hash: .sha, displayId: .sha[:7], message: $msg, author: $who,
+      fileCount: (.files | length), authorTimestamp: $created
+    }
   }
-  + (if ($keys | length) > 0 then {associations: [{associationType: "issueIdOrKeys", values: $keys}]} else {} end)
-  + {"atlassian:commit": {
-      hash: .sha,
-      displayId: .sha[0:7],
-      message: .commit.message,
-      author: uref(.author.login; .commit.author.email),
-      fileCount: (.files | length),
-      authorTimestamp: (.commit.author.date | rfc)
-    }}
+  + if $found == [] then {}
+    else {associations: [{associationType: "issueIdOrKeys",
+          values: (if ($found | length) == 1 then $found
+                   else reduce $found[] as $k ([]; if any(.[]; . == $k) then . else . + [$k] end) end)}]}
+    end
