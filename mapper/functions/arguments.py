@@ -145,6 +145,8 @@ def as_text(value: object) -> str | None:
 
 def as_id(value: object) -> str | None:
     """A non-empty id from a string or a number (numbers become strings); None otherwise."""
+    if type(value) is str:  # the usual case
+        return value or None
     if isinstance(value, bool):
         return None
     text = as_text(value)

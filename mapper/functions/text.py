@@ -204,6 +204,10 @@ class TextFunctions:
         """
         if text is None:
             return None
+        head = text.partition("\n")[0]
+        # every line break but \n is unprintable: a printable head is the first line
+        if head.isprintable() and (first := head.strip()):
+            return first
         return next((line.strip() for line in text.splitlines() if line.strip()), None)
 
     @signature({"types": STRING_OR_NULL}, {"types": NUMBER, "variadic": True})
