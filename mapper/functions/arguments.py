@@ -160,8 +160,13 @@ def iter_ids(function_name: str, values: object) -> list[str]:
         JMESPathTypeError: an element is not a string, number or null (e.g. an object given
             where its `.id` was meant).
     """
+    if type(values) is str:  # one id
+        return [values] if values else []
     items = values if isinstance(values, list) else [values]
-    if all(type(item) is str for item in items):  # the usual case: keys or ids as strings
+    for item in items:  # (a loop: cheaper than all() over a generator for a few items)
+        if type(item) is not str:
+            break
+    else:  # the usual case: keys or ids as strings
         return [text for text in dict.fromkeys(items) if text]
     seen: dict[str, None] = {}
     for item in items:

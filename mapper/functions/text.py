@@ -100,10 +100,11 @@ class TextFunctions:
             concat('id-', missing) => null
             concat('a', coalesce(missing, '')) => "a"
         """
-        try:
+        for part in parts:
+            if type(part) is not str:
+                break
+        else:
             return "".join(parts)  # type: ignore[arg-type]  # all strings: the usual case
-        except TypeError:
-            pass
         texts = [as_text(part) for part in parts]
         return None if any(text is None for text in texts) else "".join(texts)  # type: ignore[arg-type]
 
