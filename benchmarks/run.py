@@ -415,7 +415,8 @@ def table(results: dict[str, Any]) -> None:
         )
     m = results["machine"]
     print(
-        f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, {m['jq']}, {m['gojq']}; "
+        f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, "
+        f"{m['jq'] or 'jq not installed'}, {m['gojq'] or 'gojq not installed'}; "
         f"load average {results['load_avg_start']} at start, {results['load_avg_end']} at end"
     )
 

@@ -120,7 +120,7 @@ def main() -> None:
         print(
             f"{label:<34}{one['seconds']:>7.2f}{two['seconds']:>7.2f}{c['speedup_wall']:>6.2f}x"
             f"{c['speedup_own']:>6.2f}x{one['cpu_s']:>8.2f}{two['cpu_s']:>8.2f}"
-            f"{one['load_avg_1m']:>5.2f}/{two['load_avg_1m']:<5.2f}{two['cpu_stall_s'] or 0:>9.2f}"
+            f"{one['load_avg_1m']:>7.2f}/{two['load_avg_1m']:<6.2f}{two['cpu_stall_s'] or 0:>8.2f}"
         )
     print(f"load average {results['load_avg_start']} at start, {results['load_avg_end']} at end")
     print(f"results: {args.output}")
