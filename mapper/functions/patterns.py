@@ -9,10 +9,9 @@ null. Compiled patterns are cached (256 most recent).
 from __future__ import annotations
 
 import functools
-import gc
 import re
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from jmespath.functions import signature
 
@@ -63,25 +62,6 @@ def _group_of(pattern: regex.Pattern[str], group: float | str | None) -> int | s
     raise EvalError("function.regex-invalid", f"the regex has no group {group!r}")
 
 
-_T = TypeVar("_T")
-
-
-def without_collections(match: Callable[[], _T]) -> _T:
-    """Run a timed match with the garbage collector paused.
-
-    The time limit is wall-clock time: a collection triggered by an allocation inside the call
-    (a match object) would count against the pattern, and a record could be rejected with
-    function.regex-timeout because the collector ran. Left as the caller had it afterwards.
-    """
-    if not gc.isenabled():
-        return match()
-    gc.disable()
-    try:
-        return match()
-    finally:
-        gc.enable()
-
-
 def _timeout_error(pattern: str) -> EvalError:
     return EvalError(
         "function.regex-timeout",
@@ -119,7 +99,7 @@ class PatternFunctions:
     def _search(self, text: str, pattern: str) -> regex.Match[str] | None:
         compiled = compile_pattern(pattern)
         try:
-            return without_collections(lambda: compiled.search(text, timeout=self.regex_timeout_s))
+            return compiled.search(text, timeout=self.regex_timeout_s)
         except TimeoutError as err:
             raise _timeout_error(pattern) from err
 
@@ -184,11 +164,8 @@ class PatternFunctions:
             return None
         compiled = compile_pattern(pattern)
         group = 1 if compiled.groups else 0
-        limit = self.regex_timeout_s
         try:
-            found = without_collections(
-                lambda: [m.group(group) for m in compiled.finditer(text, timeout=limit)]
-            )
+            found = [m.group(group) for m in compiled.finditer(text, timeout=self.regex_timeout_s)]
         except TimeoutError as err:
             raise _timeout_error(pattern) from err
         return [item for item in found if item is not None]
@@ -211,9 +188,7 @@ class PatternFunctions:
         import regex
 
         try:
-            return without_collections(
-                lambda: compiled.sub(replacement, text, timeout=self.regex_timeout_s)
-            )
+            return compiled.sub(replacement, text, timeout=self.regex_timeout_s)
         except TimeoutError as err:
             raise _timeout_error(pattern) from err
         except (regex.error, IndexError) as err:  # a bad group reference in the replacement
