@@ -738,3 +738,12 @@ def test_builders_drop_blank_ids(expr: str, expected: Any) -> None:
     """Builder results skip validation (fastcheck TRUSTED_RESULTS), so they never carry an id
     of only whitespace: a blank id is no id."""
     assert search(expr) == expected
+
+
+@pytest.mark.parametrize("values", [[0, ""], [0, "a"], ["a", 0]])
+def test_max_and_min_of_a_number_and_text_are_type_errors(values: list[object]) -> None:
+    """A number beside text that is no number is a type error naming the text (it raised
+    StopIteration: found by hypothesis)."""
+    for name in ("max", "min"):
+        with pytest.raises(exceptions.JMESPathTypeError):
+            jmespath.compile(f"{name}(@)").search(values, options=make_options(MapperFunctions()))

@@ -101,7 +101,9 @@ class NumberFunctions:
         kept = [v for v in values if v is not None]
         if all(isinstance(v, str) for v in kept):
             return pick(kept) if kept else None
-        bad = next(v for v in kept if not isinstance(v, str) and as_number(v) is None)
+        # a value neither number nor text, else the text that is no number beside numbers
+        odd = [v for v in kept if not isinstance(v, str) and as_number(v) is None]
+        bad = odd[0] if odd else next(v for v in kept if as_number(v) is None)
         raise _element_error(name, bad, ["array-number", "array-string"])
 
     @signature({"types": ARRAY_OR_NULL})
