@@ -459,3 +459,44 @@ def test_parse_json_keeps_every_integer_exact(numbers: list[int], text: str) -> 
     data = json.dumps({"n": numbers, "s": text}).encode()
     assert parse_json(data) == json.loads(data)
     assert [type(n) for n in parse_json(data)["n"]] == [int] * len(numbers)
+
+
+# --- round 2: first_line's printable head, as_id of a string, the remembered instants ----------
+
+LINES = st.text(alphabet=" \t\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029ab\u00e9", max_size=12)
+
+
+@given(text=LINES | st.text(max_size=12))
+@example(text="\n\nFix it\n")
+@example(text="a\u2028b\nc")
+@example(text="  \r\nx")
+def test_first_line_agrees_with_splitlines(text: str) -> None:
+    expected = next((line.strip() for line in text.splitlines() if line.strip()), None)
+    assert TextFunctions()._func_first_line(text) == expected
+
+
+@given(value=st.text(max_size=4) | PARTS.map(lambda parts: parts[0] if parts else None))
+def test_as_id_agrees_with_as_text(value: Any) -> None:
+    expected = None if isinstance(value, bool) else (as_text(value) or None)
+    assert as_id(value) == expected
+
+
+@given(value=TIMESTAMP_TEXT | NUMBERS)
+@example(value="1969-12-31T23:59:59.9999+00:00")
+@example(value="2024-05-01T14:00:00.123456+02:00")
+def test_epoch_ms_of_a_to_rfc3339_result_agrees_with_parse_instant(value: Any) -> None:
+    """updateSequenceNumber takes the instant to_rfc3339() remembered: the same number."""
+    text = TimestampFunctions()._func_to_rfc3339(value)
+    if text is None:
+        return
+    instant = parse_instant(text)
+    assert instant is not None
+    assert epoch_ms_of(text) == instant.epoch_ms()
+
+
+def test_to_rfc3339_remembers_the_instants_of_its_results() -> None:
+    from mapper.functions import timestamps
+
+    text = TimestampFunctions()._func_to_rfc3339("2031-05-01T14:00:00.5+02:00")
+    assert text == "2031-05-01T12:00:00.500Z"
+    assert text in timestamps._INSTANT_OF_RESULT

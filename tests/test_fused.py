@@ -199,3 +199,96 @@ def test_which_permissions_are_trusted(expression: str, trusted: bool) -> None:
     source = _permissions_plan(expression).rules[0].checked.__mapper_source__  # type: ignore[union-attr]
     guard = PRINCIPALS_GUARD.split("{v}")[1]
     assert (guard in source) is trusted
+
+
+# --- one evaluation per expression text, and the clean-record shortcut of the pipeline ----------
+
+REPEATED = """
+version: 1
+objects:
+  - type: atlassian:commit
+    fields:
+      id: sha
+      displayName: first_line(msg)
+      description:
+        expr: first_line(msg)
+        omit_empty: true
+      url: concat('https://example.com/', sha)
+      createdAt: to_rfc3339(at)
+      lastUpdatedAt: to_rfc3339(at)
+      createdBy: user_ref(login || email, email)
+      containerKey: "entity_key_as('atlassian:repository', 'repositoryId', repo)"
+      permissions: "permissions([principal('EVERYONE')])"
+      atlassian:commit:
+        hash: sha
+        author: user_ref(login || email, email)
+        authorTimestamp: to_rfc3339(at)
+"""
+
+commit_records = st.fixed_dictionaries(
+    {},
+    optional={
+        "sha": st.sampled_from(["abc", "", "x y"]) | json_values,
+        "msg": st.text(alphabet="ab \n\r\u2028", max_size=8) | json_values,
+        "at": st.sampled_from(["2024-05-01T12:00:00Z", "2024-05-01T14:00:00.5+02:00", "x", ""])
+        | json_values,
+        "login": st.sampled_from(["u1", ""]) | json_values,
+        "email": st.sampled_from(["u@example.com", ""]) | json_values,
+        "repo": st.sampled_from(["r1", 7]) | json_values,
+    },
+)
+
+
+def test_a_repeated_expression_is_evaluated_once_per_record() -> None:
+    from mapper.api import compile_text
+
+    plan, diags = compile_text(REPEATED)
+    assert plan is not None, diags
+    source = plan.rules[0].checked.__mapper_source__  # type: ignore[union-attr]
+    # sha, first_line, concat, to_rfc3339, user_ref, entity_key_as, permissions: once each
+    assert source.count("(item)") == 7
+
+
+@given(record=commit_records)
+def test_repeated_expressions_match_field_by_field(record: Any) -> None:
+    """A value shared by several fields keeps each field's own policy (omit_empty, required)."""
+    from mapper.api import compile_text
+
+    plan, _ = compile_text(REPEATED)
+    assert plan is not None
+    rec = Record("random", 0, record)
+    expected = _facts(evaluate(_unfused(plan), rec))
+    assert _facts(evaluate(plan, rec)) == expected
+    assert _facts(evaluate(_unchecked(plan), rec)) == expected
+
+
+def _pipeline_lines(plan: Plan, records: list[Any]) -> tuple[list[bytes], dict[str, Any]]:
+    from mapper.io.sinks import JsonlSink, RejectsSink
+    from mapper.run.pipeline import run
+
+    lines: list[bytes] = []
+    items = [Record("random", i, r) for i, r in enumerate(records)]
+    sink, rejects = JsonlSink("", lines=lines), RejectsSink(None, lines=[])
+    report = run(plan, items, sink=sink, rejects=rejects)
+    assert sink.count == report.objects_out
+    return lines, report.to_dict()
+
+
+@given(records=st.lists(commit_records, max_size=6))
+def test_the_clean_record_shortcut_writes_what_evaluate_gives(records: list[Any]) -> None:
+    from mapper.api import compile_text
+    from mapper.io.sinks import dumps_line
+    from mapper.run import pipeline
+
+    plan, _ = compile_text(REPEATED)
+    assert plan is not None
+    assert pipeline.clean_path(plan, pipeline.JsonlSink("", lines=[])) is not None
+    lines, report = _pipeline_lines(plan, records)
+    expected = [
+        dumps_line(o.payload) for r in records for o in evaluate(plan, Record("r", 0, r)).objects
+    ]
+    assert lines == expected
+    general_lines, general_report = _pipeline_lines(_unchecked(plan), records)  # no shortcut
+    assert lines == general_lines
+    report.pop("durationSeconds"), general_report.pop("durationSeconds")
+    assert report == general_report

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from mapper.engine.guarantees import constant_literal, trust
 from mapper.functions.timestamps import epoch_ms_of
-from mapper.language.plan import EMPTY, ValueNode
+from mapper.language.plan import EMPTY, CompiledExpr, ValueNode
 from mapper.model import OBJECT_TYPES
 from mapper.model.codewriter import Writer
 from mapper.model.fastcheck import Given, Unsupported, built_model, emit_object_from, model_of
@@ -33,8 +33,8 @@ def _emit_node(w: Writer, node: ValueNode, indent: int) -> str:
     if kind == "const":
         w.emit(indent, f"{target} = {w.name('c', node.const, bind=True)}")
     elif kind == "expr":
-        fn = w.name("e", node.exprs[0].evaluate, bind=True) if node.exprs else None
-        w.emit(indent, f"{target} = {fn}(item)" if fn else f"{target} = None")
+        value = _emit_call(w, node.exprs[0], indent) if node.exprs else "None"
+        w.emit(indent, f"{target} = {value}")
     elif kind == "coalesce":
         _emit_coalesce(w, node, target, indent)
     elif kind == "list":
@@ -43,6 +43,22 @@ def _emit_node(w: Writer, node: ValueNode, indent: int) -> str:
         _emit_object(w, node, target, indent)
     _emit_policy(w, node, target, indent)
     return target
+
+
+def _emit_call(w: Writer, expr: CompiledExpr, indent: int) -> str:
+    """The code of one expression's value. In a checked rule (`w.seen` is a dict), an
+    expression text seen before is not evaluated again: its raw value is kept in a variable
+    (a `define:` used by several fields, `user_ref(...)` in `createdBy` and `author`).
+    Expressions are pure, so this changes nothing but speed; the shared value is the same
+    object in both places of the payload, which is only serialised."""
+    seen = w.seen
+    if seen is None:
+        return f"{w.name('e', expr.evaluate, bind=True)}(item)"
+    raw = seen.get(expr.text)
+    if raw is None:
+        raw = seen[expr.text] = w.fresh("x")
+        w.emit(indent, f"{raw} = {w.name('e', expr.evaluate, bind=True)}(item)")
+    return raw
 
 
 def _emit_coalesce(w: Writer, node: ValueNode, target: str, indent: int) -> None:
@@ -121,6 +137,7 @@ def fuse_checked(root: ValueNode, type_name: str, derive_usn: bool) -> Fused | N
     if root.kind != "object" or type_name not in OBJECT_TYPES:
         return None
     w = _writer()
+    w.seen = {}  # each expression text evaluated once (see _emit_call)
     w.emit(0, "def fused(item):")
     w.emit(1, "try:")
     given = _given(w, root, model_of(type_name), 2)

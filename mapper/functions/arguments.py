@@ -146,6 +146,8 @@ def as_text(value: object) -> str | None:
 def as_id(value: object) -> str | None:
     """A non-blank id from a string or a number (numbers become strings); None otherwise (an
     id of only whitespace is no id: Teamwork Graph would take it as given)."""
+    if type(value) is str:  # the usual case
+        return value if value and not value.isspace() else None
     if isinstance(value, bool):
         return None
     text = as_text(value)
@@ -160,8 +162,13 @@ def iter_ids(function_name: str, values: object) -> list[str]:
         JMESPathTypeError: an element is not a string, number or null (e.g. an object given
             where its `.id` was meant).
     """
+    if type(values) is str:  # one id
+        return [values] if values and not values.isspace() else []
     items = values if isinstance(values, list) else [values]
-    if all(type(item) is str for item in items):  # the usual case: keys or ids as strings
+    for item in items:  # (a loop: cheaper than all() over a generator for a few items)
+        if type(item) is not str:
+            break
+    else:  # the usual case: keys or ids as strings
         return [text for text in dict.fromkeys(items) if text and not text.isspace()]
     seen: dict[str, None] = {}
     for item in items:

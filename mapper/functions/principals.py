@@ -35,6 +35,10 @@ def principal_list(function_name: str, *groups: object) -> list[dict[str, Any]]:
     Raises:
         JMESPathTypeError: an element is not an object (e.g. an id instead of users([...])).
     """
+    if len(groups) == 1:  # the usual case: one array holding one principal, nothing to merge
+        group = groups[0]
+        if type(group) is list and len(group) == 1 and type(group[0]) is dict:
+            return [dict(group[0])]
     seen: dict[str, dict[str, Any]] = {}
     for group in groups:
         for item in group if isinstance(group, list) else [group]:

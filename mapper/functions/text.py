@@ -100,10 +100,11 @@ class TextFunctions:
             concat('id-', missing) => null
             concat('a', coalesce(missing, '')) => "a"
         """
-        try:
+        for part in parts:
+            if type(part) is not str:
+                break
+        else:
             return "".join(parts)  # type: ignore[arg-type]  # all strings: the usual case
-        except TypeError:
-            pass
         texts = [as_text(part) for part in parts]
         return None if any(text is None for text in texts) else "".join(texts)  # type: ignore[arg-type]
 
@@ -204,6 +205,10 @@ class TextFunctions:
         """
         if text is None:
             return None
+        head = text.partition("\n")[0]
+        # every line break but \n is unprintable: a printable head is the first line
+        if head.isprintable() and (first := head.strip()):
+            return first
         return next((line.strip() for line in text.splitlines() if line.strip()), None)
 
     @signature({"types": STRING_OR_NULL}, {"types": NUMBER, "variadic": True})

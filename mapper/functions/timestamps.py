@@ -170,13 +170,29 @@ def _parse_text(value: str) -> Instant | None:
     return _from_common(text) or _from_epoch(text) or _from_iso(text) or _from_rfc2822(text)
 
 
+_INSTANT_OF_RESULT: dict[str, datetime] = {}
+"""Recent to_rfc3339() results -> their instant, so that `epoch_ms_of` (the derived
+`updateSequenceNumber`) does not parse again the text to_rfc3339() just wrote."""
+_MAX_REMEMBERED = 8192
+
+
+def _remember(text: str, at: datetime) -> str:
+    if len(_INSTANT_OF_RESULT) >= _MAX_REMEMBERED:
+        _INSTANT_OF_RESULT.clear()
+    _INSTANT_OF_RESULT[text] = at
+    return text
+
+
 @functools.lru_cache(maxsize=4096)
 def _rfc3339_of_text(value: str) -> str | None:
     common = _common_utc(value)
     if common is not None:  # the everyday shape, straight to text
-        return _format_utc(*common)
+        at, has_fraction = common
+        if not has_fraction and value[-1] == "Z":  # already RFC 3339 UTC: it is the result
+            return _remember(value, at)
+        return _remember(_format_utc(at, has_fraction), at)
     instant = _parse_text.__wrapped__(value)  # this cache is enough: skip the parser's
-    return None if instant is None else instant.rfc3339()
+    return None if instant is None else _remember(instant.rfc3339(), instant.at)
 
 
 _CANONICAL_UTC = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3})?Z")
@@ -184,6 +200,10 @@ _CANONICAL_UTC = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]
 
 def epoch_ms_of(value: object) -> int | None:
     """`parse_instant(value).epoch_ms()`, or None; quick for what to_rfc3339() returns."""
+    if type(value) is str:
+        at = _INSTANT_OF_RESULT.get(value)
+        if at is not None:
+            return (at - EPOCH) // _MILLISECOND
     if type(value) is str and _CANONICAL_UTC.fullmatch(value):
         try:
             return (datetime.fromisoformat(value) - EPOCH) // _MILLISECOND

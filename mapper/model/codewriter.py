@@ -24,6 +24,7 @@ class Writer:
         self.lines: list[str] = []
         self.count = 0
         self.open: list[type[BaseModel]] = []  # models being inlined (recursion guard)
+        self.seen: dict[str, str] | None = None  # engine.fusion: expression text -> its variable
 
     def bind(self, prefix: str, value: Any) -> str:
         self.count += 1

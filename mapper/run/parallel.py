@@ -51,7 +51,7 @@ from mapper.io.sinks import JsonlSink, RejectsSink
 from mapper.language.plan import Plan
 from mapper.records import Item, Record
 from mapper.run.parts import FilePart, Lines, Part, Reading, input_parts, is_heavy
-from mapper.run.pipeline import account, iter_results, run
+from mapper.run.pipeline import account, iter_results, run, skip_clean
 from mapper.run.policy import RunOptions, max_errors_reason
 from mapper.run.pool import Pool, Turns
 
@@ -216,6 +216,8 @@ def _map(worker: _Worker, res: PartResult, items: Iterable[Item]) -> list[bytes]
     sink = JsonlSink("", set_associations=worker.set_assoc, lines=out)
     rejects = RejectsSink(None, lines=rejected)
     seen = len(worker.lookups.problems)
+    if worker.options.limit is None:
+        items = skip_clean(worker.plan, items, res.counts, sink)
     for result, item in iter_results(
         worker.plan, items, worker.options, res.counts, worker.lookups
     ):

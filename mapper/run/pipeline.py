@@ -12,10 +12,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from mapper.engine.fusion import FALLBACK
 from mapper.engine.interpreter import evaluate
 from mapper.errors import show_value
+from mapper.functions import EvalContext
 from mapper.io.lookups import LookupCache
-from mapper.io.sinks import MemorySink, RejectsSink, Sink
+from mapper.io.sinks import JsonlSink, MemorySink, RejectsSink, Sink, dumps_line
 from mapper.language.plan import Plan
 from mapper.records import BadRecord, InputProblem, Item, MappedObject, Record, RecordResult
 from mapper.run.policy import RunOptions
@@ -56,6 +58,81 @@ def iter_results(
         report.input_problems.extend(cache.problems)
 
 
+def clean_path(plan: Plan, sink: Sink) -> Callable[[Record], bool] | None:
+    """The shortcut for records that map cleanly, when the plan and sink allow it.
+
+    That is: every rule plain (no `each`, no `where`, a checked function), no lookups, a JSONL
+    sink writing associations as they are. The function returned maps one record and writes
+    its objects straight to the sink (no result objects built), returning True; it returns
+    False, having written nothing, when the record needs the general path (a rule fell back
+    or has warnings to locate): `evaluate` then gives exactly the objects the shortcut would
+    have written. None when the plan or sink does not allow the shortcut.
+    """
+    if plan.lookups or not plan.rules or type(sink) is not JsonlSink or sink.set_associations:
+        return None
+    rules = tuple(r.checked for r in plan.rules if r.each is None and r.where is None)
+    if len(rules) != len(plan.rules) or any(checked is None for checked in rules):
+        return None
+    functions, write = plan.functions, sink.out.write
+
+    def clean(record: Record) -> bool:
+        data = record.data
+        functions.context = EvalContext(record=data, source=record.source)
+        lines = []
+        for checked in rules:
+            done = checked(data)  # type: ignore[misc]  # none is None (checked above)
+            if done is FALLBACK or done[1]:
+                return False
+            lines.append(dumps_line(done[0]))
+        for line in lines:
+            write(line)
+        return True
+
+    return clean
+
+
+def skip_clean(
+    plan: Plan,
+    items: Iterable[Item],
+    report: RunReport,
+    sink: Sink,
+    progress: Progress | None = None,
+) -> Iterable[Item]:
+    """The items that need the general path; those mapped by `clean_path`'s shortcut (when the
+    plan and sink allow it) are written and counted, as `account` counts a clean record."""
+    clean = clean_path(plan, sink)
+    if clean is None:
+        return items
+    types = [rule.type_name for rule in plan.rules]
+    return _skip_clean(items, clean, types, report, sink, progress)
+
+
+def _skip_clean(
+    items: Iterable[Item],
+    clean: Callable[[Record], bool],
+    types: list[str],
+    report: RunReport,
+    sink: Sink,
+    progress: Progress | None,
+) -> Iterator[Item]:
+    assert isinstance(sink, JsonlSink)
+    per_record = len(types)
+    by_type = report.objects_by_type
+    for item in items:
+        if type(item) is Record and clean(item):
+            report.records_in += 1
+            report.records_mapped += 1
+            report.items_in += per_record  # one candidate per rule, each mapped
+            report.objects_out += per_record
+            sink.count += per_record
+            for type_name in types:
+                by_type[type_name] += 1
+            if progress:
+                progress(report.records_in)
+            continue
+        yield item
+
+
 def run(
     plan: Plan,
     items: Iterable[Item],
@@ -73,6 +150,8 @@ def run(
     options = options or RunOptions()
     report = RunReport(plan.path)
     started = time.perf_counter()
+    if options.limit is None:  # (a limit is counted in `should_stop`, record by record)
+        items = skip_clean(plan, items, report, sink, progress)
     try:
         for result, item in iter_results(plan, items, options, report):
             account(report, result, item, sink, rejects)
