@@ -657,25 +657,75 @@ def test_init_writes_a_file(tmp_path: Path) -> None:
 
 
 def test_init_output_validates_but_for_its_placeholders(tmp_path: Path) -> None:
-    """The starter compiles; `validate` lists exactly the REPLACE-ME constants that every record
-    would be rejected for (a REPLACE-ME string where any string will do passes)."""
+    """The starter compiles; `validate` lists every REPLACE-ME it left, each as a located
+    `field.placeholder` in mapper's words, as many as init announced; once they are mapped,
+    the mapping is valid."""
     target = tmp_path / "pulls.yaml"
     code, _, err = invoke("init", PULLS_IN, "--type", "atlassian:pull-request", "-o", target)
     assert code == 0
-    assert "REPLACE-ME placeholder(s)" in err
+    announced = int(re.search(r"replace its (\d+) REPLACE-ME placeholder", err)[1])  # type: ignore[index]
     code, _, err = invoke("validate", target)
     assert code == 1, err
     lines = target.read_text().splitlines()
-    flagged = re.findall(rf"{re.escape(str(target))}:(\d+):\d+: .*field\.constant-rejected", err)
-    assert flagged and len(flagged) == err.count(f"{target}:")  # no other problem
+    flagged = re.findall(rf"{re.escape(str(target))}:(\d+):\d+: .*field\.placeholder", err)
+    assert len(flagged) == announced == sum("REPLACE-ME" in line for line in lines) == 6
+    assert len(flagged) == err.count(f"{target}:")  # no other problem
     assert all("REPLACE-ME" in lines[int(n) - 1] for n in flagged)
+    assert "Input should be" not in err  # no raw pydantic wording
     text = target.read_text()
     text = text.replace("containerKey: {const: REPLACE-ME}", "containerKey: entity_key_as("
                         "'atlassian:repository', 'repositoryId', base.repo.full_name)")
     text = text.replace("reviewers: {const: REPLACE-ME}", "reviewers: {const: []}")
+    for key, expr in (("displayId", "to_str(number)"), ("status", "upper(state)"),
+                      ("sourceBranch", "head.ref"), ("destinationBranch", "base.ref")):
+        text = text.replace(f"{key}: {{const: REPLACE-ME}}", f"{key}: {expr}")
     target.write_text(text)
     code, _, err = invoke("validate", target)
     assert code == 0, err
+
+
+def test_init_starts_with_the_schema_modeline_and_lists_optional_fields(tmp_path: Path) -> None:
+    target = tmp_path / "pulls.yaml"
+    invoke("init", PULLS_IN, "--type", "atlassian:pull-request", "-o", target)
+    text = target.read_text()
+    assert text.startswith("# yaml-language-server: $schema=")
+    assert "# owners: ...   # list[userRef]" in text  # an optional field it did not map
+    assert "# sourceBranchUrl: ...   # optional url" in text
+
+
+def test_init_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
+    target = tmp_path / "pulls.yaml"
+    target.write_text("mine\n")
+    code, _, err = invoke("init", PULLS_IN, "--type", "atlassian:pull-request", "-o", target)
+    assert code == 2
+    assert "--force" in err
+    assert target.read_text() == "mine\n"
+    code, _, _ = invoke("init", PULLS_IN, "--type", "atlassian:pull-request", "-o", target,
+                        "--force")
+    assert code == 0
+    assert "version: 1" in target.read_text()
+
+
+@pytest.mark.parametrize(("record", "type_name", "expected"), [
+    # a webhook envelope: the object is the `issue`, not the sender or the actor
+    ({"action": "opened", "sender": {"id": 9, "login": "bot"}, "actor": {"id": 8},
+      "issue": {"id": 42, "title": "Fix", "html_url": "https://x.test/42"}},
+     "atlassian:work-item", {"id": "to_str(issue.id)", "displayName": "issue.title",
+                             "url": "issue.html_url"}),
+    # shallow keys: the PR's body, not its head repository's description
+    ({"id": 1, "body": "text", "head": {"repo": {"description": "a repo"}}},
+     "atlassian:pull-request", {"description": "body"}),
+    # a Jira issue: the summary, not the status's name
+    ({"id": "10", "fields": {"status": {"name": "Done"}, "summary": "Login fails"}},
+     "atlassian:work-item", {"displayName": "fields.summary"}),
+    # a person's id is never the object's id
+    ({"actor": {"id": "u1"}, "key": "MAP-1"}, "atlassian:work-item", {"id": "to_str(key)"}),
+])
+def test_init_guesses(record: dict[str, object], type_name: str, expected: dict[str, str]) -> None:
+    from mapper.authoring.scaffold import starter_mapping
+
+    fields = yaml.safe_load(starter_mapping(record, type_name))["objects"][0]["fields"]
+    assert {key: fields.get(key) for key in expected} == expected
 
 
 def test_init_unwritable_output_exits_4(tmp_path: Path) -> None:

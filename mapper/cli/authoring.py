@@ -87,8 +87,15 @@ def init(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write here (default stdout).")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite the output file if it exists.")
+    ] = False,
 ) -> None:
     """Write a starter mapping guessed from a sample's keys, with a comment on each field.
+
+    Values it cannot guess are `{const: REPLACE-ME}`: `mapper validate` lists each of them as a
+    `field.placeholder` error until it is mapped. An existing output file is kept unless
+    `--force` is given (exit 2).
 
     Example: `mapper init samples/github/pulls.json --type atlassian:pull-request -o pulls.yaml`
     """
@@ -100,28 +107,47 @@ def init(
         fail(
             EXIT_USAGE, message=f"unknown type {type_name!r}; {type_name_hint(type_name)}"
         )
+    if output is not None and output.exists() and not force:
+        fail(EXIT_USAGE, message=f"{literal(str(output))} exists; give --force to overwrite it")
     from mapper.authoring.scaffold import starter_mapping
     from mapper.io.inputs import parse_json
+    from mapper.language.constants import PLACEHOLDER
 
     try:
         sample_data = parse_json(sample.read_bytes())
+    except FileNotFoundError:
+        fail(EXIT_IO, message=f"cannot read {literal(str(sample))}: not found")
     except (OSError, ValueError) as error:
-        fail(EXIT_IO, message=f"cannot read {sample}: {error}")
-    text = starter_mapping(sample_data, type_name)
+        fail(EXIT_IO, message=f"cannot read {literal(str(sample))}: {literal(str(error))}")
+    schema = _schema_path(output.parent if output is not None else Path.cwd())
+    text = starter_mapping(sample_data, type_name, schema=schema)
     if output is None:
         typer.echo(text, nl=False)
-    else:
-        from mapper.errors import OutputError
-        from mapper.io.atomic import write_atomic
+        return
+    from mapper.errors import OutputError
+    from mapper.io.atomic import write_atomic
 
-        try:
-            write_atomic(output, text.encode())
-        except OutputError as error:
-            fail(EXIT_IO, list(error.diagnostics))
-        todo = text.count("{const: REPLACE-ME}")
-        err.print(
-            f"wrote {output}; next: replace its {todo} REPLACE-ME placeholder(s) "
-            f"(`mapper validate {output}` lists them), then `mapper preview {output} {sample}`"
-            if todo
-            else f"wrote {output}; next: mapper preview {output} {sample}"
-        )
+    try:
+        write_atomic(output, text.encode())
+    except OutputError as error:
+        fail(EXIT_IO, list(error.diagnostics))
+    todo = text.count(f"{{const: {PLACEHOLDER}}}")
+    where = literal(str(output))
+    err.print(
+        f"wrote {where}; next: replace its {todo} {PLACEHOLDER} placeholder(s) "
+        f"(`mapper validate {where}` lists them), then `mapper preview {where} {sample}`"
+        if todo
+        else f"wrote {where}; next: mapper preview {where} {sample}"
+    )
+
+
+def _schema_path(folder: Path) -> str:
+    """mapping.schema.json relative to `folder`: the nearest one in it or a parent (a checkout
+    of this repository), else `mapping.schema.json` next to the mapping (`mapper schema -o`)."""
+    import os
+
+    start = folder.resolve()
+    for parent in (start, *start.parents):
+        if (parent / "mapping.schema.json").is_file():
+            return Path(os.path.relpath(parent / "mapping.schema.json", start)).as_posix()
+    return "mapping.schema.json"
