@@ -191,9 +191,57 @@ def test_validate_max_errors_limits_the_listing() -> None:
 
 def test_validate_missing_file_is_a_diagnostic_not_a_traceback(tmp_path: Path) -> None:
     code, _, err = invoke("validate", tmp_path / "nope.yaml")
-    assert code == 1
+    assert code == 4  # an I/O problem, as for any file that is not there
     assert "nope.yaml" in err
-    assert "cannot read" in err
+    assert "not found" in err
+
+
+@pytest.mark.parametrize("command", ["run", "preview", "explain"])
+def test_a_missing_mapping_is_an_io_error_not_an_invalid_mapping(command: str,
+                                                                 tmp_path: Path) -> None:
+    args = [command, tmp_path / "nope.yaml", REPOS_IN]
+    code, _, err = invoke(*args, *(["-o", tmp_path / "o.jsonl"] if command == "run" else []))
+    assert code == 4
+    assert "not found" in err
+    assert "the mapping is invalid" not in err
+
+
+def test_quiet_never_hides_an_error(tmp_path: Path) -> None:
+    """-q hides progress and the summary, not the reason a run failed."""
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"id": ')
+    code, _, err = invoke("run", REPOS, bad, "-o", tmp_path / "o.jsonl", "-q")
+    assert code == 4
+    assert "input.malformed-json" in err
+    assert "run summary" not in err
+
+
+def test_the_summary_names_every_file_and_marks_only_success_green(tmp_path: Path) -> None:
+    out = tmp_path / "o.jsonl"
+    code, _, err = invoke("run", REPOS, REPOS_IN, "-o", out)
+    assert code == 3
+    for label, path in (("objects", out), ("rejects", tmp_path / "o.rejects.jsonl"),
+                        ("report", tmp_path / "o.report.json")):
+        assert f"{label}: {path}" in err
+    assert "✓ (some records rejected)" in err
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"id": ')
+    code, _, err = invoke("run", REPOS, bad, "-o", out)
+    assert code == 4
+    assert "✗ input problems" in err
+    assert "filtered ✓" not in err
+
+
+def test_the_summary_uses_thousands_separators() -> None:
+    from mapper.cli import render
+    from mapper.cli.console import LazyConsole
+    from mapper.run.report import RunReport
+
+    report = RunReport("m.yaml")
+    report.records_in = report.records_mapped = 12_345
+    console = LazyConsole(record=True, width=100)
+    render.summary(console.get(), report)
+    assert "records: 12,345 in = 12,345 mapped" in console.export_text()
 
 
 # --- run: outputs, report, formats --------------------------------------------------------------

@@ -73,10 +73,21 @@ def compile_or_exit(mapping: Path) -> Plan:
     from mapper.api import compile_path
 
     plan, diags = compile_path(mapping)
+    if plan is None and unreadable(diags, mapping):
+        fail(EXIT_IO, diags, f"[red]{literal(str(mapping))}: the mapping could not be read[/]")
     if plan is None:
         fail(EXIT_MAPPING, diags, f"[red]{literal(str(mapping))}: the mapping is invalid[/]")
     show_diagnostics(diags)
     return plan
+
+
+def unreadable(diags: list[Diagnostic], mapping: Path) -> bool:
+    """True when the mapping file itself could not be read (missing, a folder, no access)."""
+    from mapper.language.loader import UNREADABLE
+
+    return any(
+        d.code == UNREADABLE and d.span is not None and d.span.path == str(mapping) for d in diags
+    )
 
 
 def parse_pairs(pairs: list[str], what: str) -> dict[str, str]:

@@ -16,6 +16,7 @@ from mapper.cli.console import (
     literal,
     out,
     show_diagnostics,
+    unreadable,
 )
 
 
@@ -29,7 +30,7 @@ def validate(
     """
     from mapper.api import compile_path
 
-    failed = False
+    failed, missing = False, False
     for mapping in mappings:
         plan, diags = compile_path(mapping)
         if plan is None and [d.code for d in diags] == ["spec.no-objects"] and _is_library(mapping):
@@ -38,10 +39,11 @@ def validate(
             continue
         show_diagnostics(diags, max_errors)
         failed |= plan is None
+        missing |= plan is None and unreadable(diags, mapping)
         if plan is not None:
             types = ", ".join(plan.object_types)
             err.print(f"[green]✓[/] {literal(str(mapping))}: {len(plan.rules)} rule(s) → {types}")
-    raise typer.Exit(EXIT_MAPPING if failed else EXIT_OK)
+    raise typer.Exit(EXIT_IO if missing else EXIT_MAPPING if failed else EXIT_OK)
 
 
 def _is_library(path: Path) -> bool:

@@ -30,31 +30,30 @@ def diagnostics(console: Console, diags: Iterable[Diagnostic], max_errors: int =
         console.print(Text(f"... and {len(ordered) - max_errors} more"))
 
 
-def summary(console: Console, report: RunReport) -> None:
-    """The run summary: counts per type, the balance, top problems, timing."""
+def summary(console: Console, report: RunReport, *, ok: bool = True) -> None:
+    """The run summary: counts per type, the balance, top problems, timing. Input problems are
+    printed by the caller (they are errors, shown even without a summary). The balance is
+    marked with a green ✓ only when the run succeeded (`ok`)."""
     table = Table(title="run summary", show_header=True, header_style="bold")
     table.add_column("object type")
     table.add_column("objects", justify="right")
     for name, count in sorted(report.objects_by_type.items()):
-        table.add_row(Text(name), str(count))
-    table.add_row(Text("total", style="bold"), Text(str(report.objects_out), style="bold"))
+        table.add_row(Text(name), f"{count:,}")
+    table.add_row(Text("total", style="bold"), Text(f"{report.objects_out:,}", style="bold"))
     console.print(table)
-    ok = Text("✓", style="green") if report.is_balanced else Text("✗ MISMATCH", style="red")
     console.print(
         Text.assemble(
-            f"records: {report.records_in} in = {report.records_mapped} mapped + "
-            f"{report.records_rejected} rejected + {report.records_filtered} filtered ",
-            ok,
+            f"records: {report.records_in:,} in = {report.records_mapped:,} mapped + "
+            f"{report.records_rejected:,} rejected + {report.records_filtered:,} filtered ",
+            _balance_mark(report, ok),
         )
     )
     for code, count in report.problems.most_common(5):
-        console.print(Text(f"{count:>6} × {code}", style="red"))
+        console.print(Text(f"{count:>6,} × {code}", style="red"))
         for example in report.examples.get(code, [])[:1]:
             console.print(Text("         " + example.replace("\n", "\n         ")))
     for code, count in report.warnings.most_common(3):
-        console.print(Text(f"{count:>6} × warning {code}", style="yellow"))
-    for problem in report.input_problems:
-        console.print(Text(str(problem), style="red"))
+        console.print(Text(f"{count:>6,} × warning {code}", style="yellow"))
     rate = report.records_in / report.duration_s if report.duration_s > 0 else 0.0
     console.print(
         Text(
@@ -62,6 +61,18 @@ def summary(console: Console, report: RunReport) -> None:
             + (f"; stopped early: {report.stopped_early}" if report.stopped_early else "")
         )
     )
+
+
+def _balance_mark(report: RunReport, ok: bool) -> Text:
+    """✓ in green for a balanced, successful run; in yellow when records were rejected; a red
+    ✗ when the counts do not balance or an input could not be read."""
+    if not report.is_balanced:
+        return Text("✗ MISMATCH", style="red")
+    if report.input_problems:
+        return Text("✗ input problems (above)", style="red")
+    if not ok or report.records_rejected:
+        return Text("✓ (some records rejected)", style="yellow")
+    return Text("✓", style="green")
 
 
 def _value_text(value: Any) -> Text:

@@ -284,6 +284,9 @@ def _validate(
     return spec, smap, [*(smap.locate(d) for d in diags), *found]
 
 
+UNREADABLE = "spec.unreadable"  # a mapping file that cannot be read: an I/O problem (exit 4)
+
+
 def read_mapping_file(path: Path) -> tuple[str | None, Diagnostic | None]:
     """Read a mapping file as UTF-8 text, or say why it cannot be read."""
     where = SourceSpan(str(path), 1, 1)
@@ -295,10 +298,10 @@ def read_mapping_file(path: Path) -> tuple[str | None, Diagnostic | None]:
                 "yaml.too-large", f"mapping is larger than {limit} MiB", span=where
             )
         raw = path.read_bytes()
+    except FileNotFoundError:
+        return None, Diagnostic(UNREADABLE, "cannot read mapping: not found", span=where)
     except OSError as err:
-        return None, Diagnostic(
-            "spec.unreadable", f"cannot read mapping: {err.strerror}", span=where
-        )
+        return None, Diagnostic(UNREADABLE, f"cannot read mapping: {err.strerror}", span=where)
     try:
         return raw.decode("utf-8-sig"), None
     except UnicodeDecodeError as err:
