@@ -9,6 +9,7 @@ or its parent is interrupted or killed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -449,33 +450,43 @@ def _start(out: Path) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
-def _first_records_mapped(out: Path, proc: subprocess.Popen[bytes]) -> bool:
-    """Readiness: the workers wrote objects into the temporary output (no sleep, no guess)."""
-    return proc.poll() is not None or any(
-        tmp.stat().st_size > 0 for tmp in out.parent.glob(".*.tmp")
-    )
+def _feed(proc: subprocess.Popen[bytes], start: int, count: int = 2000) -> bool:
+    """Write `count` more records to the run's standard input; False once the run has ended."""
+    line = b'{"id": "r%d", "name": "n%d", "ts": "2024-05-01T12:00:00Z"}\n'
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(b"".join(line % (i, i) for i in range(start, start + count)))
+        proc.stdin.flush()
+    except BrokenPipeError:
+        return False
+    return proc.poll() is None
 
 
 def _signalled(tmp: Path, sig: signal.Signals) -> tuple[subprocess.Popen[bytes], Path, bytes]:
     """A 2-worker run that gets `sig` while it is under way.
 
-    The input comes through a pipe that the test keeps open, so the run cannot end before the
-    signal however fast or slow the machine is; the signal is sent once objects are written.
+    The records come through a pipe that the test never closes before the run has ended, so
+    the run cannot finish before the signal however fast or slow the machine is. The signal is
+    sent once the workers have written objects (the readiness signal); records keep coming
+    until the run stops, so it is always busy mapping, never waiting for input.
     """
     out = tmp / "out" / "o.jsonl"
     proc = _start(out)
-    assert proc.stdin is not None
-    line = b'{"id": "r%d", "name": "n%d", "ts": "2024-05-01T12:00:00Z"}\n'
+    assert proc.stdin is not None and proc.stderr is not None
     deadline, sent = time.monotonic() + 60, 0
-    while not _first_records_mapped(out, proc):
+    while not any(t.stat().st_size > 0 for t in out.parent.glob(".*.tmp")):
         assert time.monotonic() < deadline, "the run never started writing"
-        proc.stdin.write(b"".join(line % (i, i) for i in range(sent, sent + 2000)))
-        proc.stdin.flush()
+        assert _feed(proc, sent), proc.stderr.read().decode()  # it cannot end on its own
         sent += 2000
-    assert proc.poll() is None, proc.communicate()[1].decode()  # it waits for more input
     proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)  # closes the pipe once the signal is sent
-    return proc, out, err
+    while _feed(proc, sent):  # only the signal can end the run
+        assert time.monotonic() < deadline + 60, f"{sig.name} did not stop the run"
+        sent += 2000
+    with contextlib.suppress(BrokenPipeError):
+        proc.stdin.close()
+    proc.wait(timeout=60)
+    with proc.stderr:
+        return proc, out, proc.stderr.read()
 
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")

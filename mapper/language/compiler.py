@@ -326,14 +326,12 @@ def constant_problems(type_name: str, node: ValueNode) -> Iterator[Diagnostic]:
 
 def placeholder_problem(type_name: str, node: ValueNode) -> Diagnostic:
     """A `REPLACE-ME` left by `mapper init`: the field still waits for its value."""
-    field = ".".join(str(part) for part in node.loc[3:]) or "this field"
     return Diagnostic(
         "field.placeholder",
-        f"{field} still holds the placeholder {PLACEHOLDER} left by `mapper init`",
+        f"still holds the placeholder {PLACEHOLDER} left by `mapper init`",
         loc=node.loc,
         span=node.span,
-        hint=f"map it from the record (see `mapper types {type_name}` for what it takes), "
-        "or remove it if the field is optional",
+        hint=f"map it from the record; `mapper types {type_name}` says what it takes",
     )
 
 
