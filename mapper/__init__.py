@@ -21,18 +21,52 @@
 
 from __future__ import annotations
 
-from mapper.api import apply as apply
-from mapper.api import apply_all as apply_all
-from mapper.api import compile_path as compile_path
-from mapper.api import compile_text as compile_text
-from mapper.api import load as load
-from mapper.errors import Diagnostic as Diagnostic
-from mapper.errors import MapperError as MapperError
-from mapper.errors import SpecError as SpecError
-from mapper.language.plan import Plan as Plan
-from mapper.records import MappedObject as MappedObject
-from mapper.records import Record as Record
-from mapper.records import RecordResult as RecordResult
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the names below are imported on first use (PEP 562): a fast start-up
+    from mapper.api import apply as apply
+    from mapper.api import apply_all as apply_all
+    from mapper.api import compile_path as compile_path
+    from mapper.api import compile_text as compile_text
+    from mapper.api import load as load
+    from mapper.errors import Diagnostic as Diagnostic
+    from mapper.errors import MapperError as MapperError
+    from mapper.errors import SpecError as SpecError
+    from mapper.language.plan import Plan as Plan
+    from mapper.records import MappedObject as MappedObject
+    from mapper.records import Record as Record
+    from mapper.records import RecordResult as RecordResult
+
+_LAZY = {
+    "apply": "mapper.api",
+    "apply_all": "mapper.api",
+    "compile_path": "mapper.api",
+    "compile_text": "mapper.api",
+    "load": "mapper.api",
+    "Diagnostic": "mapper.errors",
+    "MapperError": "mapper.errors",
+    "SpecError": "mapper.errors",
+    "Plan": "mapper.language.plan",
+    "MappedObject": "mapper.records",
+    "Record": "mapper.records",
+    "RecordResult": "mapper.records",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The facade's names, imported when first used: `mapper --version` loads no compiler."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mapper' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
 
 __version__ = "0.1.0"
 __all__ = [

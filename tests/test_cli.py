@@ -897,3 +897,31 @@ def test_explain_uses_lookup_tables() -> None:
                           ROOT / "samples/slack/export/general/2024-05-01.json", "--record", "1")
     assert code == 0
     assert "mapped, 1 object(s)" in out
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"]])
+def test_fast_start_imports_no_compiler_models_or_pydantic(args: list[str]) -> None:
+    """`--version` and `--help` load the command line only: no pydantic, no models, no
+    compiler (the facade `mapper/__init__.py` imports its names on first use)."""
+    code = (
+        "import sys\n"
+        "from mapper.cli import main\n"
+        f"sys.argv = ['mapper', *{args!r}]\n"
+        "try:\n    main()\n"
+        "except SystemExit:\n    pass\n"
+        "heavy = ('pydantic', 'mapper.model', 'mapper.language.compiler', 'mapper.api',\n"
+        "         'jmespath', 'yaml')\n"
+        "print('LOADED', [m for m in heavy if m in sys.modules])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert "LOADED []" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_the_facade_still_offers_its_names() -> None:
+    import mapper
+
+    assert {"load", "apply", "compile_text", "Plan", "Diagnostic"} <= set(dir(mapper))
+    assert mapper.compile_text is not None and mapper.Plan is not None
+    with pytest.raises(AttributeError):
+        _ = mapper.no_such_name  # type: ignore[attr-defined]
