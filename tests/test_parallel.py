@@ -481,8 +481,9 @@ def _signalled(tmp: Path, sig: signal.Signals) -> tuple[subprocess.Popen[bytes],
             proc.wait()
         with contextlib.suppress(BrokenPipeError):
             proc.stdin.close()
-    with proc.stderr:
-        return proc, out, proc.stderr.read()
+        with proc.stderr:  # closed whatever happened: no file left for the next test
+            err = proc.stderr.read()
+    return proc, out, err
 
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
