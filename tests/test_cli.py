@@ -624,7 +624,7 @@ def _case_dir(tmp_path: Path, expect: dict, title: str = "repos case") -> Path:
 def test_test_bundled_case_passes() -> None:
     code, out, _ = invoke("test", ROOT / "mappings/github/push.cases.yaml")
     assert code == 0
-    assert "PASS push.cases.yaml::push webhook sample" in out
+    assert "PASS github/push.cases.yaml::push webhook sample" in out
     assert re.search(r"coverage .*push\.yaml: \d+/\d+ fields \(\d+%\)", out)
     assert "1 passed, 0 failed" in out
 
@@ -635,7 +635,7 @@ def test_test_passing_case_and_coverage(tmp_path: Path) -> None:
                                                                   "displayName": "unnamed"}]})
     code, out, _ = invoke("test", tmp_path)
     assert code == 0
-    assert "PASS repos.cases.yaml::repos case" in out
+    assert f"PASS {tmp_path.name}/repos.cases.yaml::repos case" in out
     assert "coverage" in out
     assert "fields (" in out
     assert "1 passed, 0 failed" in out
@@ -653,7 +653,7 @@ def test_test_failing_case_shows_a_diff(tmp_path: Path) -> None:
                          "objects": [{"id": "r1"}, {"id": "WRONG"}, {"id": "r4"}]})
     code, out, _ = invoke("test", tmp_path)
     assert code == 1
-    assert "FAIL repos.cases.yaml::repos case" in out
+    assert f"FAIL {tmp_path.name}/repos.cases.yaml::repos case" in out
     assert "expected 0 rejected record(s), got 1" in out
     assert '-  "id": "WRONG"' in out
     assert '+  "id": "r2"' in out
