@@ -573,9 +573,9 @@ def _row(out: str, field: str) -> list[str]:
 
 
 @pytest.mark.parametrize(("record", "field", "expression", "raw", "final", "status"), [
-    (0, "displayName", "name", "'alpha'", "'alpha'", "ok"),
-    (1, "description", "desc", "''", "null", "omitted"),
-    (3, "displayName", "name", "null", "'unnamed'", "defaulted"),
+    (0, "displayName", "name", '"alpha"', "(same)", "ok"),  # JSON values; the same shown once
+    (1, "description", "desc", '""', "null", "omitted"),
+    (3, "displayName", "name", "null", '"unnamed"', "defaulted"),
     (2, "createdAt", "to_rfc3339(created)", "null", "null", "rejected"),
     (4, "(where)", "!skip", "false", "null", "filtered"),
 ])

@@ -158,15 +158,21 @@ def traces(console: Console, items: list[FieldTrace]) -> None:
             Text(t.field),
             Text(t.source),
             Text(_short(t.raw)),
-            Text(_short(t.final)),
+            Text("(same)", style="dim") if _same(t.raw, t.final) else Text(_short(t.final)),
             status,
         )
     console.print(table, soft_wrap=False)
 
 
 def _short(value: Any, limit: int = 80) -> str:
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+    """A value as JSON (`"text"`, `null`, `[1, 2]`), never a Python repr, cut at `limit`."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _same(raw: Any, final: Any) -> bool:
+    """The final value is the raw one: shown once."""
+    return raw is not None and type(raw) is type(final) and raw == final
 
 
 def rejections(seen: Iterable[Record | BadRecord], results: Iterable[RecordResult]) -> list[Panel]:
