@@ -244,3 +244,15 @@ def test_a_missing_input_among_others_exits_4(tmp_path: Path, command: str) -> N
 def test_negative_counts_are_usage_errors(args: list[object]) -> None:
     code, _, _ = invoke(*args)
     assert code == 2
+
+
+def test_explain_json_is_one_document_for_scripts() -> None:
+    root = Path(__file__).resolve().parents[1]
+    repos, data = root / "tests/cli_data/repos.yaml", root / "tests/cli_data/repos.json"
+    code, out, _ = invoke("explain", repos, data, "--record", 2, "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["outcome"] == "rejected" and doc["record"]["index"] == 2
+    created = next(f for f in doc["fields"] if f["field"] == "createdAt")
+    assert created["status"] == "rejected" and created["raw"] is None
+    assert [d["code"] for d in doc["diagnostics"]] == ["field.required"]
