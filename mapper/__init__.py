@@ -21,9 +21,10 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the names below are imported on first use (PEP 562): a fast start-up
     from mapper.api import apply as apply
     from mapper.api import apply_all as apply_all
     from mapper.api import compile_path as compile_path
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from mapper.records import RecordResult as RecordResult
     from mapper.records import RejectedItem as RejectedItem
 
-_EXPORTS = {
+_LAZY = {
     "apply": "mapper.api",
     "apply_all": "mapper.api",
     "compile_path": "mapper.api",
@@ -56,14 +57,17 @@ _EXPORTS = {
 
 
 def __getattr__(name: str) -> Any:
-    """The public API, imported on first use: the console script (`mapper._entry`) starts
-    with nothing imported, so Ctrl-C during start-up is caught like any other."""
-    module = _EXPORTS.get(name)
+    """The facade's names, imported when first used: `mapper --version` loads no compiler."""
+    module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'mapper' has no attribute {name!r}")
-    import importlib
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
 
-    return getattr(importlib.import_module(module), name)
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
 
 
 __version__ = "0.1.0"

@@ -79,3 +79,27 @@ def _records_given(case: Any, plan: Any) -> int:
         return len(spec.given) if isinstance(spec.given, list) else 1
     paths, _ = expand_inputs([str(case.file.parent / spec.input)])
     return sum(1 for _ in iter_records(paths, **reading_of(plan, spec.records).kwargs()))
+
+
+def test_every_bundled_mapping_starts_with_the_schema_modeline() -> None:
+    for path in MAPPING_FILES:
+        text = path.read_text(encoding="utf-8")
+        if _is_library(yaml.safe_load(text)):
+            continue
+        first = text.splitlines()[0]
+        assert first == "# yaml-language-server: $schema=../../mapping.schema.json", path
+
+
+@pytest.mark.parametrize(("rule", "where"), [
+    ({"type": "atlassian:comit", "fields": {"id": "id"}}, ["objects", 0, "type"]),
+    ({"type": "atlassian:commit", "fields": {"dispalyName": "x"}}, ["objects", 0, "fields"]),
+    ({"type": "atlassian:commit", "fields": {"atlassian:commit": {"hsh": "id"}}},
+     ["objects", 0, "fields", "atlassian:commit"]),
+])
+def test_the_schema_knows_types_and_fields(rule: dict[str, Any], where: list[Any]) -> None:
+    """An editor flags a misspelt type, field or block key as it is typed."""
+    schema = json_schema()
+    assert schema["$id"].startswith("urn:") and "example" not in schema["$id"]
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(
+        {"version": 1, "objects": [rule]}))
+    assert [list(e.absolute_path) for e in errors] == [where]

@@ -139,8 +139,8 @@ def test_every_problem_is_reported_and_good_cases_still_run(folder: Path) -> Non
     assert sorted(d.code for d in diags) == ["case.invalid-value", "case.unknown-key"]
     code, out, err = invoke("test", folder)
     assert code == 1
-    assert "PASS t.cases.yaml::good" in out
-    assert "FAIL t.cases.yaml::bad" in out
+    assert f"PASS {folder.name}/t.cases.yaml::good" in out  # labelled with the folder
+    assert f"FAIL {folder.name}/t.cases.yaml::bad" in out
     assert "1 passed, 1 failed, 1 file with problems" in out
     assert "t.cases.yaml:5:14: cases[0].expect.rejectd: case.unknown-key" in err
 
@@ -203,7 +203,7 @@ def test_titles_and_failures_are_not_read_as_markup(folder: Path) -> None:
                          "    expect: {objects: [{id: '[/not markup]'}, {id: r2}, {id: r4}]}\n"))
     code, out, _ = invoke("test", folder)
     assert code == 1
-    assert "FAIL t.cases.yaml::[bold]x[/] and [red]" in out
+    assert f"FAIL {folder.name}/t.cases.yaml::[bold]x[/] and [red]" in out
     assert "[/not markup]" in out
 
 

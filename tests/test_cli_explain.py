@@ -63,9 +63,10 @@ def _row(out: str, field: str) -> list[str]:
 # --- markup-like text is printed literally ------------------------------------------------------
 
 @pytest.mark.parametrize(("record", "field", "cells"), [
-    (0, "description", ["join(' ', ['[bold]x[/]', tag])", "'[bold]x[/] t'", "'[bold]x[/] t'"]),
-    (0, "displayName", ["name", "'[bold]x[/]'", "'[bold]x[/]'"]),
-    (1, "displayName", ["name", "null", "'Untitled [draft]'"]),
+    # values as JSON; a final value equal to the raw one is shown once
+    (0, "description", ["join(' ', ['[bold]x[/]', tag])", '"[bold]x[/] t"', "(same)"]),
+    (0, "displayName", ["name", '"[bold]x[/]"', "(same)"]),
+    (1, "displayName", ["name", "null", '"Untitled [draft]"']),
 ])
 def test_explain_prints_markup_literally(markup: tuple[Path, Path], record: int, field: str,
                                          cells: list[str]) -> None:
@@ -155,7 +156,7 @@ def test_explain_each_marks_only_the_bad_item(push_without_timestamp: Path, rule
     line = next(line for line in out.splitlines() if line.startswith(f"│ {rule} "))
     cells = [cell.strip() for cell in line.strip("│ ").split("│")]
     assert cells[1] == "createdAt"
-    assert (cells[3] == cells[4] != "null") is final_is_raw
+    assert (cells[3] != "null" and cells[4] == "(same)") is final_is_raw
     assert cells[5] == status
     assert "partial, 3 object(s)" in out  # the commit without a timestamp alone is rejected
     assert "/commits/2/timestamp" in err
@@ -243,3 +244,15 @@ def test_a_missing_input_among_others_exits_4(tmp_path: Path, command: str) -> N
 def test_negative_counts_are_usage_errors(args: list[object]) -> None:
     code, _, _ = invoke(*args)
     assert code == 2
+
+
+def test_explain_json_is_one_document_for_scripts() -> None:
+    root = Path(__file__).resolve().parents[1]
+    repos, data = root / "tests/cli_data/repos.yaml", root / "tests/cli_data/repos.json"
+    code, out, _ = invoke("explain", repos, data, "--record", 2, "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["outcome"] == "rejected" and doc["record"]["index"] == 2
+    created = next(f for f in doc["fields"] if f["field"] == "createdAt")
+    assert created["status"] == "rejected" and created["raw"] is None
+    assert [d["code"] for d in doc["diagnostics"]] == ["field.required"]

@@ -82,3 +82,21 @@ def test_readme_lists_every_bundled_job() -> None:
         for job in yaml.safe_load(jobs_file.read_text())["jobs"]:
             mapping = (jobs_file.parent / job["mapping"]).relative_to(ROOT)
             assert str(mapping) in README, f"{mapping} is missing from the README table"
+
+
+def test_readme_puts_mapper_on_the_path_before_the_first_bare_command() -> None:
+    """Line by line on a fresh machine: the venv's bin is on PATH before `mapper ...` is typed."""
+    shell_lines = [line.strip() for lang, text in BLOCKS if lang == "sh"
+                   for line in text.splitlines()]
+    first = next(i for i, line in enumerate(shell_lines) if line.startswith("mapper "))
+    assert any(".venv/bin/activate" in line or 'PATH="$PWD/.venv/bin' in line
+               for line in shell_lines[:first]), shell_lines[:first + 1]
+
+
+def test_readme_install_names_the_distribution() -> None:
+    import tomllib
+
+    name = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["name"]
+    assert name == "twg-mapper"  # `mapper` on PyPI is an unrelated project
+    assert f"`{name}`" in README
+    assert "pipx install" in README and "uv tool install" in README

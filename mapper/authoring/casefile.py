@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import Field
 
-from mapper.errors import Diagnostic
+from mapper.errors import Diagnostic, SourceSpan
 from mapper.io.inputs import expand_inputs
 from mapper.language.loader import parse_yaml, read_mapping_file
 from mapper.language.shapes import Shape, list_at, valid_items, validate_shape
@@ -85,11 +85,15 @@ class Case:
     file: Path
     index: int
     spec: CaseSpec
+    span: SourceSpan | None = None
+    """Where the case starts in its file."""
 
     @property
     def id(self) -> str:
-        """Readable test id: `<file>::<title>`."""
-        return f"{self.file.name}::{self.title}"
+        """Readable test id: `<folder>/<file>::<title>` (two systems' `commits.cases.yaml`
+        differ by their folder)."""
+        folder = self.file.parent.name or self.file.resolve().parent.name
+        return f"{folder}/{self.file.name}::{self.title}"
 
 
 def find_case_files(paths: list[str]) -> list[Path]:
@@ -138,7 +142,7 @@ def load_cases(path: Path) -> tuple[list[Case], list[Diagnostic]]:
         found = check_case(body, path.parent)
         problems += [smap.locate(d.within("cases", i)) for d in found]
     cases = [
-        Case(spec.title or f"case {i}", path, i, spec)
+        Case(spec.title or f"case {i}", path, i, spec, smap.span(("cases", i)))
         for i, spec in valid_items(CaseSpec, data, "cases", problems)
     ]
     return cases, problems

@@ -4,6 +4,7 @@ Exit codes: 0 ok; 1 invalid mapping or failed test; 2 usage error; 3 records rej
 4 input/output problem; 130 interrupted.
 """
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -86,10 +87,52 @@ def compile_or_exit(mapping: Path) -> Plan:
     from mapper.api import compile_path
 
     plan, diags = compile_path(mapping, allow=tuple(ALLOWED_PATHS))
+    if plan is None and unreadable(diags, mapping):
+        fail(EXIT_IO, diags, f"[red]{literal(str(mapping))}: the mapping could not be read[/]")
     if plan is None:
         fail(EXIT_MAPPING, diags, f"[red]{literal(str(mapping))}: the mapping is invalid[/]")
     show_diagnostics(diags)
     return plan
+
+
+def unreadable(diags: list[Diagnostic], mapping: Path) -> bool:
+    """True when the mapping file itself could not be read (missing, a folder, no access)."""
+    from mapper.language.loader import UNREADABLE
+
+    return any(
+        d.code == UNREADABLE and d.span is not None and d.span.path == str(mapping) for d in diags
+    )
+
+
+class DiagFormat(str, Enum):
+    """How diagnostics are printed: for people (text) or for machines."""
+
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    github = "github"
+
+
+FormatOpt = Annotated[
+    DiagFormat,
+    typer.Option(
+        "--format",
+        help="Diagnostics as text (people), json, sarif (SARIF 2.1.0) or github (annotations).",
+    ),
+]
+
+
+def show_machine_diagnostics(fmt: DiagFormat, diags: list[Diagnostic]) -> None:
+    """In text, the closing `N errors, M warnings` line on stderr; in another format, every
+    diagnostic on stdout, for a program to read."""
+    from mapper import formats
+
+    if fmt is DiagFormat.text:
+        err.print(formats.closing_line(diags))
+        return
+    from mapper import __version__
+
+    typer.echo(formats.render_as(fmt.value, diags, __version__), nl=False)
 
 
 def parse_pairs(pairs: list[str], what: str) -> dict[str, str]:

@@ -142,8 +142,14 @@ def explain(
     ] = None,
     records: Annotated[str | None, typer.Option("--records", help="Records selector.")] = None,
     param: ParamOpt = [],  # noqa: B006
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON document instead of the table.")
+    ] = False,
 ) -> None:
     """For one record, per field: expression, raw value, final value, and why.
+
+    `--json` prints the record's outcome, every field trace and the problems as one JSON
+    document on stdout, for scripts.
 
     Example:
     `mapper explain mappings/github/push.yaml samples/github/push-webhook.json --record 0`
@@ -157,7 +163,7 @@ def explain(
         show_diagnostics(problems)
     if not isinstance(target, Record):
         _no_record(target, record)
-    problems += _explain_record(plan, target, field)
+    problems += _explain_record(plan, target, field, as_json=as_json)
     if problems:
         raise typer.Exit(EXIT_IO)
 
@@ -193,7 +199,9 @@ def _no_record(target: BadRecord | None, position: int) -> NoReturn:
     raise AssertionError("unreachable")  # _fail exits
 
 
-def _explain_record(plan: Any, target: Record, field: str | None) -> list[Diagnostic]:
+def _explain_record(
+    plan: Any, target: Record, field: str | None, *, as_json: bool = False
+) -> list[Diagnostic]:
     """Print the traces of one record; return the problems loading its lookup tables."""
     from mapper.engine.tracing import explain as explain_record
     from mapper.io.lookups import LookupCache
@@ -204,6 +212,9 @@ def _explain_record(plan: Any, target: Record, field: str | None) -> list[Diagno
         show_diagnostics(cache.problems)
     result, traces = explain_record(plan, target, lookups=lookups)
     chosen = [t for t in traces if field is None or field in t.field]
+    if as_json:
+        typer.echo(_explanation_json(target, result, chosen))
+        return list(cache.problems)
     from mapper.cli import render  # rich, only when something is drawn
 
     render.traces(out, chosen)
@@ -212,3 +223,28 @@ def _explain_record(plan: Any, target: Record, field: str | None) -> list[Diagno
     if result.diagnostics:
         show_diagnostics(list(result.diagnostics))
     return list(cache.problems)
+
+
+def _explanation_json(target: Record, result: Any, traces: list[Any]) -> str:
+    """`explain --json`: the record, its outcome, the traces and the problems."""
+    doc = {
+        "record": {"source": target.source, "index": target.index},
+        "outcome": result.outcome,
+        "objects": len(result.objects),
+        "fields": [
+            {
+                "rule": t.rule,
+                "item": t.item,
+                "field": t.field,
+                "loc": t.loc,
+                "expression": t.source,
+                "raw": t.raw,
+                "final": t.final,
+                "status": t.status,
+                **({"reason": t.reason} if t.reason else {}),
+            }
+            for t in traces
+        ],
+        "diagnostics": [d.to_dict() for d in result.diagnostics],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False, default=str)

@@ -12,19 +12,27 @@ from mapper.cli.console import (
     EXIT_MAPPING,
     EXIT_OK,
     EXIT_USAGE,
+    DiagFormat,
+    FormatOpt,
     err,
     fail,
     literal,
     out,
     show_diagnostics,
+    show_machine_diagnostics,
+    unreadable,
 )
 
 
 def validate(
     mappings: Annotated[list[Path], typer.Argument(help="Mapping files.", show_default=False)],
     max_errors: Annotated[int, typer.Option(help="Show at most this many problems.")] = 50,
+    fmt: FormatOpt = DiagFormat.text,
 ) -> None:
     """Compile mappings and print every problem (file:line:col, caret, did-you-mean).
+
+    `--format json|sarif|github` prints the problems on stdout for machines: one JSON
+    document, a SARIF 2.1.0 log for code scanning, or GitHub workflow annotations.
 
     Example: `mapper validate mappings/github/push.yaml`
     """
@@ -32,18 +40,23 @@ def validate(
     from mapper.cli.connector import validate_connector
     from mapper.connector.loader import is_connector_file
 
-    failed = False
+    failed, missing, every = False, False, []
     for mapping in mappings:
         if is_connector_file(mapping):  # connector.yaml: its mappings, then the lint
             failed |= validate_connector(mapping, max_errors)
             continue
         plan, diags = compile_path(mapping, allow=tuple(ALLOWED_PATHS))
         if plan is None and [d.code for d in diags] == ["spec.no-objects"] and _is_library(mapping):
-            name = literal(str(mapping))
-            err.print(f"[green]✓[/] {name}: definitions only (used with `include:`)")
+            if fmt is DiagFormat.text:
+                name = literal(str(mapping))
+                err.print(f"[green]✓[/] {name}: definitions only (used with `include:`)")
+            continue
+        every += diags
+        failed |= plan is None
+        missing |= plan is None and unreadable(diags, mapping)
+        if fmt is not DiagFormat.text:
             continue
         show_diagnostics(diags, max_errors)
-        failed |= plan is None
         if plan is not None:
             types = ", ".join(plan.object_types)
             err.print(f"[green]✓[/] {literal(str(mapping))}: {len(plan.rules)} rule(s) → {types}")
@@ -52,7 +65,8 @@ def validate(
                 about = f": {param.description}" if param.description else ""
                 line = f"    param {param.name} ({param.type}, {given}){about}"
                 err.print(literal(line))
-    raise typer.Exit(EXIT_MAPPING if failed else EXIT_OK)
+    show_machine_diagnostics(fmt, every)
+    raise typer.Exit(EXIT_IO if missing else EXIT_MAPPING if failed else EXIT_OK)
 
 
 def _is_library(path: Path) -> bool:

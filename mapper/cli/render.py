@@ -31,26 +31,27 @@ def diagnostics(console: Console, diags: Iterable[Diagnostic], max_errors: int =
         console.print(Text(f"... and {len(ordered) - max_errors} more"))
 
 
-def summary(console: Console, report: RunReport) -> None:
-    """The run summary: counts per type, the balance, top problems, timing."""
+def summary(console: Console, report: RunReport, *, ok: bool = True) -> None:
+    """The run summary: counts per type, the balance, top problems, timing. Input problems are
+    printed by the caller (they are errors, shown even without a summary). The balance is
+    marked with a green ✓ only when the run succeeded (`ok`)."""
     table = Table(title="run summary", show_header=True, header_style="bold")
     table.add_column("object type")
     table.add_column("objects", justify="right")
     for name, count in sorted(report.objects_by_type.items()):
-        table.add_row(Text(name), str(count))
-    table.add_row(Text("total", style="bold"), Text(str(report.objects_out), style="bold"))
+        table.add_row(Text(name), f"{count:,}")
+    table.add_row(Text("total", style="bold"), Text(f"{report.objects_out:,}", style="bold"))
     console.print(table)
-    for line, balanced in counts_lines(report):
-        ok = Text("✓", style="green") if balanced else Text("✗ MISMATCH", style="red")
-        console.print(Text.assemble(line + " ", ok))
+    for number, (line, balanced) in enumerate(counts_lines(report)):
+        mark = _balance_mark(report, ok) if number == 0 else (
+            Text("✓", style="green") if balanced else Text("✗ MISMATCH", style="red"))
+        console.print(Text.assemble(line + " ", mark))
     for code, count in report.problems.most_common(5):
-        console.print(Text(f"{count:>6} × {code}", style="red"))
+        console.print(Text(f"{count:>6,} × {code}", style="red"))
         for example in report.examples.get(code, [])[:1]:
             console.print(Text("         " + visible(example).replace("\n", "\n         ")))
     for code, count in report.warnings.most_common(3):
-        console.print(Text(f"{count:>6} × warning {code}", style="yellow"))
-    for problem in report.input_problems:
-        console.print(Text(visible(str(problem)), style="red"))
+        console.print(Text(f"{count:>6,} × warning {code}", style="yellow"))
     rate = report.records_in / report.duration_s if report.duration_s > 0 else 0.0
     console.print(
         Text(
@@ -62,11 +63,11 @@ def summary(console: Console, report: RunReport) -> None:
 
 def counts_lines(report: RunReport) -> list[tuple[str, bool]]:
     """The balance lines of a summary: records (always) and items (when they differ)."""
-    partial = f"{report.records_partial} partly mapped + " if report.records_partial else ""
+    partial = f"{report.records_partial:,} partly mapped + " if report.records_partial else ""
     lines = [
         (
-            f"records: {report.records_in} in = {report.records_mapped} mapped + {partial}"
-            f"{report.records_rejected} rejected + {report.records_filtered} filtered",
+            f"records: {report.records_in:,} in = {report.records_mapped:,} mapped + {partial}"
+            f"{report.records_rejected:,} rejected + {report.records_filtered:,} filtered",
             report.records_balanced,
         )
     ]
@@ -74,12 +75,24 @@ def counts_lines(report: RunReport) -> list[tuple[str, bool]]:
         held = f" ({report.items_held_back} held back)" if report.items_held_back else ""
         lines.append(
             (
-                f"items: {report.items_in} in = {report.objects_out} objects + "
-                f"{report.items_rejected} rejected{held} + {report.items_filtered} filtered",
+                f"items: {report.items_in:,} in = {report.objects_out:,} objects + "
+                f"{report.items_rejected:,} rejected{held} + {report.items_filtered:,} filtered",
                 report.items_balanced,
             )
         )
     return lines
+
+
+def _balance_mark(report: RunReport, ok: bool) -> Text:
+    """✓ in green for a balanced, successful run; in yellow when records were rejected; a red
+    ✗ when the counts do not balance or an input could not be read."""
+    if not report.is_balanced:
+        return Text("✗ MISMATCH", style="red")
+    if report.input_problems:
+        return Text("✗ input problems (above)", style="red")
+    if not ok or report.records_rejected:
+        return Text("✓ (some records rejected)", style="yellow")
+    return Text("✓", style="green")
 
 
 def _value_text(value: Any) -> Text:
@@ -170,15 +183,23 @@ def traces(console: Console, items: list[FieldTrace]) -> None:
             Text(visible(t.field)),
             Text(visible(t.source)),
             Text(visible(_short(t.raw))),
-            Text(visible(_short(t.final))),
+            Text("(same)", style="dim")
+            if _same(t.raw, t.final)
+            else Text(visible(_short(t.final))),
             status,
         )
     console.print(table, soft_wrap=False)
 
 
 def _short(value: Any, limit: int = 80) -> str:
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else repr(value)
+    """A value as JSON (`"text"`, `null`, `[1, 2]`), never a Python repr, cut at `limit`."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _same(raw: Any, final: Any) -> bool:
+    """The final value is the raw one: shown once."""
+    return raw is not None and type(raw) is type(final) and raw == final
 
 
 def rejections(seen: Iterable[Record | BadRecord], results: Iterable[RecordResult]) -> list[Panel]:

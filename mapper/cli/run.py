@@ -177,13 +177,14 @@ def run_request(mapping: Path, inputs: list[str], request: "RunRequest", *, quie
         fail(EXIT_USAGE, *usage_problems(list(error.diagnostics)))
     except InputError as error:
         fail(EXIT_IO, list(error.diagnostics))
-    show_result(result, quiet=quiet)
+    show_result(result, quiet=quiet, request=request)
     show_alarms(result.report, plan)
     return result
 
 
-def show_result(result: "RunResult", *, quiet: bool) -> None:
-    """Notes, what stopped the run, rejected records without a file, the summary."""
+def show_result(result: "RunResult", *, quiet: bool, request: "RunRequest | None" = None) -> None:
+    """Notes, what stopped the run, input problems, rejected records without a file, the
+    summary and the files written. Errors always print; `quiet` hides notes and the summary."""
     if not quiet:
         for note in result.notes:
             err.print(f"[yellow]note:[/] {note}")
@@ -192,8 +193,9 @@ def show_result(result: "RunResult", *, quiet: bool) -> None:
         colour = "yellow" if result.status == EXIT_INTERRUPTED else "red"
         err.print(f"[{colour}]{result.stopped}[/]")
         return
-    if result.status not in (EXIT_OK, EXIT_REJECTED, EXIT_IO) or result.diagnostics:
+    if not summarised(result):
         return
+    show_diagnostics(list(result.report.input_problems))  # -q never hides an error
     _show_unkept(result)
     if result.access is not None:
         from mapper.cli.access import show_findings
@@ -202,9 +204,28 @@ def show_result(result: "RunResult", *, quiet: bool) -> None:
     if not quiet:
         from mapper.cli import render
 
-        render.summary(err, result.report)
-        if result.report_file:
-            err.print(f"report: {literal(result.report_file)}")
+        render.summary(err, result.report, ok=result.status == EXIT_OK)
+        for label, path in _files_written(result, request):
+            err.print(f"{label}: {literal(path)}")
+
+
+def summarised(result: "RunResult") -> bool:
+    """True when `show_result` ends with the summary (the run went through to the end)."""
+    done = result.status in (EXIT_OK, EXIT_REJECTED, EXIT_IO)
+    return done and not result.stopped and not result.diagnostics
+
+
+def _files_written(result: "RunResult", request: "RunRequest | None") -> list[tuple[str, str]]:
+    """(what, path) of every file the run wrote: objects, rejects, report."""
+    rejects = request.rejects_path if request is not None else None
+    report = result.report_file
+    named = [
+        ("report" if path == report else "rejects" if path == rejects else "objects", path)
+        for path in result.written
+    ]
+    if report and report not in result.written:
+        named.append(("report", report))
+    return named
 
 
 def _show_unkept(result: "RunResult") -> None:
@@ -357,7 +378,8 @@ def _run_job(job: "Job", output: Path) -> int:
         err.print(f"[red]job {literal(job.name)} failed (exit {code}): no objects written[/]")
         return code
     if target in result.written:
-        err.print(f"objects: {literal(target)}")
+        if not summarised(result):  # the summary names the files it wrote
+            err.print(f"objects: {literal(target)}")
     else:
         code = int(result.status)
         err.print(f"[red]job {literal(job.name)} failed (exit {code}): no objects written[/]")

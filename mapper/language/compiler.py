@@ -19,7 +19,12 @@ from mapper.errors import Diagnostic, Loc, SourceSpan
 from mapper.functions import MapperFunctions
 from mapper.jpcompile import compile_ast
 from mapper.language import checks
-from mapper.language.constants import constant_fields, passes_fast_check
+from mapper.language.constants import (
+    PLACEHOLDER,
+    constant_fields,
+    holds_placeholder,
+    passes_fast_check,
+)
 from mapper.language.loader import LoadedMapping, SourceMap
 from mapper.language.plan import (
     CompiledExpr,
@@ -463,6 +468,9 @@ def constant_problems(type_name: str, node: ValueNode) -> Iterator[Diagnostic]:
     reject every record (e.g. a `REPLACE-ME` key left by `mapper init`). The constants are
     checked together, as one object, by the reference validation."""
     constants = constant_fields(node)
+    placeholders = {path: found for path, found in constants.items() if holds_placeholder(found[1])}
+    yield from (placeholder_problem(type_name, child) for child, _value in placeholders.values())
+    constants = {path: found for path, found in constants.items() if path not in placeholders}
     if not constants or type_name not in OBJECT_TYPES:
         return
     model = OBJECT_TYPES[type_name]
@@ -508,6 +516,17 @@ def _mark_needed(node: ValueNode, type_name: str, path: tuple[str | int, ...]) -
         for key, child in node.children
     )
     return replace(node, children=children)
+
+
+def placeholder_problem(type_name: str, node: ValueNode) -> Diagnostic:
+    """A `REPLACE-ME` left by `mapper init`: the field still waits for its value."""
+    return Diagnostic(
+        "field.placeholder",
+        f"still holds the placeholder {PLACEHOLDER} left by `mapper init`",
+        loc=node.loc,
+        span=node.span,
+        hint=f"map it from the record; `mapper types {type_name}` says what it takes",
+    )
 
 
 def _with_auto_defaults(node: ValueNode, fields: dict[str, Any]) -> ValueNode:

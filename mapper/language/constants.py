@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from mapper.language.plan import PathPart, ValueNode
 from mapper.model.fastcheck import built_model, checked_value
 
+PLACEHOLDER = "REPLACE-ME"  # what `mapper init` writes where it could not guess a value
 CONTEXT_FUNCTIONS = frozenset({"record", "source", "lookup", "param"})  # vary per record or run
 _CONSTANT_NODES = frozenset({"literal", "function_expression", "multi_select_list",
                              "multi_select_dict", "key_val_pair"})  # fmt: skip
@@ -75,3 +76,14 @@ def is_constant(ast: Any) -> bool:
     return all(is_constant(child) for child in ast.get("children", ()))
 
 
+
+
+def holds_placeholder(value: Any) -> bool:
+    """True when a constant is, or contains, the `REPLACE-ME` placeholder of `mapper init`."""
+    if isinstance(value, str):
+        return PLACEHOLDER in value
+    if isinstance(value, dict):
+        return any(holds_placeholder(v) for v in value.values())
+    if isinstance(value, list):
+        return any(holds_placeholder(v) for v in value)
+    return False

@@ -315,6 +315,9 @@ def _validate(
     return spec, smap, [*(smap.locate(d) for d in diags), *found]
 
 
+UNREADABLE = "spec.unreadable"  # a mapping file that cannot be read: an I/O problem (exit 4)
+
+
 def read_mapping_file(path: Path) -> tuple[str | None, Diagnostic | None]:
     """Read a mapping file as UTF-8 text, or say why it cannot be read.
 
@@ -324,9 +327,11 @@ def read_mapping_file(path: Path) -> tuple[str | None, Diagnostic | None]:
     try:
         with path.open("rb") as fh:
             raw = fh.read(MAX_MAPPING_BYTES + 1)
+    except FileNotFoundError:
+        return None, Diagnostic(UNREADABLE, "cannot read mapping: not found", span=where)
     except OSError as err:
         return None, Diagnostic(
-            "spec.unreadable", f"cannot read mapping: {err.strerror or err}", span=where
+            UNREADABLE, f"cannot read mapping: {err.strerror or err}", span=where
         )
     if len(raw) > MAX_MAPPING_BYTES:
         limit = MAX_MAPPING_BYTES // (1024 * 1024)

@@ -223,7 +223,46 @@ def json_schema() -> dict[str, Any]:
     """The JSON Schema of a mapping file, for editors (YAML language server) and tests."""
     schema = MappingSpec.model_json_schema()
     _disambiguate(schema["$defs"]["FieldValue"])
+    _typed_rules(schema["$defs"]["ObjectSpec"])
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://example.invalid/mapper/mapping.schema.json"
+    schema["$id"] = SCHEMA_ID
     schema["title"] = "mapper mapping file (version 1)"
     return schema
+
+
+SCHEMA_ID = "urn:twg-mapper:mapping-schema:1"  # a name, not a URL: the schema is not hosted
+
+
+def _typed_rules(rule: dict[str, Any]) -> None:
+    """Teach an editor the object types and their fields: `type` is one of the type names, and
+    for each type `fields` (and its type block) take only that type's keys, so `atlassian:comit`
+    or `dispalyName` is flagged as it is typed. Generated from the models (model/introspect)."""
+    from mapper.model import OBJECT_TYPES
+    from mapper.model.introspect import describe_type
+
+    names = sorted(OBJECT_TYPES)
+    rule["properties"]["type"]["enum"] = names
+    rule["allOf"] = [_fields_of(name, describe_type(name)) for name in names]
+
+
+def _fields_of(type_name: str, fields: Any) -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    for f in fields:
+        if f.name == type_name and f.children:  # the type block: an expression or a map
+            keys = sorted({c.name for c in f.children} | DIRECTIVE_KEYS)
+            properties[f.name] = {
+                "description": f"the {type_name} block",
+                "anyOf": [
+                    {"not": {"type": "object"}},
+                    {"type": "object", "propertyNames": {"enum": keys}},
+                ],
+            }
+    field_names = sorted(f.name for f in fields)
+    return {
+        "if": {"properties": {"type": {"const": type_name}}, "required": ["type"]},
+        "then": {
+            "properties": {
+                "fields": {"propertyNames": {"enum": field_names}, "properties": properties}
+            }
+        },
+    }

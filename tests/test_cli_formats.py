@@ -1,0 +1,209 @@
+"""Diagnostics for machines and CI: `--format text|json|sarif|github`, `mapper test --junit`."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+import pytest
+from typer.testing import CliRunner
+
+from mapper.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+BROKEN = ROOT / "tests" / "cli_data" / "broken.yaml"  # 2 unknown functions, 1 unknown field
+PUSH = ROOT / "mappings" / "github" / "push.yaml"
+
+# The parts of the SARIF 2.1.0 schema (sarif-schema-2.1.0.json) that code scanning relies on.
+SARIF_SHAPE = {
+    "type": "object",
+    "required": ["version", "runs"],
+    "properties": {
+        "version": {"const": "2.1.0"},
+        "$schema": {"type": "string"},
+        "runs": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["tool", "results"],
+                "properties": {
+                    "tool": {
+                        "type": "object",
+                        "required": ["driver"],
+                        "properties": {
+                            "driver": {
+                                "type": "object",
+                                "required": ["name"],
+                                "properties": {
+                                    "name": {"type": "string"},
+                                    "version": {"type": "string"},
+                                    "rules": {
+                                        "type": "array",
+                                        "items": {"type": "object", "required": ["id"]},
+                                    },
+                                },
+                            }
+                        },
+                    },
+                    "results": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["ruleId", "message", "locations"],
+                            "properties": {
+                                "ruleId": {"type": "string"},
+                                "level": {"enum": ["none", "note", "warning", "error"]},
+                                "message": {
+                                    "type": "object",
+                                    "required": ["text"],
+                                    "properties": {"text": {"type": "string"}},
+                                },
+                                "locations": {
+                                    "type": "array",
+                                    "minItems": 1,
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["physicalLocation"],
+                                        "properties": {
+                                            "physicalLocation": {
+                                                "type": "object",
+                                                "required": ["artifactLocation"],
+                                                "properties": {
+                                                    "artifactLocation": {
+                                                        "type": "object",
+                                                        "required": ["uri"],
+                                                    },
+                                                    "region": {
+                                                        "type": "object",
+                                                        "required": ["startLine"],
+                                                        "properties": {
+                                                            "startLine": {
+                                                                "type": "integer",
+                                                                "minimum": 1,
+                                                            },
+                                                            "startColumn": {
+                                                                "type": "integer",
+                                                                "minimum": 1,
+                                                            },
+                                                        },
+                                                    },
+                                                },
+                                            }
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def invoke(*args: object) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert "Traceback" not in result.stdout + result.stderr
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_validate_text_ends_with_the_counts() -> None:
+    code, _, err = invoke("validate", BROKEN)
+    assert code == 1
+    assert err.rstrip().splitlines()[-1] == "3 errors, 0 warnings"
+    code, _, err = invoke("validate", PUSH)
+    assert code == 0
+    assert err.rstrip().splitlines()[-1] == "0 errors, 0 warnings"
+
+
+def test_validate_sarif_is_a_sarif_log_with_codes_and_positions() -> None:
+    code, stdout, _ = invoke("validate", BROKEN, PUSH, "--format", "sarif")
+    assert code == 1
+    log = json.loads(stdout)
+    jsonschema.validate(log, SARIF_SHAPE)
+    run = log["runs"][0]
+    assert run["tool"]["driver"]["name"] == "mapper"
+    results = run["results"]
+    assert len(results) == 3
+    rule_ids = {rule["id"] for rule in run["tool"]["driver"]["rules"]}
+    assert {r["ruleId"] for r in results} == rule_ids == {
+        "expr.unknown-function", "object.unknown-field"}
+    for result in results:
+        location = result["locations"][0]["physicalLocation"]
+        assert location["artifactLocation"]["uri"] == str(BROKEN)
+        assert location["region"]["startLine"] >= 1 and location["region"]["startColumn"] >= 1
+        assert result["level"] == "error"
+
+
+def test_validate_github_annotations() -> None:
+    code, stdout, _ = invoke("validate", BROKEN, "--format", "github")
+    assert code == 1
+    lines = stdout.splitlines()
+    assert len(lines) == 3
+    pattern = re.compile(r"^::error file=[^,]+,line=\d+,col=\d+,title=[a-z.-]+::.+$")
+    assert all(pattern.match(line) for line in lines), lines
+
+
+def test_validate_json() -> None:
+    code, stdout, _ = invoke("validate", BROKEN, "--format", "json")
+    assert code == 1
+    doc = json.loads(stdout)
+    assert doc["errors"] == 3 and doc["warnings"] == 0
+    assert {d["code"] for d in doc["diagnostics"]} == {"expr.unknown-function",
+                                                        "object.unknown-field"}
+
+
+def test_validate_clean_machine_output_has_no_results() -> None:
+    code, stdout, _ = invoke("validate", PUSH, "--format", "sarif")
+    assert code == 0
+    assert json.loads(stdout)["runs"][0]["results"] == []
+    code, stdout, _ = invoke("validate", PUSH, "--format", "github")
+    assert code == 0
+    assert stdout == ""
+
+
+@pytest.fixture
+def failing_case(tmp_path: Path) -> Path:
+    """A copy of the GitHub branches case whose expected file no longer matches."""
+    folder = tmp_path / "github"
+    folder.mkdir()
+    for name in ("branches.yaml", "branches.cases.yaml", "common.yaml"):
+        shutil.copy(ROOT / "mappings" / "github" / name, folder / name)
+    (folder / "expected").mkdir()
+    expected = (ROOT / "mappings/github/expected/branches.jsonl").read_text()
+    (folder / "expected" / "branches.jsonl").write_text(
+        re.sub(r'"displayName":"[^"]*"', '"displayName":"changed"', expected, count=1))
+    cases = folder / "branches.cases.yaml"
+    cases.write_text(cases.read_text().replace("../../samples", str(ROOT / "samples")))
+    return cases
+
+
+def test_test_labels_cases_with_their_folder_and_hints_at_update(failing_case: Path) -> None:
+    code, stdout, _ = invoke("test", failing_case)
+    assert code == 1
+    assert "FAIL github/branches.cases.yaml::REST branches sample" in stdout
+    assert "-    \"displayName\": \"changed\"," in stdout
+    assert "run with --update to accept" in stdout
+
+
+def test_test_junit_and_github(failing_case: Path, tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    code, stdout, err = invoke("test", failing_case, ROOT / "mappings/github/push.cases.yaml",
+                               "--junit", junit, "--format", "github")
+    assert code == 1
+    (line,) = stdout.splitlines()
+    assert line.startswith(f"::error file={failing_case},line=2,col=5,title=case.failed::")
+    assert "FAIL github/branches.cases.yaml" in err  # people's lines move to stderr
+    root = ET.parse(junit).getroot()
+    assert root.tag == "testsuites"
+    assert int(root.get("failures", "")) == 1
+    assert int(root.get("tests", "")) >= 2
+    failures = root.findall(".//testcase/failure")
+    assert len(failures) == 1
+    assert "output differs" in (failures[0].text or "")
