@@ -18,6 +18,7 @@ from mapper.cli.console import (
     out,
     show_diagnostics,
     show_machine_diagnostics,
+    write_or_echo,
 )
 from mapper.errors import Diagnostic
 
@@ -185,13 +186,7 @@ def init(
     if output is None:
         typer.echo(text, nl=False)
         return
-    from mapper.errors import OutputError
-    from mapper.io.atomic import write_atomic
-
-    try:
-        write_atomic(output, text.encode())
-    except OutputError as error:
-        fail(EXIT_IO, list(error.diagnostics))
+    write_or_echo(text, output)
     todo = text.count(f"{{const: {PLACEHOLDER}}}")
     where = literal(str(output))
     err.print(

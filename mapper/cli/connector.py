@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mapper.cli.console import EXIT_IO, EXIT_MAPPING, err, fail, literal, show_diagnostics
+from mapper.cli.console import (
+    EXIT_IO,
+    EXIT_MAPPING,
+    err,
+    fail,
+    literal,
+    show_diagnostics,
+    write_or_echo,
+)
 
 if TYPE_CHECKING:
     from mapper.connector import LoadedConnector
@@ -99,13 +107,4 @@ def _checked_or_exit(path: Path) -> LoadedConnector:
 
 
 def _write(text: str, output: Path | None) -> None:
-    if output is None:
-        typer.echo(text, nl=False)
-        return
-    from mapper.errors import OutputError
-    from mapper.io.atomic import write_atomic
-
-    try:
-        write_atomic(output, text.encode())
-    except OutputError as error:
-        fail(EXIT_IO, list(error.diagnostics))
+    write_or_echo(text, output)

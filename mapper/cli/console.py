@@ -184,3 +184,18 @@ def bind_params(plan: Any, pairs: list[str]) -> dict[str, Any]:
         fail(EXIT_USAGE, message="\n".join(literal(d.message) for d in problems))
     plan.functions.params = values
     return values
+
+
+def write_or_echo(text: str, output: Path | None) -> None:
+    """`text` into the file `output` (atomically; exit 4 when it cannot be written), or on
+    standard output when there is no file."""
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    from mapper.errors import OutputError
+    from mapper.io.atomic import write_atomic
+
+    try:
+        write_atomic(output, text.encode())
+    except OutputError as error:
+        fail(EXIT_IO, list(error.diagnostics))

@@ -21,6 +21,7 @@ from mapper.cli.console import (
     show_diagnostics,
     show_machine_diagnostics,
     unreadable,
+    write_or_echo,
 )
 
 
@@ -143,13 +144,4 @@ def schema(
     from mapper.language.spec import json_schema
 
     text = json.dumps(json_schema(), indent=2) + "\n"
-    if output is None:
-        typer.echo(text, nl=False)
-        return
-    from mapper.errors import OutputError
-    from mapper.io.atomic import write_atomic
-
-    try:
-        write_atomic(output, text.encode())
-    except OutputError as error:
-        fail(EXIT_IO, list(error.diagnostics))
+    write_or_echo(text, output)
