@@ -42,14 +42,20 @@ def closure(group: str, groups: dict[str, list[dict[str, str]]]) -> set[str]:
     return found
 
 
-def sees(user: str, obj: dict[str, Any], world: dict[str, Any], depth: int = 0) -> bool:
+def sees(
+    user: str, obj: dict[str, Any], world: dict[str, Any], path: frozenset[Any] = frozenset()
+) -> bool:
+    """The least solution of the AND/OR rule: a CONTAINER chain that comes back to an object on
+    the current path grants nothing (a depth limit instead made the oracle exponential)."""
+    key = id(obj)  # the object itself: every container lookup gives back the same dict
     controls = [ac for p in obj["permissions"] for ac in p["accessControls"]]
-    if not controls or depth > 60:
+    if not controls or key in path:
         return False
-    return all(any(grants(user, obj, p, world, depth) for p in ac["principals"]) for ac in controls)
+    inner = path | {key}
+    return all(any(grants(user, obj, p, world, inner) for p in ac["principals"]) for ac in controls)
 
 
-def grants(user: str, obj: dict[str, Any], p: dict[str, Any], world: dict[str, Any], depth: int) -> bool:
+def grants(user: str, obj: dict[str, Any], p: dict[str, Any], world: dict[str, Any], depth: frozenset[Any]) -> bool:
     sent = user in world["users"]
     if p["type"] == "USER":
         return sent and p["id"] == user
@@ -60,7 +66,7 @@ def grants(user: str, obj: dict[str, Any], p: dict[str, Any], world: dict[str, A
     if p["type"] == "CONTAINER":
         key = obj.get("containerKey")
         container = key and world["objects"].get((key["type"], key["value"]["entityId"]))
-        return bool(container) and sees(user, container, world, depth + 1)
+        return bool(container) and sees(user, container, world, depth)
     return False  # MUST_HAVE_VIEWED: nobody mapper can name
 
 
