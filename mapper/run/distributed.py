@@ -48,7 +48,7 @@ from mapper.run.partwork import (
 )
 from mapper.run.pipeline import run
 from mapper.run.policy import RunOptions, max_errors_reason
-from mapper.run.report import RunReport
+from mapper.run.report import RunReport, unique_diagnostics
 
 if TYPE_CHECKING:
     from mapper.run.files import RunRequest, RunResult
@@ -135,7 +135,7 @@ def run_distributed(
                 join.collect(outputs, lambda task: _rerun(client, spec, task))
             finally:
                 outputs.close()  # cancels what is still running (a stop, Ctrl-C, an error)
-    report.input_problems.extend(_unique(join.lookup_problems))
+    report.input_problems.extend(unique_diagnostics(join.lookup_problems))
     report.duration_s = time.perf_counter() - started
     return report
 
@@ -404,18 +404,6 @@ def _later_items(paths: list[str], reading: Reading) -> Iterator[Item]:
             yield from url_items(path, reading.selector)
         else:
             yield from iter_records([path], **reading.kwargs())
-
-
-def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    """Each worker reports a missing lookup table once; the run reports it once."""
-    seen: set[str] = set()
-    out = []
-    for diag in diagnostics:
-        key = repr(diag.to_dict())
-        if key not in seen:
-            seen.add(key)
-            out.append(diag)
-    return out
 
 
 __all__ = ["expand_sources", "run_distributed", "run_on_dask"]

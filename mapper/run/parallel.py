@@ -57,7 +57,7 @@ from mapper.run.pool import Pool, Turns
 
 if TYPE_CHECKING:
     from mapper.run.files import RunRequest
-from mapper.run.report import RunReport
+from mapper.run.report import RunReport, unique_diagnostics
 
 WINDOW = 8  # parts in flight per worker: a slow part holds the others back by at most this
 
@@ -409,7 +409,7 @@ def run_parallel(
     finally:
         _FORKED_PLAN = None
         report.duration_s = time.perf_counter() - started
-    report.input_problems.extend(_unique(state.lookup_problems))
+    report.input_problems.extend(unique_diagnostics(state.lookup_problems))
     return report
 
 
@@ -434,18 +434,6 @@ def _ticker(
         progress(report.records_in)
 
     return tick
-
-
-def _unique(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    """Each worker reports a missing lookup table once; the run reports it once."""
-    seen: set[str] = set()
-    out = []
-    for diag in diagnostics:
-        key = repr(diag.to_dict())
-        if key not in seen:
-            seen.add(key)
-            out.append(diag)
-    return out
 
 
 __all__ = ["Turns", "run_parallel"]

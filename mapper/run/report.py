@@ -191,3 +191,16 @@ def _over_limit(rejected: int, options: RunOptions) -> bool:
     """More records with a rejected candidate than `--max-errors` tolerates: the one rule both
     paths use."""
     return options.max_rejects is not None and rejected > options.max_rejects
+
+
+def unique_diagnostics(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """The diagnostics without repeats, in order: each worker reports a missing lookup table
+    once, and the run reports it once (parallel and distributed runs alike)."""
+    seen: set[str] = set()
+    out = []
+    for diag in diagnostics:
+        key = repr(diag.to_dict())
+        if key not in seen:
+            seen.add(key)
+            out.append(diag)
+    return out
