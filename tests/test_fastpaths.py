@@ -477,7 +477,9 @@ def test_first_line_agrees_with_splitlines(text: str) -> None:
 
 @given(value=st.text(max_size=4) | PARTS.map(lambda parts: parts[0] if parts else None))
 def test_as_id_agrees_with_as_text(value: Any) -> None:
-    expected = None if isinstance(value, bool) else (as_text(value) or None)
+    """as_id is as_text less what is no id: booleans, and empty or whitespace-only text."""
+    text = None if isinstance(value, bool) else as_text(value)
+    expected = text if text and not text.isspace() else None
     assert as_id(value) == expected
 
 
