@@ -13,11 +13,14 @@ import hashlib
 import hmac
 import json
 from pathlib import Path
+from urllib.parse import urlencode
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mapper.errors import UsageError
 from mapper.serve.connect import (
@@ -75,6 +78,21 @@ QSH = [
 @pytest.mark.parametrize(("method", "path", "query", "expected"), QSH)
 def test_qsh_known_answers(method: str, path: str, query: str, expected: str) -> None:
     assert qsh(method, path, query) == expected
+
+
+params = st.lists(st.tuples(st.text(min_size=1, max_size=8), st.text(max_size=8)), max_size=6)
+
+
+@given(pairs=params, order=st.randoms(use_true_random=False), token=st.text(max_size=20))
+def test_qsh_ignores_parameter_order_and_the_jwt_parameter(
+    pairs: list[tuple[str, str]], order: object, token: str
+) -> None:
+    pairs = [(k, v) for k, v in pairs if k != "jwt"]
+    query = urlencode(pairs)
+    shuffled = list(pairs)
+    order.shuffle(shuffled)  # type: ignore[attr-defined]
+    with_jwt = urlencode([*shuffled, ("jwt", token)])
+    assert qsh("POST", "/x", with_jwt) == qsh("POST", "/x", query)
 
 
 # --- lifecycle payloads -----------------------------------------------------------------------

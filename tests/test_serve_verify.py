@@ -525,3 +525,19 @@ def rsa_key() -> bytes:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())  # fmt: skip
+
+
+# A delivery "expires" only where the source signs a time: Slack's timestamp (5 minutes) and the
+# Connect JWT's exp. The others sign no time, so their verdict cannot depend on the clock; their
+# replays are stopped by the server's delivery-id dedup (the id is stable, tested above).
+SIGNED_TIME = {"slack": "stale-timestamp", "jira": "jwt-expired", "confluence": "jwt-expired"}
+
+
+@pytest.mark.parametrize("kind", SOURCE_KINDS)
+def test_expired_delivery(kind: str) -> None:
+    genuine = sign(kind)
+    later = verify(kind, genuine, FakeSecrets(), now=NOW + 3600)
+    if kind in SIGNED_TIME:
+        assert (later.ok, later.reason) == (False, SIGNED_TIME[kind])
+    else:
+        assert later == run(kind, genuine) and later.ok

@@ -124,11 +124,10 @@ def read_token(headers: Mapping[str, str], query: str) -> str | None:
 def _unverified(token: str) -> tuple[str, str] | str:
     """(alg, iss) read without checking the signature, or a failure reason."""
     try:
-        alg = jwt.get_unverified_header(token).get("alg")
-        claims = jwt.decode(token, options={"verify_signature": False})
+        parts = jwt.decode_complete(token, options={"verify_signature": False})
     except (jwt.PyJWTError, ValueError, TypeError):
         return "jwt-malformed"
-    issuer = claims.get("iss")
+    alg, issuer = parts["header"].get("alg"), parts["payload"].get("iss")
     if not isinstance(alg, str):
         return "jwt-alg"
     return (alg, issuer) if isinstance(issuer, str) and issuer else "jwt-unknown-issuer"
