@@ -4,8 +4,8 @@ stores installations and reads key files; this module only decides.
 
 **Query string hash** (`qsh`): sha256 hex of the canonical request
 `METHOD&path&canonical-query`: the method upper-cased; the path relative to the app's base URL
-(`base_path` stripped), `&` written `%26`, no trailing slash except for `/` itself, as it
-appears on the wire (not percent-decoded); the query parsed (`+` is a space), the `jwt`
+(`base_path` stripped), `&` written `%26`, no trailing slash except for `/` itself, as the
+server passes it (not decoded again here); the query parsed (`+` is a space), the `jwt`
 parameter left out, every name and value percent-encoded per RFC 3986 (unreserved
 `A-Z a-z 0-9 - . _ ~` stay, a space is `%20`, `*` is `%2A`), parameters sorted by encoded
 name, a repeated parameter's encoded values sorted and joined by `,`, pairs joined by `&`.

@@ -55,7 +55,7 @@ class Delivery:
     """One HTTP request as received: header names lower-cased, the raw body."""
 
     method: str
-    path: str  # no query; as on the wire
+    path: str  # no query; the Connect qsh uses it as given
     query: str  # raw query string, "" when none
     headers: Mapping[str, str]
     body: bytes
