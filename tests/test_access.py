@@ -258,6 +258,32 @@ def test_slack_export_maps_to_matching_ids_and_explains_a_message(tmp_path: Path
     assert seen.exit_code == 0 and seen.stdout.count("\n") == 13
 
 
+# A private repository's USER/GROUP principals name users and groups the same jobs file sends:
+# (jobs file, private repository id, the users who can see it).
+PRIVATE_REPOSITORIES = [
+    ("github", "acme/infra-terraform", ["bob-builder", "octo-alice", "rene-odegard"]),
+    ("bitbucket-cloud", "{e2f3a4b5-c6d7-4e8f-9a0b-1c2d3e4f5a6b}",
+     ["{6f1c2a54-7d3e-4b8a-9c1f-2e5d8a7b3c10}", "{c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f}"]),
+]
+
+
+@pytest.mark.parametrize(("system", "repository", "users"), PRIVATE_REPOSITORIES)
+def test_private_repositories_are_seen_by_their_sent_users(
+    tmp_path: Path, system: str, repository: str, users: list[str]
+) -> None:
+    runner = CliRunner()
+    out = tmp_path / "out"
+    jobs = Path(__file__).parent.parent / "mappings" / system / "jobs.yaml"
+    done = runner.invoke(app, ["batch", str(jobs), "-o", str(out), "--strict"])
+    assert done.exit_code == 0, done.output
+    assert "every USER/GROUP principal names a sent user/group" in done.output
+    assert runner.invoke(app, ["index", str(out), "-o", str(tmp_path / "g.db")]).exit_code == 0
+    answer = runner.invoke(app, ["who-can-see", repository, "-i", str(tmp_path / "g.db"), "--json"])
+    data = json.loads(answer.stdout)
+    assert sorted(u["id"] for u in data["users"]) == users
+    assert not data["open"]
+
+
 def test_strict_run_exits_3_on_unknown_principals(tmp_path: Path) -> None:
     mapping = tmp_path / "m.yaml"
     mapping.write_text(
