@@ -264,6 +264,9 @@ PRIVATE_REPOSITORIES = [
     ("github", "acme/infra-terraform", ["bob-builder", "octo-alice", "rene-odegard"]),
     ("bitbucket-cloud", "{e2f3a4b5-c6d7-4e8f-9a0b-1c2d3e4f5a6b}",
      ["{6f1c2a54-7d3e-4b8a-9c1f-2e5d8a7b3c10}", "{c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f}"]),
+    # Reporter or more and active: not the guest (206), the blocked member (204) or the bot (330)
+    ("gitlab", "4211", ["201", "202", "203", "205"]),
+    ("gitlab", "4213", ["205"]),
 ]
 
 
