@@ -270,6 +270,17 @@ PRIVATE_REPOSITORIES = [
 ]
 
 
+def test_notion_pages_name_sent_users_except_a_removed_member_and_a_bot(tmp_path: Path) -> None:
+    jobs = Path(__file__).parent.parent / "mappings" / "notion" / "jobs.yaml"
+    done = CliRunner().invoke(app, ["batch", str(jobs), "-o", str(tmp_path / "out")])
+    assert done.exit_code == 0, done.output
+    assert "access.unknown-user 3" in done.output
+    unknown = {line.split("grants USER ")[1].split(",")[0]
+               for line in done.output.splitlines() if "access.unknown-user:" in line}
+    # the removed member (not in GET /v1/users) and the importing integration (a bot)
+    assert unknown == {"0f9e8d7c-6b5a-4938-a271-605f4e3d2c1b", "f1e2d3c4-b5a6-4978-8a6b-5c4d3e2f1a0b"}
+
+
 @pytest.mark.parametrize(("system", "repository", "users"), PRIVATE_REPOSITORIES)
 def test_private_repositories_are_seen_by_their_sent_users(
     tmp_path: Path, system: str, repository: str, users: list[str]
