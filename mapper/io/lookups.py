@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ class LookupCache:
                         "lookup.not-found",
                         f"lookup {table.name!r}: no {table.file} in the folder of "
                         f"{source} or above it (up to the current folder, or "
-                        f"{LOOKUP_LEVELS} levels); its rows read as null",
+                        f"{LOOKUP_LEVELS} levels)",
                         span=table.span,
                         hint=f"pass it with --lookup {table.name}=PATH",
                     )
@@ -55,9 +56,7 @@ class LookupCache:
                 table,
             )
         except (OSError, ValueError) as err:
-            return self._problem(
-                "lookup.unreadable", f"lookup {table.name!r}: cannot read {path}: {err}", table
-            )
+            return self._problem("lookup.unreadable", _unreadable(table.name, path, err), table)
         try:
             rows = table.records.evaluate(doc) if table.records else doc
         except Exception as err:  # a user expression over a user file
@@ -105,6 +104,29 @@ class LookupCache:
         return {}
 
 
+FATAL = frozenset(
+    {
+        "lookup.not-found",
+        "lookup.unreadable",
+        "lookup.too-large",
+        "lookup.not-a-list",
+        "lookup.records-failed",
+    }
+)
+"""Problems with a table as a whole: a run stops before writing anything (rows whose key
+fails, `lookup.key-failed`, are left out and reported with the run)."""
+
+
+def table_problems(
+    tables: Iterable[LookupTable], sources: Iterable[str], overrides: Mapping[str, str]
+) -> list[Diagnostic]:
+    """The problems (in FATAL) of the tables that records of `sources` would use."""
+    cache = LookupCache(tables, overrides)
+    for folder in dict.fromkeys(str(Path(s).parent / "_") if s != "-" else s for s in sources):
+        cache.for_source(folder)
+    return [d for d in cache.problems if d.code in FATAL]
+
+
 MAX_LOOKUP_BYTES = 128 * 1024 * 1024
 """A lookup file is read whole; what is larger (or endless, like /dev/zero) is refused."""
 LOOKUP_LEVELS = 3
@@ -124,6 +146,18 @@ def read_bounded(path: str, limit: int) -> bytes:
     if len(data) > limit:
         raise TooLarge(path)
     return data
+
+
+def _unreadable(name: str, path: str, err: Exception) -> str:
+    """Why a lookup file cannot be read; a parse error located as `PATH:LINE:COLUMN` (the
+    parser's message only: the file's content is never echoed)."""
+    if isinstance(err, OSError):
+        return f"lookup {name!r}: cannot read {path}: {err.strerror or err}"
+    where = re.search(r":? line (\d+) column (\d+)(?: \(char \d+\))?", str(err))
+    if where is None:
+        return f"lookup {name!r}: {path} is not valid JSON: {err}"
+    reason = (str(err)[: where.start()] + str(err)[where.end() :]).strip() or "invalid JSON"
+    return f"lookup {name!r}: {path}:{where[1]}:{where[2]}: not valid JSON: {reason}"
 
 
 def _kind(value: Any) -> str:
