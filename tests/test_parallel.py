@@ -309,8 +309,9 @@ def test_lookups_work_with_workers(tmp_path: Path) -> None:
 def test_folder_input_with_lookups(tmp_path: Path) -> None:
     """The bundled Slack mapping: a folder of JSON files (read by the parent) and lookups."""
     mapping, inputs = ROOT / "mappings/slack/messages.yaml", [ROOT / "samples/slack/export"]
-    one = _run(mapping, inputs, tmp_path / "w1" / "o.jsonl", 1)
-    two = _run(mapping, inputs, tmp_path / "w2" / "o.jsonl", 2)
+    workspace = ("--param", "workspace_url=https://acme-corp.slack.com")
+    one = _run(mapping, inputs, tmp_path / "w1" / "o.jsonl", 1, *workspace)
+    two = _run(mapping, inputs, tmp_path / "w2" / "o.jsonl", 2, *workspace)
     assert two == one
     assert one[4]["records"]["mapped"] > 10
 
