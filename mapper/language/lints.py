@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from mapper.errors import Diagnostic
+from mapper.errors import Diagnostic, EvalError
 
 _ALL_CAPS = re.compile(r"[A-Z][A-Z0-9_]*")
 _NOT_PATH = re.compile(r"!\s*([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*|\[\d+\])+)")
@@ -201,12 +201,12 @@ def lint_or_not_recovered(text: str, ast: Mapping[str, Any]) -> Iterator[Diagnos
 def _always_fails(name: str, args: list[Any]) -> str | None:
     """Why a call with these (parsed) arguments raises a function error whatever the record
     holds (a constant regex or format template that is invalid), else None."""
-    from mapper.errors import EvalError
-
     def literal(i: int) -> str | None:
         arg = args[i] if i < len(args) else None
-        ok = isinstance(arg, Mapping) and arg.get("type") == "literal"
-        return arg["value"] if ok and isinstance(arg["value"], str) else None
+        if isinstance(arg, Mapping) and arg.get("type") == "literal":
+            value = arg.get("value")
+            return value if isinstance(value, str) else None
+        return None
 
     try:
         if name.startswith("regex_") and (pattern := literal(1)) is not None:
