@@ -16,6 +16,7 @@ from mapper.cli.console import (
     fail,
     literal,
     out,
+    refuse_output,
     show_diagnostics,
     show_machine_diagnostics,
     write_or_echo,
@@ -44,6 +45,7 @@ def test(
     """
     from mapper.authoring.cases import coverage, load_cases, locate_case_files
 
+    refuse_output(junit, "--junit")
     console = out if fmt is DiagFormat.text else err
     files, path_problems = locate_case_files(paths)
     show_diagnostics(path_problems)
@@ -171,14 +173,9 @@ def init(
         fail(
             EXIT_USAGE, message=f"unknown type {type_name!r}; {type_name_hint(type_name)}"
         )
-    from mapper.errors import InputError, OutputError
-    from mapper.io.atomic import check_output
+    from mapper.errors import InputError
 
-    try:
-        if output is not None:
-            check_output(output, "-o")
-    except OutputError as error:
-        fail(EXIT_IO, list(error.diagnostics))
+    refuse_output(output)
     if output is not None and output.exists() and not force:
         fail(EXIT_USAGE, message=f"{literal(str(output))} exists; give --force to overwrite it")
     from mapper.authoring.scaffold import read_sample, starter_mapping
