@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,25 @@ class LookupCache:
                 )
             return {}
         if path not in self.loaded:
-            self.loaded[path] = self._load(table, path)
+            self.loaded[path] = self._remembered(table, path)
         return self.loaded[path]
+
+    def _remembered(self, table: LookupTable, path: str) -> dict[str, Any]:
+        """The table read once per process: the check before a run (`table_problems`) and the
+        run itself (also its forked workers) share one read; a FIFO (`<(cat users.json)`) can
+        only be read once anyway. A regular file that changed since is read again."""
+        key = (table.name, table.file, table.key.text, table.records and table.records.text,
+               path, _identity(path))  # fmt: skip
+        if key not in _READ_TABLES:
+            seen = len(self.problems)
+            index = self._load(table, path)
+            if len(_READ_TABLES) >= MAX_REMEMBERED:
+                _READ_TABLES.pop(next(iter(_READ_TABLES)))
+            _READ_TABLES[key] = (index, self.problems[seen:])
+            return index
+        index, problems = _READ_TABLES[key]
+        self.problems.extend(problems)
+        return index
 
     def _load(self, table: LookupTable, path: str) -> dict[str, Any]:
         try:
@@ -125,6 +143,23 @@ def table_problems(
     for folder in dict.fromkeys(str(Path(s).parent / "_") if s != "-" else s for s in sources):
         cache.for_source(folder)
     return [d for d in cache.problems if d.code in FATAL]
+
+
+MAX_REMEMBERED = 8
+"""How many read tables a process keeps (`LookupCache._remembered`)."""
+_READ_TABLES: dict[tuple[Any, ...], tuple[dict[str, Any], list[Diagnostic]]] = {}
+
+
+def _identity(path: str) -> tuple[int, ...] | None:
+    """Which file `path` is, and for a regular file which version (a pipe is read once: its
+    device and inode, the same in forked workers, say which pipe)."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    if stat.S_ISREG(st.st_mode):
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    return (st.st_dev, st.st_ino)
 
 
 MAX_LOOKUP_BYTES = 128 * 1024 * 1024
