@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from mapper.errors import Diagnostic
+from mapper.errors import Diagnostic, EvalError
 
 _ALL_CAPS = re.compile(r"[A-Z][A-Z0-9_]*")
 _NOT_PATH = re.compile(r"!\s*([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*|\[\d+\])+)")
@@ -216,12 +216,66 @@ def lint_open_fallback(text: str, ast: Mapping[str, Any]) -> Iterator[Diagnostic
         return
 
 
+def lint_or_not_recovered(text: str, ast: Mapping[str, Any]) -> Iterator[Diagnostic]:
+    """`regex_extract(x, '(') || 'none'`: the left side calls a function with a constant
+    pattern or template that always fails. `||` recovers from type errors only, not from such
+    function errors (`function.regex-invalid`, `function.format-invalid`), so the default after
+    it is never used: the field fails for every record that reaches the call."""
+    masked, seen = _masked(text), dict[str, int]()
+    calls = [n for n in _walk(ast) if n.get("type") == "function_expression"]
+    left_sides = [n["children"][0] for n in _walk(ast) if n.get("type") == "or_expression"]
+    under_or = {id(c) for side in left_sides for c in _walk(side)}
+    for call in calls:  # in text order, as the columns are found
+        name = str(call["value"])
+        occurrence = seen[name] = seen.get(name, -1) + 1
+        reason = _always_fails(name, call["children"]) if id(call) in under_or else None
+        if reason is None:
+            continue
+        found = list(re.finditer(rf"(?<![\w]){re.escape(name)}\s*\(", masked))
+        col = found[occurrence].start() if occurrence < len(found) else 0
+        yield Diagnostic(
+            "expr.or-not-recovered",
+            f"{name}() always fails here ({reason}); `||` recovers from type errors only, "
+            "so the default after it is never used",
+            expr=text,
+            expr_col=col,
+            severity="warning",
+            hint="fix the pattern" if name.startswith("regex_") else "fix the template "
+            "(`{{` and `}}` are literal braces; one argument per `{}`)",
+        )
+
+
+def _always_fails(name: str, args: list[Any]) -> str | None:
+    """Why a call with these (parsed) arguments raises a function error whatever the record
+    holds (a constant regex or format template that is invalid), else None."""
+    def literal(i: int) -> str | None:
+        arg = args[i] if i < len(args) else None
+        if isinstance(arg, Mapping) and arg.get("type") == "literal":
+            value = arg.get("value")
+            return value if isinstance(value, str) else None
+        return None
+
+    try:
+        if name.startswith("regex_") and (pattern := literal(1)) is not None:
+            from mapper.functions.patterns import compile_pattern
+
+            compile_pattern(pattern)
+        elif name == "format" and (template := literal(0)) is not None:
+            from mapper.functions.text import render_template
+
+            render_template(template, ["x"] * (len(args) - 1))
+    except EvalError as err:
+        return f"{err.code}: {err.message}"
+    return None
+
+
 LINTS = (
     lint_not_path,
     lint_spaced_key,
     lint_caps_argument,
     lint_bare_word_comparison,
     lint_open_fallback,
+    lint_or_not_recovered,
 )
 
 
