@@ -1,0 +1,225 @@
+"""The ASGI app: routes -> verify -> inbox (durable) -> 2xx; the worker maps in the background.
+
+Per request, in this order: the route's concurrency slot (503 when none frees up within the
+request timeout), the declared size (413), the content type (415), the body read within the
+request timeout (408) and size limit (413), verification (401, nothing stored), a challenge
+answered as the source expects, the JSON check (400), then one inbox commit and 202 — or
+200 for a delivery id the route has seen before, which is not processed again. Events with
+no mapping are stored as filtered and acknowledged. The access log (logger
+`mapper.serve.access`) has one JSON line per request: never a body, a secret or a query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from mapper.serve.config import ServeConfig, ServeRoute
+from mapper.serve.inbox import FILTERED, PENDING, Inbox
+from mapper.serve.metrics import Metrics
+from mapper.serve.verify import Delivery, verify
+from mapper.serve.worker import Layout, Worker
+
+access_log = logging.getLogger("mapper.serve.access")
+_SECRET_WORDS = ("signature", "token", "secret", "authorization", "cookie", "jwt")
+
+
+@dataclass(frozen=True)
+class RouteSecrets:
+    """A route's secrets: its shared one, and Connect installations' from the inbox."""
+
+    secret: bytes | None
+    inbox: Inbox
+
+    def shared(self) -> bytes | None:
+        return self.secret
+
+    def installation(self, client_key: str) -> bytes | None:
+        return self.inbox.installation_secret(client_key)
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers stored with a delivery: content type, user agent, x-* without secrets."""
+    return {
+        name: value for name, value in headers.items()
+        if name in {"content-type", "user-agent"}
+        or (name.startswith("x-") and not any(w in name for w in _SECRET_WORDS))
+    }  # fmt: skip
+
+
+class Intake:
+    """The request side of the server: one inbox connection on the event loop."""
+
+    def __init__(self, config: ServeConfig, metrics: Metrics) -> None:
+        self.config = config
+        self.metrics = metrics
+        self.inbox = Inbox(Layout(config.data).inbox)
+        self.slots = {r.name: asyncio.Semaphore(r.limits.concurrency) for r in config.routes}
+        self.secrets = {r.name: RouteSecrets(r.secret, self.inbox) for r in config.routes}
+        self.worker: Worker | None = None
+
+    async def handle(self, request: Request) -> Response:
+        started = time.perf_counter()
+        route = self.config.route(request.url.path)
+        assert route is not None  # only configured paths reach here
+        info: dict[str, object] = {"route": route.name}
+        try:
+            response = await self._guarded(route, request, info)
+        except _Refused as refused:
+            info["outcome"] = refused.reason
+            if refused.status == 401:
+                self.metrics.inc(
+                    "mapper_serve_verification_failures_total",
+                    route=route.name, reason=refused.reason,
+                )  # fmt: skip
+            self.metrics.delivered(route.name, "refused")
+            response = JSONResponse({"error": refused.reason}, status_code=refused.status)
+            if refused.status == 503:
+                response.headers["retry-after"] = "1"
+        _log(request, response.status_code, started, info)
+        return response
+
+    async def _guarded(
+        self, route: ServeRoute, request: Request, info: dict[str, object]
+    ) -> Response:
+        slot = self.slots[route.name]
+        try:
+            await asyncio.wait_for(slot.acquire(), route.limits.request_timeout)
+        except TimeoutError:
+            raise _Refused(503, "busy") from None
+        try:
+            return await self._accept(route, request, info)
+        finally:
+            slot.release()
+
+    async def _accept(
+        self, route: ServeRoute, request: Request, info: dict[str, object]
+    ) -> Response:
+        limits = route.limits
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limits.max_body_bytes:
+            raise _Refused(413, "too-large")
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind not in limits.content_types:
+            raise _Refused(415, "unsupported-content-type")
+        try:
+            body = await asyncio.wait_for(
+                _read(request, limits.max_body_bytes), limits.request_timeout
+            )
+        except TimeoutError:
+            raise _Refused(408, "timeout") from None
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        delivery = Delivery(request.method, request.url.path, request.url.query, headers, body)
+        verdict = verify(route.source, delivery, self.secrets[route.name], now=time.time())
+        if not verdict.ok:
+            raise _Refused(401, verdict.reason or "unverified")
+        info.update(event=verdict.event, delivery=verdict.delivery_id)
+        if verdict.reply is not None:
+            info["outcome"] = "challenge"
+            reply = verdict.reply
+            return Response(reply.body, status_code=reply.status, media_type=reply.content_type)
+        try:
+            json.loads(body)
+        except ValueError:
+            raise _Refused(400, "not-json") from None
+        return self._store(route, verdict.delivery_id, verdict.event, headers, body, info)
+
+    def _store(
+        self, route: ServeRoute, delivery_id: str | None, event: str | None,
+        headers: dict[str, str], body: bytes, info: dict[str, object],
+    ) -> Response:  # fmt: skip
+        mapped = bool(route.events.get(event or ""))
+        status, diags = (PENDING, []) if mapped else (FILTERED, [f"no mapping for event {event}"])
+        key = delivery_id or f"generated-{uuid.uuid4().hex}"
+        new = self.inbox.add(route.name, key, event, kept_headers(headers), body,
+                             status=status, diagnostics=diags)  # fmt: skip
+        outcome = ("accepted" if mapped else FILTERED) if new else "duplicate"
+        info["outcome"] = outcome
+        self.metrics.delivered(route.name, outcome, 0.0 if outcome == FILTERED else None)
+        if new and mapped and self.worker is not None:
+            self.worker.wake.set()
+        body_out = {"delivery": key, "outcome": outcome}
+        return JSONResponse(body_out, status_code=202 if new else 200)
+
+    async def healthz(self, request: Request) -> Response:
+        alive = self.worker is None or not self.worker.stop.is_set()
+        body = {"status": "ok" if alive else "stopping", "inboxDepth": self.inbox.depth()}
+        return JSONResponse(body, status_code=200 if alive else 503)
+
+    async def metrics_text(self, request: Request) -> Response:
+        text = self.metrics.render(self.inbox.depth())
+        return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+
+
+async def _read(request: Request, limit: int) -> bytes:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _Refused(413, "too-large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _log(request: Request, status: int, started: float, info: dict[str, object]) -> None:
+    if not access_log.isEnabledFor(logging.INFO):
+        return
+    entry = {
+        "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "method": request.method,
+        "path": request.url.path, "status": status,
+        "ms": round((time.perf_counter() - started) * 1000, 2),
+        "client": request.client.host if request.client else None,
+        **{k: v for k, v in info.items() if v is not None},
+    }  # fmt: skip
+    access_log.info(json.dumps(entry))
+
+
+def create_app(config: ServeConfig, *, worker: bool = True) -> Starlette:
+    """The server for `config`; with `worker`, the processing loop runs beside it."""
+    metrics = Metrics()
+    intake = Intake(config, metrics)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        thread = None
+        if worker:
+            intake.worker = Worker(config, observe=metrics.delivered)
+            thread = threading.Thread(
+                target=intake.worker.serve_forever, name="mapper-serve-worker", daemon=True
+            )
+            thread.start()
+        try:
+            yield
+        finally:
+            if intake.worker is not None and thread is not None:
+                intake.worker.stop.set()  # the current batch finishes; the inbox stays whole
+                intake.worker.wake.set()
+                await asyncio.to_thread(thread.join)
+                intake.worker.close()
+            intake.inbox.close()
+
+    routes = [Route(r.path, intake.handle, methods=["POST"]) for r in config.routes]
+    routes += [
+        Route("/healthz", intake.healthz, methods=["GET"]),
+        Route("/metrics", intake.metrics_text, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
