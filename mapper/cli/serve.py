@@ -69,6 +69,8 @@ def serve(
 
     try:
         run_server(loaded, host=host, port=port, ready=ready, graceful=graceful)
+    except KeyboardInterrupt:  # uvicorn re-raises the SIGTERM/SIGINT it handled gracefully
+        err.print("mapper serve: stopped")
     except OSError as error:
         fail(EXIT_IO, message=f"[red]cannot listen on {host}:{port}: {error.strerror or error}[/]")
     raise typer.Exit(EXIT_OK)

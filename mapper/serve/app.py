@@ -156,14 +156,29 @@ class Intake:
         info["outcome"] = outcome
         self.metrics.delivered(route.name, outcome, 0.0 if outcome == FILTERED else None)
         if new and mapped and self.worker is not None:
+            self.worker.idle.clear()
             self.worker.wake.set()
         body_out = {"delivery": key, "outcome": outcome}
         return JSONResponse(body_out, status_code=202 if new else 200)
 
     async def healthz(self, request: Request) -> Response:
+        """Liveness and inbox depth; `?wait=SECONDS` first waits (≤ 60 s) for an empty inbox."""
+        await self._drained(request.query_params.get("wait", ""))
         alive = self.worker is None or not self.worker.stop.is_set()
         body = {"status": "ok" if alive else "stopping", "inboxDepth": self.inbox.depth()}
         return JSONResponse(body, status_code=200 if alive else 503)
+
+    async def _drained(self, wait: str) -> None:
+        try:
+            seconds = min(float(wait or 0), 60.0)
+        except ValueError:
+            seconds = 0.0
+        deadline = time.monotonic() + seconds
+        worker = self.worker
+        while worker is not None and self.inbox.depth() and time.monotonic() < deadline:
+            worker.idle.clear()  # set again once a round finds nothing pending
+            remaining = deadline - time.monotonic()
+            await asyncio.to_thread(worker.idle.wait, max(0.0, min(remaining, 1.0)))
 
     async def metrics_text(self, request: Request) -> Response:
         text = self.metrics.render(self.inbox.depth())

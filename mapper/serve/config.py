@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from mapper.errors import Diagnostic, SourceSpan
 from mapper.language.compiler import compile_mapping
@@ -64,11 +64,12 @@ class Route(Shape):
     )
     limits: Limits | None = Field(None, description="Overrides of the top-level limits.")
 
-    @model_validator(mode="after")
-    def _known_source(self) -> Route:
-        if self.source not in SOURCE_KINDS:
-            raise ValueError(f"unknown source {self.source!r}; known: {', '.join(SOURCE_KINDS)}")
-        return self
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        if value not in SOURCE_KINDS:
+            raise ValueError(f"unknown source {value!r}; known: {', '.join(SOURCE_KINDS)}")
+        return value
 
 
 class Worker(Shape):

@@ -73,6 +73,7 @@ class Worker:
         self.observe = observe
         self.wake = threading.Event()
         self.stop = threading.Event()
+        self.idle = threading.Event()  # set when a round found nothing pending
 
     def close(self) -> None:
         self.inbox.close()
@@ -82,6 +83,7 @@ class Worker:
         self.recover()
         while not self.stop.is_set():
             if not self.round():
+                self.idle.set()
                 self.wake.wait(self.config.worker.poll_interval)
                 self.wake.clear()
 

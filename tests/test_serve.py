@@ -1,0 +1,314 @@
+"""`mapper serve`: the config loader, and a real server process on 127.0.0.1 (HTTP, inbox,
+worker, outbox), including a bounded load run and crash runs (SIGKILL) that must end with
+every acknowledged delivery processed exactly once."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mapper.errors import UsageError
+from mapper.serve.config import load_config
+from mapper.serve.outbox import ack_outbox, export_outbox, list_outbox
+from tests.serve_support import (
+    ROOT,
+    SECRET,
+    Server,
+    concurrent,
+    delivery_rows,
+    headers,
+    outbox_objects,
+    push_body,
+    split,
+    write_config,
+)
+
+PUSH = ROOT / "mappings/github/push.yaml"
+
+# -- the config loader: every problem located ---------------------------------------------------
+
+GOOD_ROUTE = f"""\
+  - path: /hooks/github
+    source: github
+    secret: {{env: GH_SECRET}}
+    events: {{push: {PUSH}}}
+"""
+CONFIG_CASES = [
+    ("unknown key", "routes:\n  - path: /h\n    source: github\n    event: {}\n",
+     "serve.unknown-key", 7),
+    ("unknown source", f"routes:\n  - path: /h\n    source: gitbub\n    events: {{push: {PUSH}}}\n",
+     "serve.invalid-value", 6),
+    ("secret unset", GOOD_ROUTE.replace("GH_SECRET", "NOT_SET_ANYWHERE").join(["routes:\n", ""]),
+     "serve.secret-missing", 7),
+    ("env and file", GOOD_ROUTE.replace("{env: GH_SECRET}", "{env: GH_SECRET, file: s.txt}")
+     .join(["routes:\n", ""]), "serve.invalid-value", 7),
+    ("missing mapping", GOOD_ROUTE.replace(str(PUSH), "nope.yaml").join(["routes:\n", ""]),
+     "serve.missing-mapping", 8),
+    ("duplicate path", "routes:\n" + GOOD_ROUTE + GOOD_ROUTE, "serve.duplicate-route", 9),
+    ("bad path", GOOD_ROUTE.replace("/hooks/github", "hooks").join(["routes:\n", ""]),
+     "serve.invalid-value", 5),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "code", "line"), [c[1:] for c in CONFIG_CASES],
+                         ids=[c[0] for c in CONFIG_CASES])  # fmt: skip
+def test_config_problems_are_located(tmp_path: Path, text: str, code: str, line: int) -> None:
+    path = tmp_path / "serve.yaml"
+    path.write_text("version: 1\ndata: d\nconnection_id: c\n" + text)
+    config, diags = load_config(path, environ={"GH_SECRET": "x"})
+    assert config is None
+    found = [(d.code, d.span.line if d.span else None) for d in diags]
+    assert (code, line) in found, found
+
+
+def test_a_valid_config_reads_its_secret_from_a_file(tmp_path: Path) -> None:
+    (tmp_path / "s.txt").write_text("from-file\n")
+    text = GOOD_ROUTE.replace("{env: GH_SECRET}", "{file: s.txt}")
+    path = tmp_path / "serve.yaml"
+    path.write_text("version: 1\ndata: d\nconnection_id: c\nroutes:\n" + text)
+    config, diags = load_config(path, environ={})
+    assert config is not None, diags
+    route = config.routes[0]
+    assert (route.secret, route.name, config.data) == (b"from-file", "hooks-github", tmp_path / "d")
+    assert [m.key for m in route.mappings()] == ["hooks-github/push"]
+
+
+def test_the_bundled_example_config_loads() -> None:
+    config, diags = load_config(
+        ROOT / "mappings/github/serve.yaml", environ={"GITHUB_WEBHOOK_SECRET": "x"}
+    )
+    assert config is not None, diags
+
+
+def test_without_the_serve_extra_the_error_says_how_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mapper.serve.server import check_installed
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)
+    with pytest.raises(UsageError, match=r"pip install 'twg-mapper\[serve\]'"):
+        check_installed()
+
+
+# -- one server process: verification, limits, replay, outcomes, metrics, outbox ---------------
+
+
+def _sent(server: Server, body: bytes, hdrs: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    status, reply = server.request("POST", "/hooks/github", body, hdrs)
+    return status, json.loads(reply)
+
+
+BODY = push_body(1)
+REQUESTS = [  # name, body, headers, status, outcome or error
+    ("signed", BODY, headers(BODY, "r-1"), 202, "accepted"),
+    ("replayed", BODY, headers(BODY, "r-1"), 200, "duplicate"),
+    ("unsigned", BODY, {k: v for k, v in headers(BODY, "r-2").items() if "signature" not in k},
+     401, "missing-signature"),
+    ("tampered", BODY + b" ", headers(BODY, "r-3"), 401, "bad-signature"),
+    ("wrong secret", BODY, headers(BODY, "r-4", secret="other"), 401, "bad-signature"),
+    ("oversized", b"[" + b"0," * 40_000 + b"0]", headers(b"", "r-5"), 413, "too-large"),
+    ("not json content type", BODY, {**headers(BODY, "r-6"), "content-type": "text/plain"},
+     415, "unsupported-content-type"),
+    ("not json", b"{nope", headers(b"{nope", "r-7"), 400, "not-json"),
+    ("unmapped event", b"{}", headers(b"{}", "r-8", event="ping"), 202, "filtered"),
+    ("a second push", push_body(2), headers(push_body(2), "r-9"), 202, "accepted"),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One server that has answered REQUESTS (in order) and mapped what it accepted."""
+    folder = tmp_path_factory.mktemp("serve")
+    with Server(write_config(folder, max_body=65_536)) as server:
+        answers = {}
+        for name, body, hdrs, *_ in REQUESTS:
+            code, reply = _sent(server, body, hdrs)
+            answers[name] = (code, reply.get("outcome", reply.get("error")))
+        server.drained()
+        yield server, folder / "data", answers
+
+
+@pytest.mark.parametrize(("name", "status", "outcome"), [(r[0], r[3], r[4]) for r in REQUESTS],
+                         ids=[r[0] for r in REQUESTS])  # fmt: skip
+def test_each_delivery_gets_its_answer(served: Any, name: str, status: int, outcome: str) -> None:
+    assert served[2][name] == (status, outcome)
+
+
+def test_refused_deliveries_change_nothing_and_a_replay_is_not_processed_again(served: Any) -> None:
+    rows = delivery_rows(served[1])
+    assert {d: s for d, (s, _) in rows.items()} == {
+        "r-1": "mapped", "r-8": "filtered", "r-9": "mapped",
+    }  # fmt: skip
+    assert {d: n for d, (_, n) in rows.items()} == {"r-1": 1, "r-8": 0, "r-9": 1}
+
+
+def test_metrics_and_access_log(served: Any) -> None:
+    server = served[0]
+    status, text = server.request("GET", "/metrics")
+    metrics = text.decode()
+    assert status == 200
+    for line in (
+        'mapper_serve_deliveries_total{outcome="mapped",route="hooks-github"}',
+        'mapper_serve_deliveries_total{outcome="duplicate",route="hooks-github"}',
+        'mapper_serve_verification_failures_total{reason="bad-signature",route="hooks-github"}',
+        "mapper_serve_inbox_depth 0",
+        'mapper_serve_mapping_seconds_count{route="hooks-github"}',
+    ):
+        assert line in metrics, line
+    access = [json.loads(line) for line in server.log if line.startswith("{")]
+    assert {"status", "path", "route", "outcome", "ms"} <= set(access[0])
+    joined = "".join(server.log)
+    assert SECRET not in joined and "sha256=" not in joined and "widget-service" not in joined
+
+
+def test_outbox_export_gives_each_batch_once_and_ack_removes_it(
+    served: Any, tmp_path: Path
+) -> None:
+    data = served[1]
+    ready = list_outbox(data)
+    assert ready and all(e.state == "ready" for e in ready)
+    files = export_outbox(data, tmp_path / "out")
+    assert files == sorted(files) and files
+    objects = [o for f in files for o in json.loads(f.read_bytes())["objects"]]
+    assert Counter(o["id"] for o in objects)["acme/widget-service"] == 2  # pushed again later
+    assert export_outbox(data, tmp_path / "again") == []
+    acked = ack_outbox(data, ready[-1].batch.seq)
+    assert acked == [e.batch.seq for e in ready] and list_outbox(data) == []
+
+
+def test_outbox_ack_refuses_unexported_batches(served: Any) -> None:
+    server, data, _ = served
+    body = push_body(3)
+    assert _sent(server, body, headers(body, "r-10"))[0] == 202
+    server.drained()
+    with pytest.raises(UsageError, match="not exported"):
+        ack_outbox(data, 10**6)
+
+
+# -- load and crash: every acknowledged delivery processed exactly once ----------------------
+
+
+def _items(count: int, prefix: str = "d") -> list[tuple[str, bytes]]:
+    return [(f"{prefix}{n}", push_body(n)) for n in range(count)]
+
+
+def _exactly_once(data: Path, items: list[tuple[str, bytes]]) -> None:
+    rows = delivery_rows(data)
+    assert {d for d, _ in items} <= set(rows)
+    assert Counter(s for s, _ in rows.values()) == Counter({"mapped": len(rows)})
+    assert all(n == 1 for _, n in rows.values())
+    seen = Counter[str]()
+    usn: dict[str, int] = {}
+    for _, obj in outbox_objects(data):
+        seen[obj["id"]] += 1
+        before = usn.get(obj["id"])
+        assert before is None or obj["updateSequenceNumber"] > before, obj["id"]
+        usn[obj["id"]] = obj["updateSequenceNumber"]
+    commits = {o for o in seen if "@" in o}
+    assert len(commits) == 2 * len(items)  # every commit of every delivery
+    assert all(seen[c] == 1 for c in commits)  # none emitted twice
+
+
+def test_load_four_senders_every_delivery_processed_once(tmp_path: Path) -> None:
+    items = _items(400)
+    with Server(write_config(tmp_path)) as server:
+        acked = concurrent(server, split(items, 4))
+        server.drained()
+        assert sorted(acked) == sorted(d for d, _ in items)
+    _exactly_once(tmp_path / "data", items)
+
+
+@pytest.mark.slow
+def test_load_20000_deliveries(tmp_path: Path) -> None:
+    items = _items(20_000)
+    latencies: list[float] = []
+    with Server(write_config(tmp_path, batch=500)) as server:
+        acked = concurrent(server, split(items, 4), latencies=latencies)
+        server.drained(timeout=600)
+    assert len(acked) == len(items)
+    _exactly_once(tmp_path / "data", items)
+
+
+class _Acks(list[str]):
+    """Acknowledged delivery ids; `reached` is set once there are `threshold` of them."""
+
+    def __init__(self, threshold: int) -> None:
+        super().__init__()
+        self.threshold = threshold
+        self.reached = threading.Event()
+        self._lock = threading.Lock()
+
+    def append(self, item: str) -> None:
+        with self._lock:
+            super().append(item)
+            if len(self) >= self.threshold:
+                self.reached.set()
+
+
+CRASHES = [  # how the server dies: killed by the test during the load, or at a sync step
+    ("sigkill-during-load", {}),
+    ("outputs-committed", {"MAPPER_SYNC_CRASH_AT": "outputs-committed"}),
+    ("state-committed", {"MAPPER_SYNC_CRASH_AT": "state-committed"}),
+]
+
+
+@pytest.mark.parametrize("env", [c[1] for c in CRASHES], ids=[c[0] for c in CRASHES])
+def test_crash_then_restart_processes_every_acknowledged_delivery_once(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    items = _items(240)
+    config = write_config(tmp_path, batch=40)
+    acked = _Acks(threshold=100)
+    first = Server(config, env=env).start()
+    try:
+        senders = [
+            threading.Thread(target=_send_into, args=(first, part, acked))
+            for part in split(items, 4)
+        ]
+        for t in senders:
+            t.start()
+        if not env:
+            assert acked.reached.wait(120)
+            first.stop(signal.SIGKILL)
+        assert first.proc is not None and first.proc.wait(120) == -signal.SIGKILL
+        for t in senders:
+            t.join()
+    finally:
+        first.stop(signal.SIGKILL)
+    if env:  # the worker died inside its first sync: that batch is left running
+        assert _running_batches(tmp_path / "data") == 1
+    else:
+        assert 0 < len(acked) < len(items)  # the kill came during the load
+    taken = set(acked)
+    with Server(config) as second:  # the sender retries what was not acknowledged, and a few more
+        retry = [i for i in items if i[0] not in taken] + [i for i in items if i[0] in taken][:10]
+        again = concurrent(second, split(retry, 4))
+        assert sorted(again) == sorted(d for d, _ in retry)
+        second.drained()
+        assert second.stop() == 0  # SIGTERM: a graceful stop
+    _exactly_once(tmp_path / "data", items)
+
+
+def _running_batches(data: Path) -> int:
+    import sqlite3
+
+    conn = sqlite3.connect(data / "inbox.db")
+    try:
+        return int(
+            conn.execute("SELECT count(*) FROM batches WHERE status='running'").fetchone()[0]
+        )
+    finally:
+        conn.close()
+
+
+def _send_into(server: Server, items: list[tuple[str, bytes]], acked: _Acks) -> None:
+    from tests.serve_support import send_all
+
+    send_all(server, items, acked)
