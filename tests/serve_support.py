@@ -38,17 +38,20 @@ worker: {{batch_size: {batch}, poll_interval: 0.05}}
 routes:
   - path: /hooks/github
     source: github
+    ack: {ack}
     secret: {{env: SERVE_TEST_SECRET}}
     events:
       push: {mapping}
 """
 
 
-def write_config(folder: Path, *, max_body: int = 1_048_576, batch: int = 200) -> Path:
+def write_config(
+    folder: Path, *, max_body: int = 1_048_576, batch: int = 200, ack: str = "stored"
+) -> Path:
     """A config in `folder` serving GitHub pushes through the bundled push mapping."""
     path = folder / "serve.yaml"
     mapping = ROOT / "mappings/github/push.yaml"
-    path.write_text(CONFIG.format(max_body=max_body, batch=batch, mapping=mapping))
+    path.write_text(CONFIG.format(max_body=max_body, batch=batch, mapping=mapping, ack=ack))
     return path
 
 

@@ -192,6 +192,26 @@ def test_outbox_ack_refuses_unexported_batches(served: Any) -> None:
         ack_outbox(data, 10**6)
 
 
+def test_ack_mapped_answers_with_the_outcome(tmp_path: Path) -> None:
+    bad = json.loads(push_body(5))
+    del bad["repository"]["full_name"]  # the repository id: its objects are rejected
+    with Server(write_config(tmp_path, ack="mapped")) as server:
+        good, rejected = push_body(4), json.dumps(bad).encode()
+        assert _sent(server, good, headers(good, "m-1")) == (
+            200, {"delivery": "m-1", "outcome": "mapped"},
+        )  # fmt: skip
+        assert _sent(server, rejected, headers(rejected, "m-2"))[1]["outcome"] == "rejected"
+        assert list_outbox(tmp_path / "data")  # in the outbox before the answer
+    rows = delivery_rows(tmp_path / "data")
+    assert rows == {"m-1": ("mapped", 1), "m-2": ("rejected", 1)}
+    import sqlite3
+
+    conn = sqlite3.connect(tmp_path / "data" / "inbox.db")
+    (diags,) = conn.execute("SELECT diagnostics FROM deliveries WHERE delivery_id='m-2'").fetchone()
+    conn.close()
+    assert json.loads(diags) and all(d.startswith("record 0") for d in json.loads(diags)), diags
+
+
 # -- load and crash: every acknowledged delivery processed exactly once ----------------------
 
 

@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from mapper.serve.config import ServeConfig, ServeRoute
-from mapper.serve.inbox import FILTERED, PENDING, Inbox
+from mapper.serve.inbox import FILTERED, PENDING, Entry, Inbox
 from mapper.serve.metrics import Metrics
 from mapper.serve.verify import Delivery, verify
 from mapper.serve.worker import Layout, Worker
@@ -76,6 +76,8 @@ class Intake:
         self.slots = {r.name: asyncio.Semaphore(r.limits.concurrency) for r in config.routes}
         self.secrets = {r.name: RouteSecrets(r.secret, self.inbox) for r in config.routes}
         self.worker: Worker | None = None
+        self.waiting: dict[int, asyncio.Future[str]] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -141,25 +143,51 @@ class Intake:
             json.loads(body)
         except ValueError:
             raise _Refused(400, "not-json") from None
-        return self._store(route, verdict.delivery_id, verdict.event, headers, body, info)
+        stored = self._store(route, verdict.delivery_id, verdict.event, headers, body, info)
+        return await self._answer(route, *stored)
+
+    async def _answer(self, route: ServeRoute, row: int | None, key: str, outcome: str) -> Response:
+        """202 once stored; with `ack: mapped`, 200 with the outcome once the worker decided."""
+        if row is not None and outcome == "accepted" and route.ack == "mapped":
+            waiter = asyncio.get_running_loop().create_future()
+            self.waiting[row] = waiter
+            self._wake()
+            try:
+                outcome = await asyncio.wait_for(waiter, route.limits.request_timeout)
+                return JSONResponse({"delivery": key, "outcome": outcome}, status_code=200)
+            except TimeoutError:
+                pass  # stored: the worker maps it later
+            finally:
+                self.waiting.pop(row, None)
+        elif row is not None and outcome == "accepted":
+            self._wake()
+        return JSONResponse({"delivery": key, "outcome": outcome}, status_code=202 if row else 200)
+
+    def _wake(self) -> None:
+        if self.worker is not None:
+            self.worker.idle.clear()
+            self.worker.wake.set()
+
+    def settled(self, entry: Entry, outcome: str) -> None:
+        """Called by the worker thread per settled delivery: metrics, and a waiting request."""
+        self.metrics.delivered(entry.route, outcome, time.time() - entry.received)
+        waiter = self.waiting.get(entry.id)
+        if waiter is not None and self.loop is not None:
+            self.loop.call_soon_threadsafe(_resolve, waiter, outcome)
 
     def _store(
         self, route: ServeRoute, delivery_id: str | None, event: str | None,
         headers: dict[str, str], body: bytes, info: dict[str, object],
-    ) -> Response:  # fmt: skip
+    ) -> tuple[int | None, str, str]:  # fmt: skip
         mapped = bool(route.events.get(event or ""))
         status, diags = (PENDING, []) if mapped else (FILTERED, [f"no mapping for event {event}"])
         key = delivery_id or f"generated-{uuid.uuid4().hex}"
-        new = self.inbox.add(route.name, key, event, kept_headers(headers), body,
+        row = self.inbox.add(route.name, key, event, kept_headers(headers), body,
                              status=status, diagnostics=diags)  # fmt: skip
-        outcome = ("accepted" if mapped else FILTERED) if new else "duplicate"
+        outcome = ("accepted" if mapped else FILTERED) if row is not None else "duplicate"
         info["outcome"] = outcome
         self.metrics.delivered(route.name, outcome, 0.0 if outcome == FILTERED else None)
-        if new and mapped and self.worker is not None:
-            self.worker.idle.clear()
-            self.worker.wake.set()
-        body_out = {"delivery": key, "outcome": outcome}
-        return JSONResponse(body_out, status_code=202 if new else 200)
+        return row, key, outcome
 
     async def healthz(self, request: Request) -> Response:
         """Liveness and inbox depth; `?wait=SECONDS` first waits (≤ 60 s) for an empty inbox."""
@@ -183,6 +211,11 @@ class Intake:
     async def metrics_text(self, request: Request) -> Response:
         text = self.metrics.render(self.inbox.depth())
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+
+
+def _resolve(waiter: asyncio.Future[str], outcome: str) -> None:
+    if not waiter.done():
+        waiter.set_result(outcome)
 
 
 async def _read(request: Request, limit: int) -> bytes:
@@ -216,8 +249,9 @@ def create_app(config: ServeConfig, *, worker: bool = True) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         thread = None
+        intake.loop = asyncio.get_running_loop()
         if worker:
-            intake.worker = Worker(config, observe=metrics.delivered)
+            intake.worker = Worker(config, observe=intake.settled)
             thread = threading.Thread(
                 target=intake.worker.serve_forever, name="mapper-serve-worker", daemon=True
             )

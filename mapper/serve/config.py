@@ -12,7 +12,7 @@ import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
@@ -63,6 +63,12 @@ class Route(Shape):
         description="Event type -> mapping file(s), relative to the config file."
     )
     limits: Limits | None = Field(None, description="Overrides of the top-level limits.")
+    ack: Literal["stored", "mapped"] = Field(
+        "stored",
+        description="stored: answer once the delivery is in the inbox; mapped: once the worker "
+        "has mapped it too (the answer carries the outcome; 202 if that takes longer than "
+        "the request timeout).",
+    )
 
     @field_validator("source")
     @classmethod
@@ -108,6 +114,7 @@ class ServeRoute:
     secret: bytes | None
     limits: Limits
     events: dict[str, tuple[RouteMapping, ...]]
+    ack: str = "stored"
 
     def mappings(self) -> tuple[RouteMapping, ...]:
         """Every mapping of the route, each once."""
@@ -193,7 +200,8 @@ def _route(
                 compiled[file] = RouteMapping(f"{name}/{_slug(Path(file).stem)}", plan)
             found.append(compiled[file])
         events[event] = tuple(found)
-    return ServeRoute(name, route.path, route.source, secret, route.limits or spec.limits, events)
+    limits = route.limits or spec.limits
+    return ServeRoute(name, route.path, route.source, secret, limits, events, route.ack)
 
 
 def _slug(text: str) -> str:

@@ -96,8 +96,9 @@ class Inbox:
     def add(
         self, route: str, delivery_id: str, event: str | None, headers: Mapping[str, str],
         body: bytes, *, status: str = PENDING, diagnostics: Sequence[str] = (),
-    ) -> bool:  # fmt: skip
-        """Store one delivery durably; False when (route, delivery_id) was stored before."""
+    ) -> int | None:  # fmt: skip
+        """Store one delivery durably; its inbox id, or None when (route, delivery_id) was
+        stored before."""
         now = time.time()
         cursor = self.conn.execute(
             "INSERT OR IGNORE INTO deliveries (route, delivery_id, event, received, headers, body,"
@@ -106,7 +107,7 @@ class Inbox:
              json.dumps(list(diagnostics)) if diagnostics else None,
              None if status == PENDING else now),
         )  # fmt: skip
-        return cursor.rowcount == 1
+        return cursor.lastrowid if cursor.rowcount == 1 else None
 
     # -- the worker ---------------------------------------------------------------------------
 

@@ -24,7 +24,6 @@ import json
 import logging
 import shutil
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,8 +58,8 @@ class Layout:
         return self.root / "staging" / f"{seq:08d}"
 
 
-Observer = Callable[[str, str, float], None]
-"""Told (route, outcome, seconds from receipt) per settled delivery (the metrics)."""
+Observer = Callable[[Entry, str], None]
+"""Told (delivery, outcome) per settled delivery (the metrics, a request waiting for it)."""
 
 
 class Worker:
@@ -141,7 +140,7 @@ class Worker:
 
     def _observed(self, entry: Entry, outcome: str) -> None:
         if self.observe is not None:
-            self.observe(entry.route, outcome, time.time() - entry.received)
+            self.observe(entry, outcome)
 
     def _mapping(self, key: str) -> RouteMapping | None:
         for route in self.config.routes:
