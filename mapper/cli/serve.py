@@ -47,7 +47,7 @@ def serve(
 ) -> None:
     """Receive webhooks, verify them, store them durably, and map them into the outbox.
 
-    Example: `mapper serve examples/serve/serve.yaml --port 8080`
+    Example: `mapper serve mappings/github/serve.yaml --data serve-data`
     """
     from mapper.errors import UsageError
     from mapper.serve.config import load_config
