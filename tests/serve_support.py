@@ -33,7 +33,7 @@ CONFIG = """\
 version: 1
 data: data
 connection_id: serve-test
-limits: {{max_body_bytes: {max_body}, concurrency: 64}}
+limits: {{max_body_bytes: {max_body}, concurrency: 64, request_timeout: {timeout}}}
 worker: {{batch_size: {batch}, poll_interval: 0.05}}
 routes:
   - path: /hooks/github
@@ -46,12 +46,19 @@ routes:
 
 
 def write_config(
-    folder: Path, *, max_body: int = 1_048_576, batch: int = 200, ack: str = "stored"
+    folder: Path,
+    *,
+    max_body: int = 1_048_576,
+    batch: int = 200,
+    ack: str = "stored",
+    timeout: float = 10,
 ) -> Path:
     """A config in `folder` serving GitHub pushes through the bundled push mapping."""
     path = folder / "serve.yaml"
     mapping = ROOT / "mappings/github/push.yaml"
-    path.write_text(CONFIG.format(max_body=max_body, batch=batch, mapping=mapping, ack=ack))
+    path.write_text(
+        CONFIG.format(max_body=max_body, batch=batch, mapping=mapping, ack=ack, timeout=timeout)
+    )
     return path
 
 

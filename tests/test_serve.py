@@ -126,7 +126,7 @@ REQUESTS = [  # name, body, headers, status, outcome or error
 def served(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """One server that has answered REQUESTS (in order) and mapped what it accepted."""
     folder = tmp_path_factory.mktemp("serve")
-    with Server(write_config(folder, max_body=65_536)) as server:
+    with Server(write_config(folder, max_body=65_536, timeout=2)) as server:
         answers = {}
         for name, body, hdrs, *_ in REQUESTS:
             code, reply = _sent(server, body, hdrs)
@@ -147,6 +147,17 @@ def test_refused_deliveries_change_nothing_and_a_replay_is_not_processed_again(s
         "r-1": "mapped", "r-8": "filtered", "r-9": "mapped",
     }  # fmt: skip
     assert {d: n for d, (_, n) in rows.items()} == {"r-1": 1, "r-8": 0, "r-9": 1}
+
+
+def test_a_body_that_never_arrives_times_out(served: Any) -> None:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", served[0].port), timeout=30) as sock:
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers(BODY, "r-slow").items())
+        request = f"POST /hooks/github HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n{head}\r\n"
+        sock.sendall(request.encode() + b"{")  # 1 of the 100 bytes, then nothing
+        assert sock.recv(200).startswith(b"HTTP/1.1 408 ")
+    assert "r-slow" not in delivery_rows(served[1])
 
 
 def test_metrics_and_access_log(served: Any) -> None:

@@ -193,7 +193,11 @@ class Intake:
         """Liveness and inbox depth; `?wait=SECONDS` first waits (≤ 60 s) for an empty inbox."""
         await self._drained(request.query_params.get("wait", ""))
         alive = self.worker is None or not self.worker.stop.is_set()
-        body = {"status": "ok" if alive else "stopping", "inboxDepth": self.inbox.depth()}
+        body: dict[str, object] = {
+            "status": "ok" if alive else "stopping", "inboxDepth": self.inbox.depth(),
+        }  # fmt: skip
+        if self.worker is not None and self.worker.failures:
+            body["workerFailures"] = self.worker.failures
         return JSONResponse(body, status_code=200 if alive else 503)
 
     async def _drained(self, wait: str) -> None:

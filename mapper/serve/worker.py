@@ -73,6 +73,7 @@ class Worker:
         self.wake = threading.Event()
         self.stop = threading.Event()
         self.idle = threading.Event()  # set when a round found nothing pending
+        self.failures = 0  # rounds that raised (shown by /healthz)
 
     def close(self) -> None:
         self.inbox.close()
@@ -81,7 +82,14 @@ class Worker:
         """Recover, then process until `stop` is set; the current batch always finishes."""
         self.recover()
         while not self.stop.is_set():
-            if not self.round():
+            try:
+                taken = self.round()
+            except Exception:  # a bug or a full disk must not stop intake: log, retry later
+                log.exception("the worker round failed; retrying")
+                self.failures += 1
+                self.stop.wait(max(1.0, self.config.worker.poll_interval))
+                continue
+            if not taken:
                 self.idle.set()
                 self.wake.wait(self.config.worker.poll_interval)
                 self.wake.clear()
