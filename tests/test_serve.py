@@ -343,3 +343,49 @@ def _send_into(server: Server, items: list[tuple[str, bytes]], acked: _Acks) -> 
     from tests.serve_support import send_all
 
     send_all(server, items, acked)
+
+
+# -- the command line and the stores, in process -------------------------------------------------
+
+
+def test_cli_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from typer.testing import CliRunner
+
+    from mapper.cli import app
+
+    monkeypatch.setenv("SERVE_TEST_SECRET", SECRET)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\ndata: d\nconnection_id: c\nroutes: []\n")
+    runner = CliRunner()
+    result = runner.invoke(app, ["serve", str(bad)])
+    assert (result.exit_code, "bad.yaml:4:9" in result.output) == (1, True), result.output
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = runner.invoke(app, ["serve", str(write_config(tmp_path)), "--port", port])
+    assert result.exit_code == 4 and "cannot listen" in result.output, result.output
+    (tmp_path / "file").write_text("")
+    result = runner.invoke(app, ["serve", str(write_config(tmp_path)), "--port", "0",
+                                 "--data", str(tmp_path / "file" / "data")])  # fmt: skip
+    assert result.exit_code == 4 and "cannot open the inbox" in result.output, result.output
+    result = runner.invoke(app, ["outbox", "list", str(tmp_path / "nothing")])
+    assert result.exit_code == 2 and "no server has run" in result.output, result.output
+
+
+def test_connect_installations_are_kept_per_client_key(tmp_path: Path) -> None:
+    from mapper.serve.app import RouteSecrets
+    from mapper.serve.inbox import Inbox
+
+    inbox = Inbox(tmp_path / "inbox.db")
+    try:
+        secrets = RouteSecrets(None, inbox)
+        inbox.install("jira:1", "s1", "https://a.example")
+        inbox.install("jira:1", "s2", "https://a.example")  # a reinstall replaces the secret
+        assert (secrets.installation("jira:1"), secrets.installation("jira:2")) == (b"s2", None)
+        inbox.uninstall("jira:1")
+        assert secrets.installation("jira:1") is None and secrets.shared() is None
+    finally:
+        inbox.close()

@@ -49,7 +49,7 @@ def serve(
 
     Example: `mapper serve mappings/github/serve.yaml --data serve-data`
     """
-    from mapper.errors import UsageError
+    from mapper.errors import MapperError, UsageError
     from mapper.serve.config import load_config
     from mapper.serve.server import check_installed
     from mapper.serve.server import serve as run_server
@@ -71,6 +71,8 @@ def serve(
         run_server(loaded, host=host, port=port, ready=ready, graceful=graceful)
     except KeyboardInterrupt:  # uvicorn re-raises the SIGTERM/SIGINT it handled gracefully
         err.print("mapper serve: stopped")
+    except MapperError as error:
+        fail(EXIT_IO, list(error.diagnostics))
     except OSError as error:
         fail(EXIT_IO, message=f"[red]cannot listen on {host}:{port}: {error.strerror or error}[/]")
     raise typer.Exit(EXIT_OK)

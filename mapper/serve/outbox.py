@@ -11,6 +11,7 @@ batches up to SEQ: their folders are removed and they leave the list.
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +44,11 @@ def _open(data: Path) -> Inbox:
     if not layout.inbox.is_file():
         message = f"{layout.inbox} does not exist: no server has run with this data folder"
         raise UsageError([Diagnostic("usage.invalid", message)])
-    return Inbox(layout.inbox)
+    try:
+        return Inbox(layout.inbox)
+    except (OSError, sqlite3.Error) as error:
+        message = f"cannot open {layout.inbox}: {error}"
+        raise OutputError([Diagnostic("output.write-failed", message)]) from None
 
 
 def _bodies(folder: Path, name: str) -> list[bytes]:

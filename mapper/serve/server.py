@@ -9,9 +9,10 @@ stops the worker after its current batch.
 from __future__ import annotations
 
 import socket
+import sqlite3
 from collections.abc import Callable
 
-from mapper.errors import Diagnostic, UsageError
+from mapper.errors import Diagnostic, OutputError, UsageError
 from mapper.serve.config import ServeConfig
 
 INSTALL_HINT = "install it with: pip install 'twg-mapper[serve]' (starlette, uvicorn, pyjwt)"
@@ -44,6 +45,7 @@ def serve(
 
     Raises:
         UsageError: the serve extra is not installed.
+        OutputError: the inbox cannot be created or opened in the data folder.
         OSError: the address cannot be bound.
     """
     check_installed()
@@ -56,9 +58,18 @@ def serve(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # accepted connections inherit it: no 40 ms Nagle/delayed-ACK stall per keep-alive answer
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
     bound = sock.getsockname()[1]
-    app = create_app(config, worker=worker)
+    try:
+        app = create_app(config, worker=worker)
+    except (OSError, sqlite3.Error) as error:
+        sock.close()
+        message = f"cannot open the inbox in {config.data}: {error}"
+        raise OutputError([Diagnostic("output.write-failed", message)]) from None
     settings = uvicorn.Config(
         app, log_config=None, access_log=False, timeout_graceful_shutdown=int(graceful),
         lifespan="on", server_header=False,
