@@ -4,6 +4,7 @@ every acknowledged delivery processed exactly once."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import sys
@@ -388,4 +389,72 @@ def test_connect_installations_are_kept_per_client_key(tmp_path: Path) -> None:
         inbox.uninstall("jira:1")
         assert secrets.installation("jira:1") is None and secrets.shared() is None
     finally:
+        inbox.close()
+
+
+def test_connect_lifecycle_routes_keep_the_installation_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In process: the lifecycle wiring against the documented connect/verify interface (the
+    verify helper's modules do the authentication and the payload parsing; faked here)."""
+    import types
+    from dataclasses import dataclass
+
+    from mapper.serve import app as app_module
+    from mapper.serve.verify import Verdict
+
+    @dataclass
+    class Installation:
+        client_key: str
+        shared_secret: str
+        base_url: str
+        event_type: str
+
+    def parse_lifecycle(body: bytes) -> Installation:
+        data = json.loads(body)
+        if "clientKey" not in data:
+            raise ValueError("no clientKey")
+        return Installation(data["clientKey"], data.get("sharedSecret", ""), "", data["eventType"])
+
+    fake = types.ModuleType("mapper.serve.connect")
+    fake.parse_lifecycle = parse_lifecycle  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "mapper.serve.connect", fake)
+    signer = {"installation": None}
+    monkeypatch.setattr(
+        app_module, "verify",
+        lambda kind, d, s, now: Verdict(True, None, None, None, installation=signer["installation"]),
+    )  # fmt: skip
+    path = tmp_path / "serve.yaml"
+    jira = ROOT / "mappings/jira/webhook-issue-created.yaml"
+    path.write_text(
+        "version: 1\ndata: data\nconnection_id: c\nroutes:\n  - path: /hooks/jira\n"
+        f"    source: jira\n    events: {{'jira:issue_created': {jira}}}\n"
+    )
+    config, diags = load_config(path)
+    assert config is not None, diags
+    asyncio.run(_lifecycle_calls(app_module.create_app(config, worker=False), tmp_path, signer))
+
+
+async def _lifecycle_calls(app: Any, tmp_path: Path, signer: dict[str, Any]) -> None:
+    import httpx
+
+    from mapper.serve.inbox import Inbox
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+
+        async def post(action: str, body: dict[str, str]) -> int:
+            return (await client.post(f"/hooks/jira/{action}", json=body)).status_code
+
+        installed = {"clientKey": "k1", "sharedSecret": "s1", "eventType": "installed"}
+        assert await post("installed", installed) == 204
+        assert await post("installed", {"eventType": "installed"}) == 400
+        signer["installation"] = "k2"  # another tenant may not uninstall k1
+        gone = {"clientKey": "k1", "eventType": "uninstalled"}
+        assert await post("uninstalled", gone) == 401
+        inbox = Inbox(tmp_path / "data" / "inbox.db")
+        assert inbox.installation_secret("k1") == b"s1"
+        signer["installation"] = "k1"
+        assert await post("uninstalled", gone) == 204
+        assert inbox.installation_secret("k1") is None
         inbox.close()

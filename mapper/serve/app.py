@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import json
 import logging
 import threading
@@ -29,10 +30,11 @@ from starlette.routing import Route
 from mapper.serve.config import ServeConfig, ServeRoute
 from mapper.serve.inbox import FILTERED, PENDING, Entry, Inbox
 from mapper.serve.metrics import Metrics
-from mapper.serve.verify import Delivery, verify
+from mapper.serve.verify import Delivery, Verdict, verify
 from mapper.serve.worker import Layout, Worker
 
 access_log = logging.getLogger("mapper.serve.access")
+CONNECT_SOURCES = ("jira", "confluence")  # Connect apps: lifecycle routes, per-installation secrets
 _SECRET_WORDS = ("signature", "token", "secret", "authorization", "cookie", "jwt")
 
 
@@ -81,7 +83,8 @@ class Intake:
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
-        route = self.config.route(request.url.path)
+        path = request.url.path
+        route = self.config.route(path) or self.config.route(path.rsplit("/", 1)[0])
         assert route is not None  # only configured paths reach here
         info: dict[str, object] = {"route": route.name}
         try:
@@ -113,9 +116,10 @@ class Intake:
         finally:
             slot.release()
 
-    async def _accept(
-        self, route: ServeRoute, request: Request, info: dict[str, object]
-    ) -> Response:
+    async def _verified(
+        self, route: ServeRoute, request: Request
+    ) -> tuple[bytes, dict[str, str], Verdict]:
+        """The body within the limits, and the source's verdict on it (401 when refused)."""
         limits = route.limits
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limits.max_body_bytes:
@@ -134,6 +138,41 @@ class Intake:
         verdict = verify(route.source, delivery, self.secrets[route.name], now=time.time())
         if not verdict.ok:
             raise _Refused(401, verdict.reason or "unverified")
+        return body, headers, verdict
+
+    async def _lifecycle(
+        self, route: ServeRoute, request: Request, info: dict[str, object]
+    ) -> Response:
+        """Connect `installed` / `uninstalled`: keep or forget the installation's secret.
+
+        The request is verified by the source's `verify` (lifecycle authentication is its
+        business); `mapper.serve.connect.parse_lifecycle` reads the payload.
+        """
+        body, _, verdict = await self._verified(route, request)
+        try:
+            connect = importlib.import_module("mapper.serve.connect")
+        except ImportError:
+            raise _Refused(501, "connect-unavailable") from None
+        try:
+            found = connect.parse_lifecycle(body)
+        except ValueError:
+            raise _Refused(400, "bad-lifecycle-payload") from None
+        if verdict.installation and verdict.installation != found.client_key:
+            raise _Refused(401, "wrong-installation")
+        action = request.url.path.rsplit("/", 1)[1]
+        if action == "installed":
+            self.inbox.install(found.client_key, found.shared_secret, found.base_url)
+        else:
+            self.inbox.uninstall(found.client_key)
+        info.update(outcome=action, installation=found.client_key)
+        return Response(status_code=204)
+
+    async def _accept(
+        self, route: ServeRoute, request: Request, info: dict[str, object]
+    ) -> Response:
+        if request.url.path != route.path:
+            return await self._lifecycle(route, request, info)
+        body, headers, verdict = await self._verified(route, request)
         info.update(event=verdict.event, delivery=verdict.delivery_id)
         if verdict.reply is not None:
             info["outcome"] = "challenge"
@@ -271,6 +310,11 @@ def create_app(config: ServeConfig, *, worker: bool = True) -> Starlette:
             intake.inbox.close()
 
     routes = [Route(r.path, intake.handle, methods=["POST"]) for r in config.routes]
+    routes += [
+        Route(f"{r.path.rstrip('/')}/{action}", intake.handle, methods=["POST"])
+        for r in config.routes if r.source in CONNECT_SOURCES
+        for action in ("installed", "uninstalled")
+    ]  # fmt: skip
     routes += [
         Route("/healthz", intake.healthz, methods=["GET"]),
         Route("/metrics", intake.metrics_text, methods=["GET"]),
