@@ -284,16 +284,17 @@ class _Acks(list[str]):
                 self.reached.set()
 
 
-CRASHES = [  # how the server dies: killed by the test during the load, or at a sync step
-    ("sigkill-during-load", {}),
-    ("outputs-committed", {"MAPPER_SYNC_CRASH_AT": "outputs-committed"}),
-    ("state-committed", {"MAPPER_SYNC_CRASH_AT": "state-committed"}),
+CRASHES = [  # how the server stops: by the test during the load, or by itself at a sync step
+    ("sigkill-during-load", {}, signal.SIGKILL),
+    ("sigterm-during-load", {}, signal.SIGTERM),
+    ("outputs-committed", {"MAPPER_SYNC_CRASH_AT": "outputs-committed"}, None),
+    ("state-committed", {"MAPPER_SYNC_CRASH_AT": "state-committed"}, None),
 ]
 
 
-@pytest.mark.parametrize("env", [c[1] for c in CRASHES], ids=[c[0] for c in CRASHES])
+@pytest.mark.parametrize(("env", "kill"), [c[1:] for c in CRASHES], ids=[c[0] for c in CRASHES])
 def test_crash_then_restart_processes_every_acknowledged_delivery_once(
-    tmp_path: Path, env: dict[str, str]
+    tmp_path: Path, env: dict[str, str], kill: signal.Signals | None
 ) -> None:
     items = _items(240)
     config = write_config(tmp_path, batch=40)
@@ -306,18 +307,21 @@ def test_crash_then_restart_processes_every_acknowledged_delivery_once(
         ]
         for t in senders:
             t.start()
-        if not env:
+        if kill is not None:
             assert acked.reached.wait(120)
-            first.stop(signal.SIGKILL)
-        assert first.proc is not None and first.proc.wait(120) == -signal.SIGKILL
+            first.proc.send_signal(kill)  # type: ignore[union-attr]
+        expected = 0 if kill is signal.SIGTERM else -signal.SIGKILL  # SIGTERM: a graceful stop
+        assert first.proc is not None and first.proc.wait(120) == expected
         for t in senders:
             t.join()
     finally:
         first.stop(signal.SIGKILL)
-    if env:  # the worker died inside its first sync: that batch is left running
-        assert _running_batches(tmp_path / "data") == 1
+    running = _running_batches(tmp_path / "data")
+    if kill is None:  # the worker died inside its first sync: that batch is left running
+        assert running == 1
     else:
-        assert 0 < len(acked) < len(items)  # the kill came during the load
+        assert 0 < len(acked) < len(items)  # the stop came during the load
+        assert kill is signal.SIGKILL or running == 0  # a graceful stop finishes its batch
     taken = set(acked)
     with Server(config) as second:  # the sender retries what was not acknowledged, and a few more
         retry = [i for i in items if i[0] not in taken] + [i for i in items if i[0] in taken][:10]
