@@ -462,3 +462,42 @@ async def _lifecycle_calls(app: Any, tmp_path: Path, signer: dict[str, Any]) -> 
         assert await post("uninstalled", gone) == 204
         assert inbox.installation_secret("k1") is None
         inbox.close()
+
+
+def test_a_failing_round_is_recovered_and_nothing_is_left_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In process: the first sync raises (a full disk, say); the worker logs it, recovers the
+    batch it left running and maps everything once."""
+    from mapper.serve import worker as worker_module
+    from mapper.serve.inbox import Inbox
+
+    monkeypatch.setenv("SERVE_TEST_SECRET", SECRET)
+    config, diags = load_config(write_config(tmp_path))
+    assert config is not None, diags
+    real, calls = worker_module.sync_files, []
+
+    def flaky(*args: Any, **kw: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError(28, "No space left on device")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(worker_module, "sync_files", flaky)
+    inbox = Inbox(tmp_path / "data" / "inbox.db")
+    for n in range(3):
+        inbox.add("hooks-github", f"f-{n}", "push", {}, push_body(n))
+    inbox.close()
+    worker = worker_module.Worker(config)
+    thread = threading.Thread(target=worker.serve_forever)
+    thread.start()
+    try:
+        assert worker.idle.wait(60)  # set once a round finds nothing pending
+    finally:
+        worker.stop.set()
+        worker.wake.set()
+        thread.join(60)
+        worker.close()
+    assert worker.failures == 1 and len(calls) == 2
+    assert _running_batches(tmp_path / "data") == 0
+    _exactly_once(tmp_path / "data", [(f"f-{n}", b"") for n in range(3)])

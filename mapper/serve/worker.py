@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,13 +81,20 @@ class Worker:
 
     def serve_forever(self) -> None:
         """Recover, then process until `stop` is set; the current batch always finishes."""
-        self.recover()
+        failed = True  # start as after a failure: recover first
         while not self.stop.is_set():
             try:
+                if failed:
+                    self.recover()  # a batch the failure left running is finished or re-run
+                    failed = False
                 taken = self.round()
-            except Exception:  # a bug or a full disk must not stop intake: log, retry later
-                log.exception("the worker round failed; retrying")
+            except Exception as error:  # a full disk or a bug must not stop intake: retry later
+                if isinstance(error, OSError | sqlite3.Error):
+                    log.error("the worker round failed (%s); retrying", error)
+                else:
+                    log.exception("the worker round failed; retrying")
                 self.failures += 1
+                failed = True
                 self.stop.wait(max(1.0, self.config.worker.poll_interval))
                 continue
             if not taken:
