@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -79,6 +78,8 @@ def serve(
 
 
 def _logging(access: bool) -> None:
+    import logging
+
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
     for name, level in (("mapper.serve.access", logging.INFO), ("mapper.serve", logging.WARNING)):
