@@ -53,6 +53,8 @@ CONFIG_CASES = [
     ("missing mapping", GOOD_ROUTE.replace(str(PUSH), "nope.yaml").join(["routes:\n", ""]),
      "serve.missing-mapping", 8),
     ("duplicate path", "routes:\n" + GOOD_ROUTE + GOOD_ROUTE, "serve.duplicate-route", 9),
+    ("reserved path", GOOD_ROUTE.replace("/hooks/github", "/metrics").join(["routes:\n", ""]),
+     "serve.reserved-path", 5),
     ("bad path", GOOD_ROUTE.replace("/hooks/github", "hooks").join(["routes:\n", ""]),
      "serve.invalid-value", 5),
 ]  # fmt: skip

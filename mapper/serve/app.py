@@ -84,7 +84,7 @@ class Intake:
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
         path = request.url.path
-        route = self.config.route(path) or self.config.route(path.rsplit("/", 1)[0])
+        route = self.config.route(path) or self.config.route(path.rsplit("/", 1)[0] or "/")
         assert route is not None  # only configured paths reach here
         info: dict[str, object] = {"route": route.name}
         try:

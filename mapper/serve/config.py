@@ -249,7 +249,15 @@ def _compile(
     return plan
 
 
+RESERVED_PATHS = ("/healthz", "/metrics")
+
+
 def _check_unique(routes: tuple[ServeRoute, ...], smap: SourceMap, diags: list[Diagnostic]) -> None:
+    for index, route in enumerate(routes):
+        if route.path in RESERVED_PATHS:
+            message = f"{route.path} is the server's own endpoint; give the route another path"
+            loc = ("routes", index, "path")
+            diags.append(smap.locate(Diagnostic("serve.reserved-path", message, loc=loc)))
     for attr in ("path", "name"):
         seen: set[str] = set()
         for index, route in enumerate(routes):
