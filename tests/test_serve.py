@@ -398,72 +398,73 @@ def test_connect_installations_are_kept_per_client_key(tmp_path: Path) -> None:
         inbox.close()
 
 
-def test_connect_lifecycle_routes_keep_the_installation_secret(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """In process: the lifecycle wiring against the documented connect/verify interface (the
-    verify helper's modules do the authentication and the payload parsing; faked here)."""
-    import types
-    from dataclasses import dataclass
-
-    from mapper.serve import app as app_module
-    from mapper.serve.verify import Verdict
-
-    @dataclass
-    class Installation:
-        client_key: str
-        shared_secret: str
-        base_url: str
-        event_type: str
-
-    def parse_lifecycle(body: bytes) -> Installation:
-        data = json.loads(body)
-        if "clientKey" not in data:
-            raise ValueError("no clientKey")
-        return Installation(data["clientKey"], data.get("sharedSecret", ""), "", data["eventType"])
-
-    fake = types.ModuleType("mapper.serve.connect")
-    fake.parse_lifecycle = parse_lifecycle  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "mapper.serve.connect", fake)
-    signer = {"installation": None}
-    monkeypatch.setattr(
-        app_module, "verify",
-        lambda kind, d, s, now: Verdict(True, None, None, None, installation=signer["installation"]),
-    )  # fmt: skip
+def test_connect_lifecycle_then_a_signed_jira_webhook(tmp_path: Path) -> None:
+    """In process (ASGI, no worker): a first install (allowed for the setup window), a
+    re-install without a token refused, a Jira webhook signed with the stored secret stored, an
+    uninstall signed by the installation, and the same webhook refused afterwards."""
     path = tmp_path / "serve.yaml"
     jira = ROOT / "mappings/jira/webhook-issue-created.yaml"
     path.write_text(
         "version: 1\ndata: data\nconnection_id: c\nroutes:\n  - path: /hooks/jira\n"
-        f"    source: jira\n    events: {{'jira:issue_created': {jira}}}\n"
+        "    source: jira\n    connect: {base_url: 'https://app.example', allow_first_install: true}\n"
+        f"    events: {{'jira:issue_created': {jira}}}\n"
     )
     config, diags = load_config(path)
     assert config is not None, diags
-    asyncio.run(_lifecycle_calls(app_module.create_app(config, worker=False), tmp_path, signer))
+    from mapper.serve.app import create_app
+
+    asyncio.run(_connect_calls(create_app(config, worker=False)))
+    rows = delivery_rows(tmp_path / "data")
+    assert rows == {"wh-1": ("pending", 0)}
 
 
-async def _lifecycle_calls(app: Any, tmp_path: Path, signer: dict[str, Any]) -> None:
+def _jwt(method: str, path: str, key: str, secret: str) -> str:
+    import time
+
+    import jwt
+
+    from mapper.serve import connect
+
+    now = int(time.time())
+    claims = {"iss": key, "iat": now, "exp": now + 60, "qsh": connect.qsh(method, path, "")}
+    return "JWT " + jwt.encode(claims, secret, algorithm="HS256")
+
+
+S1 = "s" * 40  # a shared secret as long as Connect's (PyJWT warns below 32 bytes)
+
+
+async def _connect_calls(app: Any) -> None:
     import httpx
 
-    from mapper.serve.inbox import Inbox
-
     transport = httpx.ASGITransport(app=app)
+    life = {"key": "app", "clientKey": "k1", "baseUrl": "https://acme.atlassian.net"}
+    installed = {**life, "eventType": "installed", "sharedSecret": S1}
+    uninstalled = {**life, "eventType": "uninstalled"}
+    webhook = (ROOT / "samples/jira/webhook-issue-created.json").read_bytes()
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
 
-        async def post(action: str, body: dict[str, str]) -> int:
-            return (await client.post(f"/hooks/jira/{action}", json=body)).status_code
+        async def post(path: str, body: Any, auth: str | None = None) -> tuple[int, str]:
+            hdrs = {"content-type": "application/json", "x-atlassian-webhook-identifier": "wh-1"}
+            if auth:
+                hdrs["authorization"] = auth
+            raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+            reply = await client.post(path, content=raw, headers=hdrs)
+            return reply.status_code, reply.text
 
-        installed = {"clientKey": "k1", "sharedSecret": "s1", "eventType": "installed"}
-        assert await post("installed", installed) == 204
-        assert await post("installed", {"eventType": "installed"}) == 400
-        signer["installation"] = "k2"  # another tenant may not uninstall k1
-        gone = {"clientKey": "k1", "eventType": "uninstalled"}
-        assert await post("uninstalled", gone) == 401
-        inbox = Inbox(tmp_path / "data" / "inbox.db")
-        assert inbox.installation_secret("k1") == b"s1"
-        signer["installation"] = "k1"
-        assert await post("uninstalled", gone) == 204
-        assert inbox.installation_secret("k1") is None
-        inbox.close()
+        assert (await post("/hooks/jira/installed", installed))[0] == 204  # first install
+        assert (await post("/hooks/jira/installed", {**installed, "sharedSecret": "e" * 40}))[
+            0
+        ] == 401
+        assert (await post("/hooks/jira/installed", {"eventType": "installed"}))[0] == 400
+        signed = _jwt("POST", "/hooks/jira", "k1", S1)
+        assert (await post("/hooks/jira", webhook, signed))[0] == 202
+        assert (await post("/hooks/jira", webhook, _jwt("POST", "/hooks/jira", "k1", "e" * 40)))[
+            0
+        ] == 401
+        bye = _jwt("POST", "/hooks/jira/uninstalled", "k1", S1)
+        assert (await post("/hooks/jira/uninstalled", uninstalled, bye))[0] == 204
+        code, text = await post("/hooks/jira", webhook, signed)
+        assert code == 401, text  # the installation is gone
 
 
 def test_a_failing_round_is_recovered_and_nothing_is_left_running(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import json
 import logging
 import threading
@@ -27,14 +26,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from mapper.serve.config import ServeConfig, ServeRoute
+from mapper.serve import connect
+from mapper.serve.config import CONNECT_SOURCES, ServeConfig, ServeRoute
 from mapper.serve.inbox import FILTERED, PENDING, Entry, Inbox
 from mapper.serve.metrics import Metrics
-from mapper.serve.verify import Delivery, Verdict, verify
+from mapper.serve.verify import Delivery, Verdict, VerifyOptions, verify
 from mapper.serve.worker import Layout, Worker
 
 access_log = logging.getLogger("mapper.serve.access")
-CONNECT_SOURCES = ("jira", "confluence")  # Connect apps: lifecycle routes, per-installation secrets
 _SECRET_WORDS = ("signature", "token", "secret", "authorization", "cookie", "jwt")
 
 
@@ -116,10 +115,8 @@ class Intake:
         finally:
             slot.release()
 
-    async def _verified(
-        self, route: ServeRoute, request: Request
-    ) -> tuple[bytes, dict[str, str], Verdict]:
-        """The body within the limits, and the source's verdict on it (401 when refused)."""
+    async def _received(self, route: ServeRoute, request: Request) -> Delivery:
+        """The request with its body, within the route's limits (413, 415, 408)."""
         limits = route.limits
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limits.max_body_bytes:
@@ -134,37 +131,47 @@ class Intake:
         except TimeoutError:
             raise _Refused(408, "timeout") from None
         headers = {k.lower(): v for k, v in request.headers.items()}
-        delivery = Delivery(request.method, request.url.path, request.url.query, headers, body)
-        verdict = verify(route.source, delivery, self.secrets[route.name], now=time.time())
+        return Delivery(request.method, request.url.path, request.url.query, headers, body)
+
+    async def _verified(
+        self, route: ServeRoute, request: Request
+    ) -> tuple[bytes, dict[str, str], Verdict]:
+        """The body within the limits, and the source's verdict on it (401 when refused)."""
+        delivery = await self._received(route, request)
+        options = VerifyOptions(max_body=route.limits.max_body_bytes, base_path=_base_path(route))
+        secrets = self.secrets[route.name]
+        verdict = verify(route.source, delivery, secrets, now=time.time(), options=options)
         if not verdict.ok:
             raise _Refused(401, verdict.reason or "unverified")
-        return body, headers, verdict
+        return delivery.body, dict(delivery.headers), verdict
 
     async def _lifecycle(
         self, route: ServeRoute, request: Request, info: dict[str, object]
     ) -> Response:
-        """Connect `installed` / `uninstalled`: keep or forget the installation's secret.
-
-        The request is verified by the source's `verify` (lifecycle authentication is its
-        business); `mapper.serve.connect.parse_lifecycle` reads the payload.
-        """
-        body, _, verdict = await self._verified(route, request)
-        try:
-            connect = importlib.import_module("mapper.serve.connect")
-        except ImportError:
-            raise _Refused(501, "connect-unavailable") from None
-        try:
-            found = connect.parse_lifecycle(body)
-        except ValueError:
-            raise _Refused(400, "bad-lifecycle-payload") from None
-        if verdict.installation and verdict.installation != found.client_key:
-            raise _Refused(401, "wrong-installation")
-        action = request.url.path.rsplit("/", 1)[1]
+        """Connect `installed` / `uninstalled`: keep or forget the installation's secret,
+        as `connect.authenticate_lifecycle` decides (401 when it refuses, 400 when malformed)."""
+        delivery = await self._received(route, request)
+        settings = route.connect
+        assert settings is not None  # lifecycle routes exist for Connect routes only
+        policy = connect.LifecyclePolicy(
+            settings.base_url, settings.public_key, settings.allow_first_install,
+            base_path=_base_path(route),
+        )  # fmt: skip
+        action: connect.LifecycleEvent = (
+            "installed" if delivery.path.endswith("/installed") else "uninstalled"
+        )
+        verdict = connect.authenticate_lifecycle(
+            action, delivery, self.secrets[route.name], policy, now=time.time()
+        )
+        found = verdict.installation
+        if not verdict.ok or found is None:
+            status = 400 if verdict.reason == "malformed" else 401
+            raise _Refused(status, verdict.reason or "unverified")
         if action == "installed":
-            self.inbox.install(found.client_key, found.shared_secret, found.base_url)
+            self.inbox.install(found.client_key, found.shared_secret or "", found.base_url)
         else:
             self.inbox.uninstall(found.client_key)
-        info.update(outcome=action, installation=found.client_key)
+        info.update(outcome=action, installation=found.client_key, trust=verdict.trust)
         return Response(status_code=204)
 
     async def _accept(
@@ -254,6 +261,15 @@ class Intake:
     async def metrics_text(self, request: Request) -> Response:
         text = self.metrics.render(self.inbox.depth())
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+
+
+def _base_path(route: ServeRoute) -> str:
+    """The path of a Connect app's base URL (stripped for the qsh); "" for other routes."""
+    if route.connect is None:
+        return ""
+    from urllib.parse import urlsplit
+
+    return urlsplit(route.connect.base_url).path.rstrip("/")
 
 
 def _resolve(waiter: asyncio.Future[str], outcome: str) -> None:

@@ -21,7 +21,10 @@ from mapper.language.compiler import compile_mapping
 from mapper.language.loader import SourceMap, load_mapping, parse_yaml, read_mapping_file
 from mapper.language.plan import Plan
 from mapper.language.shapes import Shape, validate_shape
-from mapper.serve.verify import SOURCE_KINDS
+from mapper.serve.sources import KINDS
+
+SOURCE_KINDS = tuple(KINDS)
+CONNECT_SOURCES = ("jira", "confluence")  # Atlassian Connect apps: lifecycle routes, JWTs
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 RoutePath = Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._~/-]*$")]
@@ -52,6 +55,18 @@ class Limits(Shape):
     )
 
 
+class ConnectApp(Shape):
+    """A `jira`/`confluence` route is an Atlassian Connect app: how its lifecycle is trusted."""
+
+    base_url: Name = Field(description="The app's baseUrl (its descriptor's; the JWT audience).")
+    public_key: SecretRef | None = Field(
+        None, description="Atlassian's RS256 public key (PEM) that signs lifecycle calls."
+    )
+    allow_first_install: bool = Field(
+        False, description="Accept a new client key without a verifiable token (setup only)."
+    )
+
+
 class Route(Shape):
     """One webhook endpoint: its path, source kind, secret and mappings per event type."""
 
@@ -63,6 +78,7 @@ class Route(Shape):
         description="Event type -> mapping file(s), relative to the config file."
     )
     limits: Limits | None = Field(None, description="Overrides of the top-level limits.")
+    connect: ConnectApp | None = Field(None, description="Required for jira and confluence.")
     ack: Literal["stored", "mapped"] = Field(
         "stored",
         description="stored: answer once the delivery is in the inbox; mapped: once the worker "
@@ -76,6 +92,15 @@ class Route(Shape):
         if value not in SOURCE_KINDS:
             raise ValueError(f"unknown source {value!r}; known: {', '.join(SOURCE_KINDS)}")
         return value
+
+    @model_validator(mode="after")
+    def _connect_app(self) -> Route:
+        if (self.source in CONNECT_SOURCES) != (self.connect is not None):
+            raise ValueError(
+                f"a {self.source} route {'needs' if self.connect is None else 'takes no'} "
+                "connect: {base_url: ...} (Connect apps only: jira, confluence)"
+            )
+        return self
 
 
 class Worker(Shape):
@@ -104,6 +129,15 @@ class RouteMapping:
     plan: Plan
 
 
+@dataclass(frozen=True, slots=True)
+class ConnectSettings:
+    """A Connect route's lifecycle settings, its public key read."""
+
+    base_url: str
+    public_key: bytes | None
+    allow_first_install: bool
+
+
 @dataclass(frozen=True)
 class ServeRoute:
     """A route ready to serve: its secret read, its mappings compiled."""
@@ -115,6 +149,7 @@ class ServeRoute:
     limits: Limits
     events: dict[str, tuple[RouteMapping, ...]]
     ack: str = "stored"
+    connect: ConnectSettings | None = None
 
     def mappings(self) -> tuple[RouteMapping, ...]:
         """Every mapping of the route, each once."""
@@ -201,7 +236,12 @@ def _route(
             found.append(compiled[file])
         events[event] = tuple(found)
     limits = route.limits or spec.limits
-    return ServeRoute(name, route.path, route.source, secret, limits, events, route.ack)
+    app = None
+    if route.connect is not None:
+        loc_key = (*loc, "connect", "public_key")
+        key = _secret(base, route.connect.public_key, env, smap, loc_key, diags)
+        app = ConnectSettings(route.connect.base_url, key, route.connect.allow_first_install)
+    return ServeRoute(name, route.path, route.source, secret, limits, events, route.ack, app)
 
 
 def _slug(text: str) -> str:
