@@ -103,8 +103,10 @@ def test_without_the_serve_extra_the_error_says_how_to_install(
 # -- one server process: verification, limits, replay, outcomes, metrics, outbox ---------------
 
 
-def _sent(server: Server, body: bytes, hdrs: dict[str, str]) -> tuple[int, dict[str, Any]]:
-    status, reply = server.request("POST", "/hooks/github", body, hdrs)
+def _sent(
+    server: Server, body: bytes, hdrs: dict[str, str], path: str = "/hooks/github"
+) -> tuple[int, dict[str, Any]]:
+    status, reply = server.request("POST", path, body, hdrs)
     return status, json.loads(reply)
 
 
@@ -504,3 +506,70 @@ def test_a_failing_round_is_recovered_and_nothing_is_left_running(
     assert worker.failures == 1 and len(calls) == 2
     assert _running_batches(tmp_path / "data") == 0
     _exactly_once(tmp_path / "data", [(f"f-{n}", b"") for n in range(3)])
+
+
+# -- the other shared-secret kinds over real HTTP, with their bundled samples and mappings -------
+
+
+def _hub(secret: str, body: bytes) -> str:
+    import hashlib
+    import hmac
+
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+KIND_ROUTES = [  # kind, event, sample, mapping, headers(secret, body, delivery id)
+    ("gitlab", "Push Hook", "gitlab/push-webhook.json", "gitlab/push.yaml",
+     lambda sec, body, d: {"x-gitlab-token": sec, "x-gitlab-event": "Push Hook",
+                           "x-gitlab-event-uuid": d}),
+    ("gitlab", "Merge Request Hook", "gitlab/merge-request-webhook.json",
+     "gitlab/merge-request-webhook.yaml",
+     lambda sec, body, d: {"x-gitlab-token": sec, "x-gitlab-event": "Merge Request Hook",
+                           "x-gitlab-event-uuid": d}),
+    ("bitbucket-cloud", "repo:push", "bitbucket-cloud/push-webhook.json",
+     "bitbucket-cloud/push.yaml",
+     lambda sec, body, d: {"x-hub-signature": _hub(sec, body), "x-event-key": "repo:push",
+                           "x-request-uuid": d}),
+    ("bitbucket-server", "repo:refs_changed", "bitbucket-server/refs-changed-webhook.json",
+     "bitbucket-server/refs-changed.yaml",
+     lambda sec, body, d: {"x-hub-signature": _hub(sec, body), "x-event-key": "repo:refs_changed",
+                           "x-request-id": d}),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def kinds_served(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    folder = tmp_path_factory.mktemp("kinds")
+    routes = {}
+    for kind, event, _, mapping, _ in KIND_ROUTES:
+        routes.setdefault(kind, []).append(f"      '{event}': {ROOT / 'mappings' / mapping}\n")
+    text = "version: 1\ndata: data\nconnection_id: kinds\nroutes:\n" + "".join(
+        f"  - path: /hooks/{kind}\n    source: {kind}\n    secret: {{env: SERVE_TEST_SECRET}}\n"
+        f"    events:\n{''.join(events)}"
+        for kind, events in routes.items()
+    )
+    (folder / "serve.yaml").write_text(text)
+    with Server(folder / "serve.yaml") as server:
+        yield server, folder / "data"
+
+
+@pytest.mark.parametrize("case", KIND_ROUTES, ids=[f"{c[0]}-{c[1]}" for c in KIND_ROUTES])
+def test_each_kind_signed_refused_replayed_and_mapped(kinds_served: Any, case: Any) -> None:
+    server, data = kinds_served
+    kind, event, sample, _, sign = case
+    body = (ROOT / "samples" / sample).read_bytes()
+    path, delivery = f"/hooks/{kind}", f"{kind}-{event}"
+    json_type = {"content-type": "application/json"}
+    signed = {**json_type, **sign(SECRET, body, delivery)}
+    assert _sent(server, body, signed, path) == (202, {"delivery": delivery, "outcome": "accepted"})
+    assert _sent(server, body, signed, path)[1]["outcome"] == "duplicate"  # a redelivery
+    wrong = {**json_type, **sign("not-the-secret", body, delivery + "-x")}
+    status, _ = server.request("POST", path, body, wrong)
+    assert status == 401
+    unsigned = {k: v for k, v in sign(SECRET, body, delivery + "-y").items() if "token" not in k
+                and "signature" not in k}  # fmt: skip
+    assert server.request("POST", path, body, {**json_type, **unsigned})[0] == 401
+    server.drained()
+    rows = delivery_rows(data)
+    assert rows[delivery] == ("mapped", 1)
+    assert delivery + "-x" not in rows and delivery + "-y" not in rows
