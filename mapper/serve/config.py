@@ -17,8 +17,8 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from mapper.errors import Diagnostic, SourceSpan
-from mapper.language.compiler import compile_mapping
-from mapper.language.loader import SourceMap, load_mapping, parse_yaml, read_mapping_file
+from mapper.language.compiler import compile_mapping_file
+from mapper.language.loader import SourceMap, parse_yaml, read_mapping_file
 from mapper.language.plan import Plan
 from mapper.language.shapes import Shape, validate_shape
 from mapper.serve.sources import KINDS
@@ -277,12 +277,8 @@ def _compile(
         message = f"mapping {str(path)!r} does not exist"
         diags.append(smap.locate(Diagnostic("serve.missing-mapping", message, loc=loc)))
         return None
-    loaded, found = load_mapping(path)
-    plan = None
-    if loaded is not None:
-        plan, more = compile_mapping(loaded)
-        found += more
-    diags.extend(d for d in found if d.is_error)
+    plan, errors = compile_mapping_file(path)
+    diags.extend(errors)
     if plan is None:
         message = f"mapping {str(path)!r} has errors (reported in it)"
         diags.append(smap.locate(Diagnostic("serve.invalid-mapping", message, loc=loc)))
