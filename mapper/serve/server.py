@@ -19,13 +19,14 @@ INSTALL_HINT = "install it with: pip install 'twg-mapper[serve]' (starlette, uvi
 
 
 def _missing(error: ImportError) -> UsageError:
-    message = f"mapper serve needs {error.name or 'starlette and uvicorn'}: {INSTALL_HINT}"
+    message = f"mapper serve needs {error.name or 'starlette, uvicorn and pyjwt'}: {INSTALL_HINT}"
     return UsageError([Diagnostic("usage.invalid", message)])
 
 
 def check_installed() -> None:
     """Raise UsageError (with the install command) when the serve extra is missing."""
     try:
+        import jwt  # noqa: F401
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError as error:
