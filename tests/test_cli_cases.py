@@ -244,7 +244,7 @@ def test_bundled_fixtures_still_pass() -> None:
              if f.name != "engine-pending.cases.yaml"]
     code, out, err = invoke("test", *files)
     assert code == 0, err
-    assert re.search(r"^71 passed, 0 failed$", out, re.MULTILINE)
+    assert re.search(r"^81 passed, 0 failed$", out, re.MULTILINE)
 
 
 @pytest.mark.parametrize("target", ["in.json", "m.yaml", "c.cases.yaml"])

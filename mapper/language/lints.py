@@ -169,7 +169,60 @@ def lint_bare_word_comparison(text: str, ast: Mapping[str, Any]) -> Iterator[Dia
         )
 
 
-LINTS = (lint_not_path, lint_spaced_key, lint_caps_argument, lint_bare_word_comparison)
+_WIDE = frozenset({"ATLASSIAN_WORKSPACE", "EVERYONE"})
+_IDENTITY_LISTS = frozenset({"users", "groups"})
+
+
+def _ends_in_identity_list(node: Mapping[str, Any]) -> str | None:
+    """`users(...)`, `cond && groups(...)`: the function name whose result decides the branch."""
+    while node.get("type") == "and_expression":
+        node = node["children"][-1]
+    if node.get("type") == "function_expression" and node.get("value") in _IDENTITY_LISTS:
+        return str(node["value"])
+    return None
+
+
+def _grants_wide(node: Mapping[str, Any]) -> str | None:
+    for sub in _walk(node):
+        if sub.get("type") == "function_expression" and sub.get("value") == "principal":
+            arg = sub["children"][0] if sub["children"] else {}
+            literal = isinstance(arg, Mapping) and arg.get("type") == "literal"
+            if literal and arg.get("value") in _WIDE:
+                return str(arg["value"])
+    return None
+
+
+def lint_open_fallback(text: str, ast: Mapping[str, Any]) -> Iterator[Diagnostic]:
+    """`private && users(owner) || [principal('ATLASSIAN_WORKSPACE')]` fails open: an empty
+    id list is false, so a private object with no ids found becomes visible to everyone."""
+    for node in _walk(ast):
+        if node.get("type") != "or_expression":
+            continue
+        left, right = node["children"]
+        name, wide = _ends_in_identity_list(left), _grants_wide(right)
+        if name is None or wide is None:
+            continue
+        col = max(_masked(text).find("||"), 0)
+        yield Diagnostic(
+            "expr.open-fallback",
+            f"when {name}() finds no ids it gives [], which is false, so `||` falls back to "
+            f"{wide}: a private object whose ids are missing becomes visible to the workspace",
+            expr=text,
+            expr_col=col,
+            severity="warning",
+            hint=f"test the public case first: `public_flag && [principal('{wide}')] || "
+            f"{name}(...)`, so missing ids leave the object unreadable instead of open",
+        )
+        return
+
+
+LINTS = (
+    lint_not_path,
+    lint_spaced_key,
+    lint_caps_argument,
+    lint_bare_word_comparison,
+    lint_open_fallback,
+)
 
 
 def lint_expression(text: str, ast: Mapping[str, Any]) -> Iterator[Diagnostic]:
