@@ -12,8 +12,8 @@ from pathlib import Path
 
 from mapper.connector.spec import CAPABILITY_KEYS, ConnectorSpec, MappingRef
 from mapper.errors import Diagnostic, SourceSpan, suggest
-from mapper.language.compiler import compile_mapping
-from mapper.language.loader import SourceMap, load_mapping, parse_yaml, read_mapping_file
+from mapper.language.compiler import compile_mapping_file
+from mapper.language.loader import SourceMap, parse_yaml, read_mapping_file
 from mapper.language.plan import Plan
 from mapper.language.shapes import validate_shape
 
@@ -120,12 +120,8 @@ def _compile(
                                  loc=loc)
         diags.append(smap.locate(missing))
         return None
-    loaded, found = load_mapping(path)
-    plan = None
-    if loaded is not None:
-        plan, more = compile_mapping(loaded)
-        found += more
-    diags.extend(d for d in found if d.is_error)
+    plan, errors = compile_mapping_file(path)
+    diags.extend(errors)
     if plan is None:
         what = "mapping" if loc[0] == "mappings" else f"{loc[0]} rules"
         message = f"{what} {name!r} has errors (reported in it)"
