@@ -82,11 +82,19 @@ ALLOWED_PATHS: list[Path] = []
 """Folders outside a mapping's own tree that its includes may come from (`--allow-path`)."""
 
 
-def compile_or_exit(mapping: Path) -> Plan:
-    """The compiled mapping; its problems printed (exit 1 when it does not compile)."""
-    from mapper.api import compile_path
+def compile_or_exit(mapping: Path, *, cache: bool = False) -> Plan:
+    """The compiled mapping; its problems printed (exit 1 when it does not compile).
 
-    plan, diags = compile_path(mapping, allow=tuple(ALLOWED_PATHS))
+    With `cache`, through the compiled-mapping cache (unless `MAPPER_NO_CACHE` turns it off).
+    """
+    from mapper.engine.plans import compile_path
+
+    store = None
+    if cache:
+        from mapper.io.plancache import open_cache
+
+        store = open_cache()
+    plan, diags = compile_path(mapping, allow=tuple(ALLOWED_PATHS), cache=store)
     if plan is None and unreadable(diags, mapping):
         fail(EXIT_IO, diags, f"[red]{literal(str(mapping))}: the mapping could not be read[/]")
     if plan is None:

@@ -133,6 +133,13 @@ def run_cmd(
     check_access: CheckAccessOpt = False,
     strict: StrictOpt = False,
     replicates_permissions: ReplicatesOpt = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache",
+            help="Compile the mapping afresh: neither use nor update the compiled-mapping cache.",
+        ),
+    ] = False,
 ) -> None:
     """Map every input record; write objects, rejected records and a run report.
 
@@ -161,15 +168,18 @@ def run_cmd(
         params=parse_pairs(param, "--param"),
         access=access_request(check_access, strict, replicates_permissions),
     )
-    result = run_request(mapping, inputs, request, quiet=quiet)
+    result = run_request(mapping, inputs, request, quiet=quiet, cache=not no_cache)
     raise typer.Exit(result.status)
 
 
-def run_request(mapping: Path, inputs: list[str], request: "RunRequest", *, quiet: bool) -> Any:
-    """Compile, run and print one run's outcome (shared by `run` and `batch`)."""
+def run_request(
+    mapping: Path, inputs: list[str], request: "RunRequest", *, quiet: bool, cache: bool = True
+) -> Any:
+    """Compile (through the compiled-mapping cache unless `cache` is False), run and print one
+    run's outcome (shared by `run` and `batch`)."""
     from mapper.run.files import InputError, UsageError, run_files
 
-    plan = compile_or_exit(mapping)
+    plan = compile_or_exit(mapping, cache=cache)
     try:
         with ProgressLine(enabled=not quiet) as line:
             result = run_files(plan, inputs, request, mapping=mapping, progress=line.tick)

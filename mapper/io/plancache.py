@@ -1,0 +1,208 @@
+"""The compiled-mapping cache: a repeated `mapper run` on an unchanged mapping skips loading and
+compiling it.
+
+An entry is a frozen plan (`mapper.engine.cache`) in one file of the cache folder, named by a
+hash of everything the plan depends on:
+- the mapping file's bytes, its path as given and resolved, and the `--allow-path` folders;
+- the mapper version and a fingerprint of its own source files (size and mtime of each);
+- the Python version (code objects are kept with `marshal`) and the versions of the libraries
+  a plan refers to.
+The entry also lists every file the loader read while compiling (the `include:`d files) with a
+hash of its bytes: a changed or missing include makes the entry stale, and it is compiled again.
+
+Entries are written to a unique temporary file and renamed into place, so concurrent runs never
+see half an entry; a reader that meets a torn, corrupt or foreign entry ignores it. The folder
+is `MAPPER_CACHE_DIR`, else the user cache folder (`$XDG_CACHE_HOME/mapper`, by default
+`~/.cache/mapper`); `MAPPER_NO_CACHE=1` turns the cache off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import pickle
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from mapper import __version__
+
+MAGIC = b"mapper-plan-cache 1\n"
+SUFFIX = ".plan"
+LIBRARIES = ("pydantic", "pydantic_core", "jmespath", "regex", "orjson")
+
+
+def cache_dir() -> Path | None:
+    """The cache folder, or None when the cache is turned off (`MAPPER_NO_CACHE`)."""
+    if os.environ.get("MAPPER_NO_CACHE", "").strip() not in ("", "0"):
+        return None
+    override = os.environ.get("MAPPER_CACHE_DIR")
+    if override:
+        return Path(override)
+    if sys.platform in ("win32", "darwin"):  # platformdirs knows those; it costs ~7 ms to import
+        try:
+            import platformdirs
+        except ImportError:
+            pass
+        else:
+            return Path(platformdirs.user_cache_dir("mapper", appauthor=False))
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "mapper"
+
+
+def open_cache() -> PlanCache | None:
+    """The user's plan cache, or None when it is turned off."""
+    where = cache_dir()
+    return PlanCache(where) if where is not None else None
+
+
+class PlanCache:
+    """Frozen plans in a folder (`mapper.engine.cache.PlanStore`)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._reads: dict[str, bytes] | None = None
+
+    # -- the store protocol
+    def lookup(self, path: str, allow: tuple[str, ...]) -> bytes | None:
+        """The frozen plan kept for this mapping, if its key and every dependency still match."""
+        try:
+            raw = Path(path).read_bytes()
+            entry = self._entry(path, allow, raw)
+            with entry.open("rb") as fh:
+                if fh.read(len(MAGIC)) != MAGIC:
+                    return None
+                deps = pickle.load(fh)
+                if not _current(deps):
+                    return None
+                return fh.read()
+        except Exception:  # missing, torn, corrupt or foreign: compile instead
+            return None
+
+    def store(self, path: str, allow: tuple[str, ...], frozen: bytes) -> None:
+        """Keep `frozen` for this mapping with the files read while it compiled; best effort."""
+        reads = self._reads or {}
+        top = reads.get(_resolved(path))
+        if top is None:
+            return  # the loader did not read it (cannot happen): nothing safe to key on
+        deps = sorted(
+            (name, hashlib.sha256(data).hexdigest())
+            for name, data in reads.items()
+            if name != _resolved(path)
+        )
+        entry = self._entry(path, allow, top)
+        body = MAGIC + pickle.dumps(deps, protocol=pickle.HIGHEST_PROTOCOL) + frozen
+        with contextlib.suppress(OSError):
+            self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _write_replace(entry, body)
+            _prune(entry)
+
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[None]:
+        """Note the files the loader reads inside this block (the plan's dependencies)."""
+        from mapper.language.loader import READS
+
+        self._reads = {}
+        token = READS.set(self._reads)
+        try:
+            yield
+        finally:
+            READS.reset(token)
+
+    # -- naming
+    def _entry(self, path: str, allow: tuple[str, ...], raw: bytes) -> Path:
+        where = "\0".join((path, _resolved(path), *allow, *map(_resolved, allow)))
+        place = hashlib.sha256(where.encode()).hexdigest()[:16]
+        key = hashlib.sha256()
+        key.update(_environment())
+        key.update(where.encode())
+        key.update(raw)
+        return self.folder / f"{place}-{key.hexdigest()[:32]}{SUFFIX}"
+
+
+def _resolved(path: str) -> str:
+    return str(Path(path).resolve())
+
+
+def _current(deps: object) -> bool:
+    """True when every recorded dependency still has the bytes it had."""
+    if not isinstance(deps, list):
+        return False
+    for name, digest in deps:
+        try:
+            data = Path(name).read_bytes()
+        except OSError:
+            return False
+        if hashlib.sha256(data).hexdigest() != digest:
+            return False
+    return True
+
+
+_ENVIRONMENT: list[bytes] = []
+
+
+def _environment() -> bytes:
+    """What every key includes: mapper's version and source, Python, the libraries' versions."""
+    if not _ENVIRONMENT:
+        parts = [__version__, sys.version, str(sys.implementation.cache_tag)]
+        package = Path(__file__).resolve().parent.parent
+        parts += _fingerprint(package)
+        parts += [_library_stamp(name) for name in LIBRARIES]
+        _ENVIRONMENT.append("\0".join(parts).encode())
+    return _ENVIRONMENT[0]
+
+
+def _fingerprint(folder: Path) -> list[str]:
+    """Name, size and mtime of every Python file of mapper: editing mapper invalidates."""
+    found = []
+    stack = [str(folder)]
+    while stack:
+        with os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
+                    stack.append(entry.path)
+                elif entry.name.endswith(".py"):
+                    info = entry.stat()
+                    found.append(f"{entry.path}:{info.st_size}:{info.st_mtime_ns}")
+    return sorted(found)
+
+
+def _library_stamp(name: str) -> str:
+    """Where a library is installed and when (an upgrade changes it), without importing it."""
+    from importlib.util import find_spec
+
+    try:
+        spec = find_spec(name)
+    except (ImportError, ValueError):
+        return f"{name}:-"
+    origin = spec.origin if spec is not None else None
+    if not origin:
+        return f"{name}:-"
+    try:
+        info = Path(origin).stat()
+    except OSError:
+        return f"{name}:{origin}"
+    return f"{name}:{origin}:{info.st_size}:{info.st_mtime_ns}"
+
+
+def _write_replace(entry: Path, body: bytes) -> None:
+    """Write `body` to a unique temporary file beside `entry`, then rename it into place."""
+    tmp = entry.with_name(f".{entry.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    try:
+        with tmp.open("xb") as fh:
+            fh.write(body)
+        os.replace(tmp, entry)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def _prune(entry: Path) -> None:
+    """Remove the older entries of the same mapping (same place, another key)."""
+    place = entry.name.split("-", 1)[0]
+    for old in entry.parent.glob(f"{place}-*{SUFFIX}"):
+        if old.name != entry.name:
+            with contextlib.suppress(OSError):
+                old.unlink()
