@@ -301,3 +301,20 @@ def test_run_diagnostics_count_the_rejected_records_not_listed(
     doc = json.loads(report.read_text(encoding="utf-8"))
     assert [d["code"] for d in doc["diagnostics"]] == ["field.required", "run.more-rejected"]
     assert doc["diagnostics"][1]["message"].startswith("2 more rejected record(s)")
+
+
+@pytest.mark.parametrize("command", ["validate", "test"])
+def test_diagnostics_is_another_name_for_format(command: str) -> None:
+    target = BROKEN if command == "validate" else ROOT / "mappings" / "github" / "push.cases.yaml"
+    assert invoke(command, target, "--diagnostics", "json") == invoke(command, target, "--format", "json")
+
+
+def test_run_diagnostics_are_the_same_with_workers(tmp_path: Path) -> None:
+    source = _inputs(tmp_path, bad=4, good=4)
+    docs = []
+    for extra in ((), ("--workers", "2")):
+        report = tmp_path / f"d{len(extra)}.json"
+        code, _, _ = _run(tmp_path, REPO, source, "-q", "--diagnostics-file", report, *extra)
+        assert code == 3
+        docs.append(json.loads(report.read_text(encoding="utf-8")))
+    assert docs[0] == docs[1] and docs[0]["errors"] == 4

@@ -139,6 +139,7 @@ FormatOpt = Annotated[
     DiagFormat,
     typer.Option(
         "--format",
+        "--diagnostics",  # the name `mapper run` uses (its --format is the output's)
         help="Diagnostics as text (people), json, sarif (SARIF 2.1.0) or github (annotations).",
     ),
 ]

@@ -203,13 +203,9 @@ def run_request(
     """Compile (through the compiled-mapping cache unless `cache` is False), run and print one
     run's outcome (shared by `run` and `batch`); with a machine `report`, its problems are
     gathered into it and reported at the end."""
-    from dataclasses import replace
-
     from mapper.run.files import InputError, UsageError, run_files
 
     plan = compile_or_exit(mapping, cache=cache, report=report)
-    if report is not None:
-        request = replace(request, kept_rejects=KEPT_REJECTS)
     try:
         with ProgressLine(enabled=not quiet) as line:
             result = run_files(plan, inputs, request, mapping=mapping, progress=line.tick)
@@ -281,15 +277,65 @@ def _problems(diags: list[Diagnostic], people: bool, report: MachineReport | Non
 
 
 def _rejected(result: "RunResult", request: "RunRequest | None") -> list[Diagnostic]:
-    """The errors of the rejected records kept, and a note when more were rejected."""
-    found = [d for errors in result.rejected_shown for d in errors]
-    more = result.report.records_with_errors - len(result.rejected_shown)
+    """The errors of the first rejected records (read back from the rejects file, the same for
+    every engine; without one, those the run kept to show), and a note when more were
+    rejected."""
+    where = request.rejects_path if request is not None else None
+    kept = result.rejected_shown
+    if not kept and where and where in result.written:
+        kept = _read_rejects(where, KEPT_REJECTS)
+    found = [d for errors in kept for d in errors]
+    more = result.report.records_with_errors - len(kept)
     if more > 0:
-        where = request.rejects_path if request is not None else None
         see = f": see {where}" if where else ""
-        text = f"{more:,} more rejected record(s) not listed here{see}"
+        text = f"{more:,} {'more ' if kept else ''}rejected record(s) not listed here{see}"
         found.append(Diagnostic("run.more-rejected", text, severity="warning"))
     return found
+
+
+def _read_rejects(path: str, limit: int) -> list[list[Diagnostic]]:
+    """The errors of the first `limit` lines of a rejects file, as they were reported."""
+    import json
+    from itertools import islice
+
+    try:
+        with Path(path).open(encoding="utf-8") as fh:
+            return [_errors_of(json.loads(line)) for line in islice(fh, limit)]
+    except (OSError, ValueError):
+        return []
+
+
+def _errors_of(entry: dict[str, Any]) -> list[Diagnostic]:
+    """A rejects-file line's error diagnostics, rebuilt from their JSON form (the place in the
+    mapping as one already formatted part, which renders the same)."""
+    return [_diagnostic_of(d) for d in entry.get("diagnostics", []) if d["severity"] == "error"]
+
+
+def _diagnostic_of(d: dict[str, Any]) -> Diagnostic:
+    from mapper.errors import RecordRef
+
+    rec = d.get("record")
+    return Diagnostic(
+        d["code"],
+        d["message"],
+        loc=(d["loc"],) if d.get("loc") else (),
+        span=_span_of(d.get("span", "")),
+        expr=d.get("expr"),
+        expr_col=d.get("exprCol"),
+        record=RecordRef(rec["source"], rec["index"], rec.get("pointer", "")) if rec else None,
+        hint=d.get("hint"),
+    )
+
+
+def _span_of(text: str) -> Any:
+    """`path:line:col` (as `SourceSpan` prints) back into a span; None when it is not one."""
+    from mapper.errors import SourceSpan
+
+    path, _, rest = text.rpartition(":")
+    path, _, line = path.rpartition(":")
+    if not (path and line.isdigit() and rest.isdigit()):
+        return None
+    return SourceSpan(path, int(line), int(rest))
 
 
 def summarised(result: "RunResult") -> bool:

@@ -84,9 +84,6 @@ class RunRequest:
     """An optional field whose expression fails rejects its object (default: omitted, warned)."""
     shown_rejects: int = 20
     """Without a rejects file, the errors of this many rejected records are kept to show."""
-    kept_rejects: int = 0
-    """With a rejects file too, keep the errors of this many rejected records in
-    `RunResult.rejected_shown` (`mapper run --diagnostics json` reports them)."""
     engine: Engine = "local"
     """Where parts are mapped: this machine's processes, or a Dask cluster."""
     scheduler: str | None = None
@@ -146,8 +143,7 @@ class RunResult:
     stopped: str | None = None
     """Why the run stopped without output, in words (fail-fast, Ctrl-C)."""
     rejected_shown: list[list[Diagnostic]] = field(default_factory=list)
-    """The errors of the first rejected records (without a rejects file, or with
-    `RunRequest.kept_rejects`)."""
+    """Without a rejects file: the errors of the first rejected records."""
     report_file: str | None = None
     """The JSON report, once written."""
     access: AccessFindings | None = None
@@ -501,8 +497,9 @@ def _run_serial(
 ) -> RunResult:
     rejects_path = request.rejects_path
     try:
-        keep = request.kept_rejects if rejects_path else request.shown_rejects
-        quarantine = RejectsSink(rejects_path, keep=keep, group=group)
+        quarantine = RejectsSink(
+            rejects_path, keep=0 if rejects_path else request.shown_rejects, group=group
+        )
     except OutputError:
         sink.abort()
         raise
@@ -512,7 +509,7 @@ def _run_serial(
             sink.sync_in_background()
         report = run(plan, items, sink=sink, rejects=quarantine, options=options, progress=tick)
     result = RunResult(report, Status.OK, _written(request))
-    if quarantine.records:
+    if quarantine.records and not rejects_path:
         result.rejected_shown = quarantine.kept
     return result
 
