@@ -5,8 +5,8 @@ An entry is a frozen plan (`mapper.engine.cache`) in one file of the cache folde
 hash of everything the plan depends on:
 - the mapping file's bytes, its path as given and resolved, and the `--allow-path` folders;
 - the mapper version and a fingerprint of its own source files (size and mtime of each);
-- the Python version (code objects are kept with `marshal`) and the versions of the libraries
-  a plan refers to.
+- the Python version (code objects are kept with `marshal`) and the folders libraries are
+  installed in, with their mtimes (installing or upgrading a library changes them).
 The entry also lists every file the loader read while compiling (the `include:`d files) with a
 hash of its bytes: a changed or missing include makes the entry stale, and it is compiled again.
 
@@ -30,7 +30,6 @@ from mapper import __version__
 
 MAGIC = b"mapper-plan-cache 1\n"
 SUFFIX = ".plan"
-LIBRARIES = ("pydantic", "pydantic_core", "jmespath", "regex", "orjson")
 
 
 def cache_dir() -> Path | None:
@@ -143,12 +142,12 @@ _ENVIRONMENT: list[bytes] = []
 
 
 def _environment() -> bytes:
-    """What every key includes: mapper's version and source, Python, the libraries' versions."""
+    """What every key includes: mapper's version and source, Python, the installed libraries."""
     if not _ENVIRONMENT:
         parts = [__version__, sys.version, str(sys.implementation.cache_tag)]
         package = Path(__file__).resolve().parent.parent
         parts += _fingerprint(package)
-        parts += [_library_stamp(name) for name in LIBRARIES]
+        parts += _installed()
         _ENVIRONMENT.append("\0".join(parts).encode())
     return _ENVIRONMENT[0]
 
@@ -168,22 +167,21 @@ def _fingerprint(folder: Path) -> list[str]:
     return sorted(found)
 
 
-def _library_stamp(name: str) -> str:
-    """Where a library is installed and when (an upgrade changes it), without importing it."""
-    from importlib.util import find_spec
-
-    try:
-        spec = find_spec(name)
-    except (ImportError, ValueError):
-        return f"{name}:-"
-    origin = spec.origin if spec is not None else None
-    if not origin:
-        return f"{name}:-"
-    try:
-        info = Path(origin).stat()
-    except OSError:
-        return f"{name}:{origin}"
-    return f"{name}:{origin}:{info.st_size}:{info.st_mtime_ns}"
+def _installed() -> list[str]:
+    """The folders libraries are installed in (site-packages) with their mtimes: installing,
+    upgrading or removing a library (pydantic, jmespath, ...) adds or removes a folder there,
+    which changes the mtime. Cheaper than asking each library its version (no import, no
+    metadata); other folders of the import path (the current one) are left out, as writing a
+    file there would change them."""
+    found = []
+    for entry in sys.path:
+        if Path(entry).name not in ("site-packages", "dist-packages"):
+            continue
+        try:
+            found.append(f"{entry}:{Path(entry).stat().st_mtime_ns}")
+        except OSError:
+            found.append(f"{entry}:-")
+    return found
 
 
 def _write_replace(entry: Path, body: bytes) -> None:
