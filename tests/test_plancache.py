@@ -253,3 +253,19 @@ def test_cache_folder_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -
     assert plancache.cache_dir() == Path("/elsewhere")
     monkeypatch.setenv("MAPPER_NO_CACHE", "1")
     assert plancache.cache_dir() is None
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_mapping_that_is_no_regular_file_is_never_cached(tmp_path: Path) -> None:
+    fifo = tmp_path / "m.yaml"
+    os.mkfifo(fifo)
+    store = PlanCache(tmp_path / "cache")
+    assert store.lookup(str(fifo), ()) is None  # returns at once: the FIFO is not opened
+    with store.recording():
+        from mapper.language.loader import READS
+
+        reads = READS.get()
+        assert reads is not None
+        reads[str(fifo.resolve())] = b"version: 1\n"  # as if the loader had read it
+    store.store(str(fifo), (), b"frozen")
+    assert not (tmp_path / "cache").exists()

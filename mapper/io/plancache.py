@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import os
 import pickle
+import stat
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,7 @@ from mapper import __version__
 
 MAGIC = b"mapper-plan-cache 1\n"
 SUFFIX = ".plan"
+MAX_BYTES = 2 * 1024 * 1024  # language.loader.MAX_MAPPING_BYTES (a larger mapping is refused)
 
 
 def cache_dir() -> Path | None:
@@ -67,7 +69,9 @@ class PlanCache:
     def lookup(self, path: str, allow: tuple[str, ...]) -> bytes | None:
         """The frozen plan kept for this mapping, if its key and every dependency still match."""
         try:
-            raw = Path(path).read_bytes()
+            raw = _regular_file_bytes(path)
+            if raw is None:
+                return None
             entry = self._entry(path, allow, raw)
             with entry.open("rb") as fh:
                 if fh.read(len(MAGIC)) != MAGIC:
@@ -83,8 +87,8 @@ class PlanCache:
         """Keep `frozen` for this mapping with the files read while it compiled; best effort."""
         reads = self._reads or {}
         top = reads.get(_resolved(path))
-        if top is None:
-            return  # the loader did not read it (cannot happen): nothing safe to key on
+        if top is None or _regular_file_bytes(path) is None:
+            return  # not read, or no regular file (a FIFO, /dev/stdin): nothing to key on
         deps = sorted(
             (name, hashlib.sha256(data).hexdigest())
             for name, data in reads.items()
@@ -118,6 +122,19 @@ class PlanCache:
         key.update(where.encode())
         key.update(raw)
         return self.folder / f"{place}-{key.hexdigest()[:32]}{SUFFIX}"
+
+
+def _regular_file_bytes(path: str) -> bytes | None:
+    """The bytes of a regular file of at most 2 MiB (the loader's limit), else None: a FIFO
+    or a device is never read here (the loader must get what it holds)."""
+    try:
+        info = Path(path).stat()  # before opening: opening a FIFO waits for a writer
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:
+            return None
+        with Path(path).open("rb") as fh:
+            return fh.read(MAX_BYTES + 1)
+    except OSError:
+        return None
 
 
 def _resolved(path: str) -> str:
