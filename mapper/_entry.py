@@ -2,7 +2,8 @@
 
 Ctrl-C at any moment (start-up included) exits 130 with one line and no traceback; a reader
 that goes away (`mapper run ... -o - | head -1`) ends the run quietly with 141 (128 + SIGPIPE),
-as other Unix tools do.
+as other Unix tools do. A shell-completion request is answered from a table when it can be
+(`mapper._completion`: no typer, pydantic or engine imported).
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ EXIT_BROKEN_PIPE = 141
 def main() -> None:
     """Run the command line."""
     try:
+        if "_MAPPER_COMPLETE" in os.environ:  # a TAB press: answered without typer if it can be
+            from mapper._completion import main as complete
+
+            if complete():
+                return
         from mapper.cli import main as run_cli
 
         run_cli()

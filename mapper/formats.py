@@ -40,10 +40,12 @@ def to_json(diags: Sequence[Diagnostic], **extra: Any) -> str:
 
 
 def _message(diag: Diagnostic) -> str:
-    """The message with its place in the mapping and its hint, on one line."""
+    """The message with its place in the mapping, the record (a run's rejects) and its hint,
+    on one line."""
     where = f"{format_loc(diag.loc)}: " if diag.loc else ""
     hint = f" (hint: {diag.hint})" if diag.hint else ""
-    return f"{where}{diag.message}{hint}"
+    record = f" [{diag.record.label}: {diag.record}]" if diag.record else ""
+    return f"{where}{diag.message}{record}{hint}"
 
 
 def _sarif_location(diag: Diagnostic) -> dict[str, Any]:

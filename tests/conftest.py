@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Runs of the tests keep their compiled-mapping cache to themselves (never the user's).
+_CACHE = tempfile.mkdtemp(prefix="mapper-test-cache-")
+os.environ["MAPPER_CACHE_DIR"] = _CACHE
 
 settings.register_profile("ci", max_examples=60, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -26,3 +32,4 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     # pytest exits 5 when no test ran; CI must not take that for success.
     if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    shutil.rmtree(_CACHE, ignore_errors=True)

@@ -207,3 +207,114 @@ def test_test_junit_and_github(failing_case: Path, tmp_path: Path) -> None:
     failures = root.findall(".//testcase/failure")
     assert len(failures) == 1
     assert "output differs" in (failures[0].text or "")
+
+
+# -- mapper run --diagnostics: the same formats for a run's problems ---------------------------
+
+REPO = ROOT / "mappings" / "github" / "repository.yaml"
+
+
+def _repo(name: str, created: str) -> str:
+    return json.dumps({"full_name": f"a/{name}", "html_url": f"https://x/{name}",
+                       "created_at": created, "updated_at": "2024-05-02T08:00:00Z"})  # fmt: skip
+
+
+def _inputs(tmp_path: Path, bad: int, good: int = 3) -> Path:
+    rows = [_repo(f"bad{i}", "never") for i in range(bad)]
+    rows += [_repo(f"ok{i}", "2024-05-01T12:00:00Z") for i in range(good)]
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def _run(tmp_path: Path, mapping: Path, source: Path, *extra: object) -> tuple[int, str, str]:
+    return invoke("run", mapping, source, "-o", tmp_path / "out.jsonl", *extra)
+
+
+def test_run_diagnostics_json_locates_each_rejected_record(tmp_path: Path) -> None:
+    report = tmp_path / "diagnostics.json"
+    code, _, err = _run(tmp_path, REPO, _inputs(tmp_path, bad=1), "--diagnostics-file", report)
+    assert code == 3
+    doc = json.loads(report.read_text(encoding="utf-8"))
+    assert (doc["errors"], doc["warnings"]) == (1, 0)
+    (diag,) = doc["diagnostics"]
+    assert diag["code"] == "field.required"
+    assert diag["record"] == {"source": str(tmp_path / "in.jsonl"), "index": 0,
+                              "pointer": "/created_at"}  # fmt: skip
+    assert err.rstrip().endswith("1 error, 0 warnings")
+    assert "field.required" in err  # with a file, people still see the problems on stderr
+
+
+def test_run_diagnostics_sarif_is_a_code_scanning_log(tmp_path: Path) -> None:
+    report = tmp_path / "run.sarif"
+    code, _, _ = _run(tmp_path, REPO, _inputs(tmp_path, bad=2), "--diagnostics", "sarif",
+                      "--diagnostics-file", report)  # fmt: skip
+    assert code == 3
+    log = json.loads(report.read_text(encoding="utf-8"))
+    jsonschema.validate(log, SARIF_SHAPE)
+    results = log["runs"][0]["results"]
+    assert [r["ruleId"] for r in results] == ["field.required"] * 2
+    assert "in.jsonl #1 /created_at" in results[1]["message"]["text"]
+
+
+def test_run_diagnostics_github_go_to_stderr_alone(tmp_path: Path) -> None:
+    code, stdout, err = _run(tmp_path, REPO, _inputs(tmp_path, bad=1), "-q",
+                             "--diagnostics", "github")  # fmt: skip
+    assert code == 3 and stdout == ""
+    lines = err.splitlines()
+    assert lines[0].startswith(f"::error file={REPO},line=")
+    assert "record: " in lines[0] and "#0 /created_at" in lines[0]
+    assert "required" in lines[0] and not any(line.startswith("  ") for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("mapping", "make_input", "code", "first"),
+    [
+        pytest.param(BROKEN, True, 1, "expr.unknown-function", id="invalid-mapping"),
+        pytest.param(PUSH, False, 4, "input.not-found", id="missing-input"),
+    ],
+)
+def test_run_diagnostics_json_on_stderr_is_one_document(
+    tmp_path: Path, mapping: Path, make_input: bool, code: int, first: str
+) -> None:
+    source = _inputs(tmp_path, bad=0) if make_input else tmp_path / "absent.json"
+    got, _, err = _run(tmp_path, mapping, source, "-q", "--diagnostics", "json")
+    assert got == code
+    doc = json.loads(err)  # nothing but the document on stderr
+    assert doc["errors"] >= 1 and first in [d["code"] for d in doc["diagnostics"]]
+
+
+def test_run_diagnostics_text_closes_with_the_count(tmp_path: Path) -> None:
+    code, _, err = _run(tmp_path, REPO, _inputs(tmp_path, bad=1), "--diagnostics", "text")
+    assert code == 3
+    assert "field.required" in err and err.rstrip().endswith("1 error, 0 warnings")
+
+
+def test_run_diagnostics_count_the_rejected_records_not_listed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mapper.cli import run
+
+    monkeypatch.setattr(run, "KEPT_REJECTS", 1)
+    report = tmp_path / "d.json"
+    _run(tmp_path, REPO, _inputs(tmp_path, bad=3, good=5), "-q", "--diagnostics-file", report)
+    doc = json.loads(report.read_text(encoding="utf-8"))
+    assert [d["code"] for d in doc["diagnostics"]] == ["field.required", "run.more-rejected"]
+    assert doc["diagnostics"][1]["message"].startswith("2 more rejected record(s)")
+
+
+@pytest.mark.parametrize("command", ["validate", "test"])
+def test_diagnostics_is_another_name_for_format(command: str) -> None:
+    target = BROKEN if command == "validate" else ROOT / "mappings" / "github" / "push.cases.yaml"
+    assert invoke(command, target, "--diagnostics", "json") == invoke(command, target, "--format", "json")
+
+
+def test_run_diagnostics_are_the_same_with_workers(tmp_path: Path) -> None:
+    source = _inputs(tmp_path, bad=4, good=4)
+    docs = []
+    for extra in ((), ("--workers", "2")):
+        report = tmp_path / f"d{len(extra)}.json"
+        code, _, _ = _run(tmp_path, REPO, source, "-q", "--diagnostics-file", report, *extra)
+        assert code == 3
+        docs.append(json.loads(report.read_text(encoding="utf-8")))
+    assert docs[0] == docs[1] and docs[0]["errors"] == 4

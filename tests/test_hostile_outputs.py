@@ -245,15 +245,20 @@ sys.meta_path.insert(0, _Hook())
 """
 
 
-@pytest.mark.parametrize("module", ["mapper.language.loader", "mapper.run.files", "typer"])
+@pytest.mark.parametrize("module", ["mapper.language.loader", "mapper.run.files", "typer",
+                                    "mapper.engine.cache"])  # fmt: skip
 def test_ctrl_c_during_start_up_exits_130_without_traceback(tmp_path: Path, module: str) -> None:
+    import os
+
     (tmp_path / "in.jsonl").write_text(lines(2))
     args = ["run", str(HERE / "base.yaml"), str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "o")]
-    proc = _mapper(args, prelude=_INTERRUPT_AT.format(module=module))
+    # a compiled-mapping cache of its own, empty: the mapping is loaded (a hit would not)
+    env = {**os.environ, "MAPPER_CACHE_DIR": str(tmp_path / "cache")}
+    proc = _mapper(args, prelude=_INTERRUPT_AT.format(module=module), env=env)
     assert proc.returncode == 130, proc.stderr
     assert b"Traceback" not in proc.stderr
     assert b"interrupted" in proc.stderr
-    assert list(tmp_path.iterdir()) == [tmp_path / "in.jsonl"]
+    assert [p for p in tmp_path.iterdir() if p.name != "cache"] == [tmp_path / "in.jsonl"]
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])

@@ -82,17 +82,39 @@ ALLOWED_PATHS: list[Path] = []
 """Folders outside a mapping's own tree that its includes may come from (`--allow-path`)."""
 
 
-def compile_or_exit(mapping: Path) -> Plan:
-    """The compiled mapping; its problems printed (exit 1 when it does not compile)."""
-    from mapper.api import compile_path
+def compile_or_exit(
+    mapping: Path, *, cache: bool = False, report: "MachineReport | None" = None
+) -> Plan:
+    """The compiled mapping; its problems printed (exit 1 when it does not compile), or, with
+    a machine `report`, collected into it (and reported before exiting).
 
-    plan, diags = compile_path(mapping, allow=tuple(ALLOWED_PATHS))
-    if plan is None and unreadable(diags, mapping):
-        fail(EXIT_IO, diags, f"[red]{literal(str(mapping))}: the mapping could not be read[/]")
-    if plan is None:
-        fail(EXIT_MAPPING, diags, f"[red]{literal(str(mapping))}: the mapping is invalid[/]")
-    show_diagnostics(diags)
-    return plan
+    With `cache`, through the compiled-mapping cache (unless `MAPPER_NO_CACHE` turns it off).
+    """
+    from mapper.engine.plans import compile_path
+
+    store = None
+    if cache:
+        from mapper.io.plancache import open_cache
+
+        store = open_cache()
+    plan, diags = compile_path(mapping, allow=tuple(ALLOWED_PATHS), cache=store)
+    if report is not None:
+        report.add(diags)
+    people = report is None or report.people
+    if plan is not None:
+        if people:
+            show_diagnostics(diags)
+        return plan
+    missing = unreadable(diags, mapping)
+    if people:
+        show_diagnostics(diags)
+        err.print(
+            f"[red]{literal(str(mapping))}: "
+            f"{'the mapping could not be read' if missing else 'the mapping is invalid'}[/]"
+        )
+    if report is not None:
+        report.emit()
+    raise typer.Exit(EXIT_IO if missing else EXIT_MAPPING)
 
 
 def unreadable(diags: list[Diagnostic], mapping: Path) -> bool:
@@ -117,22 +139,78 @@ FormatOpt = Annotated[
     DiagFormat,
     typer.Option(
         "--format",
+        "--diagnostics",  # the name `mapper run` uses (its --format is the output's)
         help="Diagnostics as text (people), json, sarif (SARIF 2.1.0) or github (annotations).",
     ),
 ]
 
 
-def show_machine_diagnostics(fmt: DiagFormat, diags: list[Diagnostic]) -> None:
+def show_machine_diagnostics(
+    fmt: DiagFormat, diags: list[Diagnostic], *, file: Path | None = None, stderr: bool = False
+) -> None:
     """In text, the closing `N errors, M warnings` line on stderr; in another format, every
-    diagnostic on stdout, for a program to read."""
+    diagnostic on stdout (stderr with `stderr`), for a program to read. With `file`, the
+    diagnostics in `fmt` go into that file (atomically) and the closing line to stderr."""
     from mapper import formats
 
-    if fmt is DiagFormat.text:
+    if fmt is DiagFormat.text and file is None:
         err.print(formats.closing_line(diags))
         return
     from mapper import __version__
 
-    typer.echo(formats.render_as(fmt.value, diags, __version__), nl=False)
+    text = formats.render_as(fmt.value, diags, __version__)
+    if file is None:
+        typer.echo(text, nl=False, err=stderr)
+        return
+    write_or_echo(text, file)
+    err.print(formats.closing_line(diags))
+
+
+DiagnosticsOpt = Annotated[
+    DiagFormat | None,
+    typer.Option(
+        "--diagnostics",
+        help="The run's problems (mapping, inputs, rejected records) as text with the closing "
+        "count, json, sarif (SARIF 2.1.0) or github (annotations), on stderr or into "
+        "--diagnostics-file.",
+        show_default=False,
+    ),
+]
+DiagnosticsFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--diagnostics-file",
+        help="Write the --diagnostics report into this file (default format: json).",
+    ),
+]
+
+
+class MachineReport:
+    """A run's diagnostics gathered for `--diagnostics`, reported once at the end."""
+
+    def __init__(self, fmt: DiagFormat, file: Path | None) -> None:
+        self.fmt, self.file = fmt, file
+        self.diags: list[Diagnostic] = []
+
+    @property
+    def people(self) -> bool:
+        """True when the problems are also drawn for people on stderr (not a machine format
+        there)."""
+        return self.file is not None or self.fmt is DiagFormat.text
+
+    def add(self, diags: list[Diagnostic]) -> None:
+        self.diags.extend(diags)
+
+    def emit(self) -> None:
+        """Print (or write) what was gathered, with the closing count."""
+        show_machine_diagnostics(self.fmt, self.diags, file=self.file, stderr=True)
+
+
+def machine_report(fmt: DiagFormat | None, file: Path | None) -> MachineReport | None:
+    """The `--diagnostics`/`--diagnostics-file` report, or None (problems drawn for people)."""
+    if fmt is None and file is None:
+        return None
+    return MachineReport(fmt or DiagFormat.json, file)
 
 
 def parse_pairs(pairs: list[str], what: str) -> dict[str, str]:

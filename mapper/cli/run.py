@@ -3,7 +3,7 @@
 import time
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -14,7 +14,10 @@ from mapper.cli.console import (
     EXIT_OK,
     EXIT_REJECTED,
     EXIT_USAGE,
+    DiagnosticsFileOpt,
+    DiagnosticsOpt,
     InputsArg,
+    MachineReport,
     MappingArg,
     ParamOpt,
     RecordsOpt,
@@ -22,11 +25,13 @@ from mapper.cli.console import (
     err,
     fail,
     literal,
+    machine_report,
     parse_pairs,
     show_alarms,
     show_diagnostics,
     usage_problems,
 )
+from mapper.errors import Diagnostic
 
 if TYPE_CHECKING:  # the commands import the library when they run: a shorter start-up
     from mapper.io.inputs import InputProgress
@@ -133,8 +138,22 @@ def run_cmd(
     check_access: CheckAccessOpt = False,
     strict: StrictOpt = False,
     replicates_permissions: ReplicatesOpt = False,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache",
+            help="Compile the mapping afresh: neither use nor update the compiled-mapping cache.",
+        ),
+    ] = False,
+    diagnostics: DiagnosticsOpt = None,
+    diagnostics_file: DiagnosticsFileOpt = None,
 ) -> None:
     """Map every input record; write objects, rejected records and a run report.
+
+    `--diagnostics json|sarif|github` reports the run's problems (mapping warnings and errors,
+    input problems, what stopped the run, the errors of the first 1,000 rejected records with
+    file, record and JSON pointer) for machines on stderr, or in `--diagnostics-file FILE`;
+    `--diagnostics text` ends the usual report with the `N errors, M warnings` line.
 
     Example:
     `mapper run mappings/github/push.yaml samples/github/push-webhook.json -o out/push.jsonl`
@@ -161,44 +180,84 @@ def run_cmd(
         params=parse_pairs(param, "--param"),
         access=access_request(check_access, strict, replicates_permissions),
     )
-    result = run_request(mapping, inputs, request, quiet=quiet)
+    report_to = machine_report(diagnostics, diagnostics_file)
+    result = run_request(
+        mapping, inputs, request, quiet=quiet, cache=not no_cache, report=report_to
+    )
     raise typer.Exit(result.status)
 
 
-def run_request(mapping: Path, inputs: list[str], request: "RunRequest", *, quiet: bool) -> Any:
-    """Compile, run and print one run's outcome (shared by `run` and `batch`)."""
+KEPT_REJECTS = 1000
+"""`--diagnostics` reports the errors of this many rejected records (the rest: a count)."""
+
+
+def run_request(
+    mapping: Path,
+    inputs: list[str],
+    request: "RunRequest",
+    *,
+    quiet: bool,
+    cache: bool = True,
+    report: MachineReport | None = None,
+) -> Any:
+    """Compile (through the compiled-mapping cache unless `cache` is False), run and print one
+    run's outcome (shared by `run` and `batch`); with a machine `report`, its problems are
+    gathered into it and reported at the end."""
     from mapper.run.files import InputError, UsageError, run_files
 
-    plan = compile_or_exit(mapping)
+    plan = compile_or_exit(mapping, cache=cache, report=report)
     try:
         with ProgressLine(enabled=not quiet) as line:
             result = run_files(plan, inputs, request, mapping=mapping, progress=line.tick)
     except UsageError as error:
         fail(EXIT_USAGE, *usage_problems(list(error.diagnostics)))
     except InputError as error:
-        fail(
-            EXIT_IO, list(error.diagnostics), "[red]no record was mapped: no output was written[/]"
-        )
-    show_result(result, quiet=quiet, request=request)
+        _fail_input(list(error.diagnostics), report)
+    show_result(result, quiet=quiet, request=request, report=report)
     show_alarms(result.report, plan)
+    if report is not None:
+        report.emit()
     return result
 
 
-def show_result(result: "RunResult", *, quiet: bool, request: "RunRequest | None" = None) -> None:
+def _fail_input(diags: list[Diagnostic], report: MachineReport | None) -> NoReturn:
+    """No input could be read: exit 4 with its problems (for people and/or the report)."""
+    if report is None or report.people:
+        show_diagnostics(diags)
+        err.print("[red]no record was mapped: no output was written[/]")
+    if report is not None:
+        report.add(diags)
+        report.emit()
+    raise typer.Exit(EXIT_IO)
+
+
+def show_result(
+    result: "RunResult",
+    *,
+    quiet: bool,
+    request: "RunRequest | None" = None,
+    report: MachineReport | None = None,
+) -> None:
     """Notes, what stopped the run, input problems, rejected records without a file, the
-    summary and the files written. Errors always print; `quiet` hides notes and the summary."""
+    summary and the files written. Errors always print; `quiet` hides notes and the summary.
+    With a machine `report`, the problems are gathered into it too (and drawn on stderr only
+    when the report does not go there)."""
+    people = report is None or report.people
     if not quiet:
         for note in result.notes:
             err.print(f"[yellow]note:[/] {note}")
-    show_diagnostics(result.diagnostics)
+    _problems(list(result.diagnostics), people, report)
     if result.stopped:
         colour = "yellow" if result.status == EXIT_INTERRUPTED else "red"
         err.print(f"[{colour}]{result.stopped}[/]")
         return
     if not summarised(result):
         return
-    show_diagnostics(list(result.report.input_problems))  # -q never hides an error
-    _show_unkept(result)
+    _problems(list(result.report.input_problems), people, report)  # -q never hides an error
+    if report is not None:
+        report.add(_rejected(result, request))
+    if people and (request is None or not request.rejects_path):
+        _show_unkept(result)
     if result.access is not None:
         from mapper.cli.access import show_findings
 
@@ -209,6 +268,75 @@ def show_result(result: "RunResult", *, quiet: bool, request: "RunRequest | None
         render.summary(err, result.report, ok=result.status == EXIT_OK)
         for label, path in _files_written(result, request):
             err.print(f"{label}: {literal(path)}")
+
+
+def _problems(diags: list[Diagnostic], people: bool, report: MachineReport | None) -> None:
+    if people:
+        show_diagnostics(diags)
+    if report is not None:
+        report.add(diags)
+
+
+def _rejected(result: "RunResult", request: "RunRequest | None") -> list[Diagnostic]:
+    """The errors of the first rejected records (read back from the rejects file, the same for
+    every engine; without one, those the run kept to show), and a note when more were
+    rejected."""
+    where = request.rejects_path if request is not None else None
+    kept = result.rejected_shown
+    if not kept and where and where in result.written:
+        kept = _read_rejects(where, KEPT_REJECTS)
+    found = [d for errors in kept for d in errors]
+    more = result.report.records_with_errors - len(kept)
+    if more > 0:
+        see = f": see {where}" if where else ""
+        text = f"{more:,} {'more ' if kept else ''}rejected record(s) not listed here{see}"
+        found.append(Diagnostic("run.more-rejected", text, severity="warning"))
+    return found
+
+
+def _read_rejects(path: str, limit: int) -> list[list[Diagnostic]]:
+    """The errors of the first `limit` lines of a rejects file, as they were reported."""
+    import json
+    from itertools import islice
+
+    try:
+        with Path(path).open(encoding="utf-8") as fh:
+            return [_errors_of(json.loads(line)) for line in islice(fh, limit)]
+    except (OSError, ValueError):
+        return []
+
+
+def _errors_of(entry: dict[str, Any]) -> list[Diagnostic]:
+    """A rejects-file line's error diagnostics, rebuilt from their JSON form (the place in the
+    mapping as one already formatted part, which renders the same)."""
+    return [_diagnostic_of(d) for d in entry.get("diagnostics", []) if d["severity"] == "error"]
+
+
+def _diagnostic_of(d: dict[str, Any]) -> Diagnostic:
+    from mapper.errors import RecordRef
+
+    rec = d.get("record")
+    return Diagnostic(
+        d["code"],
+        d["message"],
+        loc=(d["loc"],) if d.get("loc") else (),
+        span=_span_of(d.get("span", "")),
+        expr=d.get("expr"),
+        expr_col=d.get("exprCol"),
+        record=RecordRef(rec["source"], rec["index"], rec.get("pointer", "")) if rec else None,
+        hint=d.get("hint"),
+    )
+
+
+def _span_of(text: str) -> Any:
+    """`path:line:col` (as `SourceSpan` prints) back into a span; None when it is not one."""
+    from mapper.errors import SourceSpan
+
+    path, _, rest = text.rpartition(":")
+    path, _, line = path.rpartition(":")
+    if not (path and line.isdigit() and rest.isdigit()):
+        return None
+    return SourceSpan(path, int(line), int(rest))
 
 
 def summarised(result: "RunResult") -> bool:

@@ -24,6 +24,8 @@ from mapper.model.introspect import (
     required_fields,
     required_keys_at,
 )
+from mapper.paths import plain_path as plain_path
+from mapper.paths import projection_base as projection_base
 
 _ALL_CAPS = re.compile(r"^[A-Z][A-Z0-9_]*$")
 # fields whose value is computed by mapper when the mapping leaves them out
@@ -337,28 +339,6 @@ def check_block_shape(type_name: str, fields: Mapping[str, Any]) -> Iterator[Dia
         )
 
 
-def plain_path(ast: Mapping[str, Any]) -> tuple[str | int, ...] | None:
-    """Keys and indexes of a plain path expression (`a.b[0].c`), else None."""
-    kind = ast.get("type")
-    if kind == "field":
-        return (ast["value"],)
-    if kind == "index_expression":
-        left, right = ast["children"]
-        base = plain_path(left)
-        if base is None or right.get("type") != "index" or right["value"] < 0:
-            return None
-        return (*base, right["value"])
-    if kind == "subexpression":
-        parts: tuple[str | int, ...] = ()
-        for child in ast["children"]:
-            sub = plain_path(child)
-            if sub is None:
-                return None
-            parts += sub
-        return parts
-    return None
-
-
 def value_path(ast: Mapping[str, Any]) -> tuple[str | int, ...] | None:
     """The record path an expression reads its value from, when that is unambiguous.
 
@@ -372,18 +352,6 @@ def value_path(ast: Mapping[str, Any]) -> tuple[str | int, ...] | None:
     if len(reads) != 1:
         return None
     return value_path(reads[0])
-
-
-def projection_base(ast: Mapping[str, Any] | None) -> tuple[str | int, ...] | None:
-    """For `a.b[]` or `a.b[*]`: the path of the list being projected, else None."""
-    if not ast or ast.get("type") != "projection":
-        return None
-    left, right = ast["children"]
-    if right.get("type") != "identity":
-        return None
-    if left.get("type") == "flatten":
-        left = left["children"][0]
-    return plain_path(left)
 
 
 def check_identity_rule(kind: str, fields: Mapping[str, Any]) -> Iterator[Diagnostic]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,9 @@ from mapper.language.shapes import validate_shape
 from mapper.language.spec import LibrarySpec, MappingSpec
 
 MAX_MAPPING_BYTES = 2 * 1024 * 1024
+READS: ContextVar[dict[str, bytes] | None] = ContextVar("mapper_reads", default=None)
+"""When set, every mapping file read is noted here (resolved path -> bytes): the compiled-
+mapping cache keeps a plan with the files it came from (`mapper.io.plancache`)."""
 MAX_NODES = 200_000
 MAX_DEPTH = 100
 MAX_INCLUDE_DEPTH = 10
@@ -327,6 +331,9 @@ def read_mapping_file(path: Path) -> tuple[str | None, Diagnostic | None]:
     try:
         with path.open("rb") as fh:
             raw = fh.read(MAX_MAPPING_BYTES + 1)
+        reads = READS.get()
+        if reads is not None:
+            reads[str(path.resolve())] = raw
     except FileNotFoundError:
         return None, Diagnostic(UNREADABLE, "cannot read mapping: not found", span=where)
     except OSError as err:

@@ -266,11 +266,12 @@ def reading_of(plan: Plan, records: str | None, *, label: str = "--records") -> 
     Raises:
         UsageError: `records` does not compile (its diagnostics are located at `label`).
     """
-    from mapper.language.checks import projection_base
-    from mapper.language.compiler import compile_standalone
+    from mapper.paths import projection_base  # not the compiler: a cached plan never loads it
 
     expr = plan.records
     if records is not None:
+        from mapper.language.compiler import compile_standalone
+
         expr, diags = compile_standalone(records, plan.functions, label)
         if expr is None:
             raise UsageError(diags)
