@@ -235,6 +235,7 @@ def _explanation_json(target: Record, result: Any, traces: list[Any]) -> str:
             {
                 "rule": t.rule,
                 "item": t.item,
+                "type": t.type_name,
                 "field": t.field,
                 "loc": t.loc,
                 "expression": t.source,
@@ -242,6 +243,7 @@ def _explanation_json(target: Record, result: Any, traces: list[Any]) -> str:
                 "final": t.final,
                 "status": t.status,
                 **({"reason": t.reason} if t.reason else {}),
+                **({"cause": t.cause} if t.cause else {}),
             }
             for t in traces
         ],
