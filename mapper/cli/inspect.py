@@ -76,7 +76,7 @@ def preview(
     """
     draw = partial(_preview, mapping, inputs, n, as_json, records, param, strict)
     if watch:
-        watching(mapping, inputs, draw)
+        watching(mapping, inputs, draw)  # until Ctrl-C
     draw()
 
 
@@ -190,7 +190,7 @@ def explain(
     """
     draw = partial(_explain, mapping, inputs, record, field, records, param, as_json)
     if watch:
-        watching(mapping, inputs, draw)
+        watching(mapping, inputs, draw)  # until Ctrl-C
     draw()
 
 
