@@ -488,9 +488,12 @@ def _signalled(tmp: Path, sig: signal.Signals) -> tuple[subprocess.Popen[bytes],
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
 def test_ctrl_c_stops_the_workers_and_writes_nothing(tmp_path: Path) -> None:
-    """The Ctrl-C comes while the main process blocks reading standard input. It was acted on
-    only when the input ended while the output's fsync thread could take the signal (the main
-    thread's read was not interrupted); that thread now blocks it (`mapper.signals`)."""
+    """The Ctrl-C comes once the outputs are open: while the workers are forked, or while the
+    main process blocks reading standard input. It was acted on only when the input ended
+    (in most runs on a loaded machine): the output's fsync thread could take the signal, which left the main
+    thread's read uninterrupted, and a signal flagged between two reads of one buffered read
+    was seen only after it. Now helper threads and workers being forked block the stop signals
+    (`mapper.signals`) and stdin pipes are read with a wake-up (`io.inputs._WakingReader`)."""
     proc, out, err = _signalled(tmp_path, signal.SIGINT)
     assert proc.returncode == 130, err.decode()
     assert b"Traceback" not in err
