@@ -225,3 +225,34 @@ def test_watch_refuses_standard_input(tmp_path: Path) -> None:
     mapping.write_text(MAPPING.replace("NAME", "name"), encoding="utf-8")
     code, _, err = invoke("preview", "--watch", mapping, "-")
     assert code == 2 and "standard input" in err
+
+
+def test_preview_watch_redraws_each_change_and_keeps_watching_a_broken_mapping(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command's loop over a driven change source: each change is drawn again, a mapping
+    that does not compile shows its located problem, Ctrl-C exits 130 without a word."""
+    from test_cli import invoke
+
+    import mapper.authoring.watch as watch
+
+    mapping, data = tmp_path / "m.yaml", tmp_path / "in.json"
+    mapping.write_text(MAPPING.replace("NAME", "name"), encoding="utf-8")
+    data.write_text(json.dumps(RECORD), encoding="utf-8")
+    edits = ["title((", "title"]  # break it, then mend it
+
+    def driven(files: Callable[[], list[str]], **_: object) -> Iterator[list[str]]:
+        assert str(mapping) in files() and str(data) in files()
+        yield []
+        for name in edits:
+            mapping.write_text(MAPPING.replace("NAME", name), encoding="utf-8")
+            yield [str(mapping)]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(watch, "changes", driven)
+    code, out, err = invoke("preview", "--watch", mapping, data)
+    assert code == 130
+    assert out.index("first") < out.index("second")  # drawn before and after the edits
+    assert f"{mapping}:7:" in err and "the mapping is invalid" in err
+    assert err.count("watching 2 file(s) for changes") == 3
+    assert "interrupted" not in err
