@@ -346,3 +346,24 @@ def test_explain_json_is_one_document_for_scripts() -> None:
     created = next(f for f in doc["fields"] if f["field"] == "createdAt")
     assert created["status"] == "rejected" and created["raw"] is None
     assert [d["code"] for d in doc["diagnostics"]] == ["field.required"]
+
+
+@pytest.mark.parametrize(("value", "raw", "cause"), [
+    ({"k": 1}, "\"fallback\"", None),   # the first expression fails: the next one gives the value
+    ("ok", '"OK"', None),               # the first one gives it
+])
+def test_explain_coalesce_goes_on_after_a_failing_expression(tmp_path: Path, value: object,
+                                                             raw: str, cause: str | None) -> None:
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(MARKUP_MAPPING.replace(
+        "displayName: {expr: name, default: \"Untitled [draft]\"}",
+        "displayName: {coalesce: [upper(name), \"'fallback'\"]}"), encoding="utf-8")
+    data = tmp_path / "in.json"
+    data.write_text(json.dumps({**MARKUP_RECORDS[0], "name": value}), encoding="utf-8")
+    code, out, _ = invoke("explain", mapping, data, "--field", "displayName")
+    assert code == 0
+    status, cell = _row(out, "displayName")
+    assert (status, cell[0]) == ("ok", raw)
+    _, doc, _ = invoke("explain", mapping, data, "--json")
+    trace = next(f for f in json.loads(doc)["fields"] if f["field"] == "displayName")
+    assert trace.get("cause") == cause

@@ -101,17 +101,20 @@ def _leaves(node: ValueNode, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any,
 
 
 def _raw_value(leaf: ValueNode, item: Any) -> tuple[Any, str]:
-    """The first non-null value of the leaf's expressions, and why it is null when it is: the
-    first error, or the missing or null part of the (only) expression's path."""
+    """The first non-null value of the leaf's expressions (a failing one gives null, as in the
+    interpreter's `coalesce`), and why it is null when it is: the first error, or the missing
+    or null part of the (only) expression's path."""
+    failed = ""
     for expr in leaf.exprs:
         try:
             value = expr.evaluate(item)
         except Exception as err:  # reported by the interpreter; here it is the cause
-            return None, error_message(err)
+            failed = failed or error_message(err)
+            continue
         if value is not None:
             return value, ""
     only = leaf.exprs[0] if len(leaf.exprs) == 1 else None
-    return None, (null_part(only.path, item) if only is not None else None) or ""
+    return None, failed or (null_part(only.path, item) if only is not None else None) or ""
 
 
 def _trace_leaf(
