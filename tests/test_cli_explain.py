@@ -196,7 +196,7 @@ def test_explain_fits_the_terminal(markup: tuple[Path, Path], monkeypatch: pytes
 
 
 def test_explain_push_at_80_columns_is_short() -> None:
-    """The GitHub push sample: a heading per object and at most 3.5 lines a field (215 lines;
+    """The GitHub push sample: a heading per object and at most 3.5 lines a field (216 lines;
     the old six-column table took 367 lines at 80 columns)."""
     from rich.console import Console
 
