@@ -7,6 +7,8 @@ in an expression, a default, a record value and a file name, and must come out u
 from __future__ import annotations
 
 import json
+import os
+import re
 from pathlib import Path
 
 import pytest
@@ -30,16 +32,20 @@ objects:
       id: id
       displayName: {expr: name, default: "Untitled [draft]"}
       description: {expr: "join(' ', ['[bold]x[/]', tag])", required: true}
-      url: url
+      url: links.html
       createdAt: to_rfc3339(created)
-      lastUpdatedAt: to_rfc3339(created)
+      lastUpdatedAt: to_rfc3339(a.b.created)
       permissions: permissions([principal('ATLASSIAN_WORKSPACE')])
 """
-_REPO = {"url": "https://example.test/r", "created": "2024-05-01T12:00:00Z", "tag": "t"}
+_REPO = {"links": {"html": "https://example.test/r"}, "created": "2024-05-01T12:00:00Z",
+         "a": {"b": {"created": "2024-05-01T12:00:00Z"}}, "tag": "t"}
 MARKUP_RECORDS = [
     {**_REPO, "id": "r0", "name": "[bold]x[/]"},
     {**_REPO, "id": "r1", "name": None},
     {**_REPO, "id": "r2", "name": "n", "tag": {"k": 5}},  # join() of an object: a type error
+    {**{k: v for k, v in _REPO.items() if k != "links"},
+     "id": "r3", "name": "n", "a": {"b": None}},  # null and missing part-way
+    {**_REPO, "id": "r4", "name": "x" * 300},  # a value longer than explain shows
 ]
 REPO_LINE = {"id": "r", "name": "n", "url": "https://example.test/r",
              "created": "2024-05-01T12:00:00Z", "updated": "2024-05-02T12:00:00Z"}
@@ -55,32 +61,89 @@ def markup(tmp_path: Path) -> tuple[Path, Path]:
     return mapping, data
 
 
-def _row(out: str, field: str) -> list[str]:
-    line = next(line for line in out.splitlines() if f"│ {field} " in line)
-    return [cell.strip() for cell in line.strip("│ ").split("│")]
+def _row(out: str, field: str, heading: str = "") -> tuple[str, list[str]]:
+    """(status, the value cell's lines) of the first row of `field` after the `heading` line:
+    a row is `  field  status  value`, then lines indented past the field for the rest of the
+    value cell (the expression, the reason)."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(heading)) if heading else 0
+    at = next(i for i in range(start, len(lines)) if lines[i].startswith(f"  {field} "))
+    _, _, status, value = re.split(r"\s{2,}", lines[at].rstrip(), maxsplit=3)
+    cell = [value]
+    for line in lines[at + 1:]:
+        if not line.startswith("    ") or line[2] != " ":
+            break
+        cell.append(line.strip())
+    return status, cell
 
 
-# --- markup-like text is printed literally ------------------------------------------------------
+# --- markup-like text is printed literally; values as JSON; the null part is named ---------------
 
-@pytest.mark.parametrize(("record", "field", "cells"), [
-    # values as JSON; a final value equal to the raw one is shown once
-    (0, "description", ["join(' ', ['[bold]x[/]', tag])", '"[bold]x[/] t"', "(same)"]),
-    (0, "displayName", ["name", '"[bold]x[/]"', "(same)"]),
-    (1, "displayName", ["name", "null", '"Untitled [draft]"']),
+@pytest.mark.parametrize(("record", "field", "status", "cell"), [
+    # a final value equal to the raw one is shown once; the expression beneath it
+    (0, "description", "ok", ['"[bold]x[/] t"', "← join(' ', ['[bold]x[/]', tag])"]),
+    (0, "displayName", "ok", ['"[bold]x[/]"', "← name"]),
+    # a default: raw → final, and why (the null part named, the default as JSON)
+    (1, "displayName", "defaulted", ['null → "Untitled [draft]"', "← name",
+                                     '`name` is null, so the default "Untitled [draft]" is used']),
+    # a failed expression: the required problem, then the error itself
+    (2, "description", "rejected", ["null", "← join(' ', ['[bold]x[/]', tag])",
+                                    "'description' is required but the expression failed (see "
+                                    "the error reported with it)",
+                                    "join() expects an array of strings, got an array holding an "
+                                    'object: {"k": 5}']),
+    # a null part on the way: `a.b.created` → `a.b` is null
+    (3, "lastUpdatedAt", "rejected", ["null", "← to_rfc3339(a.b.created)",
+                                      "'lastUpdatedAt' is required but the expression gave null "
+                                      "(null in the record): `a.b` is null"]),
+    # a path missing part-way
+    (3, "url", "rejected", ["null", "← links.html", "'url' is required but the expression gave "
+                                                    "null (missing): `links` is missing"]),
 ])
-def test_explain_prints_markup_literally(markup: tuple[Path, Path], record: int, field: str,
-                                         cells: list[str]) -> None:
+def test_explain_rows(markup: tuple[Path, Path], record: int, field: str, status: str,
+                      cell: list[str]) -> None:
     mapping, data = markup
     code, out, _ = invoke("explain", mapping, data, "--record", record, "--field", field)
     assert code == 0
-    assert _row(out, field)[2:5] == cells
-    assert f"record {data} #{record}: mapped" in out
+    assert _row(out, field) == (status, cell)
+    assert out.splitlines()[0].startswith("repo[0] → atlassian:repository")
+    assert f"record {data} #{record}: " in out
+
+
+@pytest.mark.parametrize(("record", "field", "cause"), [
+    (1, "displayName", "`name` is null"),
+    (3, "lastUpdatedAt", "`a.b` is null"),
+    (3, "url", "`links` is missing"),
+    (2, "description", "join() expects an array of strings, got an array holding an object: "
+                       '{"k": 5}'),
+    (0, "displayName", None),
+])
+def test_explain_json_names_the_cause(markup: tuple[Path, Path], record: int, field: str,
+                                      cause: str | None) -> None:
+    mapping, data = markup
+    code, out, _ = invoke("explain", mapping, data, "--record", record, "--json")
+    assert code == 0
+    trace = next(f for f in json.loads(out)["fields"] if f["field"] == field)
+    assert trace.get("cause") == cause
+    assert trace["type"] == "atlassian:repository"
+
+
+def test_explain_cuts_long_values_but_json_has_them_whole(markup: tuple[Path, Path]) -> None:
+    mapping, data = markup
+    _, out, _ = invoke("explain", mapping, data, "--record", 4, "--field", "displayName")
+    _, cell = _row(out, "displayName")
+    assert cell[0] == json.dumps("x" * 300)[:99] + "…"
+    assert "--json has them whole" in out
+    _, doc, _ = invoke("explain", mapping, data, "--record", 4, "--json")
+    assert next(f for f in json.loads(doc)["fields"] if f["field"] == "displayName")["raw"] == (
+        "x" * 300
+    )
 
 
 def test_explain_prints_default_in_reason_literally(markup: tuple[Path, Path]) -> None:
     mapping, data = markup
     _, out, _ = invoke("explain", mapping, data, "--record", 1, "--field", "displayName")
-    assert "the default 'Untitled [draft]' is used" in out
+    assert 'the default "Untitled [draft]" is used' in out
 
 
 @pytest.mark.parametrize("text", [
@@ -95,14 +158,14 @@ def test_preview_prints_markup_literally(markup: tuple[Path, Path], text: str) -
     code, out, err = invoke("preview", mapping, data)
     assert code == 0
     assert text.format(data=data) in out
-    assert "2 object(s) from 3 record(s) read: 2 mapped + 1 rejected + 0 filtered" in err
+    assert "3 object(s) from 5 record(s) read: 3 mapped + 2 rejected + 0 filtered" in err
 
 
 def test_preview_marks_only_defaulted_values(markup: tuple[Path, Path]) -> None:
     mapping, data = markup
     _, out, _ = invoke("preview", mapping, data)
     names = [line for line in out.splitlines() if "displayName" in line]
-    assert ["(default)" in line for line in names] == [False, True]
+    assert ["(default)" in line for line in names] == [False, True, False]
 
 
 def test_preview_folds_long_lines_in_panels(markup: tuple[Path, Path],
@@ -119,16 +182,40 @@ def test_preview_folds_long_lines_in_panels(markup: tuple[Path, Path],
     assert "holding an object:" in text.replace("│", "")  # the message, folded
 
 
-def test_explain_folds_long_cells(markup: tuple[Path, Path],
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli.out.get(), "width", 60)
+@pytest.mark.parametrize("width", [60, 80, 100])
+def test_explain_fits_the_terminal(markup: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch,
+                                   width: int) -> None:
+    """No line is wider than the terminal, and a long reason is folded, not cut."""
+    monkeypatch.setattr(cli.out.get(), "width", width)
     mapping, data = markup
-    code, out, _ = invoke("explain", mapping, data, "--record", 2, "--field", "description")
+    code, out, _ = invoke("explain", mapping, data, "--record", 2)
     assert code == 0
-    table = [line for line in out.splitlines() if line[:1] in "┏┃┡│└"]
-    assert all(len(line) <= 60 for line in table)
-    reason = "".join(line.split("│")[-2] for line in table if line.startswith("│"))
-    assert reason.replace(" ", "").endswith("reportedwithit)")  # the end of the long reason
+    table = [line for line in out.splitlines() if not line.startswith("record ")]
+    assert all(len(line) <= width for line in table)
+    assert "reportedwithit)" in out.replace(" ", "").replace("\n", "")
+
+
+def test_explain_push_at_80_columns_is_short() -> None:
+    """The GitHub push sample: a heading per object and at most 3.5 lines a field (216 lines;
+    the old six-column table took 367 lines at 80 columns)."""
+    from rich.console import Console
+
+    from mapper.api import compile_path
+    from mapper.cli import render
+    from mapper.engine.tracing import explain as explain_record
+    from mapper.records import Record
+
+    plan, _ = compile_path(PUSH)
+    assert plan is not None
+    record = Record(str(PUSH_IN), 0, json.loads(PUSH_IN.read_text(encoding="utf-8")))
+    _, traces = explain_record(plan, record)
+    with Path(os.devnull).open("w") as sink:
+        console = Console(width=80, record=True, file=sink)
+        render.traces(console, traces)
+    lines = console.export_text().splitlines()
+    headings = [line for line in lines if not line.startswith(" ")]
+    assert headings[:2] == ["repository[0] → atlassian:repository", "commit[0] → atlassian:commit"]
+    assert len(lines) < 3.5 * len(traces)
 
 
 # --- each: only the item that fails is marked ---------------------------------------------------
@@ -143,23 +230,26 @@ def push_without_timestamp(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("rule", "status", "final_is_raw"), [
-    ("repository[0]", "ok", True),
-    ("commit[0]", "ok", True),
-    ("commit[1]", "ok", True),
-    ("commit[2]", "rejected", False),
+@pytest.mark.parametrize(("heading", "status", "value"), [
+    ("repository[0] → atlassian:repository", "ok", '"2021-03-04T09:12:45Z"'),
+    ("commit[0] → atlassian:commit", "ok", '"2024-05-01T12:58:12Z"'),
+    ("commit[1] → atlassian:commit", "ok", '"2024-05-01T13:10:40Z"'),
+    ("commit[2] → atlassian:commit", "rejected", "null"),
 ])
-def test_explain_each_marks_only_the_bad_item(push_without_timestamp: Path, rule: str,
-                                              status: str, final_is_raw: bool) -> None:
+def test_explain_each_marks_only_the_bad_item(push_without_timestamp: Path, heading: str,
+                                              status: str, value: str) -> None:
     code, out, err = invoke("explain", PUSH, push_without_timestamp, "--field", "createdAt")
     assert code == 0
-    line = next(line for line in out.splitlines() if line.startswith(f"│ {rule} "))
-    cells = [cell.strip() for cell in line.strip("│ ").split("│")]
-    assert cells[1] == "createdAt"
-    assert (cells[3] != "null" and cells[4] == "(same)") is final_is_raw
-    assert cells[5] == status
+    assert _row(out, "createdAt", heading)[0] == status
+    assert _row(out, "createdAt", heading)[1][0] == value
     assert "partial, 3 object(s)" in out  # the commit without a timestamp alone is rejected
     assert "/commits/2/timestamp" in err
+
+
+def test_explain_names_the_missing_part_of_an_each_item(push_without_timestamp: Path) -> None:
+    _, out, _ = invoke("explain", PUSH, push_without_timestamp, "--field", "createdAt")
+    cell = _row(out, "createdAt", "commit[2] → atlassian:commit")[1]
+    assert cell[-1].endswith("the expression gave null (missing): `timestamp` is missing")
 
 
 # --- malformed input ----------------------------------------------------------------------------
@@ -256,3 +346,24 @@ def test_explain_json_is_one_document_for_scripts() -> None:
     created = next(f for f in doc["fields"] if f["field"] == "createdAt")
     assert created["status"] == "rejected" and created["raw"] is None
     assert [d["code"] for d in doc["diagnostics"]] == ["field.required"]
+
+
+@pytest.mark.parametrize(("value", "raw", "cause"), [
+    ({"k": 1}, "\"fallback\"", None),   # the first expression fails: the next one gives the value
+    ("ok", '"OK"', None),               # the first one gives it
+])
+def test_explain_coalesce_goes_on_after_a_failing_expression(tmp_path: Path, value: object,
+                                                             raw: str, cause: str | None) -> None:
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(MARKUP_MAPPING.replace(
+        "displayName: {expr: name, default: \"Untitled [draft]\"}",
+        "displayName: {coalesce: [upper(name), \"'fallback'\"]}"), encoding="utf-8")
+    data = tmp_path / "in.json"
+    data.write_text(json.dumps({**MARKUP_RECORDS[0], "name": value}), encoding="utf-8")
+    code, out, _ = invoke("explain", mapping, data, "--field", "displayName")
+    assert code == 0
+    status, cell = _row(out, "displayName")
+    assert (status, cell[0]) == ("ok", raw)
+    _, doc, _ = invoke("explain", mapping, data, "--json")
+    trace = next(f for f in json.loads(doc)["fields"] if f["field"] == "displayName")
+    assert trace.get("cause") == cause

@@ -1,13 +1,18 @@
 """`mapper preview` and `mapper explain`: look at what a mapping makes of some records."""
 
+import contextlib
 import json
-from collections.abc import Iterable, Iterator
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
 
 from mapper.cli.console import (
+    ALLOWED_PATHS,
+    EXIT_INTERRUPTED,
     EXIT_IO,
     EXIT_USAGE,
     ParamOpt,
@@ -23,6 +28,13 @@ from mapper.cli.console import (
 )
 from mapper.errors import Diagnostic
 from mapper.records import BadRecord, InputProblem, Item, Record, RecordResult
+
+WatchOpt = Annotated[
+    bool,
+    typer.Option(
+        "--watch", help="Show it again when the mapping or an input changes (Ctrl-C to stop)."
+    ),
+]
 
 
 def read_items(plan: Any, inputs: list[str], records: str | None) -> tuple[list[Any], Any]:
@@ -53,11 +65,30 @@ def preview(
     strict: Annotated[
         bool, typer.Option("--strict", help="An optional field that fails rejects its object.")
     ] = False,
+    watch: WatchOpt = False,
 ) -> None:
     """Show the first N mapped objects, one panel each; rejected records show their problems.
 
+    With `--watch`, show them again whenever the mapping, a file it includes, a lookup table or
+    an input changes (Ctrl-C to stop).
+
     Example: `mapper preview mappings/slack/messages.yaml samples/slack/export -n 3`
     """
+    draw = partial(_preview, mapping, inputs, n, as_json, records, param, strict)
+    if watch:
+        watching(mapping, inputs, draw)  # until Ctrl-C
+    draw()
+
+
+def _preview(
+    mapping: Path,
+    inputs: list[str],
+    n: int,
+    as_json: bool,
+    records: str | None,
+    param: list[str],
+    strict: bool,
+) -> None:
     plan = compile_or_exit(mapping)
     bind_params(plan, param)
     missing, items = read_items(plan, inputs, records)
@@ -145,15 +176,33 @@ def explain(
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON document instead of the table.")
     ] = False,
+    watch: WatchOpt = False,
 ) -> None:
-    """For one record, per field: expression, raw value, final value, and why.
+    """For one record: a heading per object, then per field its status, value, expression and
+    why it is null, defaulted or rejected.
 
     `--json` prints the record's outcome, every field trace and the problems as one JSON
-    document on stdout, for scripts.
+    document on stdout, for scripts. `--watch` explains again whenever the mapping, a file it
+    includes, a lookup table or an input changes (Ctrl-C to stop).
 
     Example:
     `mapper explain mappings/github/push.yaml samples/github/push-webhook.json --record 0`
     """
+    draw = partial(_explain, mapping, inputs, record, field, records, param, as_json)
+    if watch:
+        watching(mapping, inputs, draw)  # until Ctrl-C
+    draw()
+
+
+def _explain(
+    mapping: Path,
+    inputs: list[str],
+    record: int,
+    field: str | None,
+    records: str | None,
+    param: list[str],
+    as_json: bool,
+) -> None:
     plan = compile_or_exit(mapping)
     bind_params(plan, param)
     missing, items = read_items(plan, inputs, records)
@@ -166,6 +215,44 @@ def explain(
     problems += _explain_record(plan, target, field, as_json=as_json)
     if problems:
         raise typer.Exit(EXIT_IO)
+
+
+def watching(mapping: Path, inputs: list[str], draw: Callable[[], None]) -> NoReturn:
+    """Draw, then clear the screen and draw again after every change of the files it reads.
+
+    A mapping or input problem is shown (located, as without `--watch`) and the watch goes on;
+    Ctrl-C exits 130 without a word. On stderr after each drawing: `watching N file(s) for
+    changes (Ctrl-C to stop)`, the line a script waits for.
+    """
+    from mapper.api import compile_path
+    from mapper.authoring.watch import changes, watched_files
+    from mapper.io.inputs import STDIN
+
+    if STDIN in inputs:
+        fail(EXIT_USAGE, message="--watch reads its inputs again after each change: name "
+             "files, not standard input (-)")
+
+    def files() -> list[str]:
+        plan, _ = compile_path(mapping, allow=tuple(ALLOWED_PATHS))  # for its lookup tables
+        found = watched_files(mapping, inputs, plan, ALLOWED_PATHS)
+        count[0] = len(found)
+        return found
+
+    count = [0]
+    try:
+        for changed in changes(files):
+            if changed and out.is_terminal:
+                out.clear()
+            if changed:
+                err.print(f"[dim]changed: {literal(', '.join(changed))}[/]")
+            with contextlib.suppress(typer.Exit):  # its problems are printed: watch on
+                draw()
+            err.print(f"[dim]watching {count[0]} file(s) for changes (Ctrl-C to stop)[/]")
+            sys.stdout.flush()
+            sys.stderr.flush()
+    except KeyboardInterrupt:
+        pass  # the exit below is raised outside this block: no "interrupted" line
+    raise typer.Exit(EXIT_INTERRUPTED)  # changes() never ends: only Ctrl-C gets here
 
 
 def _nth_record(
@@ -235,6 +322,7 @@ def _explanation_json(target: Record, result: Any, traces: list[Any]) -> str:
             {
                 "rule": t.rule,
                 "item": t.item,
+                "type": t.type_name,
                 "field": t.field,
                 "loc": t.loc,
                 "expression": t.source,
@@ -242,6 +330,7 @@ def _explanation_json(target: Record, result: Any, traces: list[Any]) -> str:
                 "final": t.final,
                 "status": t.status,
                 **({"reason": t.reason} if t.reason else {}),
+                **({"cause": t.cause} if t.cause else {}),
             }
             for t in traces
         ],

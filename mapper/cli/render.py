@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from itertools import groupby
 from typing import Any
 
 from rich.console import Console, Group
@@ -169,32 +170,76 @@ _STATUS_STYLES = {
 }
 
 
+VALUE_LIMIT = 100
+"""`explain` cuts values and expressions longer than this; `--json` has them in full."""
+
+
 def traces(console: Console, items: list[FieldTrace]) -> None:
-    """The `explain` table; every cell is literal text (expressions and values hold `[...]`)."""
-    table = Table(show_lines=False, header_style="bold")
-    for col in ("rule", "field", "expression", "raw value", "final value", "status"):
-        table.add_column(col, overflow="fold")
-    for t in items:
-        status = Text(t.status, style=_STATUS_STYLES.get(t.status, ""))
-        if t.reason:
-            status.append(f"\n{t.reason}", style="dim")
-        table.add_row(
-            Text(visible(f"{t.rule}[{t.item}]")),
-            Text(visible(t.field)),
-            Text(visible(t.source)),
-            Text(visible(_short(t.raw))),
-            Text("(same)", style="dim")
-            if _same(t.raw, t.final)
-            else Text(visible(_short(t.final))),
-            status,
+    """The `explain` view: a heading per rule and item (`commit[1] → atlassian:commit`), then a
+    row per field: its name, its status, and its value (`raw → final` only when validation or a
+    default changed it) with the expression and why it is null beneath. Every cell is literal
+    text (expressions and values hold `[...]`)."""
+    cut = False
+    longest = max((len(t.field) for t in items), default=0)
+    field_width = min(longest, console.width * 3 // 10)
+    for (rule, item, type_name), grouped in groupby(items, _group_key):
+        group = list(grouped)
+        heading = Text(visible(f"{rule}[{item}]"), style="bold")
+        heading.append(visible(f" → {type_name}") if type_name else "")
+        if any(t.status == "not-built" for t in group):
+            heading.append("  not built: see the record's problems", style="red")
+        console.print(heading, soft_wrap=False)
+        table = Table(box=None, show_header=False, expand=True, padding=(0, 1, 0, 2))
+        table.add_column("field", width=field_width, overflow="fold")
+        table.add_column("status", no_wrap=True, width=9)
+        table.add_column("value", ratio=1, overflow="fold")
+        for t in group:
+            value, shortened = _trace_value(t)
+            cut |= shortened
+            table.add_row(Text(visible(t.field)), _status_text(t.status), value)
+        console.print(table, soft_wrap=False)
+    if cut:
+        console.print(
+            Text(f"(values longer than {VALUE_LIMIT} characters are cut: --json has them whole)",
+                 style="dim")
         )
-    console.print(table, soft_wrap=False)
 
 
-def _short(value: Any, limit: int = 80) -> str:
-    """A value as JSON (`"text"`, `null`, `[1, 2]`), never a Python repr, cut at `limit`."""
-    text = json.dumps(value, ensure_ascii=False, default=str)
+def _group_key(t: FieldTrace) -> tuple[str, int, str]:
+    return t.rule, t.item, t.type_name
+
+
+def _trace_value(t: FieldTrace) -> tuple[Text, bool]:
+    """The value cell (the value, then the expression and the reason, dim) and whether a value
+    in it was cut."""
+    raw = _short(t.raw)
+    cell = Text(visible(raw))
+    changed = t.final is not None and not _same(t.raw, t.final)
+    final = _short(t.final) if changed else ""
+    if changed:
+        cell.append(" → ", style="dim")
+        cell.append(visible(final))
+    expression = " ".join(t.source.split())  # one line: a folded YAML expression keeps its breaks
+    cell.append("\n← " + visible(_cut(expression)), style="dim")
+    style = "yellow" if t.status != "ok" else "dim"
+    if t.reason and t.status != "not-built":  # the heading says it once
+        cell.append("\n" + visible(t.reason), style=style)
+    if t.cause and t.cause not in t.reason:
+        cell.append("\n" + visible(t.cause), style=style)
+    return cell, raw.endswith("…") or final.endswith("…")
+
+
+def _status_text(status: str) -> Text:
+    return Text(status, style=_STATUS_STYLES.get(status, ""))
+
+
+def _cut(text: str, limit: int = VALUE_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _short(value: Any, limit: int = VALUE_LIMIT) -> str:
+    """A value as JSON (`"text"`, `null`, `[1, 2]`), never a Python repr, cut at `limit`."""
+    return _cut(json.dumps(value, ensure_ascii=False, default=str), limit)
 
 
 def _same(raw: Any, final: Any) -> bool:

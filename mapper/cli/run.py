@@ -415,7 +415,10 @@ class ProgressLine:
             console=err.get(),
             transient=True,
         )
-        self.bar.__enter__()
+        from mapper.signals import signals_to_main_thread
+
+        with signals_to_main_thread():  # its refresh thread must not take a Ctrl-C
+            self.bar.__enter__()
         self.task = self.bar.add_task("mapping", total=total, records=0, rate=0.0)
 
     def __exit__(self, *exc: object) -> None:

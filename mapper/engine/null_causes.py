@@ -12,7 +12,7 @@ from typing import Any
 
 from jmespath.exceptions import JMESPathTypeError
 
-from mapper.errors import show_value
+from mapper.errors import format_loc, show_value
 from mapper.language.plan import CompiledExpr
 from mapper.paths import MISSING as _MISSING
 from mapper.paths import follow
@@ -52,10 +52,12 @@ def null_cause(
         return "the expression gave null (missing, null)", hint
     source = follow(data, expr.path, _MISSING)
     call = _function_name(expr.ast)
+    part = null_part(expr.path, data)
+    named = f": {part}" if part else ""
     if source is _MISSING:
-        return "the expression gave null (missing)", hint
+        return f"the expression gave null (missing){named}", hint
     if source is None:
-        return "the expression gave null (null in the record)", hint
+        return f"the expression gave null (null in the record){named}", hint
     if call is None:  # not expected: a plain path to a present value gives that value
         return "the expression gave null (missing, null)", hint
     shown = show_value(source)
@@ -65,6 +67,22 @@ def null_cause(
     return f"{call} gave null: {shown} {reason}", (
         f"see `mapper functions {call}` for what it reads, or give the field a `default:`"
     )
+
+
+def null_part(path: tuple[str | int, ...] | None, data: Any) -> str | None:
+    """The shortest part of `path` that is missing or null in `data`, in words.
+
+    `commit.author.date` of `{"commit": {"author": null}}` gives "`commit.author` is null";
+    None when the whole path holds a value (or there is no path to follow).
+    """
+    if not path:
+        return None
+    for end in range(1, len(path) + 1):
+        value = follow(data, path[:end], _MISSING)
+        if value is _MISSING or value is None:
+            state = "missing" if value is _MISSING else "null"
+            return f"`{format_loc(path[:end])}` is {state}"
+    return None
 
 
 def _function_name(ast: Any) -> str | None:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from mapper.engine.interpreter import evaluate, rule_items
-from mapper.engine.null_causes import error_message
-from mapper.errors import Diagnostic, format_loc
+from mapper.engine.null_causes import error_message, null_part
+from mapper.errors import Diagnostic, format_loc, show_value
 from mapper.functions.context import NO_LOOKUPS
 from mapper.language.plan import ObjectRule, Plan, ValueNode
 from mapper.paths import follow
@@ -30,6 +30,8 @@ class FieldTrace:
     final: Any
     status: str  # ok | omitted | defaulted | rejected | invalid | filtered | not-built
     reason: str = ""
+    type_name: str = ""  # the rule's object type, e.g. atlassian:commit
+    cause: str = ""  # why the value is null: "`commit.author` is null", or the error
 
 
 def explain(
@@ -62,7 +64,9 @@ def _trace_rule(rule: ObjectRule, record: Record) -> Iterator[FieldTrace]:
 def _each_failed(rule: ObjectRule, problem: Diagnostic) -> FieldTrace:
     each = rule.each.expr if rule.each is not None else None
     loc, text = (format_loc(each.loc), each.text) if each is not None else ("", "")
-    return FieldTrace(rule.name, 0, "(each)", loc, text, None, None, "rejected", problem.message)
+    return FieldTrace(
+        rule.name, 0, "(each)", loc, text, None, None, "rejected", problem.message, rule.type_name
+    )
 
 
 def _filtered(rule: ObjectRule, i: int, problems: list[Diagnostic]) -> FieldTrace:
@@ -75,7 +79,16 @@ def _filtered(rule: ObjectRule, i: int, problems: list[Diagnostic]) -> FieldTrac
         else ("filtered", "the `where:` condition is false")
     )
     return FieldTrace(
-        rule.name, i, "(where)", format_loc(where.loc), where.text, False, None, status, reason
+        rule.name,
+        i,
+        "(where)",
+        format_loc(where.loc),
+        where.text,
+        False,
+        None,
+        status,
+        reason,
+        rule.type_name,
     )
 
 
@@ -87,11 +100,21 @@ def _leaves(node: ValueNode, path: tuple[Any, ...]) -> Iterator[tuple[tuple[Any,
         yield path, node
 
 
-def _safe(fn: Any, data: Any) -> Any:
-    try:
-        return fn(data)
-    except Exception as err:  # shown as the raw value
-        return f"<error: {error_message(err)}>"
+def _raw_value(leaf: ValueNode, item: Any) -> tuple[Any, str]:
+    """The first non-null value of the leaf's expressions (a failing one gives null, as in the
+    interpreter's `coalesce`), and why it is null when it is: the first error, or the missing
+    or null part of the (only) expression's path."""
+    failed = ""
+    for expr in leaf.exprs:
+        try:
+            value = expr.evaluate(item)
+        except Exception as err:  # reported by the interpreter; here it is the cause
+            failed = failed or error_message(err)
+            continue
+        if value is not None:
+            return value, ""
+    only = leaf.exprs[0] if len(leaf.exprs) == 1 else None
+    return None, failed or (null_part(only.path, item) if only is not None else None) or ""
 
 
 def _trace_leaf(
@@ -104,37 +127,39 @@ def _trace_leaf(
     diags: tuple[Diagnostic, ...],
 ) -> FieldTrace:
     if leaf.kind == "const":
-        raw, source = leaf.const, "const"
+        raw, source, cause = leaf.const, "const", ""
     else:
-        raw = next((v for e in leaf.exprs if (v := _safe(e.evaluate, item)) is not None), None)
+        raw, cause = _raw_value(leaf, item)
         source = " ?? ".join(e.text for e in leaf.exprs)
     final = follow(payload, path) if payload is not None else _NOT_EVALUATED
-    status, reason = _status(leaf, raw, final, diags)
-    name = format_loc(path)
+    status, reason = _status(leaf, raw, final, diags, cause)
     return FieldTrace(
         rule.name,
         i,
-        name,
+        format_loc(path),
         format_loc(leaf.loc),
         source,
         raw,
         None if final is _NOT_EVALUATED else final,
         status,
         reason,
+        rule.type_name,
+        cause,
     )
 
 
 def _status(
-    leaf: ValueNode, raw: Any, final: Any, diags: tuple[Diagnostic, ...]
+    leaf: ValueNode, raw: Any, final: Any, diags: tuple[Diagnostic, ...], cause: str
 ) -> tuple[str, str]:
     problems = [d for d in diags if d.loc == leaf.loc and d.is_error]
     if problems:
         return "rejected", problems[0].message
     empty = raw is None or (leaf.omit_empty and raw in ("", [], {}))
+    why = cause or ("empty" if raw is not None else "null or missing")
     if empty and leaf.has_default:
-        return "defaulted", f"null/missing, so the default {leaf.default!r} is used"
+        return "defaulted", f"{why}, so the default {show_value(leaf.default)} is used"
     if empty:
-        return "omitted", "null or missing, and the field is optional"
+        return "omitted", f"{why}, and the field is optional"
     if final is _NOT_EVALUATED:
         return "not-built", "the object was not built (see the record's problems)"
     if final is None:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from mapper.errors import Diagnostic, OutputError
+from mapper.signals import signals_to_main_thread
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -186,7 +187,8 @@ class AtomicFile:
             stop = threading.Event()
             fd = self.fh.fileno()
             thread = threading.Thread(target=_sync_until, args=(fd, stop, interval), daemon=True)
-            thread.start()
+            with signals_to_main_thread():
+                thread.start()
             self._syncing = (thread, stop)
 
     def _stop_syncing(self) -> None:

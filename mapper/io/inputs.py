@@ -14,6 +14,7 @@ import itertools
 import math
 import os
 import re
+import select
 import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -66,11 +67,60 @@ def input_size(path: str) -> int:
 
 
 def stdin_bytes() -> BinaryIO:
-    """Standard input as bytes (OSError when it is closed: `mapper run ... - <&-`)."""
+    """Standard input as bytes (OSError when it is closed: `mapper run ... - <&-`).
+
+    A pipe, FIFO or terminal is read through `_WakingReader`, so a Ctrl-C is acted on while the
+    run waits for more input; a regular file as it is.
+    """
     stream = sys.stdin
     if stream is None or getattr(stream, "buffer", None) is None:
         raise OSError(errno.EBADF, "standard input is closed")
-    return stream.buffer
+    try:
+        fd = stream.buffer.fileno()
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    except (OSError, ValueError, io.UnsupportedOperation):  # a stand-in stream (tests) or closed
+        return stream.buffer
+    if regular or sys.platform == "win32":  # Windows: select() takes sockets only
+        return stream.buffer
+    if _WAKING.get(fd, (None,))[0] is not stream.buffer:  # one reader: no buffered byte lost
+        _WAKING[fd] = (stream.buffer, io.BufferedReader(_WakingReader(fd), STREAM_BLOCK))
+    return _WAKING[fd][1]
+
+
+_WAKING: dict[int, tuple[Any, BinaryIO]] = {}
+
+
+STREAM_BLOCK = 1024 * 1024
+WAKE_S = 0.2
+"""How long a read of standard input waits before it lets Python act on a pending signal."""
+
+
+class _WakingReader(io.RawIOBase):
+    """Reads a pipe, never blocking longer than `WAKE_S` outside Python.
+
+    A Ctrl-C that comes while Python runs C code (between two reads of one buffered
+    `read(1 MiB)`) is only flagged; a read that then blocks is not interrupted by it, and the
+    run would see it only when the input ends. Here every wait is a `select` with a timeout,
+    and each wake-up goes back through Python, which runs the handler (KeyboardInterrupt).
+    """
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self.fd = fd
+
+    def readable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def readinto(self, buffer: Any) -> int:
+        while not select.select([self.fd], [], [], WAKE_S)[0]:
+            pass  # back in Python: a pending signal is handled here
+        return os.readv(self.fd, [buffer])
+
+    def close(self) -> None:  # the descriptor is sys.stdin's: it stays open
+        super().close()
 
 
 def expand_inputs(specs: Iterable[str]) -> tuple[list[str], list[InputProblem]]:

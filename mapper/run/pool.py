@@ -18,6 +18,7 @@ from typing import Any
 
 from mapper.errors import OutputError
 from mapper.io.atomic import output_error
+from mapper.signals import signals_to_main_thread, unblock_stop_signals
 
 PATIENCE_S = 1.0  # how often a waiting worker checks that its parent still lives
 
@@ -79,6 +80,7 @@ def _serve(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     for stop in STOP_SIGNALS:  # the parent's handlers would turn them into Ctrl-C here
         signal.signal(stop, signal.SIG_DFL)
+    unblock_stop_signals()  # blocked while the parent forked (mapper.signals)
     setup(*setup_args)
     while True:
         while not conn.poll(PATIENCE_S):
@@ -117,14 +119,19 @@ class Pool:
         self.output = output  # named in the error when a worker dies
         self.conns: list[Connection] = []
         self.processes: list[Any] = []
-        for _ in range(workers):
-            mine, theirs = ctx.Pipe()
-            args = (theirs, os.getpid(), setup, setup_args, work)
-            process = ctx.Process(target=_serve, args=args, daemon=True)
-            process.start()
-            theirs.close()
-            self.conns.append(mine)
-            self.processes.append(process)
+        try:  # a Ctrl-C while forking comes when all are started: they are stopped
+            with signals_to_main_thread():
+                for _ in range(workers):
+                    mine, theirs = ctx.Pipe()
+                    args = (theirs, os.getpid(), setup, setup_args, work)
+                    process = ctx.Process(target=_serve, args=args, daemon=True)
+                    process.start()
+                    theirs.close()
+                    self.conns.append(mine)
+                    self.processes.append(process)
+        except BaseException:
+            self.close(graceful=False)
+            raise
 
     def imap(
         self, tasks: Iterable[Task], window: int, heavy: Callable[[Any], bool]
