@@ -46,6 +46,11 @@ def _fs(url: str) -> tuple[Any, str]:
     return fs, str(path)
 
 
+def url_fs(url: str) -> tuple[Any, str]:
+    """The fsspec filesystem of `url`, and the path of `url` in it."""
+    return _fs(url)
+
+
 def _problem(source: str, code: str, message: str) -> InputProblem:
     return InputProblem(source, Diagnostic(code, message, record=RecordRef(source, -1)))
 
