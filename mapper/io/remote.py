@@ -21,13 +21,11 @@ from mapper.io.inputs import (
     JSON_SUFFIXES,
     JSONL_SUFFIXES,
     Selector,
-    Span,
-    SpanLines,
     document_items,
     jsonl_items,
     sniff_jsonl,
-    split_span,
 )
+from mapper.io.spans import Span, SpanLines, split_span
 from mapper.records import InputProblem, Item
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")

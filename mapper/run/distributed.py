@@ -30,10 +30,11 @@ from typing import TYPE_CHECKING, Any
 
 from mapper.errors import Diagnostic, OutputError, UsageError
 from mapper.io.atomic import AtomicFile, output_error
-from mapper.io.inputs import JSONL_SUFFIXES, ArraySpan, Span, expand_inputs, iter_records
+from mapper.io.inputs import JSONL_SUFFIXES, expand_inputs, iter_records
 from mapper.io.partfiles import join_part, parts_folder, remove_folder
 from mapper.io.remote import AtomicUrl, expand_urls, is_url, url_items, url_jsonl_spans
 from mapper.io.sinks import JsonlSink, RejectsSink, Sink
+from mapper.io.spans import ArraySpan, Span
 from mapper.language.plan import Plan
 from mapper.records import InputProblem, Item
 from mapper.run import parts as cutting
@@ -57,7 +58,7 @@ if TYPE_CHECKING:
     from mapper.run.files import RunRequest, RunResult
 
 WINDOW = 4  # tasks in flight per worker: enough to keep it busy while the client joins
-PARTS_PER_TASK = 4  # consecutive parts per task: about 1 MiB of JSONL, to amortise scheduling
+PARTS_PER_TASK = 16  # consecutive parts per task: about 4 MiB of JSONL, to amortise scheduling
 INSTALL_HINT = "install it with: pip install 'mapper[dask]' (dask, distributed, fsspec)"
 CONNECT_TIMEOUT_S = 30
 CLUSTER_CONFIG = {

@@ -35,19 +35,17 @@ from mapper.engine.plans import load
 from mapper.errors import Diagnostic
 from mapper.io.atomic import OutputGroup, output_error
 from mapper.io.inputs import (
-    ArraySpan,
     InputProgress,
-    Span,
     input_size,
     iter_records,
     jsonl_items,
     read_array_span,
-    read_span,
     streamed_array_items,
     unreadable,
 )
 from mapper.io.lookups import LookupCache
 from mapper.io.sinks import JsonlSink, RejectsSink
+from mapper.io.spans import ArraySpan, Span, read_span
 from mapper.language.plan import Plan
 from mapper.records import Item, Record
 from mapper.run.parts import FilePart, Lines, Part, Reading, input_parts, is_heavy

@@ -22,12 +22,9 @@ from pathlib import Path
 
 from mapper.errors import Diagnostic
 from mapper.io.inputs import (
-    ArraySpan,
-    Span,
     iter_records,
     jsonl_items,
     read_array_span,
-    read_span,
     streamed_array_items,
     unreadable,
 )
@@ -35,6 +32,7 @@ from mapper.io.lookups import LookupCache
 from mapper.io.partfiles import write_part
 from mapper.io.remote import is_url, read_url_span, url_items
 from mapper.io.sinks import JsonlSink, RejectsSink, Sink
+from mapper.io.spans import ArraySpan, Span, read_span
 from mapper.language.plan import Plan
 from mapper.records import Item, MappedObject, Record
 from mapper.run.parts import FilePart, Lines, Part, Reading
