@@ -1,10 +1,14 @@
 """Worker-written part files (`io.partfiles`): joined in part order, never mixed across attempts,
 and gone after the run, on a local folder and on an fsspec URL (memory://), with sendfile and
-without it. Also: a worker task writes its parts there and returns only the names."""
+without it; a killed run's folder is removed by the next run. Also: a worker task writes its
+parts there and returns only the names."""
 
 from __future__ import annotations
 
 import errno
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
@@ -126,4 +130,19 @@ def test_a_task_writes_its_parts_and_returns_names(tmp_path: Path) -> None:
         assert got.objects == b"" and got.objects_file is not None
         assert (Path(folder) / got.objects_file).read_bytes() == want.objects != b""
         assert got.counts.to_dict() == want.counts.to_dict()
+    remove_folder(folder)
+
+
+def test_a_killed_runs_folder_is_removed_by_the_next_run(tmp_path: Path) -> None:
+    output = tmp_path / "o.jsonl"
+    child = subprocess.Popen([sys.executable, "-c", ""])
+    child.wait()  # its pid now names no process (reaped)
+    dead = child.pid
+    stale = tmp_path / f".o.jsonl.{dead}.0123456789ab.parts"
+    stale.mkdir()
+    (stale / "000000000.0123456789ab.objects").write_bytes(b"{}\n")
+    alive = tmp_path / f".o.jsonl.{os.getpid()}.ba9876543210.parts"  # a run still going
+    alive.mkdir()
+    folder = parts_folder(str(output))
+    assert not stale.exists() and alive.exists() and Path(folder).is_dir()
     remove_folder(folder)

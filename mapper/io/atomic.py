@@ -43,7 +43,8 @@ _IN_USE: set[str] = set()
 """Temporary files this process is writing (the same pid: never stale)."""
 
 
-def _is_alive(pid: int) -> bool:
+def is_alive(pid: int) -> bool:
+    """Does process `pid` still run (this process always does)?"""
     if pid == os.getpid():
         return True
     try:
@@ -69,7 +70,7 @@ def stale_temporaries(path: Path) -> list[Path]:
             continue
         middle = name[len(prefix) : -len(".tmp")].split(".")
         legacy = len(middle) == 1 and middle[0] != ""  # written before temporaries had a pid
-        dead = len(middle) == 2 and middle[0].isdigit() and not _is_alive(int(middle[0]))
+        dead = len(middle) == 2 and middle[0].isdigit() and not is_alive(int(middle[0]))
         if legacy or dead:
             found.append(Path(entry.path))
     return [p for p in found if str(p) not in _IN_USE]

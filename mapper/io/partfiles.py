@@ -8,7 +8,8 @@ part, in part order, to the output's temporary file (`os.sendfile` from file to 
 system allows, else a plain copy), and removes the folder at the end, whatever happened: the
 output itself appears only when its temporary file is committed. A worker writes only while
 the folder's `MARK` file is there, so a task still running when a stopped run removes the
-folder does not bring it back.
+folder does not bring it back. A local parts folder left by a run that was killed (its process
+is gone) is removed by the next run to the same output.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-from mapper.io.atomic import AtomicFile, output_error
+from mapper.io.atomic import AtomicFile, is_alive, output_error
 from mapper.io.remote import AtomicUrl, is_url, url_fs
 
 COPY_CHUNK = 1 << 20
@@ -47,12 +48,31 @@ def parts_folder(output: str) -> str:
         return folder
     target = Path(output)
     local = target.parent / f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.parts"
+    for stale in _stale_folders(target):
+        shutil.rmtree(stale, ignore_errors=True)  # left by a killed run
     try:
         local.mkdir(parents=True)
         (local / MARK).touch()
     except OSError as err:
         raise output_error(str(local), err.strerror or str(err), err.errno) from err
     return str(local)
+
+
+def _stale_folders(target: Path) -> list[Path]:
+    """Parts folders of `target` left by runs whose process is gone (a SIGKILL, a crash)."""
+    prefix = f".{target.name}."
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return []
+    found = []
+    for entry in entries:
+        name = entry.name
+        if name.startswith(prefix) and name.endswith(".parts") and entry.is_dir():
+            pid = name[len(prefix) :].split(".", 1)[0]
+            if pid.isdigit() and not is_alive(int(pid)):
+                found.append(Path(entry.path))
+    return found
 
 
 def remove_folder(folder: str) -> None:
