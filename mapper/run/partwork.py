@@ -122,7 +122,9 @@ class PartOutput:
     def has_diagnostics(self) -> bool:
         """Does any output of this part name records (then it depends on where they start)?"""
         c = self.counts
-        return bool(self.rejects or c.problems or c.warnings or c.input_problems)
+        return bool(
+            self.rejects or self.rejects_file or c.problems or c.warnings or c.input_problems
+        )
 
 
 @dataclass
