@@ -258,6 +258,46 @@ def test_slack_export_maps_to_matching_ids_and_explains_a_message(tmp_path: Path
     assert seen.exit_code == 0 and seen.stdout.count("\n") == 13
 
 
+# A private repository's USER/GROUP principals name users and groups the same jobs file sends:
+# (jobs file, private repository id, the users who can see it).
+PRIVATE_REPOSITORIES = [
+    ("github", "acme/infra-terraform", ["bob-builder", "octo-alice", "rene-odegard"]),
+    ("bitbucket-cloud", "{e2f3a4b5-c6d7-4e8f-9a0b-1c2d3e4f5a6b}",
+     ["{6f1c2a54-7d3e-4b8a-9c1f-2e5d8a7b3c10}", "{c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f}"]),
+    # Reporter or more and active: not the guest (206), the blocked member (204) or the bot (330)
+    ("gitlab", "4211", ["201", "202", "203", "205"]),
+    ("gitlab", "4213", ["205"]),
+]
+
+
+def test_notion_pages_name_sent_users_except_a_removed_member_and_a_bot(tmp_path: Path) -> None:
+    jobs = Path(__file__).parent.parent / "mappings" / "notion" / "jobs.yaml"
+    done = CliRunner().invoke(app, ["batch", str(jobs), "-o", str(tmp_path / "out")])
+    assert done.exit_code == 0, done.output
+    assert "access.unknown-user 3" in done.output
+    unknown = {line.split("grants USER ")[1].split(",")[0]
+               for line in done.output.splitlines() if "access.unknown-user:" in line}
+    # the removed member (not in GET /v1/users) and the importing integration (a bot)
+    assert unknown == {"0f9e8d7c-6b5a-4938-a271-605f4e3d2c1b", "f1e2d3c4-b5a6-4978-8a6b-5c4d3e2f1a0b"}
+
+
+@pytest.mark.parametrize(("system", "repository", "users"), PRIVATE_REPOSITORIES)
+def test_private_repositories_are_seen_by_their_sent_users(
+    tmp_path: Path, system: str, repository: str, users: list[str]
+) -> None:
+    runner = CliRunner()
+    out = tmp_path / "out"
+    jobs = Path(__file__).parent.parent / "mappings" / system / "jobs.yaml"
+    done = runner.invoke(app, ["batch", str(jobs), "-o", str(out), "--strict"])
+    assert done.exit_code == 0, done.output
+    assert "every USER/GROUP principal names a sent user/group" in done.output
+    assert runner.invoke(app, ["index", str(out), "-o", str(tmp_path / "g.db")]).exit_code == 0
+    answer = runner.invoke(app, ["who-can-see", repository, "-i", str(tmp_path / "g.db"), "--json"])
+    data = json.loads(answer.stdout)
+    assert sorted(u["id"] for u in data["users"]) == users
+    assert not data["open"]
+
+
 def test_strict_run_exits_3_on_unknown_principals(tmp_path: Path) -> None:
     mapping = tmp_path / "m.yaml"
     mapping.write_text(

@@ -895,7 +895,8 @@ def test_a_quiet_run_never_imports_rich(tmp_path: Path, quiet: bool, rich_loaded
 def test_explain_uses_lookup_tables() -> None:
     """Slack messages need channels.json (a `lookups:` table) to map; explain must load it too."""
     code, out, _ = invoke("explain", ROOT / "mappings/slack/messages.yaml",
-                          ROOT / "samples/slack/export/general/2024-05-01.json", "--record", "1")
+                          ROOT / "samples/slack/export/general/2024-05-01.json", "--record", "1",
+                          "--param", "workspace_url=https://acme-corp.slack.com")
     assert code == 0
     assert "mapped, 1 object(s)" in out
 

@@ -40,7 +40,13 @@ MAPPINGS = {
     "written.yaml": REPOS.replace(
         "permissions(private && users(owner) || [principal('ATLASSIAN_WORKSPACE')])",
         "[{accessControls: [{principals: [{type: {const: EVERYONE}}]}]}]"),
-    "users.yaml": "version: 1\n",  # stands for a users rule (its kind lands on another branch)
+    "users.yaml": (
+        "version: 1\nusers:\n  - fields:\n      externalId: login\n      displayName: name\n"
+        "      emails: \"[{value: email, primary: `true`}]\"\n"),
+    "groups.yaml": (
+        "version: 1\ngroups:\n  - fields:\n      externalId: slug\n"
+        "      members: \"members[].{externalId: login, type: 'USER'}\"\n"),
+    "broken-users.yaml": "version: 1\nusers:\n  - fields: {externalId: 'login ||'}\n",
 }
 BASE = """\
 version: 1
@@ -114,6 +120,20 @@ CASES = [
     ("users rules that do not exist",
      BASE + "users: [users.yaml, nobody.yaml]\n",
      [("connector.missing-file", ("users", 1))]),
+    ("users and groups files with their rules are clean",
+     BASE + "users: [users.yaml]\ngroups: [groups.yaml]\n",
+     []),
+    ("an object mapping listed as users rules",
+     BASE + "users: [users.yaml, repos.yaml]\n",
+     [("connector.not-identity-rules", ("users", 1))]),
+    ("users rules listed as groups rules",
+     BASE + "groups: [users.yaml]\n",
+     [("connector.not-identity-rules", ("groups", 0))]),
+    ("users rules with errors: reported in the file, and located in the connector",
+     BASE + "users: [broken-users.yaml]\n",
+     [("expr.syntax", ("users", 0, "fields", "externalId")),
+      ("object.unmapped-required", ("users", 0, "fields")),
+      ("connector.invalid-mapping", ("users", 0))]),
     ("replicatesPermissions with permissions read from the data: a warning",
      with_line("capabilities: {replicatesPermissions: true, syncFidelity: upsert}")
      .replace("[repos.yaml]", "[raw.yaml]"),
@@ -180,7 +200,9 @@ def test_finding(tmp_path: Path, title: str, text: str,
                  expected: list[tuple[str, tuple[str | int, ...]]]) -> None:
     found = findings(tmp_path, text)
     assert sorted((d.code, d.loc) for d in found) == sorted(expected), "\n".join(map(str, found))
-    assert all(d.span is not None and d.span.path.endswith("connector.yaml") for d in found)
+    assert all(d.span is not None for d in found)
+    assert all(d.span.path.endswith("connector.yaml") for d in found  # type: ignore[union-attr]
+               if d.code.startswith("connector."))
 
 
 def test_findings_are_located_at_the_claim(tmp_path: Path) -> None:

@@ -157,6 +157,8 @@ def test_nothing_lost(jobs_file: Path, job: dict[str, object], tmp_path: Path) -
     ]
     if job.get("records"):
         args += ["--records", str(job["records"])]
+    for name, value in dict(job.get("params") or {}).items():  # type: ignore[call-overload]
+        args += ["--param", f"{name}={value}"]
     result = CliRunner().invoke(app, args)
     assert "Traceback" not in result.output
     assert result.exit_code in (0, 3), result.output

@@ -88,14 +88,19 @@ def _dead_pid() -> int:
     return child.pid
 
 
+PLANTED = ("0000aaaa", "0000bbbb")
+"""Tokens of the temporaries `_temporaries` plants in mapper's own pattern (`io.atomic`)."""
+
+
 def _temporaries(tmp: Path) -> None:
     """Temporaries of a live process (kept), of a dead one (removed), and of other names
     that a glob of `*.jsonl` would match (kept: matched literally)."""
     (tmp / "in.jsonl").write_text(lines(2))
     live, dead = os.getppid(), _dead_pid()
     (tmp / "out").mkdir()
-    for name in (f".a.jsonl.{live}.keep1.tmp", f".a.jsonl.{dead}.gone1.tmp",
-                 f".b.jsonl.{dead}.keep2.tmp", f".a.jsonl.x.{dead}.keep3.tmp"):
+    for name in (f".a.jsonl.mapper-{live}-{PLANTED[0]}.tmp", f".a.jsonl.mapper-{dead}-{PLANTED[1]}.tmp",
+                 f".b.jsonl.mapper-{dead}-{PLANTED[0]}.tmp", f".a.jsonl.x.mapper-{dead}-{PLANTED[0]}.tmp",
+                 f".a.jsonl.{dead}.keep4.tmp", f".a.jsonl.mapper-{dead}-keep5.tmp"):
         (tmp / "out" / name).write_text("temporary\n")
 
 
@@ -213,7 +218,7 @@ def test_reliability_case(
         rejects = (tmp_path / case.get("rejects", "o.rejects.jsonl")).read_text().splitlines()
         codes = [d["code"] for line in rejects for d in json.loads(line)["diagnostics"]]
         assert case["rejected_reason"] in codes, codes
-    planted = ("keep", "gone")  # temporaries the setup made
+    planted = ("keep", *PLANTED)  # temporaries the setup made
     leftovers = [p.name for p in tmp_path.rglob(".*.tmp") if not any(w in p.name for w in planted)]
     assert not leftovers, leftovers
     kept = [p.name for p in tmp_path.rglob(".*.tmp") if p.name not in leftovers]

@@ -276,13 +276,11 @@ def test_lookups_work_with_workers(tmp_path: Path) -> None:
         "version: 1\n"
         "lookups:\n"
         "  teams: {file: teams.json, key: id}\n"
-        "  absent: {file: nowhere.json, key: id}\n"
         "objects:\n"
         "  - type: atlassian:repository\n"
         "    fields:\n"
         "      id: id\n"
         "      displayName: join(' / ', [lookup('teams', team).name || 'none', name])\n"
-        "      description: {expr: \"lookup('absent', id).text\", omit_empty: true}\n"
         "      url: url\n"
         "      createdAt: to_rfc3339(created)\n"
         "      lastUpdatedAt: to_rfc3339(updated)\n"
@@ -298,17 +296,23 @@ def test_lookups_work_with_workers(tmp_path: Path) -> None:
     one = _run(mapping, inputs, tmp_path / "w1" / "o.jsonl", 1)
     two = _run(mapping, inputs, tmp_path / "w2" / "o.jsonl", 2)
     assert two == one
-    assert one[0] == 4  # the missing table is an input problem...
-    problems = one[4]["inputProblems"]
-    assert [p["code"] for p in problems] == ["lookup.not-found"]  # ...reported once
+    assert one[0] == 3 and not one[4]["inputProblems"]  # the bad records are rejected
     assert b"Core / n1" in (one[2] or b"")
+    text = mapping.read_text()
+    mapping.write_text(text.replace("lookups:\n", "lookups:\n  absent: {file: nowhere.json, key: id}\n"))
+    one = _run(mapping, inputs, tmp_path / "m1" / "o.jsonl", 1)
+    two = _run(mapping, inputs, tmp_path / "m2" / "o.jsonl", 2)
+    assert two[0] == one[0] == 4  # a table that is not found stops the run before any output
+    assert one[1].count("lookup.not-found") == 1 and "nowhere.json" in one[1]
+    assert one[2:] == two[2:] == (None, None, None)
 
 
 def test_folder_input_with_lookups(tmp_path: Path) -> None:
     """The bundled Slack mapping: a folder of JSON files (read by the parent) and lookups."""
     mapping, inputs = ROOT / "mappings/slack/messages.yaml", [ROOT / "samples/slack/export"]
-    one = _run(mapping, inputs, tmp_path / "w1" / "o.jsonl", 1)
-    two = _run(mapping, inputs, tmp_path / "w2" / "o.jsonl", 2)
+    workspace = ("--param", "workspace_url=https://acme-corp.slack.com")
+    one = _run(mapping, inputs, tmp_path / "w1" / "o.jsonl", 1, *workspace)
+    two = _run(mapping, inputs, tmp_path / "w2" / "o.jsonl", 2, *workspace)
     assert two == one
     assert one[4]["records"]["mapped"] > 10
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from mapper.access.acl import ObjectFacts, facts_of
 from mapper.access.checks import AccessFindings, PrincipalChecker
 from mapper.access.outputs import Entry
 from mapper.errors import Diagnostic, OutputError
+from mapper.io.atomic import check_output, temporary_name
 
 CHUNK = 20_000
 SCHEMA = """
@@ -84,10 +86,9 @@ def build_index(
         OutputError: the file cannot be written.
     """
     target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    check_output(target)
+    tmp = target.with_name(temporary_name(target, secrets.token_hex(4)))
     checker = checker or PrincipalChecker()
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
     try:
         db = sqlite3.connect(tmp, isolation_level=None)
         try:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+from mapper.errors import Diagnostic, InputError
 from mapper.language.constants import PLACEHOLDER
 from mapper.model.introspect import describe_type, required_fields
 
@@ -105,6 +108,45 @@ PERSON_PARTS = ("author", "user", "creator", "reporter", "assignee", "owner", "c
                 "sender", "actor", "pusher", "by", "member")
 TIMESTAMP_FIELDS = ("createdAt", "lastUpdatedAt")
 _COMPUTED = frozenset({"schemaVersion", "updateSequenceNumber"})  # mapper derives them
+
+
+SAMPLE_RECORDS = 100
+"""How many records of a JSONL sample `read_sample` reads (the first one is guessed from)."""
+
+
+def read_sample(path: str | Path) -> Any:
+    """The sample payload at `path`: a JSON document as it is (a wrapper is found by
+    `find_records`), or the first SAMPLE_RECORDS records of a JSONL file as a list, read by the
+    run's own reader (`io.inputs.iter_records`: JSONL by suffix, or sniffed from the content).
+
+    Raises:
+        InputError: the file cannot be read, or holds no record (located as a run locates it).
+    """
+    from mapper.io.inputs import JSONL_SUFFIXES, iter_records, parse_json
+    from mapper.records import Record
+
+    name = str(path)
+    if not name.lower().endswith(JSONL_SUFFIXES):
+        try:
+            with Path(name).open("rb") as fh:
+                return parse_json(fh.read())
+        except ValueError:
+            pass  # not one document: JSONL without the suffix? read it as a run does
+        except OSError as err:
+            raise InputError([_unreadable(name, err.strerror or str(err))]) from err
+    records, problems = [], []
+    for item in itertools.islice(iter_records([name]), SAMPLE_RECORDS):
+        if isinstance(item, Record):
+            records.append(item.data)
+        else:
+            problems.append(item.diagnostic)
+    if not records:
+        raise InputError(problems or [_unreadable(name, "it holds no record")])
+    return records
+
+
+def _unreadable(path: str, reason: str) -> Diagnostic:
+    return Diagnostic("input.unreadable", f"cannot read {path}: {reason}")
 
 
 def find_records(sample: Any) -> tuple[Any, str | None]:

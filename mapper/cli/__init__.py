@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from mapper import __version__
-from mapper.cli import access, authoring, connector, evaluate, inspect, reference, run, sync
+from mapper.cli import access, authoring, connector, evaluate, inspect, reference, run, serve, sync
 from mapper.cli.console import ALLOWED_PATHS
 from mapper.cli.console import (
     EXIT_INTERRUPTED as EXIT_INTERRUPTED,
@@ -94,6 +94,7 @@ COMMANDS = (  # in the order `mapper --help` lists them
 for name, command in COMMANDS:
     app.command(name)(command)
 sync.register(app)  # mapper sync, mapper state ...
+serve.register(app)  # mapper serve, mapper outbox ...
 
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader of stdout went away (`| head -1`)

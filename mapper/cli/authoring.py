@@ -16,6 +16,7 @@ from mapper.cli.console import (
     fail,
     literal,
     out,
+    refuse_output,
     show_diagnostics,
     show_machine_diagnostics,
     write_or_echo,
@@ -44,6 +45,7 @@ def test(
     """
     from mapper.authoring.cases import coverage, load_cases, locate_case_files
 
+    refuse_output(junit, "--junit")
     console = out if fmt is DiagFormat.text else err
     files, path_problems = locate_case_files(paths)
     show_diagnostics(path_problems)
@@ -144,7 +146,9 @@ def _print_coverage(table: dict[str, tuple[set[str], set[str]]], console: Any) -
 
 
 def init(
-    sample: Annotated[Path, typer.Argument(help="A sample payload (JSON).", show_default=False)],
+    sample: Annotated[
+        Path, typer.Argument(help="A sample payload (JSON or JSONL).", show_default=False)
+    ],
     type_name: Annotated[str, typer.Option("--type", help="Object type, e.g. atlassian:document.")],
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Write here (default stdout).")
@@ -169,18 +173,18 @@ def init(
         fail(
             EXIT_USAGE, message=f"unknown type {type_name!r}; {type_name_hint(type_name)}"
         )
+    from mapper.errors import InputError
+
+    refuse_output(output)
     if output is not None and output.exists() and not force:
         fail(EXIT_USAGE, message=f"{literal(str(output))} exists; give --force to overwrite it")
-    from mapper.authoring.scaffold import starter_mapping
-    from mapper.io.inputs import parse_json
+    from mapper.authoring.scaffold import read_sample, starter_mapping
     from mapper.language.constants import PLACEHOLDER
 
     try:
-        sample_data = parse_json(sample.read_bytes())
-    except FileNotFoundError:
-        fail(EXIT_IO, message=f"cannot read {literal(str(sample))}: not found")
-    except (OSError, ValueError) as error:
-        fail(EXIT_IO, message=f"cannot read {literal(str(sample))}: {literal(str(error))}")
+        sample_data = read_sample(sample)
+    except InputError as error:
+        fail(EXIT_IO, list(error.diagnostics))
     schema = _schema_path(output.parent if output is not None else Path.cwd())
     text = starter_mapping(sample_data, type_name, schema=schema)
     if output is None:

@@ -186,6 +186,19 @@ def bind_params(plan: Any, pairs: list[str]) -> dict[str, Any]:
     return values
 
 
+def refuse_output(output: Path | None, option: str = "-o") -> None:
+    """Exit 4 before any work when `output` cannot be an output file (a FIFO, a device, a
+    folder: `io.atomic.check_output`)."""
+    from mapper.errors import OutputError
+    from mapper.io.atomic import check_output
+
+    try:
+        if output is not None:
+            check_output(output, option)
+    except OutputError as error:
+        fail(EXIT_IO, list(error.diagnostics))
+
+
 def write_or_echo(text: str, output: Path | None) -> None:
     """`text` into the file `output` (atomically; exit 4 when it cannot be written), or on
     standard output when there is no file."""

@@ -176,7 +176,9 @@ def run_request(mapping: Path, inputs: list[str], request: "RunRequest", *, quie
     except UsageError as error:
         fail(EXIT_USAGE, *usage_problems(list(error.diagnostics)))
     except InputError as error:
-        fail(EXIT_IO, list(error.diagnostics))
+        fail(
+            EXIT_IO, list(error.diagnostics), "[red]no record was mapped: no output was written[/]"
+        )
     show_result(result, quiet=quiet, request=request)
     show_alarms(result.report, plan)
     return result

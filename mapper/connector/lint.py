@@ -133,13 +133,22 @@ def check_containers(connector: LoadedConnector, facts: Facts) -> Iterator[Diagn
 
 
 def check_identity_files(connector: LoadedConnector, facts: Facts) -> Iterator[Diagnostic]:
-    """Users and groups rules must exist (their content is checked once the rule kinds land)."""
-    base = connector.path.parent
-    for key in ("users", "groups"):
-        for index, name in enumerate(getattr(connector.spec, key)):
-            if not (base / name).is_file():
-                yield Diagnostic("connector.missing-file", f"{key} rules {name!r} do not exist",
-                                 loc=(key, index))
+    """Each `users:` / `groups:` file must send that payload: a `users:` / `groups:` rule.
+
+    A missing or invalid file is reported by the loader, in the file itself.
+    """
+    for entry in connector.identity:
+        kind = entry.key[:-1]  # users -> user
+        if entry.plan is not None and kind not in entry.plan.identity_kinds:
+            made = ", ".join(entry.plan.object_types + entry.plan.identity_kinds) or "nothing"
+            yield Diagnostic(
+                "connector.not-identity-rules",
+                f"{entry.key} rules {entry.name!r} have no `{entry.key}:` rule (they produce "
+                f"{made})",
+                loc=(entry.key, entry.index),
+                hint=f"list here the mappings whose `{entry.key}:` rules send set"
+                f"{entry.key.title()} payloads; object mappings belong under `mappings:`",
+            )
 
 
 def check_mirror_state(connector: LoadedConnector, facts: Facts) -> Iterator[Diagnostic]:

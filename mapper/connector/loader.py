@@ -12,8 +12,8 @@ from pathlib import Path
 
 from mapper.connector.spec import CAPABILITY_KEYS, ConnectorSpec, MappingRef
 from mapper.errors import Diagnostic, SourceSpan, suggest
-from mapper.language.compiler import compile_mapping
-from mapper.language.loader import SourceMap, load_mapping, parse_yaml, read_mapping_file
+from mapper.language.compiler import compile_mapping_file
+from mapper.language.loader import SourceMap, parse_yaml, read_mapping_file
 from mapper.language.plan import Plan
 from mapper.language.shapes import validate_shape
 
@@ -31,6 +31,16 @@ class ConnectorMapping:
     plan: Plan | None
 
 
+@dataclass(frozen=True, slots=True)
+class IdentityFile:
+    """One `users:` / `groups:` entry: the file and its plan (None if missing or invalid)."""
+
+    key: str  # users | groups
+    index: int
+    name: str
+    plan: Plan | None
+
+
 @dataclass(frozen=True)
 class LoadedConnector:
     """A connector file that has the right shape, with its positions and compiled mappings."""
@@ -39,6 +49,7 @@ class LoadedConnector:
     smap: SourceMap
     path: Path
     mappings: tuple[ConnectorMapping, ...]
+    identity: tuple[IdentityFile, ...] = ()  # the `users:` and `groups:` files, compiled
 
     @property
     def plans(self) -> tuple[tuple[ConnectorMapping, Plan], ...]:
@@ -69,9 +80,16 @@ def load_connector(path: Path) -> tuple[LoadedConnector | None, list[Diagnostic]
     diags += [_capability_key(d) for d in found]
     if spec is None:
         return None, diags
-    mappings = tuple(_compile(path.parent, i, ref, smap, diags) for i, ref in
-                     enumerate(spec.mapping_refs()))
-    return LoadedConnector(spec, smap, path, mappings), diags
+    mappings = tuple(
+        ConnectorMapping(i, ref, path.parent / ref.file,
+                         _compile(path.parent, ref.file, ("mappings", i), smap, diags))
+        for i, ref in enumerate(spec.mapping_refs())
+    )  # fmt: skip
+    identity = tuple(
+        IdentityFile(key, i, name, _compile(path.parent, name, (key, i), smap, diags))
+        for key in ("users", "groups") for i, name in enumerate(getattr(spec, key))
+    )  # fmt: skip
+    return LoadedConnector(spec, smap, path, mappings, identity), diags
 
 
 def _top(path: Path) -> SourceSpan:
@@ -89,23 +107,23 @@ def _capability_key(diag: Diagnostic) -> Diagnostic:
 
 
 def _compile(
-    base: Path, index: int, ref: MappingRef, smap: SourceMap, diags: list[Diagnostic]
-) -> ConnectorMapping:
-    path = base / ref.file
-    loc = ("mappings", index)
+    base: Path, name: str, loc: tuple[str | int, ...], smap: SourceMap, diags: list[Diagnostic]
+) -> Plan | None:
+    """Load and compile one file the connector lists; its errors keep their own locations."""
+    path = base / name
     if not path.is_file():
-        message = f"mapping {ref.file!r} does not exist"
-        diags.append(smap.locate(Diagnostic("connector.missing-mapping", message, loc=loc)))
-        return ConnectorMapping(index, ref, path, None)
-    loaded, found = load_mapping(path)
-    plan = None
-    if loaded is not None:
-        plan, more = compile_mapping(loaded)
-        found += more
-    errors = [d for d in found if d.is_error]
+        if loc[0] == "mappings":
+            missing = Diagnostic("connector.missing-mapping", f"mapping {name!r} does not exist",
+                                 loc=loc)
+        else:
+            missing = Diagnostic("connector.missing-file", f"{loc[0]} rules {name!r} do not exist",
+                                 loc=loc)
+        diags.append(smap.locate(missing))
+        return None
+    plan, errors = compile_mapping_file(path)
     diags.extend(errors)
     if plan is None:
-        message = f"mapping {ref.file!r} has errors (reported in it)"
+        what = "mapping" if loc[0] == "mappings" else f"{loc[0]} rules"
+        message = f"{what} {name!r} has errors (reported in it)"
         diags.append(smap.locate(Diagnostic("connector.invalid-mapping", message, loc=loc)))
-    return ConnectorMapping(index, ref, path, plan)
-
+    return plan

@@ -7,17 +7,25 @@ The files of one run (objects, rejects, report, batches) share an `OutputGroup`:
 written and fsynced, and only when all of them are does the group rename them into place, so a
 run that fails at the end (a full disk, Ctrl-C) leaves the previous run's files as they were.
 
-A temporary file is named `.NAME.PID.RANDOM.tmp`: a later run removes those of processes that
-are gone (a SIGKILL cannot clean up after itself), never those of a process that still runs.
+A temporary file is named `.NAME.mapper-PID-TOKEN.tmp` (TOKEN: 8 hex digits, or `previous` for
+the hard link that keeps the previous version during a group's renames). A later run removes
+exactly those names, and only when process PID is gone (a SIGKILL cannot clean up after itself)
+and the file is not one the run reads: a user's own `.NAME.x.tmp` is never touched.
+
+An output is a regular file, a symlink to one (the rename replaces the link), or absent:
+`check_output` refuses a folder, FIFO, device or socket (also behind a symlink) before anything
+is written, for every writer.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import re
+import secrets
+import stat
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -41,6 +49,64 @@ def output_error(path: str, reason: str, errno: int | None = None) -> OutputErro
 
 _IN_USE: set[str] = set()
 """Temporary files this process is writing (the same pid: never stale)."""
+_READ: set[str] = set()
+"""Real paths of the files a run of this process reads (`reading`): never swept."""
+MARKER = "mapper"
+"""In every temporary file name: `.NAME.mapper-PID-TOKEN.tmp`."""
+_TOKEN = r"(?:[0-9a-f]{8}|previous)"
+
+
+def temporary_name(path: Path, token: str) -> str:
+    """The name of a temporary file of `path` written by this process."""
+    return f".{path.name}.{MARKER}-{os.getpid()}-{token}.tmp"
+
+
+@contextlib.contextmanager
+def reading(paths: Iterable[str]) -> Iterator[None]:
+    """While the block runs, none of `paths` (the inputs of a run) is swept as a temporary."""
+    added = {os.path.realpath(p) for p in paths} - _READ
+    _READ.update(added)
+    try:
+        yield
+    finally:
+        _READ.difference_update(added)
+
+
+def output_kind(path: str | Path) -> str | None:
+    """What `path` is when it cannot be an output (a folder, a FIFO, ...); None when it can:
+    absent, a regular file, or a symlink to one (or to nothing)."""
+    try:
+        mode = os.lstat(path).st_mode
+        if stat.S_ISLNK(mode):
+            mode = Path(path).stat().st_mode  # /dev/stdout -> a pipe or a terminal: refused
+    except OSError:
+        return None  # absent, a dangling link (or unreachable: writing it says why)
+    if stat.S_ISREG(mode):
+        return None
+    kinds = {stat.S_ISDIR: "a folder", stat.S_ISFIFO: "a FIFO", stat.S_ISSOCK: "a socket"}
+    kinds.update({stat.S_ISCHR: "a device", stat.S_ISBLK: "a device"})
+    return next((kind for test, kind in kinds.items() if test(mode)), "not a regular file")
+
+
+def check_output(path: str | Path, option: str | None = None) -> None:
+    """Refuse an output path that is not a regular file (see `output_kind`).
+
+    Raises:
+        OutputError: `output.not-a-file`, naming the path and what it is (exit 4).
+    """
+    kind = output_kind(path)
+    if kind is not None:
+        raise OutputError([not_a_file(path, kind, option)])
+
+
+def not_a_file(path: str | Path, kind: str, option: str | None = None) -> Diagnostic:
+    """The diagnostic for an output path that is `kind` (a folder, a FIFO, a device...)."""
+    named = f"{option} {path}" if option else str(path)
+    return Diagnostic(
+        "output.not-a-file",
+        f"{named} is {kind}: outputs are regular files or - (stdout); nothing was written",
+        hint="name a file, or - for standard output",
+    )
 
 
 def is_alive(pid: int) -> bool:
@@ -57,23 +123,34 @@ def is_alive(pid: int) -> bool:
 
 
 def stale_temporaries(path: Path) -> list[Path]:
-    """Temporary files of `path` left by processes that are gone (matched literally, not as a
-    glob: a name may hold `*` or `[`)."""
-    prefix, found = f".{path.name}.", []
+    """Temporary files of `path` left by processes that are gone: names matching exactly
+    `.NAME.mapper-PID-TOKEN.tmp` (NAME taken literally: it may hold `*` or `[`), whose PID is
+    not running, and that no run of this process reads."""
+    pattern = re.compile(re.escape(f".{path.name}.{MARKER}-") + r"(\d{1,9})-" + _TOKEN + r"\.tmp")
     try:
         entries = list(os.scandir(path.parent))
     except OSError:
         return []
+    found = []
     for entry in entries:
-        name = entry.name
-        if not (name.startswith(prefix) and name.endswith(".tmp")):
+        match = pattern.fullmatch(entry.name)
+        if match is None or is_alive(int(match[1])) or entry.path in _IN_USE:
             continue
-        middle = name[len(prefix) : -len(".tmp")].split(".")
-        legacy = len(middle) == 1 and middle[0] != ""  # written before temporaries had a pid
-        dead = len(middle) == 2 and middle[0].isdigit() and not is_alive(int(middle[0]))
-        if legacy or dead:
+        if os.path.realpath(entry.path) not in _READ and entry.is_file(follow_symlinks=False):
             found.append(Path(entry.path))
-    return [p for p in found if str(p) not in _IN_USE]
+    return found
+
+
+def _create_temporary(path: Path) -> tuple[int, str]:
+    """A new temporary file of `path` (mode 0600), open for writing."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = str(path.parent / temporary_name(path, secrets.token_hex(4)))
+        try:
+            return os.open(tmp, flags, 0o600), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name for {path}")
 
 
 class AtomicFile:
@@ -82,14 +159,13 @@ class AtomicFile:
 
     def __init__(self, path: str | Path, group: OutputGroup | None = None) -> None:
         self.path = Path(path)
+        check_output(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             for stale in stale_temporaries(self.path):
                 with contextlib.suppress(FileNotFoundError):
                     stale.unlink()  # left by a killed run (SIGKILL cannot clean up after itself)
-            fd, tmp = tempfile.mkstemp(
-                prefix=f".{self.path.name}.{os.getpid()}.", suffix=".tmp", dir=self.path.parent
-            )
+            fd, tmp = _create_temporary(self.path)
         except OSError as err:
             raise _output_error(str(self.path), err) from err
         self.tmp = Path(tmp)
@@ -153,7 +229,7 @@ class AtomicFile:
         try:
             self.fh.flush()
             os.fsync(self.fh.fileno())
-            os.fchmod(self.fh.fileno(), 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are shared
+            os.fchmod(self.fh.fileno(), 0o666 & ~_UMASK)  # created 0600; outputs are shared
             self.fh.close()
         except OSError as err:
             self.abort()
@@ -230,7 +306,7 @@ class OutputGroup:
 
 def _backup(path: Path) -> Path | None:
     """A hard link to the file at `path` (None: there is none, or links are not possible)."""
-    backup = path.parent / f".{path.name}.{os.getpid()}.previous.tmp"
+    backup = path.parent / temporary_name(path, "previous")
     try:
         if not path.is_file() or path.is_symlink():
             return None

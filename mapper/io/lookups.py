@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import stat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -35,15 +37,32 @@ class LookupCache:
                         "lookup.not-found",
                         f"lookup {table.name!r}: no {table.file} in the folder of "
                         f"{source} or above it (up to the current folder, or "
-                        f"{LOOKUP_LEVELS} levels); its rows read as null",
+                        f"{LOOKUP_LEVELS} levels)",
                         span=table.span,
                         hint=f"pass it with --lookup {table.name}=PATH",
                     )
                 )
             return {}
         if path not in self.loaded:
-            self.loaded[path] = self._load(table, path)
+            self.loaded[path] = self._remembered(table, path)
         return self.loaded[path]
+
+    def _remembered(self, table: LookupTable, path: str) -> dict[str, Any]:
+        """The table read once per process: the check before a run (`table_problems`) and the
+        run itself (also its forked workers) share one read; a FIFO (`<(cat users.json)`) can
+        only be read once anyway. A regular file that changed since is read again."""
+        key = (table.name, table.file, table.key.text, table.records and table.records.text,
+               path, _identity(path))  # fmt: skip
+        if key not in _READ_TABLES:
+            seen = len(self.problems)
+            index = self._load(table, path)
+            if len(_READ_TABLES) >= MAX_REMEMBERED:
+                _READ_TABLES.pop(next(iter(_READ_TABLES)))
+            _READ_TABLES[key] = (index, self.problems[seen:])
+            return index
+        index, problems = _READ_TABLES[key]
+        self.problems.extend(problems)
+        return index
 
     def _load(self, table: LookupTable, path: str) -> dict[str, Any]:
         try:
@@ -55,9 +74,7 @@ class LookupCache:
                 table,
             )
         except (OSError, ValueError) as err:
-            return self._problem(
-                "lookup.unreadable", f"lookup {table.name!r}: cannot read {path}: {err}", table
-            )
+            return self._problem("lookup.unreadable", _unreadable(table.name, path, err), table)
         try:
             rows = table.records.evaluate(doc) if table.records else doc
         except Exception as err:  # a user expression over a user file
@@ -105,6 +122,46 @@ class LookupCache:
         return {}
 
 
+FATAL = frozenset(
+    {
+        "lookup.not-found",
+        "lookup.unreadable",
+        "lookup.too-large",
+        "lookup.not-a-list",
+        "lookup.records-failed",
+    }
+)
+"""Problems with a table as a whole: a run stops before writing anything (rows whose key
+fails, `lookup.key-failed`, are left out and reported with the run)."""
+
+
+def table_problems(
+    tables: Iterable[LookupTable], sources: Iterable[str], overrides: Mapping[str, str]
+) -> list[Diagnostic]:
+    """The problems (in FATAL) of the tables that records of `sources` would use."""
+    cache = LookupCache(tables, overrides)
+    for folder in dict.fromkeys(str(Path(s).parent / "_") if s != "-" else s for s in sources):
+        cache.for_source(folder)
+    return [d for d in cache.problems if d.code in FATAL]
+
+
+MAX_REMEMBERED = 8
+"""How many read tables a process keeps (`LookupCache._remembered`)."""
+_READ_TABLES: dict[tuple[Any, ...], tuple[dict[str, Any], list[Diagnostic]]] = {}
+
+
+def _identity(path: str) -> tuple[int, ...] | None:
+    """Which file `path` is, and for a regular file which version (a pipe is read once: its
+    device and inode, the same in forked workers, say which pipe)."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    if stat.S_ISREG(st.st_mode):
+        return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    return (st.st_dev, st.st_ino)
+
+
 MAX_LOOKUP_BYTES = 128 * 1024 * 1024
 """A lookup file is read whole; what is larger (or endless, like /dev/zero) is refused."""
 LOOKUP_LEVELS = 3
@@ -124,6 +181,18 @@ def read_bounded(path: str, limit: int) -> bytes:
     if len(data) > limit:
         raise TooLarge(path)
     return data
+
+
+def _unreadable(name: str, path: str, err: Exception) -> str:
+    """Why a lookup file cannot be read; a parse error located as `PATH:LINE:COLUMN` (the
+    parser's message only: the file's content is never echoed)."""
+    if isinstance(err, OSError):
+        return f"lookup {name!r}: cannot read {path}: {err.strerror or err}"
+    where = re.search(r":? line (\d+) column (\d+)(?: \(char \d+\))?", str(err))
+    if where is None:
+        return f"lookup {name!r}: {path} is not valid JSON: {err}"
+    reason = (str(err)[: where.start()] + str(err)[where.end() :]).strip() or "invalid JSON"
+    return f"lookup {name!r}: {path}:{where[1]}:{where[2]}: not valid JSON: {reason}"
 
 
 def _kind(value: Any) -> str:

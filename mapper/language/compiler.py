@@ -10,6 +10,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import jmespath
@@ -25,7 +26,7 @@ from mapper.language.constants import (
     holds_placeholder,
     passes_fast_check,
 )
-from mapper.language.loader import LoadedMapping, SourceMap
+from mapper.language.loader import LoadedMapping, SourceMap, load_mapping
 from mapper.language.plan import (
     CompiledExpr,
     EachStep,
@@ -80,6 +81,18 @@ class _Ctx:
 FastPaths = Callable[[ValueNode, str, bool], tuple[Evaluator | None, Evaluator | None]]
 """Given a rule's value tree, its type and whether updateSequenceNumber is derived: the rule's
 fused and checked functions (the engine writes them; the language knows nothing of them)."""
+
+
+
+def compile_mapping_file(path: Path) -> tuple[Plan | None, list[Diagnostic]]:
+    """Load and compile one mapping file (a connector's, a server route's); its errors only,
+    located in it. The plan is None when the file is missing, unreadable or invalid."""
+    loaded, found = load_mapping(path)
+    plan = None
+    if loaded is not None:
+        plan, more = compile_mapping(loaded)
+        found += more
+    return plan, [d for d in found if d.is_error]
 
 
 def compile_mapping(

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from mapper.errors import Diagnostic
+from mapper.errors import Diagnostic, EvalError
 
 _ALL_CAPS = re.compile(r"[A-Z][A-Z0-9_]*")
 _NOT_PATH = re.compile(r"!\s*([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*|\[\d+\])+)")
@@ -169,7 +169,114 @@ def lint_bare_word_comparison(text: str, ast: Mapping[str, Any]) -> Iterator[Dia
         )
 
 
-LINTS = (lint_not_path, lint_spaced_key, lint_caps_argument, lint_bare_word_comparison)
+_WIDE = frozenset({"ATLASSIAN_WORKSPACE", "EVERYONE"})
+_IDENTITY_LISTS = frozenset({"users", "groups"})
+
+
+def _ends_in_identity_list(node: Mapping[str, Any]) -> str | None:
+    """`users(...)`, `cond && groups(...)`: the function name whose result decides the branch."""
+    while node.get("type") == "and_expression":
+        node = node["children"][-1]
+    if node.get("type") == "function_expression" and node.get("value") in _IDENTITY_LISTS:
+        return str(node["value"])
+    return None
+
+
+def _grants_wide(node: Mapping[str, Any]) -> str | None:
+    for sub in _walk(node):
+        if sub.get("type") == "function_expression" and sub.get("value") == "principal":
+            arg = sub["children"][0] if sub["children"] else {}
+            literal = isinstance(arg, Mapping) and arg.get("type") == "literal"
+            if literal and arg.get("value") in _WIDE:
+                return str(arg["value"])
+    return None
+
+
+def lint_open_fallback(text: str, ast: Mapping[str, Any]) -> Iterator[Diagnostic]:
+    """`private && users(owner) || [principal('ATLASSIAN_WORKSPACE')]` fails open: an empty
+    id list is false, so a private object with no ids found becomes visible to everyone."""
+    for node in _walk(ast):
+        if node.get("type") != "or_expression":
+            continue
+        left, right = node["children"]
+        name, wide = _ends_in_identity_list(left), _grants_wide(right)
+        if name is None or wide is None:
+            continue
+        col = max(_masked(text).find("||"), 0)
+        yield Diagnostic(
+            "expr.open-fallback",
+            f"when {name}() finds no ids it gives [], which is false, so `||` falls back to "
+            f"{wide}: a private object whose ids are missing becomes visible to the workspace",
+            expr=text,
+            expr_col=col,
+            severity="warning",
+            hint=f"test the public case first: `public_flag && [principal('{wide}')] || "
+            f"{name}(...)`, so missing ids leave the object unreadable instead of open",
+        )
+        return
+
+
+def lint_or_not_recovered(text: str, ast: Mapping[str, Any]) -> Iterator[Diagnostic]:
+    """`regex_extract(x, '(') || 'none'`: the left side calls a function with a constant
+    pattern or template that always fails. `||` recovers from type errors only, not from such
+    function errors (`function.regex-invalid`, `function.format-invalid`), so the default after
+    it is never used: the field fails for every record that reaches the call."""
+    masked, seen = _masked(text), dict[str, int]()
+    calls = [n for n in _walk(ast) if n.get("type") == "function_expression"]
+    left_sides = [n["children"][0] for n in _walk(ast) if n.get("type") == "or_expression"]
+    under_or = {id(c) for side in left_sides for c in _walk(side)}
+    for call in calls:  # in text order, as the columns are found
+        name = str(call["value"])
+        occurrence = seen[name] = seen.get(name, -1) + 1
+        reason = _always_fails(name, call["children"]) if id(call) in under_or else None
+        if reason is None:
+            continue
+        found = list(re.finditer(rf"(?<![\w]){re.escape(name)}\s*\(", masked))
+        col = found[occurrence].start() if occurrence < len(found) else 0
+        yield Diagnostic(
+            "expr.or-not-recovered",
+            f"{name}() always fails here ({reason}); `||` recovers from type errors only, "
+            "so the default after it is never used",
+            expr=text,
+            expr_col=col,
+            severity="warning",
+            hint="fix the pattern" if name.startswith("regex_") else "fix the template "
+            "(`{{` and `}}` are literal braces; one argument per `{}`)",
+        )
+
+
+def _always_fails(name: str, args: list[Any]) -> str | None:
+    """Why a call with these (parsed) arguments raises a function error whatever the record
+    holds (a constant regex or format template that is invalid), else None."""
+    def literal(i: int) -> str | None:
+        arg = args[i] if i < len(args) else None
+        if isinstance(arg, Mapping) and arg.get("type") == "literal":
+            value = arg.get("value")
+            return value if isinstance(value, str) else None
+        return None
+
+    try:
+        if name.startswith("regex_") and (pattern := literal(1)) is not None:
+            from mapper.functions.patterns import compile_pattern
+
+            compile_pattern(pattern)
+        elif name == "format" and (template := literal(0)) is not None:
+            from mapper.functions.text import render_template
+
+            render_template(template, ["x"] * (len(args) - 1))
+    except EvalError as err:
+        return f"{err.code}: {err.message}"
+    return None
+
+
+LINTS = (
+    lint_not_path,
+    lint_spaced_key,
+    lint_caps_argument,
+    lint_bare_word_comparison,
+    lint_open_fallback,
+    lint_or_not_recovered,
+)
 
 
 def lint_expression(text: str, ast: Mapping[str, Any]) -> Iterator[Diagnostic]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +27,10 @@ from mapper.errors import (
     UsageError,
     suggest,
 )
-from mapper.io.atomic import OutputGroup, write_atomic
+from mapper.io.atomic import OutputGroup, not_a_file, output_kind, write_atomic
+from mapper.io.atomic import reading as files_read
 from mapper.io.inputs import STDIN, InputProgress, expand_inputs, iter_records, stream_path_of
-from mapper.io.lookups import find_lookup_file, lookup_files
+from mapper.io.lookups import find_lookup_file, lookup_files, table_problems
 from mapper.io.sinks import (
     BATCH_PATTERN,
     MAX_PROPERTIES,
@@ -170,7 +170,8 @@ def run_files(
     Raises:
         UsageError: the request names an unknown lookup, an invalid selector, too many
             properties, or an output that would replace an input or another output.
-        InputError: no input was found.
+        InputError: no input was found, or a lookup table cannot be found or read (before
+            any output is written).
     """
     given = list(inputs)
     if any(not spec.strip() for spec in given):
@@ -182,10 +183,13 @@ def run_files(
     paths, problems = _expand(given, request)
     if problems and not paths:
         raise InputError([p.diagnostic for p in problems])
-    check_outputs(request, paths, read=_read_files(plan, request, mapping, paths))
+    read = _read_files(plan, request, mapping, paths)
+    check_outputs(request, paths, read=read)
+    _check_lookups(plan, paths, request)
     group = OutputGroup()
     try:
-        result = _run(plan, paths, reading, options, request, mapping, progress, group)
+        with files_read([p for p in paths if p != STDIN] + list(read)):
+            result = _run(plan, paths, reading, options, request, mapping, progress, group)
         result.report.inputs = given
         if plan.lookups:
             result.report.lookup_files = lookup_files(plan.lookups, paths, request.lookups)
@@ -198,6 +202,22 @@ def run_files(
         if not group.published:
             group.abort()  # nothing of this run appears beside the previous run's files
     return result
+
+
+def _check_lookups(plan: Plan, paths: list[str], request: RunRequest) -> None:
+    """Every lookup table the run will use is found and readable, before anything is written.
+
+    Raises:
+        InputError: the table's problems (`lookup.not-found`, `lookup.unreadable`, ...).
+    """
+    if plan.lookups:
+        from mapper.io.remote import is_url
+
+        problems = table_problems(
+            plan.lookups, [p for p in paths if not is_url(p)], request.lookups
+        )
+        if problems:
+            raise InputError(problems)
 
 
 def _check_access(plan: Plan, result: RunResult, request: RunRequest) -> None:
@@ -345,17 +365,11 @@ def check_outputs(
 
 
 def _check_regular(option: str, path: str) -> None:
-    """An output is a regular file (or a symlink, which the rename replaces) or does not exist:
-    a FIFO, a device or a folder would be replaced by a regular file."""
-    try:
-        mode = os.lstat(path).st_mode
-    except OSError:
-        return  # absent (or unreachable: writing it reports why)
-    if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
-        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
-        raise UsageError(
-            [_usage(f"{option} {path} is {kind}: outputs are regular files or - (stdout)")]
-        )
+    """An output is a regular file, a symlink to one (the rename replaces the link) or does not
+    exist: a FIFO, a device or a folder is refused before the run (`io.atomic.output_kind`)."""
+    kind = output_kind(path)
+    if kind is not None:
+        raise UsageError([not_a_file(path, kind, option)])
 
 
 def _check_batch_folder(folder: str, real_inputs: dict[str, str]) -> None:
@@ -544,4 +558,3 @@ def _finish(result: RunResult, request: RunRequest, group: OutputGroup) -> None:
         result.status = Status.IO
     elif report.records_with_errors:
         result.status = Status.REJECTED
-

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from mapper.io.atomic import check_output, stale_temporaries, temporary_name
 from mapper.sync.state_errors import check_header, sqlite_errors, state_error
 
 __all__ = ["Identity", "StateStore", "StoredObject", "check_header", "sqlite_errors", "state_error"]
@@ -80,14 +82,15 @@ def _create_file(path: Path, identity: Identity | None) -> None:
             "sync.connection-required", path, "a new state needs a connection id",
             "give --connection-id ID on the first run",
         )  # fmt: skip
+    check_output(path, "--state")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        for stale in path.parent.glob(f".{path.name}.new-*"):
+        for stale in stale_temporaries(path):  # mapper's own names only, of dead processes
             stale.unlink()
     except OSError as err:
         reason = f"cannot make its folder ({err.strerror or err})"
         raise state_error("sync.state-unwritable", path, reason) from err
-    tmp = path.with_name(f".{path.name}.new-{os.getpid()}")
+    tmp = path.with_name(temporary_name(path, secrets.token_hex(4)))
     with sqlite_errors(path):
         conn = sqlite3.connect(str(tmp), isolation_level=None)
         try:

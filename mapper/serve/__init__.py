@@ -1,0 +1,1 @@
+"""`mapper serve`: live webhook intake — verify, store durably in an inbox, map through sync."""
