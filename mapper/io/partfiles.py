@@ -15,6 +15,7 @@ is gone) is removed by the next run to the same output.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 import uuid
@@ -61,17 +62,11 @@ def parts_folder(output: str) -> str:
 def _stale_folders(target: Path) -> list[Path]:
     """Parts folders of `target` left by runs whose process is gone (a SIGKILL, a crash)."""
     prefix = f".{target.name}."
-    try:
-        entries = list(os.scandir(target.parent))
-    except OSError:
-        return []
     found = []
-    for entry in entries:
-        name = entry.name
-        if name.startswith(prefix) and name.endswith(".parts") and entry.is_dir():
-            pid = name[len(prefix) :].split(".", 1)[0]
-            if pid.isdigit() and not is_alive(int(pid)):
-                found.append(Path(entry.path))
+    for path in target.parent.glob(f"{glob.escape(prefix)}*.parts"):
+        pid = path.name[len(prefix) :].split(".", 1)[0]
+        if path.is_dir() and pid.isdigit() and not is_alive(int(pid)):
+            found.append(path)
     return found
 
 
