@@ -412,9 +412,9 @@ TABLE = {'commands': [['validate',
                                  '--workers\tWorker processes (JSONL output).'],
                                 ['--engine',
                                  '"--engine":"local processes, or a Dask cluster (pip install '
-                                 '\'\'mapper\'\')."',
+                                 '\'\'twg-mapper\'\')."',
                                  '--engine\tlocal processes, or a Dask cluster (pip install '
-                                 "'mapper')."],
+                                 "'twg-mapper')."],
                                 ['--scheduler',
                                  '"--scheduler":"Dask scheduler address (--engine dask); '
                                  'default\\\\: a LocalCluster."',

@@ -21,13 +21,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mapper.io import inputs as sources
-from mapper.io.inputs import (
-    ArraySpan,
-    _iter_array,
-    array_spans,
-    read_array_span,
-    streamed_array_items,
-)
+from mapper.io import spans as cutting
+from mapper.io.inputs import _iter_array, read_array_span, streamed_array_items
+from mapper.io.spans import ArraySpan, array_spans
 
 TRICKY = ["},{", '"},\n{"', '\\"},{', "[1,{}]", "é", "😀", "a\nb", "", " ,\n{"]
 
@@ -130,7 +126,7 @@ def test_no_cut_within_reach_leaves_the_rest_to_ijson(
 ) -> None:
     big = {"text": "x" * 5000}
     data = _layout([{"a": 1}, {"a": 2}, big, {"a": 3}], "one per line")
-    monkeypatch.setattr(sources, "ARRAY_CUT_SEARCH", 2)
+    monkeypatch.setattr(cutting, "ARRAY_CUT_SEARCH", 2)
     path = tmp_path / "a.json"
     path.write_bytes(data)
     with path.open("rb") as fh:

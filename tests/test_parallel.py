@@ -29,7 +29,8 @@ from mapper.api import load
 from mapper.cli import app
 from mapper.errors import OutputError
 from mapper.io import inputs as sources
-from mapper.io.inputs import _iter_jsonl, jsonl_items, jsonl_spans, read_span
+from mapper.io.inputs import _iter_jsonl, jsonl_items
+from mapper.io.spans import ArraySpan, jsonl_spans, read_span
 from mapper.run import parallel, parts, pool
 from mapper.run.files import RunRequest
 from mapper.run.policy import RunOptions
@@ -240,7 +241,7 @@ def test_small_files_go_to_workers_in_groups(
     paths = [str(p) for p in sorted(inputs[0].iterdir())]
     cut = [part for _, part in parts.input_parts(paths, parts.Reading(), True)]
     assert any(isinstance(p, parts.FilePart) and len(p.paths) > 1 for p in cut)
-    assert any(isinstance(p, sources.ArraySpan) for p in cut)  # the large page: in spans
+    assert any(isinstance(p, ArraySpan) for p in cut)  # the large page: in spans
     assert _run(REPOS, inputs, tmp_path / "w2" / "o.jsonl", 2, "--max-errors", "6") == one
 
 

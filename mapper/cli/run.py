@@ -127,7 +127,7 @@ def run_cmd(
     workers: Annotated[int, typer.Option(help="Worker processes (JSONL output).", min=1)] = 1,
     engine: Annotated[
         EngineName,
-        typer.Option(help="local processes, or a Dask cluster (pip install 'mapper[dask]')."),
+        typer.Option(help="local processes, or a Dask cluster (pip install 'twg-mapper[dask]')."),
     ] = EngineName.local,
     scheduler: Annotated[
         str | None,

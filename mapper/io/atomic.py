@@ -110,7 +110,8 @@ def not_a_file(path: str | Path, kind: str, option: str | None = None) -> Diagno
     )
 
 
-def _is_alive(pid: int) -> bool:
+def is_alive(pid: int) -> bool:
+    """Does process `pid` still run (this process always does)?"""
     if pid == os.getpid():
         return True
     try:
@@ -134,7 +135,7 @@ def stale_temporaries(path: Path) -> list[Path]:
     found = []
     for entry in entries:
         match = pattern.fullmatch(entry.name)
-        if match is None or _is_alive(int(match[1])) or entry.path in _IN_USE:
+        if match is None or is_alive(int(match[1])) or entry.path in _IN_USE:
             continue
         if os.path.realpath(entry.path) not in _READ and entry.is_file(follow_symlinks=False):
             found.append(Path(entry.path))

@@ -21,13 +21,11 @@ from mapper.io.inputs import (
     JSON_SUFFIXES,
     JSONL_SUFFIXES,
     Selector,
-    Span,
-    SpanLines,
     document_items,
     jsonl_items,
     sniff_jsonl,
-    split_span,
 )
+from mapper.io.spans import Span, SpanLines, split_span
 from mapper.records import InputProblem, Item
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
@@ -44,6 +42,11 @@ def _fs(url: str) -> tuple[Any, str]:
 
     fs, path = fsspec.core.url_to_fs(url)
     return fs, str(path)
+
+
+def url_fs(url: str) -> tuple[Any, str]:
+    """The fsspec filesystem of `url`, and the path of `url` in it."""
+    return _fs(url)
 
 
 def _problem(source: str, code: str, message: str) -> InputProblem:

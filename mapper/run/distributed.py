@@ -3,9 +3,11 @@
 The inputs are cut into parts exactly as `--workers` cuts them (`run.parts.input_parts`; URL
 inputs by `io.remote`). Tasks of a few consecutive parts go to the cluster, at most `WINDOW` per
 worker ahead of the join; each worker reads its own parts (local files on a shared filesystem,
-or fsspec URLs), compiles the mapping once (`run.partwork.compiled`) and returns the parts'
-object and reject lines with their counts. The client joins the results in part order into the
-outputs, which appear atomically at the end (`AtomicFile`, or `io.remote.AtomicUrl`).
+or fsspec URLs), compiles the mapping once (`run.partwork.compiled`), writes the parts' object
+and reject lines into the run's parts folder beside the output (`io.partfiles`; so a local
+output must be on a filesystem the workers share, as local inputs must) and returns only the
+file names and counts. The client appends the part files in part order to the outputs, which
+appear atomically at the end (`AtomicFile`, or `io.remote.AtomicUrl`), and removes the folder.
 
 The join applies the rules of a 1-worker run: a part that would cross `--max-errors`, or holds a
 rejected record under `--fail-fast`, is mapped again in the client with the serial pipeline, so
@@ -24,13 +26,15 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from mapper.errors import Diagnostic, OutputError, UsageError
-from mapper.io.atomic import AtomicFile
-from mapper.io.inputs import JSONL_SUFFIXES, ArraySpan, Span, expand_inputs, iter_records
+from mapper.io.atomic import AtomicFile, output_error
+from mapper.io.inputs import JSONL_SUFFIXES, expand_inputs, iter_records
+from mapper.io.partfiles import join_part, parts_folder, remove_folder
 from mapper.io.remote import AtomicUrl, expand_urls, is_url, url_items, url_jsonl_spans
 from mapper.io.sinks import JsonlSink, RejectsSink, Sink
+from mapper.io.spans import ArraySpan, Span
 from mapper.language.plan import Plan
 from mapper.records import InputProblem, Item
 from mapper.run import parts as cutting
@@ -54,18 +58,19 @@ if TYPE_CHECKING:
     from mapper.run.files import RunRequest, RunResult
 
 WINDOW = 4  # tasks in flight per worker: enough to keep it busy while the client joins
-PARTS_PER_TASK = 4  # consecutive parts per task: about 1 MiB of JSONL, to amortise scheduling
-INSTALL_HINT = "install it with: pip install 'mapper[dask]' (dask, distributed, fsspec)"
+PARTS_PER_TASK = 16  # consecutive parts per task: about 4 MiB of JSONL, to amortise scheduling
+INSTALL_HINT = "install it with: pip install 'twg-mapper[dask]' (dask, distributed, fsspec)"
 CONNECT_TIMEOUT_S = 30
-WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
-"""Dask's sampling profiler (every 10 ms in each worker) costs mapping CPU; off in our clusters."""
+CLUSTER_CONFIG = {
+    "distributed.worker.profile.enabled": False,  # a sampling profiler, every 10 ms
+    "distributed.admin.tick.interval": "1s",  # an event-loop watchdog, every 20 ms
+    "distributed.admin.system-monitor.interval": "2s",  # psutil readings, every 500 ms
+    "distributed.worker.memory.monitor-interval": "1s",  # every 100 ms
+    "distributed.scheduler.active-memory-manager.start": False,  # no data is kept on workers
+    "distributed.scheduler.work-stealing": False,  # the client hands out a few tasks at a time
+}
+"""The LocalCluster's settings: Dask's periodic housekeeping costs CPU that mapping needs."""
 RETRIES = 2  # a task that fails (not a dead worker: the scheduler handles those) runs again
-
-
-class _Writer(Protocol):
-    def write(self, data: bytes) -> None: ...
-    def commit(self) -> None: ...
-    def abort(self) -> None: ...
 
 
 def expand_sources(specs: Iterable[str]) -> tuple[list[str], list[InputProblem]]:
@@ -121,9 +126,13 @@ def run_distributed(
     started = time.perf_counter()
     spec = _spec(mapping, request, options)
     report = RunReport(plan.path)
-    with _client(request) as client:
+    output = None if request.sink is not None else request.output
+    # The folder is removed once the tasks are cancelled, and again once the client is closed:
+    # a cancelled task that was still running may have written a part file in between.
+    with _parts_folder(output) as folder, _client(request) as client:
+        spec = replace(spec, parts_at=folder)
         join = _Join(plan, options, report, reading, paths, progress, spec.set_associations)
-        output = None if request.sink is not None else request.output
+        join.folder, join.output = folder, output or ""
         with (
             _opened(output) as out,
             _opened(request.rejects_path) as rejects,
@@ -135,6 +144,8 @@ def run_distributed(
                 join.collect(outputs, lambda task: _rerun(client, spec, task))
             finally:
                 outputs.close()  # cancels what is still running (a stop, Ctrl-C, an error)
+                if folder is not None:
+                    remove_folder(folder)  # no task writes there after this (`write_part`)
     report.input_problems.extend(unique_diagnostics(join.lookup_problems))
     report.duration_s = time.perf_counter() - started
     return report
@@ -157,22 +168,23 @@ def _client(request: RunRequest) -> Iterator[Any]:
     except ImportError as err:
         diag = Diagnostic("usage.invalid", f"--engine dask needs dask: {INSTALL_HINT}")
         raise UsageError([diag]) from err
+    import dask
+
     if request.scheduler:
         try:
-            client = Client(request.scheduler, timeout=CONNECT_TIMEOUT_S)
+            with dask.config.set(CLUSTER_CONFIG):  # this process's own housekeeping only
+                client = Client(request.scheduler, timeout=CONNECT_TIMEOUT_S)
         except (OSError, ValueError) as err:
             message = f"cannot reach the Dask scheduler at {request.scheduler}: {err}"
             raise OutputError([Diagnostic("cluster.unreachable", message)]) from err
         with client:
             yield client
         return
-    import dask
-
     workers = request.workers if request.workers > 1 else (os.cpu_count() or 1)
     with (
-        dask.config.set(WORKER_CONFIG),
+        dask.config.set(CLUSTER_CONFIG),
         LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster,
         Client(cluster) as client,
     ):
@@ -180,12 +192,25 @@ def _client(request: RunRequest) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def _opened(path: str | None) -> Iterator[_Writer | None]:
+def _parts_folder(output: str | None) -> Iterator[str | None]:
+    """The run's parts folder beside `output` (None: no output file), removed at the end."""
+    if output is None:
+        yield None
+        return
+    folder = parts_folder(output)
+    try:
+        yield folder
+    finally:
+        remove_folder(folder)
+
+
+@contextlib.contextmanager
+def _opened(path: str | None) -> Iterator[AtomicFile | AtomicUrl | None]:
     """An output that appears at `path` only if the block ends normally."""
     if path is None:
         yield None
         return
-    out: _Writer = AtomicUrl(path) if is_url(path) else AtomicFile(path)
+    out: AtomicFile | AtomicUrl = AtomicUrl(path) if is_url(path) else AtomicFile(path)
     try:
         yield out
     except BaseException:
@@ -323,9 +348,12 @@ class _Join:
     paths: list[str]
     progress: Callable[[int], None] | None
     set_associations: bool = False
-    out: _Writer | None = None
-    rejects: _Writer | None = None
+    out: AtomicFile | AtomicUrl | None = None
+    rejects: AtomicFile | AtomicUrl | None = None
     sink: Sink | None = None
+    folder: str | None = None
+    """The parts folder the workers write part files in."""
+    output: str = ""
     lookup_problems: list[Diagnostic] = field(default_factory=list)
     starts: dict[str, Base] = field(default_factory=dict)
 
@@ -355,17 +383,25 @@ class _Join:
             self.starts[part.source] = (base[0] + res.size[0], base[1] + res.size[1])
 
     def _merge(self, res: PartOutput) -> None:
+        if res.write_error is not None:
+            raise output_error(self.output, res.write_error)
         if self.out is not None:
-            self.out.write(res.objects)
+            self._append(self.out, res.objects, res.objects_file)
         if self.sink is not None:
             for objects in res.batches:
                 self.sink.write(objects)
         if self.rejects is not None:
-            self.rejects.write(res.rejects)
+            self._append(self.rejects, res.rejects, res.rejects_file)
         self.report.merge(res.counts)
         self.lookup_problems.extend(res.lookup_problems)
         if self.progress is not None:
             self.progress(self.report.records_in)
+
+    def _append(self, out: AtomicFile | AtomicUrl, data: bytes, name: str | None) -> None:
+        if name is not None and self.folder is not None:
+            join_part(self.folder, name, out)
+        else:
+            out.write(data)
 
     def _take_over(self, part: Part | UrlFile, base: Base, res: PartOutput, path_no: int) -> None:
         """Go on from this part in the client, as a 1-worker run would (may raise RecordError)."""

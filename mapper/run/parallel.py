@@ -35,23 +35,22 @@ from mapper.engine.plans import load
 from mapper.errors import Diagnostic
 from mapper.io.atomic import OutputGroup, output_error
 from mapper.io.inputs import (
-    ArraySpan,
     InputProgress,
-    Span,
     input_size,
     iter_records,
     jsonl_items,
     read_array_span,
-    read_span,
     streamed_array_items,
     unreadable,
 )
 from mapper.io.lookups import LookupCache
 from mapper.io.sinks import JsonlSink, RejectsSink
+from mapper.io.spans import ArraySpan, Span, read_span
 from mapper.language.plan import Plan
 from mapper.records import Item, Record
 from mapper.run.parts import FilePart, Lines, Part, Reading, input_parts, is_heavy
-from mapper.run.pipeline import account, iter_results, run, skip_clean
+from mapper.run.partwork import map_items
+from mapper.run.pipeline import run
 from mapper.run.policy import RunOptions, max_errors_reason
 from mapper.run.pool import Pool, Turns
 
@@ -212,18 +211,10 @@ def _file_items(part: FilePart, reading: Reading) -> Iterator[Item]:
 
 def _map(worker: _Worker, res: PartResult, items: Iterable[Item]) -> list[bytes]:
     out: list[bytes] = []
-    rejected: list[bytes] = []
     sink = JsonlSink("", set_associations=worker.set_assoc, lines=out)
-    rejects = RejectsSink(None, lines=rejected)
-    seen = len(worker.lookups.problems)
-    if worker.options.limit is None:
-        items = skip_clean(worker.plan, items, res.counts, sink)
-    for result, item in iter_results(
-        worker.plan, items, worker.options, res.counts, worker.lookups
-    ):
-        account(res.counts, result, item, sink, rejects)
-    res.rejects = b"".join(rejected)
-    res.lookup_problems = worker.lookups.problems[seen:]
+    res.rejects, res.lookup_problems = map_items(
+        worker.plan, items, worker.options, worker.lookups, res.counts, sink
+    )
     return out
 
 

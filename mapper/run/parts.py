@@ -1,7 +1,7 @@
 """How the inputs of `mapper run --workers N` are cut into parts, in input order.
 
-A JSONL file is cut into spans of whole lines (`sources.jsonl_spans` reads only the line under
-each cut), a large top-level array into spans of whole elements (`sources.array_spans`); each
+A JSONL file is cut into spans of whole lines (`spans.jsonl_spans` reads only the line under
+each cut), a large top-level array into spans of whole elements (`spans.array_spans`); each
 worker reads its spans itself. Other files go to the workers whole, a few small ones together.
 Only what must be read in one piece is read by the parent and sent as records or lines: standard
 input, and large arrays under a `--records` wrapper (ijson).
@@ -18,13 +18,9 @@ from typing import Any
 from mapper.io.inputs import (
     JSONL_SUFFIXES,
     STDIN,
-    ArraySpan,
-    Span,
-    array_spans,
     input_size,
     is_streamed,
     iter_records,
-    jsonl_spans,
     lines_of,
     read_document,
     sniff_jsonl,
@@ -32,6 +28,7 @@ from mapper.io.inputs import (
     stdin_bytes,
     unreadable,
 )
+from mapper.io.spans import ArraySpan, Span, array_spans, jsonl_spans
 from mapper.records import Item
 
 SPAN_BYTES = 256 * 1024  # about 350 W1 records: small parts keep every worker busy to the end

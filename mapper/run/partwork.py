@@ -14,6 +14,7 @@ diagnostic, and maps that part again with the right start (rare: a part with a p
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import threading
 from collections.abc import Iterable, Iterator
@@ -22,22 +23,21 @@ from pathlib import Path
 
 from mapper.errors import Diagnostic
 from mapper.io.inputs import (
-    ArraySpan,
-    Span,
     iter_records,
     jsonl_items,
     read_array_span,
-    read_span,
     streamed_array_items,
     unreadable,
 )
 from mapper.io.lookups import LookupCache
+from mapper.io.partfiles import write_part
 from mapper.io.remote import is_url, read_url_span, url_items
-from mapper.io.sinks import JsonlSink, RejectsSink
+from mapper.io.sinks import JsonlSink, RejectsSink, Sink
+from mapper.io.spans import ArraySpan, Span, read_span
 from mapper.language.plan import Plan
 from mapper.records import Item, MappedObject, Record
 from mapper.run.parts import FilePart, Lines, Part, Reading
-from mapper.run.pipeline import account, iter_results
+from mapper.run.pipeline import account, iter_results, skip_clean
 from mapper.run.policy import RunOptions
 from mapper.run.report import RunReport
 
@@ -77,6 +77,9 @@ class RunSpec:
     set_associations: bool
     objects: bool = False
     """Return the objects themselves (for a caller's own sink in the client), not JSON lines."""
+    parts_at: str | None = None
+    """The run's parts folder (a path or URL, `io.partfiles`): workers write each part's lines
+    there and return the file names. None: the lines come back as bytes."""
 
 
 @dataclass(frozen=True)
@@ -107,12 +110,21 @@ class PartOutput:
     """An array span that does not parse: the client reads on with ijson, as one worker does."""
     skipped: bool = False
     """Not mapped: the part needs its start first (the rest of an array, read by ijson)."""
+    objects_file: str | None = None
+    """The part file in the spec's parts folder holding the object lines (then `objects` is
+    empty)."""
+    rejects_file: str | None = None
+    """The part file holding the reject lines (then `rejects` is empty)."""
+    write_error: str | None = None
+    """Why the part files could not be written."""
 
     @property
     def has_diagnostics(self) -> bool:
         """Does any output of this part name records (then it depends on where they start)?"""
         c = self.counts
-        return bool(self.rejects or c.problems or c.warnings or c.input_problems)
+        return bool(
+            self.rejects or self.rejects_file or c.problems or c.warnings or c.input_problems
+        )
 
 
 @dataclass
@@ -125,6 +137,9 @@ class Compiled:
 
 
 _CACHE: dict[tuple[object, ...], Compiled] = {}
+"""A Dask worker's heap is twice a `--workers` process's (the distributed runtime); once a
+mapping is compiled, what the process holds is moved out of the cycle collector's way
+(`gc.freeze`), so its collections scan only what mapping the parts allocates."""
 _LOCK = threading.Lock()  # a worker with several threads compiles each mapping once
 
 
@@ -141,6 +156,7 @@ def compiled(spec: RunSpec) -> Compiled:
         if found is None:
             found = _compile(spec)
             _CACHE[key] = found
+            gc.freeze()  # see below
     return found
 
 
@@ -148,7 +164,9 @@ def _compile(spec: RunSpec) -> Compiled:
     from mapper.engine.plans import compile_text
     from mapper.errors import SpecError
     from mapper.run.files import reading_of
+    from mapper.run.parallel import _keep_freed_buffers
 
+    _keep_freed_buffers()  # the malloc tuning of `--workers`, once per worker process
     ref = spec.mapping
     plan, diags = compile_text(ref.text, ref.path, base=Path(ref.path).parent)
     if plan is None:
@@ -191,19 +209,49 @@ def map_part(worker: Compiled, spec: RunSpec, task: PartTask) -> PartOutput:
     if out.skipped:
         return out
     lines: list[bytes] = []
-    rejected: list[bytes] = []
     sink: JsonlSink | _Kept = (
         _Kept(out.batches)
         if spec.objects
         else JsonlSink("", set_associations=spec.set_associations, lines=lines)
     )
-    rejects = RejectsSink(None, lines=rejected)
-    seen = len(worker.lookups.problems)
-    for result, item in iter_results(worker.plan, items, spec.options, out.counts, worker.lookups):
-        account(out.counts, result, item, sink, rejects)
-    out.objects, out.rejects = b"".join(lines), b"".join(rejected)
-    out.lookup_problems = worker.lookups.problems[seen:]
+    out.rejects, out.lookup_problems = map_items(
+        worker.plan, items, spec.options, worker.lookups, out.counts, sink
+    )
+    if spec.parts_at is None or spec.objects:
+        out.objects = b"".join(lines)
+        return out
+    try:
+        if lines:
+            out.objects_file = write_part(spec.parts_at, task.number, "objects", lines)
+        if out.rejects:
+            out.rejects_file = write_part(spec.parts_at, task.number, "rejects", [out.rejects])
+            out.rejects = b""
+    except (OSError, ValueError) as err:
+        out.write_error = getattr(err, "strerror", None) or str(err)
     return out
+
+
+def map_items(
+    plan: Plan,
+    items: Iterable[Item],
+    options: RunOptions,
+    lookups: LookupCache,
+    counts: RunReport,
+    sink: Sink,
+) -> tuple[bytes, list[Diagnostic]]:
+    """Map a part's `items` into `sink`, counted in `counts` (the one per-part mapping of
+    `--workers` and `--engine dask`): the part's reject lines and the lookup problems it met.
+
+    Clean records take the pipeline's shortcut (`skip_clean`) when the plan and sink allow it.
+    """
+    rejected: list[bytes] = []
+    rejects = RejectsSink(None, lines=rejected)
+    seen = len(lookups.problems)
+    if options.limit is None:
+        items = skip_clean(plan, items, counts, sink)
+    for result, item in iter_results(plan, items, options, counts, lookups):
+        account(counts, result, item, sink, rejects)
+    return b"".join(rejected), lookups.problems[seen:]
 
 
 class _Kept:
