@@ -230,7 +230,7 @@ def test_without_dask_the_engine_says_how_to_install_it(
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed fails
     code, err = _invoke("run", REPOS, *inputs, "-o", tmp_path / "o.jsonl", "--engine", "dask")
     assert code == 2
-    assert "pip install 'mapper[dask]'" in err
+    assert "pip install 'twg-mapper[dask]'" in err
     assert not (tmp_path / "o.jsonl").exists()
 
 
