@@ -536,3 +536,46 @@ def test_rfc3339_text_takes_the_fast_path() -> None:
         assert rfc3339_text("2024-05-01T12:00:00Z") == "2024-05-01T12:00:00Z"
         assert rfc3339_text("2024-05-01T01:30:00+02:00") == "2024-04-30T23:30:00Z"
         assert rfc3339_text("1969-12-31T23:59:59-00:01") == "1970-01-01T00:00:59Z"
+
+
+@given(value=KEYISH | st.lists(KEYISH | st.none(), max_size=3) | st.none())
+@example(value="ABC-1 ABC-1 xABC-2 DEF_2-9x (GH-7)")
+@example(value="no keys here")
+@example(value=["AB-1", None, ["CD-2", "AB-1"]])
+def test_jira_associations_agrees_with_the_composition(value: Any) -> None:
+    """associations(jira_keys(x)) compiled as one call gives the two functions' result."""
+    from mapper.functions.refs import RefFunctions, jira_associations
+
+    expected = RefFunctions()._func_associations(find_jira_keys(value))
+    assert jira_associations(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        ({"m": "MAP-1 and MAP-2, MAP-1"}, [{"associationType": "issueIdOrKeys",
+                                            "values": ["MAP-1", "MAP-2"]}]),
+        ({"m": "none"}, None),
+        ({"m": ["AB-1", "xB-2"]}, [{"associationType": "issueIdOrKeys", "values": ["AB-1"]}]),
+        ({}, None),
+    ],
+)
+def test_associations_of_jira_keys_compiles_to_one_call(record: Any, expected: Any) -> None:
+    from mapper.functions.refs import jira_associations
+    from mapper.functions.registry import MapperFunctions
+    from mapper.jpcompile import compile_expression
+
+    compiled = compile_expression("associations(jira_keys(m))", MapperFunctions())
+    assert compiled(record) == expected
+    assert jira_associations.__name__ in compiled.__jmespath_source__ or any(
+        value is jira_associations for value in compiled.__globals__.values()
+    )
+
+
+def test_associations_of_jira_keys_keeps_the_type_error() -> None:
+    from mapper.functions.registry import MapperFunctions
+    from mapper.jpcompile import compile_expression
+
+    compiled = compile_expression("associations(jira_keys(m))", MapperFunctions())
+    with pytest.raises(exceptions.JMESPathTypeError):
+        compiled({"m": {"not": "text"}})
