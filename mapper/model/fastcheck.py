@@ -30,7 +30,7 @@ from pydantic.types import StringConstraints
 
 from mapper.errors import Diagnostic
 from mapper.model import OBJECT_TYPES
-from mapper.model.advisories import advisors_of
+from mapper.model.advisories import advise_object, advisors_of
 from mapper.model.codewriter import GiveUp, Writer
 from mapper.model.common import (
     check_placement,
@@ -316,7 +316,10 @@ def _built(w: Writer, model: type[BaseModel], given: dict[str, Given], loc: str,
     if advisors:
         w.emit(ind, f"{found} = []")
         for advisor in advisors:
-            w.emit(ind, f"{found} += {w.bind('a', advisor)}({w.bind('M', model)}, {out})")
+            call = f"{found} += {w.bind('a', advisor)}({w.bind('M', model)}, {out})"
+            if advisor is advise_object:  # (it has nothing to say about a named object)
+                call = f"if {out}.get('displayName') is None: {call}"
+            w.emit(ind, call)
         located = f"[d.within(*{loc}) for d in {found}]" if loc != "()" else found
         w.emit(ind, f"if {found}: warns[{mark}:{mark}] = {located}")
     return out
