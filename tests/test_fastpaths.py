@@ -52,8 +52,10 @@ from mapper.functions.timestamps import (
     _from_iso,
     _from_rfc2822,
     _parse_text,
+    _rfc3339_of_text,
     epoch_ms_of,
     parse_instant,
+    rfc3339_text,
 )
 from mapper.functions.values import json_key
 from mapper.io.inputs import parse_json
@@ -502,3 +504,78 @@ def test_to_rfc3339_remembers_the_instants_of_its_results() -> None:
     text = TimestampFunctions()._func_to_rfc3339("2031-05-01T14:00:00.5+02:00")
     assert text == "2031-05-01T12:00:00.500Z"
     assert text in timestamps._INSTANT_OF_RESULT
+
+
+@given(value=TIMESTAMP_TEXT)
+@example(value="0001-01-01T00:00:00+01:00")  # before year 1 in UTC
+@example(value="9999-12-31T23:59:59-01:00")  # after 9999 in UTC
+@example(value="2024-05-01T12:00:00+02:60")  # fromisoformat takes minute 60
+@example(value="2024-05-01T12:00:00+24:00")
+@example(value="2024-05-01T12:00:00-23:59")
+@example(value="2024-02-30T00:00:00Z")
+@example(value="2024-05-01T24:00:00Z")
+@example(value="2024-05-01 12:00:00+02:00")
+@example(value="2024-05-01T12:00:0\u0660Z")
+@example(value="2024-05-01T12:00:00z")
+@example(value="1969-12-31T23:59:59+00:01")
+def test_rfc3339_text_agrees_with_the_reference(value: str) -> None:
+    """to_rfc3339's fast path for whole seconds with `Z` or `±hh:mm` gives the reference's text,
+    and the instant it remembers gives the same updateSequenceNumber."""
+    expected = _rfc3339_of_text.__wrapped__(value) if len(value) <= 64 else None
+    got = rfc3339_text(value)
+    assert got == expected
+    if got is not None:
+        instant = parse_instant(got)
+        assert instant is not None
+        assert epoch_ms_of(got) == instant.epoch_ms()
+
+
+def test_rfc3339_text_takes_the_fast_path() -> None:
+    """The everyday shapes do not reach the reference (which would make the test above moot)."""
+    with mock.patch("mapper.functions.timestamps._rfc3339_of_text", side_effect=AssertionError):
+        assert rfc3339_text("2024-05-01T12:00:00Z") == "2024-05-01T12:00:00Z"
+        assert rfc3339_text("2024-05-01T01:30:00+02:00") == "2024-04-30T23:30:00Z"
+        assert rfc3339_text("1969-12-31T23:59:59-00:01") == "1970-01-01T00:00:59Z"
+
+
+@given(value=KEYISH | st.lists(KEYISH | st.none(), max_size=3) | st.none())
+@example(value="ABC-1 ABC-1 xABC-2 DEF_2-9x (GH-7)")
+@example(value="no keys here")
+@example(value=["AB-1", None, ["CD-2", "AB-1"]])
+def test_jira_associations_agrees_with_the_composition(value: Any) -> None:
+    """associations(jira_keys(x)) compiled as one call gives the two functions' result."""
+    from mapper.functions.refs import RefFunctions, jira_associations
+
+    expected = RefFunctions()._func_associations(find_jira_keys(value))
+    assert jira_associations(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        ({"m": "MAP-1 and MAP-2, MAP-1"}, [{"associationType": "issueIdOrKeys",
+                                            "values": ["MAP-1", "MAP-2"]}]),
+        ({"m": "none"}, None),
+        ({"m": ["AB-1", "xB-2"]}, [{"associationType": "issueIdOrKeys", "values": ["AB-1"]}]),
+        ({}, None),
+    ],
+)
+def test_associations_of_jira_keys_compiles_to_one_call(record: Any, expected: Any) -> None:
+    from mapper.functions.refs import jira_associations
+    from mapper.functions.registry import MapperFunctions
+    from mapper.jpcompile import compile_expression
+
+    compiled = compile_expression("associations(jira_keys(m))", MapperFunctions())
+    assert compiled(record) == expected
+    assert jira_associations.__name__ in compiled.__jmespath_source__ or any(
+        value is jira_associations for value in compiled.__globals__.values()
+    )
+
+
+def test_associations_of_jira_keys_keeps_the_type_error() -> None:
+    from mapper.functions.registry import MapperFunctions
+    from mapper.jpcompile import compile_expression
+
+    compiled = compile_expression("associations(jira_keys(m))", MapperFunctions())
+    with pytest.raises(exceptions.JMESPathTypeError):
+        compiled({"m": {"not": "text"}})

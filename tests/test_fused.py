@@ -292,3 +292,22 @@ def test_the_clean_record_shortcut_writes_what_evaluate_gives(records: list[Any]
     assert lines == general_lines
     report.pop("durationSeconds"), general_report.pop("durationSeconds")
     assert report == general_report
+
+
+@given(records=st.lists(commit_records, max_size=6))
+def test_the_clean_record_shortcut_reports_progress_record_by_record(records: list[Any]) -> None:
+    """Clean records are counted in one go, yet progress sees every record, in order."""
+    from mapper.api import compile_text
+    from mapper.io.sinks import JsonlSink, RejectsSink
+    from mapper.run.pipeline import run
+
+    plan, _ = compile_text(REPEATED)
+    assert plan is not None
+    seen: list[int] = []
+    items = [Record("random", i, r) for i, r in enumerate(records)]
+    report = run(
+        plan, items, sink=JsonlSink("", lines=[]), rejects=RejectsSink(None, lines=[]),
+        progress=seen.append,
+    )
+    assert seen == list(range(1, len(records) + 1))
+    assert report.records_in == len(records)

@@ -130,6 +130,9 @@ def arity_of(method: Callable[..., Any]) -> tuple[int, int | None]:
     return len(signature), None if optional is None else len(signature) + len(optional)
 
 
+_HUGE = 10**100  # a constant: Python computes `10**100` at every evaluation (too big to fold)
+
+
 def as_text(value: object) -> str | None:
     """A string, number or boolean as text (integral floats without `.0`); None otherwise."""
     if isinstance(value, str):
@@ -137,7 +140,7 @@ def as_text(value: object) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return str(value) if abs(value) < 10**100 else None  # str() of huge ints is slow/refused
+        return str(value) if abs(value) < _HUGE else None  # str() of huge ints is slow/refused
     if isinstance(value, float) and math.isfinite(value):
         return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
     return None
@@ -148,6 +151,8 @@ def as_id(value: object) -> str | None:
     id of only whitespace is no id: Teamwork Graph would take it as given)."""
     if type(value) is str:  # the usual case
         return value if value and not value.isspace() else None
+    if type(value) is int:  # a numeric id: its text is never blank
+        return str(value) if abs(value) < _HUGE else None
     if isinstance(value, bool):
         return None
     text = as_text(value)

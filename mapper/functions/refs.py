@@ -18,8 +18,26 @@ from mapper.functions.arguments import (
     iter_ids,
     optional_args,
 )
+from mapper.functions.patterns import find_jira_keys
 
 ASSOCIATION_TYPE = "issueIdOrKeys"  # the only association type TWG documents
+
+
+def associations_of(keys: object) -> list[dict[str, Any]] | None:
+    """associations(keys)."""
+    values = [] if keys is None else iter_ids("associations", keys)
+    return [{"associationType": ASSOCIATION_TYPE, "values": values}] if values else None
+
+
+def jira_associations(value: object) -> list[dict[str, Any]] | None:
+    """associations(jira_keys(value)), in one call: the keys of one string are distinct,
+    non-blank strings already, and a text without `-` holds none."""
+    if type(value) is str:
+        if "-" not in value:
+            return None
+        keys = find_jira_keys(value)
+        return [{"associationType": ASSOCIATION_TYPE, "values": keys}] if keys else None
+    return associations_of(find_jira_keys(value))
 
 
 def user_reference(
@@ -177,5 +195,4 @@ class RefFunctions:
                 => [{"associationType": "issueIdOrKeys", "values": ["10001", "MAP-17"]}]
             associations(`[]`) => null
         """
-        values = [] if keys is None else iter_ids("associations", keys)
-        return [{"associationType": ASSOCIATION_TYPE, "values": values}] if values else None
+        return associations_of(keys)

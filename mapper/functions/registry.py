@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 import jmespath
 from jmespath import functions
@@ -16,7 +16,7 @@ from mapper.functions.markup import MarkupFunctions
 from mapper.functions.numbers import NumberFunctions
 from mapper.functions.patterns import PatternFunctions
 from mapper.functions.principals import PrincipalFunctions
-from mapper.functions.refs import RefFunctions
+from mapper.functions.refs import RefFunctions, jira_associations
 from mapper.functions.text import TextFunctions
 from mapper.functions.timestamps import TimestampFunctions
 from mapper.functions.values import ValueFunctions
@@ -43,6 +43,16 @@ class MapperFunctions(
         regex_timeout_s: time limit of one regex operation; defaults to
             `mapper.functions.patterns.REGEX_TIMEOUT_S` as it is when the instance is created.
     """
+
+    COMPOSED_CALLS: ClassVar[dict[tuple[str, str], tuple[Callable[[Any], Any], Any, Any]]] = {
+        ("associations", "jira_keys"): (
+            jira_associations,
+            RefFunctions._func_associations,
+            PatternFunctions._func_jira_keys,
+        ),
+    }
+    """`outer(inner(x))` as one call, for the compiler (`jpcompile`; see `Generator._composed`):
+    (the call, the outer and the inner function it stands for)."""
 
     def __init__(self, *, regex_timeout_s: float | None = None) -> None:
         self.context = EvalContext()

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -195,6 +195,62 @@ def _rfc3339_of_text(value: str) -> str | None:
     return None if instant is None else _remember(instant.rfc3339(), instant.at)
 
 
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_DAY_TEXT: dict[int, str] = {}  # days since 1970-01-01 -> "YYYY-MM-DDT"
+
+
+def _day_text(days: int) -> str | None:
+    try:
+        text = date.fromordinal(days + _EPOCH_ORDINAL).isoformat() + "T"
+    except (ValueError, OverflowError):
+        return None
+    if len(_DAY_TEXT) >= _MAX_REMEMBERED:
+        _DAY_TEXT.clear()
+    _DAY_TEXT[days] = text
+    return text
+
+
+def rfc3339_text(value: str) -> str | None:
+    """to_rfc3339() of a string (`_rfc3339_of_text`, the reference, for anything uncommon).
+
+    Whole seconds with `Z` (`2024-05-01T12:00:00Z`) are their own result once
+    `datetime.fromisoformat` has read them; with `+hh:mm`/`-hh:mm` the UTC text is put together
+    from the epoch seconds. The shape is told by length and separators (fromisoformat reads
+    ASCII digits only), cheaper than a regex. One parse either way, whose instant
+    `epoch_ms_of` finds again. tests/test_fastpaths.py holds it to the reference.
+    """
+    n = len(value)
+    if (n == 20 or n == 25) and value[4:17:3] == "--T::":
+        try:
+            at = _fromisoformat(value)
+        except ValueError:
+            at = None  # 31 April, hour 24, another shape: the reference decides
+        if at is None:
+            pass
+        elif n == 20 and value[19] == "Z":
+            return _remember(value, at)
+        elif n == 25 and value[19] in "+-" and value[22] == ":" and value[23] < "6":
+            offset = at.utcoffset()
+            seconds = (
+                (at.toordinal() - _EPOCH_ORDINAL) * 86400
+                + at.hour * 3600
+                + at.minute * 60
+                + at.second
+                - offset.days * 86400  # type: ignore[union-attr]  # (aware: it has an offset)
+                - offset.seconds  # type: ignore[union-attr]
+            )
+            days, rest = divmod(seconds, 86400)
+            day = _DAY_TEXT.get(days) or _day_text(days)
+            if day is not None:  # (None: a UTC date before year 1 or after 9999)
+                return _remember(day + _HOUR_MINUTE[rest // 60] + _SECOND_Z[rest % 60], at)
+    return _rfc3339_of_text(value) if n <= _MAX_LENGTH else None
+
+
+_HOUR_MINUTE = tuple(f"{h:02}:{m:02}:" for h in range(24) for m in range(60))
+_SECOND_Z = tuple(f"{s:02}Z" for s in range(60))
+_fromisoformat = datetime.fromisoformat
+
+
 _CANONICAL_UTC = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3})?Z")
 
 
@@ -251,8 +307,8 @@ class TimestampFunctions:
             to_rfc3339('2024-02-30') => null
             to_rfc3339(missing) => null
         """
-        if type(value) is str and len(value) <= _MAX_LENGTH:
-            return _rfc3339_of_text(value)  # a record often repeats one timestamp
+        if type(value) is str:
+            return rfc3339_text(value)
         instant = parse_instant(value)
         return None if instant is None else instant.rfc3339()
 

@@ -418,6 +418,9 @@ class Generator:
 
     def e_function_expression(self, node: Any, inp: str, b: Block) -> str:
         name, children = node["value"], node["children"]
+        composed = self._composed(name, children, inp, b)
+        if composed is not None:
+            return composed
         args = [self.emit(child, inp, b) for child in children]
         out = self.var()
         generic = (
@@ -438,6 +441,37 @@ class Generator:
         else:
             b.lines.extend(checks.lines)
         b.add(f"{out} = {call}")
+        return out
+
+    def _composed(self, name: str, children: list[Any], inp: str, b: Block) -> str | None:
+        """`outer(inner(x))` as one call, when the function object offers it.
+
+        `functions.COMPOSED_CALLS[(outer, inner)]` is `(f, outer function, inner function)`:
+        `f(x)` gives exactly `outer(inner(x))` for every `x` that passes `inner`'s type check
+        (emitted here as usual), and `inner`'s result always passes `outer`'s. Taken only while
+        the table still holds those two functions, with jmespath's own argument checks.
+        """
+        table = getattr(self.functions, "COMPOSED_CALLS", None)
+        if not table or len(children) != 1 or children[0]["type"] != "function_expression":
+            return None
+        inner = children[0]
+        entry = table.get((name, inner["value"]))
+        if entry is None or len(inner["children"]) != 1 or not self.stock_validation:
+            return None
+        fn, functions = entry[0], entry[1:]
+        specs = [
+            self.table.get(n) if isinstance(self.table, dict) else None
+            for n in (name, inner["value"])
+        ]
+        for spec, function in zip(specs, functions, strict=True):
+            if not (isinstance(spec, dict) and spec["function"] is function):
+                return None
+            if not _arity_ok(spec, 1):
+                return None
+        arg = self.emit(inner["children"][0], inp, b)
+        self._type_check(arg, specs[1]["signature"][0]["types"], inner["value"], b)  # type: ignore[index]
+        out = self.var()
+        b.add(f"{out} = {self.const(fn)}({arg})")
         return out
 
     def _type_check(self, arg: str, types: Any, name: str, b: Block) -> None:

@@ -30,7 +30,7 @@ from pydantic.types import StringConstraints
 
 from mapper.errors import Diagnostic
 from mapper.model import OBJECT_TYPES
-from mapper.model.advisories import advisors_of
+from mapper.model.advisories import advise_object, advisors_of
 from mapper.model.codewriter import GiveUp, Writer
 from mapper.model.common import (
     check_placement,
@@ -38,7 +38,7 @@ from mapper.model.common import (
     check_principal_total,
     check_user_ids,
 )
-from mapper.model.scalars import Kind
+from mapper.model.scalars import _SIMPLE_URL, Kind, check_not_blank, check_url
 
 __all__ = [
     "DICT_VALIDATORS",
@@ -150,7 +150,7 @@ def _constraint(w: Writer, item: Any, var: str, ind: int) -> None:
     if isinstance(item, Kind | BeforeValidator):
         return
     if isinstance(item, AfterValidator):
-        w.emit(ind, f"{var} = {w.bind('f', item.func)}({var})")
+        _after(w, item.func, var, ind)
     elif isinstance(item, StringConstraints):
         if {k for k, v in vars(item).items() if v is not None} - {"min_length"}:
             raise Unsupported(f"string constraints {item!r}")
@@ -161,6 +161,20 @@ def _constraint(w: Writer, item: Any, var: str, ind: int) -> None:
         w.emit(ind, f"if not {var} <= {w.bind('k', item.le)}: raise GiveUp")
     else:
         raise Unsupported(f"metadata {item!r}")
+
+
+def _after(w: Writer, func: Any, var: str, ind: int) -> None:
+    """Call an after-validator; the two that check every id, name and URL are written inline
+    (the value is a str here: `_typed` checked it). check_not_blank rejects only whitespace,
+    which GiveUp leaves to the usual path to report; check_url accepts what `_SIMPLE_URL`
+    matches without more ado (tests/test_fastcheck.py compares the results with pydantic's)."""
+    if func is check_not_blank:
+        w.emit(ind, f"if {var}.isspace(): raise GiveUp")
+    elif func is check_url:
+        simple = w.bind("k", _SIMPLE_URL.fullmatch)
+        w.emit(ind, f"if {simple}({var}) is None: {var} = {w.bind('f', func)}({var})")
+    else:
+        w.emit(ind, f"{var} = {w.bind('f', func)}({var})")
 
 
 def _typed(w: Writer, annotation: Any, var: str, loc: str, ind: int) -> str:
@@ -302,7 +316,10 @@ def _built(w: Writer, model: type[BaseModel], given: dict[str, Given], loc: str,
     if advisors:
         w.emit(ind, f"{found} = []")
         for advisor in advisors:
-            w.emit(ind, f"{found} += {w.bind('a', advisor)}({w.bind('M', model)}, {out})")
+            call = f"{found} += {w.bind('a', advisor)}({w.bind('M', model)}, {out})"
+            if advisor is advise_object:  # (it has nothing to say about a named object)
+                call = f"if {out}.get('displayName') is None: {call}"
+            w.emit(ind, call)
         located = f"[d.within(*{loc}) for d in {found}]" if loc != "()" else found
         w.emit(ind, f"if {found}: warns[{mark}:{mark}] = {located}")
     return out

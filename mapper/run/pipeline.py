@@ -12,6 +12,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from orjson import OPT_APPEND_NEWLINE as _NEWLINE
+from orjson import dumps as _dumps
+
 from mapper.engine.fusion import FALLBACK
 from mapper.engine.interpreter import evaluate
 from mapper.errors import show_value
@@ -74,6 +77,8 @@ def clean_path(plan: Plan, sink: Sink) -> Callable[[Record], bool] | None:
     if len(rules) != len(plan.rules) or any(checked is None for checked in rules):
         return None
     functions, write = plan.functions, sink.out.write
+    if len(rules) == 1:
+        return _clean_one(rules[0], functions, write)  # type: ignore[arg-type]  # (not None)
 
     def clean(record: Record) -> bool:
         data = record.data
@@ -86,6 +91,26 @@ def clean_path(plan: Plan, sink: Sink) -> Callable[[Record], bool] | None:
             lines.append(dumps_line(done[0]))
         for line in lines:
             write(line)
+        return True
+
+    return clean
+
+
+def _clean_one(
+    checked: Callable[[Any], Any], functions: Any, write: Callable[[bytes], Any]
+) -> Callable[[Record], bool]:
+    """`clean_path`'s function for a plan of one rule: the same, with nothing to collect."""
+
+    def clean(record: Record) -> bool:
+        data = record.data
+        functions.context = EvalContext(data, record.source)
+        done = checked(data)
+        if done is FALLBACK or done[1]:
+            return False
+        try:
+            write(_dumps(done[0], option=_NEWLINE))
+        except TypeError:  # e.g. an integer beyond 64 bits: the general path writes it
+            return False
         return True
 
     return clean
@@ -116,21 +141,34 @@ def _skip_clean(
     progress: Progress | None,
 ) -> Iterator[Item]:
     assert isinstance(sink, JsonlSink)
-    per_record = len(types)
+    done = 0  # clean records not counted yet: counted in one go before any other item
+    try:
+        for item in items:
+            if type(item) is Record and clean(item):
+                done += 1
+                if progress:
+                    progress(report.records_in + done)
+                continue
+            _count_clean(report, sink, types, done)
+            done = 0
+            yield item
+    finally:
+        _count_clean(report, sink, types, done)
+
+
+def _count_clean(report: RunReport, sink: JsonlSink, types: list[str], records: int) -> None:
+    """Count `records` clean records, as `account` counts each: one mapped object per rule."""
+    if not records:
+        return
+    objects = records * len(types)
+    report.records_in += records
+    report.records_mapped += records
+    report.items_in += objects  # one candidate per rule, each mapped
+    report.objects_out += objects
+    sink.count += objects
     by_type = report.objects_by_type
-    for item in items:
-        if type(item) is Record and clean(item):
-            report.records_in += 1
-            report.records_mapped += 1
-            report.items_in += per_record  # one candidate per rule, each mapped
-            report.objects_out += per_record
-            sink.count += per_record
-            for type_name in types:
-                by_type[type_name] += 1
-            if progress:
-                progress(report.records_in)
-            continue
-        yield item
+    for type_name in types:
+        by_type[type_name] += records
 
 
 def run(
