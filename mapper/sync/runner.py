@@ -43,6 +43,7 @@ from mapper.sync.stage import HASH_EXCLUDED, Mode, SyncStage, epoch_ms
 from mapper.sync.state import Identity, StateStore, sqlite_errors
 
 REPORT_FILE = "report.json"
+SINCE = "since"  # the mapping parameter an incremental run fills with the state's cursor
 REJECTS_FILE = "rejects.jsonl"
 
 
@@ -64,6 +65,7 @@ class SyncRequest:
     policy: ErrorPolicy = ErrorPolicy.SKIP_RECORD
     max_errors: int | None = None
     lookups: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)  # `--param`; `since` is filled in
     records: str | None = None  # a records selector overriding the mapping's `records:`
     hash_exclude: frozenset[str] = HASH_EXCLUDED
     engine: Engine = "local"  # "dask": the mapping runs on a cluster, the state in this process
@@ -150,7 +152,9 @@ def _sync(
         store, batches, report, mode=request.mode, produced_types=plan.object_types,
         exclude=request.hash_exclude,
     )  # fmt: skip
-    run_report = _map(plan, inputs, request, folder, stage, progress)
+    params = sync_params(plan, request, report.cursor_before)
+    report.since = params.get(SINCE)
+    run_report = _map(plan, inputs, request, params, folder, stage, progress)
     report.set_batches = batches.batches
     report.partial_reasons = partial_reasons(request, run_report)
     _mirror_deletes(store, report, request, folder, known_before)
@@ -168,6 +172,7 @@ def _map(
     plan: Plan,
     inputs: list[str],
     request: SyncRequest,
+    params: Mapping[str, str],
     folder: RunFolder,
     stage: SyncStage,
     progress: Callable[[int, Any], None] | None,
@@ -176,12 +181,31 @@ def _map(
     run_request = RunRequest(
         output=str(folder.staging / SET_OBJECTS_FILE), sink=stage,
         rejects=str(folder.staging / REJECTS_FILE), report=str(folder.staging / REPORT_FILE),
-        records=request.records, lookups=request.lookups, policy=request.policy,
+        records=request.records, lookups=request.lookups, params=params, policy=request.policy,
         max_errors=request.max_errors, engine=request.engine, scheduler=request.scheduler,
     )  # fmt: skip
     result = run_files(plan, inputs, run_request, progress=progress)
     _raise_stop(result)
     return result.report
+
+
+def sync_params(plan: Plan, request: SyncRequest, cursor: str) -> dict[str, str]:
+    """The run's `--param` values, with `since` filled in when the mapping declares it.
+
+    `since` is the state's cursor on an `--incremental` run and empty otherwise (a full run,
+    or the first run of a state): RFC 3339 text for a `string` parameter, epoch milliseconds
+    (0 when empty) for an `integer` or `number` one. A `--param since=...` given by the caller
+    wins.
+    """
+    params = dict(request.params)
+    declared = next((p for p in plan.params if p.name == SINCE), None)
+    if declared is None or SINCE in params:
+        return params
+    since = cursor if request.incremental else ""
+    if declared.type in ("integer", "number"):
+        since = str(epoch_ms(since) or 0)
+    params[SINCE] = since
+    return params
 
 
 def _raise_stop(result: RunResult) -> None:
