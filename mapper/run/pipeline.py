@@ -62,33 +62,50 @@ def clean_path(plan: Plan, sink: Sink) -> Callable[[Record], bool] | None:
     """The shortcut for records that map cleanly, when the plan and sink allow it.
 
     That is: every rule plain (no `each`, no `where`, a checked function), no lookups, a JSONL
-    sink writing associations as they are. The function returned maps one record and writes
-    its objects straight to the sink (no result objects built), returning True; it returns
-    False, having written nothing, when the record needs the general path (a rule fell back
-    or has warnings to locate): `evaluate` then gives exactly the objects the shortcut would
-    have written. None when the plan or sink does not allow the shortcut.
+    sink writing associations as they are (or a sink with `write_payloads`, which takes one
+    record's payloads in rule order and counts them itself). The function returned maps one
+    record and writes its objects straight to the sink (no result objects built), returning
+    True; it returns False, having written nothing, when the record needs the general path (a
+    rule fell back or has warnings to locate): `evaluate` then gives exactly the objects the
+    shortcut would have written. None when the plan or sink does not allow the shortcut.
     """
-    if plan.lookups or not plan.rules or type(sink) is not JsonlSink or sink.set_associations:
+    write = _payload_writer(sink)
+    if plan.lookups or not plan.rules or write is None:
         return None
     rules = tuple(r.checked for r in plan.rules if r.each is None and r.where is None)
     if len(rules) != len(plan.rules) or any(checked is None for checked in rules):
         return None
-    functions, write = plan.functions, sink.out.write
+    functions = plan.functions
 
     def clean(record: Record) -> bool:
         data = record.data
         functions.context = EvalContext(record=data, source=record.source)
-        lines = []
+        payloads = []
         for checked in rules:
             done = checked(data)  # type: ignore[misc]  # none is None (checked above)
             if done is FALLBACK or done[1]:
                 return False
-            lines.append(dumps_line(done[0]))
-        for line in lines:
-            write(line)
+            payloads.append(done[0])
+        write(payloads)
         return True
 
     return clean
+
+
+def _payload_writer(sink: Sink) -> Callable[[list[dict[str, Any]]], None] | None:
+    """How the shortcut hands one record's payloads to `sink`, if it can."""
+    if type(sink) is not JsonlSink:
+        return getattr(sink, "write_payloads", None)
+    if sink.set_associations:
+        return None
+    write = sink.out.write
+
+    def write_lines(payloads: list[dict[str, Any]]) -> None:
+        lines = [dumps_line(payload) for payload in payloads]  # all made before any is written
+        for line in lines:
+            write(line)
+
+    return write_lines
 
 
 def skip_clean(
@@ -115,7 +132,7 @@ def _skip_clean(
     sink: Sink,
     progress: Progress | None,
 ) -> Iterator[Item]:
-    assert isinstance(sink, JsonlSink)
+    jsonl = sink if isinstance(sink, JsonlSink) else None  # a `write_payloads` sink counts itself
     per_record = len(types)
     by_type = report.objects_by_type
     for item in items:
@@ -124,7 +141,8 @@ def _skip_clean(
             report.records_mapped += 1
             report.items_in += per_record  # one candidate per rule, each mapped
             report.objects_out += per_record
-            sink.count += per_record
+            if jsonl is not None:
+                jsonl.count += per_record
             for type_name in types:
                 by_type[type_name] += 1
             if progress:

@@ -39,6 +39,7 @@ from mapper.sync.deletes import (
 )
 from mapper.sync.outputs import MARKER, RunFolder
 from mapper.sync.report import SyncReport
+from mapper.sync.seen import Seen
 from mapper.sync.stage import HASH_EXCLUDED, Mode, SyncStage, epoch_ms
 from mapper.sync.state import Identity, StateStore, sqlite_errors
 
@@ -149,22 +150,23 @@ def _sync(
         properties=request.properties, set_associations=request.set_associations,
     )  # fmt: skip
     stage = SyncStage(
-        store, batches, report, mode=request.mode, produced_types=plan.object_types,
-        exclude=request.hash_exclude,
+        store, batches, report, mode=request.mode, exclude=request.hash_exclude,
+        rules=[(rule.type_name, rule.name) for rule in plan.rules],
     )  # fmt: skip
     params = sync_params(plan, request, report.cursor_before)
     report.since = params.get(SINCE)
     run_report = _map(plan, inputs, request, params, folder, stage, progress)
     report.set_batches = batches.batches
     report.partial_reasons = partial_reasons(request, run_report)
-    _mirror_deletes(store, report, request, folder, known_before)
+    _mirror_deletes(store, stage.seen, report, request, folder, known_before)
     if request.strict and report.errors:
         raise SyncStopped(report.errors)
     _advance_cursor(store, report, stage.cursor, run_report)
     summary = json.dumps(report.totals().to_dict())
     store.finish_run(
-        report.run, mode=report.mode, started=started, full=report.is_full, summary=summary
-    )
+        report.run, mode=report.mode, started=started, full=report.is_full, summary=summary,
+        seen=stage.seen,
+    )  # fmt: skip
     return report, run_report
 
 
@@ -237,9 +239,14 @@ def partial_reasons(request: SyncRequest, run_report: RunReport) -> list[str]:
 
 
 def _mirror_deletes(
-    store: StateStore, report: SyncReport, request: SyncRequest, folder: RunFolder, known: int
+    store: StateStore,
+    seen: Seen,
+    report: SyncReport,
+    request: SyncRequest,
+    folder: RunFolder,
+    known: int,
 ) -> None:
-    unseen = store.count_unseen(report.run)
+    unseen = store.count_unseen(seen)
     report.unseen = unseen
     if request.mode is not Mode.mirror or not unseen:
         return
@@ -248,12 +255,12 @@ def _mirror_deletes(
         return
     if not request.allow_mass_delete:
         check_mass_delete(unseen, known, request.max_delete_share)
-    bodies = delete_bodies(store.iter_unseen(report.run))
+    bodies = delete_bodies(store.iter_unseen(seen))
     path = folder.staging / DELETE_OBJECTS_FILE
     counts, report.delete_batches = write_delete_bodies(path, bodies, report.connection_id)
     for type_name, n in counts.items():
         report.counts(type_name).deleted += n
-    store.mark_deleted(report.run)
+    store.mark_deleted(seen)
     crash_point("deletes-written")
 
 
