@@ -190,6 +190,8 @@ def _show_findings(console: Any, report: SyncReport, run: Any) -> None:
         console.print(Text(f"{report.unseen:,} known id(s) not seen ({report.mode}: not deleted)"))
     if report.cursor_after:
         console.print(Text(f"cursor: {report.cursor_after}"))
+    if report.upgraded_from is not None:
+        console.print(Text(f"state upgraded from schema version {report.upgraded_from}"))
 
 
 # -- mapper state ... ---------------------------------------------------------------------------

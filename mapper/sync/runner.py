@@ -144,6 +144,7 @@ def _sync(
         request.mode.value, store.next_run(), str(request.state), connection,
         cursor_before=store.meta.get("cursor", ""),
     )  # fmt: skip
+    report.upgraded_from = store.upgraded_from
     known_before = store.count_live()
     batches = SetObjectsLines(
         folder.staging / SET_OBJECTS_FILE, connection_id=connection or None,

@@ -415,7 +415,7 @@ class SyncStage:
             return
         self.deferred += 1
         self.store.conn.execute(
-            "INSERT INTO deferred VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO deferred VALUES (?, ?, ?, ?, ?, ?, 0)",
             (ref.type, ref.ref, entry[0], entry[4], ref.field, ref.shown),
         )
 
