@@ -36,10 +36,14 @@ def write_v1_state(folder: Path, records: list[dict[str, object]]) -> Path:
     scratch = folder / "scratch"
     scratch.mkdir()
     sync(scratch, records)
-    rows = sqlite3.connect(scratch / "s.db").execute(
-        "SELECT t.name, o.id, o.hash, o.usn, o.cursor, o.deleted FROM objects o "
-        "JOIN types t USING (tid)"
-    ).fetchall()
+    rows = (
+        sqlite3.connect(scratch / "s.db")
+        .execute(
+            "SELECT t.name, o.id, o.hash, o.usn, o.cursor, o.deleted FROM objects o "
+            "JOIN types t USING (tid)"
+        )
+        .fetchall()
+    )
     path = folder / "s.db"
     conn = sqlite3.connect(path)
     conn.executescript(V1_TABLES)
@@ -124,3 +128,21 @@ def test_an_unknown_version_is_refused_and_left_as_it_is(
         (diag,) = refused.value.diagnostics
         assert diag.code == "sync.state-version" and says in diag.message
     assert dump(path) == before
+
+
+def test_last_seen_run_survives_the_folding_of_old_bitmaps(tmp_path: Path) -> None:
+    from mapper.sync.inspect import iter_rows
+    from mapper.sync.stage import Mode
+    from mapper.sync.state import MAX_BITMAPS
+
+    sync(tmp_path, [doc("a"), doc("b")], Mode.upsert)
+    runs = MAX_BITMAPS + 3  # the bitmaps of the oldest runs are folded into the rows
+    for _ in range(runs - 1):
+        sync(tmp_path, [doc("a")], Mode.upsert)  # a: seen unchanged; b: never again
+    store = StateStore.open_for_reading(tmp_path / "s.db")
+    try:
+        seen = {row["id"]: row["lastSeenRun"] for row in iter_rows(store)}
+        kept = store.conn.execute("SELECT count(*) FROM runs WHERE seen IS NOT NULL").fetchone()
+    finally:
+        store.close()
+    assert seen == {"a": runs, "b": 1} and kept[0] <= MAX_BITMAPS

@@ -156,7 +156,11 @@ def _sync(
     )  # fmt: skip
     params = sync_params(plan, request, report.cursor_before)
     report.since = params.get(SINCE)
-    run_report = _map(plan, inputs, request, params, folder, stage, progress)
+    try:
+        run_report = _map(plan, inputs, request, params, folder, stage, progress)
+    except BaseException:  # e.g. a usage error found before the run took the stage
+        stage.abort()
+        raise
     report.set_batches = batches.batches
     report.partial_reasons = partial_reasons(request, run_report)
     _mirror_deletes(store, stage.seen, report, request, folder, known_before)
