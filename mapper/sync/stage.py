@@ -360,11 +360,11 @@ class SyncStage:
         """
         now = []
         for entry in decided:
-            missing = []
+            missing = []  # (composed keys are checked at the end, once it is sent)
             waits = False
             for ref in self._references(entry):
                 if ref.id is None:
-                    self._defer(entry, ref)
+                    missing.append(ref)
                     continue
                 target = (ref.type, ref.id)
                 if target in group:
@@ -379,7 +379,10 @@ class SyncStage:
                 held.add(_key(entry))
                 continue
             for ref in missing:
-                self._dangling(entry, ref)
+                if ref.id is None:
+                    self._defer(entry, ref)
+                else:
+                    self._dangling(entry, ref)
             now.append(entry)
         return now
 
