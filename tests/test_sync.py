@@ -8,7 +8,8 @@ import pytest
 from sync_support import deleted_ids, doc, sync
 
 from mapper.sync.deletes import MAX_IDS_PER_DELETE, SyncStopped, delete_bodies
-from mapper.sync.stage import Mode, canonical_json, content_hash, is_later, references
+from mapper.sync.keys import references
+from mapper.sync.stage import Mode, canonical_json, content_hash, is_later
 
 # -- the pure parts -------------------------------------------------------------------------------
 
@@ -35,16 +36,19 @@ def test_canonical_json_leaves_out_the_sequence_number() -> None:
 @pytest.mark.parametrize(
     ("payload", "found"),
     [
-        ({"parentKey": {"type": "t:a", "value": {"entityId": "p"}}}, [("parentKey", ("t:a", "p"))]),
+        ({"parentKey": {"type": "t:a", "value": {"entityId": "p"}}}, [("parentKey", "t:a", "p", False)]),
         ({"containerKey": {"type": "t:r", "value": {"repositoryId": "r"}}},
-         [("containerKey", ("t:r", "r"))]),
-        ({"containerKey": {"type": "t:c", "value": {"repositoryId": "r", "commitHash": "h"}}}, []),
+         [("containerKey", "t:r", "r", False)]),
+        ({"containerKey": {"type": "atlassian:commit", "value": {"repositoryId": "r", "commitHash": "h"}}},
+         [("containerKey", "atlassian:commit", None, True)]),  # composed: checked by its digest
+        ({"containerKey": {"type": "t:c", "value": {"repositoryId": "r", "commitHash": "h"}}},
+         [("containerKey", "t:c", None, False)]),  # composed, of a type mapper cannot check
         ({"parentKey": None}, []),
         ({}, []),
     ],
 )  # fmt: skip
 def test_references(payload: dict[str, object], found: list[object]) -> None:
-    assert references(payload) == found
+    assert [(r.field, r.type, r.id, r.ref is not None) for r in references(payload)] == found
 
 
 def test_delete_bodies_hold_at_most_100_ids_of_one_type() -> None:

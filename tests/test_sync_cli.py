@@ -226,3 +226,16 @@ def test_an_output_folder_of_other_files_is_not_replaced(tmp_path: Path) -> None
     assert code == 4 and "mapper sync did not write" in err
     assert (tmp_path / "out" / "precious.txt").read_text() == "keep me"
     assert invoke("state", "ids", "--state", tmp_path / "s.db") == (0, "", "")  # nothing kept
+
+
+def test_param_on_the_command_line(tmp_path: Path) -> None:
+    from test_sync_incremental import write_since_mapping
+
+    write_since_mapping(tmp_path, "integer", "to_epoch_ms(ts) >= param('since')")
+    records = [doc("a", day=3), doc("b", day=5)]
+    code, _, err = sync_cli(
+        tmp_path, records, "--connection-id", "c", "--param", "since=1704412800000"
+    )
+    assert code == 0 and "records: 2 in = 1 mapped + 0 rejected + 1 filtered ✓" in err
+    code, _, err = sync_cli(tmp_path, records, "--param", "sinse=1")
+    assert code == 2 and "did you mean" in err.lower()

@@ -14,6 +14,7 @@ from mapper.cli.console import (
     EXIT_OK,
     EXIT_REJECTED,
     EXIT_USAGE,
+    ParamOpt,
     err,
     fail,
     out,
@@ -58,8 +59,13 @@ def sync(
     ] = [],  # noqa: B006
     records: Annotated[str | None, typer.Option("--records", help="Records selector.")] = None,
     lookup: Annotated[list[str], typer.Option(help="NAME=PATH for a `lookups:` table.")] = [],  # noqa: B006
+    param: ParamOpt = [],  # noqa: B006
     incremental: Annotated[
-        bool, typer.Option(help="The inputs hold changes since the cursor only: never delete.")
+        bool,
+        typer.Option(
+            help="The inputs hold changes since the cursor only: never delete; a `since` "
+            "parameter of the mapping gets the cursor."
+        ),
     ] = False,
     partial: Annotated[
         bool, typer.Option(help="The inputs are a subset of the source: never delete.")
@@ -112,6 +118,7 @@ def sync(
         allow_mass_delete=allow_mass_delete, max_delete_share=max_delete_share, strict=strict,
         policy=ErrorPolicy.FAIL_FAST if fail_fast else ErrorPolicy.SKIP_RECORD,
         max_errors=max_errors, lookups=console.parse_pairs(lookup, "--lookup"), records=records,
+        params=console.parse_pairs(param, "--param"),
         hash_exclude=HASH_EXCLUDED | frozenset(hash_exclude),
         engine=_engine(engine), scheduler=scheduler,
     )  # fmt: skip
@@ -183,6 +190,8 @@ def _show_findings(console: Any, report: SyncReport, run: Any) -> None:
         console.print(Text(f"{report.unseen:,} known id(s) not seen ({report.mode}: not deleted)"))
     if report.cursor_after:
         console.print(Text(f"cursor: {report.cursor_after}"))
+    if report.upgraded_from is not None:
+        console.print(Text(f"state upgraded from schema version {report.upgraded_from}"))
 
 
 # -- mapper state ... ---------------------------------------------------------------------------

@@ -65,18 +65,25 @@ def clean_path(plan: Plan, sink: Sink) -> Callable[[Record], bool] | None:
     """The shortcut for records that map cleanly, when the plan and sink allow it.
 
     That is: every rule plain (no `each`, no `where`, a checked function), no lookups, a JSONL
-    sink writing associations as they are. The function returned maps one record and writes
-    its objects straight to the sink (no result objects built), returning True; it returns
-    False, having written nothing, when the record needs the general path (a rule fell back
-    or has warnings to locate): `evaluate` then gives exactly the objects the shortcut would
-    have written. None when the plan or sink does not allow the shortcut.
+    sink writing associations as they are (or a sink with `write_payloads`, which takes one
+    record's payloads in rule order and counts them itself). The function returned maps one
+    record and writes its objects straight to the sink (no result objects built), returning
+    True; it returns False, having written nothing, when the record needs the general path (a
+    rule fell back or has warnings to locate): `evaluate` then gives exactly the objects the
+    shortcut would have written. None when the plan or sink does not allow the shortcut.
     """
-    if plan.lookups or not plan.rules or type(sink) is not JsonlSink or sink.set_associations:
+    if plan.lookups or not plan.rules:
         return None
     rules = tuple(r.checked for r in plan.rules if r.each is None and r.where is None)
     if len(rules) != len(plan.rules) or any(checked is None for checked in rules):
         return None
-    functions, write = plan.functions, sink.out.write
+    functions = plan.functions
+    if type(sink) is not JsonlSink:
+        payloads = getattr(sink, "write_payloads", None)
+        return None if payloads is None else _clean_payloads(rules, functions, payloads)
+    if sink.set_associations:
+        return None
+    write = sink.out.write
     if len(rules) == 1:
         return _clean_one(rules[0], functions, write)  # type: ignore[arg-type]  # (not None)
 
@@ -91,6 +98,26 @@ def clean_path(plan: Plan, sink: Sink) -> Callable[[Record], bool] | None:
             lines.append(dumps_line(done[0]))
         for line in lines:
             write(line)
+        return True
+
+    return clean
+
+
+def _clean_payloads(
+    rules: tuple[Any, ...], functions: Any, write_payloads: Callable[[list[dict[str, Any]]], None]
+) -> Callable[[Record], bool]:
+    """`clean_path`'s function for a sink that takes one record's payloads (the sync stage)."""
+
+    def clean(record: Record) -> bool:
+        data = record.data
+        functions.context = EvalContext(record=data, source=record.source)
+        payloads = []
+        for checked in rules:
+            done = checked(data)
+            if done is FALLBACK or done[1]:
+                return False
+            payloads.append(done[0])
+        write_payloads(payloads)
         return True
 
     return clean
@@ -140,7 +167,6 @@ def _skip_clean(
     sink: Sink,
     progress: Progress | None,
 ) -> Iterator[Item]:
-    assert isinstance(sink, JsonlSink)
     done = 0  # clean records not counted yet: counted in one go before any other item
     try:
         for item in items:
@@ -156,8 +182,9 @@ def _skip_clean(
         _count_clean(report, sink, types, done)
 
 
-def _count_clean(report: RunReport, sink: JsonlSink, types: list[str], records: int) -> None:
-    """Count `records` clean records, as `account` counts each: one mapped object per rule."""
+def _count_clean(report: RunReport, sink: Sink, types: list[str], records: int) -> None:
+    """Count `records` clean records, as `account` counts each: one mapped object per rule
+    (a `write_payloads` sink counts its own objects)."""
     if not records:
         return
     objects = records * len(types)
@@ -165,7 +192,8 @@ def _count_clean(report: RunReport, sink: JsonlSink, types: list[str], records: 
     report.records_mapped += records
     report.items_in += objects  # one candidate per rule, each mapped
     report.objects_out += objects
-    sink.count += objects
+    if isinstance(sink, JsonlSink):
+        sink.count += objects
     by_type = report.objects_by_type
     for type_name in types:
         by_type[type_name] += records

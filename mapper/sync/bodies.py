@@ -51,9 +51,11 @@ class SetObjectsLines:
 
     def write(self, objects: Iterable[MappedObject]) -> None:
         """Add one record's objects, starting a new body if they would not fit."""
-        group = [
-            association_set_form(o.payload) if self.set_associations else o.payload for o in objects
-        ]
+        self.add([o.payload for o in objects])
+
+    def add(self, payloads: list[dict[str, Any]]) -> None:
+        """Add one record's payloads, starting a new body if they would not fit."""
+        group = [association_set_form(p) for p in payloads] if self.set_associations else payloads
         if self.pending and len(self.pending) + len(group) > self.size:
             self._flush()
         for payload in group:

@@ -42,21 +42,23 @@ def iter_rows(
     store: StateStore, type_name: str | None = None, *, deleted: bool | None = None
 ) -> Iterator[dict[str, Any]]:
     """Every object row, by type then id, as JSON-ready dicts (streamed, not loaded at once)."""
+    number = "o.n" if store.version >= 2 else "0"  # an older file, read as it is
     sql = (
-        "SELECT t.name, o.id, o.usn, o.run, o.cursor, o.deleted, o.hash FROM objects o "
+        f"SELECT t.name, o.id, o.usn, o.run, {number}, o.cursor, o.deleted, o.hash FROM objects o "
         "JOIN types t ON t.tid = o.tid WHERE (? IS NULL OR t.name = ?) "
         "AND (? IS NULL OR o.deleted = ?) ORDER BY t.name, o.id"
     )
     flag = None if deleted is None else int(deleted)
     with sqlite_errors(store.path):
+        last_seen = store.last_seen()
         cursor = store.conn.execute(sql, (type_name, type_name, flag, flag))
         while rows := cursor.fetchmany(1000):
-            for name, oid, usn, run, seen_at, gone, digest in rows:
+            for name, oid, usn, run, n, seen_at, gone, digest in rows:
                 yield {
                     "type": name,
                     "id": oid,
                     "updateSequenceNumber": usn,
-                    "lastSeenRun": run,
+                    "lastSeenRun": last_seen(n, run),
                     "lastUpdatedAt": seen_at,
                     "deleted": bool(gone),
                     "hash": digest.hex(),

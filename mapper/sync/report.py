@@ -52,6 +52,8 @@ class SyncReport:
     delete_batches: int = 0
     cursor_before: str = ""
     cursor_after: str = ""
+    upgraded_from: int | None = None  # the state's schema version before this run upgraded it
+    since: str | None = None  # the `since` parameter the mapping got (None: it declares none)
     errors: list[Diagnostic] = field(default_factory=list)  # what makes a --strict run fail
 
     def counts(self, type_name: str) -> TypeCounts:
@@ -106,6 +108,8 @@ class SyncReport:
             "deletesWithheld": self.deletes_withheld,
             "batches": {"setObjects": self.set_batches, "deleteObjects": self.delete_batches},
             "cursor": {"before": self.cursor_before, "after": self.cursor_after},
+            "since": self.since,
+            "upgradedFrom": self.upgraded_from,
             "findings": [
                 {"code": c, "count": n, "examples": self.examples.get(c, [])}
                 for c, n in self.findings.most_common()

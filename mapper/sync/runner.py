@@ -39,10 +39,12 @@ from mapper.sync.deletes import (
 )
 from mapper.sync.outputs import MARKER, RunFolder
 from mapper.sync.report import SyncReport
+from mapper.sync.seen import Seen
 from mapper.sync.stage import HASH_EXCLUDED, Mode, SyncStage, epoch_ms
 from mapper.sync.state import Identity, StateStore, sqlite_errors
 
 REPORT_FILE = "report.json"
+SINCE = "since"  # the mapping parameter an incremental run fills with the state's cursor
 REJECTS_FILE = "rejects.jsonl"
 
 
@@ -64,6 +66,7 @@ class SyncRequest:
     policy: ErrorPolicy = ErrorPolicy.SKIP_RECORD
     max_errors: int | None = None
     lookups: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)  # `--param`; `since` is filled in
     records: str | None = None  # a records selector overriding the mapping's `records:`
     hash_exclude: frozenset[str] = HASH_EXCLUDED
     engine: Engine = "local"  # "dask": the mapping runs on a cluster, the state in this process
@@ -141,26 +144,34 @@ def _sync(
         request.mode.value, store.next_run(), str(request.state), connection,
         cursor_before=store.meta.get("cursor", ""),
     )  # fmt: skip
+    report.upgraded_from = store.upgraded_from
     known_before = store.count_live()
     batches = SetObjectsLines(
         folder.staging / SET_OBJECTS_FILE, connection_id=connection or None,
         properties=request.properties, set_associations=request.set_associations,
     )  # fmt: skip
     stage = SyncStage(
-        store, batches, report, mode=request.mode, produced_types=plan.object_types,
-        exclude=request.hash_exclude,
+        store, batches, report, mode=request.mode, exclude=request.hash_exclude,
+        rules=[(rule.type_name, rule.name) for rule in plan.rules],
     )  # fmt: skip
-    run_report = _map(plan, inputs, request, folder, stage, progress)
+    params = sync_params(plan, request, report.cursor_before)
+    report.since = params.get(SINCE)
+    try:
+        run_report = _map(plan, inputs, request, params, folder, stage, progress)
+    except BaseException:  # e.g. a usage error found before the run took the stage
+        stage.abort()
+        raise
     report.set_batches = batches.batches
     report.partial_reasons = partial_reasons(request, run_report)
-    _mirror_deletes(store, report, request, folder, known_before)
+    _mirror_deletes(store, stage.seen, report, request, folder, known_before)
     if request.strict and report.errors:
         raise SyncStopped(report.errors)
     _advance_cursor(store, report, stage.cursor, run_report)
     summary = json.dumps(report.totals().to_dict())
     store.finish_run(
-        report.run, mode=report.mode, started=started, full=report.is_full, summary=summary
-    )
+        report.run, mode=report.mode, started=started, full=report.is_full, summary=summary,
+        seen=stage.seen,
+    )  # fmt: skip
     return report, run_report
 
 
@@ -168,6 +179,7 @@ def _map(
     plan: Plan,
     inputs: list[str],
     request: SyncRequest,
+    params: Mapping[str, str],
     folder: RunFolder,
     stage: SyncStage,
     progress: Callable[[int, Any], None] | None,
@@ -176,12 +188,31 @@ def _map(
     run_request = RunRequest(
         output=str(folder.staging / SET_OBJECTS_FILE), sink=stage,
         rejects=str(folder.staging / REJECTS_FILE), report=str(folder.staging / REPORT_FILE),
-        records=request.records, lookups=request.lookups, policy=request.policy,
+        records=request.records, lookups=request.lookups, params=params, policy=request.policy,
         max_errors=request.max_errors, engine=request.engine, scheduler=request.scheduler,
     )  # fmt: skip
     result = run_files(plan, inputs, run_request, progress=progress)
     _raise_stop(result)
     return result.report
+
+
+def sync_params(plan: Plan, request: SyncRequest, cursor: str) -> dict[str, str]:
+    """The run's `--param` values, with `since` filled in when the mapping declares it.
+
+    `since` is the state's cursor on an `--incremental` run and empty otherwise (a full run,
+    or the first run of a state): RFC 3339 text for a `string` parameter, epoch milliseconds
+    (0 when empty) for an `integer` or `number` one. A `--param since=...` given by the caller
+    wins.
+    """
+    params = dict(request.params)
+    declared = next((p for p in plan.params if p.name == SINCE), None)
+    if declared is None or SINCE in params:
+        return params
+    since = cursor if request.incremental else ""
+    if declared.type in ("integer", "number"):
+        since = str(epoch_ms(since) or 0)
+    params[SINCE] = since
+    return params
 
 
 def _raise_stop(result: RunResult) -> None:
@@ -213,9 +244,14 @@ def partial_reasons(request: SyncRequest, run_report: RunReport) -> list[str]:
 
 
 def _mirror_deletes(
-    store: StateStore, report: SyncReport, request: SyncRequest, folder: RunFolder, known: int
+    store: StateStore,
+    seen: Seen,
+    report: SyncReport,
+    request: SyncRequest,
+    folder: RunFolder,
+    known: int,
 ) -> None:
-    unseen = store.count_unseen(report.run)
+    unseen = store.count_unseen(seen)
     report.unseen = unseen
     if request.mode is not Mode.mirror or not unseen:
         return
@@ -224,12 +260,12 @@ def _mirror_deletes(
         return
     if not request.allow_mass_delete:
         check_mass_delete(unseen, known, request.max_delete_share)
-    bodies = delete_bodies(store.iter_unseen(report.run))
+    bodies = delete_bodies(store.iter_unseen(seen))
     path = folder.staging / DELETE_OBJECTS_FILE
     counts, report.delete_batches = write_delete_bodies(path, bodies, report.connection_id)
     for type_name, n in counts.items():
         report.counts(type_name).deleted += n
-    store.mark_deleted(report.run)
+    store.mark_deleted(seen)
     crash_point("deletes-written")
 
 

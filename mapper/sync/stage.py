@@ -12,34 +12,41 @@ a time; they are decided in chunks so the state is read with one query per type 
   the earlier one, so it gets a greater number when it differs);
 * a parentKey/containerKey whose target is neither emitted in this run nor known in the state
   is `sync.dangling-reference`; when the target's type is one this run produces, the object
-  waits until the end of the run, so it lands in a later batch than its container.
+  waits until the end of the run, so it lands in a later batch than its container. A composed
+  key (`keys.py`) is checked at the end of the run, against the state and everything the run
+  sent.
+
+The stage takes a record's objects as `MappedObject`s (`write`) or, from the run's shortcut for
+records that map cleanly, as bare payloads in rule order (`write_payloads`). Inside, an object
+is an `Entry` tuple. An unchanged object costs one digest and one read: nothing is written.
 """
 
 from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
 from mapper.errors import Diagnostic
-from mapper.io.sinks import Sink
 from mapper.records import MappedObject
 from mapper.sync.crash import crash_point
-from mapper.sync.report import SyncReport
-from mapper.sync.state import StateStore, StoredObject
+from mapper.sync.keys import COMPOSED, Reference, own_key, references
+from mapper.sync.report import SyncReport, TypeCounts
+from mapper.sync.seen import Seen
+from mapper.sync.state import Row, StateStore, StoredObject
 
 HASH_EXCLUDED = frozenset({"updateSequenceNumber"})
 """Fields left out of the content hash: they change without the object changing."""
 CHUNK = 1000  # objects decided together
 CRASH_AFTER_OBJECTS = 100  # where the `objects-written` crash point is
-REFERENCE_FIELDS = ("parentKey", "containerKey")
 
 Key = tuple[str, str]  # (object type, id)
+Entry = tuple[str, str, dict[str, Any], str, str]  # type, rule, payload, pointer, id
 
 
 class Mode(str, Enum):
@@ -52,15 +59,19 @@ class Mode(str, Enum):
 
 def canonical_json(payload: dict[str, Any], exclude: frozenset[str] = HASH_EXCLUDED) -> bytes:
     """The payload as JSON with sorted keys, without the excluded top-level fields."""
-    kept = dict(payload)
-    for name in exclude:
-        kept.pop(name, None)
+    if exclude.isdisjoint(payload):
+        return _sorted_json(payload)
+    kept = {k: v for k, v in payload.items() if k not in exclude}
+    return _sorted_json(kept)
+
+
+def _sorted_json(value: dict[str, Any]) -> bytes:
     try:
-        return orjson.dumps(kept, option=orjson.OPT_SORT_KEYS)
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except TypeError:  # integers beyond 64 bits
         import json
 
-        return json.dumps(kept, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def content_hash(payload: dict[str, Any], exclude: frozenset[str] = HASH_EXCLUDED) -> bytes:
@@ -68,22 +79,6 @@ def content_hash(payload: dict[str, Any], exclude: frozenset[str] = HASH_EXCLUDE
     hashlib's digests here, and 160 bits make a collision between two versions of one object
     practically impossible)."""
     return hashlib.sha1(canonical_json(payload, exclude)).digest()
-
-
-def references(payload: dict[str, Any]) -> list[tuple[str, Key]]:
-    """(field, (type, id)) of the parentKey/containerKey whose value has one field.
-
-    A key with several value fields (e.g. a commit's repositoryId + commitHash) does not name
-    the target's `id` directly and is not checked.
-    """
-    found = []
-    for name in REFERENCE_FIELDS:
-        key = payload.get(name)
-        if isinstance(key, dict) and isinstance(key.get("value"), dict):
-            values = list(key["value"].values())
-            if len(values) == 1 and isinstance(values[0], str) and isinstance(key.get("type"), str):
-                found.append((name, (key["type"], values[0])))
-    return found
 
 
 def epoch_ms(stamp: object) -> int | None:
@@ -118,11 +113,11 @@ class SyncStage:
     def __init__(
         self,
         store: StateStore,
-        sink: Sink,
+        sink: PayloadSink,
         report: SyncReport,
         *,
         mode: Mode,
-        produced_types: Iterable[str],
+        rules: Sequence[tuple[str, str]],
         exclude: frozenset[str] = HASH_EXCLUDED,
     ) -> None:
         self.store = store
@@ -130,32 +125,41 @@ class SyncStage:
         self.report = report
         self.mode = mode
         self.run = report.run
-        self.produced = frozenset(produced_types)
+        self.rules = tuple(rules)  # (type, rule name) of the plan's rules, for `write_payloads`
+        self.produced = frozenset(type_name for type_name, _ in rules)
         self.exclude = exclude
-        self.pending: list[tuple[MappedObject, ...]] = []
+        self.seen = Seen(store.next_n)
+        self.pending: list[list[Entry]] = []
         self.pending_count = 0
         self.rows: dict[str, dict[str, StoredObject]] = {}
-        self.puts: dict[str, list[tuple[str, bytes, int, str | None]]] = {}
+        self.puts: dict[str, list[Row]] = {}
         self.touches: dict[str, list[tuple[str, str | None]]] = {}
-        self.refs: dict[int, list[tuple[str, Key]]] = {}  # by id() of the chunk's objects
+        self.refs: dict[int, list[Reference]] = {}  # by id() of the chunk's payloads
+        self.type_counts: dict[str, TypeCounts] = {}
         self.cursor = ""
         self.held_seq = 0
+        self.deferred = 0  # composed-key references waiting for the end of the run
         self.emitted = 0
-        store.conn.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS held (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, "
-            "id TEXT NOT NULL, rule TEXT NOT NULL, pointer TEXT NOT NULL, payload BLOB NOT NULL)"
-        )
-        store.conn.execute("CREATE INDEX IF NOT EXISTS temp.held_key ON held (type, id)")
+        for statement in _TEMP_TABLES:
+            store.conn.execute(statement)
 
     # -- the Sink protocol ---------------------------------------------------------------------
 
     def write(self, objects: Iterable[MappedObject]) -> None:
         """Take one record's objects; they are decided when a chunk is full."""
-        group = tuple(objects)
-        self.pending.append(group)
-        self.pending_count += len(group)
-        if self.pending_count >= CHUNK:
-            self.flush()
+        self._add([(o.type_name, o.rule, o.payload, o.pointer, _id(o.payload)) for o in objects])
+
+    def write_payloads(self, payloads: list[dict[str, Any]]) -> None:
+        """Take one record's payloads, one per rule in rule order (the run's shortcut)."""
+        rules = self.rules
+        self._add([(t, r, p, "", _id(p)) for (t, r), p in zip(rules, payloads, strict=True)])
+
+    def _add(self, group: list[Entry]) -> None:
+        if group:
+            self.pending.append(group)
+            self.pending_count += len(group)
+            if self.pending_count >= CHUNK:
+                self.flush()
 
     @property
     def count(self) -> int:
@@ -163,10 +167,11 @@ class SyncStage:
         return self.emitted
 
     def close(self) -> None:
-        """Decide what is pending, release the objects that waited for their container, and
-        close the sink behind."""
+        """Decide what is pending, release the objects that waited for their container, check
+        the composed-key references, and close the sink behind."""
         self.flush()
         self._release_held()
+        self._check_deferred()
         self.sink.close()
 
     def abort(self) -> None:
@@ -192,26 +197,34 @@ class SyncStage:
         if not groups:
             return
         self._load_rows(groups)
-        decided = [
-            [d for d in (self._decide(obj) for obj in group) if d is not None] for group in groups
-        ]
-        if any(decided):
-            self._load_targets(decided)
-            held = self._held_among(decided)
-            later = {_key(o) for sent in decided for o in sent}
-            for group, sent in zip(groups, decided, strict=True):
-                later.difference_update(_key(o) for o in sent)
-                if sent:
-                    self._send(sent, {_key(o) for o in group}, held, later)
+        decide = self._decide
+        decided = [[d for d in map(decide, group) if d is not None] for group in groups]
+        refs = {id(e): references(e[2]) for sent in decided for e in sent}
+        self.refs = refs
+        if refs:
+            ordered = self._load_targets(refs.values())
+            if ordered:  # (held objects are of produced types: none is a target otherwise)
+                self._send_in_order(groups, decided)
+            else:
+                for sent in decided:
+                    if sent:
+                        self._send(sent, set(), set(), set())
         self._save_rows()
         self.refs = {}
 
-    def _send(
-        self, sent: list[MappedObject], group: set[Key], held: set[Key], later: set[Key]
-    ) -> None:
+    def _send_in_order(self, groups: list[list[Entry]], decided: list[list[Entry]]) -> None:
+        """Send the groups so that a reference to an object of this run is sent after it."""
+        held = self._held_among()
+        later = {_key(e) for sent in decided for e in sent}
+        for group, sent in zip(groups, decided, strict=True):
+            if sent:
+                later.difference_update(_key(e) for e in sent)
+                self._send(sent, {_key(e) for e in group}, held, later)
+
+    def _send(self, sent: list[Entry], group: set[Key], held: set[Key], later: set[Key]) -> None:
         now = self._place(sent, group, held, later)
         if now:
-            self.sink.write(now)
+            self.sink.add([e[2] for e in now])
             self._count_emitted(len(now))
 
     def _count_emitted(self, n: int) -> None:
@@ -219,36 +232,37 @@ class SyncStage:
         if before < CRASH_AFTER_OBJECTS <= self.emitted:
             crash_point("objects-written")
 
-    def _load_rows(self, groups: Sequence[Sequence[MappedObject]]) -> None:
-        wanted: dict[str, set[str]] = {}
+    def _load_rows(self, groups: Sequence[Sequence[Entry]]) -> None:
+        wanted: dict[str, list[str]] = {}
         for group in groups:
-            for obj in group:
-                wanted.setdefault(obj.type_name, set()).add(str(obj.payload.get("id")))
-        self.rows = {t: self.store.claim(t, sorted(ids), self.run) for t, ids in wanted.items()}
+            for entry in group:
+                ids = wanted.get(entry[0])
+                if ids is None:
+                    ids = wanted[entry[0]] = []
+                ids.append(entry[4])
+        self.rows = {t: self.store.lookup(t, ids) for t, ids in wanted.items()}
 
-    def _references(self, obj: MappedObject) -> list[tuple[str, Key]]:
-        """`references(obj.payload)`, worked out once per object of the chunk."""
-        found = self.refs.get(id(obj))
-        if found is None:
-            found = self.refs[id(obj)] = references(obj.payload)
-        return found
+    def _references(self, entry: Entry) -> list[Reference]:
+        """The references of an object of the chunk (worked out once, in `flush`)."""
+        return self.refs[id(entry)]
 
-    def _load_targets(self, groups: Sequence[Sequence[MappedObject]]) -> None:
-        """Add the reference targets of the objects to send to the rows at hand."""
+    def _load_targets(self, refs: Iterable[list[Reference]]) -> bool:
+        """Add the reference targets of the objects to send to the rows at hand; True when a
+        target is of a type this run produces (then the order of sending matters)."""
         wanted: dict[str, set[str]] = {}
-        for group in groups:
-            for obj in group:
-                for _, (ttype, tid) in self._references(obj):
-                    if tid not in self.rows.get(ttype, {}):
-                        wanted.setdefault(ttype, set()).add(tid)
+        for found in refs:
+            for ref in found:
+                if ref.id is not None and ref.id not in self.rows.get(ref.type, ()):
+                    wanted.setdefault(ref.type, set()).add(ref.id)
         for ttype, ids in wanted.items():
-            self.rows.setdefault(ttype, {}).update(self.store.lookup(ttype, sorted(ids)))
+            self.rows.setdefault(ttype, {}).update(self.store.lookup(ttype, list(ids)))
+        return any(ref.type in self.produced for found in refs for ref in found)
 
-    def _held_among(self, groups: Sequence[Sequence[MappedObject]]) -> set[Key]:
-        """Reference targets of these groups that wait in the held table themselves."""
+    def _held_among(self) -> set[Key]:
+        """Reference targets of the chunk that wait in the held table themselves."""
         if not self.held_seq:
             return set()
-        targets = {t for g in groups for o in g for _, t in self._references(o)}
+        targets = {(r.type, r.id) for found in self.refs.values() for r in found if r.id}
         found: set[Key] = set()
         for ttype, tid in targets:
             sql = "SELECT 1 FROM held WHERE type=? AND id=? LIMIT 1"
@@ -256,51 +270,76 @@ class SyncStage:
                 found.add((ttype, tid))
         return found
 
-    def _decide(self, obj: MappedObject) -> MappedObject | None:
-        payload = obj.payload
-        oid = str(payload.get("id"))
-        digest = content_hash(payload, self.exclude)
+    def _decide(self, entry: Entry) -> Entry | None:
+        type_name, rule, payload, pointer, oid = entry
+        digest = self._digest(payload)
+        stamp = payload.get("lastUpdatedAt")
+        cursor = stamp if type(stamp) is str else None
+        if cursor is not None and cursor != self.cursor:
+            if len(cursor) == len(self.cursor) and cursor[-1] == self.cursor[-1] == "Z":
+                if cursor > self.cursor:  # the same UTC layout: the text compares as the time
+                    self.cursor = cursor
+            elif is_later(cursor, self.cursor):
+                self.cursor = cursor
+        rows = self.rows[type_name]
+        known = rows.get(oid)
+        counts = self.type_counts.get(type_name) or self._counts(type_name)
+        seen = self.seen
+        if known is None:
+            n = self.store.new_n()
+            seen.add(n)
+            counts.created += 1
+        else:
+            n = known.n
+            if n in seen:
+                self._note("sync.duplicate-id", entry, "appears again in this run; the later wins")
+            else:
+                seen.add(n)
+            if known.deleted:
+                counts.created += 1
+            elif digest == known.hash:
+                counts.unchanged += 1
+                return None
+            elif self.mode is Mode.append:
+                counts.held_back += 1
+                self.touches.setdefault(type_name, []).append((oid, cursor))
+                return None
+            else:
+                counts.updated += 1
         usn = payload.get("updateSequenceNumber")
         usn = usn if isinstance(usn, int) else 0
-        cursor = payload.get("lastUpdatedAt")
-        cursor = cursor if isinstance(cursor, str) else None
-        self._advance_cursor(cursor)
-        known = self.rows.setdefault(obj.type_name, {}).get(oid)
-        counts = self.report.counts(obj.type_name)
-        if known is not None and known.run == self.run:
-            self._note("sync.duplicate-id", obj, "appears again in this run; the later one wins")
-        if known is None or known.deleted:
-            counts.created += 1
-        elif digest == known.hash or self.mode is Mode.append:
-            if digest == known.hash:  # same content and lastUpdatedAt; `claim` marked it seen
-                counts.unchanged += 1
-            else:
-                counts.held_back += 1
-                self.touches.setdefault(obj.type_name, []).append((oid, cursor))
-            self.rows[obj.type_name][oid] = StoredObject(known.hash, known.usn, self.run, False)
-            return None
-        else:
-            counts.updated += 1
         if known is not None and usn <= known.usn:
             self._note(
-                "sync.sequence-raised", obj,
+                "sync.sequence-raised", entry,
                 f"changed, but its updateSequenceNumber {usn} is not greater than the "
                 f"{known.usn} last emitted; sent as {known.usn + 1}",
             )  # fmt: skip
             usn = known.usn + 1
             payload = {**payload, "updateSequenceNumber": usn}
-            obj = MappedObject(obj.type_name, obj.rule, payload, obj.pointer)
-        self.rows[obj.type_name][oid] = StoredObject(digest, usn, self.run, False)
-        self.puts.setdefault(obj.type_name, []).append((oid, digest, usn, cursor))
-        return obj
+            entry = (type_name, rule, payload, pointer, oid)
+        rows[oid] = StoredObject(digest, usn, n, False)
+        ref = own_key(type_name, payload) if type_name in COMPOSED else None
+        self.puts.setdefault(type_name, []).append((oid, n, digest, usn, cursor, ref))
+        return entry
 
-    def _advance_cursor(self, cursor: str | None) -> None:
-        if cursor is not None and is_later(cursor, self.cursor):
-            self.cursor = cursor
+    def _digest(self, payload: dict[str, Any]) -> bytes:
+        """`content_hash(payload)`: the excluded fields are taken out for the digest and put
+        back (at the end: the order of keys means nothing in JSON), without a copy."""
+        exclude = self.exclude
+        if exclude.isdisjoint(payload):
+            return hashlib.sha1(_sorted_json(payload)).digest()
+        taken = [(name, payload.pop(name)) for name in exclude if name in payload]
+        digest = hashlib.sha1(_sorted_json(payload)).digest()
+        payload.update(taken)
+        return digest
 
-    def _note(self, code: str, obj: MappedObject, what: str) -> None:
-        oid = obj.payload.get("id")
-        self.report.note(Diagnostic(code, f"{obj.type_name} {oid!r} {what}", severity="warning"))
+    def _counts(self, type_name: str) -> TypeCounts:
+        counts = self.type_counts[type_name] = self.report.counts(type_name)
+        return counts
+
+    def _note(self, code: str, entry: Entry, what: str) -> None:
+        oid = entry[2].get("id")
+        self.report.note(Diagnostic(code, f"{entry[0]} {oid!r} {what}", severity="warning"))
 
     def _save_rows(self) -> None:
         for type_name, touched in self.touches.items():  # before puts: a put of one id wins
@@ -312,47 +351,54 @@ class SyncStage:
     # -- references ----------------------------------------------------------------------------
 
     def _place(
-        self, decided: list[MappedObject], group: set[Key], held: set[Key], later: set[Key]
-    ) -> list[MappedObject]:
+        self, decided: list[Entry], group: set[Key], held: set[Key], later: set[Key]
+    ) -> list[Entry]:
         """The objects to send now; the others wait in the held table for their container.
 
         `held`: keys waiting in the held table (grows here); `later`: keys of this chunk that
         are sent by a later group (their row already says "seen in this run").
         """
         now = []
-        for obj in decided:
-            missing = []
+        for entry in decided:
+            missing = []  # (composed keys are checked at the end, once it is sent)
             waits = False
-            for name, target in self._references(obj):
+            for ref in self._references(entry):
+                if ref.id is None:
+                    missing.append(ref)
+                    continue
+                target = (ref.type, ref.id)
                 if target in group:
                     continue  # same record, same batch
                 if target in held or target in later:
                     waits = True
                 elif not self._is_known(target):
-                    waits = waits or target[0] in self.produced
-                    missing.append((name, target))
+                    waits = waits or ref.type in self.produced
+                    missing.append(ref)
             if waits:  # its references are checked again when it is released
-                self._hold(obj)
-                held.add(_key(obj))
+                self._hold(entry)
+                held.add(_key(entry))
                 continue
-            for name, target in missing:
-                self._dangling(obj, name, target)
-            now.append(obj)
+            for ref in missing:
+                if ref.id is None:
+                    self._defer(entry, ref)
+                else:
+                    self._dangling(entry, ref)
+            now.append(entry)
         return now
 
     def _is_known(self, target: Key) -> bool:
         row = self.rows.get(target[0], {}).get(target[1])
-        return row is not None and (not row.deleted or row.run == self.run)
+        return row is not None and (not row.deleted or row.n in self.seen)
 
-    def _dangling(self, obj: MappedObject, name: str, target: Key) -> None:
+    def _dangling(self, entry: Entry, ref: Reference) -> None:
         code = "sync.dangling-reference"
         if len(self.report.examples.get(code, ())) >= 3 and len(self.report.errors) >= 20:
             self.report.findings[code] += 1  # counted; its examples are already kept
             return
         diag = Diagnostic(
-            "sync.dangling-reference",
-            f"{obj.type_name} {obj.payload.get('id')!r}: {name} points at {target[0]} "
-            f"{target[1]!r}, which is neither emitted in this run nor known in the state",
+            code,
+            f"{entry[0]} {entry[2].get('id')!r}: {ref.field} points at {ref.type} "
+            f"{ref.shown!r}, which is neither emitted in this run nor known in the state",
             severity="warning",
             hint="emit it in the same run, or in an earlier run on this state",
         )
@@ -360,35 +406,101 @@ class SyncStage:
         if len(self.report.errors) < 20:  # shown when --strict fails the run
             self.report.errors.append(diag)
 
-    def _hold(self, obj: MappedObject) -> None:
+    def _defer(self, entry: Entry, ref: Reference) -> None:
+        """A composed-key reference: checked at the end of the run (or not at all)."""
+        if ref.ref is None:
+            self._note(
+                "sync.unchecked-reference", entry,
+                f"{ref.field}: a {ref.type} key of the fields {ref.shown} is not checked "
+                "(mapper knows how the objects of that type are keyed only for "
+                f"{', '.join(sorted(COMPOSED))})",
+            )  # fmt: skip
+            return
+        self.deferred += 1
+        self.store.conn.execute(
+            "INSERT INTO deferred VALUES (?, ?, ?, ?, ?, ?, 0)",
+            (ref.type, ref.ref, entry[0], entry[4], ref.field, ref.shown),
+        )
+
+    def _check_deferred(self) -> None:
+        """Report the composed-key references whose target is neither sent by this run nor
+        live in the state (both are in the state by now)."""
+        if not self.deferred:
+            return
+        conn = self.store.conn
+        self.store.index_refs()
+        for (ttype,) in conn.execute("SELECT DISTINCT type FROM deferred").fetchall():
+            sql = "SELECT DISTINCT ref FROM deferred WHERE type=?"
+            refs = [r for (r,) in conn.execute(sql, (ttype,)).fetchall()]
+            live = self.store.live_refs(ttype, refs)
+            missing = [(ttype, r) for r in refs if r not in live]
+            conn.executemany("UPDATE deferred SET missing=1 WHERE type=? AND ref=?", missing)
+        sql = "SELECT source_type, source_id, field, type, shown FROM deferred WHERE missing=1"
+        for source_type, source_id, name, ttype, shown in _slices(conn.execute(sql), flat=True):
+            entry = (source_type, "", {"id": source_id}, "", source_id)
+            self._dangling(entry, Reference(name, ttype, None, None, shown))
+        conn.execute("DELETE FROM deferred")
+
+    def _hold(self, entry: Entry) -> None:
         self.held_seq += 1
+        type_name, rule, payload, pointer, oid = entry
         self.store.conn.execute(
             "INSERT INTO held VALUES (?, ?, ?, ?, ?, ?)",
-            (self.held_seq, obj.type_name, str(obj.payload.get("id")), obj.rule, obj.pointer,
-             orjson.dumps(obj.payload)),
-        )  # fmt: skip
+            (self.held_seq, type_name, oid, rule, pointer, orjson.dumps(payload)),
+        )
 
     def _release_held(self) -> None:
         """Send the held objects in the order they came, after every container of the run."""
         if not self.held_seq:
             return
-        rows = self.store.conn.execute("SELECT type, rule, pointer, payload FROM held ORDER BY seq")
-        for type_name, rule, pointer, data in _fetch_all(rows):
-            obj = MappedObject(type_name, rule, orjson.loads(data), pointer)
-            for name, target in references(obj.payload):
-                self.rows[target[0]] = self.store.lookup(target[0], [target[1]])
-                if not self._is_known(target):
-                    self._dangling(obj, name, target)
+        sql = "SELECT type, rule, pointer, payload, id FROM held ORDER BY seq"
+        for type_name, rule, pointer, data, oid in _slices(self.store.conn.execute(sql), flat=True):
+            entry = (type_name, rule, orjson.loads(data), pointer, oid)
+            for ref in references(entry[2]):
+                if ref.id is None:
+                    self._defer(entry, ref)
+                    continue
+                self.rows[ref.type] = self.store.lookup(ref.type, [ref.id])
+                if not self._is_known((ref.type, ref.id)):
+                    self._dangling(entry, ref)
             self.report.counts(type_name).reordered += 1
-            self.sink.write([obj])
+            self.sink.add([entry[2]])
+            self._count_emitted(1)
         self.store.conn.execute("DELETE FROM held")
 
 
-def _key(obj: MappedObject) -> Key:
-    return obj.type_name, str(obj.payload.get("id"))
+class PayloadSink(Protocol):
+    """Where the sync stage sends the objects to emit (`bodies.SetObjectsLines`)."""
+
+    def add(self, payloads: list[dict[str, Any]]) -> None: ...
+    def close(self) -> None: ...
+    def abort(self) -> None: ...
 
 
-def _fetch_all(cursor: sqlite3.Cursor) -> Iterable[Any]:
-    """Rows in slices, so a long held table is not read into memory at once."""
+_TEMP_TABLES = (
+    "CREATE TEMP TABLE IF NOT EXISTS held (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, "
+    "id TEXT NOT NULL, rule TEXT NOT NULL, pointer TEXT NOT NULL, payload BLOB NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS temp.held_key ON held (type, id)",
+    "CREATE TEMP TABLE IF NOT EXISTS deferred (type TEXT NOT NULL, ref INTEGER NOT NULL, "
+    "source_type TEXT NOT NULL, source_id TEXT NOT NULL, field TEXT NOT NULL, "
+    "shown TEXT NOT NULL, missing INTEGER NOT NULL DEFAULT 0)",
+)
+
+
+def _id(payload: dict[str, Any]) -> str:
+    oid = payload.get("id")
+    return oid if type(oid) is str else str(oid)
+
+
+def _key(entry: Entry) -> Key:
+    return entry[0], entry[4]
+
+
+def _slices(cursor: sqlite3.Cursor, *, flat: bool = False) -> Iterator[Any]:
+    """Rows in slices of CHUNK (or one by one with `flat`), so a long table is not read into
+    memory at once."""
     while rows := cursor.fetchmany(CHUNK):
-        yield from rows
+        if flat:
+            yield from rows
+        else:
+            yield rows

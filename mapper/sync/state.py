@@ -1,14 +1,16 @@
 """The sync state: one SQLite file per connection, what was emitted per object type and id.
 
 Per object (type, id) the store keeps the content hash of the object last emitted, its
-updateSequenceNumber, the run that last saw it, its lastUpdatedAt (the source cursor) and
-whether it was deleted (a tombstone, so a reappearing id still gets a greater number).
+updateSequenceNumber, the run that last sent it, its lastUpdatedAt (the source cursor),
+whether it was deleted (a tombstone, so a reappearing id still gets a greater number), its
+row number `n` and, for a type with a composed key, that key's digest. Which rows a run saw
+unchanged is its seen bitmap (`seen.py`): an unchanged object is read, never written.
 
 A run holds the file's write lock from `open_for_run` to `commit`/`rollback` and makes all its
 changes in one transaction: a crash at any point leaves the state as it was before the run
 (SQLite discards an uncommitted transaction), and a second run on the same file is refused
 with `sync.state-locked` instead of waiting or corrupting it. Nothing is held in Python memory
-but the rows of the batch being looked up.
+but the rows of the chunk being looked up and the run's seen bitmap (one bit per row).
 """
 
 from __future__ import annotations
@@ -17,34 +19,23 @@ import contextlib
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 from mapper.io.atomic import check_output, stale_temporaries, temporary_name
+from mapper.sync import schema
+from mapper.sync.schema import OLDEST_UPGRADABLE, SCHEMA_VERSION
+from mapper.sync.seen import Seen
 from mapper.sync.state_errors import check_header, sqlite_errors, state_error
 
 __all__ = ["Identity", "StateStore", "StoredObject", "check_header", "sqlite_errors", "state_error"]
 
-SCHEMA_VERSION = 1
 LOOKUP_CHUNK = 1000  # ids per SELECT ... IN (...)
 CACHE_KIB = 64 * 1024  # SQLite page cache of a run (counted in the process's RSS)
-
-_SCHEMA = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE types (tid INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-CREATE TABLE objects (
-    tid INTEGER NOT NULL, id TEXT NOT NULL, hash BLOB NOT NULL, usn INTEGER NOT NULL,
-    run INTEGER NOT NULL, prev_run INTEGER NOT NULL DEFAULT 0, cursor TEXT,
-    deleted INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (tid, id)
-) WITHOUT ROWID;
-CREATE TABLE runs (
-    run INTEGER PRIMARY KEY, mode TEXT NOT NULL, started TEXT NOT NULL, full INTEGER NOT NULL,
-    summary TEXT NOT NULL
-);
-"""
+MAX_BITMAPS = 16  # runs whose seen bitmap is kept; beyond, the older ones are folded into `run`
+KEEP_BITMAPS = 4  # bitmaps left after a fold
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +51,11 @@ class StoredObject(NamedTuple):
 
     hash: bytes
     usn: int
-    run: int
+    n: int  # the row's number in the seen bitmaps
     deleted: bool
 
 
-Row = tuple[str, bytes, int, str | None]  # id, hash, usn, cursor
+Row = tuple[str, int, bytes, int, str | None, int | None]  # id, n, hash, usn, cursor, ref
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -77,11 +68,7 @@ def _connect(path: Path) -> sqlite3.Connection:
 def _create_file(path: Path, identity: Identity | None) -> None:
     """Make a new, empty state file whole: written under a temporary name, then renamed, so a
     crash never leaves a half-made file at `path` (a temporary one is removed next time)."""
-    if identity is None or not identity.connection_id:
-        raise state_error(
-            "sync.connection-required", path, "a new state needs a connection id",
-            "give --connection-id ID on the first run",
-        )  # fmt: skip
+    _require_connection(path, identity)
     check_output(path, "--state")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -106,18 +93,19 @@ def _create_file(path: Path, identity: Identity | None) -> None:
         raise state_error("sync.state-unwritable", path, err.strerror or str(err)) from err
 
 
-def _create_schema(conn: sqlite3.Connection, identity: Identity) -> None:
-    for statement in _SCHEMA.split(";")[:-1]:  # executescript would commit the transaction
-        conn.execute(statement)
-    conn.executemany(
-        "INSERT INTO meta VALUES (?, ?)",
-        [
-            ("schemaVersion", str(SCHEMA_VERSION)),
-            ("connectionId", identity.connection_id or ""),
-            ("mapping", identity.mapping),
-            ("cursor", ""),
-        ],
-    )
+def _require_connection(path: Path, identity: Identity | None) -> Identity:
+    if identity is None or not identity.connection_id:
+        raise state_error(
+            "sync.connection-required", path, "a new state needs a connection id",
+            "give --connection-id ID on the first run",
+        )  # fmt: skip
+    return identity
+
+
+def _create_schema(conn: sqlite3.Connection, identity: Identity | None) -> None:
+    assert identity is not None
+    meta = {"connectionId": identity.connection_id or "", "mapping": identity.mapping}
+    schema.create(conn, {**meta, "cursor": ""})
 
 
 class StateStore:
@@ -129,18 +117,22 @@ class StateStore:
         self.meta: dict[str, str] = {}
         self.type_ids: dict[str, int] = {}
         self.in_run = False
+        self.version = SCHEMA_VERSION
+        self.upgraded_from: int | None = None  # the version this run upgraded the file from
+        self.next_n = 1
 
     # -- opening ----------------------------------------------------------------------------
 
     @classmethod
     def open_for_run(cls, path: str | Path, identity: Identity | None) -> StateStore:
-        """Open (or create) the state and take its write lock for one run.
+        """Open (or create) the state and take its write lock for one run; a file of an older
+        schema version is upgraded in the run's transaction.
 
         `identity` None means: take the connection and mapping the file already has.
 
         Raises:
             SyncStateError: locked, unwritable, damaged, of another connection or mapping,
-                or of an unknown schema version.
+                or of a schema version this mapper cannot read.
         """
         path = Path(path)
         if not path.exists():
@@ -157,7 +149,8 @@ class StateStore:
 
     @classmethod
     def open_for_reading(cls, path: str | Path) -> StateStore:
-        """Open an existing state to inspect it (works while a run holds the write lock)."""
+        """Open an existing state to inspect it (works while a run holds the write lock; a file
+        of an older schema version is read as it is, not upgraded)."""
         path = Path(path)
         if not path.exists():
             raise state_error("sync.state-missing", path, "no such file")
@@ -183,20 +176,17 @@ class StateStore:
         self.conn.execute("BEGIN IMMEDIATE")  # the write lock: a second run fails right away
         self.in_run = True
         if not self._has_tables():  # new, or created by a first run that crashed
-            if identity is None or not identity.connection_id:
-                raise state_error(
-                    "sync.connection-required", self.path, "a new state needs a connection id",
-                    "give --connection-id ID on the first run",
-                )  # fmt: skip
-            self._create(identity)
+            _create_schema(self.conn, _require_connection(self.path, identity))
         self._load_meta()
+        if self.version < SCHEMA_VERSION:
+            schema.upgrade(self.conn, self.version)
+            self.upgraded_from = self.version
+            self._load_meta()
         self._check_identity(identity)
+        self.next_n = int(self.meta.get("nextN", "1"))
 
     def _has_tables(self) -> bool:
         return bool(self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] > 0)
-
-    def _create(self, identity: Identity) -> None:
-        _create_schema(self.conn, identity)
 
     def _load_meta(self) -> None:
         try:
@@ -209,19 +199,22 @@ class StateStore:
                 "give --state a file of its own",
             ) from err  # fmt: skip
         self.meta = dict(rows)
-        self._check_version()
+        self.version = self._check_version()
         self.type_ids = dict(self.conn.execute("SELECT name, tid FROM types"))
 
-    def _check_version(self) -> None:
-        version = int(self.meta.get("schemaVersion", "0") or 0)
-        if version == SCHEMA_VERSION:
-            return
+    def _check_version(self) -> int:
+        text = self.meta.get("schemaVersion", "")
+        version = int(text) if text.isdigit() else 0
+        if OLDEST_UPGRADABLE <= version <= SCHEMA_VERSION:
+            return version
         newer = version > SCHEMA_VERSION
         raise state_error(
             "sync.state-version", self.path,
-            f"has schema version {version}; this mapper reads version {SCHEMA_VERSION}"
-            + (" (written by a newer mapper)" if newer else " (unknown older version)"),
-            "upgrade mapper" if newer else "export it with the mapper that wrote it",
+            f"has schema version {text or '(none)'}; this mapper reads versions "
+            f"{OLDEST_UPGRADABLE} to {SCHEMA_VERSION}"
+            + (" (it was written by a newer mapper)" if newer else ""),
+            "upgrade mapper, or give --state another file" if newer
+            else "give --state another file (the next run re-emits everything)",
         )  # fmt: skip
 
     def _check_identity(self, identity: Identity | None) -> None:
@@ -250,6 +243,11 @@ class StateStore:
         """The number the current run gets (runs are numbered from 1)."""
         return int(self.conn.execute("SELECT coalesce(max(run), 0) + 1 FROM runs").fetchone()[0])
 
+    def new_n(self) -> int:
+        """A row number for an id the state does not know yet."""
+        n, self.next_n = self.next_n, self.next_n + 1
+        return n
+
     def type_id(self, name: str) -> int:
         """The small integer that stands for an object type in the objects table."""
         tid = self.type_ids.get(name)
@@ -267,44 +265,42 @@ class StateStore:
         for start in range(0, len(ids), LOOKUP_CHUNK):
             part = ids[start : start + LOOKUP_CHUNK]
             marks = ",".join("?" * len(part))
-            sql = f"SELECT id, hash, usn, run, deleted FROM objects WHERE tid=? AND id IN ({marks})"
-            for oid, digest, usn, run, deleted in self.conn.execute(sql, (tid, *part)):
-                found[oid] = StoredObject(digest, usn, run, deleted == 1)
+            sql = f"SELECT id, hash, usn, n, deleted FROM objects WHERE tid=? AND id IN ({marks})"
+            for oid, digest, usn, n, deleted in self.conn.execute(sql, (tid, *part)):
+                found[oid] = StoredObject(digest, usn, n, deleted == 1)
         return found
 
-    def claim(self, type_name: str, ids: Sequence[str], run: int) -> dict[str, StoredObject]:
-        """`lookup`, and mark the ids found as seen by `run`, in one statement per slice.
-
-        The rows returned carry the run that saw them before (so an id seen twice in one run
-        shows), not `run`.
-        """
+    def live_refs(self, type_name: str, refs: Sequence[int]) -> set[int]:
+        """Which of these composed-key digests a live object of the type has."""
         tid = self.type_ids.get(type_name)
-        found: dict[str, StoredObject] = {}
         if tid is None:
-            return found
-        for start in range(0, len(ids), LOOKUP_CHUNK):
-            part = ids[start : start + LOOKUP_CHUNK]
+            return set()
+        found: set[int] = set()
+        for start in range(0, len(refs), LOOKUP_CHUNK):
+            part = refs[start : start + LOOKUP_CHUNK]
             marks = ",".join("?" * len(part))
-            sql = (
-                f"UPDATE objects SET prev_run = run, run = ? WHERE tid = ? AND id IN ({marks}) "
-                "RETURNING id, hash, usn, prev_run, deleted"
-            )
-            for oid, digest, usn, seen, deleted in self.conn.execute(sql, (run, tid, *part)):
-                found[oid] = StoredObject(digest, usn, seen, deleted == 1)
+            sql = f"SELECT ref FROM objects WHERE tid=? AND ref IN ({marks}) AND deleted=0"
+            found.update(ref for (ref,) in self.conn.execute(sql, (tid, *part)))
         return found
+
+    def index_refs(self) -> None:
+        """Make the index of composed-key digests, if no run has made it yet."""
+        self.conn.execute(schema.REF_INDEX)
 
     def put(self, type_name: str, rows: Iterable[Row], run: int) -> None:
-        """Record emitted objects: their hash, number, cursor, seen in `run`, not deleted."""
+        """Record emitted objects: their hash, number, cursor, key digest; sent in `run`."""
         tid = self.type_id(type_name)
         self.conn.executemany(
-            "INSERT INTO objects (tid, id, hash, usn, run, cursor, deleted) "
-            "VALUES (?, ?, ?, ?, ?, ?, 0) ON CONFLICT (tid, id) DO UPDATE SET hash=excluded.hash, "
-            "usn=excluded.usn, run=excluded.run, cursor=excluded.cursor, deleted=0",
-            ((tid, oid, digest, usn, run, cursor) for oid, digest, usn, cursor in rows),
+            "INSERT INTO objects (tid, id, n, hash, usn, run, cursor, deleted, ref) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT (tid, id) DO UPDATE SET "
+            "hash=excluded.hash, usn=excluded.usn, run=excluded.run, cursor=excluded.cursor, "
+            "deleted=0, ref=excluded.ref",
+            ((tid, oid, n, h, usn, run, cursor, ref) for oid, n, h, usn, cursor, ref in rows),
         )
 
     def touch(self, type_name: str, rows: Iterable[tuple[str, str | None]], run: int) -> None:
-        """Record that known objects were seen in `run` (not emitted: hash and number stay)."""
+        """Record that known objects changed but were not sent in `run` (append mode): the
+        hash and number stay, the cursor moves."""
         tid = self.type_id(type_name)
         self.conn.executemany(
             "UPDATE objects SET run=?, cursor=? WHERE tid=? AND id=?",
@@ -315,29 +311,60 @@ class StateStore:
         """Objects the state holds that are not deleted."""
         return int(self.conn.execute("SELECT count(*) FROM objects WHERE deleted=0").fetchone()[0])
 
-    def count_unseen(self, run: int) -> int:
-        """Live objects that `run` did not see."""
-        sql = "SELECT count(*) FROM objects WHERE deleted=0 AND run<?"
-        return int(self.conn.execute(sql, (run,)).fetchone()[0])
-
-    def iter_unseen(self, run: int) -> Iterator[tuple[str, str]]:
-        """(type, id) of live objects `run` did not see, by type name then id."""
+    def iter_unseen(self, seen: Seen) -> Iterator[tuple[str, str]]:
+        """(type, id) of live objects not in `seen`, by type name then id (streamed)."""
+        self._unseen_function(seen)
         names = {tid: name for name, tid in self.type_ids.items()}
         for tid in sorted(names, key=names.__getitem__):
-            sql = "SELECT id FROM objects WHERE tid=? AND deleted=0 AND run<? ORDER BY id"
-            for (oid,) in self.conn.execute(sql, (tid, run)):
+            sql = "SELECT id FROM objects WHERE tid=? AND deleted=0 AND unseen(n) ORDER BY id"
+            for (oid,) in self.conn.execute(sql, (tid,)):
                 yield names[tid], oid
 
-    def mark_deleted(self, run: int) -> None:
-        """Make every live object `run` did not see a tombstone (its number is kept)."""
-        self.conn.execute("UPDATE objects SET deleted=1 WHERE deleted=0 AND run<?", (run,))
+    def count_unseen(self, seen: Seen) -> int:
+        """Live objects not in `seen`."""
+        self._unseen_function(seen)
+        sql = "SELECT count(*) FROM objects WHERE deleted=0 AND unseen(n)"
+        return int(self.conn.execute(sql).fetchone()[0])
 
-    def finish_run(self, run: int, *, mode: str, started: str, full: bool, summary: str) -> None:
-        """Record the run (its summary is JSON) and, for a complete run, the new cursor."""
+    def mark_deleted(self, seen: Seen) -> None:
+        """Make every live object not in `seen` a tombstone (its number is kept)."""
+        self._unseen_function(seen)
+        self.conn.execute("UPDATE objects SET deleted=1 WHERE deleted=0 AND unseen(n)")
+
+    def _unseen_function(self, seen: Seen) -> None:
+        """SQL `unseen(n)`: true when row `n` is not in `seen`."""
+        self.conn.create_function("unseen", 1, lambda n: n not in seen)
+
+    def finish_run(
+        self, run: int, *, mode: str, started: str, full: bool, summary: str, seen: Seen
+    ) -> None:
+        """Record the run (its summary is JSON, its seen bitmap compressed)."""
         self.conn.execute(
-            "INSERT INTO runs (run, mode, started, full, summary) VALUES (?, ?, ?, ?, ?)",
-            (run, mode, started, int(full), summary),
+            "INSERT INTO runs (run, mode, started, full, summary, seen) VALUES (?, ?, ?, ?, ?, ?)",
+            (run, mode, started, int(full), summary, seen.to_blob()),
         )
+        self.set_meta("nextN", str(self.next_n))
+        self._fold_bitmaps()
+
+    def _fold_bitmaps(self) -> None:
+        """Past MAX_BITMAPS runs with a bitmap, write the older ones' sightings into `run`."""
+        kept = self.conn.execute("SELECT run FROM runs WHERE seen IS NOT NULL ORDER BY run DESC")
+        runs = [r for (r,) in kept]
+        if len(runs) <= MAX_BITMAPS:
+            return
+        older = runs[KEEP_BITMAPS:]
+        self.conn.create_function("last_seen", 2, _last_seen_of(self.conn, older))
+        sql = "UPDATE objects SET run = last_seen(n, run) WHERE last_seen(n, run) > run"
+        self.conn.execute(sql)
+        marks = ",".join("?" * len(older))
+        self.conn.execute(f"UPDATE runs SET seen=NULL WHERE run IN ({marks})", older)
+
+    def last_seen(self) -> Callable[[int, int], int]:
+        """`f(n, run)`: the last run that saw row `n` whose `run` column says `run`."""
+        if self.version < 2:
+            return lambda _n, run: run
+        kept = self.conn.execute("SELECT run FROM runs WHERE seen IS NOT NULL ORDER BY run DESC")
+        return _last_seen_of(self.conn, [r for (r,) in kept])
 
     def set_meta(self, key: str, value: str) -> None:
         """Set one `meta` entry (e.g. the cursor)."""
@@ -364,3 +391,21 @@ class StateStore:
         self.rollback()
         with contextlib.suppress(sqlite3.Error):
             self.conn.close()
+
+
+def _last_seen_of(conn: sqlite3.Connection, runs: Sequence[int]) -> Callable[[int, int], int]:
+    """`f(n, run)`: the newest of `runs` (newest first) whose bitmap has `n`, or `run`."""
+    bitmaps = []
+    for run in runs:
+        (blob,) = conn.execute("SELECT seen FROM runs WHERE run=?", (run,)).fetchone()
+        bitmaps.append((run, Seen.from_blob(blob)))
+
+    def last_seen(n: int, run: int) -> int:
+        for seen_by, bitmap in bitmaps:
+            if seen_by <= run:
+                return run
+            if n in bitmap:
+                return seen_by
+        return run
+
+    return last_seen

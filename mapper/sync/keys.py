@@ -1,0 +1,104 @@
+"""The references of an object (`parentKey`, `containerKey`) and how their targets are named.
+
+A key whose value has one field (`{entityId}`, `{repositoryId}`, ...) names the target's `id`.
+A composed key (several fields) names the target by its own fields; `COMPOSED` says, per
+target type, where each key field is found in the target object, so the sync stage can record
+the key of every object of that type and check a reference against the run and the state:
+
+* `atlassian:commit`: `{repositoryId, commitHash}` (teamwork-graph.md §1.3) is the commit's
+  containerKey value (`repositoryId`, or `entityId`) and its `atlassian:commit.hash`.
+
+A composed key of a type not in `COMPOSED`, or with other fields, cannot be checked: it is
+counted as `sync.unchecked-reference`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, NamedTuple
+
+import orjson
+
+REFERENCE_FIELDS = ("parentKey", "containerKey")
+
+Path = tuple[str, ...]
+COMPOSED: dict[str, dict[str, tuple[Path, ...]]] = {
+    "atlassian:commit": {
+        "repositoryId": (
+            ("containerKey", "value", "repositoryId"),
+            ("containerKey", "value", "entityId"),
+        ),
+        "commitHash": (("atlassian:commit", "hash"),),
+    },
+}
+"""target type -> key field -> where the field's value is in the target (first found)."""
+
+
+class Reference(NamedTuple):
+    """One parentKey/containerKey: its field, the target's type and id or key digest."""
+
+    field: str
+    type: str
+    id: str | None  # a one-field key: the target's id
+    ref: int | None  # a composed key of a type in COMPOSED: its digest
+    shown: str  # the id, or the composed key's value as JSON (for messages)
+    # id and ref both None: a composed key that cannot be checked
+
+
+def key_digest(value: dict[str, Any]) -> int:
+    """A composed key's value as a signed 64-bit integer (SQLite's INTEGER): a digest of its
+    field values in the order of their sorted names."""
+    return _digest([value[name] for name in sorted(value)])
+
+
+def _digest(values: list[Any]) -> int:
+    data = "\x1f".join(map(str, values)).encode()
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
+
+
+def references(payload: dict[str, Any]) -> list[Reference]:
+    """The references of an object (none when it has no parentKey or containerKey)."""
+    found: list[Reference] = []
+    for name in REFERENCE_FIELDS:
+        key = payload.get(name)
+        if key is None or not isinstance(key, dict):
+            continue
+        value, ttype = key.get("value"), key.get("type")
+        if not isinstance(value, dict) or not isinstance(ttype, str) or not value:
+            continue
+        if len(value) == 1:
+            (only,) = value.values()
+            if isinstance(only, str):
+                found.append(Reference(name, ttype, only, None, only))
+            continue
+        fields = COMPOSED.get(ttype)
+        checkable = fields is not None and set(fields) == set(value)
+        digest = key_digest(value) if checkable else None
+        found.append(Reference(name, ttype, None, digest, orjson.dumps(value).decode()))
+    return found
+
+
+def own_key(type_name: str, payload: dict[str, Any]) -> int | None:
+    """The digest of the composed key that names this object, for a type in COMPOSED."""
+    fields = COMPOSED.get(type_name)
+    if fields is None:
+        return None
+    values = []
+    for name in sorted(fields):
+        found = None
+        for path in fields[name]:
+            found = _follow(payload, path)
+            if isinstance(found, str) and found:
+                break
+        else:
+            return None
+        values.append(found)
+    return _digest(values)
+
+
+def _follow(data: Any, path: Path) -> Any:
+    for step in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(step)
+    return data

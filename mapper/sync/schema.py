@@ -1,0 +1,71 @@
+"""The state file's tables, their version, and the upgrades from older versions.
+
+* version 1: meta, types, objects (tid, id, hash, usn, run, prev_run, cursor, deleted), runs;
+* version 2: objects gain `n` (the row's number in the seen bitmaps) and `ref` (a composed
+  key's digest; `REF_INDEX` is made by the first run that looks a composed key up, so a
+  state whose runs never do pays nothing for it) and lose `prev_run`; runs gain `seen`
+  (the rows the run saw, a zlib-compressed bitmap).
+
+A file of an older version is upgraded inside the run's own transaction: a run that fails or
+is killed leaves it at its old version, untouched. A newer version is refused (never misread),
+and so is a version older than `OLDEST_UPGRADABLE`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+SCHEMA_VERSION = 2
+OLDEST_UPGRADABLE = 1
+
+TABLES = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE types (tid INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
+    """CREATE TABLE objects (
+        tid INTEGER NOT NULL, id TEXT NOT NULL, n INTEGER NOT NULL, hash BLOB NOT NULL,
+        usn INTEGER NOT NULL, run INTEGER NOT NULL, cursor TEXT,
+        deleted INTEGER NOT NULL DEFAULT 0, ref INTEGER,
+        PRIMARY KEY (tid, id)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE runs (
+        run INTEGER PRIMARY KEY, mode TEXT NOT NULL, started TEXT NOT NULL,
+        full INTEGER NOT NULL, summary TEXT NOT NULL, seen BLOB
+    )""",
+)
+
+
+REF_INDEX = "CREATE INDEX IF NOT EXISTS objects_ref ON objects (tid, ref) WHERE ref IS NOT NULL"
+
+
+def create(conn: sqlite3.Connection, meta: dict[str, str]) -> None:
+    """The tables of the current version, with `meta` (inside the caller's transaction)."""
+    for statement in TABLES:
+        conn.execute(statement)
+    rows = {**meta, "schemaVersion": str(SCHEMA_VERSION), "nextN": "1"}
+    conn.executemany("INSERT INTO meta VALUES (?, ?)", rows.items())
+
+
+def _v1_to_v2(conn: sqlite3.Connection) -> None:
+    conn.execute("ALTER TABLE objects ADD COLUMN n INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE objects ADD COLUMN ref INTEGER")
+    conn.execute(
+        "UPDATE objects SET n = numbered.k FROM (SELECT tid, id, row_number() OVER "
+        "(ORDER BY tid, id) AS k FROM objects) AS numbered "
+        "WHERE objects.tid = numbered.tid AND objects.id = numbered.id"
+    )
+    conn.execute("ALTER TABLE objects DROP COLUMN prev_run")
+    conn.execute("ALTER TABLE runs ADD COLUMN seen BLOB")
+    (count,) = conn.execute("SELECT count(*) FROM objects").fetchone()
+    conn.execute("INSERT OR REPLACE INTO meta VALUES ('nextN', ?)", (str(count + 1),))
+
+
+UPGRADES: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2}
+"""version -> the step to version + 1."""
+
+
+def upgrade(conn: sqlite3.Connection, found: int) -> None:
+    """Bring a file of version `found` to the current one (inside the caller's transaction)."""
+    for version in range(found, SCHEMA_VERSION):
+        UPGRADES[version](conn)
+    conn.execute("INSERT OR REPLACE INTO meta VALUES ('schemaVersion', ?)", (str(SCHEMA_VERSION),))
