@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shlex
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -102,3 +103,69 @@ def test_readme_install_names_the_distribution() -> None:
     assert name == "twg-mapper"  # `mapper` on PyPI is an unrelated project
     assert f"`{name}`" in README
     assert "pipx install" in README and "uv tool install" in README
+
+
+def _prose() -> str:
+    """The README without its code blocks (a `#` line in a block is no heading)."""
+    return re.sub(r"```.*?```", "", README, flags=re.S)
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces as '-'."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_readme_links_resolve_to_headings() -> None:
+    anchors = {_anchor(h) for h in re.findall(r"^#+ (.+)$", _prose(), flags=re.M)}
+    links = set(re.findall(r"\]\(#([^)]+)\)", README))
+    assert links and not links - anchors, sorted(links - anchors)
+
+
+def _command_fragments() -> list[str]:
+    """Every `mapper ...` the README names: inline, and lines of code blocks."""
+    fragments = re.findall(r"`(mapper [^`]+)`", _prose())
+    for _, text in BLOCKS:
+        for line in text.splitlines():
+            line = line.strip().removeprefix("$ ")
+            if re.match(r"mapper (--?\w|[a-z][\w-]*(\s|$))", line):
+                fragments.append(line)
+    return [f.split("#")[0] for f in fragments]
+
+
+def _options(command: Any) -> set[str]:
+    return {o for p in command.params for o in (*p.opts, *p.secondary_opts)} | {"--help", "-h"}
+
+
+def test_readme_names_only_commands_and_options_that_exist() -> None:
+    """`mapper state cursor --state FILE`, `mapper run --strict`: each command and option exists."""
+    import typer
+
+    root = typer.main.get_command(app)
+    wrong = []
+    for fragment in _command_fragments():
+        command, path, words = root, ["mapper"], fragment.split()[1:]
+        while words and hasattr(command, "commands"):
+            word = words.pop(0)
+            if word == "--allow-path" and words:
+                words.pop(0)
+            elif not word.startswith("-") and not word.isupper() and word not in ("...", "…"):
+                name = word.split("|")[0].replace("\\", "")
+                if name not in command.commands:
+                    wrong.append(f"{fragment}: no command {name!r}")
+                    break
+                command, path = command.commands[name], [*path, name]
+            elif not word.startswith("-"):
+                break
+        known = _options(command)
+        wrong += [f"{fragment}: {' '.join(path)} has no option {m[1]}" for w in words
+                  if (m := re.match(r"^\[?(--?[a-zA-Z][\w-]*)", w)) and m[1] not in known]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_readme_commands_table_lists_every_command() -> None:
+    import typer
+
+    table = _prose()[_prose().index("## Commands"):]
+    table = table[:table.index("\n\n", table.index("| command |"))]
+    named = set(re.findall(r"^\| `mapper ([a-z][\w-]*)", table, flags=re.M))
+    assert named == set(typer.main.get_command(app).commands), named
