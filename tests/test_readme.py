@@ -26,7 +26,8 @@ _CANDIDATES = [line.strip() for lang, text in BLOCKS if lang in ("sh", "")
                for line in text.splitlines()]
 _CANDIDATES += re.findall(r"`(mapper [^`]+)`", README)  # inline commands, e.g. the mappings table
 _CANDIDATES += [m.strip() for m in re.findall(r"\.venv/bin/(mapper [^`\n]+)", README)]
-_NEEDS_FILES = ("run", "test", "preview", "validate", "explain", "batch", "init", "eval")
+_NEEDS_FILES = ("run", "test", "preview", "validate", "explain", "batch", "init", "eval", "sync",
+                "index")
 
 
 def _is_complete(command: str) -> bool:
