@@ -170,3 +170,11 @@ def test_readme_commands_table_lists_every_command() -> None:
     table = table[:table.index("\n\n", table.index("| command |"))]
     named = set(re.findall(r"^\| `mapper ([a-z][\w-]*)", table, flags=re.M))
     assert named == set(typer.main.get_command(app).commands), named
+
+
+def test_readme_functions_table_names_every_custom_function() -> None:
+    from mapper.functions import CUSTOM_FUNCTIONS
+
+    section = README[README.index("### Custom functions"):README.index("### Validation")]
+    missing = [name for name in CUSTOM_FUNCTIONS if f"`{name}" not in section]
+    assert not missing, missing
