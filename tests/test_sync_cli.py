@@ -226,3 +226,20 @@ def test_an_output_folder_of_other_files_is_not_replaced(tmp_path: Path) -> None
     assert code == 4 and "mapper sync did not write" in err
     assert (tmp_path / "out" / "precious.txt").read_text() == "keep me"
     assert invoke("state", "ids", "--state", tmp_path / "s.db") == (0, "", "")  # nothing kept
+
+
+def test_parameters_are_given_with_param(tmp_path: Path) -> None:
+    """A missing parameter is a usage error before the state is made; --param gives it."""
+    from sync_support import MAPPING
+
+    (tmp_path / "m.yaml").write_text(
+        MAPPING.replace("name: sync-test\n", "name: sync-test\nparams: {site: {}}\n")
+        .replace("'https://example.test/d/'", "param('site'), '/d/'")
+    )
+    code, _, err = sync_cli(tmp_path, [doc("a")], "--connection-id", "c")
+    assert code == 2 and "--param site=VALUE" in err
+    assert not (tmp_path / "s.db").exists() and not (tmp_path / "out").exists()
+    code, _, err = sync_cli(tmp_path, [doc("a")], "--connection-id", "c", "--param", "site=https://x.test")
+    assert code == 0, err
+    [body] = [json.loads(x) for x in (tmp_path / "out" / "setObjects.jsonl").read_text().splitlines()]
+    assert body["objects"][0]["url"] == "https://x.test/d/a"

@@ -14,6 +14,7 @@ from mapper.cli.console import (
     EXIT_OK,
     EXIT_REJECTED,
     EXIT_USAGE,
+    ParamOpt,
     err,
     fail,
     out,
@@ -58,6 +59,7 @@ def sync(
     ] = [],  # noqa: B006
     records: Annotated[str | None, typer.Option("--records", help="Records selector.")] = None,
     lookup: Annotated[list[str], typer.Option(help="NAME=PATH for a `lookups:` table.")] = [],  # noqa: B006
+    param: ParamOpt = [],  # noqa: B006
     incremental: Annotated[
         bool, typer.Option(help="The inputs hold changes since the cursor only: never delete.")
     ] = False,
@@ -106,12 +108,14 @@ def sync(
 
     props = console.parse_pairs(prop, "--property")
     plan = console.compile_or_exit(mapping)
+    console.bind_params(plan, param)  # a missing or unknown parameter: exit 2 before the state
     request = SyncRequest(
         state=state, output=output, mode=mode, connection_id=connection_id, properties=props,
         set_associations=set_associations, incremental=incremental, partial=partial,
         allow_mass_delete=allow_mass_delete, max_delete_share=max_delete_share, strict=strict,
         policy=ErrorPolicy.FAIL_FAST if fail_fast else ErrorPolicy.SKIP_RECORD,
         max_errors=max_errors, lookups=console.parse_pairs(lookup, "--lookup"), records=records,
+        params=console.parse_pairs(param, "--param"),
         hash_exclude=HASH_EXCLUDED | frozenset(hash_exclude),
         engine=_engine(engine), scheduler=scheduler,
     )  # fmt: skip

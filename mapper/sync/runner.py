@@ -65,6 +65,7 @@ class SyncRequest:
     max_errors: int | None = None
     lookups: Mapping[str, str] = field(default_factory=dict)
     records: str | None = None  # a records selector overriding the mapping's `records:`
+    params: Mapping[str, str] = field(default_factory=dict)  # values of the mapping's `params:`
     hash_exclude: frozenset[str] = HASH_EXCLUDED
     engine: Engine = "local"  # "dask": the mapping runs on a cluster, the state in this process
     scheduler: str | None = None  # the Dask scheduler (engine "dask"); None: a LocalCluster
@@ -176,7 +177,8 @@ def _map(
     run_request = RunRequest(
         output=str(folder.staging / SET_OBJECTS_FILE), sink=stage,
         rejects=str(folder.staging / REJECTS_FILE), report=str(folder.staging / REPORT_FILE),
-        records=request.records, lookups=request.lookups, policy=request.policy,
+        records=request.records, lookups=request.lookups, params=request.params,
+        policy=request.policy,
         max_errors=request.max_errors, engine=request.engine, scheduler=request.scheduler,
     )  # fmt: skip
     result = run_files(plan, inputs, run_request, progress=progress)
