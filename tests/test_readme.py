@@ -41,7 +41,8 @@ def _is_complete(command: str) -> bool:
 COMMANDS = sorted({c for c in _CANDIDATES
                    if c.startswith("mapper ") and _is_complete(c)
                    and "--install-completion" not in c and "--help" not in c
-                   and "--watch" not in c})  # a watch runs until Ctrl-C: tests/test_watch.py
+                   and "--watch" not in c  # a watch runs until Ctrl-C: tests/test_watch.py
+                   and not c.startswith("mapper serve")})  # a server: tests/test_serve*.py
 
 
 def test_readme_has_examples() -> None:
