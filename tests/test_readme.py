@@ -179,3 +179,15 @@ def test_readme_functions_table_names_every_custom_function() -> None:
     section = README[README.index("### Custom functions"):README.index("### Validation")]
     missing = [name for name in CUSTOM_FUNCTIONS if f"`{name}" not in section]
     assert not missing, missing
+
+
+def test_readme_paths_of_the_repository_exist() -> None:
+    """`mappings/...`, `samples/...`, `benchmarks/...` named in a command or in backticks exist."""
+    words = {w.strip("`'\",;:()") for f in _command_fragments() for w in f.split()}
+    words |= set(re.findall(r"`((?:mappings|samples|benchmarks|docs|scripts|tests)/[^`\s]+)`", README))
+    paths = {w.split("=")[-1] for w in words
+             if re.match(r"(mappings|samples|benchmarks|docs|scripts|tests)/", w.split("=")[-1])}
+    missing = sorted(p for p in paths if not any(c in p for c in "*<…{")
+                     and not (ROOT / p.split("::")[0]).exists()
+                     and not p.startswith("benchmarks/.data/"))  # made by benchmarks.run
+    assert not missing, missing
