@@ -191,3 +191,28 @@ def test_readme_paths_of_the_repository_exist() -> None:
                      and not (ROOT / p.split("::")[0]).exists()
                      and not p.startswith("benchmarks/.data/"))  # made by benchmarks.run
     assert not missing, missing
+
+
+def _is_mapping_like(path: Path) -> bool:
+    """Not a `mapper serve` config (those have `routes:`), which `mapper validate` refuses."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return not (isinstance(document, dict) and "routes" in document)
+
+
+def test_the_ci_workflow_and_the_pre_commit_hook_select_only_files_validate_reads() -> None:
+    import fnmatch
+
+    find = re.search(r"\$\(find mappings (.*?)\)", README)
+    assert find, "the README's CI workflow lost its find command"
+    names = re.findall(r"! -name '?([^' ]+)'?", find[1])
+    paths = re.findall(r"! -path '([^']+)'", find[1])
+    selected = [p for p in ROOT.glob("mappings/**/*.yaml")
+                if not any(fnmatch.fnmatch(p.name, n) for n in names)
+                and not any(fnmatch.fnmatch(str(p.relative_to(ROOT)), q) for q in paths)]
+    hook = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())[0]
+    hooked = [p for p in ROOT.glob("mappings/**/*.y*ml")
+              if re.search(hook["files"], str(p.relative_to(ROOT)))
+              and not re.search(hook["exclude"], str(p.relative_to(ROOT)))]
+    assert selected and hooked
+    wrong = sorted({str(p.relative_to(ROOT)) for p in [*selected, *hooked] if not _is_mapping_like(p)})
+    assert not wrong, wrong
