@@ -352,3 +352,11 @@ def test_empty_groups_and_missing_containers_are_reported() -> None:
     acl = [{"accessControls": [{"principals": [{"type": "CONTAINER"}]}]}]
     checker.add(Entry("object", {"id": "m1", "atlassian:message": {}, "containerKey": key, "permissions": acl}, "t"))
     assert checker.finish().counts == {"access.empty-group": 1, "access.missing-container": 1}
+
+
+def test_index_of_a_missing_output_leaves_no_file(tmp_path: Path) -> None:
+    """`mapper index nothere -o graph.db`: exit 4, and neither the index nor a temporary."""
+    result = CliRunner().invoke(app, ["index", str(tmp_path / "nothere"), "-o", str(tmp_path / "graph.db")])
+    assert result.exit_code == 4, result.output
+    assert "access.no-output" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shlex
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -25,7 +26,8 @@ _CANDIDATES = [line.strip() for lang, text in BLOCKS if lang in ("sh", "")
                for line in text.splitlines()]
 _CANDIDATES += re.findall(r"`(mapper [^`]+)`", README)  # inline commands, e.g. the mappings table
 _CANDIDATES += [m.strip() for m in re.findall(r"\.venv/bin/(mapper [^`\n]+)", README)]
-_NEEDS_FILES = ("run", "test", "preview", "validate", "explain", "batch", "init", "eval")
+_NEEDS_FILES = ("run", "test", "preview", "validate", "explain", "batch", "init", "eval", "sync",
+                "index")
 
 
 def _is_complete(command: str) -> bool:
@@ -39,7 +41,8 @@ def _is_complete(command: str) -> bool:
 COMMANDS = sorted({c for c in _CANDIDATES
                    if c.startswith("mapper ") and _is_complete(c)
                    and "--install-completion" not in c and "--help" not in c
-                   and "--watch" not in c})  # a watch runs until Ctrl-C: tests/test_watch.py
+                   and "--watch" not in c  # a watch runs until Ctrl-C: tests/test_watch.py
+                   and not c.startswith("mapper serve")})  # a server: tests/test_serve*.py
 
 
 def test_readme_has_examples() -> None:
@@ -102,3 +105,114 @@ def test_readme_install_names_the_distribution() -> None:
     assert name == "twg-mapper"  # `mapper` on PyPI is an unrelated project
     assert f"`{name}`" in README
     assert "pipx install" in README and "uv tool install" in README
+
+
+def _prose() -> str:
+    """The README without its code blocks (a `#` line in a block is no heading)."""
+    return re.sub(r"```.*?```", "", README, flags=re.S)
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces as '-'."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_readme_links_resolve_to_headings() -> None:
+    anchors = {_anchor(h) for h in re.findall(r"^#+ (.+)$", _prose(), flags=re.M)}
+    links = set(re.findall(r"\]\(#([^)]+)\)", README))
+    assert links and not links - anchors, sorted(links - anchors)
+
+
+def _command_fragments() -> list[str]:
+    """Every `mapper ...` the README names: inline, and lines of code blocks."""
+    fragments = re.findall(r"`(mapper [^`]+)`", _prose())
+    for _, text in BLOCKS:
+        for line in text.splitlines():
+            line = line.strip().removeprefix("$ ")
+            if re.match(r"mapper (--?\w|[a-z][\w-]*(\s|$))", line):
+                fragments.append(line)
+    return [f.split("#")[0] for f in fragments]
+
+
+def _options(command: Any) -> set[str]:
+    return {o for p in command.params for o in (*p.opts, *p.secondary_opts)} | {"--help", "-h"}
+
+
+def test_readme_names_only_commands_and_options_that_exist() -> None:
+    """`mapper state cursor --state FILE`, `mapper run --strict`: each command and option exists."""
+    import typer
+
+    root = typer.main.get_command(app)
+    wrong = []
+    for fragment in _command_fragments():
+        command, path, words = root, ["mapper"], fragment.split()[1:]
+        while words and hasattr(command, "commands"):
+            word = words.pop(0)
+            if word == "--allow-path" and words:
+                words.pop(0)
+            elif not word.startswith("-") and not word.isupper() and word not in ("...", "…"):
+                name = word.split("|")[0].replace("\\", "")
+                if name not in command.commands:
+                    wrong.append(f"{fragment}: no command {name!r}")
+                    break
+                command, path = command.commands[name], [*path, name]
+            elif not word.startswith("-"):
+                break
+        known = _options(command)
+        wrong += [f"{fragment}: {' '.join(path)} has no option {m[1]}" for w in words
+                  if (m := re.match(r"^\[?(--?[a-zA-Z][\w-]*)", w)) and m[1] not in known]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_readme_commands_table_lists_every_command() -> None:
+    import typer
+
+    table = _prose()[_prose().index("## Commands"):]
+    table = table[:table.index("\n\n", table.index("| command |"))]
+    named = set(re.findall(r"^\| `mapper ([a-z][\w-]*)", table, flags=re.M))
+    assert named == set(typer.main.get_command(app).commands), named
+
+
+def test_readme_functions_table_names_every_custom_function() -> None:
+    from mapper.functions import CUSTOM_FUNCTIONS
+
+    section = README[README.index("### Custom functions"):README.index("### Validation")]
+    missing = [name for name in CUSTOM_FUNCTIONS if f"`{name}" not in section]
+    assert not missing, missing
+
+
+def test_readme_paths_of_the_repository_exist() -> None:
+    """`mappings/...`, `samples/...`, `benchmarks/...` named in a command or in backticks exist."""
+    words = {w.strip("`'\",;:()") for f in _command_fragments() for w in f.split()}
+    words |= set(re.findall(r"`((?:mappings|samples|benchmarks|docs|scripts|tests)/[^`\s]+)`", README))
+    paths = {w.split("=")[-1] for w in words
+             if re.match(r"(mappings|samples|benchmarks|docs|scripts|tests)/", w.split("=")[-1])}
+    missing = sorted(p for p in paths if not any(c in p for c in "*<…{")
+                     and not (ROOT / p.split("::")[0]).exists()
+                     and not p.startswith("benchmarks/.data/"))  # made by benchmarks.run
+    assert not missing, missing
+
+
+def _is_mapping_like(path: Path) -> bool:
+    """Not a `mapper serve` config (those have `routes:`), which `mapper validate` refuses."""
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return not (isinstance(document, dict) and "routes" in document)
+
+
+def test_the_ci_workflow_and_the_pre_commit_hook_select_only_files_validate_reads() -> None:
+    import fnmatch
+
+    find = re.search(r"\$\(find mappings (.*?)\)", README)
+    assert find, "the README's CI workflow lost its find command"
+    names = re.findall(r"! -name '?([^' ]+)'?", find[1])
+    paths = re.findall(r"! -path '([^']+)'", find[1])
+    selected = [p for p in ROOT.glob("mappings/**/*.yaml")
+                if not any(fnmatch.fnmatch(p.name, n) for n in names)
+                and not any(fnmatch.fnmatch(str(p.relative_to(ROOT)), q) for q in paths)]
+    hook = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())[0]
+    hooked = [p for p in ROOT.glob("mappings/**/*.y*ml")
+              if re.search(hook["files"], str(p.relative_to(ROOT)))
+              and not re.search(hook["exclude"], str(p.relative_to(ROOT)))]
+    assert selected and hooked
+    wrong = sorted({str(p.relative_to(ROOT)) for p in [*selected, *hooked] if not _is_mapping_like(p)})
+    assert not wrong, wrong

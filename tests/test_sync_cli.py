@@ -239,3 +239,20 @@ def test_param_on_the_command_line(tmp_path: Path) -> None:
     assert code == 0 and "records: 2 in = 1 mapped + 0 rejected + 1 filtered ✓" in err
     code, _, err = sync_cli(tmp_path, records, "--param", "sinse=1")
     assert code == 2 and "did you mean" in err.lower()
+
+
+def test_parameters_are_given_with_param(tmp_path: Path) -> None:
+    """A missing parameter is a usage error before the state is made; --param gives it."""
+    from sync_support import MAPPING
+
+    (tmp_path / "m.yaml").write_text(
+        MAPPING.replace("name: sync-test\n", "name: sync-test\nparams: {site: {}}\n")
+        .replace("'https://example.test/d/'", "param('site'), '/d/'")
+    )
+    code, _, err = sync_cli(tmp_path, [doc("a")], "--connection-id", "c")
+    assert code == 2 and "--param site=VALUE" in err
+    assert not (tmp_path / "s.db").exists() and not (tmp_path / "out").exists()
+    code, _, err = sync_cli(tmp_path, [doc("a")], "--connection-id", "c", "--param", "site=https://x.test")
+    assert code == 0, err
+    [body] = [json.loads(x) for x in (tmp_path / "out" / "setObjects.jsonl").read_text().splitlines()]
+    assert body["objects"][0]["url"] == "https://x.test/d/a"

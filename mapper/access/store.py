@@ -100,6 +100,10 @@ def build_index(
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise OutputError([Diagnostic("access.index-failed", f"{path}: {err}")]) from err
+    except BaseException:  # an output that is missing or unreadable, Ctrl-C: no temporary left
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
     return IndexStats(str(target), *counts, findings=checker.finish())
 
 

@@ -112,6 +112,11 @@ def sync(
 
     props = console.parse_pairs(prop, "--property")
     plan = console.compile_or_exit(mapping)
+    # a missing or unknown parameter: exit 2 before the state (`since` is the sync's to fill)
+    fills_since = any(p.name == "since" for p in plan.params)
+    given = {pair.partition("=")[0] for pair in param}
+    filled = [*param, "since=0"] if fills_since and "since" not in given else param
+    console.bind_params(plan, filled)
     request = SyncRequest(
         state=state, output=output, mode=mode, connection_id=connection_id, properties=props,
         set_associations=set_associations, incremental=incremental, partial=partial,
