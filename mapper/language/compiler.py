@@ -16,10 +16,10 @@ from typing import Any
 from mapper.errors import Diagnostic, Loc
 from mapper.functions import MapperFunctions
 from mapper.language import checks
+from mapper.language.assembly import LoadedMapping, load_mapping
 from mapper.language.constants import constant_problems
 from mapper.language.expressions import Ctx, FastPaths, compile_expr
 from mapper.language.limits import MAX_RULES
-from mapper.language.loader import LoadedMapping, SourceMap, load_mapping
 from mapper.language.plan import (
     CompiledExpr,
     EachStep,
@@ -29,6 +29,7 @@ from mapper.language.plan import (
     Plan,
     ValueNode,
 )
+from mapper.language.sourcemap import SourceMap
 from mapper.language.spec import IdentitySpec, ParamSpec
 from mapper.language.values import compile_object
 from mapper.model import OBJECT_TYPES

@@ -19,6 +19,7 @@ from mapper.errors import Diagnostic, Loc, SourceSpan
 from mapper.functions import MapperFunctions
 from mapper.jpcompile import compile_ast
 from mapper.language import checks
+from mapper.language.assembly import LoadedMapping
 from mapper.language.limits import (
     MAX_EXPRESSION_CHARS,
     MAX_EXPRESSION_DEPTH,
@@ -30,9 +31,9 @@ from mapper.language.limits import (
     too_many_nodes,
     tree_size,
 )
-from mapper.language.loader import LoadedMapping, SourceMap
 from mapper.language.macros import expand_macros
 from mapper.language.plan import CompiledExpr, Evaluator, ValueNode
+from mapper.language.sourcemap import SourceMap
 
 FORGIVEN = (JMESPathTypeError,)
 """Errors of the left side of `a || b` that make `b` the default (README: `||` after errors)."""

@@ -13,8 +13,8 @@ from typing import Any
 from mapper.errors import Diagnostic, Loc
 from mapper.language import checks
 from mapper.language.expressions import Ctx, compile_expr
-from mapper.language.loader import SourceMap
 from mapper.language.plan import NodeKind, ValueNode
+from mapper.language.sourcemap import SourceMap
 from mapper.language.spec import CoalesceField, ConstField, ExprField, UseField
 
 
