@@ -15,7 +15,6 @@ from typing import Any
 
 from mapper.errors import Diagnostic, Loc
 from mapper.functions import MapperFunctions
-from mapper.language import checks
 from mapper.language.assembly import LoadedMapping, load_mapping
 from mapper.language.constants import constant_problems
 from mapper.language.expressions import Ctx, FastPaths, compile_expr
@@ -29,12 +28,14 @@ from mapper.language.plan import (
     Plan,
     ValueNode,
 )
+from mapper.language.rule_checks import check_identity_rule, check_rule, required_keys
 from mapper.language.sourcemap import SourceMap
 from mapper.language.spec import IdentitySpec, ParamSpec
 from mapper.language.values import compile_object
 from mapper.model import OBJECT_TYPES
 from mapper.model.identity import GROUP, IDENTITY_KINDS, USER, required_names
 from mapper.model.introspect import required_keys_at
+from mapper.paths import projection_base
 
 AUTO_DEFAULTS: dict[str, Any] = {"schemaVersion": "1.0"}  # project decision §8.2
 
@@ -168,12 +169,12 @@ def _compile_rule(ctx: Ctx, index: int) -> ObjectRule | None:
     spec = ctx.mapping.spec.objects[index]
     smap = ctx.mapping.smap
     loc: Loc = ("objects", index)
-    found = list(checks.check_rule(spec.type, spec.fields, set(ctx.mapping.spec.defaults)))
+    found = list(check_rule(spec.type, spec.fields, set(ctx.mapping.spec.defaults)))
     ctx.diags.extend(smap.locate(d.within(*loc), prefer_key=True) for d in found)
     fields = dict(spec.fields)
     for key, value in ctx.mapping.spec.defaults.items():
         fields.setdefault(key, value)
-    required = checks.required_keys(spec.type)
+    required = required_keys(spec.type)
     node = compile_object(ctx, fields, (*loc, "fields"), smap, required, defaults_from=spec.fields)
     each = _compile_each(ctx, spec.each, (*loc, "each"), smap)
     where = _optional_expr(ctx, spec.where, (*loc, "where"), smap)
@@ -205,7 +206,7 @@ def _compile_identity(ctx: Ctx, kind: str, index: int, spec: IdentitySpec) -> Ob
     `group`), evaluated like an object rule and validated by `model.identity`."""
     smap = ctx.mapping.smap
     loc: Loc = (IDENTITY_KINDS[kind].rules_key, index)
-    found = checks.check_identity_rule(kind, spec.fields)
+    found = check_identity_rule(kind, spec.fields)
     ctx.diags.extend(smap.locate(d.within(*loc), prefer_key=True) for d in found)
     required = required_names(kind)
     node = compile_object(ctx, dict(spec.fields), (*loc, "fields"), smap, required)
@@ -247,4 +248,4 @@ def _compile_each(ctx: Ctx, text: str | None, loc: Loc, smap: SourceMap) -> Each
     expr = _optional_expr(ctx, text, loc, smap)
     if expr is None:
         return None
-    return EachStep(expr, checks.projection_base(expr.ast))
+    return EachStep(expr, projection_base(expr.ast))

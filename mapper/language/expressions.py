@@ -18,8 +18,13 @@ from jmespath.exceptions import JMESPathError, JMESPathTypeError, ParseError
 from mapper.errors import Diagnostic, Loc, SourceSpan
 from mapper.functions import MapperFunctions
 from mapper.jpcompile import compile_ast
-from mapper.language import checks
 from mapper.language.assembly import LoadedMapping
+from mapper.language.expression_checks import (
+    check_expression,
+    check_params,
+    literal_hint,
+    value_path,
+)
 from mapper.language.limits import (
     MAX_EXPRESSION_CHARS,
     MAX_EXPRESSION_DEPTH,
@@ -116,11 +121,11 @@ def compile_expr(ctx: Ctx, text: str, loc: Loc, smap: SourceMap) -> CompiledExpr
         ctx.diags.append(too_many_nodes(loc, span, nodes, ctx.nodes))
         return None
     try:
-        found = list(checks.check_expression(text, parsed.parsed, ctx.lookup_names))
+        found = list(check_expression(text, parsed.parsed, ctx.lookup_names))
         if ctx.param_names is not None:
-            found += checks.check_params(text, parsed.parsed, ctx.param_names)
+            found += check_params(text, parsed.parsed, ctx.param_names)
         evaluate = _evaluator(parsed, ctx.functions)
-        path = checks.value_path(parsed.parsed)
+        path = value_path(parsed.parsed)
     except RecursionError:  # the depth limit keeps this out of reach; never a traceback
         ctx.diags.append(too_deep(text, loc, span, depth))
         return None
@@ -143,7 +148,7 @@ def _syntax_diag(err: ParseError, text: str, loc: Loc, span: SourceSpan | None) 
         span=span,
         expr=text,
         expr_col=min(col, len(text)) if col is not None else None,
-        hint=checks.literal_hint(text, err.token_value),
+        hint=literal_hint(text, err.token_value),
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mapper.errors import Diagnostic, Loc, SourceSpan
-from mapper.language.checks import suggest_name
+from mapper.language.expression_checks import suggest_name
 from mapper.language.limits import MAX_EXPRESSION_CHARS, TooLong
 from mapper.language.spec import ExprField
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from mapper.errors import Diagnostic, Loc
-from mapper.language import checks
+from mapper.language.expression_checks import suggest_name
 from mapper.language.expressions import Ctx, compile_expr
 from mapper.language.plan import NodeKind, ValueNode
 from mapper.language.sourcemap import SourceMap
@@ -106,7 +106,7 @@ def _use(ctx: Ctx, name: str, loc: Loc, smap: SourceMap) -> ValueNode:
                     "spec.unknown-define",
                     f"no `define:` entry named {name!r}",
                     loc=loc,
-                    hint=checks.suggest_name(name, defines),
+                    hint=suggest_name(name, defines),
                 )
             )
         )
