@@ -13,6 +13,13 @@ from typing import Any
 
 from mapper.errors import Diagnostic, suggest
 from mapper.functions import FUNCTION_NAMES, arity
+from mapper.language.calls import (
+    always_fails,
+    argument_column,
+    call_column,
+    fix_hint,
+    mask_strings,
+)
 from mapper.language.lints import lint_expression
 from mapper.paths import plain_path
 
@@ -136,6 +143,29 @@ def check_literal_lookalike(text: str, ast: Mapping[str, Any]) -> Iterator[Diagn
         )
 
 
+def check_constant_arguments(text: str, ast: Mapping[str, Any]) -> Iterator[Diagnostic]:
+    """A constant regex pattern or `format` template that is invalid: the call fails for every
+    record that reaches it (`regex_extract(name, '(')`), so it is a compile-time error, with
+    the caret on the argument."""
+    masked, seen = mask_strings(text), dict[str, int]()
+    for call in iter_function_calls(ast):  # in text order, as the columns are found
+        name = str(call["value"])
+        occurrence = seen[name] = seen.get(name, -1) + 1
+        failure = always_fails(name, list(call.get("children", ())))
+        if failure is None:
+            continue
+        index, reason = failure
+        at = call_column(masked, name, occurrence)
+        what = "pattern" if name.startswith("regex_") else "template"
+        yield Diagnostic(
+            "expr.invalid-argument",
+            f"the {what} given to {name}() is invalid, so the call fails at run time ({reason})",
+            expr=text,
+            expr_col=argument_column(masked, at, index) if at is not None else None,
+            hint=fix_hint(name),
+        )
+
+
 def check_expression(
     text: str, ast: Mapping[str, Any], lookup_names: frozenset[str]
 ) -> Iterator[Diagnostic]:
@@ -143,6 +173,7 @@ def check_expression(
     yield from check_functions(text, ast)
     yield from check_lookups(text, ast, lookup_names)
     yield from check_literal_lookalike(text, ast)
+    yield from check_constant_arguments(text, ast)
     yield from lint_expression(text, ast)
 
 
