@@ -1,15 +1,16 @@
 """Language stage, check step: function calls whose constant arguments fail, and where they are.
 
 A call with a constant regex pattern or `format` template that is invalid fails whatever the
-record holds. `always_fails` decides it (shared by the `expr.invalid-argument` check and the
-`expr.or-not-recovered` lint, so the two agree); the columns place the caret on the call or on
-the argument inside the expression text.
+record holds. `failing_calls` finds them (shared by the `expr.invalid-argument` check and the
+`expr.or-not-recovered` lint, so the two agree), with the columns of the call and of the
+argument inside the expression text for the caret.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from mapper.errors import EvalError
@@ -83,3 +84,30 @@ def fix_hint(name: str) -> str:
     if name.startswith("regex_"):
         return "fix the pattern"
     return "fix the template (`{{` and `}}` are literal braces; one argument per `{}`)"
+
+
+@dataclass(frozen=True, slots=True)
+class FailingCall:
+    """A call whose constant argument always fails, and where it is written."""
+
+    node: Mapping[str, Any]
+    name: str
+    call_col: int | None
+    argument_col: int | None
+    reason: str
+
+
+def failing_calls(text: str, calls: Iterable[Mapping[str, Any]]) -> Iterator[FailingCall]:
+    """The calls among `calls` (all of the expression's, in text order, as the columns are
+    counted) whose constant regex pattern or format template always fails."""
+    masked, seen = mask_strings(text), dict[str, int]()
+    for call in calls:
+        name = str(call["value"])
+        occurrence = seen[name] = seen.get(name, -1) + 1
+        failure = always_fails(name, list(call.get("children", ())))
+        if failure is None:
+            continue
+        at = call_column(masked, name, occurrence)
+        index, reason = failure
+        column = argument_column(masked, at, index) if at is not None else None
+        yield FailingCall(call, name, at, column, reason)

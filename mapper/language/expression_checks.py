@@ -13,13 +13,7 @@ from typing import Any
 
 from mapper.errors import Diagnostic, suggest
 from mapper.functions import FUNCTION_NAMES, arity
-from mapper.language.calls import (
-    always_fails,
-    argument_column,
-    call_column,
-    fix_hint,
-    mask_strings,
-)
+from mapper.language.calls import failing_calls, fix_hint
 from mapper.language.lints import lint_expression
 from mapper.paths import plain_path
 
@@ -147,22 +141,15 @@ def check_constant_arguments(text: str, ast: Mapping[str, Any]) -> Iterator[Diag
     """A constant regex pattern or `format` template that is invalid: the call fails for every
     record that reaches it (`regex_extract(name, '(')`), so it is a compile-time error, with
     the caret on the argument."""
-    masked, seen = mask_strings(text), dict[str, int]()
-    for call in iter_function_calls(ast):  # in text order, as the columns are found
-        name = str(call["value"])
-        occurrence = seen[name] = seen.get(name, -1) + 1
-        failure = always_fails(name, list(call.get("children", ())))
-        if failure is None:
-            continue
-        index, reason = failure
-        at = call_column(masked, name, occurrence)
-        what = "pattern" if name.startswith("regex_") else "template"
+    for found in failing_calls(text, iter_function_calls(ast)):
+        what = "pattern" if found.name.startswith("regex_") else "template"
         yield Diagnostic(
             "expr.invalid-argument",
-            f"the {what} given to {name}() is invalid, so the call fails at run time ({reason})",
+            f"the {what} given to {found.name}() is invalid, so the call fails at run time "
+            f"({found.reason})",
             expr=text,
-            expr_col=argument_column(masked, at, index) if at is not None else None,
-            hint=fix_hint(name),
+            expr_col=found.argument_col,
+            hint=fix_hint(found.name),
         )
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from mapper.errors import Diagnostic
-from mapper.language.calls import always_fails, call_column, fix_hint, mask_strings
+from mapper.language.calls import failing_calls, fix_hint, mask_strings
 
 _ALL_CAPS = re.compile(r"[A-Z][A-Z0-9_]*")
 _NOT_PATH = re.compile(r"!\s*([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*|\[\d+\])+)")
@@ -214,26 +214,20 @@ def lint_or_not_recovered(text: str, ast: Mapping[str, Any]) -> Iterator[Diagnos
     pattern or template that always fails. `||` recovers from type errors only, not from such
     function errors (`function.regex-invalid`, `function.format-invalid`), so the default after
     it is never used: the field fails for every record that reaches the call."""
-    masked, seen = mask_strings(text), dict[str, int]()
     calls = [n for n in _walk(ast) if n.get("type") == "function_expression"]
     left_sides = [n["children"][0] for n in _walk(ast) if n.get("type") == "or_expression"]
     under_or = {id(c) for side in left_sides for c in _walk(side)}
-    for call in calls:  # in text order, as the columns are found
-        name = str(call["value"])
-        occurrence = seen[name] = seen.get(name, -1) + 1
-        failure = always_fails(name, call["children"]) if id(call) in under_or else None
-        if failure is None:
+    for found in failing_calls(text, calls):
+        if id(found.node) not in under_or:
             continue
-        reason = failure[1]
-        col = call_column(masked, name, occurrence) or 0
         yield Diagnostic(
             "expr.or-not-recovered",
-            f"{name}() always fails here ({reason}); `||` recovers from type errors only, "
-            "so the default after it is never used",
+            f"{found.name}() always fails here ({found.reason}); `||` recovers from type errors "
+            "only, so the default after it is never used",
             expr=text,
-            expr_col=col,
+            expr_col=found.call_col or 0,
             severity="warning",
-            hint=fix_hint(name),
+            hint=fix_hint(found.name),
         )
 
 
