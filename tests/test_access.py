@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from mapper.access import graph
+from mapper.access import answers, graph, reads
 from mapper.access.checks import PrincipalChecker
 from mapper.access.outputs import Entry, iter_entries
 from mapper.access.store import build_index, open_index
@@ -124,7 +124,7 @@ def test_who_can_see_and_can_see_agree_with_the_rule(tmp_path_factory: Any, worl
     db = open_index(path)
     everyone = [*USER_IDS, "ghost", "stranger"]  # sent users, and ids that were never sent
     for (type_name, object_id), obj in world["objects"].items():
-        [ref] = graph.find_objects(db, object_id, type_name)
+        [ref] = reads.find_objects(db, object_id, type_name)
         audience = graph.audience(db, ref)
         for user in everyone:
             expected = sees(user, obj, world)
@@ -186,7 +186,7 @@ def _member(name: str) -> dict[str, str]:
 def test_access_case(case: dict[str, Any], tmp_path: Path) -> None:
     db = open_index(index_of(case, tmp_path))
     expect = case["expect"]
-    [ref] = graph.find_objects(db, case["ask"], None)
+    [ref] = reads.find_objects(db, case["ask"], None)
     audience = graph.audience(db, ref)
     assert sorted(audience.users) == sorted(expect.get("users", [])), audience
     assert audience.open == expect.get("open")
@@ -198,7 +198,7 @@ def test_access_case(case: dict[str, Any], tmp_path: Path) -> None:
         assert reason in " ".join(r or "" for r in graph.decide(db, ref, user).reasons)
 
 
-def _nested_problems(audience: graph.Audience) -> list[str]:
+def _nested_problems(audience: answers.Audience) -> list[str]:
     found = []
     for control in audience.controls:
         for grant in control.grants:

@@ -293,9 +293,9 @@ def test_run_diagnostics_text_closes_with_the_count(tmp_path: Path) -> None:
 def test_run_diagnostics_count_the_rejected_records_not_listed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mapper.cli import run
+    from mapper.cli import outcome
 
-    monkeypatch.setattr(run, "KEPT_REJECTS", 1)
+    monkeypatch.setattr(outcome, "KEPT_REJECTS", 1)
     report = tmp_path / "d.json"
     _run(tmp_path, REPO, _inputs(tmp_path, bad=3, good=5), "-q", "--diagnostics-file", report)
     doc = json.loads(report.read_text(encoding="utf-8"))

@@ -262,7 +262,7 @@ def test_a_mapping_that_is_no_regular_file_is_never_cached(tmp_path: Path) -> No
     store = PlanCache(tmp_path / "cache")
     assert store.lookup(str(fifo), ()) is None  # returns at once: the FIFO is not opened
     with store.recording():
-        from mapper.language.loader import READS
+        from mapper.language.mapfiles import READS
 
         reads = READS.get()
         assert reads is not None

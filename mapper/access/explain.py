@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
-from mapper.access.graph import Audience, Control, Decision, Grant, ObjectRef
+from mapper.access.answers import Audience, Control, Decision, Grant, ObjectRef
 
 RULE = (
     "a user sees the object when every access control grants them (AND); an access control "

@@ -3,7 +3,8 @@
 `audience(db, obj)` explains an object's permissions: per access control (all must grant:
 AND) the principals (any grants: OR), the users each reaches (a group's members, a container's
 own audience, recursively), and the users in every access control: the audience. `decide`
-answers for one user, `visible_to` streams every object a user can see.
+answers for one user, `visible_to` streams every object a user can see. The answers are the
+types of `answers.py`, read from the index through `reads.py`.
 
 Only users and groups sent with setUsers / setGroups count: a USER or GROUP principal whose id
 is no sent externalId reaches nobody, as in Teamwork Graph. A container missing from the index
@@ -19,139 +20,15 @@ from dataclasses import dataclass, field
 
 from mapper.access.acl import (
     CONTAINER,
-    EVERYONE,
     GROUP,
     MUST_HAVE_VIEWED,
     OPEN,
     USER,
     WORDS,
-    WORKSPACE,
     Principal,
 )
-
-MAX_DEPTH = 50  # container chains longer than this are reported as a loop
-_OPEN_RANK = {WORKSPACE: 1, EVERYONE: 2}
-
-
-@dataclass(frozen=True, slots=True)
-class ObjectRef:
-    """An indexed object: its row id, type, id, name and container key."""
-
-    oid: int
-    type: str
-    id: str
-    name: str | None
-    container: tuple[str, str] | None
-
-    def __str__(self) -> str:
-        return f"{self.type} {self.id}"
-
-
-@dataclass(frozen=True, slots=True)
-class Grant:
-    """One principal of one access control, explained."""
-
-    principal: Principal
-    words: str
-    users: frozenset[str] = frozenset()
-    open: str | None = None  # EVERYONE / ATLASSIAN_WORKSPACE: anyone of that reach
-    problem: str | None = None
-    container: Audience | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Control:
-    """One access control: its grants (OR) and the users any of them reaches."""
-
-    index: int
-    grants: tuple[Grant, ...]
-
-    @property
-    def open(self) -> str | None:
-        """The widest open reach of its grants (EVERYONE over ATLASSIAN_WORKSPACE), if any."""
-        reaches = [g.open for g in self.grants if g.open]
-        return max(reaches, key=_OPEN_RANK.__getitem__) if reaches else None
-
-    @property
-    def users(self) -> frozenset[str]:
-        """Every named user any grant reaches."""
-        return frozenset().union(*(g.users for g in self.grants))
-
-
-@dataclass(frozen=True, slots=True)
-class Audience:
-    """Who can see an object and why."""
-
-    obj: ObjectRef
-    controls: tuple[Control, ...]
-    problems: tuple[str, ...] = ()
-
-    @property
-    def open(self) -> str | None:
-        """EVERYONE / ATLASSIAN_WORKSPACE when every access control is open (narrowest wins)."""
-        reaches = [c.open for c in self.controls]
-        if not reaches or any(r is None for r in reaches):
-            return None
-        return min(reaches, key=lambda r: _OPEN_RANK[r or WORKSPACE])
-
-    @property
-    def users(self) -> frozenset[str]:
-        """The named users in every access control (open controls let everyone through)."""
-        result: frozenset[str] | None = None
-        for control in self.controls:
-            if control.open:
-                continue
-            result = control.users if result is None else result & control.users
-        return result or frozenset()
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """Whether one user can see one object, and the grant of each access control."""
-
-    obj: ObjectRef
-    user: str
-    reasons: tuple[str | None, ...]  # per access control: what grants it, None = nothing
-    is_user: bool = True  # the user was sent with setUsers (else only open grants reach them)
-
-    @property
-    def allowed(self) -> bool:
-        """Every access control grants the user (AND)."""
-        return bool(self.reasons) and all(r is not None for r in self.reasons)
-
-
-def find_objects(db: sqlite3.Connection, object_id: str, type_name: str | None) -> list[ObjectRef]:
-    """The indexed objects with this id (of this type, when given)."""
-    sql = "SELECT oid, type, id, name, ctype, cid FROM objects WHERE id = ?"
-    args: tuple[str, ...] = (object_id,)
-    if type_name:
-        sql, args = sql + " AND type = ?", (object_id, type_name)
-    return [_ref(row) for row in db.execute(sql, args)]
-
-
-def _ref(row: tuple[object, ...]) -> ObjectRef:
-    oid, type_name, object_id, name, ctype, cid = row
-    container = (str(ctype), str(cid)) if ctype is not None else None
-    return ObjectRef(int(oid), str(type_name), str(object_id), name, container)  # type: ignore[call-overload, arg-type]
-
-
-def _controls(db: sqlite3.Connection, oid: int) -> list[list[Principal]]:
-    controls: dict[int, list[Principal]] = {}
-    for ac, ptype, pid in db.execute(
-        "SELECT ac, ptype, pid FROM acl WHERE oid = ? ORDER BY rowid", (oid,)
-    ):
-        controls.setdefault(ac, []).append(Principal(ptype, pid))
-    return [controls[k] for k in sorted(controls)]
-
-
-def _container(db: sqlite3.Connection, obj: ObjectRef) -> ObjectRef | None:
-    if obj.container is None:
-        return None
-    row = db.execute(
-        "SELECT oid, type, id, name, ctype, cid FROM objects WHERE type = ? AND id = ?",
-        obj.container,
-    ).fetchone()
-    return _ref(row) if row else None
+from mapper.access.answers import Audience, Control, Decision, Grant, ObjectRef
+from mapper.access.reads import MAX_DEPTH, container_of, controls_of, groups_of, ref_of
 
 
 @dataclass
@@ -206,7 +83,7 @@ def _audience(walk: _Walk, obj: ObjectRef, chain: tuple[int, ...]) -> Audience:
     if obj.oid in walk.audiences:
         return walk.audiences[obj.oid]
     cuts = walk.cuts
-    controls = _controls(walk.db, obj.oid)
+    controls = controls_of(walk.db, obj.oid)
     problems = [] if controls else ["the object has no access controls: nobody can see it"]
     grants: dict[Principal, Grant] = {}  # a principal written twice is explained once
     inner = (*chain, obj.oid)
@@ -252,7 +129,7 @@ def _container_grant(
     if obj.container is None:
         return Grant(principal, WORDS[CONTAINER], problem="the object has no containerKey")
     where = f"{obj.container[0]} {obj.container[1]}"
-    container = _container(walk.db, obj)
+    container = container_of(walk.db, obj)
     if container is None:
         problem = f"the container {where} is not in the outputs: reported, not guessed"
         return Grant(principal, f"everyone who can see {where}", problem=problem)
@@ -282,7 +159,7 @@ class _Decider:
         self.user = user
         self.walk = _Walk(db)
         self.is_user = self.walk.is_user(user)
-        self.groups = _groups_of(db, user) if self.is_user else frozenset()
+        self.groups = groups_of(db, user) if self.is_user else frozenset()
         self.cache: dict[int, Decision] = {}
         self.container_reason: dict[int, str | None] = {}
         self.cuts = 0  # container loops cut so far
@@ -295,7 +172,7 @@ class _Decider:
         self.container_reason.pop(obj.oid, None)
         reasons = tuple(
             self._reason(obj, control, (*chain, obj.oid))
-            for control in _controls(self.db, obj.oid)
+            for control in controls_of(self.db, obj.oid)
         )
         self.container_reason.pop(obj.oid, None)
         found = Decision(obj, self.user, reasons, self.is_user)
@@ -327,7 +204,7 @@ class _Decider:
         return None
 
     def _container_reason(self, obj: ObjectRef, chain: tuple[int, ...]) -> str | None:
-        container = _container(self.db, obj)
+        container = container_of(self.db, obj)
         if container is None:
             return None
         if container.oid in chain or len(chain) > MAX_DEPTH:
@@ -336,20 +213,6 @@ class _Decider:
         if self.decision(container, chain).allowed:
             return f"CONTAINER: can see {container}"
         return None
-
-
-def _groups_of(db: sqlite3.Connection, user: str) -> frozenset[str]:
-    """The sent groups the user is in, directly or through nested groups."""
-    direct = "SELECT gid FROM members WHERE mid = ? AND mtype != 'GROUP'"
-    nested = "SELECT gid FROM members WHERE mid = ? AND mtype = 'GROUP'"
-    found = {gid for (gid,) in db.execute(direct, (user,))}
-    todo = deque(found)
-    while todo:
-        for (gid,) in db.execute(nested, (todo.popleft(),)):
-            if gid not in found:
-                found.add(gid)
-                todo.append(gid)
-    return frozenset(found)
 
 
 def visible_to(db: sqlite3.Connection, user: str) -> Iterator[Decision]:
@@ -382,7 +245,7 @@ def _candidates(db: sqlite3.Connection, decider: _Decider) -> Iterator[ObjectRef
             f"JOIN objects o ON o.oid = a.oid WHERE a.ptype = ? AND {cond}"
         )
         for row in db.execute(sql, args):
-            yield _ref(row)
+            yield ref_of(row)
 
 
 def _inside(
@@ -395,7 +258,7 @@ def _inside(
             (parent.type, parent.id),
         ).fetchall()
         for row in rows:
-            obj = _ref(row)
+            obj = ref_of(row)
             if obj.oid in done:
                 continue
             found = decider.decision(obj)

@@ -20,7 +20,8 @@ from pydantic import Field
 
 from mapper.errors import Diagnostic, SourceSpan
 from mapper.io.inputs import expand_inputs
-from mapper.language.loader import parse_yaml, read_mapping_file
+from mapper.language.loader import parse_yaml
+from mapper.language.mapfiles import read_mapping_file
 from mapper.language.shapes import Shape, list_at, valid_items, validate_shape
 
 CASE_SUFFIX = ".cases.yaml"

@@ -103,9 +103,10 @@ def who_can_see(
     Example: `mapper who-can-see C05ENGPLT-1714564800.000200 -i graph.db`
     """
     from mapper.access import explain, graph
+    from mapper.access.reads import find_objects
 
     db = _open(db_path)
-    found = graph.find_objects(db, object_id, type_name)
+    found = find_objects(db, object_id, type_name)
     if not found:
         fail(EXIT_MAPPING, message=f"no object {object_id!r} in {db_path}")
     if len(found) > 1:

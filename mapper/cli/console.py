@@ -119,7 +119,7 @@ def compile_or_exit(
 
 def unreadable(diags: list[Diagnostic], mapping: Path) -> bool:
     """True when the mapping file itself could not be read (missing, a folder, no access)."""
-    from mapper.language.loader import UNREADABLE
+    from mapper.language.mapfiles import UNREADABLE
 
     return any(
         d.code == UNREADABLE and d.span is not None and d.span.path == str(mapping) for d in diags

@@ -71,7 +71,8 @@ def validate(
 
 
 def _is_library(path: Path) -> bool:
-    from mapper.language.loader import parse_yaml, read_mapping_file
+    from mapper.language.loader import parse_yaml
+    from mapper.language.mapfiles import read_mapping_file
 
     text, _ = read_mapping_file(path)
     data, _smap, _diags = parse_yaml(text or "", str(path))

@@ -13,9 +13,11 @@ from pathlib import Path
 from mapper.connector.spec import CAPABILITY_KEYS, ConnectorSpec, MappingRef
 from mapper.errors import Diagnostic, SourceSpan, suggest
 from mapper.language.compiler import compile_mapping_file
-from mapper.language.loader import SourceMap, parse_yaml, read_mapping_file
+from mapper.language.loader import parse_yaml
+from mapper.language.mapfiles import read_mapping_file
 from mapper.language.plan import Plan
 from mapper.language.shapes import validate_shape
+from mapper.language.sourcemap import SourceMap
 
 CONNECTOR_NAMES = ("connector.yaml", "connector.yml")
 _KINDS = {"literal_error": "invalid-value", "string_pattern_mismatch": "invalid-value"}

@@ -17,7 +17,7 @@ from mapper.language.plan import Plan
 
 if TYPE_CHECKING:
     from mapper.engine.cache import PlanStore
-    from mapper.language.loader import LoadedMapping
+    from mapper.language.assembly import LoadedMapping
 
 
 def compile_path(
@@ -54,7 +54,7 @@ def compile_path(
 def _compile_path(
     path: str | Path, allow: tuple[Path, ...]
 ) -> tuple[Plan | None, list[Diagnostic]]:
-    from mapper.language.loader import load_mapping
+    from mapper.language.assembly import load_mapping
 
     return _compiled(*load_mapping(path, allow=allow))
 
@@ -63,7 +63,7 @@ def compile_text(
     text: str, path: str = "<mapping>", *, base: Path | None = None
 ) -> tuple[Plan | None, list[Diagnostic]]:
     """Load and compile mapping YAML given as text (includes resolve against `base`)."""
-    from mapper.language.loader import load_mapping_text
+    from mapper.language.assembly import load_mapping_text
 
     return _compiled(*load_mapping_text(text, path, base=base))
 

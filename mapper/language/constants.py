@@ -7,12 +7,16 @@ path evaluates it once.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel
 
+from mapper.errors import Diagnostic
 from mapper.language.plan import PathPart, ValueNode
+from mapper.model import OBJECT_TYPES
 from mapper.model.fastcheck import built_model, checked_value
+from mapper.model.validate import check_object
 
 PLACEHOLDER = "REPLACE-ME"  # what `mapper init` writes where it could not guess a value
 CONTEXT_FUNCTIONS = frozenset({"record", "source", "lookup", "param"})  # vary per record or run
@@ -87,3 +91,55 @@ def holds_placeholder(value: Any) -> bool:
     if isinstance(value, list):
         return any(holds_placeholder(v) for v in value)
     return False
+
+
+_NOT_THE_CONSTANTS = frozenset(
+    {"object.missing", "object.required-by-type", "object.unknown-field"}
+)  # problems of the fields left out of the object of constants, or reported elsewhere
+
+
+def constant_problems(type_name: str, node: ValueNode) -> Iterator[Diagnostic]:
+    """Fields whose value is the same for every record and fails validation: the mapping would
+    reject every record (e.g. a `REPLACE-ME` key left by `mapper init`). The constants are
+    checked together, as one object, by the reference validation."""
+    constants = constant_fields(node)
+    placeholders = {path: found for path, found in constants.items() if holds_placeholder(found[1])}
+    yield from (placeholder_problem(type_name, child) for child, _value in placeholders.values())
+    constants = {path: found for path, found in constants.items() if path not in placeholders}
+    if not constants or type_name not in OBJECT_TYPES:
+        return
+    model = OBJECT_TYPES[type_name]
+    if all(passes_fast_check(model, path, value) for path, (_, value) in constants.items()):
+        return  # the usual case, decided without building the reference validator
+    payload: dict[str, Any] = {}
+    for path, (_node, value) in constants.items():
+        target = payload
+        for part in path[:-1]:
+            target = target.setdefault(str(part), {})
+        target[str(path[-1])] = value
+    _checked, diags = check_object(type_name, payload, fast=False)
+    for diag in diags:
+        if not diag.is_error or diag.code in _NOT_THE_CONSTANTS:
+            continue
+        for path, (child, _value) in constants.items():
+            if tuple(diag.loc[: len(path)]) == path:
+                yield Diagnostic(
+                    "field.constant-rejected",
+                    f"this value is the same for every record, and every record would be "
+                    f"rejected for it: {diag.message}",
+                    loc=child.loc,
+                    span=child.span,
+                    hint=diag.hint or "map it from the record, or give a valid constant",
+                )
+                break
+
+
+def placeholder_problem(type_name: str, node: ValueNode) -> Diagnostic:
+    """A `REPLACE-ME` left by `mapper init`: the field still waits for its value."""
+    return Diagnostic(
+        "field.placeholder",
+        f"still holds the placeholder {PLACEHOLDER} left by `mapper init`",
+        loc=node.loc,
+        span=node.span,
+        hint=f"map it from the record; `mapper types {type_name}` says what it takes",
+    )

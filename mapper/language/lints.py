@@ -11,11 +11,11 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from mapper.errors import Diagnostic, EvalError
+from mapper.errors import Diagnostic
+from mapper.language.calls import failing_calls, fix_hint, mask_strings
 
 _ALL_CAPS = re.compile(r"[A-Z][A-Z0-9_]*")
 _NOT_PATH = re.compile(r"!\s*([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*|\[\d+\])+)")
-_STRINGS = re.compile(r"'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`|\"(?:[^\"\\]|\\.)*\"")
 _SPACED_KEY = re.compile(r"(?<=\.)([A-Za-z_]\w*)((?:[ \t]+[A-Za-z_]\w*)+)(?=\s*(?:\.|\)|,|\]|$))")
 _WORD_OPS = frozenset({"eq", "ne"})
 _ENUM_NAMES = frozenset(
@@ -58,13 +58,6 @@ def _walk(node: Any) -> Iterator[Mapping[str, Any]]:
             yield from _walk(child)
 
 
-def _masked(text: str) -> str:
-    """`text` with the inside of its string and JSON literals blanked (same length)."""
-    return _STRINGS.sub(
-        lambda m: m.group(0)[0] + " " * (len(m.group(0)) - 2) + m.group(0)[-1], text
-    )
-
-
 def lint_not_path(text: str, ast: Mapping[str, Any]) -> Iterator[Diagnostic]:
     """`!a.b` is `(!a).b` (always null): the `!` wants parentheses around the path."""
     if not any(
@@ -75,7 +68,7 @@ def lint_not_path(text: str, ast: Mapping[str, Any]) -> Iterator[Diagnostic]:
         for n in _walk(ast)
     ):
         return
-    found = _NOT_PATH.search(_masked(text))
+    found = _NOT_PATH.search(mask_strings(text))
     col = found.start() if found else max(text.find("!"), 0)
     fixed = text[: found.start()] + f"!({found.group(1)})" + text[found.end() :] if found else None
     yield Diagnostic(
@@ -91,7 +84,7 @@ def lint_not_path(text: str, ast: Mapping[str, Any]) -> Iterator[Diagnostic]:
 def lint_spaced_key(text: str, ast: Mapping[str, Any]) -> Iterator[Diagnostic]:
     """`properties.Last ordered.date` is two expressions (`properties.Last`, `ordered.date`):
     a key with a space must be quoted."""
-    masked = _masked(text)
+    masked = mask_strings(text)
     for found in _SPACED_KEY.finditer(masked):
         key = text[found.start() : found.end()]
         if any(word in ("or", "and") for word in key.split()):
@@ -110,7 +103,7 @@ def lint_spaced_key(text: str, ast: Mapping[str, Any]) -> Iterator[Diagnostic]:
 
 def lint_caps_argument(text: str, ast: Mapping[str, Any]) -> Iterator[Diagnostic]:
     """`principal(CONTAINER)` reads a field named CONTAINER: a literal is meant."""
-    masked = _masked(text)
+    masked = mask_strings(text)
     for node in _walk(ast):
         if node.get("type") != "function_expression":
             continue
@@ -140,7 +133,7 @@ def lint_bare_word_comparison(text: str, ast: Mapping[str, Any]) -> Iterator[Dia
 
     Only where a word is meant: the other side is a field such as `type` or `state` (comparing
     two fields, `thread_ts == ts`, is common), or the word is ALL-CAPS, `true` or `false`."""
-    masked = _masked(text)
+    masked = mask_strings(text)
     for node in _walk(ast):
         if node.get("type") != "comparator" or node.get("value") not in _WORD_OPS:
             continue
@@ -202,7 +195,7 @@ def lint_open_fallback(text: str, ast: Mapping[str, Any]) -> Iterator[Diagnostic
         name, wide = _ends_in_identity_list(left), _grants_wide(right)
         if name is None or wide is None:
             continue
-        col = max(_masked(text).find("||"), 0)
+        col = max(mask_strings(text).find("||"), 0)
         yield Diagnostic(
             "expr.open-fallback",
             f"when {name}() finds no ids it gives [], which is false, so `||` falls back to "
@@ -221,52 +214,21 @@ def lint_or_not_recovered(text: str, ast: Mapping[str, Any]) -> Iterator[Diagnos
     pattern or template that always fails. `||` recovers from type errors only, not from such
     function errors (`function.regex-invalid`, `function.format-invalid`), so the default after
     it is never used: the field fails for every record that reaches the call."""
-    masked, seen = _masked(text), dict[str, int]()
     calls = [n for n in _walk(ast) if n.get("type") == "function_expression"]
     left_sides = [n["children"][0] for n in _walk(ast) if n.get("type") == "or_expression"]
     under_or = {id(c) for side in left_sides for c in _walk(side)}
-    for call in calls:  # in text order, as the columns are found
-        name = str(call["value"])
-        occurrence = seen[name] = seen.get(name, -1) + 1
-        reason = _always_fails(name, call["children"]) if id(call) in under_or else None
-        if reason is None:
+    for found in failing_calls(text, calls):
+        if id(found.node) not in under_or:
             continue
-        found = list(re.finditer(rf"(?<![\w]){re.escape(name)}\s*\(", masked))
-        col = found[occurrence].start() if occurrence < len(found) else 0
         yield Diagnostic(
             "expr.or-not-recovered",
-            f"{name}() always fails here ({reason}); `||` recovers from type errors only, "
-            "so the default after it is never used",
+            f"{found.name}() always fails here ({found.reason}); `||` recovers from type errors "
+            "only, so the default after it is never used",
             expr=text,
-            expr_col=col,
+            expr_col=found.call_col or 0,
             severity="warning",
-            hint="fix the pattern" if name.startswith("regex_") else "fix the template "
-            "(`{{` and `}}` are literal braces; one argument per `{}`)",
+            hint=fix_hint(found.name),
         )
-
-
-def _always_fails(name: str, args: list[Any]) -> str | None:
-    """Why a call with these (parsed) arguments raises a function error whatever the record
-    holds (a constant regex or format template that is invalid), else None."""
-    def literal(i: int) -> str | None:
-        arg = args[i] if i < len(args) else None
-        if isinstance(arg, Mapping) and arg.get("type") == "literal":
-            value = arg.get("value")
-            return value if isinstance(value, str) else None
-        return None
-
-    try:
-        if name.startswith("regex_") and (pattern := literal(1)) is not None:
-            from mapper.functions.patterns import compile_pattern
-
-            compile_pattern(pattern)
-        elif name == "format" and (template := literal(0)) is not None:
-            from mapper.functions.text import render_template
-
-            render_template(template, ["x"] * (len(args) - 1))
-    except EvalError as err:
-        return f"{err.code}: {err.message}"
-    return None
 
 
 LINTS = (

@@ -1,34 +1,32 @@
-"""YAML text -> (data, SourceMap) -> MappingSpec, with every problem located at file:line:col.
+"""Language stage, load step: YAML text -> (plain data, SourceMap), every problem located.
 
 Only this module imports `yaml`. Loading is safe by construction: nodes are composed with
 PyYAML's SafeLoader and turned into Python values here, so unknown tags (`!!python/object`...)
 are errors, aliases are counted against an expansion limit and duplicate keys are reported.
+The steps after it: `assembly` (data -> MappingSpec with includes and definitions), with
+`mapfiles` (reading the files) and `sourcemap` (the positions).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from contextvars import ContextVar
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel
 
 from mapper.errors import Diagnostic, Loc, SourceSpan
-from mapper.language.shapes import validate_shape
-from mapper.language.spec import LibrarySpec, MappingSpec
+from mapper.language.mapfiles import MAX_MAPPING_BYTES
+from mapper.language.mapfiles import READS as READS  # re-exported: mapper/io reads it here
+from mapper.language.mapfiles import (
+    read_mapping_file as read_mapping_file,  # re-exported: mapper/run/jobs.py reads it here
+)
+from mapper.language.sourcemap import (
+    SourceMap as SourceMap,  # re-exported: mapper/run reads it here
+)
 
-MAX_MAPPING_BYTES = 2 * 1024 * 1024
-READS: ContextVar[dict[str, bytes] | None] = ContextVar("mapper_reads", default=None)
-"""When set, every mapping file read is noted here (resolved path -> bytes): the compiled-
-mapping cache keeps a plan with the files it came from (`mapper.io.plancache`)."""
 MAX_NODES = 200_000
 MAX_DEPTH = 100
-MAX_INCLUDE_DEPTH = 10
-
 _STR = "tag:yaml.org,2002:str"
 _SCALAR_TAGS = {
     _STR,
@@ -43,44 +41,6 @@ _SEXAGESIMAL = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
 _OCTAL = re.compile(r"[-+]?0[0-7_]+")
 _SEQ = "tag:yaml.org,2002:seq"
 _MAP = "tag:yaml.org,2002:map"
-
-
-@dataclass
-class SourceMap:
-    """Positions of YAML nodes by mapping location: values and the keys that hold them."""
-
-    path: str
-    values: dict[Loc, SourceSpan] = field(default_factory=dict)
-    keys: dict[Loc, SourceSpan] = field(default_factory=dict)
-    quoted: dict[Loc, bool] = field(default_factory=dict)
-
-    def span(self, loc: Loc, *, prefer_key: bool = False) -> SourceSpan | None:
-        """The closest known position for `loc` (walking up to its parents)."""
-        for end in range(len(loc), -1, -1):
-            sub = loc[:end]
-            table = (self.keys, self.values) if prefer_key else (self.values, self.keys)
-            for t in table:
-                if sub in t:
-                    return t[sub]
-        return None
-
-    def locate(self, diag: Diagnostic, *, prefer_key: bool = False) -> Diagnostic:
-        """Attach the span of the diagnostic's loc, unless it already has one."""
-        if diag.span is not None:
-            return diag
-        from dataclasses import replace
-
-        return replace(diag, span=self.span(diag.loc, prefer_key=prefer_key))
-
-
-@dataclass(frozen=True)
-class LoadedMapping:
-    """A validated mapping with its positions and the definitions it includes."""
-
-    spec: MappingSpec
-    smap: SourceMap
-    path: str
-    defines: dict[str, tuple[Any, SourceMap, Loc]]
 
 
 class _Builder:
@@ -269,235 +229,3 @@ def _yaml_error(err: yaml.MarkedYAMLError, path: str) -> Diagnostic:
         hint = "YAML indentation must use spaces, not tabs"
     message = problem if not err.context else f"{problem} ({err.context})"
     return Diagnostic("yaml.syntax", message, span=SourceSpan(path, line, col), hint=hint)
-
-
-def load_text(
-    text: str, path: str = "<mapping>"
-) -> tuple[MappingSpec | LibrarySpec | None, SourceMap, list[Diagnostic]]:
-    """Parse and shape-check one mapping text (no includes). Never raises for bad input."""
-    data, smap, diags = parse_yaml(text, path)
-    if data is None and not diags:  # a document that is only `~` or `null`
-        diags = [
-            Diagnostic(
-                "yaml.empty", "the mapping file holds only null", span=SourceSpan(path, 1, 1)
-            )
-        ]
-    if data is None:
-        return None, smap, diags
-    if not isinstance(data, dict):
-        span = smap.span(())
-        diags.append(
-            Diagnostic(
-                "spec.not-a-mapping",
-                "a mapping file must be a YAML map with `version: 1` and `objects:`",
-                span=span,
-            )
-        )
-        return None, smap, diags
-    model: type[BaseModel] = (
-        MappingSpec
-        if any(key in data for key in ("objects", "users", "groups")) or "define" not in data
-        else LibrarySpec
-    )
-    return _validate(model, data, smap, diags)
-
-
-def _validate(
-    model: type[BaseModel], data: dict[str, Any], smap: SourceMap, diags: list[Diagnostic]
-) -> tuple[Any, SourceMap, list[Diagnostic]]:
-    if "version" in data and data["version"] != 1:
-        diags.append(
-            Diagnostic(
-                "spec.version",
-                f"unsupported mapping version {data['version']!r}",
-                loc=("version",),
-                hint="this mapper reads `version: 1`",
-            )
-        )
-        return None, smap, [smap.locate(d) for d in diags]
-    spec, found = validate_shape(model, data, smap, prefix="spec")
-    return spec, smap, [*(smap.locate(d) for d in diags), *found]
-
-
-UNREADABLE = "spec.unreadable"  # a mapping file that cannot be read: an I/O problem (exit 4)
-
-
-def read_mapping_file(path: Path) -> tuple[str | None, Diagnostic | None]:
-    """Read a mapping file as UTF-8 text, or say why it cannot be read.
-
-    The size limit counts the bytes actually read (never stat: /dev/zero or a FIFO says 0).
-    """
-    where = SourceSpan(str(path), 1, 1)
-    try:
-        with path.open("rb") as fh:
-            raw = fh.read(MAX_MAPPING_BYTES + 1)
-        reads = READS.get()
-        if reads is not None:
-            reads[str(path.resolve())] = raw
-    except FileNotFoundError:
-        return None, Diagnostic(UNREADABLE, "cannot read mapping: not found", span=where)
-    except OSError as err:
-        return None, Diagnostic(
-            UNREADABLE, f"cannot read mapping: {err.strerror or err}", span=where
-        )
-    if len(raw) > MAX_MAPPING_BYTES:
-        limit = MAX_MAPPING_BYTES // (1024 * 1024)
-        return None, Diagnostic("yaml.too-large", f"mapping is larger than {limit} MiB", span=where)
-    try:
-        return raw.decode("utf-8-sig"), None
-    except UnicodeDecodeError as err:
-        return None, Diagnostic(
-            "yaml.encoding", f"mapping is not UTF-8 text (byte {err.start})", span=where
-        )
-
-
-def load_mapping(
-    path: str | Path, *, allow: tuple[Path, ...] = ()
-) -> tuple[LoadedMapping | None, list[Diagnostic]]:
-    """Load a mapping file and the files it includes; returns all diagnostics found.
-
-    Includes must lie in the mapping's folder (or below it) or in one of the `allow` folders.
-    """
-    path = Path(path)
-    text, problem = read_mapping_file(path)
-    if problem:
-        return None, [problem]
-    assert text is not None
-    return load_mapping_text(text, str(path), base=path.parent, allow=allow)
-
-
-def load_mapping_text(
-    text: str, path: str = "<mapping>", *, base: Path | None = None, allow: tuple[Path, ...] = ()
-) -> tuple[LoadedMapping | None, list[Diagnostic]]:
-    """Load a mapping from text; `base` is where relative includes are resolved, and with the
-    `allow` folders the only tree they may come from."""
-    spec, smap, diags = load_text(text, path)
-    if spec is None or not isinstance(spec, MappingSpec):
-        if spec is not None:
-            diags.append(
-                Diagnostic(
-                    "spec.no-objects",
-                    "this file only defines values; it has no `objects:` to produce",
-                    span=smap.span(()),
-                )
-            )
-        return None, diags
-    defines: dict[str, tuple[Any, SourceMap, Loc]] = {}
-    roots = tuple(p.resolve() for p in (base or Path(), *allow))
-    include_diags = _collect_includes(
-        spec.include, smap, base or Path(), defines, depth=0, seen=frozenset({path}), roots=roots
-    )
-    diags.extend(include_diags)
-    diags.extend(_add_defines(spec.define, smap, defines))
-    if any(d.is_error for d in diags):
-        return None, diags
-    return LoadedMapping(spec, smap, path, defines), diags
-
-
-def _collect_includes(
-    includes: list[str],
-    smap: SourceMap,
-    base: Path,
-    defines: dict[str, tuple[Any, SourceMap, Loc]],
-    *,
-    depth: int,
-    seen: frozenset[str],
-    roots: tuple[Path, ...],
-) -> list[Diagnostic]:
-    diags: list[Diagnostic] = []
-    for i, rel in enumerate(includes):
-        here = smap.span(("include", i))
-        target = (base / rel).resolve()
-        if not any(target.is_relative_to(root) for root in roots):
-            diags.append(_outside(rel, roots[0], ("include", i), here))
-            continue
-        if depth >= MAX_INCLUDE_DEPTH or str(target) in seen:
-            diags.append(
-                Diagnostic(
-                    "spec.include-cycle",
-                    f"include of {rel!r} loops back",
-                    loc=("include", i),
-                    span=here,
-                )
-            )
-            continue
-        text, problem = read_mapping_file(target)
-        if problem:
-            diags.append(
-                Diagnostic(
-                    "spec.include-missing",
-                    f"cannot include {rel!r}: {problem.message}",
-                    loc=("include", i),
-                    span=here,
-                )
-            )
-            continue
-        assert text is not None
-        diags.extend(_include_one(text, rel, target, defines, depth=depth, seen=seen, roots=roots))
-    return diags
-
-
-def _outside(rel: str, root: Path, loc: Loc, span: SourceSpan | None) -> Diagnostic:
-    return Diagnostic(
-        "spec.include-outside",
-        f"cannot include {rel!r}: it is outside the mapping's folder {root}",
-        loc=loc,
-        span=span,
-        hint="includes stay in the mapping's folder tree; allow another with --allow-path DIR",
-    )
-
-
-_LIBRARY_KEYS = frozenset(LibrarySpec.model_fields)
-
-
-def _include_one(
-    text: str,
-    rel: str,
-    target: Path,
-    defines: dict[str, tuple[Any, SourceMap, Loc]],
-    *,
-    depth: int,
-    seen: frozenset[str],
-    roots: tuple[Path, ...],
-) -> list[Diagnostic]:
-    data, lsmap, diags = parse_yaml(text, rel)
-    if data is None or not isinstance(data, dict) or not (set(data) <= _LIBRARY_KEYS):
-        # never echo what a file that is no library holds (it could be any file)
-        return [d for d in diags if d.code.startswith("yaml.")] or [
-            Diagnostic(
-                "spec.not-a-library",
-                "an included file must be a YAML map of `version: 1` and `define:` "
-                "(this one is not; its content is not shown)",
-                span=SourceSpan(rel, 1, 1),
-            )
-        ]
-    lib, lsmap, diags = _validate(LibrarySpec, data, lsmap, diags)
-    if lib is None:
-        return diags
-    diags.extend(
-        _collect_includes(
-            lib.include,
-            lsmap,
-            target.parent,
-            defines,
-            depth=depth + 1,
-            seen=seen | {str(target)},
-            roots=roots,
-        )
-    )
-    diags.extend(_add_defines(lib.define, lsmap, defines))
-    return diags
-
-
-def _add_defines(
-    new: dict[str, Any], smap: SourceMap, defines: dict[str, tuple[Any, SourceMap, Loc]]
-) -> list[Diagnostic]:
-    """Add a file's `define:` entries; a name defined twice is an error (the later one wins)."""
-    diags = []
-    for name, value in new.items():
-        if name in defines:
-            message = f"{name!r} is also defined in {defines[name][1].path}"
-            diag = Diagnostic("spec.duplicate-define", message, loc=("define", name))
-            diags.append(smap.locate(diag, prefer_key=True))
-        defines[name] = (value, smap, ("define", name))
-    return diags

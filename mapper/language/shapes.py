@@ -18,7 +18,7 @@ from pydantic_core import ErrorDetails
 from mapper.errors import Diagnostic, Loc, suggest
 
 if TYPE_CHECKING:
-    from mapper.language.loader import SourceMap
+    from mapper.language.sourcemap import SourceMap
 
 M = TypeVar("M", bound=BaseModel)
 _KINDS = {"extra_forbidden": "unknown-key", "missing": "missing-key"}

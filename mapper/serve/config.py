@@ -18,9 +18,11 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from mapper.errors import Diagnostic, SourceSpan
 from mapper.language.compiler import compile_mapping_file
-from mapper.language.loader import SourceMap, parse_yaml, read_mapping_file
+from mapper.language.loader import parse_yaml
+from mapper.language.mapfiles import read_mapping_file
 from mapper.language.plan import Plan
 from mapper.language.shapes import Shape, validate_shape
+from mapper.language.sourcemap import SourceMap
 from mapper.serve.sources import KINDS
 
 SOURCE_KINDS = tuple(KINDS)
