@@ -20,6 +20,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -105,14 +106,16 @@ class Intake:
     async def _guarded(
         self, route: ServeRoute, request: Request, info: dict[str, object]
     ) -> Response:
-        slot = self.slots[route.name]
+        slot, limits = self.slots[route.name], route.limits
         try:
-            await asyncio.wait_for(slot.acquire(), route.limits.request_timeout)
+            await asyncio.wait_for(slot.acquire(), limits.queue_timeout or limits.request_timeout)
         except TimeoutError:
             raise _Refused(503, "busy") from None
+        self.metrics.add("mapper_serve_in_flight", 1, route=route.name)
         try:
             return await self._accept(route, request, info)
         finally:
+            self.metrics.add("mapper_serve_in_flight", -1, route=route.name)
             slot.release()
 
     async def _received(self, route: ServeRoute, request: Request) -> Delivery:
@@ -122,7 +125,7 @@ class Intake:
         if declared is not None and declared.isdigit() and int(declared) > limits.max_body_bytes:
             raise _Refused(413, "too-large")
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if kind not in limits.content_types:
+        if kind not in limits.content_types and not _graph_validation(route, request):
             raise _Refused(415, "unsupported-content-type")
         try:
             body = await asyncio.wait_for(
@@ -258,18 +261,50 @@ class Intake:
             remaining = deadline - time.monotonic()
             await asyncio.to_thread(worker.idle.wait, max(0.0, min(remaining, 1.0)))
 
+    async def descriptor(self, request: Request) -> Response:
+        """`GET PATH/atlassian-connect.json` of a Connect route: the app descriptor."""
+        route = self.config.route(request.url.path.rsplit("/", 1)[0])
+        assert route is not None  # only Connect routes have this path
+        return JSONResponse(route_descriptor(route))
+
     async def metrics_text(self, request: Request) -> Response:
         text = self.metrics.render(self.inbox.depth())
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+
+
+DESCRIPTOR = "atlassian-connect.json"
+
+
+def route_descriptor(route: ServeRoute) -> dict[str, object]:
+    """The Connect descriptor of a jira/confluence route: its lifecycle paths and one webhook
+    per event of its event -> mapping table, every URL relative to the configured base_url.
+
+    Confluence bodies carry no event name, so each of its webhook URLs gets `?event=NAME`.
+    """
+    settings = route.connect
+    assert settings is not None  # Connect routes only
+    local = connect.canonical_path(route.path, _base_path(route))
+    app = connect.AppInfo(
+        settings.key, settings.name, settings.base_url, scopes=settings.scopes,
+        installed_path=f"{local.rstrip('/')}/installed",
+        uninstalled_path=f"{local.rstrip('/')}/uninstalled",
+        signed_install=settings.public_key is not None,
+    )  # fmt: skip
+    tagged = route.source == "confluence"
+    hooks = [(e, f"{local}?event={quote(e)}" if tagged else local) for e in route.events]
+    return connect.descriptor(app, hooks)
 
 
 def _base_path(route: ServeRoute) -> str:
     """The path of a Connect app's base URL (stripped for the qsh); "" for other routes."""
     if route.connect is None:
         return ""
-    from urllib.parse import urlsplit
-
     return urlsplit(route.connect.base_url).path.rstrip("/")
+
+
+def _graph_validation(route: ServeRoute, request: Request) -> bool:
+    """Graph's subscription validation: a POST with `?validationToken=`, text/plain, no body."""
+    return route.source == "msgraph" and "validationToken" in request.query_params
 
 
 def _resolve(waiter: asyncio.Future[str], outcome: str) -> None:
@@ -330,6 +365,10 @@ def create_app(config: ServeConfig, *, worker: bool = True) -> Starlette:
         Route(f"{r.path.rstrip('/')}/{action}", intake.handle, methods=["POST"])
         for r in config.routes if r.source in CONNECT_SOURCES
         for action in ("installed", "uninstalled")
+    ]  # fmt: skip
+    routes += [
+        Route(f"{r.path.rstrip('/')}/{DESCRIPTOR}", intake.descriptor, methods=["GET"])
+        for r in config.routes if r.source in CONNECT_SOURCES
     ]  # fmt: skip
     routes += [
         Route("/healthz", intake.healthz, methods=["GET"]),

@@ -18,6 +18,7 @@ _HELP = {
         "counter", "Deliveries refused by verification, by route and reason.",
     ),
     "mapper_serve_inbox_depth": ("gauge", "Deliveries stored but not yet processed."),
+    "mapper_serve_in_flight": ("gauge", "Requests of a route holding a concurrency slot."),
     "mapper_serve_mapping_seconds": (
         "histogram", "Seconds from receipt to the delivery's outcome (mapped, rejected, filtered).",
     ),
@@ -44,10 +45,14 @@ class Metrics:
         self._hist: dict[Labels, list[float]] = {}  # bucket counts, then sum, then count
 
     def inc(self, name: str, **labels: str) -> None:
+        self.add(name, 1, **labels)
+
+    def add(self, name: str, delta: float, **labels: str) -> None:
+        """Add `delta` (negative for a gauge going down) to one series."""
         key = tuple(sorted(labels.items()))
         with self._lock:
             series = self._counters[name]
-            series[key] = series.get(key, 0) + 1
+            series[key] = series.get(key, 0) + delta
 
     def observe(self, seconds: float, **labels: str) -> None:
         key = tuple(sorted(labels.items()))

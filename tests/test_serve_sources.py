@@ -1,0 +1,330 @@
+"""`mapper serve` over real HTTP for the sources the GitHub-style tests leave out: a Jira
+Connect app (its descriptor, the lifecycle, a JWT-signed webhook mapped), Slack Events API
+deliveries, Microsoft Graph change notifications, and the 503 of a route whose concurrency is
+full. One server process on 127.0.0.1, started by the fixture and stopped after."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+
+from mapper.serve import connect
+from tests.serve_support import ROOT, SECRET, Server, delivery_rows, headers, push_body
+
+APP_URL = "https://hooks.example.com"
+CLIENT_KEY = "jira:4c5f9a1e-client-key"
+SHARED = "connect-shared-secret-" + "0123456789abcdef" * 3
+CONFIG = f"""\
+version: 1
+data: data
+connection_id: sources
+routes:
+  - path: /hooks/jira
+    source: jira
+    ack: mapped
+    connect: {{base_url: '{APP_URL}', allow_first_install: true, key: mapper-jira-test}}
+    events:
+      'jira:issue_updated': {ROOT / "mappings/jira/webhook-issue-created.yaml"}
+      comment_created: {ROOT / "mappings/jira/webhook-comment.yaml"}
+  - path: /hooks/slack
+    source: slack
+    secret: {{env: SERVE_TEST_SECRET}}
+    events: {{}}
+  - path: /hooks/graph
+    source: msgraph
+    secret: {{env: SERVE_TEST_SECRET}}
+    events: {{}}
+  - path: /hooks/narrow
+    source: github
+    secret: {{env: SERVE_TEST_SECRET}}
+    limits: {{concurrency: 1, queue_timeout: 0.05, request_timeout: 60}}
+    events: {{push: {ROOT / "mappings/github/push.yaml"}}}
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    folder = tmp_path_factory.mktemp("sources")
+    (folder / "serve.yaml").write_text(CONFIG)
+    with Server(folder / "serve.yaml") as running:
+        yield running, folder / "data"
+
+
+def _post(server: Server, path: str, body: bytes, hdrs: dict[str, str]) -> tuple[int, bytes]:
+    return server.request("POST", path, body, {"content-type": "application/json", **hdrs})
+
+
+# -- Jira: the descriptor, the lifecycle it names, a signed webhook mapped -------------------
+
+
+def _jwt(method: str, path: str, secret: str, **claims: object) -> str:
+    now = int(time.time())
+    body = {"iss": CLIENT_KEY, "iat": now, "exp": now + 60, "qsh": connect.qsh(method, path, "")}
+    return "JWT " + jwt.encode({**body, **claims}, secret, algorithm="HS256")
+
+
+def test_jira_descriptor_lifecycle_and_a_signed_issue_updated_is_mapped(server: Any) -> None:
+    running, data = server
+    status, raw = running.request("GET", "/hooks/jira/atlassian-connect.json")
+    assert status == 200
+    app = json.loads(raw)
+    assert (app["key"], app["baseUrl"], app["authentication"]) == (
+        "mapper-jira-test", APP_URL, {"type": "jwt"},
+    )  # fmt: skip
+    lifecycle = app["lifecycle"]
+    assert lifecycle == {"installed": "/hooks/jira/installed",
+                         "uninstalled": "/hooks/jira/uninstalled"}  # fmt: skip
+    hooks = app["modules"]["webhooks"]
+    assert hooks == [{"event": "jira:issue_updated", "url": "/hooks/jira"},
+                     {"event": "comment_created", "url": "/hooks/jira"}]  # fmt: skip
+    # the URLs the descriptor names are the server's routes (base_url has no path here)
+    installed = {"eventType": "installed", "key": app["key"], "clientKey": CLIENT_KEY,
+                 "baseUrl": "https://acme.atlassian.net", "sharedSecret": SHARED}  # fmt: skip
+    assert _post(running, lifecycle["installed"], json.dumps(installed).encode(), {})[0] == 204
+    sample = json.loads((ROOT / "samples/jira/webhook-issue-created.json").read_bytes())
+    body = json.dumps({**sample, "webhookEvent": "jira:issue_updated"}).encode()
+    url = hooks[0]["url"]
+    signed = {"authorization": _jwt("POST", url, SHARED),
+              "x-atlassian-webhook-identifier": "jira-wh-1"}  # fmt: skip
+    status, reply = _post(running, url, body, signed)
+    assert (status, json.loads(reply)) == (200, {"delivery": "jira-wh-1", "outcome": "mapped"})
+    wrong_qsh = {**signed, "authorization": _jwt("POST", url, SHARED, qsh="0" * 64),
+                 "x-atlassian-webhook-identifier": "jira-wh-2"}  # fmt: skip
+    assert _post(running, url, body, wrong_qsh)[0] == 401
+    rows = delivery_rows(data)
+    assert rows["jira-wh-1"] == ("mapped", 1) and "jira-wh-2" not in rows
+
+
+# -- Slack Events API ----------------------------------------------------------------------
+
+
+def _slack(body: bytes, stamp: int | None = None) -> dict[str, str]:
+    stamp = int(time.time()) if stamp is None else stamp
+    base = b"v0:" + str(stamp).encode() + b":" + body
+    sig = "v0=" + hmac.new(SECRET.encode(), base, hashlib.sha256).hexdigest()
+    return {"x-slack-request-timestamp": str(stamp), "x-slack-signature": sig}
+
+
+SLACK_EVENT = {
+    "token": "verification-token-unused", "team_id": "T061EG9R6", "api_app_id": "A0MDYCDME",
+    "event": {"type": "message", "channel": "C2147483705", "user": "U2147483697",
+              "text": "Hello world", "ts": "1355517523.000005", "event_ts": "1355517523.000005",
+              "channel_type": "channel"},
+    "type": "event_callback", "authed_users": ["U2147483697"], "event_id": "Ev0PV52K21",
+    "event_time": 1355517523,
+}  # fmt: skip
+
+
+def test_slack_url_verification_event_callback_and_stale_timestamp(server: Any) -> None:
+    running, data = server
+    challenge = json.dumps({"token": "t", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkv",
+                            "type": "url_verification"}).encode()  # fmt: skip
+    status, reply = _post(running, "/hooks/slack", challenge, _slack(challenge))
+    assert (status, reply) == (200, b"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkv")
+    body = json.dumps(SLACK_EVENT).encode()
+    status, reply = _post(running, "/hooks/slack", body, _slack(body))
+    assert status == 202 and json.loads(reply)["delivery"] == "Ev0PV52K21"
+    stale = dict(SLACK_EVENT, event_id="Ev0STALE")
+    raw = json.dumps(stale).encode()
+    status, reply = _post(running, "/hooks/slack", raw, _slack(raw, int(time.time()) - 301))
+    assert status == 401 and json.loads(reply) == {"error": "stale-timestamp"}
+    running.drained()
+    rows = delivery_rows(data)
+    assert rows["Ev0PV52K21"][0] in ("mapped", "filtered") and "Ev0STALE" not in rows
+
+
+# -- Microsoft Graph change notifications ---------------------------------------------------
+
+
+def _graph(state: str, message: str) -> bytes:
+    item = {
+        "subscriptionId": "7f105c7d-2dc5-4530-97cd-4e7ae6534c07", "changeType": "created",
+        "clientState": state, "tenantId": "84bd8158-6d4d-4958-8b9f-9d6445542f95",
+        "resource": f"teams('fbe2bf47')/channels('19:4a95f7d8')/messages('{message}')",
+        "subscriptionExpirationDateTime": "2027-01-15T23:00:00.0000000Z",
+        "resourceData": {"id": message, "@odata.type": "#Microsoft.Graph.chatMessage",
+                         "@odata.id": f"teams('fbe2bf47')/channels('19:4a95f7d8')/messages('{message}')"},
+    }  # fmt: skip
+    return json.dumps({"value": [item]}).encode()
+
+
+def test_graph_validation_echo_and_client_state(server: Any) -> None:
+    running, data = server
+    plain = {"content-type": "text/plain; charset=utf-8"}  # as Graph sends it, with no body
+    status, reply = running.request(
+        "POST", "/hooks/graph?validationToken=Validation%3A+Token%21", b"", plain
+    )
+    assert (status, reply) == (200, b"Validation: Token!")
+    status, reply = _post(running, "/hooks/graph", _graph(SECRET, "1616965872395"), {})
+    assert status == 202 and json.loads(reply)["outcome"] == "filtered"  # ids only: no body
+    delivery = json.loads(reply)["delivery"]
+    status, reply = _post(running, "/hooks/graph", _graph("not-the-state", "1616965872396"), {})
+    assert status == 401 and json.loads(reply) == {"error": "bad-client-state"}
+    assert delivery_rows(data)[delivery] == ("filtered", 0)
+
+
+# -- a route whose concurrency is full answers 503 -----------------------------------------
+
+
+def _in_flight(running: Server, route: str) -> float:
+    text = running.request("GET", "/metrics")[1].decode()
+    prefix = f'mapper_serve_in_flight{{route="{route}"}} '
+    return next((float(line[len(prefix):]) for line in text.splitlines()
+                 if line.startswith(prefix)), 0.0)  # fmt: skip
+
+
+def test_a_full_route_answers_503_until_its_slot_frees(server: Any) -> None:
+    running, data = server
+    body = push_body(7001)
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers(body, "narrow-held").items())
+    with socket.create_connection(("127.0.0.1", running.port), timeout=60) as held:
+        request = (
+            f"POST /hooks/narrow HTTP/1.1\r\nhost: x\r\ncontent-length: {len(body)}\r\n{head}\r\n"
+        )
+        half = len(body) // 2
+        held.sendall(request.encode() + body[:half])  # holds the route's only slot
+        deadline = time.monotonic() + 60
+        while _in_flight(running, "hooks-narrow") < 1:  # the server's own signal, no sleep
+            assert time.monotonic() < deadline, "the held request never took its slot"
+        other = push_body(7002)
+        conn = running.connection()
+        try:
+            conn.request("POST", "/hooks/narrow", other, headers(other, "narrow-extra"))
+            reply = conn.getresponse()
+            answer = (reply.status, reply.getheader("retry-after"), json.loads(reply.read()))
+        finally:
+            conn.close()
+        assert answer == (503, "1", {"error": "busy"})
+        held.sendall(body[half:])
+        assert held.recv(200).startswith(b"HTTP/1.1 202 ")
+    assert _in_flight(running, "hooks-narrow") == 0
+    status, _ = _post(running, "/hooks/narrow", other, headers(other, "narrow-extra"))
+    assert status == 202  # the slot is free again: the retry is taken
+    assert {"narrow-held", "narrow-extra"} <= set(delivery_rows(data))
+    text = running.request("GET", "/metrics")[1].decode()
+    assert 'mapper_serve_deliveries_total{outcome="refused",route="hooks-narrow"}' in text
+
+
+# -- the descriptor of a Confluence app under a base URL with a path (in process) -----------
+
+
+def test_confluence_descriptor_tags_each_webhook_with_its_event(tmp_path: Path) -> None:
+    from mapper.serve.app import route_descriptor
+    from mapper.serve.config import load_config
+
+    path = tmp_path / "serve.yaml"
+    path.write_text(
+        "version: 1\ndata: d\nconnection_id: c\nroutes:\n  - path: /app/hooks/confluence\n"
+        "    source: confluence\n"
+        "    connect: {base_url: 'https://x.example/app/', public_key: {env: PEM}}\n"
+        f"    events: {{page_created: {ROOT / 'mappings/github/push.yaml'}}}\n"
+    )
+    config, diags = load_config(path, environ={"PEM": "not checked here"})
+    assert config is not None, diags
+    app = route_descriptor(config.routes[0])
+    assert (app["key"], app["baseUrl"], app["apiMigrations"]) == (
+        "mapper-app-hooks-confluence", "https://x.example/app", {"signed-install": True},
+    )  # fmt: skip
+    assert app["lifecycle"] == {"installed": "/hooks/confluence/installed",
+                                "uninstalled": "/hooks/confluence/uninstalled"}  # fmt: skip
+    assert app["modules"] == {
+        "webhooks": [{"event": "page_created", "url": "/hooks/confluence?event=page_created"}]
+    }
+
+
+# -- inbox retention: processed deliveries older than `inbox: {keep:}` are pruned -----------
+
+RETENTION = [  # status, received (days ago), kept after a 7-day pass
+    ("mapped", 8, False), ("rejected", 8, False), ("filtered", 8, False),
+    ("pending", 8, True), ("mapped", 6, True),
+]  # fmt: skip
+
+
+def test_prune_removes_only_old_processed_deliveries(tmp_path: Path) -> None:
+    from mapper.serve.inbox import Inbox
+
+    inbox = Inbox(tmp_path / "inbox.db")
+    try:
+        now = 1_800_000_000.0
+        for n, (status, days, _) in enumerate(RETENTION):
+            inbox.add("r", f"d{n}", "push", {}, b"{}", status=status)
+            inbox.conn.execute("UPDATE deliveries SET received=? WHERE delivery_id=?",
+                               (now - days * 86400, f"d{n}"))  # fmt: skip
+        assert inbox.prune(now - 7 * 86400) == 3
+        kept = set(inbox.statuses())
+        assert kept == {f"r/d{n}" for n, (_, _, keep) in enumerate(RETENTION) if keep}
+    finally:
+        inbox.close()
+
+
+AGES = [("7d", 604800.0), ("12h", 43200.0), ("30m", 1800.0), (90, 90.0), (None, None)]
+
+
+@pytest.mark.parametrize(("keep", "seconds"), AGES)
+def test_inbox_keep_ages(tmp_path: Path, keep: object, seconds: float | None) -> None:
+    from mapper.serve.config import load_config
+
+    path = tmp_path / "serve.yaml"
+    path.write_text(
+        f"version: 1\ndata: d\nconnection_id: c\ninbox: {{keep: {json.dumps(keep)}}}\nroutes:\n"
+        f"  - path: /h\n    source: github\n    secret: {{env: S}}\n"
+        f"    events: {{push: {ROOT / 'mappings/github/push.yaml'}}}\n"
+    )
+    config, diags = load_config(path, environ={"S": "x"})
+    assert config is not None, diags
+    assert config.inbox.keep_seconds() == seconds
+
+
+def test_a_bad_keep_is_located(tmp_path: Path) -> None:
+    from mapper.serve.config import load_config
+
+    path = tmp_path / "serve.yaml"
+    path.write_text("version: 1\ndata: d\nconnection_id: c\ninbox: {keep: 7 weeks}\nroutes: []\n")
+    config, diags = load_config(path)
+    assert config is None
+    assert any(d.span and d.span.line == 4 and "not an age" in d.message for d in diags), diags
+
+
+def test_the_worker_prunes_with_its_clock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In process: the worker maps three deliveries; a retention pass at the real time keeps
+    them, one 8 days later (the injected clock) removes them, and the delivery id is free."""
+    import threading
+
+    from mapper.serve import worker as worker_module
+    from mapper.serve.config import load_config
+    from mapper.serve.inbox import Inbox
+    from tests.serve_support import write_config
+
+    monkeypatch.setenv("SERVE_TEST_SECRET", SECRET)
+    config, diags = load_config(write_config(tmp_path))
+    assert config is not None, diags
+    inbox = Inbox(tmp_path / "data" / "inbox.db")
+    for n in range(3):
+        inbox.add("hooks-github", f"k-{n}", "push", {}, push_body(n))
+    now = [time.time()]
+    worker = worker_module.Worker(config, clock=lambda: now[0])
+    thread = threading.Thread(target=worker.serve_forever)
+    thread.start()
+    try:
+        assert worker.idle.wait(60)  # mapped, and a first pass that kept them (too young)
+        assert worker.pruned == 0 and len(inbox.statuses()) == 3
+        now[0] += 8 * 86400
+        worker.idle.clear()
+        worker.wake.set()
+        assert worker.idle.wait(60)
+        assert worker.pruned == 3 and inbox.statuses() == {}
+        assert inbox.add("hooks-github", "k-0", "push", {}, b"{}") is not None  # id free again
+    finally:
+        worker.stop.set()
+        worker.wake.set()
+        thread.join(60)
+        worker.close()
+        inbox.close()
