@@ -26,6 +26,9 @@ _CANDIDATES = [line.strip() for lang, text in BLOCKS if lang in ("sh", "")
 _CANDIDATES += re.findall(r"`(mapper [^`]+)`", README)  # inline commands, e.g. the mappings table
 _CANDIDATES += [m.strip() for m in re.findall(r"\.venv/bin/(mapper [^`\n]+)", README)]
 _NEEDS_FILES = ("run", "test", "preview", "validate", "explain", "batch", "init", "eval")
+# Servers run until SIGTERM: the README mentions them plainly, tests/test_serve*.py start them
+# as real processes (readiness line, port 0) instead.
+_LONG_RUNNING = ("serve",)
 
 
 def _is_complete(command: str) -> bool:
@@ -39,12 +42,19 @@ def _is_complete(command: str) -> bool:
 COMMANDS = sorted({c for c in _CANDIDATES
                    if c.startswith("mapper ") and _is_complete(c)
                    and "--install-completion" not in c and "--help" not in c
-                   and "--watch" not in c})  # a watch runs until Ctrl-C: tests/test_watch.py
+                   and "--watch" not in c  # a watch runs until Ctrl-C: tests/test_watch.py
+                   and c.split()[1] not in _LONG_RUNNING})
 
 
 def test_readme_has_examples() -> None:
     assert len(MAPPINGS) >= 1
     assert len(COMMANDS) >= 40
+
+
+def test_long_running_commands_are_mentioned_but_not_run() -> None:
+    mentioned = [c for c in _CANDIDATES if c.startswith("mapper serve ") and _is_complete(c)]
+    assert mentioned, "the README should show a complete `mapper serve` command"
+    assert not [c for c in COMMANDS if c.split()[1] in _LONG_RUNNING]
 
 
 @pytest.mark.parametrize("text", MAPPINGS, ids=[f"mapping-{i}" for i in range(len(MAPPINGS))])
