@@ -17,6 +17,7 @@ import jwt
 import pytest
 
 from mapper.serve import connect
+from mapper.serve.config import ServeConfig, load_config
 from tests.serve_support import ROOT, SECRET, Server, delivery_rows, headers, push_body
 
 APP_URL = "https://hooks.example.com"
@@ -56,6 +57,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     (folder / "serve.yaml").write_text(CONFIG)
     with Server(folder / "serve.yaml") as running:
         yield running, folder / "data"
+
+
+def _loaded(folder: Path, text: str, environ: dict[str, str] | None = None) -> ServeConfig:
+    """A config file with `text` in `folder`, loaded (it must be valid)."""
+    path = folder / "serve.yaml"
+    path.write_text(text)
+    config, diags = load_config(path, environ=environ)
+    assert config is not None, diags
+    return config
 
 
 def _post(server: Server, path: str, body: bytes, hdrs: dict[str, str]) -> tuple[int, bytes]:
@@ -218,17 +228,15 @@ def test_a_full_route_answers_503_until_its_slot_frees(server: Any) -> None:
 
 def test_confluence_descriptor_tags_each_webhook_with_its_event(tmp_path: Path) -> None:
     from mapper.serve.app import route_descriptor
-    from mapper.serve.config import load_config
 
-    path = tmp_path / "serve.yaml"
-    path.write_text(
+    config = _loaded(
+        tmp_path,
         "version: 1\ndata: d\nconnection_id: c\nroutes:\n  - path: /app/hooks/confluence\n"
         "    source: confluence\n"
         "    connect: {base_url: 'https://x.example/app/', public_key: {env: PEM}}\n"
-        f"    events: {{page_created: {ROOT / 'mappings/github/push.yaml'}}}\n"
+        f"    events: {{page_created: {ROOT / 'mappings/github/push.yaml'}}}\n",
+        {"PEM": "not checked here"},
     )
-    config, diags = load_config(path, environ={"PEM": "not checked here"})
-    assert config is not None, diags
     app = route_descriptor(config.routes[0])
     assert (app["key"], app["baseUrl"], app["apiMigrations"]) == (
         "mapper-app-hooks-confluence", "https://x.example/app", {"signed-install": True},
@@ -270,22 +278,17 @@ AGES = [("7d", 604800.0), ("12h", 43200.0), ("30m", 1800.0), (90, 90.0), (None, 
 
 @pytest.mark.parametrize(("keep", "seconds"), AGES)
 def test_inbox_keep_ages(tmp_path: Path, keep: object, seconds: float | None) -> None:
-    from mapper.serve.config import load_config
-
-    path = tmp_path / "serve.yaml"
-    path.write_text(
+    config = _loaded(
+        tmp_path,
         f"version: 1\ndata: d\nconnection_id: c\ninbox: {{keep: {json.dumps(keep)}}}\nroutes:\n"
         f"  - path: /h\n    source: github\n    secret: {{env: S}}\n"
-        f"    events: {{push: {ROOT / 'mappings/github/push.yaml'}}}\n"
+        f"    events: {{push: {ROOT / 'mappings/github/push.yaml'}}}\n",
+        {"S": "x"},
     )
-    config, diags = load_config(path, environ={"S": "x"})
-    assert config is not None, diags
     assert config.inbox.keep_seconds() == seconds
 
 
 def test_a_bad_keep_is_located(tmp_path: Path) -> None:
-    from mapper.serve.config import load_config
-
     path = tmp_path / "serve.yaml"
     path.write_text("version: 1\ndata: d\nconnection_id: c\ninbox: {keep: 7 weeks}\nroutes: []\n")
     config, diags = load_config(path)
@@ -299,7 +302,6 @@ def test_the_worker_prunes_with_its_clock(tmp_path: Path, monkeypatch: pytest.Mo
     import threading
 
     from mapper.serve import worker as worker_module
-    from mapper.serve.config import load_config
     from mapper.serve.inbox import Inbox
     from tests.serve_support import write_config
 
@@ -328,3 +330,34 @@ def test_the_worker_prunes_with_its_clock(tmp_path: Path, monkeypatch: pytest.Mo
         thread.join(60)
         worker.close()
         inbox.close()
+
+
+@pytest.mark.parametrize("route_path", ["/hooks/jira", "/hooks/jira/"])
+def test_connect_sub_paths_with_or_without_a_trailing_slash(
+    tmp_path: Path, route_path: str
+) -> None:
+    """In process (ASGI, no worker): the descriptor and the lifecycle of the route are found."""
+    import asyncio
+
+    import httpx
+
+    from mapper.serve.app import create_app
+
+    config = _loaded(
+        tmp_path,
+        f"version: 1\ndata: data\nconnection_id: c\nroutes:\n  - path: {route_path}\n"
+        f"    source: jira\n    connect: {{base_url: '{APP_URL}', allow_first_install: true}}\n"
+        f"    events: {{'jira:issue_created': {ROOT / 'mappings/jira/webhook-issue-created.yaml'}}}\n",
+    )
+    installed = {"eventType": "installed", "key": "k", "clientKey": CLIENT_KEY,
+                 "baseUrl": "https://acme.atlassian.net", "sharedSecret": SHARED}  # fmt: skip
+
+    async def calls() -> tuple[int, str, int]:
+        transport = httpx.ASGITransport(app=create_app(config, worker=False))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            got = await client.get("/hooks/jira/atlassian-connect.json")
+            life = got.json()["lifecycle"]["installed"]
+            done = await client.post(life, json=installed)
+            return got.status_code, life, done.status_code
+
+    assert asyncio.run(calls()) == (200, "/hooks/jira/installed", 204)

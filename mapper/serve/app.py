@@ -84,7 +84,7 @@ class Intake:
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
         path = request.url.path
-        route = self.config.route(path) or self.config.route(path.rsplit("/", 1)[0] or "/")
+        route = self.config.route(path) or _connect_route(self.config, path)
         assert route is not None  # only configured paths reach here
         info: dict[str, object] = {"route": route.name}
         try:
@@ -263,7 +263,7 @@ class Intake:
 
     async def descriptor(self, request: Request) -> Response:
         """`GET PATH/atlassian-connect.json` of a Connect route: the app descriptor."""
-        route = self.config.route(request.url.path.rsplit("/", 1)[0])
+        route = _connect_route(self.config, request.url.path)
         assert route is not None  # only Connect routes have this path
         return JSONResponse(route_descriptor(route))
 
@@ -273,6 +273,13 @@ class Intake:
 
 
 DESCRIPTOR = "atlassian-connect.json"
+
+
+def _connect_route(config: ServeConfig, path: str) -> ServeRoute | None:
+    """The Connect route whose sub-path (`installed`, the descriptor, ...) `path` is."""
+    parent = path.rsplit("/", 1)[0]
+    found = (r for r in config.routes if r.source in CONNECT_SOURCES)
+    return next((r for r in found if r.path.rstrip("/") == parent), None)
 
 
 def route_descriptor(route: ServeRoute) -> dict[str, object]:
