@@ -18,9 +18,18 @@ import pytest
 
 from mapper.serve import connect
 from mapper.serve.config import ServeConfig, load_config
-from tests.serve_support import ROOT, SECRET, Server, delivery_rows, headers, push_body
+from tests.serve_support import (
+    ROOT,
+    SECRET,
+    Server,
+    delivery_rows,
+    headers,
+    outbox_objects,
+    push_body,
+)
 
 APP_URL = "https://hooks.example.com"
+SLACK = "https://acme-corp.slack.com/"
 CLIENT_KEY = "jira:4c5f9a1e-client-key"
 SHARED = "connect-shared-secret-" + "0123456789abcdef" * 3
 CONFIG = f"""\
@@ -37,8 +46,10 @@ routes:
       comment_created: {ROOT / "mappings/jira/webhook-comment.yaml"}
   - path: /hooks/slack
     source: slack
+    ack: mapped
     secret: {{env: SERVE_TEST_SECRET}}
-    events: {{}}
+    params: {{workspace_url: "https://acme-corp.slack.com"}}
+    events: {{message: {ROOT / "mappings/slack/events-message.yaml"}}}
   - path: /hooks/graph
     source: msgraph
     secret: {{env: SERVE_TEST_SECRET}}
@@ -123,14 +134,7 @@ def _slack(body: bytes, stamp: int | None = None) -> dict[str, str]:
     return {"x-slack-request-timestamp": str(stamp), "x-slack-signature": sig}
 
 
-SLACK_EVENT = {
-    "token": "verification-token-unused", "team_id": "T061EG9R6", "api_app_id": "A0MDYCDME",
-    "event": {"type": "message", "channel": "C2147483705", "user": "U2147483697",
-              "text": "Hello world", "ts": "1355517523.000005", "event_ts": "1355517523.000005",
-              "channel_type": "channel"},
-    "type": "event_callback", "authed_users": ["U2147483697"], "event_id": "Ev0PV52K21",
-    "event_time": 1355517523,
-}  # fmt: skip
+SLACK_EVENT = json.loads((ROOT / "samples/slack/events/message-event.json").read_bytes())
 
 
 def test_slack_url_verification_event_callback_and_stale_timestamp(server: Any) -> None:
@@ -141,14 +145,15 @@ def test_slack_url_verification_event_callback_and_stale_timestamp(server: Any) 
     assert (status, reply) == (200, b"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkv")
     body = json.dumps(SLACK_EVENT).encode()
     status, reply = _post(running, "/hooks/slack", body, _slack(body))
-    assert status == 202 and json.loads(reply)["delivery"] == "Ev0PV52K21"
+    assert (status, json.loads(reply)) == (200, {"delivery": "Ev06TWG0001", "outcome": "mapped"})
     stale = dict(SLACK_EVENT, event_id="Ev0STALE")
     raw = json.dumps(stale).encode()
     status, reply = _post(running, "/hooks/slack", raw, _slack(raw, int(time.time()) - 301))
     assert status == 401 and json.loads(reply) == {"error": "stale-timestamp"}
-    running.drained()
     rows = delivery_rows(data)
-    assert rows["Ev0PV52K21"][0] in ("mapped", "filtered") and "Ev0STALE" not in rows
+    assert rows["Ev06TWG0001"] == ("mapped", 1) and "Ev0STALE" not in rows
+    ids = {obj["id"] for _, obj in outbox_objects(data) if obj.get("url", "").startswith(SLACK)}
+    assert ids == {"C024BE91L-1714554000.123459"}  # the export mapping's id for this message
 
 
 # -- Microsoft Graph change notifications ---------------------------------------------------

@@ -88,6 +88,9 @@ class Route(Shape):
         description="Event type -> mapping file(s), relative to the config file."
     )
     limits: Limits | None = Field(None, description="Overrides of the top-level limits.")
+    params: dict[Name, str] = Field(
+        {}, description="Values of the mappings' `params:` (e.g. workspace_url)."
+    )
     connect: ConnectApp | None = Field(None, description="Required for jira and confluence.")
     ack: Literal["stored", "mapped"] = Field(
         "stored",
@@ -173,6 +176,7 @@ class RouteMapping:
 
     key: str  # "ROUTE/STEM": the state file and the outbox name it writes
     plan: Plan
+    params: tuple[tuple[str, str], ...] = ()  # the route's `params:`
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,17 +286,18 @@ def _route(
                 plan = _compile(base / file, smap, (*loc, "events", event), diags)
                 if plan is None:
                     continue
-                compiled[file] = RouteMapping(f"{name}/{_slug(Path(file).stem)}", plan)
+                state_key = f"{name}/{_slug(Path(file).stem)}"
+                compiled[file] = RouteMapping(state_key, plan, tuple(route.params.items()))
             found.append(compiled[file])
         events[event] = tuple(found)
     limits = route.limits or spec.limits
     app = None
     if route.connect is not None:
         loc_key = (*loc, "connect", "public_key")
-        key = _secret(base, route.connect.public_key, env, smap, loc_key, diags)
+        pem = _secret(base, route.connect.public_key, env, smap, loc_key, diags)
         given = route.connect
         app = ConnectSettings(
-            given.base_url, key, given.allow_first_install, given.key or f"mapper-{name}"[:64],
+            given.base_url, pem, given.allow_first_install, given.key or f"mapper-{name}"[:64],
             given.name or f"mapper serve {name}", tuple(given.scopes),
         )  # fmt: skip
     return ServeRoute(name, route.path, route.source, secret, limits, events, route.ack, app)

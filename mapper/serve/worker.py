@@ -216,7 +216,7 @@ class Worker:
         state.parent.mkdir(parents=True, exist_ok=True)
         request = SyncRequest(
             state=state, output=self.layout.outbox(seq), mode=Mode.upsert,
-            connection_id=self.config.connection_id, partial=True,
+            connection_id=self.config.connection_id, partial=True, params=dict(mapping.params),
         )  # fmt: skip
         try:
             sync_files(mapping.plan, inputs, request)

@@ -64,6 +64,7 @@ class SyncRequest:
     policy: ErrorPolicy = ErrorPolicy.SKIP_RECORD
     max_errors: int | None = None
     lookups: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, str] = field(default_factory=dict)  # the mapping's `params:` values
     records: str | None = None  # a records selector overriding the mapping's `records:`
     hash_exclude: frozenset[str] = HASH_EXCLUDED
     engine: Engine = "local"  # "dask": the mapping runs on a cluster, the state in this process
@@ -176,7 +177,8 @@ def _map(
     run_request = RunRequest(
         output=str(folder.staging / SET_OBJECTS_FILE), sink=stage,
         rejects=str(folder.staging / REJECTS_FILE), report=str(folder.staging / REPORT_FILE),
-        records=request.records, lookups=request.lookups, policy=request.policy,
+        records=request.records, lookups=request.lookups, params=request.params,
+        policy=request.policy,
         max_errors=request.max_errors, engine=request.engine, scheduler=request.scheduler,
     )  # fmt: skip
     result = run_files(plan, inputs, run_request, progress=progress)
