@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import socket
 import time
 from pathlib import Path
@@ -26,6 +27,7 @@ from tests.serve_support import (
     headers,
     outbox_objects,
     push_body,
+    write_config,
 )
 
 APP_URL = "https://hooks.example.com"
@@ -308,7 +310,6 @@ def test_the_worker_prunes_with_its_clock(tmp_path: Path, monkeypatch: pytest.Mo
 
     from mapper.serve import worker as worker_module
     from mapper.serve.inbox import Inbox
-    from tests.serve_support import write_config
 
     monkeypatch.setenv("SERVE_TEST_SECRET", SECRET)
     config, diags = load_config(write_config(tmp_path))
@@ -366,3 +367,53 @@ def test_connect_sub_paths_with_or_without_a_trailing_slash(
             return got.status_code, life, done.status_code
 
     assert asyncio.run(calls()) == (200, "/hooks/jira/installed", 204)
+
+
+# -- the worker in its own process ------------------------------------------------------------
+
+
+def _exited(pid: int, timeout: float) -> bool:
+    """Wait (no polling) until process `pid` has exited: a pidfd is readable then."""
+    import select
+
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([fd], [], [], timeout)[0])
+    finally:
+        os.close(fd)
+
+
+def test_a_worker_process_maps_and_outlives_a_killed_server_only_for_its_batch(
+    tmp_path: Path,
+) -> None:
+    """`worker: {process: true}`: deliveries are mapped by the child process; SIGKILL of the
+    server makes the child stop by itself; the next server's worker maps the rest, each once."""
+    import signal
+
+    from tests.serve_support import concurrent, split
+
+    config = write_config(tmp_path, batch=20, process=True)
+    items = [(f"p{n}", push_body(n)) for n in range(60)]
+    with Server(config) as first:
+        acked = concurrent(first, split(items[:30], 2))
+        health = first.drained()
+        pid = health["workerPid"]
+        assert pid != first.proc.pid  # type: ignore[union-attr]
+        first.proc.send_signal(signal.SIGKILL)  # type: ignore[union-attr]
+        assert _exited(pid, 60), "the worker process outlived its server"
+    with Server(config) as second:
+        acked += concurrent(second, split(items[30:], 2))
+        assert second.drained()["workerPid"] != pid
+        assert second.stop() == 0  # SIGTERM: the server stops its worker, then exits
+    assert sorted(acked) == sorted(d for d, _ in items)
+    rows = delivery_rows(tmp_path / "data")
+    assert rows == {d: ("mapped", 1) for d, _ in items}
+
+
+def test_ack_mapped_needs_the_worker_in_process(tmp_path: Path) -> None:
+    path = write_config(tmp_path, ack="mapped", process=True)
+    config, diags = load_config(path, environ={"SERVE_TEST_SECRET": "x"})
+    assert config is None and any("ack: mapped needs" in d.message for d in diags), diags

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from mapper.serve import connect
+from mapper.serve import connect, process
 from mapper.serve.config import CONNECT_SOURCES, ServeConfig, ServeRoute
 from mapper.serve.inbox import FILTERED, PENDING, Entry, Inbox
 from mapper.serve.metrics import Metrics
@@ -78,6 +78,8 @@ class Intake:
         self.slots = {r.name: asyncio.Semaphore(r.limits.concurrency) for r in config.routes}
         self.secrets = {r.name: RouteSecrets(r.secret, self.inbox) for r in config.routes}
         self.worker: Worker | None = None
+        self.worker_pid: int | None = None  # the worker process (`worker: {process: true}`)
+        self.stopping = False
         self.waiting: dict[int, asyncio.Future[str]] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
 
@@ -241,12 +243,14 @@ class Intake:
     async def healthz(self, request: Request) -> Response:
         """Liveness and inbox depth; `?wait=SECONDS` first waits (≤ 60 s) for an empty inbox."""
         await self._drained(request.query_params.get("wait", ""))
-        alive = self.worker is None or not self.worker.stop.is_set()
+        alive = not self.stopping and (self.worker is None or not self.worker.stop.is_set())
         body: dict[str, object] = {
             "status": "ok" if alive else "stopping", "inboxDepth": self.inbox.depth(),
         }  # fmt: skip
         if self.worker is not None and self.worker.failures:
             body["workerFailures"] = self.worker.failures
+        if self.worker_pid is not None:
+            body["workerPid"] = self.worker_pid
         return JSONResponse(body, status_code=200 if alive else 503)
 
     async def _drained(self, wait: str) -> None:
@@ -255,6 +259,10 @@ class Intake:
         except ValueError:
             seconds = 0.0
         deadline = time.monotonic() + seconds
+        if self.worker_pid is not None:  # another process maps: look at the inbox as it does
+            while self.inbox.depth() and time.monotonic() < deadline:
+                await asyncio.sleep(self.config.worker.poll_interval)
+            return
         worker = self.worker
         while worker is not None and self.inbox.depth() and time.monotonic() < deadline:
             worker.idle.clear()  # set again once a round finds nothing pending
@@ -349,9 +357,12 @@ def create_app(config: ServeConfig, *, worker: bool = True) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        thread = None
+        thread = child = None
         intake.loop = asyncio.get_running_loop()
-        if worker:
+        if worker and config.worker.process:
+            child = process.spawn(config)
+            intake.worker_pid = child.pid
+        elif worker:
             intake.worker = Worker(config, observe=intake.settled)
             thread = threading.Thread(
                 target=intake.worker.serve_forever, name="mapper-serve-worker", daemon=True
@@ -360,6 +371,9 @@ def create_app(config: ServeConfig, *, worker: bool = True) -> Starlette:
         try:
             yield
         finally:
+            intake.stopping = True
+            if child is not None:
+                await asyncio.to_thread(process.stop, child)
             if intake.worker is not None and thread is not None:
                 intake.worker.stop.set()  # the current batch finishes; the inbox stays whole
                 intake.worker.wake.set()

@@ -121,6 +121,10 @@ class Worker(Shape):
 
     batch_size: int = Field(500, gt=0, description="Deliveries mapped per sync run at most.")
     poll_interval: float = Field(0.2, gt=0, description="Seconds between looks at the inbox.")
+    process: bool = Field(
+        False, description="Run the worker in its own process (the request process only "
+        "verifies and stores); routes then cannot use ack: mapped.",
+    )  # fmt: skip
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -168,6 +172,12 @@ class ServeSpec(Shape):
     worker: Worker = Field(default_factory=Worker)
     inbox: InboxSpec = Field(default_factory=InboxSpec)
     routes: list[Route] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ack_needs_the_worker_here(self) -> ServeSpec:
+        if self.worker.process and any(r.ack == "mapped" for r in self.routes):
+            raise ValueError("ack: mapped needs the worker in the server process (process: false)")
+        return self
 
 
 @dataclass(frozen=True, slots=True)
