@@ -407,6 +407,8 @@ def test_a_worker_process_maps_and_outlives_a_killed_server_only_for_its_batch(
     with Server(config) as second:
         acked += concurrent(second, split(items[30:], 2))
         assert second.drained()["workerPid"] != pid
+        metrics = second.request("GET", "/metrics")[1].decode()
+        assert 'mapper_serve_inbox_deliveries{status="mapped"} 60' in metrics  # the child's work
         assert second.stop() == 0  # SIGTERM: the server stops its worker, then exits
     assert sorted(acked) == sorted(d for d, _ in items)
     rows = delivery_rows(tmp_path / "data")

@@ -276,7 +276,7 @@ class Intake:
         return JSONResponse(route_descriptor(route))
 
     async def metrics_text(self, request: Request) -> Response:
-        text = self.metrics.render(self.inbox.depth())
+        text = self.metrics.render(self.inbox.depth(), self.inbox.counts())
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
 
 
