@@ -409,6 +409,11 @@ def test_a_worker_process_maps_and_outlives_a_killed_server_only_for_its_batch(
         assert second.drained()["workerPid"] != pid
         metrics = second.request("GET", "/metrics")[1].decode()
         assert 'mapper_serve_inbox_deliveries{status="mapped"} 60' in metrics  # the child's work
+        child = second.drained()["workerPid"]
+        os.kill(child, signal.SIGKILL)
+        assert _exited(child, 60)
+        status, body = second.request("GET", "/healthz")
+        assert (status, json.loads(body)["status"]) == (503, "worker-exited")
         assert second.stop() == 0  # SIGTERM: the server stops its worker, then exits
     assert sorted(acked) == sorted(d for d, _ in items)
     rows = delivery_rows(tmp_path / "data")

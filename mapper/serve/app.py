@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import subprocess
 import threading
 import time
 import uuid
@@ -79,6 +80,7 @@ class Intake:
         self.secrets = {r.name: RouteSecrets(r.secret, self.inbox) for r in config.routes}
         self.worker: Worker | None = None
         self.worker_pid: int | None = None  # the worker process (`worker: {process: true}`)
+        self.child: subprocess.Popen[bytes] | None = None
         self.stopping = False
         self.waiting: dict[int, asyncio.Future[str]] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -251,6 +253,10 @@ class Intake:
             body["workerFailures"] = self.worker.failures
         if self.worker_pid is not None:
             body["workerPid"] = self.worker_pid
+        exited = None if self.child is None else self.child.poll()
+        if exited is not None and not self.stopping:  # deliveries are stored, none is mapped
+            body.update(status="worker-exited", workerExit=exited)
+            return JSONResponse(body, status_code=503)
         return JSONResponse(body, status_code=200 if alive else 503)
 
     async def _drained(self, wait: str) -> None:
@@ -360,7 +366,7 @@ def create_app(config: ServeConfig, *, worker: bool = True) -> Starlette:
         thread = child = None
         intake.loop = asyncio.get_running_loop()
         if worker and config.worker.process:
-            child = process.spawn(config)
+            child = intake.child = process.spawn(config)
             intake.worker_pid = child.pid
         elif worker:
             intake.worker = Worker(config, observe=intake.settled)
