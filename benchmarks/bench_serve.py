@@ -8,7 +8,9 @@ Run: ``.venv/bin/python -m benchmarks.bench_serve [--deliveries N] [--senders 4]
 - ``stored``: the route answers once the delivery is committed to the inbox (the default);
   the worker maps in the background, on the same 2 cores;
 - ``mapped``: the route has ``ack: mapped``: the answer waits until the worker has mapped the
-  delivery into the outbox (mapping in the request path).
+  delivery into the outbox (mapping in the request path);
+- ``process``: as ``stored``, with ``worker: {process: true}``: the worker maps in its own
+  process, so the request process only verifies and stores (the CPU figure adds the worker's).
 
 Per scenario: acknowledgements/s and p50/p99 latency (wall clock, seen by the senders), the
 time until the inbox is empty, and the server's CPU time (user + system, /proc) — on a
@@ -43,22 +45,25 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def scenario(ack: str, deliveries: int, senders: int) -> dict[str, Any]:
+def scenario(mode: str, deliveries: int, senders: int) -> dict[str, Any]:
     items = [(f"b{n}", push_body(n)) for n in range(deliveries)]
+    ack, process = ("stored", True) if mode == "process" else (mode, False)
     with (
         tempfile.TemporaryDirectory() as tmp,
-        Server(write_config(Path(tmp), ack=ack, batch=500)) as server,
+        Server(write_config(Path(tmp), ack=ack, batch=500, process=process)) as server,
     ):
         assert server.proc is not None
-        cpu0, started = _cpu(server.proc.pid), time.perf_counter()
+        worker = server.drained().get("workerPid")
+        pids = [server.proc.pid, *([worker] if worker else [])]
+        cpu0, started = sum(map(_cpu, pids)), time.perf_counter()
         latencies: list[float] = []
         acked = concurrent(server, split(items, senders), latencies=latencies)
         sent = time.perf_counter() - started
         server.drained(timeout=600)
         drained = time.perf_counter() - started
-        cpu = _cpu(server.proc.pid) - cpu0
+        cpu = sum(map(_cpu, pids)) - cpu0
     return {
-        "ack": ack, "deliveries": deliveries, "senders": senders, "acked": len(acked),
+        "mode": mode, "deliveries": deliveries, "senders": senders, "acked": len(acked),
         "acks_per_s_wall": round(len(acked) / sent, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
         "p99_ms": round(_quantile(latencies, 0.99) * 1000, 2),
@@ -73,15 +78,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--deliveries", type=int, default=2000)
     parser.add_argument("--senders", type=int, default=4)
-    parser.add_argument("--ack", action="append", choices=("stored", "mapped"))
+    parser.add_argument("--mode", action="append", choices=("stored", "mapped", "process"))
     parser.add_argument("--out", type=Path, default=HERE / "serve_results.json")
     args = parser.parse_args()
     rows = []
-    for ack in args.ack or ("stored", "mapped"):
+    for mode in args.mode or ("stored", "mapped", "process"):
         before = os.getloadavg()[0]
         row = {
             "loadavg_1m_before": round(before, 2),
-            **scenario(ack, args.deliveries, args.senders),
+            **scenario(mode, args.deliveries, args.senders),
         }
         print(json.dumps(row))
         rows.append(row)

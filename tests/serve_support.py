@@ -34,7 +34,7 @@ version: 1
 data: data
 connection_id: serve-test
 limits: {{max_body_bytes: {max_body}, concurrency: 64, request_timeout: {timeout}}}
-worker: {{batch_size: {batch}, poll_interval: 0.05}}
+worker: {{batch_size: {batch}, poll_interval: 0.05, process: {process}}}
 routes:
   - path: /hooks/github
     source: github
@@ -52,12 +52,20 @@ def write_config(
     batch: int = 200,
     ack: str = "stored",
     timeout: float = 10,
+    process: bool = False,
 ) -> Path:
     """A config in `folder` serving GitHub pushes through the bundled push mapping."""
     path = folder / "serve.yaml"
     mapping = ROOT / "mappings/github/push.yaml"
     path.write_text(
-        CONFIG.format(max_body=max_body, batch=batch, mapping=mapping, ack=ack, timeout=timeout)
+        CONFIG.format(
+            max_body=max_body,
+            batch=batch,
+            mapping=mapping,
+            ack=ack,
+            timeout=timeout,
+            process=str(process).lower(),
+        )
     )
     return path
 

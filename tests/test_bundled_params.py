@@ -20,6 +20,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 PARAMETERISED = {
     "slack/channels.yaml": ("slack/export/channels.json", ["workspace_url"]),
     "slack/messages.yaml": ("slack/export/general", ["workspace_url"]),
+    "slack/events-message.yaml": ("slack/events/message-event.json", ["workspace_url"]),
     "bitbucket-server/commits.yaml": (
         "bitbucket-server/commits.json", ["base_url", "project_key", "repo_slug", "repository_id"]
     ),

@@ -15,18 +15,20 @@ import asyncio
 import contextlib
 import json
 import logging
+import subprocess
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from mapper.serve import connect
+from mapper.serve import connect, process
 from mapper.serve.config import CONNECT_SOURCES, ServeConfig, ServeRoute
 from mapper.serve.inbox import FILTERED, PENDING, Entry, Inbox
 from mapper.serve.metrics import Metrics
@@ -77,13 +79,16 @@ class Intake:
         self.slots = {r.name: asyncio.Semaphore(r.limits.concurrency) for r in config.routes}
         self.secrets = {r.name: RouteSecrets(r.secret, self.inbox) for r in config.routes}
         self.worker: Worker | None = None
+        self.worker_pid: int | None = None  # the worker process (`worker: {process: true}`)
+        self.child: subprocess.Popen[bytes] | None = None
+        self.stopping = False
         self.waiting: dict[int, asyncio.Future[str]] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
         path = request.url.path
-        route = self.config.route(path) or self.config.route(path.rsplit("/", 1)[0] or "/")
+        route = self.config.route(path) or _connect_route(self.config, path)
         assert route is not None  # only configured paths reach here
         info: dict[str, object] = {"route": route.name}
         try:
@@ -105,14 +110,16 @@ class Intake:
     async def _guarded(
         self, route: ServeRoute, request: Request, info: dict[str, object]
     ) -> Response:
-        slot = self.slots[route.name]
+        slot, limits = self.slots[route.name], route.limits
         try:
-            await asyncio.wait_for(slot.acquire(), route.limits.request_timeout)
+            await asyncio.wait_for(slot.acquire(), limits.queue_timeout or limits.request_timeout)
         except TimeoutError:
             raise _Refused(503, "busy") from None
+        self.metrics.add("mapper_serve_in_flight", 1, route=route.name)
         try:
             return await self._accept(route, request, info)
         finally:
+            self.metrics.add("mapper_serve_in_flight", -1, route=route.name)
             slot.release()
 
     async def _received(self, route: ServeRoute, request: Request) -> Delivery:
@@ -122,7 +129,7 @@ class Intake:
         if declared is not None and declared.isdigit() and int(declared) > limits.max_body_bytes:
             raise _Refused(413, "too-large")
         kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if kind not in limits.content_types:
+        if kind not in limits.content_types and not _graph_validation(route, request):
             raise _Refused(415, "unsupported-content-type")
         try:
             body = await asyncio.wait_for(
@@ -238,12 +245,18 @@ class Intake:
     async def healthz(self, request: Request) -> Response:
         """Liveness and inbox depth; `?wait=SECONDS` first waits (≤ 60 s) for an empty inbox."""
         await self._drained(request.query_params.get("wait", ""))
-        alive = self.worker is None or not self.worker.stop.is_set()
+        alive = not self.stopping and (self.worker is None or not self.worker.stop.is_set())
         body: dict[str, object] = {
             "status": "ok" if alive else "stopping", "inboxDepth": self.inbox.depth(),
         }  # fmt: skip
         if self.worker is not None and self.worker.failures:
             body["workerFailures"] = self.worker.failures
+        if self.worker_pid is not None:
+            body["workerPid"] = self.worker_pid
+        exited = None if self.child is None else self.child.poll()
+        if exited is not None and not self.stopping:  # deliveries are stored, none is mapped
+            body.update(status="worker-exited", workerExit=exited)
+            return JSONResponse(body, status_code=503)
         return JSONResponse(body, status_code=200 if alive else 503)
 
     async def _drained(self, wait: str) -> None:
@@ -252,24 +265,67 @@ class Intake:
         except ValueError:
             seconds = 0.0
         deadline = time.monotonic() + seconds
+        if self.worker_pid is not None:  # another process maps: look at the inbox as it does
+            while self.inbox.depth() and time.monotonic() < deadline:
+                await asyncio.sleep(self.config.worker.poll_interval)
+            return
         worker = self.worker
         while worker is not None and self.inbox.depth() and time.monotonic() < deadline:
             worker.idle.clear()  # set again once a round finds nothing pending
             remaining = deadline - time.monotonic()
             await asyncio.to_thread(worker.idle.wait, max(0.0, min(remaining, 1.0)))
 
+    async def descriptor(self, request: Request) -> Response:
+        """`GET PATH/atlassian-connect.json` of a Connect route: the app descriptor."""
+        route = _connect_route(self.config, request.url.path)
+        assert route is not None  # only Connect routes have this path
+        return JSONResponse(route_descriptor(route))
+
     async def metrics_text(self, request: Request) -> Response:
-        text = self.metrics.render(self.inbox.depth())
+        text = self.metrics.render(self.inbox.depth(), self.inbox.counts())
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+
+
+DESCRIPTOR = "atlassian-connect.json"
+
+
+def _connect_route(config: ServeConfig, path: str) -> ServeRoute | None:
+    """The Connect route whose sub-path (`installed`, the descriptor, ...) `path` is."""
+    parent = path.rsplit("/", 1)[0]
+    found = (r for r in config.routes if r.source in CONNECT_SOURCES)
+    return next((r for r in found if r.path.rstrip("/") == parent), None)
+
+
+def route_descriptor(route: ServeRoute) -> dict[str, object]:
+    """The Connect descriptor of a jira/confluence route: its lifecycle paths and one webhook
+    per event of its event -> mapping table, every URL relative to the configured base_url.
+
+    Confluence bodies carry no event name, so each of its webhook URLs gets `?event=NAME`.
+    """
+    settings = route.connect
+    assert settings is not None  # Connect routes only
+    local = connect.canonical_path(route.path, _base_path(route))
+    app = connect.AppInfo(
+        settings.key, settings.name, settings.base_url, scopes=settings.scopes,
+        installed_path=f"{local.rstrip('/')}/installed",
+        uninstalled_path=f"{local.rstrip('/')}/uninstalled",
+        signed_install=settings.public_key is not None,
+    )  # fmt: skip
+    tagged = route.source == "confluence"
+    hooks = [(e, f"{local}?event={quote(e)}" if tagged else local) for e in route.events]
+    return connect.descriptor(app, hooks)
 
 
 def _base_path(route: ServeRoute) -> str:
     """The path of a Connect app's base URL (stripped for the qsh); "" for other routes."""
     if route.connect is None:
         return ""
-    from urllib.parse import urlsplit
-
     return urlsplit(route.connect.base_url).path.rstrip("/")
+
+
+def _graph_validation(route: ServeRoute, request: Request) -> bool:
+    """Graph's subscription validation: a POST with `?validationToken=`, text/plain, no body."""
+    return route.source == "msgraph" and "validationToken" in request.query_params
 
 
 def _resolve(waiter: asyncio.Future[str], outcome: str) -> None:
@@ -307,9 +363,12 @@ def create_app(config: ServeConfig, *, worker: bool = True) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        thread = None
+        thread = child = None
         intake.loop = asyncio.get_running_loop()
-        if worker:
+        if worker and config.worker.process:
+            child = intake.child = process.spawn(config)
+            intake.worker_pid = child.pid
+        elif worker:
             intake.worker = Worker(config, observe=intake.settled)
             thread = threading.Thread(
                 target=intake.worker.serve_forever, name="mapper-serve-worker", daemon=True
@@ -318,6 +377,9 @@ def create_app(config: ServeConfig, *, worker: bool = True) -> Starlette:
         try:
             yield
         finally:
+            intake.stopping = True
+            if child is not None:
+                await asyncio.to_thread(process.stop, child)
             if intake.worker is not None and thread is not None:
                 intake.worker.stop.set()  # the current batch finishes; the inbox stays whole
                 intake.worker.wake.set()
@@ -330,6 +392,10 @@ def create_app(config: ServeConfig, *, worker: bool = True) -> Starlette:
         Route(f"{r.path.rstrip('/')}/{action}", intake.handle, methods=["POST"])
         for r in config.routes if r.source in CONNECT_SOURCES
         for action in ("installed", "uninstalled")
+    ]  # fmt: skip
+    routes += [
+        Route(f"{r.path.rstrip('/')}/{DESCRIPTOR}", intake.descriptor, methods=["GET"])
+        for r in config.routes if r.source in CONNECT_SOURCES
     ]  # fmt: skip
     routes += [
         Route("/healthz", intake.healthz, methods=["GET"]),

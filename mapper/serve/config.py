@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -29,6 +29,7 @@ SOURCE_KINDS = tuple(KINDS)
 CONNECT_SOURCES = ("jira", "confluence")  # Atlassian Connect apps: lifecycle routes, JWTs
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+ConnectKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
 RoutePath = Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._~/-]*$")]
 _KINDS = {"literal_error": "invalid-value", "string_pattern_mismatch": "invalid-value"}
 
@@ -52,6 +53,10 @@ class Limits(Shape):
     max_body_bytes: int = Field(1_048_576, gt=0, description="Larger bodies get 413.")
     request_timeout: float = Field(10.0, gt=0, description="Seconds to read a body (408).")
     concurrency: int = Field(32, gt=0, description="Requests of one route handled at once.")
+    queue_timeout: float | None = Field(
+        None, gt=0, description="Seconds a request waits for a free slot before 503 "
+        "(default: request_timeout).",
+    )  # fmt: skip
     content_types: list[Name] = Field(
         ["application/json"], description="Accepted Content-Type values (else 415)."
     )
@@ -67,6 +72,11 @@ class ConnectApp(Shape):
     allow_first_install: bool = Field(
         False, description="Accept a new client key without a verifiable token (setup only)."
     )
+    key: ConnectKey | None = Field(
+        None, description="The app key in the descriptor (default: mapper- + the route name)."
+    )
+    name: Name | None = Field(None, description="The app name (default: mapper serve ROUTE).")
+    scopes: list[Name] = Field(["READ"], description="The descriptor's scopes.")
 
 
 class Route(Shape):
@@ -80,6 +90,9 @@ class Route(Shape):
         description="Event type -> mapping file(s), relative to the config file."
     )
     limits: Limits | None = Field(None, description="Overrides of the top-level limits.")
+    params: dict[Name, str] = Field(
+        {}, description="Values of the mappings' `params:` (e.g. workspace_url)."
+    )
     connect: ConnectApp | None = Field(None, description="Required for jira and confluence.")
     ack: Literal["stored", "mapped"] = Field(
         "stored",
@@ -110,6 +123,45 @@ class Worker(Shape):
 
     batch_size: int = Field(500, gt=0, description="Deliveries mapped per sync run at most.")
     poll_interval: float = Field(0.2, gt=0, description="Seconds between looks at the inbox.")
+    process: bool = Field(
+        False, description="Run the worker in its own process (the request process only "
+        "verifies and stores); routes then cannot use ack: mapped.",
+    )  # fmt: skip
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_age(text: str | float) -> float:
+    """Seconds of an age: a number of seconds, or `N` + s/m/h/d (`7d`, `12h`); ValueError."""
+    if isinstance(text, int | float):
+        return float(text)
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", text)
+    if found is None:
+        raise ValueError(f"{text!r} is not an age (e.g. 7d, 12h, 30m, 3600s)")
+    return float(found.group(1)) * _UNITS[found.group(2)]
+
+
+class InboxSpec(Shape):
+    """How long the inbox keeps processed deliveries."""
+
+    keep: str | float | None = Field(
+        "7d", description="Age (7d, 12h, 30m, seconds) after which processed deliveries are "
+        "removed; null keeps them forever. A redelivery older than this is processed again.",
+    )  # fmt: skip
+    prune_interval: float = Field(
+        300.0, gt=0, description="Seconds between the worker's retention passes."
+    )
+
+    @field_validator("keep")
+    @classmethod
+    def _age(cls, value: str | float | None) -> str | float | None:
+        if value is not None and parse_age(value) <= 0:
+            raise ValueError("keep must be a positive age")
+        return value
+
+    def keep_seconds(self) -> float | None:
+        return None if self.keep is None else parse_age(self.keep)
 
 
 class ServeSpec(Shape):
@@ -120,7 +172,14 @@ class ServeSpec(Shape):
     connection_id: Name = Field(description="connectionId of every setObjects batch.")
     limits: Limits = Field(default_factory=Limits)
     worker: Worker = Field(default_factory=Worker)
+    inbox: InboxSpec = Field(default_factory=InboxSpec)
     routes: list[Route] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ack_needs_the_worker_here(self) -> ServeSpec:
+        if self.worker.process and any(r.ack == "mapped" for r in self.routes):
+            raise ValueError("ack: mapped needs the worker in the server process (process: false)")
+        return self
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +188,7 @@ class RouteMapping:
 
     key: str  # "ROUTE/STEM": the state file and the outbox name it writes
     plan: Plan
+    params: tuple[tuple[str, str], ...] = ()  # the route's `params:`
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +198,9 @@ class ConnectSettings:
     base_url: str
     public_key: bytes | None
     allow_first_install: bool
+    key: str = ""  # the descriptor's app key
+    name: str = ""  # the descriptor's app name
+    scopes: tuple[str, ...] = ("READ",)
 
 
 @dataclass(frozen=True)
@@ -170,6 +233,7 @@ class ServeConfig:
     connection_id: str
     worker: Worker
     routes: tuple[ServeRoute, ...]
+    inbox: InboxSpec = field(default_factory=InboxSpec)
 
     def route(self, path: str) -> ServeRoute | None:
         return next((r for r in self.routes if r.path == path), None)
@@ -213,7 +277,7 @@ def load_config(
     if any(d.is_error for d in diags):
         return None, diags
     folder = folder if folder is not None else base / spec.data
-    config = ServeConfig(path, folder, spec.connection_id, spec.worker, routes)
+    config = ServeConfig(path, folder, spec.connection_id, spec.worker, routes, spec.inbox)
     return config, diags
 
 
@@ -234,15 +298,20 @@ def _route(
                 plan = _compile(base / file, smap, (*loc, "events", event), diags)
                 if plan is None:
                     continue
-                compiled[file] = RouteMapping(f"{name}/{_slug(Path(file).stem)}", plan)
+                state_key = f"{name}/{_slug(Path(file).stem)}"
+                compiled[file] = RouteMapping(state_key, plan, tuple(route.params.items()))
             found.append(compiled[file])
         events[event] = tuple(found)
     limits = route.limits or spec.limits
     app = None
     if route.connect is not None:
         loc_key = (*loc, "connect", "public_key")
-        key = _secret(base, route.connect.public_key, env, smap, loc_key, diags)
-        app = ConnectSettings(route.connect.base_url, key, route.connect.allow_first_install)
+        pem = _secret(base, route.connect.public_key, env, smap, loc_key, diags)
+        given = route.connect
+        app = ConnectSettings(
+            given.base_url, pem, given.allow_first_install, given.key or f"mapper-{name}"[:64],
+            given.name or f"mapper serve {name}", tuple(given.scopes),
+        )  # fmt: skip
     return ServeRoute(name, route.path, route.source, secret, limits, events, route.ack, app)
 
 

@@ -199,6 +199,18 @@ class Inbox:
 
     # -- reading ------------------------------------------------------------------------------
 
+    def prune(self, before: float) -> int:
+        """Remove processed deliveries received before `before` (epoch seconds) and their
+        outcome rows; pending ones and batches stay. Returns how many were removed."""
+        done = "status IN ('mapped', 'rejected', 'filtered') AND received < ?"
+        with self._transaction():
+            self.conn.execute(
+                f"DELETE FROM outcomes WHERE delivery IN (SELECT id FROM deliveries WHERE {done})",
+                (before,),
+            )
+            cursor = self.conn.execute(f"DELETE FROM deliveries WHERE {done}", (before,))
+        return cursor.rowcount
+
     def depth(self) -> int:
         row = self.conn.execute("SELECT count(*) FROM deliveries WHERE status='pending'")
         return int(row.fetchone()[0])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Mapping
 
 Labels = tuple[tuple[str, str], ...]
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -18,6 +19,10 @@ _HELP = {
         "counter", "Deliveries refused by verification, by route and reason.",
     ),
     "mapper_serve_inbox_depth": ("gauge", "Deliveries stored but not yet processed."),
+    "mapper_serve_inbox_deliveries": (
+        "gauge", "Deliveries kept in the inbox by status (also those a worker process settled).",
+    ),
+    "mapper_serve_in_flight": ("gauge", "Requests of a route holding a concurrency slot."),
     "mapper_serve_mapping_seconds": (
         "histogram", "Seconds from receipt to the delivery's outcome (mapped, rejected, filtered).",
     ),
@@ -44,10 +49,14 @@ class Metrics:
         self._hist: dict[Labels, list[float]] = {}  # bucket counts, then sum, then count
 
     def inc(self, name: str, **labels: str) -> None:
+        self.add(name, 1, **labels)
+
+    def add(self, name: str, delta: float, **labels: str) -> None:
+        """Add `delta` (negative for a gauge going down) to one series."""
         key = tuple(sorted(labels.items()))
         with self._lock:
             series = self._counters[name]
-            series[key] = series.get(key, 0) + 1
+            series[key] = series.get(key, 0) + delta
 
     def observe(self, seconds: float, **labels: str) -> None:
         key = tuple(sorted(labels.items()))
@@ -65,8 +74,8 @@ class Metrics:
         if seconds is not None:
             self.observe(seconds, route=route)
 
-    def render(self, depth: int) -> str:
-        """The exposition text."""
+    def render(self, depth: int, kept: Mapping[str, int] | None = None) -> str:
+        """The exposition text; `kept`: the inbox's deliveries by status."""
         lines: list[str] = []
         with self._lock:
             for name, series in sorted(self._counters.items()):
@@ -75,6 +84,11 @@ class Metrics:
                     lines.append(f"{name}{_labels(key)} {value:g}")
             self._head(lines, "mapper_serve_inbox_depth")
             lines.append(f"mapper_serve_inbox_depth {depth}")
+            if kept is not None:
+                self._head(lines, "mapper_serve_inbox_deliveries")
+                for status, kept_count in sorted(kept.items()):
+                    label = _labels((("status", status),))
+                    lines.append(f"mapper_serve_inbox_deliveries{label} {kept_count}")
             name = "mapper_serve_mapping_seconds"
             self._head(lines, name)
             for key, row in sorted(self._hist.items()):

@@ -25,6 +25,7 @@ import logging
 import shutil
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,8 +67,14 @@ Observer = Callable[[Entry, str], None]
 class Worker:
     """Maps inbox entries through the sync stage, one batch per mapping at a time."""
 
-    def __init__(self, config: ServeConfig, *, observe: Observer | None = None) -> None:
+    def __init__(
+        self, config: ServeConfig, *, observe: Observer | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:  # fmt: skip
         self.config = config
+        self.clock = clock  # epoch seconds: retention ages are measured with it
+        self.pruned_at: float | None = None  # when the last retention pass ran
+        self.pruned = 0  # deliveries removed by retention so far
         self.layout = Layout(config.data)
         self.inbox = Inbox(self.layout.inbox)
         self.observe = observe
@@ -98,9 +105,27 @@ class Worker:
                 self.stop.wait(max(1.0, self.config.worker.poll_interval))
                 continue
             if not taken:
+                self._retain()
                 self.idle.set()
                 self.wake.wait(self.config.worker.poll_interval)
                 self.wake.clear()
+
+    def _retain(self) -> None:
+        """A retention pass, when the inbox config keeps deliveries for a limited age and the
+        last pass is `prune_interval` old (a failure is logged; intake goes on)."""
+        keep, now = self.config.inbox.keep_seconds(), self.clock()
+        due = self.pruned_at is None or now - self.pruned_at >= self.config.inbox.prune_interval
+        if keep is None or not due:
+            return
+        self.pruned_at = now
+        try:
+            removed = self.inbox.prune(now - keep)
+        except sqlite3.Error as error:
+            log.error("the retention pass failed (%s); retrying later", error)
+            return
+        self.pruned += removed
+        if removed:
+            log.info("retention: removed %d processed deliveries older than %gs", removed, keep)
 
     def recover(self) -> None:
         """Finish or re-run the batches a crash left running."""
@@ -191,7 +216,7 @@ class Worker:
         state.parent.mkdir(parents=True, exist_ok=True)
         request = SyncRequest(
             state=state, output=self.layout.outbox(seq), mode=Mode.upsert,
-            connection_id=self.config.connection_id, partial=True,
+            connection_id=self.config.connection_id, partial=True, params=dict(mapping.params),
         )  # fmt: skip
         try:
             sync_files(mapping.plan, inputs, request)
