@@ -33,6 +33,8 @@ PARAMETERISED = {
     "google-drive/group-members.yaml": (
         "google-drive/directory-group-members.json", ["group_email"]
     ),
+    "github/collaborators.yaml": ("github/collaborators-infra-terraform.json", ["repo"]),
+    "gitlab/members.yaml": ("gitlab/project-4211-members-all.json", ["project"]),
 }
 
 
