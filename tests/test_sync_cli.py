@@ -192,15 +192,20 @@ def test_a_locked_state_is_a_clear_error_not_a_wait(tmp_path: Path) -> None:
     assert sync_cli(tmp_path, [doc("a")], "--allow-mass-delete")[0] == 0
 
 
-@pytest.mark.parametrize("where", ["under a file", "a folder"])
+@pytest.mark.parametrize("where", ["under a file", "a folder", "a FIFO"])
 def test_an_unwritable_state_path(tmp_path: Path, where: str) -> None:
     write_mapping(tmp_path)
     if where == "under a file":
         (tmp_path / "f").write_text("x")
         state = tmp_path / "f" / "s.db"
-    else:
+    elif where == "a folder":
         state = tmp_path / "dir.db"
         state.mkdir()
+    else:  # opening it to read the header would wait for a writer forever
+        state = tmp_path / "fifo.db"
+        os.mkfifo(state)
+        code, _, err = invoke("state", "show", "--state", state)
+        assert code == 4 and "is a FIFO" in err
     src = write_records(tmp_path / "in.jsonl", [doc("a")])
     args = ("sync", tmp_path / "m.yaml", src, "--state", state, "-o", tmp_path / "out")
     code, _, err = invoke(*args, "--connection-id", "c")

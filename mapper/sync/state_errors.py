@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mapper.errors import Diagnostic, SyncStateError
+from mapper.io.atomic import output_kind
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 HEADER_SIZE = 100
@@ -54,7 +55,11 @@ def _operational(path: str | Path, text: str) -> SyncStateError:
 
 
 def check_header(path: Path) -> None:
-    """Refuse a file that is not an SQLite database (empty, truncated or something else)."""
+    """Refuse a file that is not an SQLite database (empty, truncated or something else), and
+    anything that is not a regular file (a FIFO would block the read, a device is no state)."""
+    kind = output_kind(path)
+    if kind is not None:
+        raise state_error("sync.state-unwritable", path, f"is {kind}, not a state file")
     try:
         with path.open("rb") as fh:
             head = fh.read(HEADER_SIZE)
