@@ -192,7 +192,9 @@ def _show_findings(console: Any, report: SyncReport, run: Any) -> None:
         console.print(Text(f"no deletes: partial run ({why}); {report.deletes_withheld:,} "
                            "unseen id(s) kept", style="yellow"))  # fmt: skip
     elif report.unseen and report.mode != Mode.mirror.value:
-        console.print(Text(f"{report.unseen:,} known id(s) not seen ({report.mode}: not deleted)"))
+        why = "a partial run holds changes only" if report.partial_reasons else "not deleted"
+        console.print(Text(f"{report.unseen:,} known id(s) not in this run ({report.mode}: {why}; "
+                           "only mirror deletes)"))  # fmt: skip
     if report.cursor_after:
         console.print(Text(f"cursor: {report.cursor_after}"))
     if report.upgraded_from is not None:
