@@ -11,7 +11,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
@@ -218,7 +218,48 @@ class JsonlSink(_SinkBase):
         self.out.abort()
 
 
-class BatchSink(_SinkBase):
+class SetObjectsBatches:
+    """setObjects bodies being filled: the header (connectionId, properties), at most `size`
+    objects each, and a record's objects kept in one body when they fit (so a commit travels
+    with its repository, "in the same payload"). Subclasses write a body in `_flush`."""
+
+    def __init__(
+        self,
+        *,
+        connection_id: str | None,
+        properties: Mapping[str, str] | None,
+        set_associations: bool,
+        size: int,
+    ) -> None:
+        if properties and len(properties) > MAX_PROPERTIES:
+            message = f"setObjects takes at most {MAX_PROPERTIES} properties"
+            raise OutputError([Diagnostic("output.too-many-properties", message)])
+        self.header: dict[str, Any] = {}
+        if connection_id:
+            self.header["connectionId"] = connection_id
+        if properties:
+            self.header["properties"] = dict(properties)
+        self.size = max(1, min(size, MAX_OBJECTS_PER_BATCH))
+        self.set_associations = set_associations
+        self.pending: list[dict[str, Any]] = []
+        self.count = 0
+
+    def add(self, payloads: list[dict[str, Any]]) -> None:
+        """Add one record's payloads, starting a new body if they would not fit."""
+        group = [association_set_form(p) for p in payloads] if self.set_associations else payloads
+        if self.pending and len(self.pending) + len(group) > self.size:
+            self._flush()
+        for payload in group:
+            self.pending.append(payload)
+            self.count += 1
+            if len(self.pending) == self.size:
+                self._flush()
+
+    def _flush(self) -> None:
+        raise NotImplementedError
+
+
+class BatchSink(_SinkBase, SetObjectsBatches):
     """setObjects request bodies, at most 100 objects each, one file per batch in a folder.
 
     Objects of one record stay in one batch when they fit, so a commit travels with its
@@ -237,26 +278,12 @@ class BatchSink(_SinkBase):
         size: int = MAX_OBJECTS_PER_BATCH,
         group: OutputGroup | None = None,
     ) -> None:
-        if properties and len(properties) > MAX_PROPERTIES:
-            raise OutputError(
-                [
-                    Diagnostic(
-                        "output.too-many-properties",
-                        f"setObjects takes at most {MAX_PROPERTIES} properties",
-                    )
-                ]
-            )
+        SetObjectsBatches.__init__(
+            self, connection_id=connection_id, properties=properties,
+            set_associations=set_associations, size=size,
+        )  # fmt: skip
         self.folder = Path(folder)
-        self.size = max(1, min(size, MAX_OBJECTS_PER_BATCH))
-        self.header: dict[str, Any] = {}
-        if connection_id:
-            self.header["connectionId"] = connection_id
-        if properties:
-            self.header["properties"] = dict(properties)
-        self.set_associations = set_associations
-        self.pending: list[dict[str, Any]] = []
         self.written: list[Path] = []
-        self.count = 0
         self.group = group
         """With a group, batches are renamed into the folder only when the whole run is
         written, and stale batches of an earlier run are removed only then."""
@@ -266,20 +293,13 @@ class BatchSink(_SinkBase):
 
     def write(self, objects: Iterable[MappedObject]) -> None:
         """Add one record's objects, starting a new batch if they would not fit."""
-        group = []
+        payloads = []
         for obj in objects:
             if obj.type_name in IDENTITY_OPERATIONS:
                 self._add_identity(obj.type_name, obj.payload)
             else:
-                payload = obj.payload
-                group.append(association_set_form(payload) if self.set_associations else payload)
-        if self.pending and len(self.pending) + len(group) > self.size:
-            self._flush()
-        for payload in group:
-            self.pending.append(payload)
-            self.count += 1
-            if len(self.pending) == self.size:
-                self._flush()
+                payloads.append(obj.payload)
+        self.add(payloads)
 
     def _add_identity(self, kind: str, payload: dict[str, Any]) -> None:
         self.count += 1

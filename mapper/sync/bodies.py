@@ -9,18 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
-from mapper.errors import Diagnostic, OutputError
 from mapper.io.atomic import AtomicFile
-from mapper.io.sinks import MAX_OBJECTS_PER_BATCH, MAX_PROPERTIES, association_set_form, dumps_line
+from mapper.io.sinks import MAX_OBJECTS_PER_BATCH, SetObjectsBatches, dumps_line
 from mapper.records import MappedObject
 
 SET_OBJECTS_FILE = "setObjects.jsonl"
 DELETE_OBJECTS_FILE = "deleteObjects.jsonl"
 
 
-class SetObjectsLines:
+class SetObjectsLines(SetObjectsBatches):
     """setObjects bodies of at most 100 objects, one per line; a record's objects stay together
     in one body when they fit (so a commit travels with its repository)."""
 
@@ -33,36 +31,17 @@ class SetObjectsLines:
         set_associations: bool = False,
         size: int = MAX_OBJECTS_PER_BATCH,
     ) -> None:
-        if properties and len(properties) > MAX_PROPERTIES:
-            message = f"setObjects takes at most {MAX_PROPERTIES} properties"
-            raise OutputError([Diagnostic("output.too-many-properties", message)])
-        self.header: dict[str, Any] = {}
-        if connection_id:
-            self.header["connectionId"] = connection_id
-        if properties:
-            self.header["properties"] = dict(properties)
-        self.size = max(1, min(size, MAX_OBJECTS_PER_BATCH))
-        self.set_associations = set_associations
+        super().__init__(
+            connection_id=connection_id, properties=properties,
+            set_associations=set_associations, size=size,
+        )  # fmt: skip
         self.out = AtomicFile(path)
         self.out.sync_in_background()
-        self.pending: list[dict[str, Any]] = []
         self.batches = 0
-        self.count = 0
 
     def write(self, objects: Iterable[MappedObject]) -> None:
         """Add one record's objects, starting a new body if they would not fit."""
         self.add([o.payload for o in objects])
-
-    def add(self, payloads: list[dict[str, Any]]) -> None:
-        """Add one record's payloads, starting a new body if they would not fit."""
-        group = [association_set_form(p) for p in payloads] if self.set_associations else payloads
-        if self.pending and len(self.pending) + len(group) > self.size:
-            self._flush()
-        for payload in group:
-            self.pending.append(payload)
-            self.count += 1
-            if len(self.pending) == self.size:
-                self._flush()
 
     def _flush(self) -> None:
         if self.pending:
