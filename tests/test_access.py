@@ -4,6 +4,7 @@ AND/OR rule, planted mismatches, data cases (tests/access/cases.yaml), sinks and
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -279,6 +280,38 @@ def test_notion_pages_name_sent_users_except_a_removed_member_and_a_bot(tmp_path
                for line in done.output.splitlines() if "access.unknown-user:" in line}
     # the removed member (not in GET /v1/users) and the importing integration (a bot)
     assert unknown == {"0f9e8d7c-6b5a-4938-a271-605f4e3d2c1b", "f1e2d3c4-b5a6-4978-8a6b-5c4d3e2f1a0b"}
+
+
+def _findings(output: str, code: str) -> set[str]:
+    """The ids named by the `code:` warnings of a batch's access check."""
+    lines = [line for line in output.splitlines() if f"{code}:" in line]
+    return {re.findall(r"USER '?([^ ',]+)", line)[0] for line in lines}
+
+
+def test_jira_group_restricted_comment_is_seen_by_the_sent_group_members(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "out"
+    jobs = Path(__file__).parent.parent / "mappings" / "jira" / "jobs.yaml"
+    done = runner.invoke(app, ["batch", str(jobs), "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    # the group a comment is restricted to is sent: no access.unknown-group
+    assert "access.unknown-group" not in done.output
+    # Bob hides his e-mail: a member of jira-developers, not sent with setUsers
+    assert _findings(done.output, "access.unknown-member") == {"5b10ac8d82e05b22cc7d4ef5"}
+    # the restricted comment of the deleted "Former user" (inactive: not sent)
+    assert _findings(done.output, "access.unknown-user") == {"557058:deadbeef-0000-4000-8000-000000000000"}
+    assert runner.invoke(app, ["index", str(out), "-o", str(tmp_path / "g.db")]).exit_code == 0
+    answer = runner.invoke(app, ["who-can-see", "10100", "-i", str(tmp_path / "g.db"), "--json"])
+    data = json.loads(answer.stdout)
+    assert sorted(u["id"] for u in data["users"]) == [
+        "557058:9b1f2c3d-4e5f-4a6b-8c7d-1e2f3a4b5c6d", "712020:3c4d5e6f-7a8b-4c9d-9e0f-a1b2c3d4e5f6"]
+
+
+def test_confluence_group_member_with_a_hidden_email_is_reported(tmp_path: Path) -> None:
+    jobs = Path(__file__).parent.parent / "mappings" / "confluence" / "jobs.yaml"
+    done = CliRunner().invoke(app, ["batch", str(jobs), "-o", str(tmp_path / "out")])
+    assert done.exit_code == 0, done.output
+    assert _findings(done.output, "access.unknown-member") == {"5b10ac8d82e05b22cc7d4ef5"}
 
 
 @pytest.mark.parametrize(("system", "repository", "users"), PRIVATE_REPOSITORIES)

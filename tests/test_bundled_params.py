@@ -35,6 +35,7 @@ PARAMETERISED = {
     ),
     "github/collaborators.yaml": ("github/collaborators-infra-terraform.json", ["repo"]),
     "gitlab/members.yaml": ("gitlab/project-4211-members-all.json", ["project"]),
+    "confluence/group-members.yaml": ("confluence/group-engineering-members.json", ["group_id"]),
 }
 
 

@@ -263,5 +263,8 @@ def test_ctrl_c_stops_the_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 def test_bundled_jobs_files_are_valid() -> None:
     jobs, diags = load_jobs(sorted((ROOT / "mappings").glob("*/jobs.yaml")))
     assert diags == []
-    assert len(jobs) == 50  # 49 + slack-events-message (the Events API mapping `mapper serve` uses)
+    # 49 + slack-events-message (the Events API mapping `mapper serve` uses) + the Jira and
+    # Confluence users and group members (jira-users, jira-group-members, confluence-users,
+    # confluence-group-members)
+    assert len(jobs) == 54
     assert all(job.mapping.is_file() for job in jobs)

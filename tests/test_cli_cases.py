@@ -244,12 +244,14 @@ def test_bundled_fixtures_still_pass() -> None:
              if f.name != "engine-pending.cases.yaml"]
     code, out, err = invoke("test", *files)
     assert code == 0, err
-    # 86: the 71 fixtures of the real-payloads round, plus the mapping-parameter variants (another
+    # 98: the 71 fixtures of the real-payloads round, plus the mapping-parameter variants (another
     # Slack workspace, another Bitbucket Server repository) and GitHub Enterprise Server (a
     # branch, a commit, a commit.url of no known form), plus the principals round's identity
     # mappings (GitHub collaborators, Bitbucket Cloud members, GitLab members, Notion users),
-    # plus the 2 of the Slack Events API message mapping (slack/events-message.cases.yaml)
-    assert re.search(r"^88 passed, 0 failed$", out, re.MULTILINE)
+    # plus the 2 of the Slack Events API message mapping (slack/events-message.cases.yaml), plus
+    # the 10 of the Jira and Confluence users and group members (jira/users, jira/group-members,
+    # confluence/users, confluence/group-members)
+    assert re.search(r"^98 passed, 0 failed$", out, re.MULTILINE)
 
 
 @pytest.mark.parametrize("target", ["in.json", "m.yaml", "c.cases.yaml"])
