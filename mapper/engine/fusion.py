@@ -16,8 +16,6 @@ from pydantic import BaseModel
 
 from mapper.engine.guarantees import constant_literal, trust
 from mapper.functions.timestamps import epoch_ms_of
-from mapper.jpcompile import inliner
-from mapper.language.expressions import FORGIVEN
 from mapper.language.plan import EMPTY, CompiledExpr, ValueNode
 from mapper.model import OBJECT_TYPES
 from mapper.model.codewriter import Writer
@@ -161,6 +159,9 @@ def fuse_checked(
     w = _writer()
     w.seen = {}  # each expression text evaluated once (see _emit_call)
     if functions is not None:  # the expressions' statements written in place (see _inline)
+        from mapper.jpcompile import inliner  # (compiling only: a cached plan never loads it)
+        from mapper.language.expressions import FORGIVEN
+
         w.inliner = inliner(functions, FORGIVEN)
     w.emit(0, "def fused(item):")
     w.emit(1, "try:")
