@@ -579,3 +579,128 @@ def test_associations_of_jira_keys_keeps_the_type_error() -> None:
     compiled = compile_expression("associations(jira_keys(m))", MapperFunctions())
     with pytest.raises(exceptions.JMESPathTypeError):
         compiled({"m": {"not": "text"}})
+
+
+# --- code templates (mapper.functions.inline): each gives what its method gives ----------------
+
+TEMPLATE_VALUES = (
+    st.none()
+    | st.booleans()
+    | st.sampled_from(["", " ", "\t", "u1", " u1 ", "EVERYONE", "a\nb", "\u2028x", "ABC-1"])
+    | st.text(max_size=6)
+    | st.integers(-(10**20), 10**20)
+    | st.sampled_from([10**18, -(10**18), 10**18 - 1, 0, 7])
+    | st.floats(allow_nan=False)
+    | st.lists(
+        st.none() | st.text(max_size=3) | st.integers(0, 9)
+        | st.sampled_from([{}, {"type": "USER", "id": "u"}, {"type": "EVERYONE"}]),
+        max_size=3,
+    )
+    | st.sampled_from([{}, {"type": "GROUP", "id": "g"}, {"a": [1]}])
+)
+TEMPLATED = [  # (expression over the record {"a": ..., "b": ...}, the template it must use)
+    ("user_ref(a)", "'externalId': "),
+    ("user_ref(a, b)", "'email': "),
+    ("user_ref(a || b, b)", "'email': "),
+    ("entity_key_as('atlassian:repository', 'repositoryId', a)", "'repositoryId': "),
+    ("entity_key_as('t', ' ', a)", None),  # a blank field name: no template, the call decides
+    ("permissions(a)", "'accessControls'"),
+    ("permissions([principal('EVERYONE')])", "{'type': 'EVERYONE'}"),
+    ("permissions(a && groups(concat('repo-', b)) || [principal('EVERYONE')])", "'GROUP'"),
+    ("principal('user', a)", "'type': 'USER', 'id': "),
+    ("principal('container', a)", "{'type': 'CONTAINER'}"),
+    ("principal('group')", None),
+    ("users(a)", "'USER'"),
+    ("groups(a)", "'GROUP'"),
+    ("concat('repo-', a)", "'repo-' + "),
+    ("concat(a, '/', b, '#')", "'/' + "),
+    ("concat(`1`, a)", None),  # a number literal: no template
+    ("truncate(a, `7`)", "[:7]"),
+    ("truncate(a, `0`)", "[:0]"),
+    ("truncate(a, `2`, '…')", None),
+    ("first_line(a)", ".partition("),
+    ("to_rfc3339(a)", "if type("),
+]
+
+
+def _call_outcome(fn: Callable[[], Any]) -> tuple[str, Any]:
+    try:
+        return "ok", json.dumps(fn())
+    except exceptions.JMESPathError as err:
+        return "error", type(err).__name__
+
+
+@pytest.mark.parametrize(("expression", "marker"), TEMPLATED)
+def test_templated_calls_use_their_template(expression: str, marker: str | None) -> None:
+    from mapper.functions.registry import MapperFunctions
+    from mapper.jpcompile import compile_expression
+
+    source = compile_expression(expression, MapperFunctions()).__jmespath_source__  # type: ignore[attr-defined]
+    if marker is not None:
+        assert marker in source
+    else:
+        assert "'type': " not in source and " + " not in source and "[:" not in source
+
+
+@pytest.mark.parametrize(("expression", "marker"), TEMPLATED)
+@given(a=TEMPLATE_VALUES, b=TEMPLATE_VALUES)
+@example(a="u1", b="u@example.com")
+@example(a=" ", b="u@example.com")
+@example(a=12345, b=None)
+@example(a=10**18, b=10**18 - 1)
+@example(a=True, b=False)
+@example(a="x" * 9, b="y")
+@example(a="\u2028 \nsubject", b=None)
+@example(a="2024-05-01T12:00:00+02:00", b=None)
+@example(a=[{"type": "USER", "id": "u"}], b=None)
+def test_templates_agree_with_their_methods(
+    expression: str, marker: str | None, a: Any, b: Any
+) -> None:
+    """The compiled call (template) and jmespath's own call of the method give the same value
+    or the same error, and share the same objects of the record (a copy stays a copy)."""
+    import jmespath
+
+    from mapper.functions.registry import MapperFunctions
+    from mapper.jpcompile import compile_expression
+
+    functions = MapperFunctions()
+    record = {"a": a, "b": b}
+    snapshot = json.dumps(record)
+    compiled = compile_expression(expression, functions)
+    expected = _call_outcome(
+        lambda: jmespath.compile(expression).search(
+            record, jmespath.Options(custom_functions=functions)
+        )
+    )
+    assert _call_outcome(lambda: compiled(record)) == expected
+    assert json.dumps(record) == snapshot
+    if expected[0] == "ok":  # the same parts of the record (if any) are shared with it
+        reference = jmespath.compile(expression).search(
+            record, jmespath.Options(custom_functions=functions)
+        )
+        inside = _containers(record)
+        assert _containers(compiled(record)) & inside == _containers(reference) & inside
+
+
+def _containers(value: Any) -> set[int]:
+    """The ids of every list and dict in `value`."""
+    if not isinstance(value, list | dict):
+        return set()
+    found = {id(value)}
+    for item in value.values() if isinstance(value, dict) else value:
+        found |= _containers(item)
+    return found
+
+
+def test_a_subclass_overriding_a_templated_method_gets_its_own_method() -> None:
+    from mapper.functions.registry import MapperFunctions
+    from mapper.jpcompile import compile_expression
+
+    class Mine(MapperFunctions):
+        def _func_user_ref(self, *args: Any) -> Any:  # type: ignore[override]
+            return "mine"
+
+    Mine._func_user_ref.signature = MapperFunctions._func_user_ref.signature  # type: ignore[attr-defined]
+    Mine.FUNCTION_TABLE = {}
+    Mine._populate_function_table()  # type: ignore[attr-defined]
+    assert compile_expression("user_ref(a)", Mine())({"a": "u1"}) == "mine"

@@ -245,8 +245,14 @@ def test_a_repeated_expression_is_evaluated_once_per_record() -> None:
     plan, diags = compile_text(REPEATED)
     assert plan is not None, diags
     source = plan.rules[0].checked.__mapper_source__  # type: ignore[union-attr]
-    # sha, first_line, concat, to_rfc3339, user_ref, entity_key_as, permissions: once each
-    assert source.count("(item)") == 7
+    # the expressions' statements are written into the rule's function, each text once, and
+    # each field of the record is read once: sha, msg, at, login, email, repo
+    assert "(item)" not in source.replace("type(item)", "").replace("def fused(item)", "")
+    for name in ("first_line", "concat", "to_rfc3339", "entity_key_as"):
+        assert source.count(f"'{name}')") == 1, name  # its argument check
+    assert source.count("'user_ref')") == 2  # (two arguments)
+    for key in ("sha", "msg", "at", "login", "email", "repo"):
+        assert source.count(f".get({key!r})") == 1, key
 
 
 @given(record=commit_records)

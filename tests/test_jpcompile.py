@@ -294,6 +294,73 @@ def test_random_expressions_match_jmespath(expressions: list[str], docs: list[An
                 _check(expression, data)
 
 
+# ---------------------------------------------------------------- the Inliner (engine.fusion)
+SHARED_PATHS = st.sampled_from(
+    ["a.b", "a.b.c", "a.c", "foo.bar", "b.b.b", "items[0].name", "a || b.c", "a.b && c.b"]
+)
+MAPPER_CALLS = st.sampled_from([
+    "user_ref(a.b || c, c.b)", "concat('x-', a.b)", "first_line(name)", "to_rfc3339(a.c)",
+    "permissions(a.b && groups(c.b) || [principal('EVERYONE')])", "truncate(foo.bar, `2`)",
+    "entity_key_as('t', 'f', b.b)", "length(a.b) || a.b.c", "to_number(a) || b.c",
+])
+INLINED = st.one_of(EXPRS, SHARED_PATHS, MAPPER_CALLS)
+
+
+def _inlined(texts: list[str], hoists: list[bool], functions: Any, forgive: Any) -> Any:
+    """One function computing every expression, as engine.fusion writes a rule: hoisted
+    expressions at the top level, the others under a condition (as a coalesce's are)."""
+    from jmespath.parser import Parser
+
+    from mapper.jpcompile import inliner
+
+    gen = inliner(functions, forgive)
+    lines, atoms = ["def run(item):"], []
+    for i, (text, hoist) in enumerate(zip(texts, hoists, strict=True)):
+        ast = Parser().parse(text).parsed
+        if hoist:
+            body, atom = gen.inline(ast, "item", 1, True)
+            lines += body
+            atoms.append(atom)
+            continue
+        lines += [f"    q{i} = None", f"    if q{i} is None:"]
+        body, atom = gen.inline(ast, "item", 2, False)
+        lines += [*body, f"        q{i} = {atom}"]
+        atoms.append(f"q{i}")
+    lines.append(f"    return [{', '.join(atoms)}]")
+    namespace = dict(gen.namespace())
+    exec("\n".join(lines), namespace)
+    return namespace["run"]
+
+
+@given(
+    texts=st.lists(INLINED, min_size=1, max_size=6),
+    hoists=st.lists(st.booleans(), min_size=6, max_size=6),
+    docs=st.lists(DOCS, min_size=1, max_size=3),
+)
+def test_inlined_expressions_agree_with_their_compiled_functions(
+    texts: list[str], hoists: list[bool], docs: list[Any]
+) -> None:
+    """Inlined together (field paths shared), expressions give what each compiled function
+    gives, and raise only where one of those raises (the rule then takes its usual path)."""
+    from mapper.functions.registry import MapperFunctions
+    from mapper.language.expressions import FORGIVEN
+
+    functions = MapperFunctions()
+    try:
+        run = _inlined(texts, hoists[: len(texts)], functions, FORGIVEN)
+    except jexc.JMESPathError:
+        return  # a syntax error: jmespath refuses it as well
+    singles = [compile_ast(jmespath.compile(t).parsed, functions, forgive=FORGIVEN) for t in texts]
+    for doc in docs:
+        for data in _contexts(doc, limit=5):
+            want = [_outcome(fn, data) for fn in singles]
+            got = _outcome(run, data)
+            if got[0] == "raise":
+                assert any(w[0] == "raise" for w in want), (texts, data, got)
+                continue
+            assert got == ("ok", json.dumps([json.loads(w[1]) for w in want])), (texts, data)
+
+
 # ---------------------------------------------------------------- API and corner cases
 def test_compile_expression_is_cached_per_text_and_functions() -> None:
     assert compile_expression("a.b") is compile_expression("a.b")

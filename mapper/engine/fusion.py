@@ -48,25 +48,43 @@ def _emit_node(w: Writer, node: ValueNode, indent: int) -> str:
 def _emit_call(w: Writer, expr: CompiledExpr, indent: int) -> str:
     """The code of one expression's value. In a checked rule (`w.seen` is a dict), an
     expression text seen before is not evaluated again: its raw value is kept in a variable
-    (a `define:` used by several fields, `user_ref(...)` in `createdBy` and `author`).
-    Expressions are pure, so this changes nothing but speed; the shared value is the same
-    object in both places of the payload, which is only serialised."""
+    (a `define:` used by several fields, `user_ref(...)` in `createdBy` and `author`), and
+    the expression's statements are written into the rule's function (`_inline`) instead of
+    a call. Expressions are pure, so this changes nothing but speed; the shared value is the
+    same object in both places of the payload, which is only serialised."""
     seen = w.seen
     if seen is None:
         return f"{w.name('e', expr.evaluate, bind=True)}(item)"
     raw = seen.get(expr.text)
     if raw is None:
         raw = seen[expr.text] = w.fresh("x")
-        w.emit(indent, f"{raw} = {w.name('e', expr.evaluate, bind=True)}(item)")
+        w.emit(indent, f"{raw} = {_inline(w, expr, indent, hoist=True)}")
     return raw
+
+
+def _inline(w: Writer, expr: CompiledExpr, indent: int, *, hoist: bool) -> str:
+    """Emit the statements of `expr` on `item` (the rule's Inliner, `w.inliner`); returns
+    the atom holding its value. A call of the compiled function when there is no Inliner
+    or no AST. `hoist`: these statements run whenever the rest of the function does (not
+    under a condition), so the field paths they read are kept for later expressions.
+
+    Any exception the statements raise makes the rule's function give FALLBACK, whose
+    field-by-field path evaluates the expression as compiled: so the statements need only
+    agree with it whenever they raise nothing (tests/test_fused.py)."""
+    inliner = w.inliner
+    if inliner is None or expr.ast is None:
+        return f"{w.name('e', expr.evaluate, bind=True)}(item)"
+    lines, atom = inliner.inline(expr.ast, "item", indent, hoist)
+    assert isinstance(atom, str)
+    w.lines.extend(lines)
+    return atom
 
 
 def _emit_coalesce(w: Writer, node: ValueNode, target: str, indent: int) -> None:
     w.emit(indent, f"{target} = None")
     for expr in node.exprs:
-        fn = w.name("e", expr.evaluate, bind=True)
         w.emit(indent, f"if {target} is None:")
-        w.emit(indent + 1, f"{target} = {fn}(item)")
+        w.emit(indent + 1, f"{target} = {_inline(w, expr, indent + 1, hoist=False)}")
 
 
 def _emit_list(w: Writer, node: ValueNode, target: str, indent: int) -> None:
@@ -123,7 +141,9 @@ def fuse(root: ValueNode) -> Fused:
     return _define(w, "fused-rule")
 
 
-def fuse_checked(root: ValueNode, type_name: str, derive_usn: bool) -> Fused | None:
+def fuse_checked(
+    root: ValueNode, type_name: str, derive_usn: bool, functions: Any = None
+) -> Fused | None:
     """One function `item -> (checked payload, warnings) | FALLBACK`: `fuse` plus validation.
 
     It evaluates the object's values into variables and checks them in place
@@ -138,6 +158,11 @@ def fuse_checked(root: ValueNode, type_name: str, derive_usn: bool) -> Fused | N
         return None
     w = _writer()
     w.seen = {}  # each expression text evaluated once (see _emit_call)
+    if functions is not None:  # the expressions' statements written in place (see _inline)
+        from mapper.jpcompile import inliner  # (compiling only: a cached plan never loads it)
+        from mapper.language.expressions import FORGIVEN
+
+        w.inliner = inliner(functions, FORGIVEN)
     w.emit(0, "def fused(item):")
     w.emit(1, "try:")
     given = _given(w, root, model_of(type_name), 2)
@@ -156,6 +181,8 @@ def fuse_checked(root: ValueNode, type_name: str, derive_usn: bool) -> Fused | N
     w.emit(2, f"return {out}, warns")
     w.emit(1, "except Exception:")
     w.emit(2, "return FALLBACK")
+    if w.inliner is not None:
+        w.env.update(w.inliner.namespace())
     return _define(w, "checked-rule")
 
 
@@ -182,6 +209,9 @@ def _given(w: Writer, node: ValueNode, model: type[BaseModel], indent: int) -> d
     return out
 
 
-def fast_paths(root: ValueNode, type_name: str, derive_usn: bool) -> tuple[Fused, Fused | None]:
-    """A rule's generated functions, for `language.compiler.compile_mapping(fast_paths=...)`."""
-    return fuse(root), fuse_checked(root, type_name, derive_usn)
+def fast_paths(
+    root: ValueNode, type_name: str, derive_usn: bool, functions: Any
+) -> tuple[Fused, Fused | None]:
+    """A rule's generated functions, for `language.compiler.compile_mapping(fast_paths=...)`;
+    `functions`: those the rule's expressions were compiled with."""
+    return fuse(root), fuse_checked(root, type_name, derive_usn, functions)

@@ -12,6 +12,7 @@ from typing import Any
 
 from jmespath.functions import signature
 
+from mapper.functions import inline
 from mapper.functions.arguments import (
     IDS,
     PRINCIPALS,
@@ -66,6 +67,7 @@ def _principals_of(kind: str, ids: object) -> list[dict[str, str]] | None:
 class PrincipalFunctions:
     """principal(), users(), groups(), permissions(), permissions_all()."""
 
+    @inline.inline_code(inline.principal)
     @signature({"types": STRING_OR_NULL, "variadic": True})
     @optional_args(TEXTUAL)
     def _func_principal(
@@ -93,6 +95,7 @@ class PrincipalFunctions:
         text = as_id(ident)
         return None if text is None else {"type": kind, "id": text}
 
+    @inline.inline_code(inline.principals_of("USER"))
     @signature({"types": IDS})
     def _func_users(self, ids: list[Any] | str | float | None) -> list[dict[str, str]] | None:
         """USER principals from an id or an array of ids (nulls, empties, duplicates skipped).
@@ -108,6 +111,7 @@ class PrincipalFunctions:
         """
         return _principals_of("USER", ids)
 
+    @inline.inline_code(inline.principals_of("GROUP"))
     @signature({"types": IDS})
     def _func_groups(self, ids: list[Any] | str | float | None) -> list[dict[str, str]] | None:
         """GROUP principals from an id or an array of ids (nulls, empties, duplicates skipped).
@@ -122,6 +126,7 @@ class PrincipalFunctions:
         """
         return _principals_of("GROUP", ids)
 
+    @inline.inline_code(inline.permissions)
     @signature({"types": PRINCIPALS, "variadic": True})
     @repeated_args(PRINCIPALS)
     def _func_permissions(self, *principals: list[Any] | dict[str, Any] | None) -> list[Any] | None:

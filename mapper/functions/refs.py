@@ -10,6 +10,7 @@ from typing import Any
 
 from jmespath.functions import signature
 
+from mapper.functions import inline
 from mapper.functions.arguments import (
     IDS,
     STRING_OR_NULL,
@@ -69,6 +70,7 @@ def _key(type_: str | None, value: dict[str, str] | None) -> dict[str, Any] | No
 class RefFunctions:
     """user_ref(), user_refs(), entity_key(), entity_key_as(), entity_key_of(), associations()."""
 
+    @inline.inline_code(inline.user_ref)
     @signature({"types": TEXTUAL, "variadic": True})
     @optional_args(STRING_OR_NULL, STRING_OR_NULL)
     def _func_user_ref(
@@ -130,6 +132,7 @@ class RefFunctions:
         entity = as_id(entity_id)
         return _key(type_, None if entity is None else {"entityId": entity})
 
+    @inline.inline_code(inline.entity_key_as)
     @signature({"types": STRING_OR_NULL}, {"types": STRING_OR_NULL}, {"types": TEXTUAL})
     def _func_entity_key_as(
         self, type_: str | None, field: str | None, entity_id: str | float | None

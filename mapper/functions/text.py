@@ -9,6 +9,7 @@ from urllib.parse import unquote, urljoin
 from jmespath.functions import signature
 
 from mapper.errors import EvalError
+from mapper.functions import inline
 from mapper.functions.arguments import (
     NUMBER,
     STRING,
@@ -83,6 +84,7 @@ class TextFunctions:
         """
         return None if text is None else unquote(text)
 
+    @inline.inline_code(inline.concat)
     @signature({"types": TEXTUAL, "variadic": True})
     @repeated_args(TEXTUAL)
     def _func_concat(self, *parts: str | float | None) -> str | None:
@@ -193,6 +195,7 @@ class TextFunctions:
             return None
         return text.replace(old, new) if old else text
 
+    @inline.inline_code(inline.first_line)
     @signature({"types": STRING_OR_NULL})
     def _func_first_line(self, text: str | None) -> str | None:
         """The first non-blank line, trimmed (a commit subject); null if there is none.
@@ -211,6 +214,7 @@ class TextFunctions:
             return first
         return next((line.strip() for line in text.splitlines() if line.strip()), None)
 
+    @inline.inline_code(inline.truncate)
     @signature({"types": STRING_OR_NULL}, {"types": NUMBER, "variadic": True})
     @optional_args(STRING)
     def _func_truncate(self, text: str | None, length: float, suffix: str = "") -> str | None:

@@ -25,6 +25,8 @@ from typing import NamedTuple
 
 from jmespath.functions import signature
 
+from mapper.functions import inline
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EPOCH_MS_THRESHOLD = 100_000_000_000
 _MAX_LENGTH = 64  # longer strings are not timestamps; don't run regexes over them
@@ -272,6 +274,7 @@ def epoch_ms_of(value: object) -> int | None:
 class TimestampFunctions:
     """to_rfc3339(), to_epoch_ms(), to_epoch_s()."""
 
+    @inline.inline_code(inline.to_rfc3339)
     @signature({"types": ["string", "number", "null"]})
     def _func_to_rfc3339(self, value: str | float | None) -> str | None:
         """Normalise a timestamp to RFC 3339 UTC with a `Z` suffix; null if it is not one.

@@ -38,7 +38,14 @@ from jmespath.parser import Parser
 
 from mapper.jpcompile._codegen import Generator
 
-__all__ = ["compile_ast", "compile_expression"]
+__all__ = ["Inliner", "compile_ast", "compile_expression", "inliner"]
+
+Inliner = Generator
+"""Writes many expressions' statements into one generated function: `inline(ast, inp, depth,
+hoist)` gives an expression's lines and the atom of its value, field paths from `inp` shared
+between them; `namespace()` the names they use. The code agrees with `compile_ast`'s function
+whenever it raises nothing (an exception may come where that function would forgive one in
+`a || b`, or raise later): its caller must then evaluate the expression the usual way."""
 
 _DEFAULT_FUNCTIONS = _jf.Functions()
 
@@ -57,6 +64,14 @@ def compile_ast(
     """
     fns = _DEFAULT_FUNCTIONS if functions is None else functions
     return Generator(fns, forgive).build(ast)
+
+
+def inliner(
+    functions: _jf.Functions, forgive: tuple[type[BaseException], ...] = (), prefix: str = "j"
+) -> Inliner:
+    """An Inliner for expressions compiled with these `functions` and `forgive` (see
+    `compile_ast`); every name it generates starts with `prefix`."""
+    return Generator(functions, forgive, prefix)
 
 
 def _compile_text(text: str, functions: _jf.Functions | None) -> Callable[[Any], Any]:

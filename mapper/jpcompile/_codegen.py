@@ -102,8 +102,15 @@ class _Indent:
 class Generator:
     """Generates one module of functions for an AST; `build` returns the entry function."""
 
-    def __init__(self, functions: Any, forgive: tuple[type[BaseException], ...] = ()) -> None:
+    def __init__(
+        self, functions: Any, forgive: tuple[type[BaseException], ...] = (), prefix: str = ""
+    ) -> None:
         self.functions = functions
+        self.prefix = prefix  # of every generated name (an Inliner shares a namespace)
+        self.root: str | None = None  # Inliner: the variable holding the document
+        self.paths: dict[tuple[Any, ...], str] = {}  # Inliner: root field path -> its variable
+        self.hoisted: list[str] | None = None  # Inliner: where new root paths are computed
+        self.hoist_depth = 0
         self.ns: dict[str, Any] = dict(rt.HELPERS)
         self.forgive = bool(forgive)  # `a || b`: these errors of `a` count as null
         self.ns["_FORGIVE"] = forgive
@@ -129,7 +136,7 @@ class Generator:
     # -- names and constants
     def var(self, prefix: str = "t") -> str:
         self.n += 1
-        return f"{prefix}{self.n}"
+        return f"{self.prefix}{prefix}{self.n}"
 
     def const(self, value: Any, inline: bool = True) -> str:
         """A Python expression for `value`: its repr when safe (and wanted), else a global name."""
@@ -179,6 +186,8 @@ class Generator:
 
     def fields(self, keys: list[Any], inp: str, b: Block) -> str:
         """A run of field lookups a.b.c: nested dict fast path, `_path` for anything else."""
+        if inp == self.root:
+            return self.root_path(tuple(keys), b)
         out = self.var()
         b.add(f"if type({inp}) is dict:")
         b.depth += 1
@@ -197,6 +206,59 @@ class Generator:
         b.add("else:")
         b.add(f"    {out} = _path({inp}, {self.const(tuple(keys))})")
         return out
+
+    def root_path(self, keys: tuple[Any, ...], b: Block) -> str:
+        """Inliner: a field path from the document, computed once for every expression inlined.
+
+        Each prefix gets a variable of its own, computed where the Inliner hoists paths (before
+        the statements of the expression being inlined, so it precedes every later use); with no
+        such place, the path is computed in place from its longest known prefix.
+        """
+        known = next((i for i in range(len(keys), 0, -1) if keys[:i] in self.paths), 0)
+        cur = self.paths[keys[:known]] if known else str(self.root)
+        if known == len(keys):
+            return cur
+        if self.hoisted is None:
+            return self.fields(list(keys[known:]), cur, b) if known else self._plain(keys, b)
+        pad = "    " * self.hoist_depth
+        for i in range(known, len(keys)):
+            out, key = self.var("p"), self.const(keys[i])
+            slow = f"_path({cur}, {self.const((keys[i],))})"
+            self.hoisted.append(
+                f"{pad}{out} = {cur}.get({key}) if type({cur}) is dict else "
+                f"(None if {cur} is None else {slow})"
+            )
+            self.paths[keys[: i + 1]] = cur = out
+        return cur
+
+    def _plain(self, keys: tuple[Any, ...], b: Block) -> str:
+        root, self.root = self.root, None
+        try:
+            return self.fields(list(keys), str(root), b)
+        finally:
+            self.root = root
+
+    def inline(self, ast: Any, inp: str, depth: int, hoist: bool) -> tuple[list[str], str]:
+        """Inliner: statements computing `ast` on the document variable `inp`, indented `depth`
+        levels, and the atom holding its value. With `hoist` (statements that run whenever
+        the later ones do), new root field paths are computed first and kept for later
+        expressions; else known ones are used and new ones computed in place."""
+        self.root = inp
+        self.hoisted, self.hoist_depth = ([] if hoist else None), depth
+        block = Block()
+        block.depth = depth
+        result = self.emit(ast, inp, block)
+        lines = (self.hoisted or []) + block.lines
+        self.hoisted = None
+        return lines, result
+
+    def namespace(self) -> dict[str, Any]:
+        """Inliner: the names the inlined statements use (helper functions defined, `&expr`
+        values made); call once, after the last `inline`."""
+        exec(compile("\n".join(self.defs), "<jmespath>", "exec"), self.ns)
+        for name, (node, fname) in self.exprefs.items():
+            self.ns[name] = rt.Expression(node, self.ns[fname], self.functions)
+        return self.ns
 
     def e_subexpression(self, node: Any, inp: str, b: Block) -> str:
         """subexpression, pipe and index_expression: each child applied to the previous value."""
@@ -440,8 +502,38 @@ class Generator:
             call = generic
         else:
             b.lines.extend(checks.lines)
+            lines = self._template(spec["function"], args, out, call)
+            if lines is not None:
+                for line in lines:
+                    b.add(line)
+                return out
         b.add(f"{out} = {call}")
         return out
+
+    def _template(self, function: Any, args: list[str], out: str, call: str) -> list[str] | None:
+        """The statements a function's code template gives for these arguments, if any.
+
+        A function object may carry `inline_code(generator, args, constants, out, call)`
+        (mapper.functions.inline describes the protocol): lines assigning `out` exactly as
+        `call` would, the usual case written out and anything else left to `call`.
+        """
+        template = getattr(function, "inline_code", None)
+        if template is None:
+            return None
+        constants = [self._constant(arg) for arg in args]
+        lines: list[str] | None = template(self, args, constants, out, call)
+        return lines
+
+    def _constant(self, atom: str) -> tuple[bool, Any]:
+        """(True, value) when `atom` is a constant of the generated code, else (False, None)."""
+        if atom in self.exprefs:
+            return False, None
+        if atom in self.ns:
+            return True, self.ns[atom]
+        try:
+            return True, ast.literal_eval(atom)
+        except (ValueError, SyntaxError):
+            return False, None
 
     def _composed(self, name: str, children: list[Any], inp: str, b: Block) -> str | None:
         """`outer(inner(x))` as one call, when the function object offers it.

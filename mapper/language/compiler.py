@@ -184,7 +184,11 @@ def _compile_rule(ctx: Ctx, index: int) -> ObjectRule | None:
     ctx.diags.extend(constant_problems(spec.type, node))
     name = spec.name or f"{spec.type.removeprefix('atlassian:')}#{index}"
     derive_usn = "updateSequenceNumber" not in fields
-    fused, checked = ctx.fast_paths(node, spec.type, derive_usn) if ctx.fast_paths else (None, None)
+    fused, checked = (
+        ctx.fast_paths(node, spec.type, derive_usn, ctx.functions)
+        if ctx.fast_paths
+        else (None, None)
+    )
     return ObjectRule(
         name,
         spec.type,

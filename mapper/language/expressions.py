@@ -66,8 +66,11 @@ class Ctx:
         return self.loaded
 
 
-FastPaths = Callable[[ValueNode, str, bool], tuple[Evaluator | None, Evaluator | None]]
-"""Given a rule's value tree, its type and whether updateSequenceNumber is derived: the rule's
+FastPaths = Callable[
+    [ValueNode, str, bool, MapperFunctions], tuple[Evaluator | None, Evaluator | None]
+]
+"""Given a rule's value tree, its type, whether updateSequenceNumber is derived and the
+functions its expressions were compiled with: the rule's
 fused and checked functions (the engine writes them; the language knows nothing of them)."""
 
 

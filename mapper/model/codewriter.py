@@ -25,6 +25,7 @@ class Writer:
         self.count = 0
         self.open: list[type[BaseModel]] = []  # models being inlined (recursion guard)
         self.seen: dict[str, str] | None = None  # engine.fusion: expression text -> its variable
+        self.inliner: Any = None  # engine.fusion: writes expressions' statements (jpcompile)
 
     def bind(self, prefix: str, value: Any) -> str:
         self.count += 1
