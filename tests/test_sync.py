@@ -266,3 +266,17 @@ def test_a_duplicate_in_a_later_chunk_is_found_too(tmp_path: Path) -> None:
     assert [o["displayName"] for o in sent] == ["first", "second"]
     assert sent[1]["updateSequenceNumber"] > sent[0]["updateSequenceNumber"]
     assert out.result.sync.findings["sync.duplicate-id"] == 1
+
+
+@pytest.mark.parametrize("bits", [8, 1 << 25])  # 8: every id passes the filter (all queried)
+def test_the_filter_of_a_type_new_to_the_state_changes_no_decision(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bits: int
+) -> None:
+    monkeypatch.setattr("mapper.sync.stage.FRESH_BITS", bits)
+    records = [doc(f"x{i}", day=1 + i % 28) for i in range(2500)]
+    records[1800] = doc("x5", "again")  # a duplicate two chunks later: it must be found
+    out = sync(tmp_path, records)
+    assert [o["displayName"] for o in out.sets if o["id"] == "x5"] == ["t", "again"]
+    assert out.result.sync.findings["sync.duplicate-id"] == 1
+    totals = out.result.sync.totals()
+    assert (totals.created, totals.updated) == (2499, 1)

@@ -61,15 +61,15 @@ def references(payload: dict[str, Any]) -> list[Reference]:
     found: list[Reference] = []
     for name in REFERENCE_FIELDS:
         key = payload.get(name)
-        if key is None or not isinstance(key, dict):
+        if not isinstance(key, dict):
             continue
         value, ttype = key.get("value"), key.get("type")
         if not isinstance(value, dict) or not isinstance(ttype, str) or not value:
             continue
         if len(value) == 1:
-            (only,) = value.values()
-            if isinstance(only, str):
-                found.append(Reference(name, ttype, only, None, only))
+            for only in value.values():
+                if isinstance(only, str):
+                    found.append(Reference(name, ttype, only, None, only))
             continue
         fields = COMPOSED.get(ttype)
         checkable = fields is not None and set(fields) == set(value)
@@ -80,20 +80,27 @@ def references(payload: dict[str, Any]) -> list[Reference]:
 
 def own_key(type_name: str, payload: dict[str, Any]) -> int | None:
     """The digest of the composed key that names this object, for a type in COMPOSED."""
-    fields = COMPOSED.get(type_name)
+    fields = _SORTED_FIELDS.get(type_name)
     if fields is None:
         return None
     values = []
-    for name in sorted(fields):
-        found = None
-        for path in fields[name]:
-            found = _follow(payload, path)
+    for paths in fields:
+        for path in paths:
+            found: Any = payload
+            for step in path:
+                found = found.get(step) if type(found) is dict else _follow(found, (step,))
             if isinstance(found, str) and found:
+                values.append(found)
                 break
         else:
             return None
-        values.append(found)
-    return _digest(values)
+    data = "\x1f".join(values).encode()
+    return int.from_bytes(_blake2b(data, digest_size=8).digest(), "big", signed=True)
+
+
+_SORTED_FIELDS = {t: tuple(f[name] for name in sorted(f)) for t, f in COMPOSED.items()}
+"""COMPOSED's key fields in the order of their sorted names (as `key_digest` takes them)."""
+_blake2b = hashlib.blake2b
 
 
 def _follow(data: Any, path: Path) -> Any:

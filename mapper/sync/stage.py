@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from enum import Enum
 from typing import Any, Protocol
@@ -40,9 +41,12 @@ from mapper.sync.report import SyncReport, TypeCounts
 from mapper.sync.seen import Seen
 from mapper.sync.state import Row, StateStore, StoredObject
 
+_dumps, _SORT_KEYS, _sha1 = orjson.dumps, orjson.OPT_SORT_KEYS, hashlib.sha1
+
 HASH_EXCLUDED = frozenset({"updateSequenceNumber"})
 """Fields left out of the content hash: they change without the object changing."""
 CHUNK = 1000  # objects decided together
+FRESH_BITS = 1 << 25  # bits of the filter of a type new to the state (4 MiB)
 CRASH_AFTER_OBJECTS = 100  # where the `objects-written` crash point is
 
 Key = tuple[str, str]  # (object type, id)
@@ -67,7 +71,7 @@ def canonical_json(payload: dict[str, Any], exclude: frozenset[str] = HASH_EXCLU
 
 def _sorted_json(value: dict[str, Any]) -> bytes:
     try:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        return _dumps(value, option=_SORT_KEYS)
     except TypeError:  # integers beyond 64 bits
         import json
 
@@ -140,6 +144,11 @@ class SyncStage:
         self.held_seq = 0
         self.deferred = 0  # composed-key references waiting for the end of the run
         self.emitted = 0
+        self.fresh = {
+            t: bytearray(FRESH_BITS >> 3) for t in self.produced if t not in store.type_ids
+        }
+        """Per type the state held no row of when the run began: a filter of the ids this run
+        recorded (a clear bit: certainly not in the state, no query needed)."""
         for statement in _TEMP_TABLES:
             store.conn.execute(statement)
 
@@ -152,7 +161,11 @@ class SyncStage:
     def write_payloads(self, payloads: list[dict[str, Any]]) -> None:
         """Take one record's payloads, one per rule in rule order (the run's shortcut)."""
         rules = self.rules
-        self._add([(t, r, p, "", _id(p)) for (t, r), p in zip(rules, payloads, strict=True)])
+        group = []
+        for (t, r), p in zip(rules, payloads, strict=True):
+            oid = p.get("id")
+            group.append((t, r, p, "", oid if type(oid) is str else str(oid)))
+        self._add(group)
 
     def _add(self, group: list[Entry]) -> None:
         if group:
@@ -206,9 +219,7 @@ class SyncStage:
             if ordered:  # (held objects are of produced types: none is a target otherwise)
                 self._send_in_order(groups, decided)
             else:
-                for sent in decided:
-                    if sent:
-                        self._send(sent, set(), set(), set())
+                self._send_unordered(decided)
         self._save_rows()
         self.refs = {}
 
@@ -221,7 +232,28 @@ class SyncStage:
                 later.difference_update(_key(e) for e in sent)
                 self._send(sent, {_key(e) for e in group}, held, later)
 
-    def _send(self, sent: list[Entry], group: set[Key], held: set[Key], later: set[Key]) -> None:
+    def _send_unordered(self, decided: list[list[Entry]]) -> None:
+        """Send the groups as they come: no reference points at a type this run produces (what
+        `_place` does then, without the sets it needs for the order)."""
+        refs, rows, seen, add = self.refs, self.rows, self.seen, self.sink.add
+        for sent in decided:
+            if not sent:
+                continue
+            for entry in sent:
+                for ref in refs[id(entry)]:
+                    if ref.id is None:
+                        self._defer(entry, ref)
+                        continue
+                    row = rows.get(ref.type, {}).get(ref.id)
+                    if row is None or (row.deleted and row.n not in seen):
+                        self._dangling(entry, ref)
+            add([e[2] for e in sent])
+            self._count_emitted(len(sent))
+
+    def _send(
+        self, sent: list[Entry], group: AbstractSet[Key], held: AbstractSet[Key],
+        later: AbstractSet[Key],
+    ) -> None:  # fmt: skip
         now = self._place(sent, group, held, later)
         if now:
             self.sink.add([e[2] for e in now])
@@ -240,7 +272,13 @@ class SyncStage:
                 if ids is None:
                     ids = wanted[entry[0]] = []
                 ids.append(entry[4])
-        self.rows = {t: self.store.lookup(t, ids) for t, ids in wanted.items()}
+        rows = self.rows = {}
+        for type_name, ids in wanted.items():
+            bits = self.fresh.get(type_name)
+            if bits is not None:  # only ids this run recorded can be in the state
+                mask = FRESH_BITS - 1
+                ids = [i for i in ids if bits[(hash(i) & mask) >> 3] >> (hash(i) & 7) & 1]
+            rows[type_name] = self.store.lookup(type_name, ids) if ids else {}
 
     def _references(self, entry: Entry) -> list[Reference]:
         """The references of an object of the chunk (worked out once, in `flush`)."""
@@ -273,20 +311,23 @@ class SyncStage:
     def _decide(self, entry: Entry) -> Entry | None:
         type_name, rule, payload, pointer, oid = entry
         digest = self._digest(payload)
-        stamp = payload.get("lastUpdatedAt")
-        cursor = stamp if type(stamp) is str else None
-        if cursor is not None and cursor != self.cursor:
-            if len(cursor) == len(self.cursor) and cursor[-1] == self.cursor[-1] == "Z":
-                if cursor > self.cursor:  # the same UTC layout: the text compares as the time
+        cursor = payload.get("lastUpdatedAt")
+        if type(cursor) is not str:
+            cursor = None
+        elif cursor != self.cursor:
+            last = self.cursor
+            if len(cursor) == len(last) and cursor[-1] == last[-1] == "Z":
+                if cursor > last:  # the same UTC layout: the text compares as the time
                     self.cursor = cursor
-            elif is_later(cursor, self.cursor):
+            elif is_later(cursor, last):
                 self.cursor = cursor
         rows = self.rows[type_name]
         known = rows.get(oid)
         counts = self.type_counts.get(type_name) or self._counts(type_name)
         seen = self.seen
         if known is None:
-            n = self.store.new_n()
+            store = self.store
+            n, store.next_n = store.next_n, store.next_n + 1
             seen.add(n)
             counts.created += 1
         else:
@@ -327,9 +368,9 @@ class SyncStage:
         back (at the end: the order of keys means nothing in JSON), without a copy."""
         exclude = self.exclude
         if exclude.isdisjoint(payload):
-            return hashlib.sha1(_sorted_json(payload)).digest()
+            return _sha1(_sorted_json(payload)).digest()
         taken = [(name, payload.pop(name)) for name in exclude if name in payload]
-        digest = hashlib.sha1(_sorted_json(payload)).digest()
+        digest = _sha1(_sorted_json(payload)).digest()
         payload.update(taken)
         return digest
 
@@ -346,12 +387,21 @@ class SyncStage:
             self.store.touch(type_name, touched, self.run)
         for type_name, rows in self.puts.items():
             self.store.put(type_name, rows, self.run)
+            bits = self.fresh.get(type_name)
+            if bits is not None:  # what the filter of a type new to the state lets through
+                for oid, *_ in rows:
+                    bit = hash(oid) & (FRESH_BITS - 1)
+                    bits[bit >> 3] |= 1 << (bit & 7)
         self.touches, self.puts = {}, {}
 
     # -- references ----------------------------------------------------------------------------
 
     def _place(
-        self, decided: list[Entry], group: set[Key], held: set[Key], later: set[Key]
+        self,
+        decided: list[Entry],
+        group: AbstractSet[Key],
+        held: AbstractSet[Key],
+        later: AbstractSet[Key],
     ) -> list[Entry]:
         """The objects to send now; the others wait in the held table for their container.
 
@@ -376,6 +426,7 @@ class SyncStage:
                     missing.append(ref)
             if waits:  # its references are checked again when it is released
                 self._hold(entry)
+                assert isinstance(held, set)  # (only an ordered chunk holds back: its set)
                 held.add(_key(entry))
                 continue
             for ref in missing:
