@@ -64,6 +64,161 @@ TABLE = {'commands': [['validate',
               ['outbox',
                '"outbox":"List, export and acknowledge the batches..."',
                'outbox\tList, export and acknowledge the batches...']],
+ 'help': {'batch': ['Run every job of jobs files (mapping + inputs), e.g. all bundled mappings on '
+                    'their samples.\n'
+                    '\n'
+                    'A jobs file holds `jobs: [{name, mapping, inputs: [...], records?}]`, paths '
+                    'relative to it;\n'
+                    'each job writes `DIR/NAME.jsonl`. All jobs files are checked first: if one '
+                    'has a problem,\n'
+                    'every problem is printed (file:line:col) and no job runs (exit 1; 4 if a file '
+                    'cannot be\n'
+                    "read). Otherwise the exit code is the worst of the jobs'.\n"
+                    '\n'
+                    'Example: `mapper batch mappings/*/jobs.yaml -o out`',
+                    None],
+          'can-see': ['Every object a user can see, with the reason for each, streamed (JSONL with '
+                      '--json).\n'
+                      '\n'
+                      'Example: `mapper can-see U024BE7LH -i graph.db`',
+                      None],
+          'connector-schema': ['Print the JSON Schema of connector files (for YAML editor '
+                               'completion).\n'
+                               '\n'
+                               'Example: `mapper connector-schema -o connector.schema.json`',
+                               None],
+          'docs': ['Write the connector documentation (data scope, permissions, sync, deletion, '
+                   'controls).\n'
+                   '\n'
+                   'Example: `mapper docs mappings/github/connector.yaml -o docs.md`',
+                   None],
+          'eval': ['Print the value of EXPRESSION for one record (JSON on stdout), or its located '
+                   'error.\n'
+                   '\n'
+                   'Exit codes: 0 a value (null included), 1 the expression does not compile, 3 it '
+                   'failed on the\n'
+                   'record, 4 the input cannot be read or has no such record.\n'
+                   '\n'
+                   'Example: `mapper eval "commits[].id" samples/github/push-webhook.json`',
+                   None],
+          'explain': ['For one record: a heading per object, then per field its status, value, '
+                      'expression and\n'
+                      'why it is null, defaulted or rejected.\n'
+                      '\n'
+                      "`--json` prints the record's outcome, every field trace and the problems as "
+                      'one JSON\n'
+                      'document on stdout, for scripts. `--watch` explains again whenever the '
+                      'mapping, a file it\n'
+                      'includes, a lookup table or an input changes (Ctrl-C to stop).\n'
+                      '\n'
+                      'Example:\n'
+                      '`mapper explain mappings/github/push.yaml samples/github/push-webhook.json '
+                      '--record 0`',
+                      None],
+          'functions': ['List the custom JMESPath functions: signature, summary, examples.\n'
+                        '\n'
+                        'Example: `mapper functions to_rfc3339`',
+                        None],
+          'index': ['Index the objects, users and groups of run outputs into an SQLite file; check '
+                    'principals.\n'
+                    '\n'
+                    'Example: `mapper index out/slack-*.jsonl -o graph.db`',
+                    None],
+          'init': ["Write a starter mapping guessed from a sample's keys, with a comment on each "
+                   'field.\n'
+                   '\n'
+                   'Values it cannot guess are `{const: REPLACE-ME}`: `mapper validate` lists each '
+                   'of them as a\n'
+                   '`field.placeholder` error until it is mapped. An existing output file is kept '
+                   'unless\n'
+                   '`--force` is given (exit 2).\n'
+                   '\n'
+                   'Example: `mapper init samples/github/pulls.json --type atlassian:pull-request '
+                   '-o pulls.yaml`',
+                   None],
+          'manifest': ['Write the Forge `graph:connector` module and scopes (YAML for '
+                       'manifest.yml).\n'
+                       '\n'
+                       'Example: `mapper manifest mappings/github/connector.yaml`',
+                       None],
+          'outbox': ['List, export and acknowledge the batches `mapper serve` wrote.', None],
+          'preview': ['Show the first N mapped objects, one panel each; rejected records show '
+                      'their problems.\n'
+                      '\n'
+                      'With `--watch`, show them again whenever the mapping, a file it includes, a '
+                      'lookup table or\n'
+                      'an input changes (Ctrl-C to stop).\n'
+                      '\n'
+                      'Example: `mapper preview mappings/slack/messages.yaml samples/slack/export '
+                      '-n 3`',
+                      None],
+          'run': ['Map every input record; write objects, rejected records and a run report.\n'
+                  '\n'
+                  "`--diagnostics json|sarif|github` reports the run's problems (mapping warnings "
+                  'and errors,\n'
+                  'input problems, what stopped the run, the errors of the first 1,000 rejected '
+                  'records with\n'
+                  'file, record and JSON pointer) for machines on stderr, or in '
+                  '`--diagnostics-file FILE`;\n'
+                  '`--diagnostics text` ends the usual report with the `N errors, M warnings` '
+                  'line.\n'
+                  '\n'
+                  'Example:\n'
+                  '`mapper run mappings/github/push.yaml samples/github/push-webhook.json -o '
+                  'out/push.jsonl`',
+                  None],
+          'schema': ['Print the JSON Schema of mapping files (for YAML editor completion).\n'
+                     '\n'
+                     'Example: `mapper schema -o mapping.schema.json`',
+                     None],
+          'serve': ['Receive webhooks, verify them, store them durably, and map them into the '
+                    'outbox.\n'
+                    '\n'
+                    'Example: `mapper serve mappings/github/serve.yaml --data serve-data`',
+                    None],
+          'state': ['Inspect or edit a sync state file.', None],
+          'sync': ['Map an export and write only what Teamwork Graph must change (new, changed, '
+                   'deleted).\n'
+                   '\n'
+                   'setObjects bodies for new and changed objects and, in mirror mode, delete '
+                   'bodies for the\n'
+                   'ids a full run did not see; the state file remembers what was sent.\n'
+                   '\n'
+                   'Example: `mapper sync push.yaml export/ --state gh.db --mode mirror -o out '
+                   '--connection-id C`',
+                   None],
+          'test': ['Run fixture cases (*.cases.yaml): diffs on failure, field coverage at the '
+                   'end.\n'
+                   '\n'
+                   'A missing path exits 4; a failed case, a case file with problems or nothing to '
+                   'run exits 1.\n'
+                   '`--format json|sarif|github` prints case-file problems and failed cases '
+                   '(`case.failed`,\n'
+                   "at the case's line) on stdout for machines; the PASS/FAIL lines then go to "
+                   'stderr.\n'
+                   '\n'
+                   'Example: `mapper test mappings/`',
+                   None],
+          'types': ["List the Teamwork Graph object types, or one type's fields (* = required).\n"
+                    '\n'
+                    'Example: `mapper types atlassian:commit`',
+                    None],
+          'validate': ['Compile mappings and print every problem (file:line:col, caret, '
+                       'did-you-mean).\n'
+                       '\n'
+                       '`--format json|sarif|github` prints the problems on stdout for machines: '
+                       'one JSON\n'
+                       'document, a SARIF 2.1.0 log for code scanning, or GitHub workflow '
+                       'annotations.\n'
+                       '\n'
+                       'Example: `mapper validate mappings/github/push.yaml`',
+                       None],
+          'who-can-see': ['Who can see an object, and why: each access control (AND), principal '
+                          '(OR), group and\n'
+                          'container.\n'
+                          '\n'
+                          'Example: `mapper who-can-see C05ENGPLT-1714564800.000200 -i graph.db`',
+                          None]},
  'help_names': ['-h', '--help'],
  'leaves': {'batch': {'choice_args': False,
                       'multiple': [],

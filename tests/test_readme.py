@@ -151,7 +151,10 @@ def test_readme_names_only_commands_and_options_that_exist() -> None:
     """`mapper state cursor --state FILE`, `mapper run --strict`: each command and option exists."""
     import typer
 
+    from mapper.cli.lazy import load_all
+
     root = typer.main.get_command(app)
+    load_all(root)
     wrong = []
     for fragment in _command_fragments():
         command, path, words = root, ["mapper"], fragment.split()[1:]
@@ -179,7 +182,9 @@ def test_readme_commands_table_lists_every_command() -> None:
     table = _prose()[_prose().index("## Commands"):]
     table = table[:table.index("\n\n", table.index("| command |"))]
     named = set(re.findall(r"^\| `mapper ([a-z][\w-]*)", table, flags=re.M))
-    assert named == set(typer.main.get_command(app).commands), named
+    from mapper.cli.lazy import load_all
+
+    assert named == set(load_all(typer.main.get_command(app))), named
 
 
 def test_readme_functions_table_names_every_custom_function() -> None:

@@ -1,9 +1,11 @@
 """The `mapper` command line: a thin typed layer over the library; it alone picks exit codes.
 
-One module per command group, composed here: `run` (run, batch), `inspect` (preview,
-explain), `authoring` (test, init), `reference` (validate, functions, types, schema), `access`
-(index, who-can-see, can-see). Each
-command parses its options, calls the library and prints; none calls another command.
+One module per command group, composed by `mapper.cli.lazy` (which imports a module only when
+one of its commands runs): `run` (run, batch), `inspect` (preview, explain), `evaluate` (eval),
+`authoring` (test, init), `reference` (validate, functions, types, schema), `access` (index,
+who-can-see, can-see), `connector` (docs, manifest, connector-schema), `sync` (sync, state),
+`serve` (serve, outbox). Each command parses its options, calls the library and prints; none
+calls another command.
 Exit codes: 0 ok; 1 invalid mapping or failed test; 2 usage error; 3 records rejected;
 4 input/output problem; 130 interrupted.
 """
@@ -16,8 +18,8 @@ from typing import Annotated
 import typer
 
 from mapper import __version__
-from mapper.cli import access, authoring, connector, evaluate, inspect, reference, run, serve, sync
 from mapper.cli.console import ALLOWED_PATHS
+from mapper.cli.lazy import LazyGroup
 from mapper.cli.console import (
     EXIT_INTERRUPTED as EXIT_INTERRUPTED,
 )
@@ -42,7 +44,8 @@ from mapper.cli.console import out as out
 app = typer.Typer(
     name="mapper",
     no_args_is_help=True,
-    rich_markup_mode="markdown",
+    cls=LazyGroup,
+    rich_markup_mode=None,  # click's plain help: typer's rich help imports rich, markdown, pygments
     help="Turn raw JSON into validated Atlassian Teamwork Graph objects with YAML mappings.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -74,27 +77,6 @@ def main_options(
     ALLOWED_PATHS[:] = allow_path
 
 
-COMMANDS = (  # in the order `mapper --help` lists them
-    ("validate", reference.validate),
-    ("run", run.run_cmd),
-    ("preview", inspect.preview),
-    ("explain", inspect.explain),
-    ("eval", evaluate.eval_cmd),
-    ("test", authoring.test),
-    ("init", authoring.init),
-    ("batch", run.batch),
-    ("index", access.index),
-    ("who-can-see", access.who_can_see),
-    ("can-see", access.can_see),
-    ("functions", reference.functions),
-    ("types", reference.types),
-    ("schema", reference.schema),
-    *connector.COMMANDS,
-)
-for name, command in COMMANDS:
-    app.command(name)(command)
-sync.register(app)  # mapper sync, mapper state ...
-serve.register(app)  # mapper serve, mapper outbox ...
 
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader of stdout went away (`| head -1`)

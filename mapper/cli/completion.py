@@ -35,8 +35,10 @@ def build_table() -> dict[str, Any]:
     from typer.main import get_command
 
     from mapper.cli import app
+    from mapper.cli.lazy import load_all
 
     cli = get_command(app)
+    commands = load_all(cli)
     shells = {name: cls(cli, {}, "mapper", "_MAPPER_COMPLETE") for name, cls in _classes().items()}
 
     help_names = list((app.info.context_settings or {})["help_option_names"])
@@ -58,8 +60,9 @@ def build_table() -> dict[str, Any]:
         "top_values": top["values"],
         "help_names": help_names,
         "leaves": {},
+        "help": {name: [command.help or "", command.short_help] for name, command in commands.items()},
     }
-    for name, command in sorted(cli.commands.items()):  # type: ignore[attr-defined]
+    for name, command in sorted(commands.items()):
         if hasattr(command, "commands"):
             continue  # a group (sync, state): typer answers
         sub = command.make_context(name, [], parent=ctx, resilient_parsing=True)

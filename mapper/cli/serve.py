@@ -13,19 +13,13 @@ from mapper.cli.console import EXIT_IO, EXIT_MAPPING, EXIT_OK, EXIT_USAGE, err, 
 
 T = TypeVar("T")
 outbox_app = typer.Typer(
-    name="outbox", no_args_is_help=True,
+    name="outbox", no_args_is_help=True, rich_markup_mode=None,
     help="List, export and acknowledge the batches `mapper serve` wrote.",
 )  # fmt: skip
 DataArg = Annotated[
     Path,
     typer.Argument(help="The server's data folder (`data:` in its config).", show_default=False),
 ]
-
-
-def register(app: typer.Typer) -> None:
-    """Add `serve` and the `outbox` group to the app."""
-    app.command("serve")(serve)
-    app.add_typer(outbox_app)
 
 
 def serve(

@@ -31,14 +31,9 @@ StateOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON instead of a table.")]
 
 state_app = typer.Typer(
-    name="state", no_args_is_help=True, help="Inspect or edit a sync state file."
-)
-
-
-def register(app: typer.Typer) -> None:
-    """Add `sync` and the `state` group to the app."""
-    app.command("sync")(sync)
-    app.add_typer(state_app)
+    name="state", no_args_is_help=True, rich_markup_mode=None,
+    help="Inspect or edit a sync state file.",
+)  # fmt: skip
 
 
 def _fail(code: int, diags: Any = None, message: str | None = None) -> NoReturn:
