@@ -19,7 +19,6 @@ import typer
 
 from mapper import __version__
 from mapper.cli.console import ALLOWED_PATHS
-from mapper.cli.lazy import LazyGroup
 from mapper.cli.console import (
     EXIT_INTERRUPTED as EXIT_INTERRUPTED,
 )
@@ -40,6 +39,7 @@ from mapper.cli.console import (
 )
 from mapper.cli.console import err as err
 from mapper.cli.console import out as out
+from mapper.cli.lazy import LazyGroup
 
 app = typer.Typer(
     name="mapper",

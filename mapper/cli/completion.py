@@ -60,7 +60,7 @@ def build_table() -> dict[str, Any]:
         "top_values": top["values"],
         "help_names": help_names,
         "leaves": {},
-        "help": {name: [command.help or "", command.short_help] for name, command in commands.items()},
+        "help": {name: [cmd.help or "", cmd.short_help] for name, cmd in commands.items()},
     }
     for name, command in sorted(commands.items()):
         if hasattr(command, "commands"):

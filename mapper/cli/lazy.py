@@ -85,5 +85,6 @@ def _listed(name: str) -> Any:
     """A stand-in that carries only what the command list shows."""
     from mapper._completion_table import TABLE
 
-    help_text, short_help = TABLE["help"].get(name, ("", None))
+    texts: dict[str, list[str | None]] = TABLE["help"]  # type: ignore[assignment]
+    help_text, short_help = texts.get(name, ["", None])
     return TyperCommand(name, help=help_text, short_help=short_help)
