@@ -75,9 +75,6 @@ def connector_schema(output: OutputOpt = None) -> None:
     _write(json.dumps(json_schema(), indent=2) + "\n", output)
 
 
-COMMANDS = (("docs", docs), ("manifest", manifest), ("connector-schema", connector_schema))
-
-
 def validate_connector(path: Path, max_errors: int) -> bool:
     """`mapper validate` on a connector file: print its problems; True when it has errors."""
     from mapper.connector import check_connector
