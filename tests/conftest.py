@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
@@ -15,6 +16,12 @@ ROOT = Path(__file__).resolve().parents[1]
 # Runs of the tests keep their compiled-mapping cache to themselves (never the user's).
 _CACHE = tempfile.mkdtemp(prefix="mapper-test-cache-")
 os.environ["MAPPER_CACHE_DIR"] = _CACHE
+
+# A suite started in the background of a non-interactive shell (`cmd &`, nohup) inherits SIGINT
+# ignored, and every child would inherit that too: the Ctrl-C tests could never pass. Restore
+# Python's default so the children start with SIGINT at its default action.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 settings.register_profile("ci", max_examples=60, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
