@@ -269,3 +269,26 @@ def test_a_mapping_that_is_no_regular_file_is_never_cached(tmp_path: Path) -> No
         reads[str(fifo.resolve())] = b"version: 1\n"  # as if the loader had read it
     store.store(str(fifo), (), b"frozen")
     assert not (tmp_path / "cache").exists()
+
+
+_MAPPING = "mappings/github/push.yaml"
+_SAMPLE = "samples/github/push-webhook.json"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(("preview", _MAPPING, _SAMPLE), id="preview"),
+        pytest.param(("explain", _MAPPING, _SAMPLE), id="explain"),
+        pytest.param(("eval", "repository.name", _SAMPLE, "--mapping", _MAPPING),
+                     id="eval"),
+    ],
+)
+def test_the_inspecting_commands_keep_their_plan_too(tmp_path: Path, args: tuple[str, ...]) -> None:
+    given = {**os.environ, "MAPPER_CACHE_DIR": str(tmp_path / "cache")}
+    cmd = [sys.executable, "-m", "mapper", *args]
+    done = subprocess.run(cmd, cwd=ROOT, env=given, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert len(list((tmp_path / "cache").glob("*.plan"))) == 1
+    again = subprocess.run(cmd, cwd=ROOT, env=given, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and again.stdout == done.stdout  # the same from the cache

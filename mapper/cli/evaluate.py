@@ -50,7 +50,7 @@ def eval_cmd(
 
     plan: Any
     if mapping is not None:
-        plan = compile_or_exit(mapping)
+        plan = compile_or_exit(mapping, cache=True)
         bind_params(plan, param)
     else:
         plan = SimpleNamespace(records=None, functions=MapperFunctions(), lookups=(), params=())

@@ -89,7 +89,7 @@ def _preview(
     param: list[str],
     strict: bool,
 ) -> None:
-    plan = compile_or_exit(mapping)
+    plan = compile_or_exit(mapping, cache=True)
     bind_params(plan, param)
     missing, items = read_items(plan, inputs, records)
     seen = _SeenItems(items)
@@ -203,7 +203,7 @@ def _explain(
     param: list[str],
     as_json: bool,
 ) -> None:
-    plan = compile_or_exit(mapping)
+    plan = compile_or_exit(mapping, cache=True)
     bind_params(plan, param)
     missing, items = read_items(plan, inputs, records)
     target, met = _nth_record(items, record)

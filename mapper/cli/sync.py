@@ -106,7 +106,7 @@ def sync(
     from mapper.sync.runner import SyncRequest, sync_files
 
     props = console.parse_pairs(prop, "--property")
-    plan = console.compile_or_exit(mapping)
+    plan = console.compile_or_exit(mapping, cache=True)
     # a missing or unknown parameter: exit 2 before the state (`since` is the sync's to fill)
     fills_since = any(p.name == "since" for p in plan.params)
     given = {pair.partition("=")[0] for pair in param}
