@@ -196,6 +196,35 @@ def test_validate_missing_file_is_a_diagnostic_not_a_traceback(tmp_path: Path) -
     assert "not found" in err
 
 
+_JOBS_AND_SERVE = [
+    # (file name, text, exit code, what stderr must say)
+    ("jobs.yaml", "jobs:\n  - name: p\n    mapping: mappings/github/push.yaml\n"
+     "    inputs: [samples/github/push-webhook.json]\n", 0, "jobs file: 1 job(s), 1 mapping(s)"),
+    ("jobs.yaml", "jobs:\n  - name: p\n    mapping: mappings/github/push.yaml\n"
+     "    inptus: [x.json]\n", 1, "jobs.yaml:4:5:"),
+    ("jobs.yaml", "jobs:\n  - name: b\n    mapping: tests/cli_data/broken.yaml\n"
+     "    inputs: [x.json]\n", 1, "unknown function uppr()"),
+    ("serve.yaml", "version: 1\ndata: d\nconnection_id: c\nroutes:\n  - path: /h\n"
+     "    source: github\n    secret: {env: MAPPER_TEST_UNSET_SECRET}\n"
+     "    events: {push: mappings/github/push.yaml}\n", 0, "warning: serve.secret-missing"),
+    ("serve.yaml", "version: 1\ndata: d\nconnection_id: c\nroutes:\n  - path: /h\n"
+     "    source: github\n    secret: {env: MAPPER_TEST_UNSET_SECRET}\n"
+     "    events: {push: mappings/github/nope.yaml}\n", 1, "does not exist"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "code", "said"), _JOBS_AND_SERVE)
+def test_validate_checks_jobs_files_and_serve_configs_as_what_they_are(
+    tmp_path: Path, name: str, text: str, code: int, said: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(text.replace("mappings/", f"{ROOT}/mappings/").replace(
+        "tests/cli_data/", f"{ROOT}/tests/cli_data/"), encoding="utf-8")
+    got, _, err = invoke("validate", path)
+    assert (got, said in err) == (code, True), err
+    assert "spec.unknown-key" not in err  # never read as a mapping
+
+
 @pytest.mark.parametrize("command", ["run", "preview", "explain"])
 def test_a_missing_mapping_is_an_io_error_not_an_invalid_mapping(command: str,
                                                                  tmp_path: Path) -> None:

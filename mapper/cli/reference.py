@@ -1,8 +1,9 @@
 """`mapper validate`, `functions`, `types` and `schema`: check mappings, look things up."""
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -24,13 +25,19 @@ from mapper.cli.console import (
     write_or_echo,
 )
 
+if TYPE_CHECKING:
+    from mapper.errors import Diagnostic
+
 
 def validate(
-    mappings: Annotated[list[Path], typer.Argument(help="Mapping files.", show_default=False)],
+    mappings: Annotated[list[Path], typer.Argument(help="Mappings, connector, jobs or serve files.", show_default=False)],
     max_errors: Annotated[int, typer.Option(help="Show at most this many problems.")] = 50,
     fmt: FormatOpt = DiagFormat.text,
 ) -> None:
     """Compile mappings and print every problem (file:line:col, caret, did-you-mean).
+
+    A connector file, a jobs file (`jobs:`) or a serve config (`routes:`) is checked as what
+    it is, with the mappings it names.
 
     `--format json|sarif|github` prints the problems on stdout for machines: one JSON
     document, a SARIF 2.1.0 log for code scanning, or GitHub workflow annotations.
@@ -45,6 +52,17 @@ def validate(
     for mapping in mappings:
         if is_connector_file(mapping):  # connector.yaml: its mappings, then the lint
             failed |= validate_connector(mapping, max_errors)
+            continue
+        kind = _other_kind(mapping)
+        if kind is not None:  # a jobs file or a serve config: checked as what it is
+            diags, summary = kind(mapping)
+            every += diags
+            bad = any(d.is_error for d in diags)
+            failed |= bad
+            if fmt is DiagFormat.text:
+                show_diagnostics(diags, max_errors)
+                if not bad:
+                    err.print(f"[green]✓[/] {literal(str(mapping))}: {literal(summary)}")
             continue
         plan, diags = compile_path(mapping, allow=tuple(ALLOWED_PATHS))
         if plan is None and [d.code for d in diags] == ["spec.no-objects"] and _is_library(mapping):
@@ -70,13 +88,63 @@ def validate(
     raise typer.Exit(EXIT_IO if missing else EXIT_MAPPING if failed else EXIT_OK)
 
 
-def _is_library(path: Path) -> bool:
+def _document(path: Path) -> dict[str, object]:
+    """The file's top-level YAML mapping ({} when it is none or does not parse)."""
     from mapper.language.loader import parse_yaml
     from mapper.language.mapfiles import read_mapping_file
 
     text, _ = read_mapping_file(path)
     data, _smap, _diags = parse_yaml(text or "", str(path))
-    return isinstance(data, dict) and "define" in data and "objects" not in data
+    return data if isinstance(data, dict) else {}
+
+
+def _other_kind(path: Path) -> "Callable[[Path], tuple[list[Diagnostic], str]] | None":
+    """How to check a file that is no mapping: a jobs file (`jobs:`) or a serve config
+    (`routes:`); None for a mapping (or anything else, which the mapping checks report)."""
+    keys = set(_document(path))
+    if "objects" in keys:
+        return None
+    if "jobs" in keys:
+        return _check_jobs
+    if "routes" in keys:
+        return _check_serve
+    return None
+
+
+def _check_jobs(path: Path) -> "tuple[list[Diagnostic], str]":
+    """A jobs file's own problems, then those of every mapping it names (each compiled once)."""
+    from mapper.api import compile_path
+    from mapper.run.jobs import load_jobs
+
+    jobs, diags = load_jobs([path])
+    mappings = list(dict.fromkeys(job.mapping for job in jobs))
+    for mapping in mappings:
+        diags += compile_path(mapping, allow=tuple(ALLOWED_PATHS))[1]
+    return diags, f"jobs file: {len(jobs)} job(s), {len(mappings)} mapping(s)"
+
+
+def _check_serve(path: Path) -> "tuple[list[Diagnostic], str]":
+    """A serve config as `mapper serve` reads it; an unset secret is a warning here (it is
+    given where the server runs, not where the config is checked)."""
+    from dataclasses import replace
+
+    from mapper.serve.config import load_config
+
+    config, diags = load_config(path)
+    diags = [
+        replace(d, severity="warning") if d.code == "serve.secret-missing" else d for d in diags
+    ]
+    if config is not None:
+        routes = len(config.routes)
+    else:  # its only errors were unset secrets
+        listed = _document(path).get("routes")
+        routes = len(listed) if isinstance(listed, list) else 0
+    return diags, f"serve config: {routes} route(s)"
+
+
+def _is_library(path: Path) -> bool:
+    data = _document(path)
+    return "define" in data and "objects" not in data
 
 
 def functions(
