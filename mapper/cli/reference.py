@@ -30,7 +30,10 @@ if TYPE_CHECKING:
 
 
 def validate(
-    mappings: Annotated[list[Path], typer.Argument(help="Mappings, connector, jobs or serve files.", show_default=False)],
+    mappings: Annotated[
+        list[Path],
+        typer.Argument(help="Mappings, connector, jobs or serve files.", show_default=False),
+    ],
     max_errors: Annotated[int, typer.Option(help="Show at most this many problems.")] = 50,
     fmt: FormatOpt = DiagFormat.text,
 ) -> None:
