@@ -210,6 +210,11 @@ _JOBS_AND_SERVE = [
     ("serve.yaml", "version: 1\ndata: d\nconnection_id: c\nroutes:\n  - path: /h\n"
      "    source: github\n    secret: {env: MAPPER_TEST_UNSET_SECRET}\n"
      "    events: {push: mappings/github/nope.yaml}\n", 1, "does not exist"),
+    ("x.cases.yaml", "cases:\n  - title: t\n    mapping_file: mappings/github/push.yaml\n"
+     "    input: samples/github/push-webhook.json\n    expect: {rejected: 0}\n", 0,
+     "case file: 1 case(s)"),
+    ("x.cases.yaml", "cases:\n  - title: t\n    mapping_file: mappings/github/push.yaml\n"
+     "    input: samples/github/push-webhook.json\n    expcet: {rejected: 0}\n", 1, ":5:5:"),
 ]
 
 
@@ -218,8 +223,9 @@ def test_validate_checks_jobs_files_and_serve_configs_as_what_they_are(
     tmp_path: Path, name: str, text: str, code: int, said: str
 ) -> None:
     path = tmp_path / name
-    path.write_text(text.replace("mappings/", f"{ROOT}/mappings/").replace(
-        "tests/cli_data/", f"{ROOT}/tests/cli_data/"), encoding="utf-8")
+    for folder in ("mappings/", "samples/", "tests/cli_data/"):
+        text = text.replace(folder, f"{ROOT}/{folder}")
+    path.write_text(text, encoding="utf-8")
     got, _, err = invoke("validate", path)
     assert (got, said in err) == (code, True), err
     assert "spec.unknown-key" not in err  # never read as a mapping

@@ -39,8 +39,8 @@ def validate(
 ) -> None:
     """Compile mappings and print every problem (file:line:col, caret, did-you-mean).
 
-    A connector file, a jobs file (`jobs:`) or a serve config (`routes:`) is checked as what
-    it is, with the mappings it names.
+    A connector file, a jobs file (`jobs:`), a serve config (`routes:`) or a case file
+    (`cases:`) is checked as what it is (with the mappings it names, but for case files).
 
     `--format json|sarif|github` prints the problems on stdout for machines: one JSON
     document, a SARIF 2.1.0 log for code scanning, or GitHub workflow annotations.
@@ -102,8 +102,9 @@ def _document(path: Path) -> dict[str, object]:
 
 
 def _other_kind(path: Path) -> "Callable[[Path], tuple[list[Diagnostic], str]] | None":
-    """How to check a file that is no mapping: a jobs file (`jobs:`) or a serve config
-    (`routes:`); None for a mapping (or anything else, which the mapping checks report)."""
+    """How to check a file that is no mapping: a jobs file (`jobs:`), a serve config
+    (`routes:`) or a case file (`cases:`); None for a mapping (or anything else, which the
+    mapping checks report)."""
     keys = set(_document(path))
     if "objects" in keys:
         return None
@@ -111,7 +112,17 @@ def _other_kind(path: Path) -> "Callable[[Path], tuple[list[Diagnostic], str]] |
         return _check_jobs
     if "routes" in keys:
         return _check_serve
+    if "cases" in keys:
+        return _check_cases
     return None
+
+
+def _check_cases(path: Path) -> "tuple[list[Diagnostic], str]":
+    """A case file's shape (a case may expect its mapping to fail: `mapper test` runs them)."""
+    from mapper.authoring.casefile import load_cases
+
+    cases, diags = load_cases(path)
+    return diags, f"case file: {len(cases)} case(s); `mapper test` runs them"
 
 
 def _check_jobs(path: Path) -> "tuple[list[Diagnostic], str]":
