@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 from sync_support import MAPPING, doc, sync
 
+import mapper
 from mapper.sync.inspect import summary
+from mapper.sync.runner import SyncRequest, sync_files
 from mapper.sync.stage import Mode
 from mapper.sync.state import StateStore
 
@@ -191,3 +193,30 @@ def _meta(folder: Path) -> dict[str, str]:
         return dict(store.meta)
     finally:
         store.close()
+
+
+def test_state_show_prints_the_cursor_and_its_origin(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from mapper.cli import app
+
+    write(tmp_path, with_cursor("upd"))
+    sync(tmp_path, records([4, 2]))
+    result = CliRunner().invoke(app, ["state", "show", "--state", str(tmp_path / "s.db")])
+    assert result.exit_code == 0, result.output
+    assert "cursor: 4\n" in result.stdout and "cursorOrigin: cursor: upd (number)" in result.stdout
+    cursor = CliRunner().invoke(app, ["state", "cursor", "--state", str(tmp_path / "s.db")])
+    assert cursor.stdout.strip() == "4"
+
+
+def test_the_bundled_jira_search_cursor_is_the_latest_update_in_utc(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    plan = mapper.load(root / "mappings/jira/search.yaml")
+    pages = [str(root / "samples/jira" / f"search-v3-page-{n}.json") for n in (1, 2)]
+    request = SyncRequest(state=tmp_path / "s.db", output=tmp_path / "out", connection_id="C1")
+    report = sync_files(plan, pages, request).sync
+    # the raw values carry +0200 / -0700 offsets (not RFC 3339 as written: they would be plain
+    # text); to_rfc3339 makes them times, stored in UTC
+    assert report.cursor_after == "2024-05-02T08:31:44.902Z"
+    assert not [c for c in report.findings if c.startswith("sync.cursor")]
+    assert summary_of(tmp_path)["cursorOrigin"] == "cursor: to_rfc3339(fields.updated) (time)"
