@@ -32,15 +32,22 @@ _RFC3339 = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z"
 )
 _CODE_MIXED, _CODE_INVALID = "sync.cursor-mixed", "sync.cursor-invalid"
+_NUMBER = (int, float)  # exact types: a bool is an int subclass, and no cursor value
 
 
 @dataclass(frozen=True, slots=True)
 class CursorValue:
-    """One comparable cursor value: its kind, the key it sorts by, and its stored text."""
+    """One comparable cursor value: its kind and the key it sorts by."""
 
     kind: Kind
     key: Any  # a number, a UTC datetime or the string
-    text: str  # what the state stores and `since` receives
+
+    @property
+    def text(self) -> str:
+        """What the state stores and `since` receives (made only for the highest value)."""
+        if self.kind == "number":
+            return json.dumps(self.key)
+        return _utc_text(self.key) if self.kind == "time" else str(self.key)
 
 
 def cursor_value(value: object) -> CursorValue | None:
@@ -48,16 +55,16 @@ def cursor_value(value: object) -> CursorValue | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return CursorValue("number", value, json.dumps(value))
+        return CursorValue("number", value)
     if not isinstance(value, str):
         return None
     if _RFC3339.match(value):
         try:
             when = datetime.fromisoformat(value.replace("z", "Z")).astimezone(UTC)
         except ValueError:  # e.g. month 13: not a time after all
-            return CursorValue("string", value, value)
-        return CursorValue("time", when, _utc_text(when))
-    return CursorValue("string", value, value)
+            return CursorValue("string", value)
+        return CursorValue("time", when)
+    return CursorValue("string", value)
 
 
 def stored_value(text: str, kind: str) -> CursorValue | None:
@@ -67,7 +74,7 @@ def stored_value(text: str, kind: str) -> CursorValue | None:
     if kind == "number":
         return cursor_value(json.loads(text))
     found = cursor_value(text)
-    return found if found is not None and found.kind == kind else CursorValue("string", text, text)
+    return found if found is not None and found.kind == kind else CursorValue("string", text)
 
 
 def _utc_text(when: datetime) -> str:
@@ -90,12 +97,16 @@ class CursorMax:
         """Take one record's value (null: the record has none)."""
         if value is None:
             return
+        best = self.best
+        if type(value) in _NUMBER and best is not None and best.kind == "number":
+            if value > best.key:  # (the common case: no CursorValue made for a lower one)
+                self.best = CursorValue("number", value)
+            return
         found = cursor_value(value)
         if found is None:
             self._warn(_CODE_INVALID, f"is {show_value(value, 60)}: not a number or a string",
                        source, index)  # fmt: skip
             return
-        best = self.best
         if best is None:
             self.best = found
         elif found.kind != best.kind:
