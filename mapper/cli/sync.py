@@ -234,6 +234,8 @@ def _show_state_table(console: Any, info: dict[str, Any]) -> None:
 
     for key in ("state", "connectionId", "mapping", "cursor", "schemaVersion", "sizeBytes"):
         console.print(Text(f"{key}: {info[key]}"))
+        if key == "cursor" and info["cursorOrigin"]:
+            console.print(Text(f"cursorOrigin: {info['cursorOrigin']}"))
     table = Table(title="objects", header_style="bold")
     for name in ("object type", "live", "deleted"):
         table.add_column(name, justify="left" if name == "object type" else "right")
@@ -251,7 +253,7 @@ def _show_state_table(console: Any, info: dict[str, Any]) -> None:
 
 @state_app.command("cursor")
 def state_cursor(state: StateOpt) -> None:
-    """Print the cursor (highest lastUpdatedAt of the last complete run), for incremental exports.
+    """Print the cursor (highest lastUpdatedAt, or `cursor:` value, of the last complete run).
 
     Example: `since=$(mapper state cursor --state gh.db)`
     """

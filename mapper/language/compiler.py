@@ -76,6 +76,7 @@ def compile_mapping(
     params = tuple(_compile_param(name, p, loaded.smap) for name, p in spec.params.items())
     ctx.functions.params = {p.name: p.default for p in params if not p.required}
     records = _optional_expr(ctx, spec.records, ("records",), loaded.smap)
+    cursor = _optional_expr(ctx, spec.cursor, ("cursor",), loaded.smap)
     lookups = tuple(_compile_lookup(ctx, name) for name in spec.lookups)
     rules = tuple(_compile_rule(ctx, i) for i in range(len(spec.objects)))
     rules += tuple(_compile_identity(ctx, USER, i, r) for i, r in enumerate(spec.users))
@@ -104,6 +105,7 @@ def compile_mapping(
         strict=spec.strict,
         params=params,
         replicates_permissions=bool(spec.replicates_permissions),
+        cursor=cursor,
     )
     return plan, ctx.diags
 

@@ -115,6 +115,7 @@ class Plan:
     strict: bool = False  # `strict: true`: an optional field that fails rejects its object
     params: tuple[Param, ...] = ()
     replicates_permissions: bool = False  # `replicatesPermissions: true` in the mapping
+    cursor: CompiledExpr | None = None  # `cursor:`: evaluated per input record by a sync run
 
     @property
     def object_types(self) -> tuple[str, ...]:

@@ -161,6 +161,13 @@ class MappingSpec(_Spec):
         None,
         description="JMESPath selecting the records inside each input document (e.g. items[]).",
     )
+    cursor: str | None = Field(
+        None,
+        description="JMESPath evaluated on each input record (e.g. updated_at): the highest "
+        "value of a complete sync run becomes the state's cursor (default: the highest "
+        "lastUpdatedAt of the objects). Numbers compare numerically, RFC 3339 timestamps as "
+        "instants, other strings as text.",
+    )
     include: list[str] = Field(
         default_factory=list, description="Mapping files whose `define:` entries are reused here."
     )

@@ -61,7 +61,34 @@ def iter_results(
         report.input_problems.extend(cache.problems)
 
 
-def clean_path(plan: Plan, sink: Sink) -> Callable[[Record], bool] | None:
+CursorNote = Callable[[Record], None]
+
+
+def cursor_note(plan: Plan, sink: Sink) -> CursorNote | None:
+    """The function that evaluates the mapping's `cursor:` on a record and hands the value to
+    the sink (the sync stage's `take_cursor`), when the plan has one and the sink takes it.
+
+    It runs after the record was mapped (the functions' context is that record's); a value the
+    expression fails on is null, as an optional field's would be.
+    """
+    take = getattr(sink, "take_cursor", None)
+    if plan.cursor is None or take is None:
+        return None
+    evaluate = plan.cursor.evaluate
+
+    def note(record: Record) -> None:
+        try:
+            value = evaluate(record.data)
+        except Exception:  # (a JMESPath type error on odd data: the record has no value)
+            value = None
+        take(value, record.source, record.index)
+
+    return note
+
+
+def clean_path(
+    plan: Plan, sink: Sink, note: CursorNote | None = None
+) -> Callable[[Record], bool] | None:
     """The shortcut for records that map cleanly, when the plan and sink allow it.
 
     That is: every rule plain (no `each`, no `where`, a checked function), no lookups, a JSONL
@@ -80,7 +107,7 @@ def clean_path(plan: Plan, sink: Sink) -> Callable[[Record], bool] | None:
     functions = plan.functions
     if type(sink) is not JsonlSink:
         payloads = getattr(sink, "write_payloads", None)
-        return None if payloads is None else _clean_payloads(rules, functions, payloads)
+        return None if payloads is None else _clean_payloads(rules, functions, payloads, note)
     if sink.set_associations:
         return None
     write = sink.out.write
@@ -104,9 +131,13 @@ def clean_path(plan: Plan, sink: Sink) -> Callable[[Record], bool] | None:
 
 
 def _clean_payloads(
-    rules: tuple[Any, ...], functions: Any, write_payloads: Callable[[list[dict[str, Any]]], None]
+    rules: tuple[Any, ...],
+    functions: Any,
+    write_payloads: Callable[[list[dict[str, Any]]], None],
+    note: CursorNote | None,
 ) -> Callable[[Record], bool]:
-    """`clean_path`'s function for a sink that takes one record's payloads (the sync stage)."""
+    """`clean_path`'s function for a sink that takes one record's payloads (the sync stage),
+    and the record's cursor value with `note`."""
 
     def clean(record: Record) -> bool:
         data = record.data
@@ -118,6 +149,8 @@ def _clean_payloads(
                 return False
             payloads.append(done[0])
         write_payloads(payloads)
+        if note is not None:
+            note(record)
         return True
 
     return clean
@@ -149,10 +182,11 @@ def skip_clean(
     report: RunReport,
     sink: Sink,
     progress: Progress | None = None,
+    note: CursorNote | None = None,
 ) -> Iterable[Item]:
     """The items that need the general path; those mapped by `clean_path`'s shortcut (when the
     plan and sink allow it) are written and counted, as `account` counts a clean record."""
-    clean = clean_path(plan, sink)
+    clean = clean_path(plan, sink, note)
     if clean is None:
         return items
     types = [rule.type_name for rule in plan.rules]
@@ -216,11 +250,14 @@ def run(
     options = options or RunOptions()
     report = RunReport(plan.path)
     started = time.perf_counter()
+    note = cursor_note(plan, sink)
     if options.limit is None:  # (a limit is counted in `should_stop`, record by record)
-        items = skip_clean(plan, items, report, sink, progress)
+        items = skip_clean(plan, items, report, sink, progress, note)
     try:
         for result, item in iter_results(plan, items, options, report):
             account(report, result, item, sink, rejects)
+            if note is not None and result is not None and result.outcome != "rejected":
+                note(result.record)
             if progress:
                 progress(report.records_in)
             if report.should_stop(result, item, options):

@@ -7,9 +7,21 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from mapper.sync.cursor import CURSOR_KIND, CURSOR_ORIGIN, LAST_UPDATED
 from mapper.sync.state import StateStore, sqlite_errors, state_error
 
 RECENT_RUNS = 5
+
+
+def cursor_origin(meta: dict[str, str]) -> str:
+    """Where the state's cursor comes from: `cursor: EXPR (KIND)` of the mapping, or the
+    objects' lastUpdatedAt ("" while there is no cursor)."""
+    if not meta.get("cursor"):
+        return ""
+    origin = meta.get(CURSOR_ORIGIN, LAST_UPDATED)
+    if origin == LAST_UPDATED:
+        return "lastUpdatedAt (the highest of the objects)"
+    return f"cursor: {origin} ({meta.get(CURSOR_KIND, 'time')})"
 
 
 def summary(store: StateStore) -> dict[str, Any]:
@@ -29,6 +41,7 @@ def summary(store: StateStore) -> dict[str, Any]:
         "connectionId": store.meta.get("connectionId", ""),
         "mapping": store.meta.get("mapping", ""),
         "cursor": store.meta.get("cursor", ""),
+        "cursorOrigin": cursor_origin(store.meta),
         "objects": {name: {"live": live, "deleted": gone} for name, live, gone in per_type},
         "runs": [
             {"run": n, "mode": mode, "started": started, "full": bool(full), **json.loads(counts)}

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mapper.errors import OutputError, RecordError
+from mapper.errors import Diagnostic, OutputError, RecordError
 from mapper.io.atomic import write_atomic
 from mapper.language.plan import Plan
 from mapper.run.files import Engine, RunRequest, RunResult, run_files
@@ -30,6 +30,14 @@ from mapper.run.report import RunReport
 from mapper.run.status import Status
 from mapper.sync.bodies import DELETE_OBJECTS_FILE, SET_OBJECTS_FILE, SetObjectsLines
 from mapper.sync.crash import crash_point
+from mapper.sync.cursor import (
+    CURSOR_KIND,
+    CURSOR_ORIGIN,
+    LAST_UPDATED,
+    CursorMax,
+    advanced,
+    stored_value,
+)
 from mapper.sync.deletes import (
     DEFAULT_MAX_DELETE_SHARE,
     SyncStopped,
@@ -150,11 +158,12 @@ def _sync(
         folder.staging / SET_OBJECTS_FILE, connection_id=connection or None,
         properties=request.properties, set_associations=request.set_associations,
     )  # fmt: skip
+    cursor = _cursor_max(plan, request, report)
     stage = SyncStage(
         store, batches, report, mode=request.mode, exclude=request.hash_exclude,
-        rules=[(rule.type_name, rule.name) for rule in plan.rules],
+        rules=[(rule.type_name, rule.name) for rule in plan.rules], cursor=cursor,
     )  # fmt: skip
-    params = sync_params(plan, request, report.cursor_before)
+    params = sync_params(plan, request, report.cursor_before, store.meta.get(CURSOR_KIND, ""))
     report.since = params.get(SINCE)
     try:
         run_report = _map(plan, inputs, request, params, folder, stage, progress)
@@ -166,7 +175,11 @@ def _sync(
     _mirror_deletes(store, stage.seen, report, request, folder, known_before)
     if request.strict and report.errors:
         raise SyncStopped(report.errors)
-    _advance_cursor(store, report, stage.cursor, run_report)
+    if cursor is None:
+        _advance_cursor(store, report, stage.cursor, run_report)
+    else:
+        complete = run_report.completed and not run_report.records_rejected
+        _advance_mapped_cursor(store, report, cursor, complete=complete)
     summary = json.dumps(report.totals().to_dict())
     store.finish_run(
         report.run, mode=report.mode, started=started, full=report.is_full, summary=summary,
@@ -196,23 +209,42 @@ def _map(
     return result.report
 
 
-def sync_params(plan: Plan, request: SyncRequest, cursor: str) -> dict[str, str]:
+def sync_params(
+    plan: Plan, request: SyncRequest, cursor: str, kind: str = ""
+) -> dict[str, str]:
     """The run's `--param` values, with `since` filled in when the mapping declares it.
 
     `since` is the state's cursor on an `--incremental` run and empty otherwise (a full run,
-    or the first run of a state): RFC 3339 text for a `string` parameter, epoch milliseconds
-    (0 when empty) for an `integer` or `number` one. A `--param since=...` given by the caller
-    wins.
+    or the first run of a state): its text for a `string` parameter (RFC 3339 for a time);
+    for an `integer` or `number` one, a number cursor as it is and a time as epoch
+    milliseconds (0 when empty). A `--param since=...` given by the caller wins.
     """
     params = dict(request.params)
     declared = next((p for p in plan.params if p.name == SINCE), None)
     if declared is None or SINCE in params:
         return params
     since = cursor if request.incremental else ""
-    if declared.type in ("integer", "number"):
+    if declared.type in ("integer", "number") and not (since and kind == "number"):
         since = str(epoch_ms(since) or 0)
     params[SINCE] = since
     return params
+
+
+def _cursor_max(plan: Plan, request: SyncRequest, report: SyncReport) -> CursorMax | None:
+    """What collects the mapping's `cursor:` values; None without one, or on a Dask run (the
+    cluster's workers do not hand the values back: the cursor stays, with a finding)."""
+    if plan.cursor is None:
+        return None
+    if request.engine != "local":
+        diag = Diagnostic(
+            "sync.cursor-not-computed",
+            f"the mapping's cursor ({plan.cursor.text}) is computed by local runs only; "
+            "this run leaves the cursor as it was",
+            loc=("cursor",), span=plan.cursor.span, severity="warning",
+        )  # fmt: skip
+        report.note(diag)
+        return CursorMax(plan.cursor.text, mixed=True)
+    return CursorMax(plan.cursor.text)
 
 
 def _raise_stop(result: RunResult) -> None:
@@ -274,11 +306,33 @@ def _advance_cursor(
 ) -> None:
     """The cursor moves to the highest lastUpdatedAt seen, by a run that read all its input."""
     before = report.cursor_before
+    other = store.meta.get(CURSOR_ORIGIN, LAST_UPDATED) != LAST_UPDATED  # a `cursor:` set it
     complete = run_report.completed and not run_report.records_rejected
-    newer = seen and (not before or (epoch_ms(seen) or 0) > (epoch_ms(before) or 0))
+    newer = seen and (not before or other or (epoch_ms(seen) or 0) > (epoch_ms(before) or 0))
     report.cursor_after = seen if complete and newer else before
     if report.cursor_after != before:
         store.set_meta("cursor", report.cursor_after)
+        if other:
+            store.set_meta(CURSOR_KIND, "time")
+            store.set_meta(CURSOR_ORIGIN, LAST_UPDATED)
+
+
+def _advance_mapped_cursor(
+    store: StateStore, report: SyncReport, cursor: CursorMax, *, complete: bool
+) -> None:
+    """The cursor moves to the highest `cursor:` value, by a run that read all its input; the
+    state keeps the kind (how it compares) and the origin (the expression) beside it."""
+    for finding in cursor.findings:
+        report.note(finding)
+    before = stored_value(report.cursor_before, store.meta.get(CURSOR_KIND, "time"))
+    if store.meta.get(CURSOR_ORIGIN, LAST_UPDATED) != cursor.expr:
+        before = None  # another origin: the old cursor says nothing about this one
+    after = advanced(before, cursor.highest) if complete else before
+    report.cursor_after = report.cursor_before if after is None else after.text
+    if after is not None and after is not before:
+        store.set_meta("cursor", after.text)
+        store.set_meta(CURSOR_KIND, after.kind)
+        store.set_meta(CURSOR_ORIGIN, cursor.expr)
 
 
 def _write_report(staging: Path, report: SyncReport, run_report: RunReport) -> None:

@@ -36,6 +36,7 @@ import orjson
 from mapper.errors import Diagnostic
 from mapper.records import MappedObject
 from mapper.sync.crash import crash_point
+from mapper.sync.cursor import CursorMax
 from mapper.sync.keys import COMPOSED, Reference, own_key, references
 from mapper.sync.report import SyncReport, TypeCounts
 from mapper.sync.seen import Seen
@@ -123,6 +124,7 @@ class SyncStage:
         mode: Mode,
         rules: Sequence[tuple[str, str]],
         exclude: frozenset[str] = HASH_EXCLUDED,
+        cursor: CursorMax | None = None,
     ) -> None:
         self.store = store
         self.sink = sink
@@ -140,7 +142,9 @@ class SyncStage:
         self.touches: dict[str, list[tuple[str, str | None]]] = {}
         self.refs: dict[int, list[Reference]] = {}  # by id() of the chunk's payloads
         self.type_counts: dict[str, TypeCounts] = {}
-        self.cursor = ""
+        self.cursor = ""  # the highest lastUpdatedAt
+        self.cursor_max = cursor
+        """The highest value of the mapping's `cursor:` (the run stage hands the values in)."""
         self.held_seq = 0
         self.deferred = 0  # composed-key references waiting for the end of the run
         self.emitted = 0
@@ -173,6 +177,12 @@ class SyncStage:
             self.pending_count += len(group)
             if self.pending_count >= CHUNK:
                 self.flush()
+
+    def take_cursor(self, value: object, source: str, index: int) -> None:
+        """Take the value of the mapping's `cursor:` for one record that was mapped or filtered
+        (ignored when the run was not given a `CursorMax`)."""
+        if self.cursor_max is not None:
+            self.cursor_max.take(value, source, index)
 
     @property
     def count(self) -> int:
