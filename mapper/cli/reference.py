@@ -1,7 +1,6 @@
 """`mapper validate`, `functions`, `types` and `schema`: check mappings, look things up."""
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -26,7 +25,13 @@ from mapper.cli.console import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import TypeAlias
+
     from mapper.errors import Diagnostic
+
+    Checker: TypeAlias = Callable[[Path, dict[str, object]], tuple[list[Diagnostic], str]]
+    """Checks a file that is no mapping (path, its parsed YAML): its problems and a summary."""
 
 
 def validate(
@@ -56,9 +61,10 @@ def validate(
         if is_connector_file(mapping):  # connector.yaml: its mappings, then the lint
             failed |= validate_connector(mapping, max_errors)
             continue
-        kind = _other_kind(mapping)
-        if kind is not None:  # a jobs file or a serve config: checked as what it is
-            diags, summary = kind(mapping)
+        document = _document(mapping)
+        kind = _other_kind(document)
+        if kind is not None:  # a jobs file, serve config or case file: checked as what it is
+            diags, summary = kind(mapping, document)
             every += diags
             bad = any(d.is_error for d in diags)
             failed |= bad
@@ -68,7 +74,8 @@ def validate(
                     err.print(f"[green]✓[/] {literal(str(mapping))}: {literal(summary)}")
             continue
         plan, diags = compile_path(mapping, allow=tuple(ALLOWED_PATHS))
-        if plan is None and [d.code for d in diags] == ["spec.no-objects"] and _is_library(mapping):
+        library = "define" in document and "objects" not in document
+        if plan is None and [d.code for d in diags] == ["spec.no-objects"] and library:
             if fmt is DiagFormat.text:
                 name = literal(str(mapping))
                 err.print(f"[green]✓[/] {name}: definitions only (used with `include:`)")
@@ -101,11 +108,11 @@ def _document(path: Path) -> dict[str, object]:
     return data if isinstance(data, dict) else {}
 
 
-def _other_kind(path: Path) -> "Callable[[Path], tuple[list[Diagnostic], str]] | None":
+def _other_kind(document: dict[str, object]) -> "Checker | None":
     """How to check a file that is no mapping: a jobs file (`jobs:`), a serve config
     (`routes:`) or a case file (`cases:`); None for a mapping (or anything else, which the
     mapping checks report)."""
-    keys = set(_document(path))
+    keys = set(document)
     if "objects" in keys:
         return None
     if "jobs" in keys:
@@ -117,7 +124,7 @@ def _other_kind(path: Path) -> "Callable[[Path], tuple[list[Diagnostic], str]] |
     return None
 
 
-def _check_cases(path: Path) -> "tuple[list[Diagnostic], str]":
+def _check_cases(path: Path, document: dict[str, object]) -> "tuple[list[Diagnostic], str]":
     """A case file's shape (a case may expect its mapping to fail: `mapper test` runs them)."""
     from mapper.authoring.casefile import load_cases
 
@@ -125,7 +132,7 @@ def _check_cases(path: Path) -> "tuple[list[Diagnostic], str]":
     return diags, f"case file: {len(cases)} case(s); `mapper test` runs them"
 
 
-def _check_jobs(path: Path) -> "tuple[list[Diagnostic], str]":
+def _check_jobs(path: Path, document: dict[str, object]) -> "tuple[list[Diagnostic], str]":
     """A jobs file's own problems, then those of every mapping it names (each compiled once)."""
     from mapper.api import compile_path
     from mapper.run.jobs import load_jobs
@@ -137,7 +144,7 @@ def _check_jobs(path: Path) -> "tuple[list[Diagnostic], str]":
     return diags, f"jobs file: {len(jobs)} job(s), {len(mappings)} mapping(s)"
 
 
-def _check_serve(path: Path) -> "tuple[list[Diagnostic], str]":
+def _check_serve(path: Path, document: dict[str, object]) -> "tuple[list[Diagnostic], str]":
     """A serve config as `mapper serve` reads it; an unset secret is a warning here (it is
     given where the server runs, not where the config is checked)."""
     from dataclasses import replace
@@ -151,14 +158,9 @@ def _check_serve(path: Path) -> "tuple[list[Diagnostic], str]":
     if config is not None:
         routes = len(config.routes)
     else:  # its only errors were unset secrets
-        listed = _document(path).get("routes")
+        listed = document.get("routes")
         routes = len(listed) if isinstance(listed, list) else 0
     return diags, f"serve config: {routes} route(s)"
-
-
-def _is_library(path: Path) -> bool:
-    data = _document(path)
-    return "define" in data and "objects" not in data
 
 
 def functions(
