@@ -280,13 +280,14 @@ class PatternFunctions:
         group = 1 if compiled.groups else 0
         fast = linear_re(pattern)
         if fast is not None:
-            return [m for m in (m.group(group) for m in fast.finditer(text)) if m is not None]
-        try:
-            with _collector_paused():
-                matches = compiled.finditer(text, timeout=self.regex_timeout_s)
-                found = [m.group(group) for m in matches]
-        except TimeoutError as err:
-            raise _timeout_error(pattern) from err
+            found = [m.group(group) for m in fast.finditer(text)]
+        else:
+            try:
+                with _collector_paused():
+                    matches = compiled.finditer(text, timeout=self.regex_timeout_s)
+                    found = [m.group(group) for m in matches]
+            except TimeoutError as err:
+                raise _timeout_error(pattern) from err
         return [item for item in found if item is not None]
 
     @signature({"types": STRING_OR_NULL}, {"types": STRING}, {"types": STRING})
