@@ -1,12 +1,13 @@
 """The record and result types every stage hands on: input items, mapped objects, outcomes.
 
 `io.inputs` yields `Item`s (a `Record`, a `BadRecord` that is not JSON, or an `InputProblem`
-for a whole input); `engine.interpreter` turns a `Record` into a `RecordResult`; sinks write
-its `MappedObject`s.
+for a whole input; a `KnownRecord` is a record the sink already holds); `engine.interpreter`
+turns a `Record` into a `RecordResult`; sinks write its `MappedObject`s.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -15,11 +16,20 @@ from mapper.errors import Diagnostic
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """One input record: where it came from and its parsed JSON."""
+    """One input record: where it came from and its parsed JSON (`line`: the digest of its
+    JSONL line, when the run asked the reader for it: `io.inputs.KnownLine`)."""
 
     source: str
     index: int
     data: Any
+    line: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KnownRecord(Record):
+    """A JSONL line the run's sink already holds the objects of (the sync stage's skip path):
+    not parsed (`data` is None), counted as a record that mapped cleanly. Only a run whose
+    records go the clean path asks the reader for these (`run.pipeline.known_lines`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,3 +117,7 @@ class InputProblem:
 
 
 Item = Record | BadRecord | InputProblem
+
+KnownLine = Callable[[bytes], bool]
+"""Told a JSONL line's digest (`io.inputs.line_digest`): True when the run's sink already holds
+the objects that line maps to (it then counts them itself)."""

@@ -163,6 +163,11 @@ def _show_summary(console: Any, result: SyncResult) -> None:
         f"records: {run.records_in} in = {run.records_mapped} mapped + "
         f"{run.records_rejected} rejected + {run.records_filtered} filtered ", ok,
     ))  # fmt: skip
+    if report.records_known:
+        console.print(Text(
+            f"{report.records_known:,} of them known: their lines are as the state last saw "
+            "them, so they were not mapped again"
+        ))  # fmt: skip
     _show_findings(console, report, run)
     folder = Path(result.files[0]).parent if result.files else ""
     console.print(Text(

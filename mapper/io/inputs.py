@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import glob
+import hashlib
 import io
 import itertools
 import math
@@ -26,7 +27,7 @@ import orjson
 
 from mapper.errors import Diagnostic, RecordRef
 from mapper.io.spans import ArraySpan, array_spans
-from mapper.records import BadRecord, InputProblem, Item, Record
+from mapper.records import BadRecord, InputProblem, Item, KnownLine, KnownRecord, Record
 
 JSON_SUFFIXES = (".json",)
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -193,10 +194,15 @@ def iter_records(
     selector: Selector | None = None,
     stream_path: str | None = None,
     progress: InputProgress | None = None,
+    known: KnownLine | None = None,
 ) -> Iterator[Item]:
-    """Every record of every input, in order. Never raises for bad input files."""
+    """Every record of every input, in order. Never raises for bad input files.
+
+    With `known`, each line of a JSONL file is hashed first: a line `known` holds is yielded
+    as a `KnownRecord`, unparsed; the other records carry their line's digest.
+    """
     for path in paths:
-        yield from _iter_one(path, selector, stream_path, progress)
+        yield from _iter_one(path, selector, stream_path, progress, known)
         if progress is not None:
             progress.finished += input_size(path)
             progress.current = None
@@ -207,6 +213,7 @@ def _iter_one(
     selector: Selector | None,
     stream_path: str | None,
     progress: InputProgress | None = None,
+    known: KnownLine | None = None,
 ) -> Iterator[Item]:
     try:
         if path == STDIN:
@@ -216,9 +223,7 @@ def _iter_one(
             if progress is not None:
                 progress.current = fh
             if path.lower().endswith(JSONL_SUFFIXES):
-                yield from jsonl_items(path, lines_of(fh)) if is_unsized(fh) else _iter_jsonl(
-                    path, fh
-                )
+                yield from jsonl_items(path, lines_of(fh) if is_unsized(fh) else fh, known=known)
             elif _should_stream(path, fh, selector, stream_path):
                 if stream_path is None:
                     yield from _iter_array(path, fh)
@@ -488,23 +493,39 @@ def _records_of(source: str, doc: Any, selector: Selector | None) -> Iterator[It
         yield Record(source, 0, selected)
 
 
-def _iter_jsonl(source: str, fh: BinaryIO) -> Iterator[Item]:
-    yield from jsonl_items(source, fh)
+def line_digest(line: bytes) -> bytes:
+    """The SHA-1 of a JSONL line with its newline (the last line of a file may lack it)."""
+    return _sha1(line if line.endswith(b"\n") else line + b"\n").digest()
+
+
+_sha1 = hashlib.sha1
 
 
 def jsonl_items(
-    source: str, lines: Iterable[bytes], index: int = 0, line_no: int = 1
+    source: str,
+    lines: Iterable[bytes],
+    index: int = 0,
+    line_no: int = 1,
+    known: KnownLine | None = None,
 ) -> Iterator[Item]:
-    """The records of JSONL `lines`, blank lines skipped.
+    """The records of JSONL `lines`, blank lines skipped (with `known`: see `iter_records`).
 
     `index` and `line_no` say where the first line sits in its file (a part read by a worker).
     """
+    digest = None
     for line in lines:
         if line and not line.isspace():  # (what `line.strip()` tells, without a copy)
             if index == 0 and line.startswith(b"\xef\xbb\xbf"):
                 line = line[3:]
+            if known is not None:
+                digest = line_digest(line)
+                if known(digest):
+                    yield KnownRecord(source, index, None)
+                    index += 1
+                    line_no += 1
+                    continue
             try:
-                yield Record(source, index, parse_json(line))
+                yield Record(source, index, parse_json(line), digest)
             except ValueError as err:
                 text = line.decode("utf-8", "replace").rstrip("\r\n")
                 msg = f"line {line_no} is not valid JSON: {str(err).split(':', 1)[0]}"

@@ -158,6 +158,12 @@ def _current(deps: object) -> bool:
 _ENVIRONMENT: list[bytes] = []
 
 
+def environment_digest() -> str:
+    """A digest of what a compiled mapping's behaviour depends on besides the mapping: mapper's
+    version and source files, Python, the installed libraries (what every cache key includes)."""
+    return hashlib.sha256(_environment()).hexdigest()
+
+
 def _environment() -> bytes:
     """What every key includes: mapper's version and source, Python, the installed libraries."""
     if not _ENVIRONMENT:

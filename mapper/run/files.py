@@ -43,7 +43,7 @@ from mapper.io.sinks import (
 from mapper.language.plan import Plan
 from mapper.run.access import AccessRequest, check_access, wants_check
 from mapper.run.parts import Reading
-from mapper.run.pipeline import run
+from mapper.run.pipeline import known_lines, run
 from mapper.run.policy import ErrorPolicy, RunOptions
 from mapper.run.report import RunReport
 from mapper.run.status import Status
@@ -517,7 +517,8 @@ def _run_serial(
     except OutputError:
         sink.abort()
         raise
-    items = iter_records(paths, **reading.kwargs(), progress=watched)
+    known = known_lines(plan, sink, options)
+    items = iter_records(paths, **reading.kwargs(), progress=watched, known=known)
     with sink, quarantine:
         if isinstance(sink, JsonlSink):
             sink.sync_in_background()

@@ -22,7 +22,16 @@ from mapper.functions import EvalContext
 from mapper.io.lookups import LookupCache
 from mapper.io.sinks import JsonlSink, MemorySink, RejectsSink, Sink, dumps_line
 from mapper.language.plan import Plan
-from mapper.records import BadRecord, InputProblem, Item, MappedObject, Record, RecordResult
+from mapper.records import (
+    BadRecord,
+    InputProblem,
+    Item,
+    KnownLine,
+    KnownRecord,
+    MappedObject,
+    Record,
+    RecordResult,
+)
 from mapper.run.policy import RunOptions
 from mapper.run.report import RunReport
 
@@ -99,10 +108,8 @@ def clean_path(
     rule fell back or has warnings to locate): `evaluate` then gives exactly the objects the
     shortcut would have written. None when the plan or sink does not allow the shortcut.
     """
-    if plan.lookups or not plan.rules:
-        return None
-    rules = tuple(r.checked for r in plan.rules if r.each is None and r.where is None)
-    if len(rules) != len(plan.rules) or any(checked is None for checked in rules):
+    rules = _clean_rules(plan)
+    if rules is None:
         return None
     functions = plan.functions
     if type(sink) is not JsonlSink:
@@ -112,14 +119,14 @@ def clean_path(
         return None
     write = sink.out.write
     if len(rules) == 1:
-        return _clean_one(rules[0], functions, write)  # type: ignore[arg-type]  # (not None)
+        return _clean_one(rules[0], functions, write)
 
     def clean(record: Record) -> bool:
         data = record.data
         functions.context = EvalContext(record=data, source=record.source)
         lines = []
         for checked in rules:
-            done = checked(data)  # type: ignore[misc]  # none is None (checked above)
+            done = checked(data)
             if done is FALLBACK or done[1]:
                 return False
             lines.append(dumps_line(done[0]))
@@ -130,10 +137,30 @@ def clean_path(
     return clean
 
 
+def _clean_rules(plan: Plan) -> tuple[Callable[[Any], Any], ...] | None:
+    """The rules' checked functions when every rule is plain (no `each`, no `where`, a checked
+    function) and the plan has no lookups: a record then maps to one object per rule."""
+    if plan.lookups or not plan.rules:
+        return None
+    rules = tuple(r.checked for r in plan.rules if r.each is None and r.where is None)
+    if len(rules) != len(plan.rules) or any(checked is None for checked in rules):
+        return None
+    return rules  # type: ignore[return-value]  # (none is None: checked above)
+
+
+def known_lines(plan: Plan, sink: Sink, options: RunOptions) -> KnownLine | None:
+    """The sink's `known_line` (the sync stage's skip path) when this run's records go
+    `clean_path`'s shortcut, which is what a `KnownRecord` is counted as; else None."""
+    known: KnownLine | None = getattr(sink, "known_line", None)
+    if known is None or options.limit is not None or _clean_rules(plan) is None:
+        return None
+    return known
+
+
 def _clean_payloads(
     rules: tuple[Any, ...],
     functions: Any,
-    write_payloads: Callable[[list[dict[str, Any]]], None],
+    write_payloads: Callable[[list[dict[str, Any]], bytes | None], None],
     note: CursorNote | None,
 ) -> Callable[[Record], bool]:
     """`clean_path`'s function for a sink that takes one record's payloads (the sync stage),
@@ -148,7 +175,7 @@ def _clean_payloads(
             if done is FALLBACK or done[1]:
                 return False
             payloads.append(done[0])
-        write_payloads(payloads)
+        write_payloads(payloads, record.line)
         if note is not None:
             note(record)
         return True
@@ -185,7 +212,8 @@ def skip_clean(
     note: CursorNote | None = None,
 ) -> Iterable[Item]:
     """The items that need the general path; those mapped by `clean_path`'s shortcut (when the
-    plan and sink allow it) are written and counted, as `account` counts a clean record."""
+    plan and sink allow it) are written and counted, as `account` counts a clean record, and
+    so are `KnownRecord`s (their objects are the sink's already)."""
     clean = clean_path(plan, sink, note)
     if clean is None:
         return items
@@ -204,7 +232,8 @@ def _skip_clean(
     done = 0  # clean records not counted yet: counted in one go before any other item
     try:
         for item in items:
-            if type(item) is Record and clean(item):
+            kind = type(item)
+            if (kind is Record and clean(item)) or kind is KnownRecord:  # type: ignore[arg-type]
                 done += 1
                 if progress:
                     progress(report.records_in + done)

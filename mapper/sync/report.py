@@ -54,6 +54,7 @@ class SyncReport:
     cursor_after: str = ""
     upgraded_from: int | None = None  # the state's schema version before this run upgraded it
     since: str | None = None  # the `since` parameter the mapping got (None: it declares none)
+    records_known: int = 0  # input lines not mapped: the state holds their objects unchanged
     errors: list[Diagnostic] = field(default_factory=list)  # what makes a --strict run fail
 
     def counts(self, type_name: str) -> TypeCounts:
@@ -109,6 +110,7 @@ class SyncReport:
             "batches": {"setObjects": self.set_batches, "deleteObjects": self.delete_batches},
             "cursor": {"before": self.cursor_before, "after": self.cursor_after},
             "since": self.since,
+            "recordsKnown": self.records_known,
             "upgradedFrom": self.upgraded_from,
             "findings": [
                 {"code": c, "count": n, "examples": self.examples.get(c, [])}

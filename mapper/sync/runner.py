@@ -45,6 +45,7 @@ from mapper.sync.deletes import (
     delete_bodies,
     write_delete_bodies,
 )
+from mapper.sync.lines import line_key
 from mapper.sync.outputs import MARKER, RunFolder
 from mapper.sync.report import SyncReport
 from mapper.sync.seen import Seen
@@ -159,12 +160,13 @@ def _sync(
         properties=request.properties, set_associations=request.set_associations,
     )  # fmt: skip
     cursor = _cursor_max(plan, request, report)
+    params = sync_params(plan, request, report.cursor_before, store.meta.get(CURSOR_KIND, ""))
+    report.since = params.get(SINCE)
     stage = SyncStage(
         store, batches, report, mode=request.mode, exclude=request.hash_exclude,
         rules=[(rule.type_name, rule.name) for rule in plan.rules], cursor=cursor,
+        line_key=line_key(plan, params, request.hash_exclude),
     )  # fmt: skip
-    params = sync_params(plan, request, report.cursor_before, store.meta.get(CURSOR_KIND, ""))
-    report.since = params.get(SINCE)
     try:
         run_report = _map(plan, inputs, request, params, folder, stage, progress)
     except BaseException:  # e.g. a usage error found before the run took the stage

@@ -4,7 +4,9 @@
 * version 2: objects gain `n` (the row's number in the seen bitmaps) and `ref` (a composed
   key's digest; `REF_INDEX` is made by the first run that looks a composed key up, so a
   state whose runs never do pays nothing for it) and lose `prev_run`; runs gain `seen`
-  (the rows the run saw, a zlib-compressed bitmap).
+  (the rows the run saw, a zlib-compressed bitmap);
+* version 3: objects gain `line` (the digest of the JSONL line whose clean record last made the
+  object, for the skip path: `sync/lines.py`), with the partial index `LINE_INDEX`.
 
 A file of an older version is upgraded inside the run's own transaction: a run that fails or
 is killed leaves it at its old version, untouched. A newer version is refused (never misread),
@@ -16,7 +18,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 OLDEST_UPGRADABLE = 1
 
 TABLES = (
@@ -25,7 +27,7 @@ TABLES = (
     """CREATE TABLE objects (
         tid INTEGER NOT NULL, id TEXT NOT NULL, n INTEGER NOT NULL, hash BLOB NOT NULL,
         usn INTEGER NOT NULL, run INTEGER NOT NULL, cursor TEXT,
-        deleted INTEGER NOT NULL DEFAULT 0, ref INTEGER,
+        deleted INTEGER NOT NULL DEFAULT 0, ref INTEGER, line BLOB,
         PRIMARY KEY (tid, id)
     ) WITHOUT ROWID""",
     """CREATE TABLE runs (
@@ -36,11 +38,12 @@ TABLES = (
 
 
 REF_INDEX = "CREATE INDEX IF NOT EXISTS objects_ref ON objects (tid, ref) WHERE ref IS NOT NULL"
+LINE_INDEX = "CREATE INDEX objects_line ON objects (line) WHERE line IS NOT NULL"
 
 
 def create(conn: sqlite3.Connection, meta: dict[str, str]) -> None:
     """The tables of the current version, with `meta` (inside the caller's transaction)."""
-    for statement in TABLES:
+    for statement in (*TABLES, LINE_INDEX):
         conn.execute(statement)
     rows = {**meta, "schemaVersion": str(SCHEMA_VERSION), "nextN": "1"}
     conn.executemany("INSERT INTO meta VALUES (?, ?)", rows.items())
@@ -60,7 +63,12 @@ def _v1_to_v2(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT OR REPLACE INTO meta VALUES ('nextN', ?)", (str(count + 1),))
 
 
-UPGRADES: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2}
+def _v2_to_v3(conn: sqlite3.Connection) -> None:
+    conn.execute("ALTER TABLE objects ADD COLUMN line BLOB")
+    conn.execute(LINE_INDEX)
+
+
+UPGRADES: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 """version -> the step to version + 1."""
 
 

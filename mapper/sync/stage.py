@@ -17,8 +17,10 @@ a time; they are decided in chunks so the state is read with one query per type 
   sent.
 
 The stage takes a record's objects as `MappedObject`s (`write`) or, from the run's shortcut for
-records that map cleanly, as bare payloads in rule order (`write_payloads`). Inside, an object
-is an `Entry` tuple. An unchanged object costs one digest and one read: nothing is written.
+records that map cleanly, as bare payloads in rule order with their input line's digest
+(`write_payloads`). Inside, an object is an `Entry` tuple. An unchanged object costs one digest
+and one read: nothing is written. A line whose objects the state holds unchanged is not even
+mapped (`known_line`, the skip path: `lines.py`).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from typing import Any, Protocol
 import orjson
 
 from mapper.errors import Diagnostic
-from mapper.records import MappedObject
+from mapper.records import KnownLine, MappedObject
 from mapper.sync.crash import crash_point
 from mapper.sync.cursor import CursorMax
 from mapper.sync.keys import COMPOSED, Reference, own_key, references
@@ -51,7 +53,8 @@ FRESH_BITS = 1 << 25  # bits of the filter of a type new to the state (4 MiB)
 CRASH_AFTER_OBJECTS = 100  # where the `objects-written` crash point is
 
 Key = tuple[str, str]  # (object type, id)
-Entry = tuple[str, str, dict[str, Any], str, str]  # type, rule, payload, pointer, id
+Entry = tuple[str, str, dict[str, Any], str, str, bytes | None]
+"""type, rule, payload, pointer, id, the digest of the input line (None: not a clean record)"""
 
 
 class Mode(str, Enum):
@@ -125,6 +128,7 @@ class SyncStage:
         rules: Sequence[tuple[str, str]],
         exclude: frozenset[str] = HASH_EXCLUDED,
         cursor: CursorMax | None = None,
+        line_key: str = "",
     ) -> None:
         self.store = store
         self.sink = sink
@@ -137,9 +141,11 @@ class SyncStage:
         self.seen = Seen(store.next_n)
         self.pending: list[list[Entry]] = []
         self.pending_count = 0
+        self.pending_keys: set[Key] = set()  # (kept only when lines can be known)
         self.rows: dict[str, dict[str, StoredObject]] = {}
         self.puts: dict[str, list[Row]] = {}
         self.touches: dict[str, list[tuple[str, str | None]]] = {}
+        self.relines: dict[str, list[tuple[bytes, str]]] = {}  # unchanged, made by another line
         self.refs: dict[int, list[Reference]] = {}  # by id() of the chunk's payloads
         self.type_counts: dict[str, TypeCounts] = {}
         self.cursor = ""  # the highest lastUpdatedAt
@@ -155,28 +161,68 @@ class SyncStage:
         recorded (a clear bit: certainly not in the state, no query needed)."""
         for statement in _TEMP_TABLES:
             store.conn.execute(statement)
+        if store.meta.get("lineKey", "") != line_key:  # digests of another mapping or mapper
+            store.forget_lines()
+            store.set_meta("lineKey", line_key)
+        empty = not store.type_ids
+        if empty:  # no line can be known: the line index is built at the end, in one pass
+            store.drop_line_index()
+        self.known_line: KnownLine | None = None if not line_key else (
+            _never if empty else self._known_line
+        )  # fmt: skip
+        """The skip path's check for the reader (None: this run records no line digests)."""
+        tids = sorted(store.type_ids.get(t, -1) for t, _ in self.rules)
+        self.rule_tids = tids
+        self.rule_tid: int | list[int] = tids[0] if len(tids) == 1 else tids
 
     # -- the Sink protocol ---------------------------------------------------------------------
 
     def write(self, objects: Iterable[MappedObject]) -> None:
         """Take one record's objects; they are decided when a chunk is full."""
-        self._add([(o.type_name, o.rule, o.payload, o.pointer, _id(o.payload)) for o in objects])
+        group: list[Entry] = [
+            (o.type_name, o.rule, o.payload, o.pointer, _id(o.payload), None) for o in objects
+        ]
+        self._add(group)
 
-    def write_payloads(self, payloads: list[dict[str, Any]]) -> None:
-        """Take one record's payloads, one per rule in rule order (the run's shortcut)."""
+    def write_payloads(self, payloads: list[dict[str, Any]], line: bytes | None = None) -> None:
+        """Take one record's payloads, one per rule in rule order (the run's shortcut), with the
+        digest of its input line when the reader gave it."""
         rules = self.rules
         group = []
         for (t, r), p in zip(rules, payloads, strict=True):
             oid = p.get("id")
-            group.append((t, r, p, "", oid if type(oid) is str else str(oid)))
+            group.append((t, r, p, "", oid if type(oid) is str else str(oid), line))
         self._add(group)
 
     def _add(self, group: list[Entry]) -> None:
         if group:
             self.pending.append(group)
             self.pending_count += len(group)
+            if self.known_line is not None:
+                self.pending_keys.update((e[0], e[4]) for e in group)
             if self.pending_count >= CHUNK:
                 self.flush()
+
+    def _known_line(self, line: bytes) -> bool:
+        """True when the state holds this input line's objects as it maps them now: they are
+        counted unchanged and marked seen, and the line is not mapped (`lines.py`)."""
+        rows = self.store.line_objects(line)
+        if len(rows) != len(self.rule_tids):
+            return False
+        seen, pending, names = self.seen, self.pending_keys, self.store.type_names
+        for tid, oid, n, deleted, _ in rows:
+            if deleted or n in seen or (names[tid], oid) in pending:
+                return False  # (decided by the general path, in the run's order)
+        if (rows[0][0] if len(rows) == 1 else sorted(r[0] for r in rows)) != self.rule_tid:
+            return False  # (not the plan's types: the key rules it out, but it is one compare)
+        for tid, _, n, _, cursor in rows:
+            seen.add(n)
+            type_name = names[tid]
+            (self.type_counts.get(type_name) or self._counts(type_name)).unchanged += 1
+            if cursor is not None and cursor != self.cursor:
+                self._take_stamp(cursor)
+        self.report.records_known += 1
+        return True
 
     def take_cursor(self, value: object, source: str, index: int) -> None:
         """Take the value of the mapping's `cursor:` for one record that was mapped or filtered
@@ -195,6 +241,7 @@ class SyncStage:
         self.flush()
         self._release_held()
         self._check_deferred()
+        self.store.ensure_line_index()
         self.sink.close()
 
     def abort(self) -> None:
@@ -217,6 +264,7 @@ class SyncStage:
     def flush(self) -> None:
         """Decide the pending groups, send what must be sent, record it in the state."""
         groups, self.pending, self.pending_count = self.pending, [], 0
+        self.pending_keys.clear()
         if not groups:
             return
         self._load_rows(groups)
@@ -318,19 +366,23 @@ class SyncStage:
                 found.add((ttype, tid))
         return found
 
+    def _take_stamp(self, cursor: str) -> None:
+        """Move the run's cursor to this lastUpdatedAt when it is later."""
+        last = self.cursor
+        if len(cursor) == len(last) and cursor[-1] == last[-1] == "Z":
+            if cursor > last:  # the same UTC layout: the text compares as the time
+                self.cursor = cursor
+        elif is_later(cursor, last):
+            self.cursor = cursor
+
     def _decide(self, entry: Entry) -> Entry | None:
-        type_name, rule, payload, pointer, oid = entry
+        type_name, rule, payload, pointer, oid, line = entry
         digest = self._digest(payload)
         cursor = payload.get("lastUpdatedAt")
         if type(cursor) is not str:
             cursor = None
         elif cursor != self.cursor:
-            last = self.cursor
-            if len(cursor) == len(last) and cursor[-1] == last[-1] == "Z":
-                if cursor > last:  # the same UTC layout: the text compares as the time
-                    self.cursor = cursor
-            elif is_later(cursor, last):
-                self.cursor = cursor
+            self._take_stamp(cursor)
         rows = self.rows[type_name]
         known = rows.get(oid)
         counts = self.type_counts.get(type_name) or self._counts(type_name)
@@ -350,6 +402,8 @@ class SyncStage:
                 counts.created += 1
             elif digest == known.hash:
                 counts.unchanged += 1
+                if line is not None and line != known.line:  # (the same object, another line)
+                    self.relines.setdefault(type_name, []).append((line, oid))
                 return None
             elif self.mode is Mode.append:
                 counts.held_back += 1
@@ -367,10 +421,10 @@ class SyncStage:
             )  # fmt: skip
             usn = known.usn + 1
             payload = {**payload, "updateSequenceNumber": usn}
-            entry = (type_name, rule, payload, pointer, oid)
-        rows[oid] = StoredObject(digest, usn, n, False)
+            entry = (type_name, rule, payload, pointer, oid, line)
+        rows[oid] = StoredObject(digest, usn, n, False, line)
         ref = own_key(type_name, payload) if type_name in COMPOSED else None
-        self.puts.setdefault(type_name, []).append((oid, n, digest, usn, cursor, ref))
+        self.puts.setdefault(type_name, []).append((oid, n, digest, usn, cursor, ref, line))
         return entry
 
     def _digest(self, payload: dict[str, Any]) -> bytes:
@@ -395,6 +449,8 @@ class SyncStage:
     def _save_rows(self) -> None:
         for type_name, touched in self.touches.items():  # before puts: a put of one id wins
             self.store.touch(type_name, touched, self.run)
+        for type_name, relined in self.relines.items():
+            self.store.set_lines(type_name, relined)
         for type_name, rows in self.puts.items():
             self.store.put(type_name, rows, self.run)
             bits = self.fresh.get(type_name)
@@ -402,7 +458,7 @@ class SyncStage:
                 for oid, *_ in rows:
                     bit = hash(oid) & (FRESH_BITS - 1)
                     bits[bit >> 3] |= 1 << (bit & 7)
-        self.touches, self.puts = {}, {}
+        self.touches, self.puts, self.relines = {}, {}, {}
 
     # -- references ----------------------------------------------------------------------------
 
@@ -498,13 +554,13 @@ class SyncStage:
             conn.executemany("UPDATE deferred SET missing=1 WHERE type=? AND ref=?", missing)
         sql = "SELECT source_type, source_id, field, type, shown FROM deferred WHERE missing=1"
         for source_type, source_id, name, ttype, shown in _slices(conn.execute(sql), flat=True):
-            entry = (source_type, "", {"id": source_id}, "", source_id)
+            entry = (source_type, "", {"id": source_id}, "", source_id, None)
             self._dangling(entry, Reference(name, ttype, None, None, shown))
         conn.execute("DELETE FROM deferred")
 
     def _hold(self, entry: Entry) -> None:
         self.held_seq += 1
-        type_name, rule, payload, pointer, oid = entry
+        type_name, rule, payload, pointer, oid, _ = entry
         self.store.conn.execute(
             "INSERT INTO held VALUES (?, ?, ?, ?, ?, ?)",
             (self.held_seq, type_name, oid, rule, pointer, orjson.dumps(payload)),
@@ -516,7 +572,7 @@ class SyncStage:
             return
         sql = "SELECT type, rule, pointer, payload, id FROM held ORDER BY seq"
         for type_name, rule, pointer, data, oid in _slices(self.store.conn.execute(sql), flat=True):
-            entry = (type_name, rule, orjson.loads(data), pointer, oid)
+            entry = (type_name, rule, orjson.loads(data), pointer, oid, None)
             for ref in references(entry[2]):
                 if ref.id is None:
                     self._defer(entry, ref)
@@ -546,6 +602,11 @@ _TEMP_TABLES = (
     "source_type TEXT NOT NULL, source_id TEXT NOT NULL, field TEXT NOT NULL, "
     "shown TEXT NOT NULL, missing INTEGER NOT NULL DEFAULT 0)",
 )
+
+
+def _never(_line: bytes) -> bool:
+    """`known_line` of an empty state: the lines' digests are recorded, none is known yet."""
+    return False
 
 
 def _id(payload: dict[str, Any]) -> str:

@@ -53,9 +53,12 @@ class StoredObject(NamedTuple):
     usn: int
     n: int  # the row's number in the seen bitmaps
     deleted: bool
+    line: bytes | None = None  # the digest of the input line that made it (`sync/lines.py`)
 
 
-Row = tuple[str, int, bytes, int, str | None, int | None]  # id, n, hash, usn, cursor, ref
+Row = tuple[str, int, bytes, int, str | None, int | None, bytes | None]
+"""id, n, hash, usn, cursor, ref, line"""
+LineRow = tuple[int, str, int, int, str | None]  # tid, id, n, deleted, cursor
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -116,6 +119,7 @@ class StateStore:
         self.path = path
         self.meta: dict[str, str] = {}
         self.type_ids: dict[str, int] = {}
+        self.type_names: dict[int, str] = {}  # tid -> name
         self.in_run = False
         self.version = SCHEMA_VERSION
         self.upgraded_from: int | None = None  # the version this run upgraded the file from
@@ -201,6 +205,7 @@ class StateStore:
         self.meta = dict(rows)
         self.version = self._check_version()
         self.type_ids = dict(self.conn.execute("SELECT name, tid FROM types"))
+        self.type_names = {tid: name for name, tid in self.type_ids.items()}
 
     def _check_version(self) -> int:
         text = self.meta.get("schemaVersion", "")
@@ -254,6 +259,7 @@ class StateStore:
         if tid is None:
             cur = self.conn.execute("INSERT INTO types (name) VALUES (?)", (name,))
             tid = self.type_ids[name] = int(cur.lastrowid or 0)
+            self.type_names[tid] = name
         return tid
 
     def lookup(self, type_name: str, ids: Sequence[str]) -> dict[str, StoredObject]:
@@ -265,10 +271,38 @@ class StateStore:
         for start in range(0, len(ids), LOOKUP_CHUNK):
             part = ids[start : start + LOOKUP_CHUNK]
             marks = ",".join("?" * len(part))
-            sql = f"SELECT id, hash, usn, n, deleted FROM objects WHERE tid=? AND id IN ({marks})"
-            for oid, digest, usn, n, deleted in self.conn.execute(sql, (tid, *part)):
-                found[oid] = StoredObject(digest, usn, n, deleted == 1)
+            sql = (
+                "SELECT id, hash, usn, n, deleted, line FROM objects "
+                f"WHERE tid=? AND id IN ({marks})"
+            )
+            for oid, digest, usn, n, deleted, line in self.conn.execute(sql, (tid, *part)):
+                found[oid] = StoredObject(digest, usn, n, deleted == 1, line)
         return found
+
+    def line_objects(self, line: bytes) -> list[LineRow]:
+        """The objects whose `line` is this digest (the input line that last made them)."""
+        return self.conn.execute(_LINE_OBJECTS, (line,)).fetchall()
+
+    def set_lines(self, type_name: str, rows: Iterable[tuple[bytes, str]]) -> None:
+        """Record (line digest, id): that line now makes the object as the state holds it."""
+        tid = self.type_id(type_name)
+        self.conn.executemany(
+            "UPDATE objects SET line=? WHERE tid=? AND id=?",
+            ((line, tid, oid) for line, oid in rows),
+        )
+
+    def drop_line_index(self) -> None:
+        """Leave the line index out while a run fills an empty state (`ensure_line_index` then
+        builds it in one sorted pass, cheaper than a million inserts into it)."""
+        self.conn.execute("DROP INDEX IF EXISTS objects_line")
+
+    def ensure_line_index(self) -> None:
+        """Make the line index if the run left it out."""
+        self.conn.execute(schema.LINE_INDEX.replace("INDEX", "INDEX IF NOT EXISTS", 1))
+
+    def forget_lines(self) -> None:
+        """Clear every object's line digest (they were made under another mapping or mapper)."""
+        self.conn.execute("UPDATE objects SET line=NULL WHERE line IS NOT NULL")
 
     def live_refs(self, type_name: str, refs: Sequence[int]) -> set[int]:
         """Which of these composed-key digests a live object of the type has."""
@@ -291,11 +325,14 @@ class StateStore:
         """Record emitted objects: their hash, number, cursor, key digest; sent in `run`."""
         tid = self.type_id(type_name)
         self.conn.executemany(
-            "INSERT INTO objects (tid, id, n, hash, usn, run, cursor, deleted, ref) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?) ON CONFLICT (tid, id) DO UPDATE SET "
+            "INSERT INTO objects (tid, id, n, hash, usn, run, cursor, deleted, ref, line) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT (tid, id) DO UPDATE SET "
             "hash=excluded.hash, usn=excluded.usn, run=excluded.run, cursor=excluded.cursor, "
-            "deleted=0, ref=excluded.ref",
-            ((tid, oid, n, h, usn, run, cursor, ref) for oid, n, h, usn, cursor, ref in rows),
+            "deleted=0, ref=excluded.ref, line=excluded.line",
+            (
+                (tid, oid, n, h, usn, run, cursor, ref, line)
+                for oid, n, h, usn, cursor, ref, line in rows
+            ),
         )
 
     def touch(self, type_name: str, rows: Iterable[tuple[str, str | None]], run: int) -> None:
@@ -391,6 +428,9 @@ class StateStore:
         self.rollback()
         with contextlib.suppress(sqlite3.Error):
             self.conn.close()
+
+
+_LINE_OBJECTS = "SELECT tid, id, n, deleted, cursor FROM objects WHERE line=?"
 
 
 def _last_seen_of(conn: sqlite3.Connection, runs: Sequence[int]) -> Callable[[int, int], int]:
