@@ -171,6 +171,24 @@ def test_a_new_cursor_expression_replaces_a_cursor_from_last_updated_at(tmp_path
     assert summary_of(tmp_path)["cursorOrigin"].startswith("lastUpdatedAt")
 
 
+def test_an_incremental_run_after_a_new_cursor_expression_reads_everything(
+    tmp_path: Path,
+) -> None:
+    since = "objects:\n"
+    declared = "params:\n  since: {type: integer, default: 0}\nobjects:\n"
+    where = "where: \"kind != 'space' && (!upd || upd >= param('since'))\""
+    write(tmp_path, MAPPING.replace(since, declared).replace(WHERE, where))
+    sync(tmp_path, records([1, 2]))  # the cursor: a lastUpdatedAt, 2024-01-02
+    write(tmp_path, with_cursor("upd").replace(since, declared).replace(WHERE, where))
+    out = sync(tmp_path, records([1, 2]), incremental=True)
+    assert out.result.sync.since == "0"  # not the epoch ms of 2024-01-02, which upd is not
+    assert out.result.run.records_filtered == 0
+    assert out.result.sync.findings["sync.cursor-origin-changed"] == 1
+    again = sync(tmp_path, records([1, 2]), incremental=True)
+    assert again.result.sync.since == "2" and again.result.run.records_filtered == 1
+    assert "sync.cursor-origin-changed" not in again.result.sync.findings
+
+
 def test_without_cursor_the_highest_last_updated_at_is_kept(tmp_path: Path) -> None:
     write(tmp_path, MAPPING)
     out = sync(tmp_path, records([9, 1, 2]))  # `upd` means nothing without `cursor:`

@@ -160,7 +160,8 @@ def _sync(
         properties=request.properties, set_associations=request.set_associations,
     )  # fmt: skip
     cursor = _cursor_max(plan, request, report)
-    params = sync_params(plan, request, report.cursor_before, store.meta.get(CURSOR_KIND, ""))
+    params = sync_params(plan, request, _cursor_for_since(plan, request, store, report),
+                         store.meta.get(CURSOR_KIND, ""))  # fmt: skip
     report.since = params.get(SINCE)
     stage = SyncStage(
         store, batches, report, mode=request.mode, exclude=request.hash_exclude,
@@ -209,6 +210,27 @@ def _map(
     result = run_files(plan, inputs, run_request, progress=progress)
     _raise_stop(result)
     return result.report
+
+
+def _cursor_for_since(
+    plan: Plan, request: SyncRequest, store: StateStore, report: SyncReport
+) -> str:
+    """The state's cursor, when it came from the cursor this mapping defines (its `cursor:`,
+    else lastUpdatedAt); "" (as on a first run) with `sync.cursor-origin-changed` when it came
+    from another one, whose values say nothing about this one's."""
+    stored = store.meta.get(CURSOR_ORIGIN, LAST_UPDATED)
+    wanted = LAST_UPDATED if plan.cursor is None else plan.cursor.text
+    if stored == wanted or not report.cursor_before:
+        return report.cursor_before
+    if request.incremental:
+        report.note(Diagnostic(
+            "sync.cursor-origin-changed",
+            f"the state's cursor {report.cursor_before!r} came from {stored}, not from this "
+            f"mapping's {wanted}: this incremental run gets `since` as a first run does",
+            severity="warning",
+            hint="the run after this one gets the new cursor",
+        ))  # fmt: skip
+    return ""
 
 
 def sync_params(
