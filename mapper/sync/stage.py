@@ -141,7 +141,7 @@ class SyncStage:
         self.seen = Seen(store.next_n)
         self.pending: list[list[Entry]] = []
         self.pending_count = 0
-        self.pending_keys: set[Key] = set()  # (kept only when lines can be known)
+        self.pending_keys: set[Key] = set()  # (kept only when lines can be known: `skipping`)
         self.rows: dict[str, dict[str, StoredObject]] = {}
         self.puts: dict[str, list[Row]] = {}
         self.touches: dict[str, list[tuple[str, str | None]]] = {}
@@ -167,8 +167,9 @@ class SyncStage:
         empty = not store.type_ids
         if empty:  # no line can be known: the line index is built at the end, in one pass
             store.drop_line_index()
+        self.skipping = bool(line_key) and not empty
         self.known_line: KnownLine | None = None if not line_key else (
-            _never if empty else self._known_line
+            self._known_line if self.skipping else _never
         )  # fmt: skip
         """The skip path's check for the reader (None: this run records no line digests)."""
         tids = sorted(store.type_ids.get(t, -1) for t, _ in self.rules)
@@ -198,7 +199,7 @@ class SyncStage:
         if group:
             self.pending.append(group)
             self.pending_count += len(group)
-            if self.known_line is not None:
+            if self.skipping:
                 self.pending_keys.update((e[0], e[4]) for e in group)
             if self.pending_count >= CHUNK:
                 self.flush()
