@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 
 import ijson  # type: ignore[import-untyped]
 import orjson
+from orjson import loads as _loads
 
 from mapper.errors import Diagnostic, RecordRef
 from mapper.io.spans import ArraySpan, array_spans
@@ -216,9 +217,7 @@ def _iter_one(
             if progress is not None:
                 progress.current = fh
             if path.lower().endswith(JSONL_SUFFIXES):
-                yield from jsonl_items(path, lines_of(fh)) if is_unsized(fh) else _iter_jsonl(
-                    path, fh
-                )
+                yield from jsonl_items(path, lines_of(fh) if is_unsized(fh) else fh)
             elif _should_stream(path, fh, selector, stream_path):
                 if stream_path is None:
                     yield from _iter_array(path, fh)
@@ -410,7 +409,7 @@ def parse_json(data: bytes | str) -> Any:
     raw = data if isinstance(data, bytes) else data.encode()
     if _LONG_DIGIT_RUN in raw.translate(_DIGITS_AS_ZERO):
         return _parse_big_ints(data)  # orjson turns integers beyond 64 bits into floats
-    return orjson.loads(data)
+    return _loads(data)
 
 
 def _parse_big_ints(data: bytes | str) -> Any:
@@ -486,10 +485,6 @@ def _records_of(source: str, doc: Any, selector: Selector | None) -> Iterator[It
             yield Record(source, i, value)
     else:
         yield Record(source, 0, selected)
-
-
-def _iter_jsonl(source: str, fh: BinaryIO) -> Iterator[Item]:
-    yield from jsonl_items(source, fh)
 
 
 def jsonl_items(
