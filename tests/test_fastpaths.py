@@ -426,6 +426,7 @@ JIRA_KEY_REFERENCE = re.compile(r"(?<![^\W_])[A-Z][A-Z0-9_]{1,255}-[0-9]++(?![^\
 
 @given(text=KEYISH | st.text(max_size=40))
 @example(text="xABC-1 ABC-12x _AB-3 é-AB-4 AB-5_ ÉAB-6 ab-7 A-8 AB-9-10")
+@example(text="AB-1\nCD-2 \u0661EF-3 \u00e9GH-4 IJ-5\u0661 KL-6\u00e9 .MN-7")
 def test_jira_key_pattern_agrees_with_the_plain_one(text: str) -> None:
     assert _JIRA_KEY.findall(text) == JIRA_KEY_REFERENCE.findall(text)
 
@@ -518,6 +519,11 @@ def test_to_rfc3339_remembers_the_instants_of_its_results() -> None:
 @example(value="2024-05-01T12:00:0\u0660Z")
 @example(value="2024-05-01T12:00:00z")
 @example(value="1969-12-31T23:59:59+00:01")
+@example(value="2024-05-01T12:00:00-00:00")
+@example(value="2024-05-01T12:00:00+23:59")
+@example(value="2024-05-01T12:00:00+05:3\u0660")  # a zone digit that is not ASCII
+@example(value="2024-05-01T12:00:00+05-30")
+@example(value="2024-05-01T12:00:00Z+05:")
 def test_rfc3339_text_agrees_with_the_reference(value: str) -> None:
     """to_rfc3339's fast path for whole seconds with `Z` or `±hh:mm` gives the reference's text,
     and the instant it remembers gives the same updateSequenceNumber."""

@@ -317,3 +317,49 @@ def test_the_clean_record_shortcut_reports_progress_record_by_record(records: li
     )
     assert seen == list(range(1, len(records) + 1))
     assert report.records_in == len(records)
+
+
+CONTEXTUAL = REPEATED.replace(
+    "      displayName: first_line(msg)\n",
+    "      displayName: \"concat(source(), ' ', to_string(record().sha))\"\n",
+)
+
+
+def test_reads_context_finds_the_functions_that_read_it() -> None:
+    from mapper.api import compile_text
+    from mapper.language.constants import reads_context
+
+    plain, _ = compile_text(REPEATED)
+    contextual, _ = compile_text(CONTEXTUAL)
+    assert plain is not None and contextual is not None
+    assert not reads_context(plain.rules[0].fields)
+    assert reads_context(contextual.rules[0].fields)  # inside concat(), in one field
+    nested, _ = compile_text(REPEATED.replace("        hash: sha\n", "        hash: source()\n"))
+    assert nested is not None and reads_context(nested.rules[0].fields)  # in a nested object
+
+
+VALID_COMMIT = {"sha": "abc", "msg": "Fix", "at": "2024-05-01T12:00:00Z", "login": "u", "repo": "r"}
+
+
+@given(more=st.lists(commit_records, max_size=4))
+def test_the_clean_record_shortcut_gives_each_record_its_context(more: list[Any]) -> None:
+    """A rule calling record() and source() gets the record's own on the shortcut too (and a
+    rule that calls neither is not given one: the same lines either way)."""
+    from mapper.api import compile_text
+    from mapper.io.sinks import JsonlSink, RejectsSink
+    from mapper.run.pipeline import run
+
+    records = [{**VALID_COMMIT, "sha": "s1"}, *more, {**VALID_COMMIT, "sha": "s2"}]
+    for text in (CONTEXTUAL, REPEATED):
+        plan, _ = compile_text(text)
+        assert plan is not None
+        outputs = []
+        for each in (plan, _unchecked(plan)):  # the shortcut, then the general path
+            lines: list[bytes] = []
+            items = [Record(f"in{i}.jsonl", 0, r) for i, r in enumerate(records)]
+            run(each, items, sink=JsonlSink("", lines=lines), rejects=RejectsSink(None, lines=[]))
+            outputs.append(lines)
+        assert outputs[0] == outputs[1]
+        if text is CONTEXTUAL:  # (the first and last records map)
+            assert b'"displayName":"in0.jsonl s1"' in outputs[0][0]
+            assert f'"displayName":"in{len(more) + 1}.jsonl s2"'.encode() in outputs[0][-1]

@@ -29,7 +29,7 @@ from mapper.api import load
 from mapper.cli import app
 from mapper.errors import OutputError
 from mapper.io import inputs as sources
-from mapper.io.inputs import _iter_jsonl, jsonl_items
+from mapper.io.inputs import iter_records, jsonl_items
 from mapper.io.spans import ArraySpan, jsonl_spans, read_span
 from mapper.run import parallel, parts, pool
 from mapper.run.files import RunRequest
@@ -344,8 +344,7 @@ def test_spans_read_like_the_serial_reader(
         assert part.records == sum(1 for line in part.lines if line.strip())
         items.extend(jsonl_items(str(path), part.lines, index, line_no))
         index, line_no = index + part.records, line_no + part.line_count
-    with path.open("rb") as fh:
-        assert items == list(_iter_jsonl(str(path), fh))
+    assert items == list(iter_records([str(path)]))  # as the whole file reads
 
 
 # --- ordered running totals across processes ------------------------------------------------

@@ -205,7 +205,8 @@ def run_request(
     plan = compile_or_exit(mapping, cache=cache, report=report)
     try:
         with ProgressLine(enabled=not quiet) as line:
-            result = run_files(plan, inputs, request, mapping=mapping, progress=line.tick)
+            tick = line.tick if line.enabled else None  # (no call per record for nothing)
+            result = run_files(plan, inputs, request, mapping=mapping, progress=tick)
     except UsageError as error:
         fail(EXIT_USAGE, *usage_problems(list(error.diagnostics)))
     except InputError as error:

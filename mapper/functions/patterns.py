@@ -44,9 +44,11 @@ JIRA_KEYS_MAX_INPUT = 100_000  # characters scanned per string
 # A Jira issue key: project key (upper-case letter, then upper-case letters, digits or `_`),
 # `-`, number. Not preceded or followed by a letter or digit (`_`, `/`, `-` are boundaries).
 # The project part is bounded so a long run of key characters cannot make the scan quadratic.
-_JIRA_KEY = re.compile(r"(?=[A-Z])(?<![^\W_])[A-Z][A-Z0-9_]{1,255}-[0-9]++(?![^\W_])")
-"""A key not preceded or followed by a letter or digit. The leading `(?=[A-Z])` changes nothing
-but speed: the look-behind is only tried where a key can start."""
+_JIRA_KEY = re.compile(r"[A-Z](?<![^\W_].)[A-Z0-9_]{1,255}-[0-9]++(?![^\W_])")
+"""A key not preceded or followed by a letter or digit. The look-behind comes after the first
+letter (and looks at it and the character before it): a pattern that starts with a character
+set lets `re` skip to where a key can start, nearly twice as fast as `(?<![^\\W_])[A-Z]...`
+(tests/test_fastpaths.py holds the two to the same matches)."""
 
 
 def compile_pattern(pattern: str) -> regex.Pattern[str]:

@@ -19,7 +19,7 @@ from mapper.functions.arguments import (
     iter_ids,
     optional_args,
 )
-from mapper.functions.patterns import find_jira_keys
+from mapper.functions.patterns import _JIRA_KEY, JIRA_KEYS_MAX_INPUT, find_jira_keys
 
 ASSOCIATION_TYPE = "issueIdOrKeys"  # the only association type TWG documents
 
@@ -36,8 +36,12 @@ def jira_associations(value: object) -> list[dict[str, Any]] | None:
     if type(value) is str:
         if "-" not in value:
             return None
-        keys = find_jira_keys(value)
-        return [{"associationType": ASSOCIATION_TYPE, "values": keys}] if keys else None
+        found = _JIRA_KEY.findall(value, 0, JIRA_KEYS_MAX_INPUT)  # find_jira_keys, one call less
+        return (
+            [{"associationType": ASSOCIATION_TYPE, "values": list(dict.fromkeys(found))}]
+            if found
+            else None
+        )
     return associations_of(find_jira_keys(value))
 
 

@@ -28,6 +28,7 @@ from jmespath.functions import signature
 from mapper.functions import inline
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 EPOCH_MS_THRESHOLD = 100_000_000_000
 _MAX_LENGTH = 64  # longer strings are not timestamps; don't run regexes over them
 
@@ -172,13 +173,14 @@ def _parse_text(value: str) -> Instant | None:
     return _from_common(text) or _from_epoch(text) or _from_iso(text) or _from_rfc2822(text)
 
 
-_INSTANT_OF_RESULT: dict[str, datetime] = {}
-"""Recent to_rfc3339() results -> their instant, so that `epoch_ms_of` (the derived
+_INSTANT_OF_RESULT: dict[str, int | datetime] = {}
+"""Recent to_rfc3339() results -> their instant, as epoch milliseconds or as a UTC datetime
+(whichever to_rfc3339() had at hand), so that `epoch_ms_of` (the derived
 `updateSequenceNumber`) does not parse again the text to_rfc3339() just wrote."""
 _MAX_REMEMBERED = 8192
 
 
-def _remember(text: str, at: datetime) -> str:
+def _remember(text: str, at: int | datetime) -> str:
     if len(_INSTANT_OF_RESULT) >= _MAX_REMEMBERED:
         _INSTANT_OF_RESULT.clear()
     _INSTANT_OF_RESULT[text] = at
@@ -197,7 +199,6 @@ def _rfc3339_of_text(value: str) -> str | None:
     return None if instant is None else _remember(instant.rfc3339(), instant.at)
 
 
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _DAY_TEXT: dict[int, str] = {}  # days since 1970-01-01 -> "YYYY-MM-DDT"
 
 
@@ -218,8 +219,10 @@ def rfc3339_text(value: str) -> str | None:
     Whole seconds with `Z` (`2024-05-01T12:00:00Z`) are their own result once
     `datetime.fromisoformat` has read them; with `+hh:mm`/`-hh:mm` the UTC text is put together
     from the epoch seconds. The shape is told by length and separators (fromisoformat reads
-    ASCII digits only), cheaper than a regex. One parse either way, whose instant
-    `epoch_ms_of` finds again. tests/test_fastpaths.py holds it to the reference.
+    ASCII digits only), cheaper than a regex; the zone's seconds come from `_OFFSETS`, not
+    from the datetime. One parse either way, whose instant `epoch_ms_of` finds again (for
+    `±hh:mm`, as the epoch milliseconds themselves). tests/test_fastpaths.py holds it to the
+    reference.
     """
     n = len(value)
     if (n == 20 or n == 25) and value[4:17:3] == "--T::":
@@ -231,21 +234,50 @@ def rfc3339_text(value: str) -> str | None:
             pass
         elif n == 20 and value[19] == "Z":
             return _remember(value, at)
-        elif n == 25 and value[19] in "+-" and value[22] == ":" and value[23] < "6":
-            offset = at.utcoffset()
-            seconds = (
-                (at.toordinal() - _EPOCH_ORDINAL) * 86400
-                + at.hour * 3600
-                + at.minute * 60
-                + at.second
-                - offset.days * 86400  # type: ignore[union-attr]  # (aware: it has an offset)
-                - offset.seconds  # type: ignore[union-attr]
-            )
-            days, rest = divmod(seconds, 86400)
-            day = _DAY_TEXT.get(days) or _day_text(days)
-            if day is not None:  # (None: a UTC date before year 1 or after 9999)
-                return _remember(day + _HOUR_MINUTE[rest // 60] + _SECOND_Z[rest % 60], at)
+        elif n == 25:
+            zone = value[19:]
+            offset = _OFFSETS.get(zone)
+            if offset is None:
+                offset = _offset(zone)
+            if offset is not None:
+                seconds = (
+                    (at.toordinal() - _EPOCH_ORDINAL) * 86400
+                    + at.hour * 3600
+                    + at.minute * 60
+                    + at.second
+                    - offset
+                )
+                days, rest = divmod(seconds, 86400)
+                day = _DAY_TEXT.get(days) or _day_text(days)
+                if day is not None:
+                    text = day + _HOUR_MINUTE[rest // 60] + _SECOND_Z[rest % 60]
+                    if len(_INSTANT_OF_RESULT) >= _MAX_REMEMBERED:
+                        _INSTANT_OF_RESULT.clear()
+                    _INSTANT_OF_RESULT[text] = seconds * 1000
+                    return text
     return _rfc3339_of_text(value) if n <= _MAX_LENGTH else None
+
+
+_OFFSETS: dict[str, int] = {}  # "+hh:mm" / "-hh:mm" -> seconds east of UTC (at most 2,880)
+
+
+def _offset(zone: str) -> int | None:
+    """The seconds east of UTC of a zone `+hh:mm` or `-hh:mm` (ASCII digits, hh < 24,
+    mm < 60), remembered; None for any other text (0 is `+00:00`, never None)."""
+    hours, minutes = zone[1:3], zone[4:]
+    if (
+        len(zone) != 6
+        or zone[0] not in "+-"
+        or zone[3] != ":"
+        or not (hours + minutes).isascii()
+        or not (hours + minutes).isdigit()
+        or hours > "23"
+        or minutes > "59"
+    ):
+        return None
+    seconds = int(hours) * 3600 + int(minutes) * 60
+    _OFFSETS[zone] = seconds = -seconds if zone[0] == "-" else seconds
+    return seconds
 
 
 _HOUR_MINUTE = tuple(f"{h:02}:{m:02}:" for h in range(24) for m in range(60))
@@ -259,9 +291,9 @@ _CANONICAL_UTC = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]
 def epoch_ms_of(value: object) -> int | None:
     """`parse_instant(value).epoch_ms()`, or None; quick for what to_rfc3339() returns."""
     if type(value) is str:
-        at = _INSTANT_OF_RESULT.get(value)
-        if at is not None:
-            return (at - EPOCH) // _MILLISECOND
+        known = _INSTANT_OF_RESULT.get(value)
+        if known is not None:
+            return known if type(known) is int else (known - EPOCH) // _MILLISECOND  # type: ignore[operator]
     if type(value) is str and _CANONICAL_UTC.fullmatch(value):
         try:
             return (datetime.fromisoformat(value) - EPOCH) // _MILLISECOND

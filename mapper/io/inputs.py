@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 
 import ijson  # type: ignore[import-untyped]
 import orjson
+from orjson import loads as _loads
 
 from mapper.errors import Diagnostic, RecordRef
 from mapper.io.spans import ArraySpan, array_spans
@@ -415,7 +416,7 @@ def parse_json(data: bytes | str) -> Any:
     raw = data if isinstance(data, bytes) else data.encode()
     if _LONG_DIGIT_RUN in raw.translate(_DIGITS_AS_ZERO):
         return _parse_big_ints(data)  # orjson turns integers beyond 64 bits into floats
-    return orjson.loads(data)
+    return _loads(data)
 
 
 def _parse_big_ints(data: bytes | str) -> Any:

@@ -82,6 +82,25 @@ def is_constant(ast: Any) -> bool:
 
 
 
+def reads_context(node: ValueNode) -> bool:
+    """True when a value tree may call record(), source() or lookup(), the functions that read
+    `MapperFunctions.context` (an expression without a syntax tree may: it is not looked at)."""
+    return any(
+        expr.ast is None or _calls_context(expr.ast) for expr in node.exprs
+    ) or any(reads_context(child) for _, child in node.children)
+
+
+def _calls_context(ast: Any) -> bool:
+    if not isinstance(ast, dict):
+        return False
+    if ast.get("type") == "function_expression" and ast.get("value") in _READS_CONTEXT:
+        return True
+    return any(_calls_context(child) for child in ast.get("children", ()))
+
+
+_READS_CONTEXT = CONTEXT_FUNCTIONS - {"param"}  # param() reads `params`, set once per run
+
+
 def holds_placeholder(value: Any) -> bool:
     """True when a constant is, or contains, the `REPLACE-ME` placeholder of `mapper init`."""
     if isinstance(value, str):

@@ -21,6 +21,7 @@ from mapper.errors import show_value
 from mapper.functions import EvalContext
 from mapper.io.lookups import LookupCache
 from mapper.io.sinks import JsonlSink, MemorySink, RejectsSink, Sink, dumps_line
+from mapper.language.constants import reads_context
 from mapper.language.plan import Plan
 from mapper.records import (
     BadRecord,
@@ -119,7 +120,8 @@ def clean_path(
         return None
     write = sink.out.write
     if len(rules) == 1:
-        return _clean_one(rules[0], functions, write)
+        context = reads_context(plan.rules[0].fields)
+        return _clean_one(rules[0], functions, write, context)
 
     def clean(record: Record) -> bool:
         data = record.data
@@ -184,13 +186,19 @@ def _clean_payloads(
 
 
 def _clean_one(
-    checked: Callable[[Any], Any], functions: Any, write: Callable[[bytes], Any]
+    checked: Callable[[Any], Any],
+    functions: Any,
+    write: Callable[[bytes], Any],
+    context: bool = True,
 ) -> Callable[[Record], bool]:
-    """`clean_path`'s function for a plan of one rule: the same, with nothing to collect."""
+    """`clean_path`'s function for a plan of one rule: the same, with nothing to collect.
+    `context`: the rule may read the functions' context (`reads_context`); when it cannot, the
+    context is not made for each record (the general path makes its own)."""
 
     def clean(record: Record) -> bool:
         data = record.data
-        functions.context = EvalContext(data, record.source)
+        if context:
+            functions.context = EvalContext(data, record.source)
         done = checked(data)
         if done is FALLBACK or done[1]:
             return False
