@@ -157,6 +157,13 @@ CASES = [
      with_line("capabilities: {supportsIncrementalSync: true}")
      .replace("sync: {", "sync: {state: s.json, cursor: 'updated_at ||', "),
      [("expr.syntax", ("sync", "cursor"))]),
+    ("a documented cursor that no mapping moves: a warning",
+     with_line("capabilities: {supportsIncrementalSync: true}")
+     .replace("sync: {", "sync: {state: s.json, cursor: created_at, "),
+     [("connector.cursor-not-in-mapping", ("sync", "cursor"))]),
+    ("... not when it is what a mapping's lastUpdatedAt comes from",
+     with_line("capabilities: {supportsIncrementalSync: true}")
+     .replace("sync: {", "sync: {state: s.json, cursor: updated, "), []),
     ("sync mode other than the declared fidelity",
      BASE.replace("sync: {", "sync: {mode: append, "),
      [("connector.mode-mismatch", ("sync", "mode"))]),

@@ -221,6 +221,45 @@ def check_cursor_expression(connector: LoadedConnector, facts: Facts) -> Iterato
         yield replace(diag, loc=("sync", "cursor"), span=None)
 
 
+def check_cursor_in_mappings(connector: LoadedConnector, facts: Facts) -> Iterator[Diagnostic]:
+    """`mapper sync` moves the state's cursor by a mapping's `cursor:` (else by the objects'
+    lastUpdatedAt): the cursor the connector documents must be one that some listing moves.
+    (Each mapping keeps a state and a cursor of its own, so listings of other records may move
+    other cursors.)"""
+    cursor = connector.spec.sync.cursor
+    if cursor is None or not incremental(connector.spec):
+        return
+    if any(d.is_error for d in compile_standalone(cursor, MapperFunctions(), "cursor")[1]):
+        return  # (check_cursor_expression says so)
+    wanted = {_squash(cursor), _squash(f"to_rfc3339({cursor})")}
+    moved: dict[str, str] = {}  # mapping file -> the cursor its sync runs move
+    for fact in facts:
+        plan, ref = fact.mapping.plan, fact.mapping.ref
+        if plan is None or ref.feed == "events":
+            continue
+        if plan.cursor is not None:
+            moved[ref.file] = plan.cursor.text
+            continue
+        for field in fact.fields:
+            if field.field == "lastUpdatedAt":
+                moved.setdefault(ref.file, field.source)
+    if not moved or any(_squash(text) in wanted for text in moved.values()):
+        return
+    shown = "; ".join(f"{file}: {text}" for file, text in moved.items())
+    yield Diagnostic(
+        "connector.cursor-not-in-mapping",
+        f"sync.cursor is {cursor}, but no listing's sync runs move that cursor (a mapping's "
+        f"`cursor:`, else its lastUpdatedAt): {shown}",
+        loc=("sync", "cursor"), severity="warning",
+        hint=f"give the mapping whose records carry it `cursor: {cursor}`, or make sync.cursor "
+        "name the cursor a mapping moves, so --incremental filters on what the documentation says",
+    )  # fmt: skip
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split())
+
+
 def check_sync_mode(connector: LoadedConnector, facts: Facts) -> Iterator[Diagnostic]:
     """The mode the connector runs with must be the fidelity it declares."""
     spec = connector.spec
@@ -317,6 +356,7 @@ CHECKS: tuple[Check, ...] = (
     check_event_like_feeds,
     check_incremental_cursor,
     check_cursor_expression,
+    check_cursor_in_mappings,
     check_sync_mode,
     check_declared_types,
     check_undeclared_types,
