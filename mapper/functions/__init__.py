@@ -15,17 +15,50 @@ Usage:
 
 from __future__ import annotations
 
-from mapper.functions.context import EvalContext as EvalContext
-from mapper.functions.docs import FunctionDoc as FunctionDoc
-from mapper.functions.docs import FunctionExample as FunctionExample
-from mapper.functions.docs import function_docs as function_docs
-from mapper.functions.patterns import REGEX_MAX_INPUT as REGEX_MAX_INPUT
-from mapper.functions.patterns import REGEX_TIMEOUT_S as REGEX_TIMEOUT_S
-from mapper.functions.registry import CUSTOM_FUNCTIONS as CUSTOM_FUNCTIONS
-from mapper.functions.registry import FUNCTION_NAMES as FUNCTION_NAMES
-from mapper.functions.registry import MapperFunctions as MapperFunctions
-from mapper.functions.registry import arity as arity
-from mapper.functions.registry import make_options as make_options
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # imported on first use (PEP 562): a cached run needs no reference docs
+    from mapper.functions.context import EvalContext as EvalContext
+    from mapper.functions.docs import FunctionDoc as FunctionDoc
+    from mapper.functions.docs import FunctionExample as FunctionExample
+    from mapper.functions.docs import function_docs as function_docs
+    from mapper.functions.patterns import REGEX_MAX_INPUT as REGEX_MAX_INPUT
+    from mapper.functions.patterns import REGEX_TIMEOUT_S as REGEX_TIMEOUT_S
+    from mapper.functions.registry import CUSTOM_FUNCTIONS as CUSTOM_FUNCTIONS
+    from mapper.functions.registry import FUNCTION_NAMES as FUNCTION_NAMES
+    from mapper.functions.registry import MapperFunctions as MapperFunctions
+    from mapper.functions.registry import arity as arity
+    from mapper.functions.registry import make_options as make_options
+
+_LAZY = {
+    "EvalContext": "context",
+    "FunctionDoc": "docs",
+    "FunctionExample": "docs",
+    "function_docs": "docs",
+    "REGEX_MAX_INPUT": "patterns",
+    "REGEX_TIMEOUT_S": "patterns",
+    "CUSTOM_FUNCTIONS": "registry",
+    "FUNCTION_NAMES": "registry",
+    "MapperFunctions": "registry",
+    "arity": "registry",
+    "make_options": "registry",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The package's names, imported from their modules when first used."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
 
 __all__ = [
     "CUSTOM_FUNCTIONS",

@@ -31,6 +31,7 @@ from pydantic.types import StringConstraints
 from mapper.errors import Diagnostic
 from mapper.model import OBJECT_TYPES
 from mapper.model.advisories import advise_object, advisors_of
+from mapper.model.checks import _SIMPLE_URL, check_not_blank, check_url
 from mapper.model.codewriter import GiveUp, Writer
 from mapper.model.common import (
     check_placement,
@@ -38,7 +39,7 @@ from mapper.model.common import (
     check_principal_total,
     check_user_ids,
 )
-from mapper.model.scalars import _SIMPLE_URL, Kind, check_not_blank, check_url
+from mapper.model.scalars import Kind
 
 __all__ = [
     "DICT_VALIDATORS",
