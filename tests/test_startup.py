@@ -5,6 +5,7 @@ then and gets exactly the diagnostics of a run that compiled the mapping afresh.
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import os
 import subprocess
@@ -12,12 +13,18 @@ import sys
 import textwrap
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from rich.console import Console
 
 from mapper.api import apply
+from mapper.cli import plain, render
 from mapper.engine.cache import LazyModel, freeze, thaw
 from mapper.engine.plans import compile_path
+from mapper.errors import Diagnostic, SourceSpan
 from mapper.model.advisories import ADVISORS
 
 HEAVY = ("pydantic", "rich", "yaml", "mapper.language.compiler", "mapper.functions.docs")
@@ -132,3 +139,82 @@ def test_a_lazy_model_is_its_class_when_used() -> None:
 def test_every_advised_model_name_is_a_model(name: str) -> None:
     module, _, attr = name.rpartition(".")
     assert isinstance(getattr(importlib.import_module(module), attr), type)
+
+
+class _Stream(io.StringIO):
+    """A UTF-8 standard error that is, or is not, a terminal."""
+
+    encoding = "utf-8"  # type: ignore[assignment]
+    tty = False
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
+DIAGNOSTICS = st.lists(
+    st.builds(
+        Diagnostic,
+        code=st.sampled_from(["expr.open-fallback", "object.url", "field.required"]),
+        message=TEXT,
+        loc=st.lists(st.text(max_size=5) | st.integers(0, 9), max_size=3).map(tuple),
+        span=st.none() | st.builds(SourceSpan, TEXT, st.integers(1, 99), st.integers(1, 99)),
+        expr=st.none() | TEXT,
+        expr_col=st.none() | st.integers(0, 30),
+        hint=st.none() | TEXT,
+        severity=st.sampled_from(["error", "warning"]),
+    ),
+    max_size=4,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(diags=DIAGNOSTICS, limit=st.integers(1, 5))
+@example(diags=[Diagnostic("object.url", "a\tb", hint="日本語\tx")], limit=5)
+def test_plain_diagnostics_are_what_rich_writes(diags: list[Diagnostic], limit: int) -> None:
+    drawn = io.StringIO()
+    render.diagnostics(Console(file=drawn, highlight=False, soft_wrap=True), diags, limit)
+    written = _Stream()
+    with mock.patch.dict(os.environ, clear=True), mock.patch.object(sys, "stderr", written):
+        done = plain.write_diagnostics(diags, limit)
+    assert written.getvalue() == (drawn.getvalue() if done else "")
+    assert done == (
+        "\t" not in drawn.getvalue()
+        and "\t" not in "".join(line for line, _ in plain.diagnostic_lines(diags, limit))
+    )
+
+
+def test_a_terminal_or_forced_colour_is_left_to_rich(monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = _Stream()
+    monkeypatch.setattr(sys, "stderr", stream)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
+    assert plain.plain_stderr()
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert not plain.plain_stderr()
+    monkeypatch.delenv("FORCE_COLOR")
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    assert not plain.plain_stderr()
+    monkeypatch.delenv("TTY_COMPATIBLE")
+    stream.tty = True
+    assert not plain.plain_stderr()
+    assert not plain.write_diagnostics([Diagnostic("object.url", "x")]) and not stream.getvalue()
+
+
+def test_a_run_with_mapping_warnings_imports_no_rich(tmp_path: Path) -> None:
+    mapping = _mapping(tmp_path)
+    text = mapping.read_text(encoding="utf-8").replace(
+        "permissions([principal('ATLASSIAN_WORKSPACE')])",
+        "permissions(private && users(owner) || [principal('ATLASSIAN_WORKSPACE')])",
+    )
+    mapping.write_text(text, encoding="utf-8")
+    records = [_record(0)]
+    cold = _run(tmp_path, mapping, records)
+    warm = _run(tmp_path, mapping, records)
+    assert "expr.open-fallback" in warm["stderr"]
+    assert (warm["code"], warm["stderr"], warm["out"]) == (
+        cold["code"],
+        cold["stderr"],
+        cold["out"],
+    )
+    assert _heavy(warm["modules"]) == set()
