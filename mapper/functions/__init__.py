@@ -15,8 +15,9 @@ Usage:
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from mapper._lazy import lazy_names
 
 if TYPE_CHECKING:  # imported on first use (PEP 562): a cached run needs no reference docs
     from mapper.functions.context import EvalContext as EvalContext
@@ -32,32 +33,21 @@ if TYPE_CHECKING:  # imported on first use (PEP 562): a cached run needs no refe
     from mapper.functions.registry import make_options as make_options
 
 _LAZY = {
-    "EvalContext": "context",
-    "FunctionDoc": "docs",
-    "FunctionExample": "docs",
-    "function_docs": "docs",
-    "REGEX_MAX_INPUT": "patterns",
-    "REGEX_TIMEOUT_S": "patterns",
-    "CUSTOM_FUNCTIONS": "registry",
-    "FUNCTION_NAMES": "registry",
-    "MapperFunctions": "registry",
-    "arity": "registry",
-    "make_options": "registry",
+    "EvalContext": "mapper.functions.context",
+    "FunctionDoc": "mapper.functions.docs",
+    "FunctionExample": "mapper.functions.docs",
+    "function_docs": "mapper.functions.docs",
+    "REGEX_MAX_INPUT": "mapper.functions.patterns",
+    "REGEX_TIMEOUT_S": "mapper.functions.patterns",
+    "CUSTOM_FUNCTIONS": "mapper.functions.registry",
+    "FUNCTION_NAMES": "mapper.functions.registry",
+    "MapperFunctions": "mapper.functions.registry",
+    "arity": "mapper.functions.registry",
+    "make_options": "mapper.functions.registry",
 }
 
 
-def __getattr__(name: str) -> Any:
-    """The package's names, imported from their modules when first used."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
 
 
 __all__ = [
