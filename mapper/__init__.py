@@ -21,8 +21,9 @@
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from mapper._lazy import lazy_names
 
 if TYPE_CHECKING:  # the names below are imported on first use (PEP 562): a fast start-up
     from mapper.api import apply as apply
@@ -56,18 +57,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """The facade's names, imported when first used: `mapper --version` loads no compiler."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mapper' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
 
 
 __version__ = "0.1.0"

@@ -59,8 +59,8 @@ from mapper.functions.timestamps import (
 )
 from mapper.functions.values import json_key
 from mapper.io.inputs import parse_json
-from mapper.model import scalars
-from mapper.model.scalars import _normalise_text, check_url, normalise_timestamp
+from mapper.model import checks as scalars  # the scalar fields' checks (`scalars` re-exports them)
+from mapper.model.checks import _normalise_text, check_url, normalise_timestamp
 
 NEVER = re.compile(r"(?!)")  # a regex that matches nothing: disables a fast accept
 

@@ -33,6 +33,10 @@ class LazyConsole:
             object.__setattr__(self, "_console", Console(**self._options))
         return self._console
 
+    def made(self) -> bool:
+        """True once the console exists (made, or put in place: `scripts/screenshots.py`)."""
+        return self._console is not None
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.get(), name)
 
@@ -61,8 +65,12 @@ def literal(text: str) -> str:
 
 
 def show_diagnostics(diags: list[Diagnostic], max_errors: int = 50) -> None:
-    """Print problems on stderr (rendering imports rich, so it waits until there is something)."""
+    """Print problems on stderr (rich, imported then, draws them on a terminal)."""
     if not diags:
+        return
+    from mapper.cli.plain import write_diagnostics
+
+    if not err.made() and write_diagnostics(diags, max_errors):  # plain text: no rich needed
         return
     from mapper.cli import render
 

@@ -12,24 +12,18 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from mapper.cli.plain import diagnostic_lines
 from mapper.cli.visible import visible, visible_json
 from mapper.engine.tracing import FieldTrace
-from mapper.errors import Diagnostic, render, sort_key
+from mapper.errors import Diagnostic, render
 from mapper.records import BadRecord, MappedObject, Record, RecordResult
 from mapper.run.report import RunReport
 
 
 def diagnostics(console: Console, diags: Iterable[Diagnostic], max_errors: int = 50) -> None:
     """Print diagnostics sorted by position, errors in red, warnings in yellow."""
-    ordered = sorted(diags, key=sort_key)
-    for d in ordered[:max_errors]:
-        style = "red" if d.is_error else "yellow"
-        head, *rest = visible(render(d)).split("\n")
-        console.print(Text(head, style=style))
-        for line in rest:
-            console.print(Text(line, style="cyan" if line.strip() == "^" else ""))
-    if len(ordered) > max_errors:
-        console.print(Text(f"... and {len(ordered) - max_errors} more"))
+    for line, style in diagnostic_lines(diags, max_errors):
+        console.print(Text(line, style=style))
 
 
 def summary(console: Console, report: RunReport, *, ok: bool = True) -> None:

@@ -5,8 +5,10 @@ objects are kept with `marshal` (so an entry is only good for the Python that wr
 cache key names the Python version) and their namespaces with pickle, shared as they were.
 Module-level functions and classes are kept by name; functions made inside another function
 (a validator's `check`) by their code, module and closure; module sentinels (`FALLBACK`) by
-name, so that `is` tests still hold after a round trip. Anything else that cannot be kept
-raises `pickle.PicklingError`: that plan is then simply not cached.
+name, so that `is` tests still hold after a round trip. A model class of `mapper.model` (the
+generated checks hand it to the advisors) is kept by name and thawed as a `LazyModel`, which
+imports it when first used: a clean run on a thawed plan never loads pydantic. Anything else
+that cannot be kept raises `pickle.PicklingError`: that plan is then simply not cached.
 
 Thawing imports only what the plan refers to (the functions, the models, the runtime), never
 the YAML loader or the compiler: that is the start-up a cache hit saves.
@@ -90,6 +92,8 @@ class _Freezer(pickle.Pickler):
 
     def reducer_override(self, obj: Any) -> Any:
         kind = type(obj)
+        if isinstance(obj, type) and _is_model(obj):
+            return LazyModel, (obj.__module__, obj.__qualname__)
         if kind is types.MappingProxyType:
             return _proxy, (dict(obj),)
         if kind is not types.FunctionType:
@@ -112,6 +116,50 @@ class _Thawer(pickle.Unpickler):
     def persistent_load(self, pid: Any) -> Any:
         module, name = pid
         return getattr(importlib.import_module(module), name)
+
+
+def _is_model(cls: type) -> bool:
+    """True for a pydantic model class of `mapper.model` (pydantic is loaded when there is one)."""
+    pydantic = sys.modules.get("pydantic")
+    return (
+        pydantic is not None
+        and cls.__module__.startswith("mapper.model.")
+        and issubclass(cls, pydantic.BaseModel)
+    )
+
+
+class LazyModel:
+    """A model class named by its module and qualified name, imported when first used: an
+    attribute or a call goes to the class itself (`resolve`)."""
+
+    __slots__ = ("_model", "module", "qualname")
+
+    def __init__(self, module: str, qualname: str) -> None:
+        self.module, self.qualname = module, qualname
+        self._model: Any = None
+
+    def resolve(self) -> Any:
+        """The class itself, imported now if it was not yet."""
+        if self._model is None:
+            found: Any = importlib.import_module(self.module)
+            for part in self.qualname.split("."):
+                found = getattr(found, part)
+            self._model = found
+        return self._model
+
+    def __getattr__(self, name: str) -> Any:
+        if name in LazyModel.__slots__:  # not set yet (during copying): no class to ask
+            raise AttributeError(name)
+        return getattr(self.resolve(), name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.resolve()(*args, **kwargs)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return LazyModel, (self.module, self.qualname)
+
+    def __repr__(self) -> str:
+        return f"LazyModel({self.module}.{self.qualname})"
 
 
 def _proxy(items: dict[Any, Any]) -> types.MappingProxyType[Any, Any]:

@@ -14,14 +14,13 @@ from typing import Any, cast
 
 from pydantic import BaseModel
 
+from mapper.engine.fallback import FALLBACK
 from mapper.engine.guarantees import constant_literal, trust
 from mapper.functions.timestamps import epoch_ms_of
 from mapper.language.plan import EMPTY, CompiledExpr, ValueNode
 from mapper.model import OBJECT_TYPES
 from mapper.model.codewriter import Writer
 from mapper.model.fastcheck import Given, Unsupported, built_model, emit_object_from, model_of
-
-FALLBACK = object()
 
 Fused = Callable[[Any], Any]
 

@@ -13,14 +13,12 @@ from typing import Any, cast
 
 from jmespath.exceptions import JMESPathError, JMESPathTypeError
 
-from mapper.engine.fusion import FALLBACK
+from mapper.engine.fallback import FALLBACK
 from mapper.engine.null_causes import null_cause, type_error_message
 from mapper.errors import Diagnostic, EvalError, RecordRef, json_pointer
-from mapper.functions import EvalContext
-from mapper.functions.context import NO_LOOKUPS
+from mapper.functions.context import NO_LOOKUPS, EvalContext
 from mapper.functions.timestamps import epoch_ms_of
 from mapper.language.plan import EMPTY, CompiledExpr, ObjectRule, PathPart, Plan, ValueNode
-from mapper.model.validate import check_object
 from mapper.paths import follow
 from mapper.records import MappedObject, Record, RecordResult, RejectedItem
 
@@ -428,18 +426,28 @@ def _build(rule: ObjectRule, item: _Item, *, checked: bool = True) -> MappedObje
         fast = _value(rule.fields, item)
         if any(d.is_error for d in item.diags):
             return None
-    payload: dict[str, Any] = fast or {}  # type: ignore[assignment]  # a dict or None here
+    payload: dict[str, Any] = fast or {}  # a dict or None here
     if rule.derive_usn and "updateSequenceNumber" not in payload:
         usn = epoch_ms_of(payload.get("lastUpdatedAt"))
         if usn is not None:
             payload["updateSequenceNumber"] = usn
-    clean, problems = check_object(rule.type_name, payload)
+    clean, problems = _check_object(rule.type_name, payload)
     if clean is None and not item.strict:
         clean, problems = _without_bad_optional(rule, payload, problems)
     item.diags.extend(_locate_object_problem(rule, item, d) for d in problems)
     if clean is None:
         return None
     return MappedObject(rule.type_name, rule.name, clean, _pointer(item))
+
+
+def _check_object(
+    type_name: str, payload: dict[str, Any]
+) -> tuple[dict[str, Any] | None, list[Diagnostic]]:
+    """`model.validate.check_object`, imported when a record first takes the reference path
+    (it loads pydantic and the object models: a clean run on a cached plan never does)."""
+    from mapper.model.validate import check_object as check
+
+    return check(type_name, payload)
 
 
 def _optional_path(rule: ObjectRule, loc: tuple[PathPart, ...]) -> tuple[PathPart, ...] | None:
@@ -470,7 +478,7 @@ def _without_bad_optional(
             trimmed.pop(str(path[0]), None)
         elif isinstance(trimmed.get(str(path[0])), dict):
             trimmed[str(path[0])] = {k: v for k, v in trimmed[str(path[0])].items() if k != path[1]}
-    clean, again = check_object(rule.type_name, trimmed)
+    clean, again = _check_object(rule.type_name, trimmed)
     if clean is None:
         return None, problems
     forgiven = [

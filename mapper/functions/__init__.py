@@ -15,17 +15,40 @@ Usage:
 
 from __future__ import annotations
 
-from mapper.functions.context import EvalContext as EvalContext
-from mapper.functions.docs import FunctionDoc as FunctionDoc
-from mapper.functions.docs import FunctionExample as FunctionExample
-from mapper.functions.docs import function_docs as function_docs
-from mapper.functions.patterns import REGEX_MAX_INPUT as REGEX_MAX_INPUT
-from mapper.functions.patterns import REGEX_TIMEOUT_S as REGEX_TIMEOUT_S
-from mapper.functions.registry import CUSTOM_FUNCTIONS as CUSTOM_FUNCTIONS
-from mapper.functions.registry import FUNCTION_NAMES as FUNCTION_NAMES
-from mapper.functions.registry import MapperFunctions as MapperFunctions
-from mapper.functions.registry import arity as arity
-from mapper.functions.registry import make_options as make_options
+from typing import TYPE_CHECKING
+
+from mapper._lazy import lazy_names
+
+if TYPE_CHECKING:  # imported on first use (PEP 562): a cached run needs no reference docs
+    from mapper.functions.context import EvalContext as EvalContext
+    from mapper.functions.docs import FunctionDoc as FunctionDoc
+    from mapper.functions.docs import FunctionExample as FunctionExample
+    from mapper.functions.docs import function_docs as function_docs
+    from mapper.functions.patterns import REGEX_MAX_INPUT as REGEX_MAX_INPUT
+    from mapper.functions.patterns import REGEX_TIMEOUT_S as REGEX_TIMEOUT_S
+    from mapper.functions.registry import CUSTOM_FUNCTIONS as CUSTOM_FUNCTIONS
+    from mapper.functions.registry import FUNCTION_NAMES as FUNCTION_NAMES
+    from mapper.functions.registry import MapperFunctions as MapperFunctions
+    from mapper.functions.registry import arity as arity
+    from mapper.functions.registry import make_options as make_options
+
+_LAZY = {
+    "EvalContext": "mapper.functions.context",
+    "FunctionDoc": "mapper.functions.docs",
+    "FunctionExample": "mapper.functions.docs",
+    "function_docs": "mapper.functions.docs",
+    "REGEX_MAX_INPUT": "mapper.functions.patterns",
+    "REGEX_TIMEOUT_S": "mapper.functions.patterns",
+    "CUSTOM_FUNCTIONS": "mapper.functions.registry",
+    "FUNCTION_NAMES": "mapper.functions.registry",
+    "MapperFunctions": "mapper.functions.registry",
+    "arity": "mapper.functions.registry",
+    "make_options": "mapper.functions.registry",
+}
+
+
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)
+
 
 __all__ = [
     "CUSTOM_FUNCTIONS",

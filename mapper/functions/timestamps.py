@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
-from decimal import Decimal
 from typing import NamedTuple
 
 from jmespath.functions import signature
@@ -159,6 +158,8 @@ def parse_instant(value: object) -> Instant | None:
     if isinstance(value, int):
         return _from_epoch(str(value)) if abs(value) < 10**20 else None
     if isinstance(value, float):
+        from decimal import Decimal  # (a float epoch is rare: not imported with the functions)
+
         text = format(Decimal(repr(value)), "f")  # positional, no float rounding surprises
         return _from_epoch(text if "." in text else text + ".0")
     if not isinstance(value, str) or len(value) > _MAX_LENGTH:

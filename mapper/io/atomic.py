@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -146,7 +145,7 @@ def _create_temporary(path: Path) -> tuple[int, str]:
     """A new temporary file of `path` (mode 0600), open for writing."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     for _ in range(100):
-        tmp = str(path.parent / temporary_name(path, secrets.token_hex(4)))
+        tmp = str(path.parent / temporary_name(path, os.urandom(4).hex()))
         try:
             return os.open(tmp, flags, 0o600), tmp
         except FileExistsError:

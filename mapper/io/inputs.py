@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import ijson  # type: ignore[import-untyped]
 import orjson
 from orjson import loads as _loads
 
@@ -544,6 +543,8 @@ def _iter_streamed_array(
     source: str, fh: BinaryIO, stream_path: str | None, skip: int = 0
 ) -> Iterator[Item]:
     """Records of a large array with ijson; the first `skip` are parsed but not yielded."""
+    import ijson  # type: ignore[import-untyped]  # (only large arrays are streamed)
+
     prefix = f"{stream_path}.item" if stream_path else "item"
     index = 0
     try:

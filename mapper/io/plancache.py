@@ -19,7 +19,6 @@ is `MAPPER_CACHE_DIR`, else the user cache folder (`$XDG_CACHE_HOME/mapper`, by 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import pickle
 import stat
@@ -28,6 +27,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mapper import __version__
+
+try:  # CPython's own sha256, as `random` takes its sha512: hashlib would load OpenSSL (~3 ms)
+    from _sha256 import sha256  # type: ignore[import-not-found]
+except ImportError:  # another Python (3.12 names it _sha2)
+    from hashlib import sha256
 
 MAGIC = b"mapper-plan-cache 1\n"
 SUFFIX = ".plan"
@@ -90,7 +94,7 @@ class PlanCache:
         if top is None or _regular_file_bytes(path) is None:
             return  # not read, or no regular file (a FIFO, /dev/stdin): nothing to key on
         deps = sorted(
-            (name, hashlib.sha256(data).hexdigest())
+            (name, sha256(data).hexdigest())
             for name, data in reads.items()
             if name != _resolved(path)
         )
@@ -116,8 +120,8 @@ class PlanCache:
     # -- naming
     def _entry(self, path: str, allow: tuple[str, ...], raw: bytes) -> Path:
         where = "\0".join((path, _resolved(path), *allow, *map(_resolved, allow)))
-        place = hashlib.sha256(where.encode()).hexdigest()[:16]
-        key = hashlib.sha256()
+        place = sha256(where.encode()).hexdigest()[:16]
+        key = sha256()
         key.update(_environment())
         key.update(where.encode())
         key.update(raw)
@@ -150,7 +154,7 @@ def _current(deps: object) -> bool:
             data = Path(name).read_bytes()
         except OSError:
             return False
-        if hashlib.sha256(data).hexdigest() != digest:
+        if sha256(data).hexdigest() != digest:
             return False
     return True
 

@@ -31,21 +31,33 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jmespath import functions as _jf
-from jmespath.parser import Parser
 
-from mapper.jpcompile._codegen import Generator
+if TYPE_CHECKING:  # the code generator is imported when something is compiled: a plan from the
+    # compiled-mapping cache needs only `_runtime`, and importing it imports this package
+    from mapper.jpcompile._codegen import Generator as Inliner
 
 __all__ = ["Inliner", "compile_ast", "compile_expression", "inliner"]
 
-Inliner = Generator
-"""Writes many expressions' statements into one generated function: `inline(ast, inp, depth,
-hoist)` gives an expression's lines and the atom of its value, field paths from `inp` shared
-between them; `namespace()` the names they use. The code agrees with `compile_ast`'s function
-whenever it raises nothing (an exception may come where that function would forgive one in
-`a || b`, or raise later): its caller must then evaluate the expression the usual way."""
+
+def __getattr__(name: str) -> Any:
+    """`Inliner`, the code generator's class, imported when first used (PEP 562).
+
+    An Inliner writes many expressions' statements into one generated function: `inline(ast,
+    inp, depth, hoist)` gives an expression's lines and the atom of its value, field paths from
+    `inp` shared between them; `namespace()` the names they use. The code agrees with
+    `compile_ast`'s function whenever it raises nothing (an exception may come where that
+    function would forgive one in `a || b`, or raise later): its caller must then evaluate the
+    expression the usual way.
+    """
+    if name != "Inliner":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from mapper.jpcompile._codegen import Generator
+
+    return Generator
+
 
 _DEFAULT_FUNCTIONS = _jf.Functions()
 
@@ -62,6 +74,8 @@ def compile_ast(
     null left side, so that ``b`` is the default (mapper's own semantics, not jmespath's; empty
     by default: plain jmespath).
     """
+    from mapper.jpcompile._codegen import Generator
+
     fns = _DEFAULT_FUNCTIONS if functions is None else functions
     return Generator(fns, forgive).build(ast)
 
@@ -71,10 +85,14 @@ def inliner(
 ) -> Inliner:
     """An Inliner for expressions compiled with these `functions` and `forgive` (see
     `compile_ast`); every name it generates starts with `prefix`."""
+    from mapper.jpcompile._codegen import Generator
+
     return Generator(functions, forgive, prefix)
 
 
 def _compile_text(text: str, functions: _jf.Functions | None) -> Callable[[Any], Any]:
+    from jmespath.parser import Parser
+
     return compile_ast(Parser().parse(text).parsed, functions)
 
 

@@ -6,18 +6,20 @@ type documents no block fields). Validation lives in `mapper.model.validate`, fi
 documentation in `mapper.model.introspect`.
 
 A model's module is imported when its type is first looked up: a run imports the models of the
-types its mapping makes, not all 24 (start-up time).
+types its mapping makes, not all 24 (start-up time); importing this package (or a pydantic-free
+module of it, such as `codewriter`) imports no pydantic at all.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+if TYPE_CHECKING:  # the models are imported with the first type looked up (PEP 562 below)
+    from pydantic import BaseModel
 
-from mapper.model.common import TwgObject
+    from mapper.model.common import TwgObject as TwgObject
 
 __all__ = ["BLOCK_MODELS", "OBJECT_TYPES", "TwgObject"]
 
@@ -84,3 +86,12 @@ OBJECT_TYPES: Mapping[str, type[TwgObject]] = _Models(1)
 
 BLOCK_MODELS: Mapping[str, type[BaseModel] | None] = _Models(2)
 """Object type name -> type block model; None when the type documents no block fields."""
+
+
+def __getattr__(name: str) -> Any:
+    """`TwgObject`, imported when first used (PEP 562)."""
+    if name != "TwgObject":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from mapper.model.common import TwgObject
+
+    return TwgObject

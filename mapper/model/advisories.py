@@ -3,21 +3,23 @@
 Each advisor looks at one raw dict of the payload, matched to its model by
 `introspect.iter_nested`, and yields warnings located relative to that dict. Working on the
 raw payload means warnings are reported even when validation fails elsewhere.
+
+This module imports no models (they are named): a plan kept by the compiled-mapping cache calls
+the advisors from its generated code, and a clean run on it never loads pydantic.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
-from typing import Any
-
-from pydantic import BaseModel
+from typing import TYPE_CHECKING, Any
 
 from mapper.errors import Diagnostic
-from mapper.model.common import Association, Principal, TwgObject, UserRef
-from mapper.model.introspect import iter_nested, nested_models
 
-Advisor = Callable[[type[BaseModel], dict[str, Any]], list[Diagnostic]]
+if TYPE_CHECKING:  # the advisors themselves need no pydantic: generated code calls them
+    from pydantic import BaseModel
+
+Advisor = Callable[["type[BaseModel]", dict[str, Any]], list[Diagnostic]]
 
 
 def _warning(
@@ -145,13 +147,13 @@ def _name(model: type) -> str:
 
 
 ADVISORS: dict[str, Advisor] = {
-    _name(UserRef): advise_user_ref,
-    _name(Principal): advise_principal,
-    _name(Association): advise_association,
+    "mapper.model.common.UserRef": advise_user_ref,
+    "mapper.model.common.Principal": advise_principal,
+    "mapper.model.common.Association": advise_association,
     "mapper.model.devinfo.PullRequestBlock": advise_pull_request,
     "mapper.model.devinfo.DeploymentBlock": advise_deployment,
     "mapper.model.documents.DocumentContent": advise_document_content,
-    _name(TwgObject): advise_object,
+    "mapper.model.common.TwgObject": advise_object,
     "mapper.model.messages.MessageObject": advise_message,
 }
 """Model (or base class), by qualified name -> advisor run on every raw dict matching it.
@@ -169,11 +171,15 @@ def advisors_of(model: type[BaseModel]) -> tuple[Advisor, ...]:
 @functools.cache
 def _is_advised(model: type[BaseModel]) -> bool:
     """True if the model, or a model nested in it, has an advisor (others need no walk)."""
+    from mapper.model.introspect import nested_models
+
     return bool(advisors_of(model)) or any(_is_advised(n) for _, n, _ in nested_models(model))
 
 
 def advise(model: type[BaseModel], payload: dict[str, Any]) -> Iterator[Diagnostic]:
     """All warnings for a raw payload of the full object `model`, located inside the payload."""
+    from mapper.model.introspect import iter_nested
+
     for nested, raw, loc in iter_nested(model, payload, descend=_is_advised):
         for advisor in advisors_of(nested):
             for diag in advisor(nested, raw):

@@ -7,9 +7,10 @@ an object.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+if TYPE_CHECKING:  # a cached plan's generated code needs `GiveUp` only, not pydantic
+    from pydantic import BaseModel
 
 
 class GiveUp(Exception):

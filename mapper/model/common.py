@@ -6,8 +6,6 @@ full model subclasses it and adds one field, aliased by the type name, for its t
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
@@ -21,7 +19,19 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from mapper.errors import suggest
+from mapper.model.rules import MAX_PRINCIPALS as MAX_PRINCIPALS
+from mapper.model.rules import PRINCIPALS_WITH_ID as PRINCIPALS_WITH_ID
+from mapper.model.rules import PRINCIPALS_WITHOUT_ID as PRINCIPALS_WITHOUT_ID
+from mapper.model.rules import TYPE_NAMES as TYPE_NAMES
+from mapper.model.rules import check_key_type as check_key_type
+from mapper.model.rules import check_key_value as check_key_value
+from mapper.model.rules import check_placement as check_placement
+from mapper.model.rules import check_principal as check_principal
+from mapper.model.rules import check_principal_total as check_principal_total
+from mapper.model.rules import check_user_ids as check_user_ids
+from mapper.model.rules import check_values as check_values
+from mapper.model.rules import non_empty as non_empty
+from mapper.model.rules import type_name_hint as type_name_hint
 from mapper.model.scalars import (
     MAX_LONG,
     Int,
@@ -30,7 +40,6 @@ from mapper.model.scalars import (
     Str,
     Timestamp,
     Url,
-    fail,
 )
 
 __all__ = [
@@ -53,40 +62,6 @@ __all__ = [
     "UserRef",
 ]
 
-MAX_PRINCIPALS = 500
-TYPE_NAMES: tuple[str, ...] = (
-    "atlassian:document",
-    "atlassian:work-item",
-    "atlassian:message",
-    "atlassian:conversation",
-    "atlassian:comment",
-    "atlassian:space",
-    "atlassian:project",
-    "atlassian:repository",
-    "atlassian:commit",
-    "atlassian:pull-request",
-    "atlassian:branch",
-    "atlassian:build",
-    "atlassian:deployment",
-    "atlassian:design",
-    "atlassian:video",
-    "atlassian:calendar-event",
-    "atlassian:customer-org",
-    "atlassian:deal",
-    "atlassian:remote-link",
-    "atlassian:test",
-    "atlassian:test-execution",
-    "atlassian:test-plan",
-    "atlassian:test-run",
-    "atlassian:test-status",
-)
-"""Every object type name; `mapper.model.OBJECT_TYPES` has exactly these keys."""
-PRINCIPALS_WITH_ID = frozenset({"USER", "GROUP"})
-PRINCIPALS_WITHOUT_ID = frozenset(
-    {"EVERYONE", "ATLASSIAN_WORKSPACE", "CONTAINER", "MUST_HAVE_VIEWED"}
-)
-
-
 class TwgModel(BaseModel):
     """Base of every TWG model: camelCase aliases, frozen, no unknown keys, strict scalars."""
 
@@ -99,31 +74,6 @@ class TwgModel(BaseModel):
         defer_build=True,  # validators are built on first use: runs seldom need them (fastcheck)
     )
     KIND: ClassVar[str] = "object"
-
-
-def type_name_hint(name: str) -> str:
-    """A hint for an unknown object type name: did-you-mean (the `atlassian:` prefix tried
-    first, so `commit` suggests `atlassian:commit`), else where to find the list."""
-    if f"atlassian:{name}" in TYPE_NAMES:
-        return f"did you mean 'atlassian:{name}'?"
-    longer = [known for known in TYPE_NAMES if name and known.startswith(name)]
-    if len(longer) == 1:
-        return f"did you mean {longer[0]!r}?"
-    # compare without the shared prefix, which would make any name look close to every type
-    bare = {known.removeprefix("atlassian:"): known for known in TYPE_NAMES}
-    close = difflib.get_close_matches(name.removeprefix("atlassian:"), list(bare), n=1)
-    return f"did you mean {bare[close[0]]!r}?" if close else "see `mapper types` for the list"
-
-
-def non_empty(code: str, what: str) -> Callable[[list[Any]], list[Any]]:
-    """An after-validator requiring a list with at least one element (error `code`)."""
-
-    def check(items: list[Any]) -> list[Any]:
-        if not items:
-            raise fail(code, f"{what} needs at least one entry")
-        return items
-
-    return check
 
 
 class UserRef(TwgModel):
@@ -140,56 +90,6 @@ class UserRef(TwgModel):
     def _check_ids(self) -> UserRef:
         check_user_ids(self.account_id, self.email, self.external_id)
         return self
-
-
-def check_user_ids(account_id: str | None, email: str | None, external_id: str | None) -> None:
-    """Require at least one user id, and no empty one (reference §1.2)."""
-    present = {"accountId": account_id, "email": email, "externalId": external_id}
-    blank = [key for key, value in present.items() if value is not None and not value.strip()]
-    if blank:
-        key = blank[0]
-        raise fail("object.user-ref", f"userReference {key} must not be empty or blank", at=(key,))
-    if not (account_id or email or external_id):
-        raise fail(
-            "object.user-ref",
-            "userReference needs externalId, accountId or email",
-            hint="set externalId to the source's stable user id",
-        )
-
-
-def check_key_value(value: object) -> object:
-    """Require an EntityKey value: an object of one or more non-empty string fields (§8.5)."""
-    if not isinstance(value, dict) or not value:
-        raise fail(
-            "object.entity-key",
-            "EntityKey value must be a non-empty object of strings",
-            hint="e.g. {'entityId': 'the-id'}",
-        )
-    for key, item in value.items():
-        if not isinstance(item, str) or not item or item.isspace():
-            message = f"EntityKey value field {key!r} must be a non-blank string"
-            raise fail("object.entity-key", message, at=(key,))
-    return value
-
-
-def check_key_type(value: str, expected: str | None) -> str:
-    """Require a known `atlassian:` type, and `expected` when the key is restricted."""
-    if not value.startswith("atlassian:"):
-        raise fail(
-            "object.entity-key",
-            f"EntityKey type {value!r} must start with 'atlassian:'",
-            hint=type_name_hint(value),
-        )
-    if value not in TYPE_NAMES:
-        raise fail(
-            "object.entity-key",
-            f"unknown object type {value!r} in EntityKey",
-            hint=type_name_hint(value),
-        )
-    if expected is not None and value != expected:
-        message = f"containerKey type must be {expected!r}, not {value!r}"
-        raise fail("object.container-type", message)
-    return value
 
 
 KeyValue = Annotated[dict[str, str], BeforeValidator(check_key_value), Kind("map[string]")]
@@ -223,20 +123,6 @@ class RepositoryContainerKey(EntityKey):
     EXPECTED_TYPE: ClassVar[str | None] = "atlassian:repository"
 
 
-def check_principal(kind: str, principal_id: str | None) -> None:
-    """Apply decision §8.6: USER and GROUP need an id, the other types carry none."""
-    if kind in PRINCIPALS_WITH_ID:
-        if not principal_id or principal_id.isspace():
-            raise fail("object.principal", f"{kind} principal needs a non-blank id", at=("id",))
-    elif kind in PRINCIPALS_WITHOUT_ID:
-        if principal_id is not None:
-            raise fail("object.principal", f"{kind} principal carries no id", at=("id",))
-    else:
-        known = sorted(PRINCIPALS_WITH_ID | PRINCIPALS_WITHOUT_ID)
-        hint = f"did you mean {kind.upper()!r}?" if kind.upper() in known else suggest(kind, known)
-        raise fail("object.principal", f"unknown principal type {kind!r}", hint=hint, at=("type",))
-
-
 class Principal(TwgModel):
     """Who may see the object: USER, GROUP, EVERYONE, ATLASSIAN_WORKSPACE or CONTAINER."""
 
@@ -263,16 +149,6 @@ class Permission(TwgModel):
     access_controls: Annotated[
         list[AccessControl], AfterValidator(non_empty("object.permissions", "accessControls"))
     ] = Field(description="Access controls, all of which must grant access (AND).")
-
-
-def check_values(values: list[str]) -> list[str]:
-    """Require one or more non-empty association values."""
-    if not values:
-        raise fail("object.association", "association values needs at least one entry")
-    for index, value in enumerate(values):
-        if not value:
-            raise fail("object.association", "association values must be non-empty", at=(index,))
-    return values
 
 
 class Association(TwgModel):
@@ -317,24 +193,6 @@ class Contributor(TwgModel):
 def count_principals(permissions: list[Permission]) -> int:
     """Number of principals over all access controls of one object."""
     return sum(len(acl.principals) for entry in permissions for acl in entry.access_controls)
-
-
-def check_placement(parent_key: object, container_key: object) -> None:
-    """A message needs a parentKey or a containerKey."""
-    if parent_key is None and container_key is None:
-        raise fail(
-            "object.required-by-type",
-            "a message needs a parentKey or a containerKey",
-            hint="set containerKey to its atlassian:conversation",
-            at=("containerKey",),
-        )
-
-
-def check_principal_total(total: int) -> None:
-    """Allow at most MAX_PRINCIPALS principals per object."""
-    if total > MAX_PRINCIPALS:
-        message = f"{total} principals; at most {MAX_PRINCIPALS} are allowed per object"
-        raise fail("object.too-many-principals", message)
 
 
 class TwgObject(TwgModel):

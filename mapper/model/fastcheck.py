@@ -31,14 +31,10 @@ from pydantic.types import StringConstraints
 from mapper.errors import Diagnostic
 from mapper.model import OBJECT_TYPES
 from mapper.model.advisories import advise_object, advisors_of
+from mapper.model.checks import _SIMPLE_URL, check_not_blank, check_url
 from mapper.model.codewriter import GiveUp, Writer
-from mapper.model.common import (
-    check_placement,
-    check_principal,
-    check_principal_total,
-    check_user_ids,
-)
-from mapper.model.scalars import _SIMPLE_URL, Kind, check_not_blank, check_url
+from mapper.model.rules import DICT_VALIDATORS
+from mapper.model.scalars import Kind
 
 __all__ = [
     "DICT_VALIDATORS",
@@ -80,34 +76,6 @@ Getter = Callable[[str], Given | None]  # a field's alias -> how its value is gi
 
 class Unsupported(Exception):
     """The generator cannot express a model's validation; that model gets no fast path."""
-
-
-def _principal_total(permissions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    total = sum(len(acl["principals"]) for entry in permissions for acl in entry["accessControls"])
-    check_principal_total(total)
-    return permissions
-
-
-def _user_ids(out: dict[str, Any]) -> None:
-    check_user_ids(out.get("accountId"), out.get("email"), out.get("externalId"))
-
-
-def _principal_kind(out: dict[str, Any]) -> None:
-    check_principal(out["type"], out.get("id"))
-
-
-def _placement(out: dict[str, Any]) -> None:
-    check_placement(out.get("parentKey"), out.get("containerKey"))
-
-
-DICT_VALIDATORS: dict[str, Callable[[Any], Any]] = {
-    "TwgObject._check_principal_count": _principal_total,
-    "UserRef._check_ids": _user_ids,
-    "Principal._check_kind": _principal_kind,
-    "MessageObject._check_placement": _placement,
-}
-"""Validator qualname -> the same rule on normalised dicts (model validators get the object's
-output dict, field validators on model-valued fields get the field's output value)."""
 
 
 def _strip_optional(annotation: Any) -> tuple[Any, bool]:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from mapper.access.checks import AccessFindings, KnownIdentities, PrincipalChecker, RuleLocations
-from mapper.access.outputs import iter_entries
 from mapper.errors import Loc, SourceSpan
-from mapper.language.plan import Plan
+
+if TYPE_CHECKING:  # the checks are imported when a run makes them (not on every run's start)
+    from mapper.access.checks import AccessFindings, KnownIdentities, RuleLocations
+    from mapper.language.plan import Plan
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,6 +64,9 @@ def check_access(
     Raises:
         OutputError: an output cannot be read back.
     """
+    from mapper.access.checks import PrincipalChecker
+    from mapper.access.outputs import iter_entries
+
     plans = list(plans)
     checker = PrincipalChecker(
         known=request.known,

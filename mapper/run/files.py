@@ -16,9 +16,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from mapper.access.checks import AccessFindings
 from mapper.errors import (
     Diagnostic,
     InputError,
@@ -47,6 +46,9 @@ from mapper.run.pipeline import known_lines, run
 from mapper.run.policy import ErrorPolicy, RunOptions
 from mapper.run.report import RunReport
 from mapper.run.status import Status
+
+if TYPE_CHECKING:  # the principal checks are imported when a run makes them
+    from mapper.access.checks import AccessFindings
 
 __all__ = ["InputError", "RunRequest", "RunResult", "Status", "UsageError", "run_files"]
 

@@ -15,10 +15,10 @@ from typing import Any
 from orjson import OPT_APPEND_NEWLINE as _NEWLINE
 from orjson import dumps as _dumps
 
-from mapper.engine.fusion import FALLBACK
+from mapper.engine.fallback import FALLBACK
 from mapper.engine.interpreter import evaluate
 from mapper.errors import show_value
-from mapper.functions import EvalContext
+from mapper.functions.context import EvalContext
 from mapper.io.lookups import LookupCache
 from mapper.io.sinks import JsonlSink, MemorySink, RejectsSink, Sink, dumps_line
 from mapper.language.constants import reads_context
