@@ -327,7 +327,7 @@ CONTEXTUAL = REPEATED.replace(
 
 def test_reads_context_finds_the_functions_that_read_it() -> None:
     from mapper.api import compile_text
-    from mapper.language.constants import reads_context
+    from mapper.language.reads import reads_context
 
     plain, _ = compile_text(REPEATED)
     contextual, _ = compile_text(CONTEXTUAL)

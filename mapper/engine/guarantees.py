@@ -20,8 +20,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from mapper.functions.registry import MapperFunctions
-from mapper.language.constants import CONTEXT_FUNCTIONS, is_constant
+from mapper.language.constants import is_constant
 from mapper.language.plan import ValueNode
+from mapper.language.reads import CONTEXT_FUNCTIONS
 from mapper.model.common import MAX_PRINCIPALS, AccessControl
 from mapper.model.fastcheck import checked_value
 from mapper.model.trusted import TRUSTED_WITH_LITERALS, trusts, trusts_call

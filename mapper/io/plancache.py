@@ -165,7 +165,7 @@ _ENVIRONMENT: list[bytes] = []
 def environment_digest() -> str:
     """A digest of what a compiled mapping's behaviour depends on besides the mapping: mapper's
     version and source files, Python, the installed libraries (what every cache key includes)."""
-    return hashlib.sha256(_environment()).hexdigest()
+    return str(sha256(_environment()).hexdigest())
 
 
 def _environment() -> bytes:

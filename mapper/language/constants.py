@@ -14,12 +14,12 @@ from pydantic import BaseModel
 
 from mapper.errors import Diagnostic
 from mapper.language.plan import PathPart, ValueNode
+from mapper.language.reads import CONTEXT_FUNCTIONS
 from mapper.model import OBJECT_TYPES
 from mapper.model.fastcheck import built_model, checked_value
 from mapper.model.validate import check_object
 
 PLACEHOLDER = "REPLACE-ME"  # what `mapper init` writes where it could not guess a value
-CONTEXT_FUNCTIONS = frozenset({"record", "source", "lookup", "param"})  # vary per record or run
 _CONSTANT_NODES = frozenset({"literal", "function_expression", "multi_select_list",
                              "multi_select_dict", "key_val_pair"})  # fmt: skip
 
@@ -80,25 +80,6 @@ def is_constant(ast: Any) -> bool:
     return all(is_constant(child) for child in ast.get("children", ()))
 
 
-
-
-def reads_context(node: ValueNode) -> bool:
-    """True when a value tree may call record(), source() or lookup(), the functions that read
-    `MapperFunctions.context` (an expression without a syntax tree may: it is not looked at)."""
-    return any(
-        expr.ast is None or _calls_context(expr.ast) for expr in node.exprs
-    ) or any(reads_context(child) for _, child in node.children)
-
-
-def _calls_context(ast: Any) -> bool:
-    if not isinstance(ast, dict):
-        return False
-    if ast.get("type") == "function_expression" and ast.get("value") in _READS_CONTEXT:
-        return True
-    return any(_calls_context(child) for child in ast.get("children", ()))
-
-
-_READS_CONTEXT = CONTEXT_FUNCTIONS - {"param"}  # param() reads `params`, set once per run
 
 
 def holds_placeholder(value: Any) -> bool:

@@ -21,8 +21,8 @@ from mapper.errors import show_value
 from mapper.functions.context import EvalContext
 from mapper.io.lookups import LookupCache
 from mapper.io.sinks import JsonlSink, MemorySink, RejectsSink, Sink, dumps_line
-from mapper.language.constants import reads_context
 from mapper.language.plan import Plan
+from mapper.language.reads import reads_context
 from mapper.records import (
     BadRecord,
     InputProblem,
