@@ -27,7 +27,7 @@ import orjson
 
 from benchmarks import gen
 from benchmarks.run import DEFAULT_DATA as DATA
-from benchmarks.run import HERE, MAPPER, machine
+from benchmarks.run import HERE, MAPPER, machine, precompile
 
 MAPPING = HERE / "w1.yaml"
 
@@ -143,6 +143,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(HERE / "sync_results.json"))
     args = parser.parse_args()
     n = args.records
+    precompile()  # (start-up as after a regular install, also where PYTHONDONTWRITEBYTECODE is set)
     DATA.mkdir(exist_ok=True)
     src, variant = DATA / f"w1-{n}.jsonl", DATA / f"w1-{n}-changed.jsonl"
     if not src.exists():
