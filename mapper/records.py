@@ -118,6 +118,6 @@ class InputProblem:
 
 Item = Record | BadRecord | InputProblem
 
-KnownLine = Callable[[bytes], bool]
-"""Told a JSONL line's digest (`io.inputs.line_digest`): True when the run's sink already holds
-the objects that line maps to (it then counts them itself)."""
+KnownLine = Callable[[bytes, str, int], bool]
+"""Told a JSONL line's digest (`io.inputs.line_digest`), its source and record index: True when
+the run's sink already holds the objects that line maps to (it then counts them itself)."""

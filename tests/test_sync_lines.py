@@ -57,16 +57,29 @@ objects:
 """
 
 
-def rec(oid: str, title: str = "t", day: int = 1, space: str | None = None) -> dict[str, Any]:
-    return {"id": oid, "title": title, "ts": f"2024-01-{day:02d}T00:00:00Z",
-            "space": space or f"S{oid}"}  # fmt: skip
+WITH_CURSOR = MAPPING.replace("name: lines-test\n", "name: lines-test\ncursor: upd\n")
+"""The mapping with a `cursor:`: each record's `upd` (a number, a string, or not a value)."""
 
 
-def run(folder: Path, records: list[dict[str, Any]], mode: Mode = Mode.mirror, **kw: Any) -> Output:
+def rec(
+    oid: str, title: str = "t", day: int = 1, space: str | None = None, upd: Any = None
+) -> dict[str, Any]:
+    found = {"id": oid, "title": title, "ts": f"2024-01-{day:02d}T00:00:00Z",
+             "space": space or f"S{oid}"}  # fmt: skip
+    return found if upd is None else {**found, "upd": upd}
+
+
+def run(
+    folder: Path,
+    records: list[dict[str, Any]],
+    mode: Mode = Mode.mirror,
+    mapping_text: str = MAPPING,
+    **kw: Any,
+) -> Output:
     """One sync of `records` (a JSONL file) with the lines-test mapping, state in `folder`."""
     mapping = folder / "m.yaml"
     if not mapping.exists():
-        mapping.write_text(MAPPING)
+        mapping.write_text(mapping_text)
     inputs = write_records(folder / "in.jsonl", records)
     request = SyncRequest(
         state=folder / "s.db", output=folder / "out", mode=mode, connection_id="c", **kw
@@ -81,13 +94,14 @@ def no_skip() -> Iterator[None]:
         yield
 
 
-def comparable(out: Output) -> dict[str, Any]:
+def comparable(out: Output, folder: Path) -> Any:
     """What a run wrote and counted, but for where its files are and how many lines it knew."""
     sync = out.result.sync.to_dict()
     sync.pop("state"), sync.pop("recordsKnown")
     run_report = out.result.run.to_dict()
-    return {"sets": out.sets, "deletes": out.deletes, "sync": sync,
-            "records": run_report["records"], "objects": run_report["objects"]}  # fmt: skip
+    found = {"sets": out.sets, "deletes": out.deletes, "sync": sync,
+             "records": run_report["records"], "objects": run_report["objects"]}  # fmt: skip
+    return json.loads(json.dumps(found).replace(str(folder), "FOLDER"))
 
 
 def known(out: Output) -> int:
@@ -168,6 +182,7 @@ def test_a_version_2_state_is_upgraded_and_its_lines_are_learnt(tmp_path: Path) 
     conn = sqlite3.connect(tmp_path / "s.db")
     conn.executescript(
         "DROP INDEX objects_line; ALTER TABLE objects DROP COLUMN line; "
+        "ALTER TABLE objects DROP COLUMN mark; "
         "UPDATE meta SET value='2' WHERE key='schemaVersion'; DELETE FROM meta WHERE key='lineKey';"
     )  # as mapper made it before version 3
     conn.close()
@@ -180,6 +195,7 @@ def test_a_version_2_state_is_upgraded_and_its_lines_are_learnt(tmp_path: Path) 
 
 
 IDS = ["a", "b", "c", "d"]
+CURSOR_VALUES = st.sampled_from([None, 1, 2, 5, "2024-01-02T00:00:00+01:00", "x", [1], True])
 snapshots = st.lists(
     st.lists(
         st.builds(
@@ -188,6 +204,7 @@ snapshots = st.lists(
             st.sampled_from(["one", "two"]),
             st.integers(1, 4),
             st.sampled_from(["S1", "S2", None]),
+            CURSOR_VALUES,
         ),
         max_size=6,
     ),
@@ -198,18 +215,18 @@ MODES = st.sampled_from([Mode.mirror, Mode.upsert, Mode.append])
 
 
 @settings(max_examples=min(settings().max_examples, 40))
-@given(history=snapshots, mode=MODES)
+@given(history=snapshots, mode=MODES, text=st.sampled_from([MAPPING, WITH_CURSOR]))
 def test_skipping_writes_and_counts_what_mapping_every_line_does(
-    history: list[list[dict[str, Any]]], mode: Mode
+    history: list[list[dict[str, Any]]], mode: Mode, text: str
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         skip, reference = Path(tmp, "skip"), Path(tmp, "reference")
         skip.mkdir(), reference.mkdir()
         for snapshot in [*history, history[-1]]:  # the last one twice: an unchanged re-run
-            ours = run(skip, snapshot, mode, max_delete_share=1.0)
+            ours = run(skip, snapshot, mode, text, max_delete_share=1.0)
             with no_skip():
-                theirs = run(reference, snapshot, mode, max_delete_share=1.0)
-            assert comparable(ours) == comparable(theirs)
+                theirs = run(reference, snapshot, mode, text, max_delete_share=1.0)
+            assert comparable(ours, skip) == comparable(theirs, reference)
             assert known(theirs) == 0
 
 
@@ -222,6 +239,22 @@ def test_the_differential_test_takes_the_skip_path(tmp_path: Path) -> None:
     assert out.result.sync.findings["sync.duplicate-id"] == 1
 
 
+def test_a_mapping_cursor_moves_with_the_known_lines(tmp_path: Path) -> None:
+    records = [rec("a", upd=3), rec("b", upd=9), rec("c")]
+    first = run(tmp_path, records, mapping_text=WITH_CURSOR)
+    assert first.result.sync.cursor_after == "9"
+    again = run(tmp_path, records, mapping_text=WITH_CURSOR)
+    assert known(again) == 3 and again.result.sync.cursor_after == "9"
+
+
+def test_a_line_whose_cursor_is_not_a_value_is_mapped_every_run(tmp_path: Path) -> None:
+    records = [rec("a", upd=3), rec("b", upd=[1])]
+    for _ in range(2):
+        out = run(tmp_path, records, mapping_text=WITH_CURSOR)
+        assert out.result.sync.findings["sync.cursor-invalid"] == 1
+    assert known(out) == 1
+
+
 @pytest.mark.parametrize("limit", [1])
 def test_a_limited_run_maps_every_line(tmp_path: Path, limit: int) -> None:
     """A run that may stop early counts record by record: it never skips."""
@@ -232,7 +265,7 @@ def test_a_limited_run_maps_every_line(tmp_path: Path, limit: int) -> None:
     from mapper.run.policy import RunOptions
 
     class Sink:
-        known_line = staticmethod(lambda _line: True)
+        known_line = staticmethod(lambda *_: True)
 
     assert known_lines(plan, Sink(), RunOptions(limit=limit)) is None  # type: ignore[arg-type]
     assert known_lines(plan, Sink(), RunOptions()) is not None  # type: ignore[arg-type]

@@ -519,7 +519,7 @@ def jsonl_items(
                 line = line[3:]
             if known is not None:
                 digest = line_digest(line)
-                if known(digest):
+                if known(digest, source, index):
                     yield KnownRecord(source, index, None)
                     index += 1
                     line_no += 1

@@ -12,8 +12,10 @@ with the objects' stored cursor.
 
 The digests are only trusted under the `line_key` they were recorded with: a digest of the plan
 (rule by rule, expression by expression), mapper's environment (version, source, libraries),
-the run's parameters and the hashing rule. A run under another key clears them first. A
-mapping with a `cursor:` expression does not skip (the expression's values would be missing).
+the run's parameters and the hashing rule. A run under another key clears them first. With a
+mapping's `cursor:`, each object also keeps its record's value of it (`objects.mark`, as JSON),
+which a known line hands to the run's cursor as the record would; a record whose value is not
+a cursor value (a finding each run) is not recorded.
 """
 
 from __future__ import annotations
@@ -34,9 +36,7 @@ CompiledExpr's `path` is derived from its text)."""
 
 
 def line_key(plan: Plan, params: Mapping[str, str], exclude: frozenset[str]) -> str:
-    """The key the line digests of a run are recorded under ("" when it cannot skip)."""
-    if plan.cursor is not None:
-        return ""
+    """The key the line digests of a run are recorded under."""
     shape = json.dumps(
         [_shape(plan), sorted(params.items()), sorted(exclude), environment_digest()],
         separators=(",", ":"),

@@ -6,7 +6,8 @@
   state whose runs never do pays nothing for it) and lose `prev_run`; runs gain `seen`
   (the rows the run saw, a zlib-compressed bitmap);
 * version 3: objects gain `line` (the digest of the JSONL line whose clean record last made the
-  object, for the skip path: `sync/lines.py`), with the partial index `LINE_INDEX`.
+  object, for the skip path: `sync/lines.py`), with the partial index `LINE_INDEX`, and `mark`
+  (that record's value of the mapping's `cursor:`, as JSON).
 
 A file of an older version is upgraded inside the run's own transaction: a run that fails or
 is killed leaves it at its old version, untouched. A newer version is refused (never misread),
@@ -27,7 +28,7 @@ TABLES = (
     """CREATE TABLE objects (
         tid INTEGER NOT NULL, id TEXT NOT NULL, n INTEGER NOT NULL, hash BLOB NOT NULL,
         usn INTEGER NOT NULL, run INTEGER NOT NULL, cursor TEXT,
-        deleted INTEGER NOT NULL DEFAULT 0, ref INTEGER, line BLOB,
+        deleted INTEGER NOT NULL DEFAULT 0, ref INTEGER, line BLOB, mark TEXT,
         PRIMARY KEY (tid, id)
     ) WITHOUT ROWID""",
     """CREATE TABLE runs (
@@ -65,6 +66,7 @@ def _v1_to_v2(conn: sqlite3.Connection) -> None:
 
 def _v2_to_v3(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE objects ADD COLUMN line BLOB")
+    conn.execute("ALTER TABLE objects ADD COLUMN mark TEXT")
     conn.execute(LINE_INDEX)
 
 

@@ -26,6 +26,7 @@ mapped (`known_line`, the skip path: `lines.py`).
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
@@ -38,7 +39,7 @@ import orjson
 from mapper.errors import Diagnostic
 from mapper.records import KnownLine, MappedObject
 from mapper.sync.crash import crash_point
-from mapper.sync.cursor import CursorMax
+from mapper.sync.cursor import CursorMax, cursor_value
 from mapper.sync.keys import COMPOSED, Reference, own_key, references
 from mapper.sync.report import SyncReport, TypeCounts
 from mapper.sync.seen import Seen
@@ -142,10 +143,14 @@ class SyncStage:
         self.pending: list[list[Entry]] = []
         self.pending_count = 0
         self.pending_keys: set[Key] = set()  # (kept only when lines can be known: `skipping`)
+        self.pending_marks: list[str | None] = []  # per pending group: its `cursor:` value
+        self.group_open = False  # the last pending group waits for its record's `cursor:` value
+        self.mark: str | None = None  # the `cursor:` value of the group being decided
         self.rows: dict[str, dict[str, StoredObject]] = {}
         self.puts: dict[str, list[Row]] = {}
         self.touches: dict[str, list[tuple[str, str | None]]] = {}
-        self.relines: dict[str, list[tuple[bytes, str]]] = {}  # unchanged, made by another line
+        self.relines: dict[str, list[tuple[bytes, str | None, str]]] = {}
+        """Per type (line, mark, id) of unchanged objects made by another line this run."""
         self.refs: dict[int, list[Reference]] = {}  # by id() of the chunk's payloads
         self.type_counts: dict[str, TypeCounts] = {}
         self.cursor = ""  # the highest lastUpdatedAt
@@ -197,39 +202,54 @@ class SyncStage:
 
     def _add(self, group: list[Entry]) -> None:
         if group:
+            if self.pending_count >= CHUNK:  # (before: the new group waits for its cursor value)
+                self.flush()
             self.pending.append(group)
+            self.pending_marks.append(None)
+            self.group_open = True
             self.pending_count += len(group)
             if self.skipping:
                 self.pending_keys.update((e[0], e[4]) for e in group)
-            if self.pending_count >= CHUNK:
-                self.flush()
 
-    def _known_line(self, line: bytes) -> bool:
+    def _known_line(self, line: bytes, source: str, index: int) -> bool:
         """True when the state holds this input line's objects as it maps them now: they are
         counted unchanged and marked seen, and the line is not mapped (`lines.py`)."""
         rows = self.store.line_objects(line)
         if len(rows) != len(self.rule_tids):
             return False
         seen, pending, names = self.seen, self.pending_keys, self.store.type_names
-        for tid, oid, n, deleted, _ in rows:
+        for tid, oid, n, deleted, _, _ in rows:
             if deleted or n in seen or (names[tid], oid) in pending:
                 return False  # (decided by the general path, in the run's order)
         if (rows[0][0] if len(rows) == 1 else sorted(r[0] for r in rows)) != self.rule_tid:
             return False  # (not the plan's types: the key rules it out, but it is one compare)
-        for tid, _, n, _, cursor in rows:
+        for tid, _, n, _, cursor, _ in rows:
             seen.add(n)
             type_name = names[tid]
             (self.type_counts.get(type_name) or self._counts(type_name)).unchanged += 1
             if cursor is not None and cursor != self.cursor:
                 self._take_stamp(cursor)
+        if self.cursor_max is not None:  # the value the record's `cursor:` gave when it was mapped
+            mark = rows[0][5]
+            self.cursor_max.take(None if mark is None else json.loads(mark), source, index)
         self.report.records_known += 1
         return True
 
     def take_cursor(self, value: object, source: str, index: int) -> None:
         """Take the value of the mapping's `cursor:` for one record that was mapped or filtered
         (ignored when the run was not given a `CursorMax`)."""
-        if self.cursor_max is not None:
-            self.cursor_max.take(value, source, index)
+        if self.cursor_max is None:
+            return
+        self.cursor_max.take(value, source, index)
+        if not self.group_open:  # (a filtered record: it has no objects)
+            return
+        self.group_open = False
+        if value is None:
+            return
+        if cursor_value(value) is None:  # a finding each run: its line is not recorded
+            self.pending[-1] = [(*e[:5], None) for e in self.pending[-1]]
+        else:
+            self.pending_marks[-1] = json.dumps(value)
 
     @property
     def count(self) -> int:
@@ -265,12 +285,15 @@ class SyncStage:
     def flush(self) -> None:
         """Decide the pending groups, send what must be sent, record it in the state."""
         groups, self.pending, self.pending_count = self.pending, [], 0
+        marks, self.pending_marks, self.group_open = self.pending_marks, [], False
         self.pending_keys.clear()
         if not groups:
             return
         self._load_rows(groups)
         decide = self._decide
-        decided = [[d for d in map(decide, group) if d is not None] for group in groups]
+        decided = []
+        for group, self.mark in zip(groups, marks, strict=True):
+            decided.append([d for d in map(decide, group) if d is not None])
         refs = {id(e): references(e[2]) for sent in decided for e in sent}
         self.refs = refs
         if refs:
@@ -404,7 +427,7 @@ class SyncStage:
             elif digest == known.hash:
                 counts.unchanged += 1
                 if line is not None and line != known.line:  # (the same object, another line)
-                    self.relines.setdefault(type_name, []).append((line, oid))
+                    self.relines.setdefault(type_name, []).append((line, self.mark, oid))
                 return None
             elif self.mode is Mode.append:
                 counts.held_back += 1
@@ -425,7 +448,9 @@ class SyncStage:
             entry = (type_name, rule, payload, pointer, oid, line)
         rows[oid] = StoredObject(digest, usn, n, False, line)
         ref = own_key(type_name, payload) if type_name in COMPOSED else None
-        self.puts.setdefault(type_name, []).append((oid, n, digest, usn, cursor, ref, line))
+        self.puts.setdefault(type_name, []).append(
+            (oid, n, digest, usn, cursor, ref, line, self.mark)
+        )
         return entry
 
     def _digest(self, payload: dict[str, Any]) -> bytes:
@@ -605,7 +630,7 @@ _TEMP_TABLES = (
 )
 
 
-def _never(_line: bytes) -> bool:
+def _never(_line: bytes, _source: str, _index: int) -> bool:
     """`known_line` of an empty state: the lines' digests are recorded, none is known yet."""
     return False
 

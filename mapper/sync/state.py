@@ -56,9 +56,9 @@ class StoredObject(NamedTuple):
     line: bytes | None = None  # the digest of the input line that made it (`sync/lines.py`)
 
 
-Row = tuple[str, int, bytes, int, str | None, int | None, bytes | None]
-"""id, n, hash, usn, cursor, ref, line"""
-LineRow = tuple[int, str, int, int, str | None]  # tid, id, n, deleted, cursor
+Row = tuple[str, int, bytes, int, str | None, int | None, bytes | None, str | None]
+"""id, n, hash, usn, cursor, ref, line, mark (the record's `cursor:` value as JSON)"""
+LineRow = tuple[int, str, int, int, str | None, str | None]  # tid, id, n, deleted, cursor, mark
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -283,12 +283,15 @@ class StateStore:
         """The objects whose `line` is this digest (the input line that last made them)."""
         return self.conn.execute(_LINE_OBJECTS, (line,)).fetchall()
 
-    def set_lines(self, type_name: str, rows: Iterable[tuple[bytes, str]]) -> None:
-        """Record (line digest, id): that line now makes the object as the state holds it."""
+    def set_lines(
+        self, type_name: str, rows: Iterable[tuple[bytes, str | None, str]]
+    ) -> None:
+        """Record (line digest, mark, id): that line now makes the object as the state holds
+        it, and its record's `cursor:` value is `mark`."""
         tid = self.type_id(type_name)
         self.conn.executemany(
-            "UPDATE objects SET line=? WHERE tid=? AND id=?",
-            ((line, tid, oid) for line, oid in rows),
+            "UPDATE objects SET line=?, mark=? WHERE tid=? AND id=?",
+            ((line, mark, tid, oid) for line, mark, oid in rows),
         )
 
     def drop_line_index(self) -> None:
@@ -302,7 +305,7 @@ class StateStore:
 
     def forget_lines(self) -> None:
         """Clear every object's line digest (they were made under another mapping or mapper)."""
-        self.conn.execute("UPDATE objects SET line=NULL WHERE line IS NOT NULL")
+        self.conn.execute("UPDATE objects SET line=NULL, mark=NULL WHERE line IS NOT NULL")
 
     def live_refs(self, type_name: str, refs: Sequence[int]) -> set[int]:
         """Which of these composed-key digests a live object of the type has."""
@@ -325,13 +328,13 @@ class StateStore:
         """Record emitted objects: their hash, number, cursor, key digest; sent in `run`."""
         tid = self.type_id(type_name)
         self.conn.executemany(
-            "INSERT INTO objects (tid, id, n, hash, usn, run, cursor, deleted, ref, line) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?) ON CONFLICT (tid, id) DO UPDATE SET "
+            "INSERT INTO objects (tid, id, n, hash, usn, run, cursor, deleted, ref, line, mark) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT (tid, id) DO UPDATE SET "
             "hash=excluded.hash, usn=excluded.usn, run=excluded.run, cursor=excluded.cursor, "
-            "deleted=0, ref=excluded.ref, line=excluded.line",
+            "deleted=0, ref=excluded.ref, line=excluded.line, mark=excluded.mark",
             (
-                (tid, oid, n, h, usn, run, cursor, ref, line)
-                for oid, n, h, usn, cursor, ref, line in rows
+                (tid, oid, n, h, usn, run, cursor, ref, line, mark)
+                for oid, n, h, usn, cursor, ref, line, mark in rows
             ),
         )
 
@@ -430,7 +433,7 @@ class StateStore:
             self.conn.close()
 
 
-_LINE_OBJECTS = "SELECT tid, id, n, deleted, cursor FROM objects WHERE line=?"
+_LINE_OBJECTS = "SELECT tid, id, n, deleted, cursor, mark FROM objects WHERE line=?"
 
 
 def _last_seen_of(conn: sqlite3.Connection, runs: Sequence[int]) -> Callable[[int, int], int]:
