@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from mapper.run.files import RunRequest, RunResult
 
 WINDOW = 4  # tasks in flight per worker: enough to keep it busy while the client joins
-PARTS_PER_TASK = 16  # consecutive parts per task: about 4 MiB of JSONL, to amortise scheduling
+PARTS_PER_TASK = 4  # consecutive parts per task: about 4 MiB of JSONL, to amortise scheduling
 INSTALL_HINT = "install it with: pip install 'twg-mapper[dask]' (dask, distributed, fsspec)"
 CONNECT_TIMEOUT_S = 30
 CLUSTER_CONFIG = {
