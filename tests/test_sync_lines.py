@@ -149,6 +149,14 @@ def test_another_parameter_or_mapping_is_mapped_again_once(tmp_path: Path) -> No
     assert known(edited) == 0 and [o["displayName"] for o in edited.sets] == ["T", "T"]
 
 
+def test_a_parameter_no_expression_reads_does_not_change_the_key(tmp_path: Path) -> None:
+    text = MAPPING.replace("concat(param('prefix'), id)", "concat('https://example.test/d/', id)")
+    records = [rec("a"), rec("b")]
+    run(tmp_path, records, mapping_text=text, params={"prefix": "x"})
+    out = run(tmp_path, records, mapping_text=text, params={"prefix": "y"})
+    assert known(out) == 2  # (an incremental run's new `since` is such a parameter)
+
+
 def test_a_line_whose_objects_are_unchanged_is_known_from_the_next_run(tmp_path: Path) -> None:
     run(tmp_path, [rec("a")])
     moved = [{**rec("a"), "unmapped": 1}]  # another line, the same objects

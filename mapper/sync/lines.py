@@ -12,10 +12,10 @@ with the objects' stored cursor.
 
 The digests are only trusted under the `line_key` they were recorded with: a digest of the plan
 (rule by rule, expression by expression), mapper's environment (version, source, libraries),
-the run's parameters and the hashing rule. A run under another key clears them first. With a
-mapping's `cursor:`, each object also keeps its record's value of it (`objects.mark`, as JSON),
-which a known line hands to the run's cursor as the record would; a record whose value is not
-a cursor value (a finding each run) is not recorded.
+the run's parameters (when an expression reads one) and the hashing rule. A run under another
+key clears them first. With a mapping's `cursor:`, each object also keeps its record's value of
+it (`objects.mark`, as JSON), which a known line hands to the run's cursor as the record would;
+a record whose value is not a cursor value (a finding each run) is not recorded.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from typing import Any
 
 from mapper.io.plancache import environment_digest
 from mapper.language.plan import Plan
+from mapper.language.reads import ast_calls, calls
 
 _LEFT_OUT = frozenset({"loc", "span", "functions", "warnings", "path"})
 """Plan fields that do not change what a record maps to (`path` of a Plan is its file; a
@@ -36,12 +37,24 @@ CompiledExpr's `path` is derived from its text)."""
 
 
 def line_key(plan: Plan, params: Mapping[str, str], exclude: frozenset[str]) -> str:
-    """The key the line digests of a run are recorded under."""
+    """The key the line digests of a run are recorded under (the parameters count only when
+    an expression calls param(): an incremental run's new `since` then changes nothing)."""
+    given = sorted(params.items()) if _reads_params(plan) else []
     shape = json.dumps(
-        [_shape(plan), sorted(params.items()), sorted(exclude), environment_digest()],
-        separators=(",", ":"),
+        [_shape(plan), given, sorted(exclude), environment_digest()], separators=(",", ":")
     )
     return hashlib.sha256(shape.encode()).hexdigest()
+
+
+_PARAM = frozenset({"param"})
+
+
+def _reads_params(plan: Plan) -> bool:
+    """True when an expression of the plan may call param()."""
+    exprs = [r.fields for r in plan.rules]
+    if any(calls(node, _PARAM) for node in exprs):
+        return True
+    return plan.cursor is not None and ast_calls(plan.cursor.ast, _PARAM)
 
 
 def _shape(value: Any) -> Any:
