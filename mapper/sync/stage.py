@@ -177,9 +177,7 @@ class SyncStage:
             self._known_line if self.skipping else _never
         )  # fmt: skip
         """The skip path's check for the reader (None: this run records no line digests)."""
-        tids = sorted(store.type_ids.get(t, -1) for t, _ in self.rules)
-        self.rule_tids = tids
-        self.rule_tid: int | list[int] = tids[0] if len(tids) == 1 else tids
+        self.rule_tids = sorted(store.type_ids.get(t, -1) for t, _ in self.rules)
 
     # -- the Sink protocol ---------------------------------------------------------------------
 
@@ -221,7 +219,7 @@ class SyncStage:
         for tid, oid, n, deleted, _, _ in rows:
             if deleted or n in seen or (names[tid], oid) in pending:
                 return False  # (decided by the general path, in the run's order)
-        if (rows[0][0] if len(rows) == 1 else sorted(r[0] for r in rows)) != self.rule_tid:
+        if sorted(row[0] for row in rows) != self.rule_tids:
             return False  # (not the plan's types: the key rules it out, but it is one compare)
         for tid, _, n, _, cursor, _ in rows:
             seen.add(n)
