@@ -218,7 +218,7 @@ def _cursor_for_since(
     """The state's cursor, when it came from the cursor this mapping defines (its `cursor:`,
     else lastUpdatedAt); "" (as on a first run) with `sync.cursor-origin-changed` when it came
     from another one, whose values say nothing about this one's."""
-    stored = store.meta.get(CURSOR_ORIGIN, LAST_UPDATED)
+    stored = _origin(store)
     wanted = LAST_UPDATED if plan.cursor is None else plan.cursor.text
     if stored == wanted or not report.cursor_before:
         return report.cursor_before
@@ -330,7 +330,7 @@ def _advance_cursor(
 ) -> None:
     """The cursor moves to the highest lastUpdatedAt seen, by a run that read all its input."""
     before = report.cursor_before
-    other = store.meta.get(CURSOR_ORIGIN, LAST_UPDATED) != LAST_UPDATED  # a `cursor:` set it
+    other = _origin(store) != LAST_UPDATED  # a `cursor:` set it
     complete = run_report.completed and not run_report.records_rejected
     newer = seen and (not before or other or (epoch_ms(seen) or 0) > (epoch_ms(before) or 0))
     report.cursor_after = seen if complete and newer else before
@@ -349,7 +349,7 @@ def _advance_mapped_cursor(
     for finding in cursor.findings:
         report.note(finding)
     before = stored_value(report.cursor_before, store.meta.get(CURSOR_KIND, "time"))
-    if store.meta.get(CURSOR_ORIGIN, LAST_UPDATED) != cursor.expr:
+    if _origin(store) != cursor.expr:
         before = None  # another origin: the old cursor says nothing about this one
     after = advanced(before, cursor.highest) if complete else before
     report.cursor_after = report.cursor_before if after is None else after.text
@@ -357,6 +357,11 @@ def _advance_mapped_cursor(
         store.set_meta("cursor", after.text)
         store.set_meta(CURSOR_KIND, after.kind)
         store.set_meta(CURSOR_ORIGIN, cursor.expr)
+
+
+def _origin(store: StateStore) -> str:
+    """What the state's cursor came from: a mapping's `cursor:` text, or lastUpdatedAt."""
+    return store.meta.get(CURSOR_ORIGIN, LAST_UPDATED)
 
 
 def _write_report(staging: Path, report: SyncReport, run_report: RunReport) -> None:
