@@ -7,6 +7,7 @@ carry a `connector.*` code and the location of the claim they contradict (a capa
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -216,8 +217,7 @@ def check_cursor_expression(connector: LoadedConnector, facts: Facts) -> Iterato
     cursor = connector.spec.sync.cursor
     if cursor is None:
         return
-    _expr, diags = compile_standalone(cursor, MapperFunctions(), "cursor")
-    for diag in diags:
+    for diag in _cursor_diagnostics(cursor):
         yield replace(diag, loc=("sync", "cursor"), span=None)
 
 
@@ -229,7 +229,7 @@ def check_cursor_in_mappings(connector: LoadedConnector, facts: Facts) -> Iterat
     cursor = connector.spec.sync.cursor
     if cursor is None or not incremental(connector.spec):
         return
-    if any(d.is_error for d in compile_standalone(cursor, MapperFunctions(), "cursor")[1]):
+    if any(d.is_error for d in _cursor_diagnostics(cursor)):
         return  # (check_cursor_expression says so)
     wanted = {_squash(cursor), _squash(f"to_rfc3339({cursor})")}
     moved: dict[str, str] = {}  # mapping file -> the cursor its sync runs move
@@ -254,6 +254,12 @@ def check_cursor_in_mappings(connector: LoadedConnector, facts: Facts) -> Iterat
         hint=f"give the mapping whose records carry it `cursor: {cursor}`, or make sync.cursor "
         "name the cursor a mapping moves, so --incremental filters on what the documentation says",
     )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=8)
+def _cursor_diagnostics(cursor: str) -> tuple[Diagnostic, ...]:
+    """What compiling a connector's `sync.cursor` says (both cursor checks ask)."""
+    return tuple(compile_standalone(cursor, MapperFunctions(), "cursor")[1])
 
 
 def _squash(text: str) -> str:
