@@ -348,6 +348,34 @@ def test_sync_maps_on_the_cluster_and_applies_the_state_here(
     assert seen["dask"][1]["deleteObjects.jsonl"]
 
 
+CURSOR_VALUES = [  # numbers across many tiny parts, then a text and a boolean among them
+    [5, 12, None, 9, *range(20), 3.5],
+    [4, *range(10), "x", 2, True, 7],
+]
+
+
+@pytest.mark.parametrize("values", CURSOR_VALUES, ids=["numbers", "mixed and invalid"])
+@pytest.mark.parametrize("path", ["general path", "shortcut"])
+def test_sync_on_the_cluster_computes_the_mappings_cursor(
+    tmp_path: Path, cluster: LocalCluster, path: str, values: list
+) -> None:
+    """The workers hand each record's `cursor:` value back: the cursor, its findings and the
+    records they name are a local sync's."""
+    from sync_support import sync
+    from test_sync_cursor import MAPPINGS, records, write
+
+    seen = {}
+    for engine in ("local", "dask"):
+        (tmp_path / engine).mkdir()
+        write(tmp_path / engine, MAPPINGS[path]("upd"))
+        extra = {"engine": "dask", "scheduler": cluster.scheduler_address} if engine == "dask" else {}
+        report = sync(tmp_path / engine, records(values), **extra).result.sync
+        named = json.dumps(report.examples).replace(str(tmp_path / engine), "")
+        seen[engine] = (report.cursor_after, dict(report.findings), named)
+    assert seen["dask"] == seen["local"]
+    assert seen["local"][0] or seen["local"][1]  # (each case moves the cursor or says why not)
+
+
 def test_run_on_dask_is_run_files_on_the_cluster(tmp_path: Path, cluster: LocalCluster) -> None:
     from mapper.run.distributed import run_on_dask
 

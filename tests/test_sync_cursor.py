@@ -239,18 +239,3 @@ def test_the_bundled_jira_search_cursor_is_the_latest_update_in_utc(tmp_path: Pa
     assert not [c for c in report.findings if c.startswith("sync.cursor")]
     assert summary_of(tmp_path)["cursorOrigin"] == "cursor: to_rfc3339(fields.updated) (time)"
 
-
-def test_a_dask_run_keeps_the_cursor_and_says_why(tmp_path: Path) -> None:
-    from mapper.sync.report import SyncReport
-    from mapper.sync.runner import _cursor_max
-
-    write(tmp_path, with_cursor("upd"))
-    plan = mapper.load(tmp_path / "m.yaml")
-    report = SyncReport("upsert", 1, "s.db", "C1")
-    request = SyncRequest(state=tmp_path / "s.db", output=tmp_path / "out", engine="dask")
-    cursor = _cursor_max(plan, request, report)
-    assert cursor is not None
-    cursor.take(5, "in.jsonl", 0)  # (a part taken over by the client would hand values in)
-    assert cursor.highest is None and list(report.findings) == ["sync.cursor-not-computed"]
-    local = _cursor_max(plan, SyncRequest(state=tmp_path / "s.db", output=tmp_path), report)
-    assert local is not None and local.highest is None and not local.mixed

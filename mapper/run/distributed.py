@@ -157,7 +157,9 @@ def _spec(mapping: str | Path, request: RunRequest, options: RunOptions) -> RunS
     except OSError as err:
         raise UsageError([Diagnostic("usage.invalid", f"cannot read {mapping}: {err}")]) from err
     set_form = request.associations == "set"
-    return RunSpec(ref, request.records, options, set_form, objects=request.sink is not None)
+    sink = request.sink
+    cursor = hasattr(sink, "take_cursor")  # (the sync stage: it takes each record's `cursor:`)
+    return RunSpec(ref, request.records, options, set_form, sink is not None, cursor)
 
 
 @contextlib.contextmanager
@@ -368,7 +370,7 @@ class _Join:
             if res.unparsed or self.report.would_stop_within(res.counts, self.options):
                 self._take_over(part, base, res, path_no)
                 return
-            self._merge(res)
+            self._merge(res, base)
             self._advance(part, base, res)
         self.report.completed = True
 
@@ -382,14 +384,13 @@ class _Join:
         if isinstance(part, Span | ArraySpan):
             self.starts[part.source] = (base[0] + res.size[0], base[1] + res.size[1])
 
-    def _merge(self, res: PartOutput) -> None:
+    def _merge(self, res: PartOutput, base: Base = (0, 0)) -> None:
         if res.write_error is not None:
             raise output_error(self.output, res.write_error)
         if self.out is not None:
             self._append(self.out, res.objects, res.objects_file)
         if self.sink is not None:
-            for objects in res.batches:
-                self.sink.write(objects)
+            _replay(self.sink, res, base[0])
         if self.rejects is not None:
             self._append(self.rejects, res.rejects, res.rejects_file)
         self.report.merge(res.counts)
@@ -432,6 +433,19 @@ class _Join:
         self.report.completed = done.completed and res.unparsed
         if done.stopped_early:
             self.report.stopped_early = max_errors_reason(limit)
+
+
+def _replay(sink: Sink, res: PartOutput, first: int) -> None:
+    """Hand a part's objects to the client's sink, each record's `cursor:` value after its
+    objects as a local run does, at its record's index in the file (`first`: the part's)."""
+    written = 0
+    for upto, value, source, index in res.marks:
+        for objects in res.batches[written:upto]:
+            sink.write(objects)
+        written = upto
+        sink.take_cursor(value, source, first + index)  # type: ignore[attr-defined]
+    for objects in res.batches[written:]:
+        sink.write(objects)
 
 
 def _later_items(paths: list[str], reading: Reading) -> Iterator[Item]:

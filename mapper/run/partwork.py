@@ -37,12 +37,15 @@ from mapper.io.spans import ArraySpan, Span, read_span
 from mapper.language.plan import Plan
 from mapper.records import Item, MappedObject, Record
 from mapper.run.parts import FilePart, Lines, Part, Reading
-from mapper.run.pipeline import account, iter_results, skip_clean
+from mapper.run.pipeline import account, cursor_note, iter_results, note_result, skip_clean
 from mapper.run.policy import RunOptions
 from mapper.run.report import RunReport
 
 Base = tuple[int, int]
 """Where a part's records start in its file: (record index, lines before it)."""
+Mark = tuple[int, object, str, int]
+"""A record's `cursor:` value: (how many records' objects came before it and its own, the
+value, the record's source, its index counted from the part's first record)."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,8 @@ class RunSpec:
     set_associations: bool
     objects: bool = False
     """Return the objects themselves (for a caller's own sink in the client), not JSON lines."""
+    cursor: bool = False
+    """Return each record's `cursor:` value too (for a sink that takes them: the sync stage)."""
     parts_at: str | None = None
     """The run's parts folder (a path or URL, `io.partfiles`): workers write each part's lines
     there and return the file names. None: the lines come back as bytes."""
@@ -99,6 +104,8 @@ class PartOutput:
     objects: bytes = b""
     batches: list[tuple[MappedObject, ...]] = field(default_factory=list)
     """Each mapped record's objects, when the spec asks for objects."""
+    marks: list[Mark] = field(default_factory=list)
+    """Each mapped or filtered record's `cursor:` value, when the spec asks for them."""
     rejects: bytes = b""
     counts: RunReport = field(default_factory=lambda: RunReport(""))
     lookup_problems: list[Diagnostic] = field(default_factory=list)
@@ -214,6 +221,8 @@ def map_part(worker: Compiled, spec: RunSpec, task: PartTask) -> PartOutput:
         if spec.objects
         else JsonlSink("", set_associations=spec.set_associations, lines=lines)
     )
+    if spec.cursor and spec.objects:
+        sink = _KeptMarks(out.batches, out.marks, _first_index(task))
     out.rejects, out.lookup_problems = map_items(
         worker.plan, items, spec.options, worker.lookups, out.counts, sink
     )
@@ -247,11 +256,23 @@ def map_items(
     rejected: list[bytes] = []
     rejects = RejectsSink(None, lines=rejected)
     seen = len(lookups.problems)
+    note = cursor_note(plan, sink)
     if options.limit is None:
-        items = skip_clean(plan, items, counts, sink)
+        items = skip_clean(plan, items, counts, sink, note=note)
     for result, item in iter_results(plan, items, options, counts, lookups):
         account(counts, result, item, sink, rejects)
+        note_result(note, result)
     return b"".join(rejected), lookups.problems[seen:]
+
+
+def _first_index(task: PartTask) -> int:
+    """The record index this part's first record is given here (its real one, or 0 while the
+    span's start is not known)."""
+    part = task.part
+    if isinstance(part, Span | ArraySpan):
+        first = part.start == 0 if isinstance(part, Span) else part.first
+        return 0 if first or task.base is None else task.base[0]
+    return 0
 
 
 class _Kept:
@@ -269,6 +290,21 @@ class _Kept:
 
     def abort(self) -> None:
         """Nothing to discard."""
+
+
+class _KeptMarks(_Kept):
+    """A `_Kept` that also keeps each record's `cursor:` value, where it falls among the
+    objects, with its index counted from the part's first record (the client adds where the
+    part starts: a worker may not know)."""
+
+    def __init__(self, batches: list[tuple[MappedObject, ...]], marks: list[Mark], first: int):
+        super().__init__(batches)
+        self.marks = marks
+        self.first = first
+
+    def take_cursor(self, value: object, source: str, index: int) -> None:
+        """Keep one record's value (the pipeline calls this after writing its objects)."""
+        self.marks.append((len(self.batches), value, source, index - self.first))
 
 
 def part_items(reading: Reading, task: PartTask, out: PartOutput) -> Iterable[Item]:

@@ -96,6 +96,12 @@ def cursor_note(plan: Plan, sink: Sink) -> CursorNote | None:
     return note
 
 
+def note_result(note: CursorNote | None, result: RecordResult | None) -> None:
+    """Hand a mapped or filtered record's `cursor:` value on (a rejected one has none)."""
+    if note is not None and result is not None and result.outcome != "rejected":
+        note(result.record)
+
+
 def clean_path(
     plan: Plan, sink: Sink, note: CursorNote | None = None
 ) -> Callable[[Record], bool] | None:
@@ -293,8 +299,7 @@ def run(
     try:
         for result, item in iter_results(plan, items, options, report):
             account(report, result, item, sink, rejects)
-            if note is not None and result is not None and result.outcome != "rejected":
-                note(result.record)
+            note_result(note, result)
             if progress:
                 progress(report.records_in)
             if report.should_stop(result, item, options):

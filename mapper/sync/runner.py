@@ -159,7 +159,7 @@ def _sync(
         folder.staging / SET_OBJECTS_FILE, connection_id=connection or None,
         properties=request.properties, set_associations=request.set_associations,
     )  # fmt: skip
-    cursor = _cursor_max(plan, request, report)
+    cursor = None if plan.cursor is None else CursorMax(plan.cursor.text)
     params = sync_params(plan, request, _cursor_for_since(plan, request, store, report),
                          store.meta.get(CURSOR_KIND, ""))  # fmt: skip
     report.since = params.get(SINCE)
@@ -252,23 +252,6 @@ def sync_params(
         since = str(epoch_ms(since) or 0)
     params[SINCE] = since
     return params
-
-
-def _cursor_max(plan: Plan, request: SyncRequest, report: SyncReport) -> CursorMax | None:
-    """What collects the mapping's `cursor:` values; None without one, or on a Dask run (the
-    cluster's workers do not hand the values back: the cursor stays, with a finding)."""
-    if plan.cursor is None:
-        return None
-    if request.engine != "local":
-        diag = Diagnostic(
-            "sync.cursor-not-computed",
-            f"the mapping's cursor ({plan.cursor.text}) is computed by local runs only; "
-            "this run leaves the cursor as it was",
-            loc=("cursor",), span=plan.cursor.span, severity="warning",
-        )  # fmt: skip
-        report.note(diag)
-        return CursorMax(plan.cursor.text, mixed=True)
-    return CursorMax(plan.cursor.text)
 
 
 def _raise_stop(result: RunResult) -> None:
