@@ -61,13 +61,21 @@ def _record(i: int, url: str | None = None) -> dict[str, Any]:
     }
 
 
-def _run(tmp: Path, mapping: Path, records: list[dict[str, Any]], *extra: str) -> dict[str, Any]:
+def _run(
+    tmp: Path, mapping: Path, records: list[dict[str, Any]] | list[Path], *extra: str
+) -> dict[str, Any]:
+    """Run mapping over `records` (written to a JSONL file), or over the input files named."""
     src = tmp / "in.jsonl"
-    src.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    if records and isinstance(records[0], Path):
+        inputs = [str(p) for p in records]
+    else:
+        src.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+        inputs = [str(src)]
     out = tmp / "out.jsonl"
+    out.unlink(missing_ok=True)
     env = {**os.environ, "MAPPER_CACHE_DIR": str(tmp / "cache")}
     env.pop("MAPPER_NO_CACHE", None)
-    cmd = [sys.executable, "-c", PROBE, "run", str(mapping), str(src), "-o", str(out), "--quiet"]
+    cmd = [sys.executable, "-c", PROBE, "run", str(mapping), *inputs, "-o", str(out), "--quiet"]
     done = subprocess.run([*cmd, *extra], capture_output=True, text=True, env=env, check=False)
     stderr, _, modules = done.stderr.rpartition("\nMODULES ")
     rejects = tmp / "out.rejects.jsonl"
@@ -94,6 +102,25 @@ def test_a_clean_run_on_a_cached_plan_imports_no_pydantic(tmp_path: Path) -> Non
     assert warm["code"] == 0, warm["stderr"]
     assert _heavy(warm["modules"]) == set()
     assert warm["out"] == cold["out"] and warm["out"]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = {  # a restricted containerKey type, a document category, a pull-request status
+    "confluence pages": ("confluence/pages-v2.yaml", ["confluence/pages-v2.json"]),
+    "teams messages": ("microsoft-teams/messages.yaml", ["microsoft-teams/channel-messages.json"]),
+    "github pulls": ("github/pulls.yaml", ["github/pulls.json"]),
+}
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_a_bundled_mapping_on_a_cached_plan_imports_no_pydantic(tmp_path: Path, name: str) -> None:
+    mapping, samples = BUNDLED[name]
+    inputs = [ROOT / "samples" / sample for sample in samples]
+    cold = _run(tmp_path, ROOT / "mappings" / mapping, inputs)
+    warm = _run(tmp_path, ROOT / "mappings" / mapping, inputs)
+    assert warm["code"] == cold["code"] == 0, warm["stderr"]
+    assert _heavy(warm["modules"]) == set()
+    assert (warm["out"], warm["stderr"]) == (cold["out"], cold["stderr"]) and warm["out"]
 
 
 def test_a_record_for_the_reference_path_gets_the_same_diagnostics(tmp_path: Path) -> None:
@@ -133,6 +160,24 @@ def test_a_lazy_model_is_its_class_when_used() -> None:
     assert lazy.resolve() is model and lazy.model_fields is model.model_fields
     with pytest.raises(AttributeError):
         _ = lazy.no_such_attribute
+
+
+def test_a_models_classmethod_is_thawed_lazily_and_checks_as_before() -> None:
+    from mapper.engine import cache
+    from mapper.model.common import SpaceContainerKey
+
+    check = SpaceContainerKey._check_type  # (a validator generated checks may call)
+    frozen = io.BytesIO()
+    cache._Freezer(frozen).dump(check)
+    lazy = cache._Thawer(io.BytesIO(frozen.getvalue())).load()
+    assert isinstance(lazy, cache.LazyMethod) and lazy.owner.resolve() is SpaceContainerKey
+    assert lazy("atlassian:space") == check("atlassian:space") == "atlassian:space"
+    errors = []
+    for validator in (check, lazy):
+        with pytest.raises(Exception) as raised:  # noqa: PT011 (the two must raise alike)
+            validator("atlassian:document")
+        errors.append((type(raised.value), str(raised.value)))
+    assert errors[0] == errors[1]
 
 
 @pytest.mark.parametrize("name", sorted(ADVISORS))

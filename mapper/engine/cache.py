@@ -94,6 +94,9 @@ class _Freezer(pickle.Pickler):
         kind = type(obj)
         if isinstance(obj, type) and _is_model(obj):
             return LazyModel, (obj.__module__, obj.__qualname__)
+        if kind is types.MethodType and isinstance(obj.__self__, type) and _is_model(obj.__self__):
+            owner = obj.__self__  # a model's classmethod validator, called by generated checks
+            return LazyMethod, (LazyModel(owner.__module__, owner.__qualname__), obj.__name__)
         if kind is types.MappingProxyType:
             return _proxy, (dict(obj),)
         if kind is not types.FunctionType:
@@ -160,6 +163,28 @@ class LazyModel:
 
     def __repr__(self) -> str:
         return f"LazyModel({self.module}.{self.qualname})"
+
+
+class LazyMethod:
+    """A classmethod of a model class named by a `LazyModel`: the class is imported at the
+    first call, not when the plan is thawed."""
+
+    __slots__ = ("_bound", "name", "owner")
+
+    def __init__(self, owner: LazyModel, name: str) -> None:
+        self.owner, self.name = owner, name
+        self._bound: Any = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._bound is None:
+            self._bound = getattr(self.owner.resolve(), self.name)
+        return self._bound(*args, **kwargs)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return LazyMethod, (self.owner, self.name)
+
+    def __repr__(self) -> str:
+        return f"LazyMethod({self.owner.module}.{self.owner.qualname}.{self.name})"
 
 
 def _proxy(items: dict[Any, Any]) -> types.MappingProxyType[Any, Any]:

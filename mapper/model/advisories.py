@@ -19,6 +19,13 @@ from mapper.errors import Diagnostic
 if TYPE_CHECKING:  # the advisors themselves need no pydantic: generated code calls them
     from pydantic import BaseModel
 
+PULL_REQUEST_STATUSES = frozenset({"OPEN", "MERGED", "DECLINED", "UNKNOWN"})
+"""Jira DevInfo values; UNCONFIRMED for TWG, so others are warnings."""
+DEPLOYMENT_STATES = frozenset(
+    {"PENDING", "IN_PROGRESS", "SUCCESSFUL", "CANCELLED", "FAILED", "ROLLED_BACK"}
+)
+"""Documented list, possibly incomplete; others are warnings."""
+
 Advisor = Callable[["type[BaseModel]", dict[str, Any]], list[Diagnostic]]
 
 
@@ -85,8 +92,6 @@ def advise_association(_model: type[BaseModel], raw: dict[str, Any]) -> list[Dia
 
 def advise_pull_request(_model: type[BaseModel], raw: dict[str, Any]) -> list[Diagnostic]:
     """Pull-request statuses other than the Jira DevInfo ones are UNCONFIRMED."""
-    from mapper.model.devinfo import PULL_REQUEST_STATUSES  # loaded with the model advised
-
     return _outside(
         raw, "status", PULL_REQUEST_STATUSES, "object.unknown-status", "pull-request status"
     )
@@ -94,8 +99,6 @@ def advise_pull_request(_model: type[BaseModel], raw: dict[str, Any]) -> list[Di
 
 def advise_deployment(_model: type[BaseModel], raw: dict[str, Any]) -> list[Diagnostic]:
     """Deployment states outside the documented list are UNCONFIRMED."""
-    from mapper.model.devinfo import DEPLOYMENT_STATES  # loaded with the model advised
-
     return _outside(raw, "state", DEPLOYMENT_STATES, "object.unknown-state", "deployment state")
 
 
@@ -120,7 +123,15 @@ def _requires_display_name(model: type[BaseModel]) -> bool:
 
 def advise_object(model: type[BaseModel], raw: dict[str, Any]) -> list[Diagnostic]:
     """An object without displayName shows up unnamed, even where the type does not require it."""
-    if raw.get("displayName") is None and not _requires_display_name(model):
+    if _requires_display_name(model):
+        return []
+    return advise_unnamed(model, raw)
+
+
+def advise_unnamed(_model: type[BaseModel], raw: dict[str, Any]) -> list[Diagnostic]:
+    """`advise_object` for a type whose displayName is optional (it needs no model: generated
+    checks call it on a plan from the cache without loading pydantic)."""
+    if raw.get("displayName") is None:
         return [_warning("object.missing-display-name", "object has no displayName", "displayName")]
     return []
 

@@ -15,13 +15,6 @@ from mapper.model.common import (
 )
 from mapper.model.scalars import Int, Name, Str, Timestamp, Url
 
-PULL_REQUEST_STATUSES = frozenset({"OPEN", "MERGED", "DECLINED", "UNKNOWN"})
-"""Jira DevInfo values; UNCONFIRMED for TWG, so others are warnings."""
-DEPLOYMENT_STATES = frozenset(
-    {"PENDING", "IN_PROGRESS", "SUCCESSFUL", "CANCELLED", "FAILED", "ROLLED_BACK"}
-)
-"""Documented list, possibly incomplete; others are warnings."""
-
 
 class RepositoryBlock(TwgModel):
     """Fields of atlassian:repository."""

@@ -6,33 +6,10 @@ from typing import ClassVar
 
 from pydantic import Field, field_validator
 
-from mapper.errors import suggest
 from mapper.model.common import EntityKey, Reaction, TwgModel, TwgObject, UserRef
-from mapper.model.scalars import Int, Name, Str, Url, fail
-
-DOCUMENT_CATEGORIES = (
-    "DOCUMENT",
-    "SPREADSHEET",
-    "PRESENTATION",
-    "FOLDER",
-    "PDF",
-    "IMAGE",
-    "VIDEO",
-    "AUDIO",
-    "ARCHIVE",
-    "CODE",
-    "OTHER",
-)
-"""Decision §8.3: accepted in any case."""
-
-
-def check_category(value: str) -> str:
-    """Accept the eleven category names of decision §8.3 in any case, unchanged."""
-    if value.upper() not in DOCUMENT_CATEGORIES:
-        hint = suggest(value.upper(), DOCUMENT_CATEGORIES)
-        hint = hint or "use one of " + ", ".join(DOCUMENT_CATEGORIES)
-        raise fail("object.category", f"unknown document category {value!r}", hint=hint)
-    return value
+from mapper.model.rules import DOCUMENT_CATEGORIES as DOCUMENT_CATEGORIES
+from mapper.model.rules import check_category
+from mapper.model.scalars import Int, Name, Str, Url
 
 
 class DocumentType(TwgModel):

@@ -30,10 +30,10 @@ from pydantic.types import StringConstraints
 
 from mapper.errors import Diagnostic
 from mapper.model import OBJECT_TYPES
-from mapper.model.advisories import advise_object, advisors_of
+from mapper.model.advisories import advise_object, advise_unnamed, advisors_of
 from mapper.model.checks import _SIMPLE_URL, check_not_blank, check_url
 from mapper.model.codewriter import GiveUp, Writer
-from mapper.model.rules import DICT_VALIDATORS
+from mapper.model.rules import DICT_VALIDATORS, SCALAR_VALIDATORS
 from mapper.model.scalars import Kind
 
 __all__ = [
@@ -284,8 +284,12 @@ def _built(w: Writer, model: type[BaseModel], given: dict[str, Given], loc: str,
     if advisors:
         w.emit(ind, f"{found} = []")
         for advisor in advisors:
-            call = f"{found} += {w.bind('a', advisor)}({w.bind('M', model)}, {out})"
             if advisor is advise_object:  # (it has nothing to say about a named object)
+                if model.model_fields["display_name"].is_required():
+                    continue
+                advisor = advise_unnamed
+            call = f"{found} += {w.bind('a', advisor)}({w.bind('M', model)}, {out})"
+            if advisor is advise_unnamed:
                 call = f"if {out}.get('displayName') is None: {call}"
             w.emit(ind, call)
         located = f"[d.within(*{loc}) for d in {found}]" if loc != "()" else found
@@ -364,7 +368,7 @@ def _field_validators(model: type[BaseModel]) -> dict[str, list[Callable[[Any], 
             raise Unsupported(f"{name}: {dec.info.mode} field validator")
         for field in dec.info.fields:
             if _is_scalar(model.model_fields[field].annotation):
-                check = dec.func  # a bound classmethod taking the value
+                check = _scalar_twin(model, dec.func)
             else:
                 check = _dict_twin(dec.func)
             out.setdefault(field, []).append(check)
@@ -380,6 +384,14 @@ def _model_validators(model: type[BaseModel]) -> list[Callable[[Any], Any]]:
     if model.__pydantic_decorators__.validators or model.__pydantic_decorators__.root_validators:
         raise Unsupported("old-style validators")
     return out
+
+
+def _scalar_twin(model: type[BaseModel], func: Any) -> Callable[[Any], Any]:
+    """A field validator on a string field: its rule from `SCALAR_VALIDATORS`, else the bound
+    classmethod itself (taking the value)."""
+    qualname = getattr(getattr(func, "__func__", func), "__qualname__", "")
+    twin = SCALAR_VALIDATORS.get(qualname)
+    return func if twin is None else twin(model)
 
 
 def _dict_twin(func: Any) -> Callable[[Any], Any]:

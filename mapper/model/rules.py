@@ -8,6 +8,7 @@ raises `checks.fail`'s `PydanticCustomError`.
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -183,6 +184,31 @@ def _placement(out: dict[str, Any]) -> None:
     check_placement(out.get("parentKey"), out.get("containerKey"))
 
 
+DOCUMENT_CATEGORIES = (
+    "DOCUMENT",
+    "SPREADSHEET",
+    "PRESENTATION",
+    "FOLDER",
+    "PDF",
+    "IMAGE",
+    "VIDEO",
+    "AUDIO",
+    "ARCHIVE",
+    "CODE",
+    "OTHER",
+)
+"""Decision §8.3: accepted in any case."""
+
+
+def check_category(value: str) -> str:
+    """Accept the eleven category names of decision §8.3 in any case, unchanged."""
+    if value.upper() not in DOCUMENT_CATEGORIES:
+        hint = suggest(value.upper(), DOCUMENT_CATEGORIES)
+        hint = hint or "use one of " + ", ".join(DOCUMENT_CATEGORIES)
+        raise fail("object.category", f"unknown document category {value!r}", hint=hint)
+    return value
+
+
 DICT_VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "TwgObject._check_principal_count": _principal_total,
     "UserRef._check_ids": _user_ids,
@@ -191,3 +217,13 @@ DICT_VALIDATORS: dict[str, Callable[[Any], Any]] = {
 }
 """Validator qualname -> the same rule on normalised dicts (model validators get the object's
 output dict, field validators on model-valued fields get the field's output value)."""
+
+SCALAR_VALIDATORS: dict[str, Callable[[Any], Callable[[Any], Any]]] = {
+    "EntityKey._check_type": lambda model: functools.partial(
+        check_key_type, expected=model.EXPECTED_TYPE
+    ),
+    "DocumentType._check_category": lambda _model: check_category,
+}
+"""Validator qualname -> (model -> the validator's rule for that model, as a function of this
+module): a field validator on a string field, called so by generated checks without the model
+class (a plan kept by the compiled-mapping cache then loads no pydantic)."""
