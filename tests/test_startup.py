@@ -104,6 +104,26 @@ def test_a_clean_run_on_a_cached_plan_imports_no_pydantic(tmp_path: Path) -> Non
     assert warm["out"] == cold["out"] and warm["out"]
 
 
+UNUSED_BY_A_CLEAN_JSONL_RUN = (
+    "mapper.engine.interpreter",  # every record takes the compiled rules' shortcut
+    "mapper.io.spans",  # no large array, no --workers
+    "mapper.run.parts",
+    "mapper.io.remote",  # no URL
+)
+
+
+def test_a_clean_jsonl_run_on_a_cached_plan_imports_no_interpreter(tmp_path: Path) -> None:
+    mapping = _mapping(tmp_path)
+    records = [_record(i) for i in range(3)]
+    cold = _run(tmp_path, mapping, records)
+    warm = _run(tmp_path, mapping, records)
+    assert warm["code"] == cold["code"] == 0, warm["stderr"]
+    assert warm["modules"] & set(UNUSED_BY_A_CLEAN_JSONL_RUN) == set()
+    assert warm["out"] == cold["out"] and warm["out"]
+    rejected = _run(tmp_path, mapping, [_record(0), {"full_name": 5}])  # the general path
+    assert rejected["code"] == 3 and "mapper.engine.interpreter" in rejected["modules"]
+
+
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = {  # a restricted containerKey type, a document category, a pull-request status
     "confluence pages": ("confluence/pages-v2.yaml", ["confluence/pages-v2.json"]),

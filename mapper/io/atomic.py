@@ -20,6 +20,7 @@ is written, for every writer.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import stat
@@ -126,19 +127,27 @@ def stale_temporaries(path: Path) -> list[Path]:
     """Temporary files of `path` left by processes that are gone: names matching exactly
     `.NAME.mapper-PID-TOKEN.tmp` (NAME taken literally: it may hold `*` or `[`), whose PID is
     not running, and that no run of this process reads."""
-    pattern = re.compile(re.escape(f".{path.name}.{MARKER}-") + r"(\d{1,9})-" + _TOKEN + r"\.tmp")
+    prefix = f".{path.name}.{MARKER}-"
     try:
         entries = list(os.scandir(path.parent))
     except OSError:
         return []
     found = []
     for entry in entries:
-        match = pattern.fullmatch(entry.name)
+        if not entry.name.startswith(prefix):  # (no pattern compiled per output on every run)
+            continue
+        match = _stale_tail().fullmatch(entry.name, len(prefix))
         if match is None or is_alive(int(match[1])) or entry.path in _IN_USE:
             continue
         if os.path.realpath(entry.path) not in _READ and entry.is_file(follow_symlinks=False):
             found.append(Path(entry.path))
     return found
+
+
+@functools.cache
+def _stale_tail() -> re.Pattern[str]:
+    """What follows `.NAME.mapper-` in a temporary file's name: PID, token, `.tmp`."""
+    return re.compile(r"(\d{1,9})-" + _TOKEN + r"\.tmp")
 
 
 def _create_temporary(path: Path) -> tuple[int, str]:

@@ -19,15 +19,18 @@ import select
 import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
 from orjson import loads as _loads
 
 from mapper.errors import Diagnostic, RecordRef
-from mapper.io.spans import ArraySpan, array_spans
 from mapper.records import BadRecord, InputProblem, Item, KnownLine, KnownRecord, Record
+
+if TYPE_CHECKING:
+    from mapper.io.spans import ArraySpan
 
 JSON_SUFFIXES = (".json",)
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -40,6 +43,18 @@ _LONG_DIGIT_RUN = b"0" * 19
 tenth of a regex search."""
 
 Selector = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How records are found in a file: the records selector and its ijson path, if any."""
+
+    selector: Callable[[Any], Any] | None = None
+    stream_path: str | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of `iter_records`."""
+        return {"selector": self.selector, "stream_path": self.stream_path}
 
 
 class InputProgress:
@@ -590,6 +605,8 @@ def _iter_array(source: str, fh: BinaryIO) -> Iterator[Item]:
     stays flat. From the first span that does not parse (a cut inside a string, or malformed
     JSON) ijson reads the file again and takes over, so the records and any error are exactly
     those of reading it with ijson alone."""
+    from mapper.io.spans import array_spans  # (only for large arrays: not part of every start-up)
+
     index = 0
     for span in array_spans(fh, source, ARRAY_SPAN_BYTES):
         try:

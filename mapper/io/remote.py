@@ -26,15 +26,10 @@ from mapper.io.inputs import (
     sniff_jsonl,
 )
 from mapper.io.spans import Span, SpanLines, split_span
+from mapper.io.urls import is_url as is_url
 from mapper.records import InputProblem, Item
 
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
 _MAGIC = re.compile(r"[*?\[]")
-
-
-def is_url(name: str) -> bool:
-    """Is `name` an fsspec URL (`scheme://...`) rather than a local path?"""
-    return bool(_URL.match(name))
 
 
 def _fs(url: str) -> tuple[Any, str]:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from mapper.errors import Diagnostic, OutputError, UsageError
 from mapper.io.atomic import AtomicFile, output_error
-from mapper.io.inputs import JSONL_SUFFIXES, expand_inputs, iter_records
+from mapper.io.inputs import JSONL_SUFFIXES, Reading, expand_inputs, iter_records
 from mapper.io.partfiles import join_part, parts_folder, remove_folder
 from mapper.io.remote import AtomicUrl, expand_urls, is_url, url_items, url_jsonl_spans
 from mapper.io.sinks import JsonlSink, RejectsSink, Sink
@@ -38,7 +38,7 @@ from mapper.io.spans import ArraySpan, Span
 from mapper.language.plan import Plan
 from mapper.records import InputProblem, Item
 from mapper.run import parts as cutting
-from mapper.run.parts import Part, Reading, input_parts
+from mapper.run.parts import Part, input_parts
 from mapper.run.partwork import (
     Base,
     MappingRef,

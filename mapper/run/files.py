@@ -28,7 +28,14 @@ from mapper.errors import (
 )
 from mapper.io.atomic import OutputGroup, not_a_file, output_kind, write_atomic
 from mapper.io.atomic import reading as files_read
-from mapper.io.inputs import STDIN, InputProgress, expand_inputs, iter_records, stream_path_of
+from mapper.io.inputs import (
+    STDIN,
+    InputProgress,
+    Reading,
+    expand_inputs,
+    iter_records,
+    stream_path_of,
+)
 from mapper.io.lookups import find_lookup_file, lookup_files, table_problems
 from mapper.io.sinks import (
     BATCH_PATTERN,
@@ -39,9 +46,9 @@ from mapper.io.sinks import (
     RejectsSink,
     Sink,
 )
+from mapper.io.urls import is_url
 from mapper.language.plan import Plan
 from mapper.run.access import AccessRequest, check_access, wants_check
-from mapper.run.parts import Reading
 from mapper.run.pipeline import known_lines, run
 from mapper.run.policy import ErrorPolicy, RunOptions
 from mapper.run.report import RunReport
@@ -213,8 +220,6 @@ def _check_lookups(plan: Plan, paths: list[str], request: RunRequest) -> None:
         InputError: the table's problems (`lookup.not-found`, `lookup.unreadable`, ...).
     """
     if plan.lookups:
-        from mapper.io.remote import is_url
-
         problems = table_problems(
             plan.lookups, [p for p in paths if not is_url(p)], request.lookups
         )
@@ -248,8 +253,6 @@ def _check_access(plan: Plan, result: RunResult, request: RunRequest) -> None:
 
 def _expand(given: list[str], request: RunRequest) -> tuple[list[str], list[Any]]:
     """The input files; fsspec URLs are read by a cluster's workers only."""
-    from mapper.io.remote import is_url
-
     urls = [spec for spec in given if is_url(spec)]
     if not urls:
         return expand_inputs(given)
@@ -538,13 +541,13 @@ def _written(request: RunRequest) -> list[str]:
 
 def _finish(result: RunResult, request: RunRequest, group: OutputGroup) -> None:
     """Write the report, rename the run's files into place together, and set the status."""
-    from mapper.io.remote import is_url, write_url_atomic
-
     report = result.report
     path = request.report_path
     try:
         data = json.dumps(report.to_dict(), indent=2).encode() + b"\n"
         if path and is_url(path):  # a distributed run's report on an object store
+            from mapper.io.remote import write_url_atomic
+
             group.publish()
             write_url_atomic(path, data)
         else:

@@ -36,6 +36,7 @@ from mapper.errors import Diagnostic
 from mapper.io.atomic import OutputGroup, output_error
 from mapper.io.inputs import (
     InputProgress,
+    Reading,
     input_size,
     iter_records,
     jsonl_items,
@@ -48,7 +49,7 @@ from mapper.io.sinks import JsonlSink, RejectsSink
 from mapper.io.spans import ArraySpan, Span, read_span
 from mapper.language.plan import Plan
 from mapper.records import Item, Record
-from mapper.run.parts import FilePart, Lines, Part, Reading, input_parts, is_heavy
+from mapper.run.parts import FilePart, Lines, Part, input_parts, is_heavy
 from mapper.run.partwork import map_items
 from mapper.run.pipeline import run
 from mapper.run.policy import RunOptions, max_errors_reason

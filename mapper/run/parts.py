@@ -10,14 +10,14 @@ input, and large arrays under a `--records` wrapper (ijson).
 from __future__ import annotations
 
 import stat
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from mapper.io.inputs import (
     JSONL_SUFFIXES,
     STDIN,
+    Reading,
     input_size,
     is_streamed,
     iter_records,
@@ -56,18 +56,6 @@ class FilePart:
 Part = Span | ArraySpan | FilePart | Lines | list[Item]
 """A span of a JSONL file or of a large array, whole files, or what the parent read: JSONL lines
 from standard input, or records."""
-
-
-@dataclass(frozen=True)
-class Reading:
-    """How records are found in a file: the records selector and its ijson path, if any."""
-
-    selector: Callable[[Any], Any] | None = None
-    stream_path: str | None = None
-
-    def kwargs(self) -> dict[str, Any]:
-        """The keyword arguments of `iter_records`."""
-        return {"selector": self.selector, "stream_path": self.stream_path}
 
 
 def is_heavy(part: Part) -> bool:

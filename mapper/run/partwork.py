@@ -23,6 +23,7 @@ from pathlib import Path
 
 from mapper.errors import Diagnostic
 from mapper.io.inputs import (
+    Reading,
     iter_records,
     jsonl_items,
     read_array_span,
@@ -36,7 +37,7 @@ from mapper.io.sinks import JsonlSink, RejectsSink, Sink
 from mapper.io.spans import ArraySpan, Span, read_span
 from mapper.language.plan import Plan
 from mapper.records import Item, MappedObject, Record
-from mapper.run.parts import FilePart, Lines, Part, Reading
+from mapper.run.parts import FilePart, Lines, Part
 from mapper.run.pipeline import account, cursor_note, iter_results, note_result, skip_clean
 from mapper.run.policy import RunOptions
 from mapper.run.report import RunReport

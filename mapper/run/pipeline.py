@@ -16,7 +16,6 @@ from orjson import OPT_APPEND_NEWLINE as _NEWLINE
 from orjson import dumps as _dumps
 
 from mapper.engine.fallback import FALLBACK
-from mapper.engine.interpreter import evaluate
 from mapper.errors import show_value
 from mapper.functions.context import EvalContext
 from mapper.io.lookups import LookupCache
@@ -55,6 +54,7 @@ def iter_results(
         plan.functions.params = options.params
     if cache is None:
         cache = LookupCache(plan.lookups, options.lookups)
+    evaluate: Evaluate | None = None
     for item in items:
         if isinstance(item, InputProblem):
             report.input_problems.append(item.diagnostic)
@@ -62,6 +62,8 @@ def iter_results(
         if isinstance(item, BadRecord):
             yield None, item
             continue
+        if evaluate is None:
+            evaluate = _interpreter()
         if plan.lookups:
             lookups = cache.for_source(item.source)
             yield evaluate(plan, item, lookups=lookups, strict=options.strict), item
@@ -69,6 +71,17 @@ def iter_results(
             yield evaluate(plan, item, strict=options.strict), item
     if own:
         report.input_problems.extend(cache.problems)
+
+
+Evaluate = Callable[..., RecordResult]
+
+
+def _interpreter() -> Evaluate:
+    """The interpreter's `evaluate`, imported by the first record that needs it: a run whose
+    records all take the compiled rules' shortcut starts without it."""
+    from mapper.engine.interpreter import evaluate
+
+    return evaluate
 
 
 CursorNote = Callable[[Record], None]
