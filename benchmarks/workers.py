@@ -1,7 +1,8 @@
 """Why `--workers 2` gains 1.9x in one run and nothing in another: 1 vs 2 workers under
 different conditions, whole processes, runs taking turns.
 
-Run: ``.venv/bin/python -m benchmarks.workers [--records N] [--repeat R]``.
+Run: ``.venv/bin/python -m benchmarks.workers [--records N] [--repeat R]``, or
+``... --records 1000000 --workloads w1,w2`` for only those workloads at N records.
 
 Conditions: W3 with input and output on the data directory's file system and on tmpfs
 (/dev/shm), W3 with mapper pinned to one CPU (`taskset -c 0`: what a second core busy with
@@ -80,13 +81,32 @@ def condition(
     return res
 
 
+def conditions(n: int, tmpfs: Path) -> list[tuple[str, str, int, Path, bool]]:
+    """(label, workload, records, data folder, pinned to one CPU) of the default run."""
+    plan = [(f"W3 {n:,}, data dir", "w3", n, bench.DEFAULT_DATA, False)]
+    if tmpfs.parent.is_dir():
+        plan.append((f"W3 {n:,}, tmpfs", "w3", n, tmpfs, False))
+    if TASKSET:
+        plan.append((f"W3 {n:,}, data dir, one CPU", "w3", n, bench.DEFAULT_DATA, True))
+    plan.append((f"W1 {2 * n:,}, data dir", "w1", 2 * n, bench.DEFAULT_DATA, False))
+    return plan
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--tmpfs", default="/dev/shm/mapper-bench")
     parser.add_argument("--output", default=str(bench.HERE / "results-workers.json"))
+    parser.add_argument(
+        "--workloads",
+        help="only these workloads (comma-separated, e.g. w1,w2), each at --records on the data "
+        "directory, instead of the four conditions",
+    )
     args = parser.parse_args()
+    unknown = set((args.workloads or "").split(",")) - set(bench.WORKLOADS) - {""}
+    if unknown:
+        parser.error(f"unknown workload(s) {sorted(unknown)}; choose from {sorted(bench.WORKLOADS)}")
     bench.precompile()
     n, r = args.records, args.repeat
     tmpfs = Path(args.tmpfs)
@@ -96,14 +116,10 @@ def main() -> None:
         "load_avg_start": [round(x, 2) for x in os.getloadavg()],
         "conditions": {},
     }
-    plan: list[tuple[str, str, int, Path, bool]] = [
-        (f"W3 {n:,}, data dir", "w3", n, bench.DEFAULT_DATA, False),
-    ]
-    if tmpfs.parent.is_dir():
-        plan.append((f"W3 {n:,}, tmpfs", "w3", n, tmpfs, False))
-    if TASKSET:
-        plan.append((f"W3 {n:,}, data dir, one CPU", "w3", n, bench.DEFAULT_DATA, True))
-    plan.append((f"W1 {2 * n:,}, data dir", "w1", 2 * n, bench.DEFAULT_DATA, False))
+    plan = conditions(n, tmpfs) if not args.workloads else [
+        (f"{w.upper()} {n:,}, data dir", w, n, bench.DEFAULT_DATA, False)
+        for w in args.workloads.split(",")
+    ]  # fmt: skip
     for label, name, count, data, pin in plan:
         results["conditions"][label] = condition(label, name, count, data, r, pin)
     results["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
