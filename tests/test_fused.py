@@ -74,9 +74,8 @@ def test_every_bundled_rule_has_the_checked_path() -> None:
     plans = [run_case(c).plan for c in bundled]
     rules = [r for plan in plans if plan is not None for r in plan.rules]
     assert rules
-    # users:/groups: rules are validated by the reference models (model/identity.py) only
-    objects = [r for r in rules if r.type_name.startswith("atlassian:")]
-    assert [r.name for r in objects if r.checked is None] == []
+    assert {"user", "group"} <= {r.type_name for r in rules}  # users:/groups: rules too
+    assert [(r.type_name, r.name) for r in rules if r.checked is None] == []
 
 
 def _noisy(record: Any, noise: Any) -> Any:
@@ -94,6 +93,28 @@ def test_fused_matches_on_random_records(noise: Any) -> None:
 
     base = json.loads((ROOT / "samples" / "github" / "push-webhook.json").read_text())
     for record in (noise, _noisy(base, noise), {**base, "commits": noise}):
+        rec = Record("random", 0, record)
+        expected = _facts(evaluate(plan, rec))
+        assert _facts(evaluate(slow_plan, rec)) == expected
+        assert _facts(evaluate(unchecked_plan, rec)) == expected
+
+
+IDENTITY_SAMPLES = {  # users:/groups: rules (checked like object rules since they got fast paths)
+    "jira/users.yaml": "jira/users-search.json",
+    "jira/group-members.yaml": "jira/group-jira-developers-members.json",
+}
+
+
+@pytest.mark.parametrize("mapping", IDENTITY_SAMPLES)
+@given(noise=json_values)
+def test_identity_rules_match_on_random_records(mapping: str, noise: Any) -> None:
+    from mapper.api import load
+
+    plan = load(ROOT / "mappings" / mapping)
+    slow_plan, unchecked_plan = _unfused(plan), _unchecked(plan)
+    sample = json.loads((ROOT / "samples" / IDENTITY_SAMPLES[mapping]).read_text())
+    base = sample[0] if isinstance(sample, list) else sample
+    for record in (noise, _noisy(base, noise), {**base, "emailAddress": noise, "name": noise}):
         rec = Record("random", 0, record)
         expected = _facts(evaluate(plan, rec))
         assert _facts(evaluate(slow_plan, rec)) == expected

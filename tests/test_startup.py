@@ -129,6 +129,8 @@ BUNDLED = {  # a restricted containerKey type, a document category, a pull-reque
     "confluence pages": ("confluence/pages-v2.yaml", ["confluence/pages-v2.json"]),
     "teams messages": ("microsoft-teams/messages.yaml", ["microsoft-teams/channel-messages.json"]),
     "github pulls": ("github/pulls.yaml", ["github/pulls.json"]),
+    "notion users": ("notion/users.yaml", ["notion/users.json"]),  # users: and groups: rules
+    "jira group members": ("jira/group-members.yaml", ["jira/group-jira-developers-members.json"]),
 }
 
 

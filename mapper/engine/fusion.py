@@ -21,6 +21,7 @@ from mapper.language.plan import EMPTY, CompiledExpr, ValueNode
 from mapper.model import OBJECT_TYPES
 from mapper.model.codewriter import Writer
 from mapper.model.fastcheck import Given, Unsupported, built_model, emit_object_from, model_of
+from mapper.model.identity import IDENTITY_KINDS
 
 Fused = Callable[[Any], Any]
 
@@ -153,7 +154,7 @@ def fuse_checked(
     FALLBACK means "take the usual path" (`fuse`, then `check_object`), which gives the same
     result whenever this one gives any; None when the rule cannot be compiled this way.
     """
-    if root.kind != "object" or type_name not in OBJECT_TYPES:
+    if root.kind != "object" or (type_name not in OBJECT_TYPES and type_name not in IDENTITY_KINDS):
         return None
     w = _writer()
     w.seen = {}  # each expression text evaluated once (see _emit_call)
@@ -175,8 +176,9 @@ def fuse_checked(
         out = emit_object_from(w, type_name, given, 2)
     except (Unsupported, KeyError):
         return None
-    w.emit(2, f"if {type_name!r} not in {out}:")  # the type block is always sent (to_payload)
-    w.emit(3, f"{out}[{type_name!r}] = {{}}")
+    if type_name in OBJECT_TYPES:  # the type block is always sent (to_payload)
+        w.emit(2, f"if {type_name!r} not in {out}:")
+        w.emit(3, f"{out}[{type_name!r}] = {{}}")
     w.emit(2, f"return {out}, warns")
     w.emit(1, "except Exception:")
     w.emit(2, "return FALLBACK")

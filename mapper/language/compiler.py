@@ -219,7 +219,13 @@ def _compile_identity(ctx: Ctx, kind: str, index: int, spec: IdentitySpec) -> Ob
     each = _compile_each(ctx, spec.each, (*loc, "each"), smap)
     where = _optional_expr(ctx, spec.where, (*loc, "where"), smap)
     name = spec.name or f"{kind}#{index}"
-    return ObjectRule(name, kind, index, node, each, where, loc, smap.span(loc), derive_usn=False)
+    fused, checked = (
+        ctx.fast_paths(node, kind, False, ctx.functions) if ctx.fast_paths else (None, None)
+    )
+    return ObjectRule(
+        name, kind, index, node, each, where, loc, smap.span(loc), derive_usn=False,
+        fused=fused, checked=checked,
+    )  # fmt: skip
 
 
 def _mark_needed(node: ValueNode, type_name: str, path: tuple[str | int, ...]) -> ValueNode:

@@ -33,6 +33,7 @@ from mapper.model import OBJECT_TYPES
 from mapper.model.advisories import advise_object, advise_unnamed, advisors_of
 from mapper.model.checks import _SIMPLE_URL, check_not_blank, check_url
 from mapper.model.codewriter import GiveUp, Writer
+from mapper.model.identity import IDENTITY_KINDS
 from mapper.model.rules import DICT_VALIDATORS, SCALAR_VALIDATORS
 from mapper.model.scalars import Kind
 
@@ -321,7 +322,7 @@ def emit_object_from(w: Writer, type_name: str, given: dict[str, Given], ind: in
     Raises:
         Unsupported: the object cannot be checked this way (e.g. a required field is unmapped).
     """
-    return _built(w, OBJECT_TYPES[type_name], given, "()", ind)
+    return _built(w, model_of(type_name), given, "()", ind)
 
 
 def checked_value(model: type[BaseModel], field: str, value: Any) -> tuple[bool, Any]:
@@ -352,8 +353,12 @@ def _field_checker(model: type[BaseModel], field: str) -> Callable[[Any, list[Di
 
 
 def model_of(type_name: str) -> type[BaseModel]:
-    """The full model of an object type (KeyError when unknown)."""
-    return OBJECT_TYPES[type_name]
+    """The full model of an object type, or the payload model of a `users:` / `groups:` rule's
+    kind (`user`, `group`: validated as `model.identity.check_identity` does, whose
+    `model_dump(by_alias=True, exclude_none=True, mode="json")` is what objects' `to_payload`
+    makes too, bar the type block); KeyError when unknown."""
+    model = OBJECT_TYPES.get(type_name)
+    return model if model is not None else IDENTITY_KINDS[type_name].model
 
 
 def _is_scalar(annotation: Any) -> bool:

@@ -19,7 +19,14 @@ from mapper.engine.fallback import FALLBACK
 from mapper.errors import show_value
 from mapper.functions.context import EvalContext
 from mapper.io.lookups import LookupCache
-from mapper.io.sinks import JsonlSink, MemorySink, RejectsSink, Sink, dumps_line
+from mapper.io.sinks import (
+    IDENTITY_OPERATIONS,
+    JsonlSink,
+    MemorySink,
+    RejectsSink,
+    Sink,
+    dumps_line,
+)
 from mapper.language.plan import Plan
 from mapper.language.reads import reads_context
 from mapper.records import (
@@ -121,7 +128,8 @@ def clean_path(
     """The shortcut for records that map cleanly, when the plan and sink allow it.
 
     That is: every rule plain (no `each`, no `where`, a checked function), no lookups, a JSONL
-    sink writing associations as they are (or a sink with `write_payloads`, which takes one
+    sink writing associations as they are and no `users:` / `groups:` rule (their lines wrap
+    the payload: `io.sinks.line_payload`), or a sink with `write_payloads` (which takes one
     record's payloads in rule order and counts them itself). The function returned maps one
     record and writes its objects straight to the sink (no result objects built), returning
     True; it returns False, having written nothing, when the record needs the general path (a
@@ -135,8 +143,8 @@ def clean_path(
     if type(sink) is not JsonlSink:
         payloads = getattr(sink, "write_payloads", None)
         return None if payloads is None else _clean_payloads(rules, functions, payloads, note)
-    if sink.set_associations:
-        return None
+    if sink.set_associations or any(r.type_name in IDENTITY_OPERATIONS for r in plan.rules):
+        return None  # (lines the general path writes otherwise: association sets, {"user": ...})
     write = sink.out.write
     if len(rules) == 1:
         context = reads_context(plan.rules[0].fields)
