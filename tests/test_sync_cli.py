@@ -59,6 +59,20 @@ def test_a_new_state_needs_a_connection_id(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("kind", ["users", "groups"])
+def test_a_mapping_of_users_or_groups_is_refused_before_the_state_is_made(
+    tmp_path: Path, kind: str
+) -> None:
+    fields = "emails: \"[{value: mail}]\"" if kind == "users" else "displayName: mail"
+    (tmp_path / "m.yaml").write_text(
+        f"version: 1\n{kind}:\n  - fields:\n      externalId: id\n      {fields}\n",
+        encoding="utf-8",
+    )
+    code, _, err = sync_cli(tmp_path, [{"id": "u1", "mail": "a@example.com"}], "--connection-id", "c")
+    assert code == 2 and "sync.identity-rules" in err and "--format batches" in err
+    assert not (tmp_path / "s.db").exists() and not (tmp_path / "out").exists()
+
+
 def test_mass_delete_exits_3(tmp_path: Path) -> None:
     sync_cli(tmp_path, [doc("a"), doc("b")], "--mode", "mirror", "--connection-id", "c")
     code, _, err = sync_cli(tmp_path, [], "--mode", "mirror")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mapper.errors import Diagnostic, OutputError, RecordError
+from mapper.errors import Diagnostic, OutputError, RecordError, UsageError
 from mapper.io.atomic import write_atomic
 from mapper.language.plan import Plan
 from mapper.run.files import Engine, RunRequest, RunResult, run_files
@@ -111,12 +111,14 @@ def sync_files(
     Raises:
         SyncStateError: the state is locked, damaged, unwritable or of another connection.
         SyncStopped: a safety rule stopped the run (mass delete, --strict references).
-        UsageError: an unknown lookup, a bad selector, too many properties.
+        UsageError: an unknown lookup, a bad selector, too many properties, a mapping with
+            `users:` / `groups:` rules.
         InputError: no input could be found.
         OutputError: an output could not be written.
         RecordError: under ErrorPolicy.FAIL_FAST, at the first rejected record.
         KeyboardInterrupt: interrupted; the state and the output folder are unchanged.
     """
+    _refuse_identity_rules(plan)
     identity = Identity(request.connection_id, mapping_identity(plan))
     store = StateStore.open_for_run(request.state, identity)
     folder: RunFolder | None = None
@@ -137,6 +139,24 @@ def sync_files(
         raise
     finally:
         store.close()
+
+
+def _refuse_identity_rules(plan: Plan) -> None:
+    """A sync decides objects of setObjects by their `id`; setUsers / setGroups payloads are
+    named by `externalId` and sent with their own operations, which the state does not track.
+
+    Raises:
+        UsageError: the mapping has `users:` / `groups:` rules (before the state is opened).
+    """
+    if plan.identity_kinds:
+        rules = " and ".join(f"`{kind}s:`" for kind in plan.identity_kinds)
+        raise UsageError([Diagnostic(
+            "sync.identity-rules",
+            f"the mapping has {rules} rules: `mapper sync` keeps objects (setObjects) in step, "
+            "not users or groups",
+            hint="send users and groups with `mapper run MAPPING INPUTS -o DIR --format "
+            "batches` (setUsers / setGroups bodies), and sync the object mappings",
+        )])  # fmt: skip
 
 
 def _sync(
