@@ -52,6 +52,8 @@ CONFIG_CASES = [
      .join(["routes:\n", ""]), "serve.invalid-value", 7),
     ("missing mapping", GOOD_ROUTE.replace(str(PUSH), "nope.yaml").join(["routes:\n", ""]),
      "serve.missing-mapping", 8),
+    ("users mapping", GOOD_ROUTE.replace(str(PUSH), str(ROOT / "mappings/github/collaborators.yaml"))
+     .join(["routes:\n", ""]), "serve.identity-rules", 8),
     ("duplicate path", "routes:\n" + GOOD_ROUTE + GOOD_ROUTE, "serve.duplicate-route", 9),
     ("reserved path", GOOD_ROUTE.replace("/hooks/github", "/metrics").join(["routes:\n", ""]),
      "serve.reserved-path", 5),

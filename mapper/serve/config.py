@@ -353,6 +353,12 @@ def _compile(
     if plan is None:
         message = f"mapping {str(path)!r} has errors (reported in it)"
         diags.append(smap.locate(Diagnostic("serve.invalid-mapping", message, loc=loc)))
+    elif plan.identity_kinds:  # each delivery is synced, and a sync keeps objects only
+        rules = " and ".join(f"`{kind}s:`" for kind in plan.identity_kinds)
+        message = f"mapping {str(path)!r} has {rules} rules: a route syncs objects only"
+        hint = "send users and groups with `mapper run ... --format batches`"
+        diags.append(smap.locate(Diagnostic("serve.identity-rules", message, loc=loc, hint=hint)))
+        return None
     return plan
 
 
