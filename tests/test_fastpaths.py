@@ -107,6 +107,11 @@ TIMESTAMP_TEXT = (
                 common_timestamps())
     | st.integers(-(10**14), 10**14).map(str)
     | st.just("2024-05-01T12:00:00Z" * 4)  # longer than parse_instant reads
+    | st.builds(  # Slack `ts` shapes: ten digits, a separator, six (not always ASCII or a dot)
+        lambda whole, sep, frac: f"{whole:010d}"[:10] + sep + f"{frac:06d}",
+        st.integers(0, 10**10), st.sampled_from([".", ".", ",", " ", "\u0660"]), st.integers(0, 999_999),
+    )
+    | st.from_regex(r"\A[0-9\u0660-\u0669]{10}\.[0-9\u0660]{6}\Z")
 )
 NUMBERS = (
     st.integers(-(10**21), 10**21) | st.floats(allow_nan=False) | st.sampled_from([float("inf")])
@@ -524,8 +529,15 @@ def test_to_rfc3339_remembers_the_instants_of_its_results() -> None:
 @example(value="2024-05-01T12:00:00+05:3\u0660")  # a zone digit that is not ASCII
 @example(value="2024-05-01T12:00:00+05-30")
 @example(value="2024-05-01T12:00:00Z+05:")
+@example(value="1714557600.123456")
+@example(value="0000000000.000000")
+@example(value="9999999999.999999")
+@example(value="171455760\u0660.123456")  # a digit that is not ASCII
+@example(value="1714557600.12345\u0660")
+@example(value=" 714557600.123456")
+@example(value="-714557600.123456")
 def test_rfc3339_text_agrees_with_the_reference(value: str) -> None:
-    """to_rfc3339's fast path for whole seconds with `Z` or `±hh:mm` gives the reference's text,
+    """to_rfc3339's fast paths (whole seconds with `Z` or `±hh:mm`, a Slack `ts`) give the reference's text,
     and the instant it remembers gives the same updateSequenceNumber."""
     expected = _rfc3339_of_text.__wrapped__(value) if len(value) <= 64 else None
     got = rfc3339_text(value)
@@ -542,6 +554,7 @@ def test_rfc3339_text_takes_the_fast_path() -> None:
         assert rfc3339_text("2024-05-01T12:00:00Z") == "2024-05-01T12:00:00Z"
         assert rfc3339_text("2024-05-01T01:30:00+02:00") == "2024-04-30T23:30:00Z"
         assert rfc3339_text("1969-12-31T23:59:59-00:01") == "1970-01-01T00:00:59Z"
+        assert rfc3339_text("1714557600.123456") == "2024-05-01T10:00:00.123Z"  # Slack `ts`
 
 
 @given(value=KEYISH | st.lists(KEYISH | st.none(), max_size=3) | st.none())

@@ -217,6 +217,7 @@ def _day_text(days: int) -> str | None:
 def rfc3339_text(value: str) -> str | None:
     """to_rfc3339() of a string (`_rfc3339_of_text`, the reference, for anything uncommon).
 
+    A Slack `ts` (`1714557600.123456`) is put together from its digits (`_epoch_seconds_text`).
     Whole seconds with `Z` (`2024-05-01T12:00:00Z`) are their own result once
     `datetime.fromisoformat` has read them; with `+hh:mm`/`-hh:mm` the UTC text is put together
     from the epoch seconds. The shape is told by length and separators (fromisoformat reads
@@ -226,6 +227,10 @@ def rfc3339_text(value: str) -> str | None:
     reference.
     """
     n = len(value)
+    if n == 17 and value[10] == "." and value.isascii():  # a Slack `ts`: epoch seconds.micros
+        text = _epoch_seconds_text(value)
+        if text is not None:
+            return text
     if (n == 20 or n == 25) and value[4:17:3] == "--T::":
         try:
             at = _fromisoformat(value)
@@ -259,6 +264,24 @@ def rfc3339_text(value: str) -> str | None:
     return _rfc3339_of_text(value) if n <= _MAX_LENGTH else None
 
 
+def _epoch_seconds_text(value: str) -> str | None:
+    """to_rfc3339() of `SSSSSSSSSS.ffffff` (ten ASCII digits, a dot, six: epoch seconds below
+    1e11, so not milliseconds, with a fraction), the milliseconds remembered; None for any
+    other text. As `_from_epoch` + `Instant.rfc3339()`: the fraction truncated to 3 digits."""
+    seconds, fraction = value[:10], value[11:14]
+    if not (seconds.isdigit() and value[11:].isdigit()):
+        return None
+    days, rest = divmod(int(seconds), 86400)
+    day = _DAY_TEXT.get(days) or _day_text(days)
+    if day is None:
+        return None
+    text = day + _HOUR_MINUTE[rest // 60] + _SECOND_DOT[rest % 60] + fraction + "Z"
+    if len(_INSTANT_OF_RESULT) >= _MAX_REMEMBERED:
+        _INSTANT_OF_RESULT.clear()
+    _INSTANT_OF_RESULT[text] = int(seconds) * 1000 + int(fraction)
+    return text
+
+
 _OFFSETS: dict[str, int] = {}  # "+hh:mm" / "-hh:mm" -> seconds east of UTC (at most 2,880)
 
 
@@ -283,6 +306,7 @@ def _offset(zone: str) -> int | None:
 
 _HOUR_MINUTE = tuple(f"{h:02}:{m:02}:" for h in range(24) for m in range(60))
 _SECOND_Z = tuple(f"{s:02}Z" for s in range(60))
+_SECOND_DOT = tuple(f"{s:02}." for s in range(60))
 _fromisoformat = datetime.fromisoformat
 
 
