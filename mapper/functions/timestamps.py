@@ -264,10 +264,12 @@ def rfc3339_text(value: str) -> str | None:
     return _rfc3339_of_text(value) if n <= _MAX_LENGTH else None
 
 
+@functools.lru_cache(maxsize=4096)
 def _epoch_seconds_text(value: str) -> str | None:
     """to_rfc3339() of `SSSSSSSSSS.ffffff` (ten ASCII digits, a dot, six: epoch seconds below
     1e11, so not milliseconds, with a fraction), the milliseconds remembered; None for any
-    other text. As `_from_epoch` + `Instant.rfc3339()`: the fraction truncated to 3 digits."""
+    other text. As `_from_epoch` + `Instant.rfc3339()`: the fraction truncated to 3 digits.
+    Cached: a message's `ts` is often its edit and reply times too (`coalesce(edited.ts, ts)`)."""
     seconds, fraction = value[:10], value[11:14]
     if not (seconds.isdigit() and value[11:].isdigit()):
         return None
