@@ -141,6 +141,12 @@ def sync_files(
         store.close()
 
 
+def identity_rules(plan: Plan) -> str:
+    """The plan's identity rule lists as a mapping names them (`users:` and `groups:`), or ""
+    (a `user` payload comes from `users:`, a `group` from `groups:`)."""
+    return " and ".join(f"`{kind}s:`" for kind in plan.identity_kinds)
+
+
 def _refuse_identity_rules(plan: Plan) -> None:
     """A sync decides objects of setObjects by their `id`; setUsers / setGroups payloads are
     named by `externalId` and sent with their own operations, which the state does not track.
@@ -148,8 +154,8 @@ def _refuse_identity_rules(plan: Plan) -> None:
     Raises:
         UsageError: the mapping has `users:` / `groups:` rules (before the state is opened).
     """
-    if plan.identity_kinds:
-        rules = " and ".join(f"`{kind}s:`" for kind in plan.identity_kinds)
+    rules = identity_rules(plan)
+    if rules:
         raise UsageError([Diagnostic(
             "sync.identity-rules",
             f"the mapping has {rules} rules: `mapper sync` keeps objects (setObjects) in step, "
