@@ -32,6 +32,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import datetime
 from enum import Enum
+from itertools import chain
 from typing import Any, Protocol
 
 import orjson
@@ -295,11 +296,12 @@ class SyncStage:
         refs = {id(e): references(e[2]) for sent in decided for e in sent}
         self.refs = refs
         if refs:
-            ordered = self._load_targets(refs.values())
-            if ordered:  # (held objects are of produced types: none is a target otherwise)
-                self._send_in_order(groups, decided)
+            distinct = set(chain.from_iterable(refs.values()))  # (a few containers, often)
+            self._load_targets(distinct)
+            if any(ref.type in self.produced for ref in distinct):  # then the order matters
+                self._send_in_order(groups, decided)  # (held objects are of produced types)
             else:
-                self._send_unordered(decided)
+                self._send_unordered(decided, self._unknown_among(distinct))
         self._save_rows()
         self.refs = {}
 
@@ -312,10 +314,11 @@ class SyncStage:
                 later.difference_update(_key(e) for e in sent)
                 self._send(sent, {_key(e) for e in group}, held, later)
 
-    def _send_unordered(self, decided: list[list[Entry]]) -> None:
+    def _send_unordered(self, decided: list[list[Entry]], unknown: AbstractSet[Reference]) -> None:
         """Send the groups as they come: no reference points at a type this run produces (what
-        `_place` does then, without the sets it needs for the order)."""
-        refs, rows, seen, add = self.refs, self.rows, self.seen, self.sink.add
+        `_place` does then, without the sets it needs for the order). `unknown`: the chunk's
+        references whose target is neither known nor sent (each decided once, not per object)."""
+        refs, add = self.refs, self.sink.add
         for sent in decided:
             if not sent:
                 continue
@@ -323,12 +326,15 @@ class SyncStage:
                 for ref in refs[id(entry)]:
                     if ref.id is None:
                         self._defer(entry, ref)
-                        continue
-                    row = rows.get(ref.type, {}).get(ref.id)
-                    if row is None or (row.deleted and row.n not in seen):
+                    elif ref in unknown:
                         self._dangling(entry, ref)
             add([e[2] for e in sent])
             self._count_emitted(len(sent))
+
+    def _unknown_among(self, refs: AbstractSet[Reference]) -> set[Reference]:
+        """The one-field references whose target is neither in the state nor sent by the run."""
+        known = self._is_known
+        return {ref for ref in refs if ref.id is not None and not known((ref.type, ref.id))}
 
     def _send(
         self, sent: list[Entry], group: AbstractSet[Key], held: AbstractSet[Key],
@@ -364,17 +370,14 @@ class SyncStage:
         """The references of an object of the chunk (worked out once, in `flush`)."""
         return self.refs[id(entry)]
 
-    def _load_targets(self, refs: Iterable[list[Reference]]) -> bool:
-        """Add the reference targets of the objects to send to the rows at hand; True when a
-        target is of a type this run produces (then the order of sending matters)."""
+    def _load_targets(self, refs: AbstractSet[Reference]) -> None:
+        """Add the targets of the chunk's (distinct) references to the rows at hand."""
         wanted: dict[str, set[str]] = {}
-        for found in refs:
-            for ref in found:
-                if ref.id is not None and ref.id not in self.rows.get(ref.type, ()):
-                    wanted.setdefault(ref.type, set()).add(ref.id)
+        for ref in refs:
+            if ref.id is not None and ref.id not in self.rows.get(ref.type, ()):
+                wanted.setdefault(ref.type, set()).add(ref.id)
         for ttype, ids in wanted.items():
             self.rows.setdefault(ttype, {}).update(self.store.lookup(ttype, list(ids)))
-        return any(ref.type in self.produced for found in refs for ref in found)
 
     def _held_among(self) -> set[Key]:
         """Reference targets of the chunk that wait in the held table themselves."""
