@@ -524,8 +524,9 @@ class SyncStage:
             self.store.put(type_name, rows, self.run)
             bits = self.fresh.get(type_name)
             if bits is not None:  # what the filter of a type new to the state lets through
-                for oid, *_ in rows:
-                    bit = hash(oid) & (FRESH_BITS - 1)
+                mask = FRESH_BITS - 1
+                for row in rows:
+                    bit = hash(row[0]) & mask
                     bits[bit >> 3] |= 1 << (bit & 7)
         self.touches, self.puts, self.relines = {}, {}, {}
 
