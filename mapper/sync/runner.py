@@ -292,7 +292,7 @@ def _mirror_deletes(
     folder: RunFolder,
     known: int,
 ) -> None:
-    unseen = store.count_unseen(seen)
+    unseen = store.count_unseen(seen) if known else 0  # (each row put by this run is seen)
     report.unseen = unseen
     if request.mode is not Mode.mirror or not unseen:
         return
