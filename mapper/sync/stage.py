@@ -50,7 +50,10 @@ _dumps, _SORT_KEYS, _sha1 = orjson.dumps, orjson.OPT_SORT_KEYS, hashlib.sha1
 
 HASH_EXCLUDED = frozenset({"updateSequenceNumber"})
 """Fields left out of the content hash: they change without the object changing."""
-CHUNK = 1000  # objects decided together
+CHUNK = 100
+"""Objects decided together. Small, so a chunk's payloads are still in the CPU's caches when
+they are decided: 1,000 made the first sync of 100k W1 records ~15 % slower (the same number
+of instructions, each chunk's payloads fetched from memory again)."""
 FRESH_BITS = 1 << 25  # bits of the filter of a type new to the state (4 MiB)
 CRASH_AFTER_OBJECTS = 100  # where the `objects-written` crash point is
 FAST_NEW = True
