@@ -9,7 +9,9 @@ from sync_support import deleted_ids, doc, sync
 
 from mapper.sync.deletes import MAX_IDS_PER_DELETE, SyncStopped, delete_bodies
 from mapper.sync.keys import references
+from mapper.sync.seen import Seen
 from mapper.sync.stage import Mode, canonical_json, content_hash, is_later
+from mapper.sync.state import StateStore
 
 # -- the pure parts -------------------------------------------------------------------------------
 
@@ -280,3 +282,20 @@ def test_the_filter_of_a_type_new_to_the_state_changes_no_decision(
     assert out.result.sync.findings["sync.duplicate-id"] == 1
     totals = out.result.sync.totals()
     assert (totals.created, totals.updated) == (2499, 1)
+
+
+def test_a_first_run_does_not_scan_the_state_for_unseen_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scans: list[int] = []
+    count = StateStore.count_unseen
+
+    def spy(store: StateStore, seen: Seen) -> int:
+        scans.append(found := count(store, seen))
+        return found
+
+    monkeypatch.setattr(StateStore, "count_unseen", spy)
+    first = sync(tmp_path, [doc("a"), doc("b")])
+    assert scans == [] and first.result.sync.unseen == 0  # (every row is this run's: seen)
+    second = sync(tmp_path, [doc("a")])
+    assert scans == [1] and second.result.sync.unseen == 1 and deleted_ids(second) == ["b"]

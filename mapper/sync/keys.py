@@ -56,6 +56,9 @@ def _digest(values: list[Any]) -> int:
     return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big", signed=True)
 
 
+_new_tuple = tuple.__new__
+
+
 def references(payload: dict[str, Any]) -> list[Reference]:
     """The references of an object (none when it has no parentKey or containerKey)."""
     found: list[Reference] = []
@@ -68,8 +71,8 @@ def references(payload: dict[str, Any]) -> list[Reference]:
             continue
         if len(value) == 1:
             for only in value.values():
-                if isinstance(only, str):
-                    found.append(Reference(name, ttype, only, None, only))
+                if isinstance(only, str):  # (made without NamedTuple's Python-level __new__)
+                    found.append(_new_tuple(Reference, (name, ttype, only, None, only)))
             continue
         fields = COMPOSED.get(ttype)
         checkable = fields is not None and set(fields) == set(value)

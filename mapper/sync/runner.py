@@ -29,6 +29,7 @@ from mapper.run.policy import ErrorPolicy
 from mapper.run.report import RunReport
 from mapper.run.status import Status
 from mapper.sync.bodies import DELETE_OBJECTS_FILE, SET_OBJECTS_FILE, SetObjectsLines
+from mapper.sync.collector import fewer_collections
 from mapper.sync.crash import crash_point
 from mapper.sync.cursor import (
     CURSOR_KIND,
@@ -195,7 +196,8 @@ def _sync(
         line_key=line_key(plan, params, request.hash_exclude),
     )  # fmt: skip
     try:
-        run_report = _map(plan, inputs, request, params, folder, stage, progress)
+        with fewer_collections():  # (the stage holds a chunk of payloads: `collector.py`)
+            run_report = _map(plan, inputs, request, params, folder, stage, progress)
     except BaseException:  # e.g. a usage error found before the run took the stage
         stage.abort()
         raise
@@ -316,7 +318,7 @@ def _mirror_deletes(
     folder: RunFolder,
     known: int,
 ) -> None:
-    unseen = store.count_unseen(seen)
+    unseen = store.count_unseen(seen) if known else 0  # (each row put by this run is seen)
     report.unseen = unseen
     if request.mode is not Mode.mirror or not unseen:
         return

@@ -21,6 +21,7 @@ import secrets
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -324,18 +325,22 @@ class StateStore:
         """Make the index of composed-key digests, if no run has made it yet."""
         self.conn.execute(schema.REF_INDEX)
 
-    def put(self, type_name: str, rows: Iterable[Row], run: int) -> None:
-        """Record emitted objects: their hash, number, cursor, key digest; sent in `run`."""
+    def put(self, type_name: str, rows: list[Row], run: int) -> None:
+        """Record emitted objects: their hash, number, cursor, key digest; sent in `run`.
+
+        The rows are sorted by id first, in place (stable: of one id, the last still wins), so
+        the inserts walk the primary key in order; they are bound as they are (the type and run
+        are in the statement: two integers), not rebuilt into tuples one by one.
+        """
         tid = self.type_id(type_name)
+        rows.sort(key=_row_id)
         self.conn.executemany(
             "INSERT INTO objects (tid, id, n, hash, usn, run, cursor, deleted, ref, line, mark) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) ON CONFLICT (tid, id) DO UPDATE SET "
-            "hash=excluded.hash, usn=excluded.usn, run=excluded.run, cursor=excluded.cursor, "
-            "deleted=0, ref=excluded.ref, line=excluded.line, mark=excluded.mark",
-            (
-                (tid, oid, n, h, usn, run, cursor, ref, line, mark)
-                for oid, n, h, usn, cursor, ref, line, mark in rows
-            ),
+            f"VALUES ({int(tid)}, ?, ?, ?, ?, {int(run)}, ?, 0, ?, ?, ?) ON CONFLICT (tid, id) "
+            "DO UPDATE SET hash=excluded.hash, usn=excluded.usn, run=excluded.run, "
+            "cursor=excluded.cursor, deleted=0, ref=excluded.ref, line=excluded.line, "
+            "mark=excluded.mark",
+            rows,
         )
 
     def touch(self, type_name: str, rows: Iterable[tuple[str, str | None]], run: int) -> None:
@@ -433,6 +438,7 @@ class StateStore:
             self.conn.close()
 
 
+_row_id = itemgetter(0)  # (a Row's id)
 _LINE_OBJECTS = "SELECT tid, id, n, deleted, cursor, mark FROM objects WHERE line=?"
 
 
