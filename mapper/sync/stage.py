@@ -409,58 +409,65 @@ class SyncStage:
         """Decide the chunk's groups: per group, the entries to send. An id the state does not
         hold (nor an earlier object of the run) is created: decided here, in one loop (with
         `FAST_NEW`); any other goes through `_decide`."""
-        decide, digest_of, take_stamp, add_seen = (
-            self._decide, self._digest, self._take_stamp, self.seen.add
+        decide, digest_of, cursor_of, new_number, record = (
+            self._decide, self._digest, self._cursor_of, self._new_number, self._record
         )  # fmt: skip
-        rows_of, puts, type_counts, store = self.rows, self.puts, self.type_counts, self.store
-        fast, new_row = FAST_NEW, tuple.__new__  # (not NamedTuple's Python-level __new__)
+        rows_of, type_counts, fast = self.rows, self.type_counts, FAST_NEW
         decided = []
-        for group, mark in zip(groups, marks, strict=True):
-            self.mark = mark
+        for group, self.mark in zip(groups, marks, strict=True):
             sent = []
             for entry in group:
                 type_name, _, payload, _, oid, line = entry
-                rows = rows_of[type_name]
-                if not fast or oid in rows:
+                if not fast or oid in rows_of[type_name]:
                     if (done := decide(entry)) is not None:
                         sent.append(done)
                     continue
-                digest = digest_of(payload)
-                cursor = payload.get("lastUpdatedAt")
-                if type(cursor) is not str:
-                    cursor = None
-                elif cursor != self.cursor:
-                    take_stamp(cursor)
+                digest, cursor = digest_of(payload), cursor_of(payload)
                 (type_counts.get(type_name) or self._counts(type_name)).created += 1
-                n = store.next_n
-                store.next_n = n + 1
-                add_seen(n)
                 usn = payload.get("updateSequenceNumber")
                 usn = usn if isinstance(usn, int) else 0
-                rows[oid] = new_row(StoredObject, (digest, usn, n, False, line))
-                ref = own_key(type_name, payload) if type_name in COMPOSED else None
-                row = (oid, n, digest, usn, cursor, ref, line, mark)
-                (puts.get(type_name) or puts.setdefault(type_name, [])).append(row)
+                record(type_name, oid, payload, new_number(), digest, usn, cursor, line)
                 sent.append(entry)
             decided.append(sent)
         return decided
 
+    def _cursor_of(self, payload: dict[str, Any]) -> str | None:
+        """The object's lastUpdatedAt (None when it has none), the run's cursor moved to it."""
+        cursor = payload.get("lastUpdatedAt")
+        if type(cursor) is not str:
+            return None
+        if cursor != self.cursor:
+            self._take_stamp(cursor)
+        return cursor
+
+    def _new_number(self) -> int:
+        """The next row number of the state, marked seen by this run."""
+        store = self.store
+        n = store.next_n
+        store.next_n = n + 1
+        self.seen.add(n)
+        return n
+
+    def _record(
+        self, type_name: str, oid: str, payload: dict[str, Any], n: int, digest: bytes,
+        usn: int, cursor: str | None, line: bytes | None,
+    ) -> None:  # fmt: skip
+        """Keep an object to send: its row for the rest of the run, and the row to put."""
+        self.rows[type_name][oid] = _new_tuple(StoredObject, (digest, usn, n, False, line))
+        ref = own_key(type_name, payload) if type_name in COMPOSED else None
+        row = (oid, n, digest, usn, cursor, ref, line, self.mark)
+        puts = self.puts
+        (puts.get(type_name) or puts.setdefault(type_name, [])).append(row)
+
     def _decide(self, entry: Entry) -> Entry | None:
         type_name, rule, payload, pointer, oid, line = entry
         digest = self._digest(payload)
-        cursor = payload.get("lastUpdatedAt")
-        if type(cursor) is not str:
-            cursor = None
-        elif cursor != self.cursor:
-            self._take_stamp(cursor)
-        rows = self.rows[type_name]
-        known = rows.get(oid)
+        cursor = self._cursor_of(payload)
+        known = self.rows[type_name].get(oid)
         counts = self.type_counts.get(type_name) or self._counts(type_name)
         seen = self.seen
         if known is None:
-            store = self.store
-            n, store.next_n = store.next_n, store.next_n + 1
-            seen.add(n)
+            n = self._new_number()
             counts.created += 1
         else:
             n = known.n
@@ -492,11 +499,7 @@ class SyncStage:
             usn = known.usn + 1
             payload = {**payload, "updateSequenceNumber": usn}
             entry = (type_name, rule, payload, pointer, oid, line)
-        rows[oid] = StoredObject(digest, usn, n, False, line)
-        ref = own_key(type_name, payload) if type_name in COMPOSED else None
-        self.puts.setdefault(type_name, []).append(
-            (oid, n, digest, usn, cursor, ref, line, self.mark)
-        )
+        self._record(type_name, oid, payload, n, digest, usn, cursor, line)
         return entry
 
     def _digest(self, payload: dict[str, Any]) -> bytes:
@@ -675,6 +678,9 @@ _TEMP_TABLES = (
     "source_type TEXT NOT NULL, source_id TEXT NOT NULL, field TEXT NOT NULL, "
     "shown TEXT NOT NULL, missing INTEGER NOT NULL DEFAULT 0)",
 )
+
+
+_new_tuple = tuple.__new__  # a StoredObject without NamedTuple's Python-level __new__
 
 
 def _never(_line: bytes, _source: str, _index: int) -> bool:
