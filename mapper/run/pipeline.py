@@ -20,7 +20,6 @@ from mapper.errors import show_value
 from mapper.functions.context import EvalContext
 from mapper.io.lookups import LookupCache
 from mapper.io.sinks import (
-    IDENTITY_OPERATIONS,
     JsonlSink,
     MemorySink,
     RejectsSink,
@@ -143,7 +142,7 @@ def clean_path(
     if type(sink) is not JsonlSink:
         payloads = getattr(sink, "write_payloads", None)
         return None if payloads is None else _clean_payloads(rules, functions, payloads, note)
-    if sink.set_associations or any(r.type_name in IDENTITY_OPERATIONS for r in plan.rules):
+    if sink.set_associations or plan.identity_kinds:
         return None  # (lines the general path writes otherwise: association sets, {"user": ...})
     write = sink.out.write
     if len(rules) == 1:
