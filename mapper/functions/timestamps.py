@@ -278,10 +278,7 @@ def _epoch_seconds_text(value: str) -> str | None:
     if day is None:
         return None
     text = day + _HOUR_MINUTE[rest // 60] + _SECOND_DOT[rest % 60] + fraction + "Z"
-    if len(_INSTANT_OF_RESULT) >= _MAX_REMEMBERED:
-        _INSTANT_OF_RESULT.clear()
-    _INSTANT_OF_RESULT[text] = int(seconds) * 1000 + int(fraction)
-    return text
+    return _remember(text, int(seconds) * 1000 + int(fraction))
 
 
 _OFFSETS: dict[str, int] = {}  # "+hh:mm" / "-hh:mm" -> seconds east of UTC (at most 2,880)
