@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 from pathlib import Path
 
@@ -9,8 +11,14 @@ import pytest
 
 from mapper.api import load
 from mapper.errors import InputError, UsageError
+from mapper.io.lookups import LookupCache
+from mapper.io.sinks import JsonlSink, RejectsSink
+from mapper.records import Record
 from mapper.run.files import RunRequest, Status, run_files
-from mapper.run.policy import ErrorPolicy
+from mapper.run.partwork import map_items
+from mapper.run.pipeline import run
+from mapper.run.policy import ErrorPolicy, RunOptions
+from mapper.run.report import RunReport
 
 ROOT = Path(__file__).resolve().parents[1]
 REPOS = ROOT / "mappings" / "github" / "repository.yaml"
@@ -184,3 +192,100 @@ def test_a_closed_or_full_standard_output_is_an_output_error(tmp_path: Path) -> 
             filled = subprocess.run(cmd, stdout=full, stderr=subprocess.PIPE, check=False)
         assert filled.returncode == 4, filled.stderr
         assert b"Traceback" not in filled.stderr and b"No space left" in filled.stderr
+
+
+def test_a_run_stopped_by_an_interrupt_leaves_no_input_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The files a run reads are closed when it stops early, not when the collector finds
+    them (an unclosed one surfaced as a ResourceWarning at a random later test)."""
+    import mapper.run.pipeline as pipeline
+
+    inp = _jsonl(tmp_path / "in.jsonl", [GOOD, {**GOOD, "id": 2}, {**GOOD, "id": 3}])
+    opened: list[object] = []
+    real_open = Path.open
+
+    def tracking_open(self: Path, *args: object, **kwargs: object) -> object:
+        fh = real_open(self, *args, **kwargs)  # type: ignore[call-overload]
+        if self.name == "in.jsonl":
+            opened.append(fh)
+        return fh
+
+    real_account = pipeline.account
+    calls = []
+    interrupt = KeyboardInterrupt()  # (kept: its traceback holds the run's frames)
+
+    def interrupted(*args: object) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise interrupt
+        real_account(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "open", tracking_open)
+    monkeypatch.setattr(pipeline, "account", interrupted)
+    monkeypatch.setattr(pipeline, "skip_clean", lambda plan, items, *a, **k: items)
+    request = RunRequest(output=str(tmp_path / "o.jsonl"))
+    gc.disable()  # (the collector would close a file that the run left open)
+    try:
+        result = run_files(load(REPOS), [str(inp)], request)
+        assert result.status is Status.INTERRUPTED
+        assert opened and all(fh.closed for fh in opened)  # type: ignore[attr-defined]
+    finally:
+        gc.enable()
+
+
+class _Watched:
+    """Records to map that note whether the run closed them."""
+
+    def __init__(self, records: list[object]) -> None:
+        self.items = iter(
+            [Record("in.jsonl", i, r) for i, r in enumerate(records)]
+        )
+        self.closed = False
+
+    def __iter__(self) -> _Watched:
+        return self
+
+    def __next__(self) -> Record:
+        return next(self.items)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class _Broken(Exception):
+    pass
+
+
+def _failing_sink(after: int) -> JsonlSink:
+    sink = JsonlSink("", lines=[])
+    real = sink.write
+    count = [0]
+
+    def write(obj: object) -> None:
+        count[0] += 1
+        if count[0] > after:
+            raise _Broken
+        real(obj)  # type: ignore[arg-type]
+
+    sink.write = write  # type: ignore[method-assign]
+    return sink
+
+
+@pytest.mark.parametrize("after", [0, 1, 99])
+def test_the_pipeline_closes_the_records_it_was_given_however_it_ends(after: int) -> None:
+    records = _Watched([GOOD, {**GOOD, "id": 2}])
+    sink = _failing_sink(after)
+    with contextlib.suppress(_Broken):
+        run(load(REPOS), records, sink=sink, rejects=RejectsSink(None, lines=[]))
+    assert records.closed
+
+
+@pytest.mark.parametrize("after", [0, 99])
+def test_a_part_closes_the_records_it_was_given_however_it_ends(after: int) -> None:
+    plan = load(REPOS)
+    records = _Watched([GOOD, {**GOOD, "id": 2}])
+    with contextlib.suppress(_Broken):
+        map_items(plan, records, RunOptions(), LookupCache(plan.lookups, {}), RunReport(""),
+                  _failing_sink(after))
+    assert records.closed

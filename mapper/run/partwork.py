@@ -38,7 +38,14 @@ from mapper.io.spans import ArraySpan, Span, read_span
 from mapper.language.plan import Plan
 from mapper.records import Item, MappedObject, Record
 from mapper.run.parts import FilePart, Lines, Part
-from mapper.run.pipeline import account, cursor_note, iter_results, note_result, skip_clean
+from mapper.run.pipeline import (
+    account,
+    close_items,
+    cursor_note,
+    iter_results,
+    note_result,
+    skip_clean,
+)
 from mapper.run.policy import RunOptions
 from mapper.run.report import RunReport
 
@@ -258,11 +265,17 @@ def map_items(
     rejects = RejectsSink(None, lines=rejected)
     seen = len(lookups.problems)
     note = cursor_note(plan, sink)
+    given = items
     if options.limit is None:
         items = skip_clean(plan, items, counts, sink, note=note)
-    for result, item in iter_results(plan, items, options, counts, lookups):
-        account(counts, result, item, sink, rejects)
-        note_result(note, result)
+    results = iter_results(plan, items, options, counts, lookups)
+    try:
+        for result, item in results:
+            account(counts, result, item, sink, rejects)
+            note_result(note, result)
+    finally:
+        results.close()
+        close_items(given)
     return b"".join(rejected), lookups.problems[seen:]
 
 

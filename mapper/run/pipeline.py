@@ -314,10 +314,12 @@ def run(
     report = RunReport(plan.path)
     started = time.perf_counter()
     note = cursor_note(plan, sink)
+    given = items
     if options.limit is None:  # (a limit is counted in `should_stop`, record by record)
         items = skip_clean(plan, items, report, sink, progress, note)
+    results = iter_results(plan, items, options, report)
     try:
-        for result, item in iter_results(plan, items, options, report):
+        for result, item in results:
             account(report, result, item, sink, rejects)
             note_result(note, result)
             if progress:
@@ -328,7 +330,17 @@ def run(
             report.completed = True
     finally:
         report.duration_s = time.perf_counter() - started
+        results.close()
+        close_items(given)
     return report
+
+
+def close_items(items: Iterable[Item]) -> None:
+    """Close the records a run was given, however it ended: a run that stops early (a limit,
+    a failure, an interrupt) leaves no input file open for the collector to find."""
+    close = getattr(items, "close", None)
+    if close is not None:
+        close()
 
 
 def account(
