@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
 
 from orjson import OPT_APPEND_NEWLINE as _NEWLINE
@@ -50,7 +50,7 @@ def iter_results(
     options: RunOptions,
     report: RunReport,
     cache: LookupCache | None = None,
-) -> Iterator[tuple[RecordResult | None, Item]]:
+) -> Generator[tuple[RecordResult | None, Item], None, None]:
     """Evaluate every record; input problems are recorded in the report.
 
     Lookup problems go to the report too, unless the caller passes (and reports) its own cache.
