@@ -168,6 +168,13 @@ def _output_path(tmp: Path, kind: str) -> Path:
         link.parent.mkdir()
         link.symlink_to("/dev/full")
         return link
+    if kind == "descriptor_symlink":  # (under pytest, fd 1 is a capture file: a regular file)
+        link = tmp / "out" / "o.jsonl"
+        link.parent.mkdir()
+        link.symlink_to("/proc/self/fd/1")
+        return link
+    if kind == "dev_fd":
+        return Path("/dev/fd/1")
     raise AssertionError(kind)
 
 

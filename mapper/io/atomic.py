@@ -79,6 +79,8 @@ def output_kind(path: str | Path) -> str | None:
     try:
         mode = os.lstat(path).st_mode
         if stat.S_ISLNK(mode):
+            if _names_a_descriptor(str(path)):
+                return "a process's file descriptor (/dev/stdout and the like)"
             mode = Path(path).stat().st_mode  # /dev/stdout -> a pipe or a terminal: refused
     except OSError:
         return None  # absent, a dangling link (or unreachable: writing it says why)
@@ -87,6 +89,25 @@ def output_kind(path: str | Path) -> str | None:
     kinds = {stat.S_ISDIR: "a folder", stat.S_ISFIFO: "a FIFO", stat.S_ISSOCK: "a socket"}
     kinds.update({stat.S_ISCHR: "a device", stat.S_ISBLK: "a device"})
     return next((kind for test, kind in kinds.items() if test(mode)), "not a regular file")
+
+
+_DESCRIPTOR = ("/dev/stdin", "/dev/stdout", "/dev/stderr", "/dev/fd/", "/proc/self/fd/")
+
+
+def _names_a_descriptor(path: str) -> bool:
+    """Does `path`, or a link on the way to its target, name an open file descriptor
+    (`/dev/stdout`, `/proc/self/fd/1`, `/proc/PID/fd/N`)? Writing one atomically would replace
+    the link with a file (the output never reaching the stream it names), whatever the
+    descriptor is open on."""
+    for _ in range(40):  # (the kernel's own limit on links followed)
+        path = os.path.normpath(os.path.join(os.getcwd(), path))
+        parts = path.split("/")
+        if path.startswith(_DESCRIPTOR) or (parts[1:2] == ["proc"] and parts[3:4] == ["fd"]):
+            return True
+        if not os.path.islink(path):
+            return False
+        path = os.path.join(os.path.dirname(path), os.readlink(path))
+    return False
 
 
 def check_output(path: str | Path, option: str | None = None) -> None:
