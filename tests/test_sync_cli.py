@@ -244,7 +244,7 @@ def test_an_output_folder_of_other_files_is_not_replaced(tmp_path: Path) -> None
     code, _, err = sync_cli(tmp_path, [doc("a")], "--connection-id", "c")
     assert code == 4 and "mapper sync did not write" in err
     assert (tmp_path / "out" / "precious.txt").read_text() == "keep me"
-    assert invoke("state", "ids", "--state", tmp_path / "s.db") == (0, "", "")  # nothing kept
+    assert not (tmp_path / "s.db").exists()  # nothing kept: the run made no state
 
 
 def test_param_on_the_command_line(tmp_path: Path) -> None:
@@ -275,3 +275,46 @@ def test_parameters_are_given_with_param(tmp_path: Path) -> None:
     assert code == 0, err
     [body] = [json.loads(x) for x in (tmp_path / "out" / "setObjects.jsonl").read_text().splitlines()]
     assert body["objects"][0]["url"] == "https://x.test/d/a"
+
+
+def test_a_file_added_to_a_folder_sync_wrote_is_not_removed_with_it(tmp_path: Path) -> None:
+    assert sync_cli(tmp_path, [doc("a")], "--connection-id", "c")[0] == 0
+    (tmp_path / "out" / "notes.txt").write_text("keep me")
+    code, _, err = sync_cli(tmp_path, [doc("a")])
+    assert code == 4 and "did not write (notes.txt)" in err
+    assert (tmp_path / "out" / "notes.txt").read_text() == "keep me"
+
+
+def test_a_state_inside_the_output_folder_is_refused_before_it_is_touched(
+    tmp_path: Path,
+) -> None:
+    assert sync_cli(tmp_path, [doc("a")], "--connection-id", "c")[0] == 0
+    state = tmp_path / "out" / "s.db"
+    (tmp_path / "s.db").rename(state)
+    before = state.read_bytes()
+    src = tmp_path / "in.jsonl"
+    code, _, err = invoke("sync", tmp_path / "m.yaml", src, "--state", state, "-o", tmp_path / "out")
+    assert code == 4 and "keep --state outside the -o folder" in err
+    assert state.read_bytes() == before
+    fresh = tmp_path / "new"
+    args = ("sync", tmp_path / "m.yaml", src, "--state", fresh / "s.db", "-o", fresh)
+    code, _, err = invoke(*args, "--connection-id", "c")
+    assert code == 4 and not fresh.exists()
+
+
+@pytest.mark.parametrize("failure", ["input not found", "refused output"])
+def test_a_first_sync_that_fails_leaves_no_state(tmp_path: Path, failure: str) -> None:
+    """Else the retry with the right connection id meets a state tied to the wrong one."""
+    write_mapping(tmp_path)
+    src = write_records(tmp_path / "in.jsonl", [doc("a")])
+    state, out = tmp_path / "s.db", tmp_path / "out"
+    if failure == "input not found":
+        args = ("sync", tmp_path / "m.yaml", tmp_path / "missing.jsonl", "--state", state, "-o", out)
+    else:
+        args = ("sync", tmp_path / "m.yaml", src, "--state", state, "-o", src)
+    code, _, err = invoke(*args, "--connection-id", "typo")
+    assert code == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "m.yaml"]
+    code, _, err = invoke("sync", tmp_path / "m.yaml", src, "--state", state, "-o", out,
+                          "--connection-id", "right")
+    assert code == 0, err

@@ -5,7 +5,8 @@ next to the output folder, fsyncs them, then moves the previous output folder as
 staging folder into its place, and removes the previous one. A crash leaves the output folder
 as the previous run wrote it, as this run wrote it, or absent (between the two renames); the
 next run removes the leftovers. An existing output folder is replaced only when it is empty or
-was written by `mapper sync` (it holds the `.mapper-sync` marker).
+was written by `mapper sync` (it holds the `.mapper-sync` marker) and holds nothing but the
+files a sync writes: a file put there by hand is never removed with the folder.
 """
 
 from __future__ import annotations
@@ -39,10 +40,12 @@ def _fsync_dir(path: Path) -> None:
 
 
 class RunFolder:
-    """The staging folder of one run and how it replaces the output folder."""
+    """The staging folder of one run and how it replaces the output folder (`names`: the
+    files a run may leave in it, besides the marker)."""
 
-    def __init__(self, final: str | Path) -> None:
+    def __init__(self, final: str | Path, names: frozenset[str]) -> None:
         self.final = Path(final)
+        self.names = names | {MARKER}
         self._check_final()
         parent = self.final.parent
         try:
@@ -59,10 +62,15 @@ class RunFolder:
     def _check_final(self) -> None:
         if self.final.exists() and not self.final.is_dir():
             raise _error(self.final, "it is a file; mapper sync writes a folder")
+        if not self.final.is_dir():
+            return
         ours = (self.final / MARKER).exists()
-        if self.final.is_dir() and not ours and any(self.final.iterdir()):
+        held = sorted(os.listdir(self.final))
+        foreign = [name for name in held if not ours or name not in self.names]
+        if foreign:
             raise _error(
-                self.final, "the folder holds files mapper sync did not write",
+                self.final, "the folder holds files mapper sync did not write "
+                f"({', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''})",
                 "give -o an empty or new folder: each run replaces the folder's content",
             )  # fmt: skip
 

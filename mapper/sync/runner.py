@@ -14,6 +14,7 @@ the same payloads; a crash after 4 leaves everything as after the run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -56,6 +57,8 @@ from mapper.sync.state import Identity, StateStore, sqlite_errors
 REPORT_FILE = "report.json"
 SINCE = "since"  # the mapping parameter an incremental run fills with the state's cursor
 REJECTS_FILE = "rejects.jsonl"
+OUTPUT_FILES = frozenset({SET_OBJECTS_FILE, DELETE_OBJECTS_FILE, REJECTS_FILE, REPORT_FILE})
+"""The files a sync run writes in its output folder (besides the marker)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,17 +123,21 @@ def sync_files(
         KeyboardInterrupt: interrupted; the state and the output folder are unchanged.
     """
     _refuse_identity_rules(plan)
+    _refuse_state_inside_output(request)
     identity = Identity(request.connection_id, mapping_identity(plan))
+    made = not Path(request.state).exists()
     store = StateStore.open_for_run(request.state, identity)
     folder: RunFolder | None = None
+    committed = False
     try:
-        folder = RunFolder(request.output)
+        folder = RunFolder(request.output, OUTPUT_FILES)
         with sqlite_errors(request.state):  # the state can turn out damaged part-way
             report, run_report = _sync(plan, inputs, request, store, folder, progress)
         _write_report(folder.staging, report, run_report)
         folder.commit()
         crash_point("outputs-committed")
         store.commit()
+        committed = True
         crash_point("state-committed")
         files = sorted(str(p) for p in folder.final.iterdir() if p.name != MARKER)
         return SyncResult(report, run_report, tuple(files))
@@ -140,6 +147,33 @@ def sync_files(
         raise
     finally:
         store.close()
+        if made and not committed:
+            _remove_new_state(Path(request.state))
+
+
+def _refuse_state_inside_output(request: SyncRequest) -> None:
+    """Each run replaces the output folder whole: a state kept in it would go with it.
+
+    Raises:
+        OutputError: `--state` is inside `-o` (before the state is opened or made).
+    """
+    state, folder = Path(request.state).resolve(), Path(request.output).resolve()
+    if folder in state.parents:
+        raise OutputError([Diagnostic(
+            "output.write-failed",
+            f"cannot write {request.output}: the state {request.state} is inside it, and each "
+            "run replaces the output folder whole",
+            hint="keep --state outside the -o folder",
+        )])  # fmt: skip
+
+
+def _remove_new_state(path: Path) -> None:
+    """A run that made the state file and did not commit leaves no state behind: the next
+    run starts as this one did (with its own --connection-id), not from an empty file tied
+    to this run's."""
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm", f"{path.name}-journal"):
+        with contextlib.suppress(OSError):
+            (path.parent / name).unlink()
 
 
 def identity_rules(plan: Plan) -> str:
