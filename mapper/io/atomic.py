@@ -99,14 +99,16 @@ def _names_a_descriptor(path: str) -> bool:
     (`/dev/stdout`, `/proc/self/fd/1`, `/proc/PID/fd/N`)? Writing one atomically would replace
     the link with a file (the output never reaching the stream it names), whatever the
     descriptor is open on."""
+    current = Path(path)
     for _ in range(40):  # (the kernel's own limit on links followed)
-        path = os.path.normpath(os.path.join(os.getcwd(), path))
-        parts = path.split("/")
-        if path.startswith(_DESCRIPTOR) or (parts[1:2] == ["proc"] and parts[3:4] == ["fd"]):
+        text = os.path.normpath(Path.cwd() / current)
+        parts = text.split("/")
+        if text.startswith(_DESCRIPTOR) or (parts[1:2] == ["proc"] and parts[3:4] == ["fd"]):
             return True
-        if not os.path.islink(path):
+        link = Path(text)
+        if not link.is_symlink():
             return False
-        path = os.path.join(os.path.dirname(path), os.readlink(path))
+        current = link.parent / link.readlink()
     return False
 
 

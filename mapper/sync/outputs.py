@@ -65,7 +65,7 @@ class RunFolder:
         if not self.final.is_dir():
             return
         ours = (self.final / MARKER).exists()
-        held = sorted(os.listdir(self.final))
+        held = sorted(entry.name for entry in self.final.iterdir())
         foreign = [name for name in held if not ours or name not in self.names]
         if foreign:
             raise _error(
