@@ -393,3 +393,16 @@ def test_index_of_a_missing_output_leaves_no_file(tmp_path: Path) -> None:
     assert result.exit_code == 4, result.output
     assert "access.no-output" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("given", ["the file", "its folder"])
+def test_index_never_overwrites_an_output_it_reads(tmp_path: Path, given: str) -> None:
+    out = tmp_path / "o.jsonl"
+    line = {"schemaVersion": "1.0", "id": "a", "displayName": "a", "url": "https://x.test/a",
+            "createdAt": "2024-01-01T00:00:00Z", "lastUpdatedAt": "2024-01-01T00:00:00Z"}
+    out.write_text(json.dumps(line) + "\n")
+    before = out.read_bytes()
+    read = out if given == "the file" else tmp_path
+    result = CliRunner().invoke(app, ["index", str(read), "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "would overwrite" in result.output and out.read_bytes() == before

@@ -318,3 +318,11 @@ def test_a_first_sync_that_fails_leaves_no_state(tmp_path: Path, failure: str) -
     code, _, err = invoke("sync", tmp_path / "m.yaml", src, "--state", state, "-o", out,
                           "--connection-id", "right")
     assert code == 0, err
+
+
+def test_state_export_never_overwrites_the_state(tmp_path: Path) -> None:
+    state = _made(tmp_path)
+    before = state.read_bytes()
+    code, _, err = invoke("state", "export", "--state", state, "-o", state)
+    assert code == 2 and "would overwrite the state it exports" in err
+    assert state.read_bytes() == before

@@ -45,12 +45,13 @@ def index(
     Example: `mapper index out/slack-*.jsonl -o graph.db`
     """
     from mapper.access.checks import PrincipalChecker
-    from mapper.access.outputs import iter_entries
+    from mapper.access.outputs import iter_entries, output_files
     from mapper.access.store import build_index
     from mapper.errors import OutputError
 
     checker = PrincipalChecker(strict=strict, replicates_permissions=replicates_permissions)
     try:
+        _refuse_overwriting(output, output_files(outputs))
         stats = build_index(iter_entries(outputs), output, checker=checker)
     except OutputError as error:
         fail(EXIT_IO, list(error.diagnostics))
@@ -62,6 +63,17 @@ def index(
         err=True,
     )
     raise typer.Exit(EXIT_REJECTED if stats.findings.has_errors else EXIT_OK)
+
+
+def _refuse_overwriting(output: Path, inputs: list[Path]) -> None:
+    """-o naming one of the outputs read (a JSONL file, a batch file) is a usage error."""
+    from mapper.errors import Diagnostic
+    from mapper.io.atomic import overwritten_input
+
+    clash = overwritten_input(output, inputs)
+    if clash is not None:
+        fail(EXIT_USAGE, [Diagnostic("usage.invalid", f"-o {output} would overwrite {clash}, "
+                                     "which the index reads")])  # fmt: skip
 
 
 def show_findings(findings: "AccessFindings") -> None:

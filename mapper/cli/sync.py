@@ -301,10 +301,13 @@ def state_export(
 
     Example: `mapper state export --state gh.db -o state.jsonl`
     """
-    from mapper.errors import OutputError
-    from mapper.io.atomic import AtomicFile
+    from mapper.errors import Diagnostic, OutputError
+    from mapper.io.atomic import AtomicFile, overwritten_input
     from mapper.sync.inspect import iter_rows
 
+    if overwritten_input(output, [state]) is not None:
+        message = f"-o {output} would overwrite the state it exports"
+        _fail(EXIT_USAGE, [Diagnostic("usage.invalid", message, hint="name another file")])
     store = _open_reading(state)
     try:
         out = AtomicFile(output)

@@ -123,6 +123,13 @@ def check_output(path: str | Path, option: str | None = None) -> None:
         raise OutputError([not_a_file(path, kind, option)])
 
 
+def overwritten_input(output: str | Path, inputs: Iterable[str | Path]) -> str | None:
+    """The first of `inputs` that writing `output` would replace (the same file, also through
+    a link), or None."""
+    target = os.path.realpath(output)
+    return next((str(i) for i in inputs if os.path.realpath(i) == target), None)
+
+
 def not_a_file(path: str | Path, kind: str, option: str | None = None) -> Diagnostic:
     """The diagnostic for an output path that is `kind` (a folder, a FIFO, a device...)."""
     named = f"{option} {path}" if option else str(path)
