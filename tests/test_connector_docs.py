@@ -225,6 +225,25 @@ def test_cli_validate_reports_lint_findings(tmp_path: Path) -> None:
     assert "did you mean 'atlassian:commit'?" in result.output
 
 
+@pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif"])
+def test_cli_validate_counts_a_connectors_problems_in_every_format(tmp_path: Path, fmt: str) -> None:
+    path = write_connector(tmp_path, with_line("objectTypes: [atlassian:repository, atlassian:comit]"))
+    result = CliRunner().invoke(app, ["validate", str(path), "--format", fmt])
+    assert result.exit_code == 1
+    codes = ["connector.empty-topic", "connector.unsupported-type"]  # (the fixture's own, and ours)
+    if fmt == "text":
+        assert "2 errors, 0 warnings" in result.output
+    elif fmt == "json":
+        found = json.loads(result.stdout)
+        assert found["errors"] == 2 and sorted(d["code"] for d in found["diagnostics"]) == codes
+    elif fmt == "github":
+        lines = result.stdout.splitlines()
+        assert len(lines) == 2 and all(line.startswith("::error ") for line in lines)
+    else:
+        (run,) = json.loads(result.stdout)["runs"]
+        assert sorted(r["ruleId"] for r in run["results"]) == codes
+
+
 def test_bundled_mappings_still_compile_alone() -> None:
     for path in BUNDLED:
         for entry in yaml.safe_load(path.read_text())["mappings"]:

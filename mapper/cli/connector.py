@@ -11,7 +11,6 @@ import typer
 from mapper.cli.console import (
     EXIT_IO,
     EXIT_MAPPING,
-    err,
     fail,
     literal,
     show_diagnostics,
@@ -20,6 +19,7 @@ from mapper.cli.console import (
 
 if TYPE_CHECKING:
     from mapper.connector import LoadedConnector
+    from mapper.errors import Diagnostic
 
 
 class DocFormat(str, Enum):
@@ -75,18 +75,16 @@ def connector_schema(output: OutputOpt = None) -> None:
     _write(json.dumps(json_schema(), indent=2) + "\n", output)
 
 
-def validate_connector(path: Path, max_errors: int) -> bool:
-    """`mapper validate` on a connector file: print its problems; True when it has errors."""
+def check_connector_file(path: Path, _document: object = None) -> tuple[list[Diagnostic], str]:
+    """`mapper validate` on a connector file: its problems (its mappings' too), and what it
+    is when it has none."""
     from mapper.connector import check_connector
 
     connector, diags = check_connector(path)
-    show_diagnostics(diags, max_errors)
-    failed = connector is None or any(d.is_error for d in diags)
-    if not failed and connector is not None:
-        types = ", ".join(connector.spec.objectTypes)
-        name, count = literal(str(path)), len(connector.mappings)
-        err.print(f"[green]✓[/] {name}: connector, {count} mapping(s) → {types}")
-    return failed
+    if connector is None:
+        return diags, ""
+    types = ", ".join(connector.spec.objectTypes)
+    return diags, f"connector, {len(connector.mappings)} mapping(s) → {types}"
 
 
 def _checked_or_exit(path: Path) -> LoadedConnector:

@@ -53,21 +53,20 @@ def validate(
     Example: `mapper validate mappings/github/push.yaml`
     """
     from mapper.api import compile_path
-    from mapper.cli.connector import validate_connector
+    from mapper.cli.connector import check_connector_file
     from mapper.connector.loader import is_connector_file
 
     failed, missing, every = False, False, []
     for mapping in mappings:
-        if is_connector_file(mapping):  # connector.yaml: its mappings, then the lint
-            failed |= validate_connector(mapping, max_errors)
-            continue
-        document = _document(mapping)
-        kind = _other_kind(document)
-        if kind is not None:  # a jobs file, serve config or case file: checked as what it is
+        connector = is_connector_file(mapping)  # connector.yaml: its mappings, then the lint
+        document = {} if connector else _document(mapping)
+        kind = check_connector_file if connector else _other_kind(document)
+        if kind is not None:  # a connector, jobs, serve or case file: checked as what it is
             diags, summary = kind(mapping, document)
             every += diags
-            bad = any(d.is_error for d in diags)
+            bad = any(d.is_error for d in diags) or (connector and not summary)
             failed |= bad
+            missing |= any(d.code == "connector.unreadable" for d in diags)
             if fmt is DiagFormat.text:
                 show_diagnostics(diags, max_errors)
                 if not bad:
