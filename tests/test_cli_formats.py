@@ -267,18 +267,23 @@ def test_run_diagnostics_github_go_to_stderr_alone(tmp_path: Path) -> None:
     assert "required" in lines[0] and not any(line.startswith("  ") for line in lines)
 
 
+@pytest.mark.parametrize("quiet", [["-q"], []])
 @pytest.mark.parametrize(
-    ("mapping", "make_input", "code", "first"),
+    ("mapping", "bad", "extra", "code", "first"),
     [
-        pytest.param(BROKEN, True, 1, "expr.unknown-function", id="invalid-mapping"),
-        pytest.param(PUSH, False, 4, "input.not-found", id="missing-input"),
+        pytest.param(BROKEN, 0, [], 1, "expr.unknown-function", id="invalid-mapping"),
+        pytest.param(PUSH, None, [], 4, "input.not-found", id="missing-input"),
+        pytest.param(REPO, 1, [], 3, "field.required", id="a-rejected-record"),
+        pytest.param(REPO, 1, ["--fail-fast"], 3, "field.required", id="fail-fast"),
     ],
 )
 def test_run_diagnostics_json_on_stderr_is_one_document(
-    tmp_path: Path, mapping: Path, make_input: bool, code: int, first: str
+    tmp_path: Path, mapping: Path, bad: int | None, extra: list[str], code: int, first: str,
+    quiet: list[str],
 ) -> None:
-    source = _inputs(tmp_path, bad=0) if make_input else tmp_path / "absent.json"
-    got, _, err = _run(tmp_path, mapping, source, "-q", "--diagnostics", "json")
+    """With or without -q: the summary, notes and what stopped the run are not drawn too."""
+    source = _inputs(tmp_path, bad=bad) if bad is not None else tmp_path / "absent.json"
+    got, _, err = _run(tmp_path, mapping, source, *quiet, *extra, "--diagnostics", "json")
     assert got == code
     doc = json.loads(err)  # nothing but the document on stderr
     assert doc["errors"] >= 1 and first in [d["code"] for d in doc["diagnostics"]]

@@ -35,13 +35,15 @@ def show_result(
     With a machine `report`, the problems are gathered into it too (and drawn on stderr only
     when the report does not go there)."""
     people = report is None or report.people
+    quiet = quiet or not people  # a machine report on stderr goes there alone
     if not quiet:
         for note in result.notes:
             err.print(f"[yellow]note:[/] {note}")
     _problems(list(result.diagnostics), people, report)
     if result.stopped:
-        colour = "yellow" if result.status == EXIT_INTERRUPTED else "red"
-        err.print(f"[{colour}]{result.stopped}[/]")
+        if people:
+            colour = "yellow" if result.status == EXIT_INTERRUPTED else "red"
+            err.print(f"[{colour}]{result.stopped}[/]")
         return
     if not summarised(result):
         return
