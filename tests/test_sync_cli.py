@@ -326,3 +326,14 @@ def test_state_export_never_overwrites_the_state(tmp_path: Path) -> None:
     code, _, err = invoke("state", "export", "--state", state, "-o", state)
     assert code == 2 and "would overwrite the state it exports" in err
     assert state.read_bytes() == before
+
+
+@pytest.mark.parametrize("command", [["ids"], ["forget"], ["forget", "some-id"]])
+def test_state_commands_refuse_an_unknown_type_with_a_did_you_mean(
+    tmp_path: Path, command: list[str]
+) -> None:
+    state = _made(tmp_path)
+    before = invoke("state", "ids", "--state", state)
+    code, _, err = invoke("state", *command, "--state", state, "--type", "atlassian:comit")
+    assert code == 2 and "did you mean 'atlassian:commit'?" in err
+    assert invoke("state", "ids", "--state", state) == before

@@ -284,6 +284,7 @@ def state_ids(
     """
     from mapper.sync.inspect import iter_rows
 
+    _check_type(type_name)
     store = _open_reading(state)
     try:
         for row in iter_rows(store, type_name, deleted=deleted):
@@ -341,6 +342,7 @@ def state_forget(
 
     if ids and not type_name:
         _fail(EXIT_USAGE, message="forget IDS needs --type TYPE")
+    _check_type(type_name)
     if not (ids or type_name or tombstones or everything):
         _fail(
             EXIT_USAGE,
@@ -351,6 +353,15 @@ def state_forget(
     except SyncStateError as error:
         _fail(EXIT_IO, error.diagnostics)
     err.print(f"forgot {removed:,} id(s)")
+
+
+def _check_type(type_name: str | None) -> None:
+    """--type names a Teamwork Graph object type (a misspelt one would match no row, and
+    `ids` would print nothing, `forget` forget nothing, both with exit 0)."""
+    from mapper.model.rules import TYPE_NAMES, type_name_hint
+
+    if type_name is not None and type_name not in TYPE_NAMES:
+        _fail(EXIT_USAGE, message=f"--type: unknown type {type_name!r}; {type_name_hint(type_name)}")
 
 
 def _engine(name: str) -> Literal["local", "dask"]:
