@@ -337,3 +337,15 @@ def test_state_commands_refuse_an_unknown_type_with_a_did_you_mean(
     code, _, err = invoke("state", *command, "--state", state, "--type", "atlassian:comit")
     assert code == 2 and "did you mean 'atlassian:commit'?" in err
     assert invoke("state", "ids", "--state", state) == before
+
+
+@pytest.mark.parametrize("named", ["the mapping", "the input"])
+def test_a_state_path_naming_what_the_run_reads_is_refused(tmp_path: Path, named: str) -> None:
+    write_mapping(tmp_path)
+    src = write_records(tmp_path / "in.jsonl", [doc("a")])
+    state = tmp_path / "m.yaml" if named == "the mapping" else src
+    before = state.read_bytes()
+    code, _, err = invoke("sync", tmp_path / "m.yaml", src, "--state", state, "-o",
+                          tmp_path / "out", "--connection-id", "c")
+    assert code == 2 and f"is {named}" in err
+    assert state.read_bytes() == before and not (tmp_path / "out").exists()

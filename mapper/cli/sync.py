@@ -361,7 +361,8 @@ def _check_type(type_name: str | None) -> None:
     from mapper.model.rules import TYPE_NAMES, type_name_hint
 
     if type_name is not None and type_name not in TYPE_NAMES:
-        _fail(EXIT_USAGE, message=f"--type: unknown type {type_name!r}; {type_name_hint(type_name)}")
+        hint = type_name_hint(type_name)
+        _fail(EXIT_USAGE, message=f"--type: unknown type {type_name!r}; {hint}")
 
 
 def _engine(name: str) -> Literal["local", "dask"]:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mapper.errors import Diagnostic, OutputError, RecordError, UsageError
-from mapper.io.atomic import write_atomic
+from mapper.io.atomic import overwritten_input, write_atomic
 from mapper.language.plan import Plan
 from mapper.run.files import Engine, RunRequest, RunResult, run_files
 from mapper.run.policy import ErrorPolicy
@@ -124,6 +124,8 @@ def sync_files(
     """
     _refuse_identity_rules(plan)
     _refuse_state_inside_output(request)
+    read = {path: f"the input {path}" for path in inputs if path != "-"}
+    _refuse_state_read_by_the_run(request, {**read, str(plan.path): "the mapping"})
     identity = Identity(request.connection_id, mapping_identity(plan))
     made = not Path(request.state).exists()
     store = StateStore.open_for_run(request.state, identity)
@@ -165,6 +167,19 @@ def _refuse_state_inside_output(request: SyncRequest) -> None:
             "run replaces the output folder whole",
             hint="keep --state outside the -o folder",
         )])  # fmt: skip
+
+
+def _refuse_state_read_by_the_run(request: SyncRequest, read: Mapping[str, str]) -> None:
+    """`--state` naming an input or the mapping (`read`: path -> what it is), a slip of the
+    command line.
+
+    Raises:
+        UsageError: before the file is opened (it is left as it is).
+    """
+    clash = overwritten_input(request.state, [path for path in read if path])
+    if clash is not None:
+        message = f"--state {request.state} is {read[clash]}: a state is the run's own file"
+        raise UsageError([Diagnostic("usage.invalid", message, hint="e.g. --state gh.db")])
 
 
 def _remove_new_state(path: Path) -> None:

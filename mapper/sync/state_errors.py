@@ -69,10 +69,10 @@ def check_header(path: Path) -> None:
         raise state_error("sync.state-unwritable", path, err.strerror or str(err)) from err
     problem = _header_problem(head, path.stat().st_size)
     if problem:
-        raise state_error(
-            "sync.state-corrupt", path, problem,
-            "restore it from a backup, or remove it to start again (the next run re-emits all)",
-        )  # fmt: skip
+        hint = "restore it from a backup, or remove it to start again (the next run re-emits all)"
+        if head[:16] != SQLITE_MAGIC and head:  # maybe never a state: not "remove it" first
+            hint = f"check the path: a state is the SQLite file a sync made; if it was one, {hint}"
+        raise state_error("sync.state-corrupt", path, problem, hint)
 
 
 def _header_problem(head: bytes, size: int) -> str | None:
