@@ -6,6 +6,8 @@ The YAML is read by `loader.parse_yaml`, its shape checked against the spec mode
 
 from __future__ import annotations
 
+import copy
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,9 @@ class LoadedMapping:
     smap: SourceMap
     path: str
     defines: dict[str, tuple[Any, SourceMap, Loc]]
+    left_out: tuple[Diagnostic, ...] = ()
+    """Unknown keys, left out so that the rest could be checked too: errors, so the mapping
+    does not compile (`compile_mapping` reports them)."""
 
 
 def load_text(
@@ -77,7 +82,25 @@ def _validate(
         )
         return None, smap, [smap.locate(d) for d in diags]
     spec, found = validate_shape(model, data, smap, prefix="spec")
+    if spec is None and found and all(d.code == UNKNOWN_KEY for d in found):
+        stripped = _without(data, [d.loc for d in found])
+        spec, _ = validate_shape(model, stripped, smap, prefix="spec")
     return spec, smap, [*(smap.locate(d) for d in diags), *found]
+
+
+UNKNOWN_KEY = "spec.unknown-key"
+
+
+def _without(data: dict[str, Any], locs: list[Loc]) -> dict[str, Any]:
+    """A copy of `data` without the keys at `locs` (unknown keys: the rest is then checked as
+    if they were not there, and every other problem of the file reported with them)."""
+    data = copy.deepcopy(data)
+    for loc in locs:
+        node: Any = data
+        for part in loc[:-1]:
+            node = node[part]
+        node.pop(loc[-1], None)
+    return data
 
 
 def load_mapping(
@@ -101,6 +124,8 @@ def load_mapping_text(
     """Load a mapping from text; `base` is where relative includes are resolved, and with the
     `allow` folders the only tree they may come from."""
     spec, smap, diags = load_text(text, path)
+    left_out = [d for d in diags if d.code == UNKNOWN_KEY] if spec is not None else []
+    diags = [d for d in diags if d.code != UNKNOWN_KEY or spec is None]
     if spec is None or not isinstance(spec, MappingSpec):
         if spec is not None:
             diags.append(
@@ -110,7 +135,7 @@ def load_mapping_text(
                     span=smap.span(()),
                 )
             )
-        return None, diags
+        return None, diags + left_out
     defines: dict[str, tuple[Any, SourceMap, Loc]] = {}
     roots = tuple(p.resolve() for p in (base or Path(), *allow))
     include_diags = _collect_includes(
@@ -119,8 +144,8 @@ def load_mapping_text(
     diags.extend(include_diags)
     diags.extend(_add_defines(spec.define, smap, defines))
     if any(d.is_error for d in diags):
-        return None, diags
-    return LoadedMapping(spec, smap, path, defines), diags
+        return None, diags + left_out
+    return LoadedMapping(spec, smap, path, defines, tuple(left_out)), diags
 
 
 def _collect_includes(

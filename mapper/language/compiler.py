@@ -65,7 +65,8 @@ def compile_mapping(
     if len(spec.objects) > MAX_RULES:
         message = f"the mapping has {len(spec.objects):,} rules; at most {MAX_RULES:,} are allowed"
         span = loaded.smap.span(("objects",), prefer_key=True)
-        return None, [Diagnostic("spec.too-many-rules", message, loc=("objects",), span=span)]
+        too_many = Diagnostic("spec.too-many-rules", message, loc=("objects",), span=span)
+        return None, [*loaded.left_out, too_many]
     ctx = Ctx(
         loaded,
         MapperFunctions(),
@@ -73,6 +74,7 @@ def compile_mapping(
         frozenset(spec.params),
         fast_paths=fast_paths,
     )
+    ctx.diags.extend(loaded.left_out)  # (errors: no plan, but every other problem is found)
     params = tuple(_compile_param(name, p, loaded.smap) for name, p in spec.params.items())
     ctx.functions.params = {p.name: p.default for p in params if not p.required}
     records = _optional_expr(ctx, spec.records, ("records",), loaded.smap)
