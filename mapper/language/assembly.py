@@ -7,7 +7,6 @@ The YAML is read by `loader.parse_yaml`, its shape checked against the spec mode
 from __future__ import annotations
 
 import copy
-
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
