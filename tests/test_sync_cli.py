@@ -349,3 +349,14 @@ def test_a_state_path_naming_what_the_run_reads_is_refused(tmp_path: Path, named
                           tmp_path / "out", "--connection-id", "c")
     assert code == 2 and f"is {named}" in err
     assert state.read_bytes() == before and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("option", [["--associations", "set"], ["--associations-set"]])
+def test_sync_takes_the_associations_form_as_run_does(tmp_path: Path, option: list[str]) -> None:
+    root = Path(__file__).resolve().parents[1]
+    args = ("sync", root / "mappings/github/push.yaml", root / "samples/github/push-webhook.json",
+            "--state", tmp_path / "s.db", "-o", tmp_path / "out", "--connection-id", "c")
+    assert invoke(*args, *option)[0] == 0
+    bodies = [json.loads(line) for line in (tmp_path / "out/setObjects.jsonl").read_text().splitlines()]
+    forms = {next(iter(o["associations"])) for b in bodies for o in b["objects"] if "associations" in o}
+    assert forms == {"set"}

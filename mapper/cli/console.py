@@ -232,6 +232,13 @@ def parse_pairs(pairs: list[str], what: str) -> dict[str, str]:
     return found
 
 
+class AssocForm(str, Enum):
+    """Wire form of associations (`mapper run` and `mapper sync`)."""
+
+    array = "array"
+    set = "set"
+
+
 MappingArg = Annotated[Path, typer.Argument(help="Mapping file (YAML).", show_default=False)]
 InputsArg = Annotated[
     list[str],

@@ -14,6 +14,7 @@ from mapper.cli.console import (
     EXIT_OK,
     EXIT_REJECTED,
     EXIT_USAGE,
+    AssocForm,
     DiagnosticsFileOpt,
     DiagnosticsOpt,
     InputsArg,
@@ -82,13 +83,6 @@ class EngineName(str, Enum):
 
     local = "local"
     dask = "dask"
-
-
-class AssocForm(str, Enum):
-    """Wire form of associations."""
-
-    array = "array"
-    set = "set"
 
 
 def run_cmd(

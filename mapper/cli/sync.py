@@ -14,6 +14,7 @@ from mapper.cli.console import (
     EXIT_OK,
     EXIT_REJECTED,
     EXIT_USAGE,
+    AssocForm,
     ParamOpt,
     err,
     fail,
@@ -81,8 +82,11 @@ def sync(
     hash_exclude: Annotated[
         list[str], typer.Option(help="Another top-level field left out of the content hash.")
     ] = [],  # noqa: B006
+    associations: Annotated[
+        AssocForm, typer.Option(help="array (documented) or set form, as `mapper run`.")
+    ] = AssocForm.array,
     set_associations: Annotated[
-        bool, typer.Option("--associations-set", help="Associations in the {set: [...]} form.")
+        bool, typer.Option("--associations-set", hidden=True, help="--associations set.")
     ] = False,
     engine: Annotated[
         str, typer.Option(help="local, or dask: map on a Dask cluster (the state stays here).")
@@ -114,7 +118,8 @@ def sync(
     console.bind_params(plan, filled)
     request = SyncRequest(
         state=state, output=output, mode=mode, connection_id=connection_id, properties=props,
-        set_associations=set_associations, incremental=incremental, partial=partial,
+        set_associations=set_associations or associations is AssocForm.set,
+        incremental=incremental, partial=partial,
         allow_mass_delete=allow_mass_delete, max_delete_share=max_delete_share, strict=strict,
         policy=ErrorPolicy.FAIL_FAST if fail_fast else ErrorPolicy.SKIP_RECORD,
         max_errors=max_errors, lookups=console.parse_pairs(lookup, "--lookup"), records=records,
