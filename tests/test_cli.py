@@ -957,3 +957,19 @@ def test_the_facade_still_offers_its_names() -> None:
     assert mapper.compile_text is not None and mapper.Plan is not None
     with pytest.raises(AttributeError):
         _ = mapper.no_such_name  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("columns", "width"), [(None, 120), ("90", 90), ("200", 200)])
+def test_tables_in_a_log_are_not_cut_at_80_columns(
+    monkeypatch: pytest.MonkeyPatch, columns: str | None, width: int
+) -> None:
+    """Standard error to a file or a pipe (a CI log): rich would take 80 columns and cut the
+    sync table's headers; COLUMNS still decides when it is set."""
+    from mapper.cli.console import LazyConsole
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    console = LazyConsole(stderr=True, force_terminal=False)
+    assert console.width == width

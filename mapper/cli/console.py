@@ -4,6 +4,7 @@ Exit codes: 0 ok; 1 invalid mapping or failed test; 2 usage error; 3 records rej
 4 input/output problem; 130 interrupted.
 """
 
+import os
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -18,6 +19,10 @@ EXIT_OK, EXIT_MAPPING, EXIT_USAGE = Status.OK, Status.MAPPING_INVALID, Status.US
 EXIT_REJECTED, EXIT_IO, EXIT_INTERRUPTED = Status.REJECTED, Status.IO, Status.INTERRUPTED
 
 
+LOG_WIDTH = 120
+"""The width of tables written to a file or a pipe (a CI log), unless COLUMNS says otherwise."""
+
+
 class LazyConsole:
     """A rich `Console` made on first use: a `--quiet` run never imports rich (about 20 ms)."""
 
@@ -30,7 +35,10 @@ class LazyConsole:
         if self._console is None:
             from rich.console import Console
 
-            object.__setattr__(self, "_console", Console(**self._options))
+            console = Console(**self._options)
+            if not console.is_terminal and "COLUMNS" not in os.environ:
+                console.width = max(console.width, LOG_WIDTH)  # (rich says 80: tables cut)
+            object.__setattr__(self, "_console", console)
         return self._console
 
     def made(self) -> bool:
