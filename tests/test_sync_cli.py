@@ -360,3 +360,25 @@ def test_sync_takes_the_associations_form_as_run_does(tmp_path: Path, option: li
     bodies = [json.loads(line) for line in (tmp_path / "out/setObjects.jsonl").read_text().splitlines()]
     forms = {next(iter(o["associations"])) for b in bodies for o in b["objects"] if "associations" in o}
     assert forms == {"set"}
+
+
+def test_an_interrupted_sync_says_so_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    import mapper.sync.runner as runner
+
+    def interrupted(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    write_mapping(tmp_path)
+    src = write_records(tmp_path / "in.jsonl", [doc("a")])
+    monkeypatch.setattr(runner, "sync_files", interrupted)
+    monkeypatch.setattr(sys, "argv", ["mapper", "sync", str(tmp_path / "m.yaml"), str(src),
+                                      "--state", str(tmp_path / "s.db"), "-o", str(tmp_path / "o"),
+                                      "--connection-id", "c"])  # fmt: skip
+    with pytest.raises(SystemExit) as stop:
+        cli.main()
+    assert stop.value.code == 130
+    assert capsys.readouterr().err.count("interrupted") == 1

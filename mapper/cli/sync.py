@@ -23,8 +23,9 @@ from mapper.cli.console import (
 from mapper.sync.stage import HASH_EXCLUDED, Mode
 
 if TYPE_CHECKING:
+    from mapper.language.plan import Plan
     from mapper.sync.report import SyncReport
-    from mapper.sync.runner import SyncResult
+    from mapper.sync.runner import SyncRequest, SyncResult
 
 StateOpt = Annotated[
     Path, typer.Option("--state", help="The state file (SQLite), one per connection.")
@@ -104,10 +105,8 @@ def sync(
     Example: `mapper sync push.yaml export/ --state gh.db --mode mirror -o out --connection-id C`
     """
     from mapper.cli import console
-    from mapper.errors import MapperError, RecordError, UsageError
     from mapper.run.policy import ErrorPolicy
-    from mapper.sync.deletes import SyncStopped
-    from mapper.sync.runner import SyncRequest, sync_files
+    from mapper.sync.runner import SyncRequest
 
     props = console.parse_pairs(prop, "--property")
     plan = console.compile_or_exit(mapping, cache=True)
@@ -127,19 +126,31 @@ def sync(
         hash_exclude=HASH_EXCLUDED | frozenset(hash_exclude),
         engine=_engine(engine), scheduler=scheduler,
     )  # fmt: skip
-    try:
-        result = sync_files(plan, inputs, request)
-    except KeyboardInterrupt:
+    result = _synced(plan, inputs, request)
+    if result is None:  # (exits outside the except block: main() would say "interrupted" again)
         _fail(EXIT_INTERRUPTED, message="interrupted: the state and the output are unchanged")
+    if not quiet:
+        _show_summary(err, result)
+    _exit(result)
+
+
+def _synced(plan: Plan, inputs: list[str], request: SyncRequest) -> SyncResult | None:
+    """The sync run, None when Ctrl-C stopped it; its errors exit with their codes."""
+    from mapper.cli import console
+    from mapper.errors import MapperError, RecordError, UsageError
+    from mapper.sync.deletes import SyncStopped
+    from mapper.sync.runner import sync_files
+
+    try:
+        return sync_files(plan, inputs, request)
+    except KeyboardInterrupt:
+        return None
     except UsageError as error:
         _fail(EXIT_USAGE, *console.usage_problems(list(error.diagnostics)))
     except (SyncStopped, RecordError) as error:
         _fail(EXIT_REJECTED, error.diagnostics, "[red]stopped: nothing was written[/]")
     except MapperError as error:  # the state, an input or an output
         _fail(EXIT_IO, error.diagnostics)
-    if not quiet:
-        _show_summary(err, result)
-    _exit(result)
 
 
 def _exit(result: SyncResult) -> NoReturn:
@@ -165,8 +176,8 @@ def _show_summary(console: Any, result: SyncResult) -> None:
     console.print(table)
     ok = Text("✓", style="green") if run.is_balanced else Text("✗ MISMATCH", style="red")
     console.print(Text.assemble(
-        f"records: {run.records_in} in = {run.records_mapped} mapped + "
-        f"{run.records_rejected} rejected + {run.records_filtered} filtered ", ok,
+        f"records: {run.records_in:,} in = {run.records_mapped:,} mapped + "
+        f"{run.records_rejected:,} rejected + {run.records_filtered:,} filtered ", ok,
     ))  # fmt: skip
     if report.records_known:
         console.print(Text(
