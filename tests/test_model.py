@@ -753,3 +753,20 @@ def test_a_model_module_is_imported_when_its_type_is_first_looked_up() -> None:
 
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("owners", "message", "hint"),
+    [
+        ([None], "expected a user reference here, got null", "drop nulls with [?@]"),
+        (["ada"], "expected a user reference here, got str", "build it with user_ref(...)"),
+    ],
+)
+def test_an_object_where_a_builder_goes_is_said_in_the_mappings_words(
+    owners: list[Any], message: str, hint: str
+) -> None:
+    """Not pydantic's 'a valid dictionary or instance of UserRef': authors never see classes."""
+    diag = assert_rejects("atlassian:work-item", {("owners",): owners}, "object.invalid-type",
+                          ("owners", 0))  # fmt: skip
+    assert diag.message == message and hint in (diag.hint or "")
+    assert "instance of" not in diag.message

@@ -466,11 +466,16 @@ def _without_bad_optional(
     rule: ObjectRule, payload: dict[str, Any], problems: list[Diagnostic]
 ) -> tuple[dict[str, Any] | None, list[Diagnostic]]:
     """An object refused only for values of optional fields: the object without them, and
-    the refusals as `field.optional-failed` warnings. Else (None, problems) unchanged."""
+    the refusals as `field.optional-failed` warnings. An object refused for a required field
+    too: (None, problems), its optional fields' refusals said as warnings all the same (they
+    are not why it was rejected)."""
     errors = [d for d in problems if d.is_error]
     paths = [_optional_path(rule, d.loc) for d in errors]
-    if not errors or any(p is None for p in paths):
+    if not errors:
         return None, problems
+    if any(p is None for p in paths):
+        optional = {id(d) for d, p in zip(errors, paths, strict=True) if p is not None}
+        return None, [_forgiven(d, "would be") if id(d) in optional else d for d in problems]
     trimmed = dict(payload)
     for path in paths:
         assert path is not None
@@ -481,16 +486,14 @@ def _without_bad_optional(
     clean, again = _check_object(rule.type_name, trimmed)
     if clean is None:
         return None, problems
-    forgiven = [
-        replace(
-            d,
-            code="field.optional-failed",
-            message=f"the field was omitted because {d.code}: {d.message}",
-            severity="warning",
-        )
-        for d in errors
-    ]
+    forgiven = [_forgiven(d, "was") for d in errors]
     return clean, forgiven + [d for d in problems if not d.is_error] + again
+
+
+def _forgiven(diag: Diagnostic, was: str) -> Diagnostic:
+    """A model problem of an optional field as the `field.optional-failed` warning it is."""
+    message = f"the field {was} omitted because {diag.code}: {diag.message}"
+    return replace(diag, code="field.optional-failed", message=message, severity="warning")
 
 
 def _pointer(item: _Item) -> str:

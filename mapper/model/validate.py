@@ -91,13 +91,35 @@ def to_diagnostic(model: type[TwgObject], error: ErrorDetails) -> Diagnostic:
         return _missing(model, loc)
     ctx = error.get("ctx") or {}
     at = tuple(ctx.get("at") or ())
+    message, hint = error["msg"], ctx.get("hint")
+    if error["type"] == "model_type":  # pydantic names its class, which authors never see
+        message, hint = _not_an_object(str(ctx.get("class_name", "")), error["input"])
     return Diagnostic(
-        _code(error["type"]),
-        error["msg"],
-        loc=(*loc, *at),
-        hint=ctx.get("hint"),
-        value=follow(error["input"], at),
+        _code(error["type"]), message, loc=(*loc, *at), hint=hint, value=follow(error["input"], at)
     )
+
+
+_BUILT_BY = {
+    "UserRef": ("a user reference", "user_ref(...)"),
+    "EntityKey": ("an entity key", "entity_key(...)"),
+    "Principal": ("a principal", "principal(...)"),
+    "Permission": ("a permission", "permissions(...)"),
+}
+
+
+def _not_an_object(class_name: str, given: object) -> tuple[str, str | None]:
+    """What a `model_type` error says in the mapping's words: the object expected (and the
+    builder that makes it), and what came instead."""
+    what, builder = _BUILT_BY.get(class_name, (f"an object ({class_name})", None))
+    got = "null" if given is None else type(given).__name__
+    message = f"expected {what} here, got {got}"
+    if given is None:
+        hint = "an item's expression gave null: drop nulls with [?@], e.g. [user_ref(a.login)][?@]"
+    elif builder:
+        hint = f"build it with {builder}"
+    else:
+        hint = None
+    return message, hint
 
 
 def _code(error_type: str) -> str:
