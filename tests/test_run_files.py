@@ -289,3 +289,10 @@ def test_a_part_closes_the_records_it_was_given_however_it_ends(after: int) -> N
         map_items(plan, records, RunOptions(), LookupCache(plan.lookups, {}), RunReport(""),
                   _failing_sink(after))
     assert records.closed
+
+
+def test_batches_to_a_name_like_a_file_say_it_is_a_folder(tmp_path: Path) -> None:
+    request = RunRequest(output=str(tmp_path / "b.json"), format="batches")
+    result = run_files(load(REPOS), [str(REPOS_IN)], request)
+    assert result.status is Status.OK and (tmp_path / "b.json").is_dir()
+    assert "--format batches writes a folder: b.json/ holds the batch files" in result.notes

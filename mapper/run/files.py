@@ -431,6 +431,9 @@ def _notes(request: RunRequest) -> list[str]:
         )
     if request.format == "jsonl" and (request.connection_id or request.properties):
         notes.append("--connection-id and --property apply to --format batches")
+    named = Path(request.output).name
+    if request.format == "batches" and named.lower().endswith((".json", ".jsonl")):
+        notes.append(f"--format batches writes a folder: {named}/ holds the batch files")
     return notes
 
 
