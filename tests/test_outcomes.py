@@ -122,6 +122,21 @@ def test_a_wrapper_read_as_one_record_warns_with_the_rule_and_a_records_hint(tmp
     assert "--records 'results[]'" in err                   # the hint
 
 
+def test_no_wrapper_hint_for_a_list_a_rule_reads_with_each(tmp_path: Path) -> None:
+    """A push webhook whose every commit is rejected (together: true holds the repository
+    back too) is no wrapper: the rule reads `commits[]` with `each:` already."""
+    push = ROOT / "mappings" / "github" / "push.yaml"
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(push.read_text().replace("\nobjects:", "\ntogether: true\nobjects:", 1))
+    data = json.loads((ROOT / "samples" / "github" / "push-webhook.json").read_text())
+    data["commits"][0]["timestamp"] = "2024-13-45"
+    source = tmp_path / "in.json"
+    source.write_text(json.dumps(data))
+    code, _, err = invoke("run", mapping, source, "-o", tmp_path / "o.jsonl")
+    assert code == 3 and "all 1 records were rejected" in err
+    assert "looks like a wrapper" not in err
+
+
 def test_preview_json_says_why_nothing_was_printed() -> None:
     code, out, err = invoke("preview", NOTION, NOTION_IN, "--records", "@", "--json")
     assert code == 0 and out == ""

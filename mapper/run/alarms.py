@@ -8,6 +8,8 @@ words what the report counted: the rule, its condition, and one example item.
 
 from __future__ import annotations
 
+import json
+
 from mapper.language.plan import Plan
 from mapper.run.report import RunReport
 
@@ -29,9 +31,24 @@ def alarms(report: RunReport, plan: Plan) -> list[str]:
         return out
     out += _filtered(report, plan, records)
     out += _rejected(report, records, items)
-    if report.records_rejected + report.records_filtered == records and report.wrapper_hint:
-        out.append(report.wrapper_hint)
+    wrapper = report.wrapper
+    if report.records_rejected + report.records_filtered == records and wrapper:
+        out += [wrapper_words(*wrapper)] if _unread(wrapper[0], plan) else []
     return out
+
+
+def _unread(key: str, plan: Plan) -> bool:
+    """No rule's `each:` reads the list at `key` (else the record is no wrapper to unwrap)."""
+    return not any(r.each and r.each.base_path == (key,) for r in plan.rules)
+
+
+def wrapper_words(key: str, size: int) -> str:
+    """The hint for a record that wraps `size` records in its field `key`."""
+    name = key if key.isidentifier() else json.dumps(key)
+    return (
+        f"the record looks like a wrapper around a list of {size} records in "
+        f"{key!r}: read them with --records '{name}[]' (or `records: {name}[]` in the mapping)"
+    )
 
 
 def _filtered(report: RunReport, plan: Plan, records: int) -> list[str]:

@@ -7,7 +7,6 @@ items in = objects out + items rejected + items filtered.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
@@ -38,6 +37,7 @@ from mapper.records import (
     Record,
     RecordResult,
 )
+from mapper.run.alarms import wrapper_words
 from mapper.run.policy import RunOptions
 from mapper.run.report import RunReport
 
@@ -387,8 +387,8 @@ def account(
         _keep_filtered(report, result)
     if result.rejected:
         _keep_rejected(report, result)
-    if outcome in ("rejected", "filtered") and report.wrapper_hint is None:
-        report.wrapper_hint = wrapper_hint(result.record.data)
+    if outcome in ("rejected", "filtered") and report.wrapper is None:
+        report.wrapper = wrapper_list(result.record.data)
 
 
 def _keep_filtered(report: RunReport, result: RecordResult) -> None:
@@ -414,9 +414,10 @@ def _keep_rejected(report: RunReport, result: RecordResult) -> None:
         )
 
 
-def wrapper_hint(data: Any) -> str | None:
-    """A hint when `data` looks like a wrapper around a list of records (an API list response
-    read as one record): an object with exactly one field holding a list of objects."""
+def wrapper_list(data: Any) -> tuple[str, int] | None:
+    """When `data` looks like a wrapper around a list of records (an API list response read
+    as one record: an object with exactly one field holding a list of objects), that field
+    and the list's length."""
     if not isinstance(data, dict):
         return None
     lists = [
@@ -424,14 +425,13 @@ def wrapper_hint(data: Any) -> str | None:
         for key, value in data.items()
         if isinstance(value, list) and value and all(isinstance(v, dict) for v in value[:20])
     ]
-    if len(lists) != 1:
-        return None
-    key = lists[0]
-    name = key if key.isidentifier() else json.dumps(key)
-    return (
-        f"the record looks like a wrapper around a list of {len(data[key])} records in "
-        f"{key!r}: read them with --records '{name}[]' (or `records: {name}[]` in the mapping)"
-    )
+    return (lists[0], len(data[lists[0]])) if len(lists) == 1 else None
+
+
+def wrapper_hint(data: Any) -> str | None:
+    """The hint for a record that looks like a wrapper (`wrapper_list`), or None."""
+    found = wrapper_list(data)
+    return None if found is None else wrapper_words(*found)
 
 
 def map_records(

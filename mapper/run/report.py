@@ -51,8 +51,8 @@ class RunReport:
     """Per rule, the first item it filtered (where it is, and the item, shortened)."""
     first_rejected: dict[str, str] = field(default_factory=dict)
     """Per rule, the first item it rejected (where, why, and the item, shortened)."""
-    wrapper_hint: str | None = None
-    """When a rejected or filtered record looks like a wrapper around a list of records."""
+    wrapper: tuple[str, int] | None = None
+    """The field and length of the list a rejected or filtered record wraps, if it looks so."""
 
     @property
     def records_with_errors(self) -> int:
@@ -154,7 +154,7 @@ class RunReport:
             self.first_filtered.setdefault(rule, text)
         for rule, text in part.first_rejected.items():
             self.first_rejected.setdefault(rule, text)
-        self.wrapper_hint = self.wrapper_hint or part.wrapper_hint
+        self.wrapper = self.wrapper or part.wrapper
 
     def should_stop(self, result: RecordResult | None, item: Item, options: RunOptions) -> bool:
         """After counting one record: must the run stop here?
