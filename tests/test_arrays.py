@@ -151,3 +151,23 @@ def test_a_span_that_is_not_a_list_of_values_is_an_error(tmp_path: Path) -> None
     path.write_bytes(b'[\n{"a": 1},\n{"b": ')
     with path.open("rb") as fh, pytest.raises(ValueError, match="unexpected end"):
         read_array_span(ArraySpan(str(path), 2, path.stat().st_size, True, True), fh)
+
+
+@pytest.mark.parametrize(
+    ("cut", "says"),
+    [("end", "the file ends early (parse error: premature EOF)"),
+     ("colon", "object key and value must be separated by a colon")],
+)
+def test_a_streamed_array_that_stops_parsing_says_why_in_one_line(
+    tmp_path: Path, cut: str, says: str
+) -> None:
+    from mapper.records import InputProblem
+
+    text = "[" + ",".join(f'{{"id": "{i}"}}' for i in range(50)) + "]"
+    text = text[: len(text) // 2] if cut == "end" else text.replace('"id": "30"', '"id" "30"')
+    path = tmp_path / "big.json"
+    path.write_text(text)
+    *records, problem = streamed_array_items(str(path))
+    assert isinstance(problem, InputProblem) and len(records) >= 20
+    message = problem.diagnostic.message
+    assert says in message and "\n" not in message and "right here" not in message

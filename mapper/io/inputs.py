@@ -567,12 +567,19 @@ def _iter_streamed_array(
             if index >= skip:
                 yield Record(source, index, value)
     except (ijson.common.JSONError, UnicodeDecodeError) as err:  # bytes that are not UTF-8, too
-        yield _problem(
-            source,
-            "input.malformed-json",
-            f"not valid JSON after record {index}: {str(err).strip()}",
-            "records before this point were processed",
+        yield _problem(source, "input.malformed-json", *_streamed_problem(err, index))
+
+
+def _streamed_problem(err: Exception, index: int) -> tuple[str, str]:
+    """The message and hint of a large array that stops parsing after record `index`: the
+    parser's first line (not its caret drawing), and what an early end means."""
+    reason = (str(err).strip().splitlines() or ["not JSON"])[0]
+    hint = "records before this point were processed"
+    if "premature EOF" in reason or "incomplete JSON" in reason:
+        return f"not valid JSON after record {index}: the file ends early ({reason})", (
+            f"was it cut off while being written or copied? {hint}"
         )
+    return f"not valid JSON after record {index}: {reason}", hint
 
 
 def streamed_array_items(source: str, skip: int = 0) -> Iterator[Item]:
