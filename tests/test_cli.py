@@ -973,3 +973,14 @@ def test_tables_in_a_log_are_not_cut_at_80_columns(
         monkeypatch.setenv("COLUMNS", columns)
     console = LazyConsole(stderr=True, force_terminal=False)
     assert console.width == width
+
+
+def test_validate_of_a_folder_checks_its_yaml_files(tmp_path: Path) -> None:
+    good = (ROOT / "mappings" / "github" / "push.yaml").read_text()
+    (tmp_path / "a.yaml").write_text(good)
+    (tmp_path / "b.yml").write_text(good.replace("displayName:", "dispalyName:", 1))
+    (tmp_path / "notes.txt").write_text("not YAML")
+    result = CliRunner().invoke(app, ["validate", str(tmp_path)])
+    assert result.exit_code == 1
+    assert f"✓ {tmp_path / 'a.yaml'}" in result.output and "b.yml:" in result.output
+    assert "notes.txt" not in result.output

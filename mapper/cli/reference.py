@@ -45,7 +45,8 @@ def validate(
     """Compile mappings and print every problem (file:line:col, caret, did-you-mean).
 
     A connector file, a jobs file (`jobs:`), a serve config (`routes:`) or a case file
-    (`cases:`) is checked as what it is (with the mappings it names, but for case files).
+    (`cases:`) is checked as what it is (with the mappings it names, but for case files);
+    a folder stands for its YAML files.
 
     `--format json|sarif|github` prints the problems on stdout for machines: one JSON
     document, a SARIF 2.1.0 log for code scanning, or GitHub workflow annotations.
@@ -57,7 +58,7 @@ def validate(
     from mapper.connector.loader import is_connector_file
 
     failed, missing, every = False, False, []
-    for mapping in mappings:
+    for mapping in _yaml_files(mappings):
         connector = is_connector_file(mapping)  # connector.yaml: its mappings, then the lint
         document = {} if connector else _document(mapping)
         kind = check_connector_file if connector else _other_kind(document)
@@ -95,6 +96,16 @@ def validate(
                 err.print(literal(line))
     show_machine_diagnostics(fmt, every)
     raise typer.Exit(EXIT_IO if missing else EXIT_MAPPING if failed else EXIT_OK)
+
+
+def _yaml_files(paths: list[Path]) -> list[Path]:
+    """The files to check: a folder stands for its `*.yaml` and `*.yml` files (not those of
+    its subfolders), in name order; a folder without any stays, to be reported unreadable."""
+    found: list[Path] = []
+    for path in paths:
+        inside = sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else []
+        found += inside or [path]
+    return found
 
 
 def _document(path: Path) -> dict[str, object]:
