@@ -856,6 +856,8 @@ def test_functions_list_and_one() -> None:
     assert out.startswith("to_rfc3339(")
     assert "Examples:" in out
     assert "coalesce(" not in out.splitlines()[0]
+    summary = "Normalise a timestamp to RFC 3339 UTC"
+    assert out.count(summary) == 1 and out.count("to_rfc3339(value:") == 1  # said once each
 
 
 def test_schema_unwritable_output_exits_4(tmp_path: Path) -> None:

@@ -191,10 +191,12 @@ def functions(
     for doc in docs:
         if name and doc.name != name:
             continue
-        out.print(f"[bold]{doc.signature}[/]\n  {doc.summary}")
-        if name:
-            out.print(doc.doc)
+        if name:  # the whole docstring (the summary is its first line; the signature is above)
+            parts = doc.doc.split("\n\n")
+            text = "\n\n".join(p for p in parts if not p.startswith("Signature:")).strip()
+            out.print(f"[bold]{doc.signature}[/]\n{literal(text)}")
         else:
+            out.print(f"[bold]{doc.signature}[/]\n  {doc.summary}")
             for example in doc.examples[:1]:
                 out.print(f"  [dim]e.g.[/] {example.text}")
 
