@@ -772,6 +772,17 @@ def test_init_starts_with_the_schema_modeline_and_lists_optional_fields(tmp_path
     assert "# sourceBranchUrl: ...   # optional url" in text
 
 
+def test_init_says_how_to_make_the_schema_its_modeline_names(tmp_path: Path) -> None:
+    target = tmp_path / "pulls.yaml"
+    _, _, err = invoke("init", PULLS_IN, "--type", "atlassian:pull-request", "-o", target)
+    assert f"mapper schema -o {tmp_path / 'mapping.schema.json'}" in err
+    assert target.read_text().startswith("# yaml-language-server: $schema=mapping.schema.json\n")
+    (tmp_path / "mapping.schema.json").write_text("{}")
+    _, _, err = invoke("init", PULLS_IN, "--type", "atlassian:pull-request", "-o",
+                       tmp_path / "again.yaml")  # fmt: skip
+    assert "mapper schema -o" not in err
+
+
 def test_init_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     target = tmp_path / "pulls.yaml"
     target.write_text("mine\n")

@@ -199,6 +199,9 @@ def init(
         if todo
         else f"wrote {where}; next: mapper preview {where} {sample}"
     )
+    schema_file = output.parent / schema
+    if not schema_file.exists():  # the modeline names it: say how to make it
+        err.print(f"editor completion: mapper schema -o {literal(str(schema_file))}")
 
 
 def _schema_path(folder: Path) -> str:
