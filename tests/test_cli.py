@@ -444,6 +444,20 @@ def test_run_records_selector_unwraps_a_wrapper(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "w.report.json").read_text())["records"]["in"] == 1
 
 
+@pytest.mark.parametrize(
+    ("document", "hint"),
+    [({"total": 5, "items": [{"id": "r1"}]}, "a list of 1 in 'items': --records 'items[]'"),
+     ({"total": 5, "next": None}, "the document's keys: 'total', 'next'")],
+)
+def test_a_records_selector_that_finds_nothing_says_what_is_there(
+    tmp_path: Path, document: dict[str, object], hint: str
+) -> None:
+    wrapped = tmp_path / "page.json"
+    wrapped.write_text(json.dumps(document))
+    code, _, err = invoke("run", REPOS, wrapped, "--records", "itmes[]", "-o", tmp_path / "o.jsonl")
+    assert code == 4 and "input.no-records" in err and hint in err
+
+
 # --- run: errors and exit codes -----------------------------------------------------------------
 
 def test_run_fail_fast_writes_no_output(tmp_path: Path) -> None:

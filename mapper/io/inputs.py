@@ -485,6 +485,31 @@ def _malformed(source: str, data: bytes, err: ValueError) -> InputProblem:
     return _problem(source, "input.malformed-json", f"not valid JSON{where}: {message}", hint)
 
 
+def wrapper_list(data: Any) -> tuple[str, int] | None:
+    """When `data` looks like a wrapper around a list of records (an API list response read
+    as one record: an object with exactly one field holding a list of objects), that field
+    and the list's length."""
+    if not isinstance(data, dict):
+        return None
+    lists = [
+        key
+        for key, value in data.items()
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value[:20])
+    ]
+    return (lists[0], len(data[lists[0]])) if len(lists) == 1 else None
+
+
+def _where_records_are(doc: Any) -> str:
+    """What the document offers instead: the list it seems to wrap, else its keys."""
+    found = wrapper_list(doc)
+    if found is not None:
+        name = found[0] if found[0].isidentifier() else orjson.dumps(found[0]).decode()
+        return f"; the document holds a list of {found[1]} in {found[0]!r}: --records '{name}[]'"
+    if isinstance(doc, dict) and doc:
+        return f"; the document's keys: {', '.join(map(repr, list(doc)[:8]))}"
+    return ""
+
+
 def _records_of(source: str, doc: Any, selector: Selector | None) -> Iterator[Item]:
     selected = doc
     if selector is not None:
@@ -495,11 +520,9 @@ def _records_of(source: str, doc: Any, selector: Selector | None) -> Iterator[It
             return
         if selected is None:
             yield _problem(
-                source,
-                "input.no-records",
-                "the records selector found nothing here",
-                "check `records:` in the mapping or --records",
-            )
+                source, "input.no-records", "the records selector found nothing here",
+                "check `records:` in the mapping or --records" + _where_records_are(doc),
+            )  # fmt: skip
             return
     if isinstance(selected, list):
         for i, value in enumerate(selected):

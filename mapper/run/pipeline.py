@@ -17,6 +17,7 @@ from orjson import dumps as _dumps
 from mapper.engine.fallback import FALLBACK
 from mapper.errors import show_value
 from mapper.functions.context import EvalContext
+from mapper.io.inputs import wrapper_list
 from mapper.io.lookups import LookupCache
 from mapper.io.sinks import (
     JsonlSink,
@@ -412,20 +413,6 @@ def _keep_rejected(report: RunReport, result: RecordResult) -> None:
         report.first_rejected[rejected.rule] = (
             f"{where}: {first.code}: {first.message}; item: {show_value(rejected.data, 160)}"
         )
-
-
-def wrapper_list(data: Any) -> tuple[str, int] | None:
-    """When `data` looks like a wrapper around a list of records (an API list response read
-    as one record: an object with exactly one field holding a list of objects), that field
-    and the list's length."""
-    if not isinstance(data, dict):
-        return None
-    lists = [
-        key
-        for key, value in data.items()
-        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value[:20])
-    ]
-    return (lists[0], len(data[lists[0]])) if len(lists) == 1 else None
 
 
 def wrapper_hint(data: Any) -> str | None:
