@@ -382,3 +382,9 @@ def test_an_interrupted_sync_says_so_once(
         cli.main()
     assert stop.value.code == 130
     assert capsys.readouterr().err.count("interrupted") == 1
+
+
+def test_the_sync_summary_shows_a_rejected_records_first_error(tmp_path: Path) -> None:
+    code, _, err = sync_cli(tmp_path, [doc("a"), {"nothing": "here"}], "--connection-id", "c")
+    assert code == 3
+    assert "first: " in err and "#1: field.required" in err and '{"nothing": "here"}' in err

@@ -197,6 +197,8 @@ def _show_findings(console: Any, report: SyncReport, run: Any) -> None:
 
     for code, count in run.problems.most_common(5):
         console.print(Text(f"{count:>6} × {code}", style="red"))
+    for rule, example in list(run.first_rejected.items())[:3]:  # where, why, and the item
+        console.print(Text(f"         rule {rule!r}, first: {example}"))
     for code, count in report.findings.most_common():
         console.print(Text(f"{count:>6} × warning {code}", style="yellow"))
         for example in report.examples.get(code, [])[:1]:
