@@ -28,14 +28,24 @@ from benchmarks import run as bench
 
 # Runs in the child: wraps mapper's functions, then runs the command line as `mapper` does.
 _HARNESS = r"""
-import atexit, functools, json, os, sys, time
+import atexit, functools, json, os, sys, threading, time
 
 EVENTS = open(sys.argv[1], "a", buffering=1)
 
+def sched():  # this thread's time on a CPU and waiting for one (ns), from the scheduler
+    try:
+        with open(f"/proc/self/task/{threading.get_native_id()}/schedstat") as fh:
+            run, wait = fh.read().split()[:2]
+        return int(run) / 1e9, int(wait) / 1e9
+    except (OSError, ValueError):
+        return 0.0, 0.0
+
 def note(event, **more):
     t = os.times()
+    on_cpu, queued = sched()
     EVENTS.write(json.dumps({"t": time.time(), "pid": os.getpid(), "event": event,
-                             "cpu": t.user + t.system, **more}) + "\n")
+                             "cpu": t.user + t.system, "on_cpu": on_cpu, "queued": queued,
+                             **more}) + "\n")
 
 note("python started")
 atexit.register(note, "parent exits")
@@ -120,10 +130,18 @@ def summary(events: list[dict[str, Any]], start: float, end: float) -> list[str]
         if not parts:
             continue
         busy = sum(b["cpu"] for b in parts) - sum(b["cpu"] for b in begun)
+        first, last = begun[0], parts[-1]
+        span = last["t"] - first["t"]
+        on_cpu = last["on_cpu"] - first["on_cpu"]
+        queued = last["queued"] - first["queued"]
         lines.append(
-            f"worker {pid}: {len(parts)} parts, first at {begun[0]['t'] - start:.3f}, last done "
-            f"at {parts[-1]['t'] - start:.3f}; CPU in parts {busy:.3f} s; waited for turns "
-            f"{sum(waits):.3f} s ({sum(offset_waits):.3f} s for output offsets)"
+            f"worker {pid}: {len(parts)} parts, first at {first['t'] - start:.3f}, last done "
+            f"at {last['t'] - start:.3f}; CPU in parts {busy:.3f} s; waited for turns "
+            f"{sum(waits):.3f} s ({sum(offset_waits):.3f} s for output offsets, in any thread)"
+        )
+        lines.append(
+            f"  its main thread from first part to last: {span:.3f} s = {on_cpu:.3f} s on a CPU "
+            f"+ {queued:.3f} s waiting for one + {span - on_cpu - queued:.3f} s idle"
         )
     lines.append(f"{end - start:7.3f}  the process has exited")
     return lines

@@ -58,11 +58,6 @@ Part = Span | ArraySpan | FilePart | Lines | list[Item]
 from standard input, or records."""
 
 
-def is_heavy(part: Part) -> bool:
-    """Records or lines sent by the parent: large to send, one at a time per worker."""
-    return isinstance(part, list | Lines)
-
-
 def input_parts(
     paths: list[str], reading: Reading, workers_read_files: bool
 ) -> Iterator[tuple[int, Part]]:
