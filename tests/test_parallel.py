@@ -300,7 +300,9 @@ def test_lookups_work_with_workers(tmp_path: Path) -> None:
     assert one[0] == 3 and not one[4]["inputProblems"]  # the bad records are rejected
     assert b"Core / n1" in (one[2] or b"")
     text = mapping.read_text()
-    mapping.write_text(text.replace("lookups:\n", "lookups:\n  absent: {file: nowhere.json, key: id}\n"))
+    mapping.write_text(
+        text.replace("lookups:\n", "lookups:\n  absent: {file: nowhere.json, key: id}\n")
+    )
     one = _run(mapping, inputs, tmp_path / "m1" / "o.jsonl", 1)
     two = _run(mapping, inputs, tmp_path / "m2" / "o.jsonl", 2)
     assert two[0] == one[0] == 4  # a table that is not found stops the run before any output
@@ -346,6 +348,35 @@ def test_spans_read_like_the_serial_reader(
         items.extend(jsonl_items(str(path), part.lines, index, line_no))
         index, line_no = index + part.records, line_no + part.line_count
     assert items == list(iter_records([str(path)]))  # as the whole file reads
+
+
+def test_the_last_spans_get_smaller_so_the_workers_finish_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parts, "SPAN_BYTES", 64 * 1024)
+    monkeypatch.setattr(parts, "TAIL_SPAN_BYTES", 4096)
+    first = _write(tmp_path / "a.jsonl", b"".join(_repo(i) + b"\n" for i in range(4000)))
+    second = _write(tmp_path / "b.jsonl", b"".join(_repo(i) + b"\n" for i in range(2000)))
+    paths = [str(first), str(second)]
+
+    def sizes(workers: int) -> list[list[int]]:
+        cut = [(n, p) for n, p in parts.input_parts(paths, parts.Reading(), True, workers)]
+        return [[p.end - p.start for n, p in cut if n == i] for i in (0, 1)]  # type: ignore[union-attr]
+
+    one, two = sizes(1), sizes(2)
+    assert (
+        [sum(s) for s in one]
+        == [sum(s) for s in two]
+        == [p.stat().st_size for p in (first, second)]
+    )
+    assert all(size >= 64 * 1024 for size in one[0][:-1] + one[1][:-1])  # 1 worker: all alike
+    assert all(size >= 64 * 1024 for size in two[0][:-1])  # the first file is not the end
+    tail = two[1][-8:]  # the last span is what is left
+    assert tail == sorted(tail, reverse=True) and tail[0] > 2 * tail[-2]
+    assert 4096 <= tail[-2] < 4096 + 300  # down to TAIL_SPAN_BYTES (and the rest of a line)
+    assert _run(REPOS, [first, second], tmp_path / "w2" / "o.jsonl", 2) == _run(
+        REPOS, [first, second], tmp_path / "w1" / "o.jsonl", 1
+    )
 
 
 # --- ordered running totals across processes ------------------------------------------------
@@ -482,7 +513,10 @@ def test_an_unwritable_output_is_an_output_error(tmp_path: Path) -> None:
     blocker.write_text("")
     with pytest.raises(OutputError):
         parallel.run_parallel(
-            REPOS, load(REPOS), [str(path)], RunRequest(output=str(blocker / "o.jsonl"), workers=2),
+            REPOS,
+            load(REPOS),
+            [str(path)],
+            RunRequest(output=str(blocker / "o.jsonl"), workers=2),
             RunOptions(),
         )
 

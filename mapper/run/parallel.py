@@ -437,9 +437,9 @@ def run_parallel(
     can_fork = "fork" in mp.get_all_start_methods()
     ctx = mp.get_context("fork" if can_fork else "spawn")
     reading = reading or Reading()
-    parts = _InFlight(input_parts(paths, reading, workers_read_files=can_fork))
-    set_assoc = request.associations == "set"
     workers = request.worker_count
+    parts = _InFlight(input_parts(paths, reading, workers_read_files=can_fork, workers=workers))
+    set_assoc = request.associations == "set"
     sink = JsonlSink(request.output, set_associations=set_assoc, group=group)
     quarantine = RejectsSink(request.rejects_path, group=group)
     tick = None if progress is None else _ticker(progress, report, inputs, paths)
