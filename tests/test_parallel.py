@@ -440,9 +440,14 @@ def test_a_worker_that_dies_stops_the_run_cleanly(
 
 def test_a_worker_that_fails_stops_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "_work", _fails_on_part_1)
+    _fails_leaving_nothing(tmp_path, RuntimeError, "ValueError: a bug in the worker")
+
+
+def _fails_leaving_nothing(tmp_path: Path, error: type[Exception], match: str) -> None:
+    """A 2-worker run of the plain input raises `error` and leaves no file behind."""
     (path,) = _plain(tmp_path)
     out = tmp_path / "o" / "o.jsonl"
-    with pytest.raises(RuntimeError, match="ValueError: a bug in the worker"):
+    with pytest.raises(error, match=match):
         parallel.run_parallel(
             REPOS, load(REPOS), [str(path)], RunRequest(output=str(out), workers=2), RunOptions()
         )
@@ -498,13 +503,7 @@ def test_a_part_a_worker_cannot_write_is_an_output_error(
     """A worker's writer thread writes a part after its result went back: a failed write is
     reported with a later part's result or when the workers finish."""
     monkeypatch.setattr(parallel, "_write_at", _fails_writing(record))
-    (path,) = _plain(tmp_path)
-    out = tmp_path / "o" / "o.jsonl"
-    with pytest.raises(OutputError, match="No space left on device"):
-        parallel.run_parallel(
-            REPOS, load(REPOS), [str(path)], RunRequest(output=str(out), workers=2), RunOptions()
-        )
-    assert not any((tmp_path / "o").iterdir())
+    _fails_leaving_nothing(tmp_path, OutputError, "No space left on device")
 
 
 def test_an_unwritable_output_is_an_output_error(tmp_path: Path) -> None:
