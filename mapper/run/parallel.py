@@ -55,8 +55,7 @@ from mapper.io.spans import ArraySpan, Span, read_span
 from mapper.language.plan import Plan
 from mapper.records import Item, Record
 from mapper.run.parts import FilePart, Lines, Part, input_parts
-from mapper.run.partwork import map_items
-from mapper.run.pipeline import run
+from mapper.run.pipeline import map_items, run
 from mapper.run.policy import RunOptions, max_errors_reason
 from mapper.run.pool import Pool, Turns
 
