@@ -930,6 +930,42 @@ def test_installed_script_run(tmp_path: Path) -> None:
     assert not ANSI.search(proc.stderr)
 
 
+_TEARDOWN_PROBE = (
+    "import atexit, sys\n"
+    "class _Probe:\n"
+    "    def __del__(self):\n"
+    "        sys.stderr.write('torn down\\n')\n"
+    "_probe = _Probe()\n"
+    "atexit.register(lambda: sys.stderr.write('exit handlers ran\\n'))\n"
+    "from mapper._entry import main\n"
+    "sys.argv = ['mapper', *sys.argv[1:]]\n"
+    "main()\n"
+)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_run_ends_without_tearing_the_interpreter_down(tmp_path: Path, workers: str) -> None:
+    """Freeing the heap at exit costs a large run ~45 ms: `mapper run` ends with `os._exit` once
+    its files are in place, after the exit handlers and with its streams flushed."""
+    out = tmp_path / "o.jsonl"
+    args = ["run", str(REPOS), str(REPOS_IN), "-o", str(out), "--workers", workers]
+    proc = subprocess.run([sys.executable, "-c", _TEARDOWN_PROBE, *args], capture_output=True,
+                          text=True, timeout=60, check=False)  # fmt: skip
+    assert proc.returncode == 3, proc.stderr
+    assert "3 mapped + 1 rejected + 1 filtered" in proc.stderr  # flushed
+    assert "exit handlers ran" in proc.stderr
+    assert "torn down" not in proc.stderr
+    assert len(read_jsonl(out)) == 3
+
+
+def test_other_commands_end_as_usual() -> None:
+    proc = subprocess.run([sys.executable, "-c", _TEARDOWN_PROBE, "types", "atlassian:commit"],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "torn down" in proc.stderr
+    assert "exit handlers ran" in proc.stderr
+
+
 @pytest.mark.parametrize(("quiet", "rich_loaded"), [(True, False), (False, True)])
 def test_a_quiet_run_never_imports_rich(tmp_path: Path, quiet: bool, rich_loaded: bool) -> None:
     """rich costs ~20 ms of start-up; a `--quiet` run has nothing to draw, a normal one has."""

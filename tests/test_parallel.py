@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -299,7 +300,9 @@ def test_lookups_work_with_workers(tmp_path: Path) -> None:
     assert one[0] == 3 and not one[4]["inputProblems"]  # the bad records are rejected
     assert b"Core / n1" in (one[2] or b"")
     text = mapping.read_text()
-    mapping.write_text(text.replace("lookups:\n", "lookups:\n  absent: {file: nowhere.json, key: id}\n"))
+    mapping.write_text(
+        text.replace("lookups:\n", "lookups:\n  absent: {file: nowhere.json, key: id}\n")
+    )
     one = _run(mapping, inputs, tmp_path / "m1" / "o.jsonl", 1)
     two = _run(mapping, inputs, tmp_path / "m2" / "o.jsonl", 2)
     assert two[0] == one[0] == 4  # a table that is not found stops the run before any output
@@ -345,6 +348,35 @@ def test_spans_read_like_the_serial_reader(
         items.extend(jsonl_items(str(path), part.lines, index, line_no))
         index, line_no = index + part.records, line_no + part.line_count
     assert items == list(iter_records([str(path)]))  # as the whole file reads
+
+
+def test_the_last_spans_get_smaller_so_the_workers_finish_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(parts, "SPAN_BYTES", 64 * 1024)
+    monkeypatch.setattr(parts, "TAIL_SPAN_BYTES", 4096)
+    first = _write(tmp_path / "a.jsonl", b"".join(_repo(i) + b"\n" for i in range(4000)))
+    second = _write(tmp_path / "b.jsonl", b"".join(_repo(i) + b"\n" for i in range(2000)))
+    paths = [str(first), str(second)]
+
+    def sizes(workers: int) -> list[list[int]]:
+        cut = [(n, p) for n, p in parts.input_parts(paths, parts.Reading(), True, workers)]
+        return [[p.end - p.start for n, p in cut if n == i] for i in (0, 1)]  # type: ignore[union-attr]
+
+    one, two = sizes(1), sizes(2)
+    assert (
+        [sum(s) for s in one]
+        == [sum(s) for s in two]
+        == [p.stat().st_size for p in (first, second)]
+    )
+    assert all(size >= 64 * 1024 for size in one[0][:-1] + one[1][:-1])  # 1 worker: all alike
+    assert all(size >= 64 * 1024 for size in two[0][:-1])  # the first file is not the end
+    tail = two[1][-8:]  # the last span is what is left
+    assert tail == sorted(tail, reverse=True) and tail[0] > 2 * tail[-2]
+    assert 4096 <= tail[-2] < 4096 + 300  # down to TAIL_SPAN_BYTES (and the rest of a line)
+    assert _run(REPOS, [first, second], tmp_path / "w2" / "o.jsonl", 2) == _run(
+        REPOS, [first, second], tmp_path / "w1" / "o.jsonl", 1
+    )
 
 
 # --- ordered running totals across processes ------------------------------------------------
@@ -408,13 +440,70 @@ def test_a_worker_that_dies_stops_the_run_cleanly(
 
 def test_a_worker_that_fails_stops_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "_work", _fails_on_part_1)
+    _fails_leaving_nothing(tmp_path, RuntimeError, "ValueError: a bug in the worker")
+
+
+def _fails_leaving_nothing(tmp_path: Path, error: type[Exception], match: str) -> None:
+    """A 2-worker run of the plain input raises `error` and leaves no file behind."""
     (path,) = _plain(tmp_path)
     out = tmp_path / "o" / "o.jsonl"
-    with pytest.raises(RuntimeError, match="ValueError: a bug in the worker"):
+    with pytest.raises(error, match=match):
         parallel.run_parallel(
             REPOS, load(REPOS), [str(path)], RunRequest(output=str(out), workers=2), RunOptions()
         )
     assert not any((tmp_path / "o").iterdir())
+
+
+_REAL_MAP = parallel._map
+_SIGNALS: dict[str, Any] = {}  # made before the workers fork: they share them
+
+
+def _part_0_waits_for_part_2(worker: Any, res: parallel.PartResult, items: Any) -> list[bytes]:
+    out = _REAL_MAP(worker, res, items)
+    if res.number == 2:
+        _SIGNALS["part 2 mapped"].set()
+    if res.number == 0:
+        _SIGNALS["part 0 saw it"].value = _SIGNALS["part 2 mapped"].wait(20)
+    return out
+
+
+def test_a_worker_maps_on_while_the_part_before_its_own_is_mapped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Part 1's worker writes part 1 once part 0 has claimed its offset, but maps part 2
+    meanwhile. It waited instead, and mapped nothing while the other worker was slow (0.14 s
+    idle per worker in a W3 100k run at load 2, 0.06 s now)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    monkeypatch.setitem(_SIGNALS, "part 2 mapped", ctx.Event())
+    monkeypatch.setitem(_SIGNALS, "part 0 saw it", ctx.Value("i", 0))
+    monkeypatch.setattr(parallel, "_map", _part_0_waits_for_part_2)
+    inputs = _plain(tmp_path)
+    one = _run(REPOS, inputs, tmp_path / "w1" / "o.jsonl", 1)
+    assert _run(REPOS, inputs, tmp_path / "w2" / "o.jsonl", 2) == one
+    assert _SIGNALS["part 0 saw it"].value == 1
+
+
+def _fails_writing(record: bytes) -> Callable[[Any, list[bytes], int], str | None]:
+    real = parallel._write_at
+
+    def write(fh: Any, lines: list[bytes], offset: int) -> str | None:
+        if any(record in line for line in lines):
+            return "No space left on device"
+        return real(fh, lines, offset)
+
+    return write
+
+
+@pytest.mark.parametrize("record", [b'"r6"', b'"r118"'], ids=["an early part", "the last part"])
+def test_a_part_a_worker_cannot_write_is_an_output_error(
+    record: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker's writer thread writes a part after its result went back: a failed write is
+    reported with a later part's result or when the workers finish."""
+    monkeypatch.setattr(parallel, "_write_at", _fails_writing(record))
+    _fails_leaving_nothing(tmp_path, OutputError, "No space left on device")
 
 
 def test_an_unwritable_output_is_an_output_error(tmp_path: Path) -> None:
@@ -423,7 +512,10 @@ def test_an_unwritable_output_is_an_output_error(tmp_path: Path) -> None:
     blocker.write_text("")
     with pytest.raises(OutputError):
         parallel.run_parallel(
-            REPOS, load(REPOS), [str(path)], RunRequest(output=str(blocker / "o.jsonl"), workers=2),
+            REPOS,
+            load(REPOS),
+            [str(path)],
+            RunRequest(output=str(blocker / "o.jsonl"), workers=2),
             RunOptions(),
         )
 

@@ -15,8 +15,7 @@ from mapper.io.lookups import LookupCache
 from mapper.io.sinks import JsonlSink, RejectsSink
 from mapper.records import Record
 from mapper.run.files import RunRequest, Status, run_files
-from mapper.run.partwork import map_items
-from mapper.run.pipeline import run
+from mapper.run.pipeline import map_items, run
 from mapper.run.policy import ErrorPolicy, RunOptions
 from mapper.run.report import RunReport
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from mapper._entry import exit_quickly
 from mapper.cli.console import (
     EXIT_INTERRUPTED,
     EXIT_IO,
@@ -179,6 +180,7 @@ def run_cmd(
     result = run_request(
         mapping, inputs, request, quiet=quiet, cache=not no_cache, report=report_to
     )
+    exit_quickly()  # every output is closed (renamed into place, or removed)
     raise typer.Exit(result.status)
 
 

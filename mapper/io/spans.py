@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -26,8 +26,9 @@ class Span:
     end: int
 
 
-def jsonl_spans(path: str, size: int) -> Iterator[Span]:
-    """Cut a JSONL file into spans of about `size` bytes that end at line ends.
+def jsonl_spans(path: str, size: int, sizes: Callable[[int], int] | None = None) -> Iterator[Span]:
+    """Cut a JSONL file into spans of about `size` bytes that end at line ends (with `sizes`:
+    of about `sizes(bytes of the file left to cut)` each).
 
     Only the line under each cut is read: the parent of worker processes stays idle, and
     each worker reads (and counts) its own span.
@@ -36,7 +37,7 @@ def jsonl_spans(path: str, size: int) -> Iterator[Span]:
         total = os.fstat(fh.fileno()).st_size
         start = 0
         while start < total:
-            end = start + size - 1
+            end = start + max(1, sizes(total - start) if sizes else size) - 1
             if end < total:
                 fh.seek(end)
                 end += len(fh.readline())  # through the newline at or after the cut

@@ -6,9 +6,12 @@ and what the parent must read in one piece (standard input, arrays under a `--re
 
 Two running totals are handed out in part order (`Turns`): where a span's records start (record
 index and line number, for diagnostics), and where a part's output starts in the output file.
-A worker claims the first as soon as it has counted its lines and the second as soon as it has
-serialised its objects, then writes them at that offset itself. Nothing but counts passes through
-the parent, so it stays nearly idle, and the output is byte-identical to a 1-worker run.
+A worker claims the first as soon as it has counted its lines; its writer thread claims the
+second for the serialised objects and writes them at that offset, while the worker maps its next
+part (it would otherwise wait for the other workers' parts before it). Nothing but counts passes
+through the parent, so it stays nearly idle, and the output is byte-identical to a 1-worker run.
+The parent counts where each part's output starts too (the sizes come with the results), and
+lets the workers finish their writes before it takes over a part.
 
 When a part would cross `--max-errors`, or holds a rejected record under `--fail-fast`, the
 parent stops the workers, cuts the output back to where that part starts, and maps the part
@@ -24,7 +27,9 @@ import dataclasses
 import itertools
 import multiprocessing as mp
 import os
+import queue
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -49,17 +54,19 @@ from mapper.io.sinks import JsonlSink, RejectsSink
 from mapper.io.spans import ArraySpan, Span, read_span
 from mapper.language.plan import Plan
 from mapper.records import Item, Record
-from mapper.run.parts import FilePart, Lines, Part, input_parts, is_heavy
-from mapper.run.partwork import map_items
-from mapper.run.pipeline import run
+from mapper.run.parts import FilePart, Lines, Part, input_parts
+from mapper.run.pipeline import map_items, run
 from mapper.run.policy import RunOptions, max_errors_reason
 from mapper.run.pool import Pool, Turns
 
 if TYPE_CHECKING:
     from mapper.run.files import RunRequest
 from mapper.run.report import RunReport, unique_diagnostics
+from mapper.signals import signals_to_main_thread
 
 WINDOW = 8  # parts in flight per worker: a slow part holds the others back by at most this
+WriteFailure = tuple[int, str]
+"""(the number of the first part whose output could not be written, why)."""
 
 
 def _iov_max() -> int:
@@ -81,9 +88,41 @@ class _Worker:
     set_assoc: bool
     lookups: LookupCache
     starts: Turns  # (record index, line number) where a span starts, per file
-    offsets: Turns  # (byte offset,) where a part's output starts
-    output: BinaryIO  # the run's temporary output file, written at claimed offsets
+    writer: _Writer  # writes each part's output at its offset, in part order
     reading: Reading  # how the worker reads a FilePart
+
+
+class _Writer:
+    """A worker's thread that claims each part's output offset and writes the part there, in
+    part order: the worker maps its next part meanwhile, instead of waiting for the parts before
+    it (mapped by other workers) to claim theirs."""
+
+    def __init__(self, offsets: Turns, output: BinaryIO) -> None:
+        self.offsets = offsets
+        self.output = output
+        self.failed: WriteFailure | None = None
+        self.parts: queue.SimpleQueue[tuple[int, list[bytes]] | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._write_parts, daemon=True)
+        with signals_to_main_thread():
+            self.thread.start()
+
+    def put(self, number: int, lines: list[bytes]) -> None:
+        """Write part `number` once the parts before it have claimed their offsets."""
+        self.parts.put((number, lines))
+
+    def finish(self) -> WriteFailure | None:
+        """Wait for every part put here to be written; the first that failed, if any."""
+        self.parts.put(None)
+        self.thread.join()
+        return self.failed
+
+    def _write_parts(self) -> None:
+        while (part := self.parts.get()) is not None:
+            number, lines = part
+            offset = self.offsets.claim(number, (sum(map(len, lines)),))[0]
+            if self.failed is None:
+                problem = _write_at(self.output, lines, offset)
+                self.failed = None if problem is None else (number, problem)
 
 
 _WORKER: _Worker | None = None
@@ -95,13 +134,14 @@ class PartResult:
     """What a worker sends back for one part: where its output went, its rejects and counts."""
 
     number: int
-    offset: int = 0
+    size: int = 0  # bytes of output
+    offset: int = 0  # where the output starts (set by the parent)
     index: int = 0  # of the span's first record (spans only)
     line_no: int = 1
     rejects: bytes = b""
     counts: RunReport = field(default_factory=lambda: RunReport(""))
     lookup_problems: list[Diagnostic] = field(default_factory=list)
-    write_error: str | None = None
+    write_error: str | None = None  # of a part before this one
     unparsed: bool = False  # an array span that does not parse: the parent reads on with ijson
 
 
@@ -119,7 +159,14 @@ def _init(
     plan = _FORKED_PLAN or load(mapping)  # forked workers inherit the parent's compiled plan
     lookups = LookupCache(plan.lookups, options.lookups)
     output = Path(tmp).open("r+b", buffering=0)  # noqa: SIM115  (open while the worker lives)
-    _WORKER = _Worker(plan, options, set_assoc, lookups, starts, offsets, output, reading)
+    writer = _Writer(offsets, output)
+    _WORKER = _Worker(plan, options, set_assoc, lookups, starts, writer, reading)
+
+
+def _finish() -> WriteFailure | None:
+    """A worker's last step: its writes done; the first part it could not write."""
+    assert _WORKER is not None
+    return _WORKER.writer.finish()
 
 
 def _keep_freed_buffers() -> None:
@@ -147,18 +194,18 @@ def _work(task: tuple[int, Part]) -> PartResult:
     worker = _WORKER
     assert worker is not None
     res = PartResult(number)
-    started = claimed = False
+    started = False
+    out: list[bytes] = []
     try:
         items, started = _items(worker, res, part)
         out = _map(worker, res, items)
-        res.offset = worker.offsets.claim(number, (sum(map(len, out)),))[0]
-        claimed = True
-        res.write_error = _write_at(worker.output, out, res.offset)
+        res.size = sum(map(len, out))
     finally:  # every part takes both turns (a failed one too), or the parts after it would wait
         if not started:
             worker.starts.claim(number, (0, 0))
-        if not claimed:
-            worker.offsets.claim(number, (0,))
+        worker.writer.put(number, out)
+    failed = worker.writer.failed
+    res.write_error = None if failed is None else failed[1]
     return res
 
 
@@ -287,13 +334,15 @@ class _Run:
     progress: Callable[[Part], None] | None
     reading: Reading
     lookup_problems: list[Diagnostic] = field(default_factory=list)
+    written: int = 0  # bytes of output of the parts merged
 
     def collect(self, results: Iterable[PartResult], parts: _InFlight) -> _Stop | None:
         """Merge results in part order, up to a part that the parent must take over."""
         for res in results:
             path_no, part = parts.pop(res.number)
             if res.write_error is not None:
-                raise output_error(str(self.sink.path), res.write_error)
+                raise self.write_error(res.write_error)
+            res.offset, self.written = self.written, self.written + res.size
             if res.unparsed or self.report.would_stop_within(res.counts, self.options):
                 return _Stop(part, res, path_no)
             self.sink.count += res.counts.objects_out
@@ -304,6 +353,18 @@ class _Run:
                 self.progress(part)
         self.report.completed = True
         return None
+
+    def write_error(self, reason: str) -> Exception:
+        """The error for a part the workers could not write."""
+        return output_error(str(self.sink.path), reason)
+
+    def check_writes(self, failures: list[WriteFailure | None], stop: _Stop | None) -> None:
+        """Raise for a part a worker could not write (raises OutputError), unless the parent
+        writes it again (at or after where it takes over)."""
+        until = None if stop is None else stop.res.number
+        for failed in sorted(f for f in failures if f is not None):
+            if until is None or failed[0] < until:
+                raise self.write_error(failed[1])
 
     def finish(self, stop: _Stop, paths: list[str]) -> None:
         """Go on from `stop` in this process, as a 1-worker run would (may raise RecordError).
@@ -375,9 +436,9 @@ def run_parallel(
     can_fork = "fork" in mp.get_all_start_methods()
     ctx = mp.get_context("fork" if can_fork else "spawn")
     reading = reading or Reading()
-    parts = _InFlight(input_parts(paths, reading, workers_read_files=can_fork))
-    set_assoc = request.associations == "set"
     workers = request.worker_count
+    parts = _InFlight(input_parts(paths, reading, workers_read_files=can_fork, workers=workers))
+    set_assoc = request.associations == "set"
     sink = JsonlSink(request.output, set_associations=set_assoc, group=group)
     quarantine = RejectsSink(request.rejects_path, group=group)
     tick = None if progress is None else _ticker(progress, report, inputs, paths)
@@ -388,14 +449,15 @@ def run_parallel(
     try:
         _FORKED_PLAN = plan if can_fork else None
         with sink, quarantine:
-            pool, finished = Pool(ctx, workers, _init, init, _work, sink.path), False
+            pool = Pool(ctx, workers, _init, init, _work, sink.path, _finish)
             sink.sync_in_background()  # a thread: started after the workers are forked
+            merged = False  # False: an exception stopped the run (the output is dropped)
             try:
-                heavy = is_heavy
-                stop = state.collect(pool.imap(parts, WINDOW * workers, heavy), parts)
-                finished = stop is None
-            finally:
-                pool.close(graceful=finished)
+                stop = state.collect(pool.imap(parts, WINDOW * workers), parts)
+                merged = True
+            finally:  # the parts before `stop` must be written: the workers finish their writes
+                failures = pool.close(graceful=merged)
+            state.check_writes(failures, stop)
             if stop is not None:  # the workers are gone: nothing writes behind the parent
                 state.finish(stop, paths)
     finally:

@@ -10,7 +10,7 @@ input, and large arrays under a `--records` wrapper (ijson).
 from __future__ import annotations
 
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +34,8 @@ from mapper.records import Item
 SPAN_BYTES = 1024 * 1024  # about 1,400 W3 records: 70 parts for 73 MB (256 KiB parts cost 2 workers
 # about 0.3 s more CPU there, handing out 285 parts; the last part is then about 1.5 % of the work)
 PART_RECORDS = 512  # records per part when the parent reads the input (not JSONL)
+TAIL_SPAN_BYTES = 64 * 1024  # the smallest span at the end of the JSONL inputs
+TAIL_SHARE = 2  # near the end, a span is 1/TAIL_SHARE of a worker's share of what is left
 
 
 @dataclass(frozen=True)
@@ -58,13 +60,8 @@ Part = Span | ArraySpan | FilePart | Lines | list[Item]
 from standard input, or records."""
 
 
-def is_heavy(part: Part) -> bool:
-    """Records or lines sent by the parent: large to send, one at a time per worker."""
-    return isinstance(part, list | Lines)
-
-
 def input_parts(
-    paths: list[str], reading: Reading, workers_read_files: bool
+    paths: list[str], reading: Reading, workers_read_files: bool, workers: int = 1
 ) -> Iterator[tuple[int, Part]]:
     """The parts of all inputs, in order, each with the number of its input file.
 
@@ -73,9 +70,13 @@ def input_parts(
     The parent reads only standard input, and large arrays under a selector (ijson), or every
     non-JSONL file when the workers cannot inherit the records selector (no fork). Problems
     travel in parts, so that the report lists them in the order a 1-worker run does.
+
+    For several `workers`, the spans get smaller towards the end of the last JSONL input
+    (`span_size`): a worker that takes the last part does not map alone for long.
     """
     group: list[str] = []
     size = 0
+    after = _jsonl_after(paths) if workers > 1 else [0] * len(paths)
     for path_no, path in enumerate(paths):
         unsized = path != STDIN and not is_regular(path)  # a FIFO, a device: size unknown
         jsonl = not unsized and path != STDIN and path.lower().endswith(JSONL_SUFFIXES)
@@ -89,7 +90,8 @@ def input_parts(
         if unsized:
             yield from ((path_no, part) for part in _unsized_parts(path, reading))
         elif jsonl:
-            yield from ((path_no, span) for span in _spans(path))
+            sizes = _tail_sizes(after[path_no], workers)
+            yield from ((path_no, span) for span in _spans(path, sizes))
         elif streamed and reading.stream_path is None:  # a top-level array
             yield from ((path_no, span) for span in _array_spans(path))
         elif whole:
@@ -104,9 +106,33 @@ def input_parts(
         yield len(paths) - 1, FilePart(tuple(group))
 
 
-def _spans(path: str) -> Iterator[Part]:
+def span_size(left: int, workers: int) -> int:
+    """The bytes of the next span when `left` bytes of JSONL input are still to be cut:
+    SPAN_BYTES, and near the end 1/TAIL_SHARE of each worker's share of what is left, down to
+    TAIL_SPAN_BYTES (W3: the last 4 MiB of 73 MB in 15 spans instead of 4)."""
+    tail = left // (TAIL_SHARE * workers)
+    return min(SPAN_BYTES, max(tail, TAIL_SPAN_BYTES))
+
+
+def _tail_sizes(after: int, workers: int) -> Callable[[int], int] | None:
+    """Span sizes for a JSONL file followed by `after` bytes of JSONL inputs (None: fixed)."""
+    if workers <= 1:
+        return None
+    return lambda left: span_size(left + after, workers)
+
+
+def _jsonl_after(paths: list[str]) -> list[int]:
+    """For each input, the bytes of the JSONL inputs after it."""
+    after, total = [], 0
+    for path in reversed(paths):
+        after.append(total)
+        total += input_size(path) if path.lower().endswith(JSONL_SUFFIXES) else 0
+    return after[::-1]
+
+
+def _spans(path: str, sizes: Callable[[int], int] | None) -> Iterator[Part]:
     try:
-        yield from jsonl_spans(path, SPAN_BYTES)
+        yield from jsonl_spans(path, SPAN_BYTES, sizes)
     except OSError as err:
         yield [unreadable(path, err)]
 

@@ -33,19 +33,12 @@ from mapper.io.inputs import (
 from mapper.io.lookups import LookupCache
 from mapper.io.partfiles import write_part
 from mapper.io.remote import is_url, read_url_span, url_items
-from mapper.io.sinks import JsonlSink, RejectsSink, Sink
+from mapper.io.sinks import JsonlSink
 from mapper.io.spans import ArraySpan, Span, read_span
 from mapper.language.plan import Plan
 from mapper.records import Item, MappedObject, Record
 from mapper.run.parts import FilePart, Lines, Part
-from mapper.run.pipeline import (
-    account,
-    close_items,
-    cursor_note,
-    iter_results,
-    note_result,
-    skip_clean,
-)
+from mapper.run.pipeline import map_items
 from mapper.run.policy import RunOptions
 from mapper.run.report import RunReport
 
@@ -246,37 +239,6 @@ def map_part(worker: Compiled, spec: RunSpec, task: PartTask) -> PartOutput:
     except (OSError, ValueError) as err:
         out.write_error = getattr(err, "strerror", None) or str(err)
     return out
-
-
-def map_items(
-    plan: Plan,
-    items: Iterable[Item],
-    options: RunOptions,
-    lookups: LookupCache,
-    counts: RunReport,
-    sink: Sink,
-) -> tuple[bytes, list[Diagnostic]]:
-    """Map a part's `items` into `sink`, counted in `counts` (the one per-part mapping of
-    `--workers` and `--engine dask`): the part's reject lines and the lookup problems it met.
-
-    Clean records take the pipeline's shortcut (`skip_clean`) when the plan and sink allow it.
-    """
-    rejected: list[bytes] = []
-    rejects = RejectsSink(None, lines=rejected)
-    seen = len(lookups.problems)
-    note = cursor_note(plan, sink)
-    given = items
-    if options.limit is None:
-        items = skip_clean(plan, items, counts, sink, note=note)
-    results = iter_results(plan, items, options, counts, lookups)
-    try:
-        for result, item in results:
-            account(counts, result, item, sink, rejects)
-            note_result(note, result)
-    finally:
-        results.close()
-        close_items(given)
-    return b"".join(rejected), lookups.problems[seen:]
 
 
 def _first_index(task: PartTask) -> int:

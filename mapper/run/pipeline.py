@@ -15,7 +15,7 @@ from orjson import OPT_APPEND_NEWLINE as _NEWLINE
 from orjson import dumps as _dumps
 
 from mapper.engine.fallback import FALLBACK
-from mapper.errors import show_value
+from mapper.errors import Diagnostic, show_value
 from mapper.functions.context import EvalContext
 from mapper.io.inputs import wrapper_list
 from mapper.io.lookups import LookupCache
@@ -458,3 +458,34 @@ def counts_line(report: RunReport) -> str:
         f"{report.records_in} record(s) read: {report.records_mapped} mapped{partial} + "
         f"{report.records_rejected} rejected + {report.records_filtered} filtered"
     )
+
+
+def map_items(
+    plan: Plan,
+    items: Iterable[Item],
+    options: RunOptions,
+    lookups: LookupCache,
+    counts: RunReport,
+    sink: Sink,
+) -> tuple[bytes, list[Diagnostic]]:
+    """Map a part's `items` into `sink`, counted in `counts` (the one per-part mapping of
+    `--workers` and `--engine dask`): the part's reject lines and the lookup problems it met.
+
+    Clean records take the pipeline's shortcut (`skip_clean`) when the plan and sink allow it.
+    """
+    rejected: list[bytes] = []
+    rejects = RejectsSink(None, lines=rejected)
+    seen = len(lookups.problems)
+    note = cursor_note(plan, sink)
+    given = items
+    if options.limit is None:
+        items = skip_clean(plan, items, counts, sink, note=note)
+    results = iter_results(plan, items, options, counts, lookups)
+    try:
+        for result, item in results:
+            account(counts, result, item, sink, rejects)
+            note_result(note, result)
+    finally:
+        results.close()
+        close_items(given)
+    return b"".join(rejected), lookups.problems[seen:]
