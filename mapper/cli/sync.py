@@ -182,7 +182,7 @@ def _show_summary(console: Any, result: SyncResult) -> None:
     if report.records_known:
         console.print(Text(
             f"{report.records_known:,} of them known: their lines are as the state last saw "
-            "them, so they were not mapped again"
+            "them, so they count as mapped without being mapped again"
         ))  # fmt: skip
     _show_findings(console, report, run)
     folder = Path(result.files[0]).parent if result.files else ""
