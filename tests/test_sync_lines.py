@@ -202,6 +202,51 @@ def test_a_version_2_state_is_upgraded_and_its_lines_are_learnt(tmp_path: Path) 
     assert sqlite3.connect(tmp_path / "s.db").execute(sql).fetchone()[0] == str(SCHEMA_VERSION)
 
 
+V3_OBJECTS = """CREATE TABLE objects (
+    tid INTEGER NOT NULL, id TEXT NOT NULL, n INTEGER NOT NULL, hash BLOB NOT NULL,
+    usn INTEGER NOT NULL, run INTEGER NOT NULL, cursor TEXT,
+    deleted INTEGER NOT NULL DEFAULT 0, ref INTEGER, line BLOB, mark TEXT,
+    PRIMARY KEY (tid, id)
+) WITHOUT ROWID"""  # as mapper made it in schema version 3
+OBJECT_ROWS = "SELECT tid, id, n, hash, usn, cursor, deleted, ref, line, mark FROM objects"
+
+
+def write_v3_state(folder: Path, records: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """A version-3 state of one sync of `records` (made now, then laid out as version 3 was);
+    its object rows, sorted."""
+    run(folder, records)
+    conn = sqlite3.connect(folder / "s.db")
+    conn.executescript(
+        f"ALTER TABLE objects RENAME TO current; {V3_OBJECTS}; "
+        "INSERT INTO objects SELECT tid, id, n, hash, usn, run, cursor, deleted, ref, line, mark "
+        "FROM current; DROP TABLE current; "
+        "CREATE INDEX objects_line ON objects (line) WHERE line IS NOT NULL; "
+        "CREATE INDEX objects_ref ON objects (tid, ref) WHERE ref IS NOT NULL; "
+        "UPDATE meta SET value='3' WHERE key='schemaVersion';"
+    )
+    rows = sorted(conn.execute(OBJECT_ROWS))
+    conn.close()
+    return rows
+
+
+def test_a_version_3_state_is_upgraded_and_read_as_it_was(tmp_path: Path) -> None:
+    rows = write_v3_state(tmp_path, [rec("a"), rec("b"), rec("c"), rec("d")])
+    out = run(tmp_path, [rec("a"), rec("b"), rec("c", "changed")])  # d vanished
+    assert out.result.sync.upgraded_from == 3
+    assert known(out) == 2 and [o["id"] for o in out.sets] == ["c"]  # (its space is unchanged)
+    assert [i for d in out.deletes for i in d["externalIds"]] == ["d", "Sd"]
+    conn = sqlite3.connect(tmp_path / "s.db")
+    touched = {"c", "Sc", "d", "Sd"}  # (Sc: the same space, now made by another line)
+    left = [row for row in sorted(conn.execute(OBJECT_ROWS)) if row[1] not in touched]
+    assert left == [row for row in rows if row[1] not in touched]  # as version 3 had them
+    version = conn.execute("SELECT value FROM meta WHERE key='schemaVersion'").fetchone()
+    assert version == (str(SCHEMA_VERSION),)
+    indexes = "SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='objects'"
+    assert sorted(conn.execute(indexes)) == [("objects_key",), ("objects_line",), ("objects_ref",)]
+    again = run(tmp_path, [rec("a"), rec("b"), rec("c", "changed")])
+    assert known(again) == 3 and again.sets == [] and again.result.sync.upgraded_from is None
+
+
 IDS = ["a", "b", "c", "d"]
 CURSOR_VALUES = st.sampled_from([None, 1, 2, 5, "2024-01-02T00:00:00+01:00", "x", [1], True])
 snapshots = st.lists(

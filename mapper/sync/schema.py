@@ -7,7 +7,11 @@
   (the rows the run saw, a zlib-compressed bitmap);
 * version 3: objects gain `line` (the digest of the JSONL line whose clean record last made the
   object, for the skip path: `sync/lines.py`), with the partial index `LINE_INDEX`, and `mark`
-  (that record's value of the mapping's `cursor:`, as JSON).
+  (that record's value of the mapping's `cursor:`, as JSON);
+* version 4: objects is a rowid table keyed by `n` (a new id's row goes at the end of the table,
+  where a WITHOUT ROWID table keyed by (tid, id) took it to a random page: at 1M ids, far more
+  pages than the cache holds), with the unique index `KEY_INDEX` on (tid, id); the line index
+  then holds a row number where it held (tid, id).
 
 A file of an older version is upgraded inside the run's own transaction: a run that fails or
 is killed leaves it at its old version, untouched. A newer version is refused (never misread),
@@ -19,18 +23,17 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 OLDEST_UPGRADABLE = 1
 
 TABLES = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
     "CREATE TABLE types (tid INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)",
     """CREATE TABLE objects (
-        tid INTEGER NOT NULL, id TEXT NOT NULL, n INTEGER NOT NULL, hash BLOB NOT NULL,
+        tid INTEGER NOT NULL, id TEXT NOT NULL, n INTEGER PRIMARY KEY, hash BLOB NOT NULL,
         usn INTEGER NOT NULL, run INTEGER NOT NULL, cursor TEXT,
-        deleted INTEGER NOT NULL DEFAULT 0, ref INTEGER, line BLOB, mark TEXT,
-        PRIMARY KEY (tid, id)
-    ) WITHOUT ROWID""",
+        deleted INTEGER NOT NULL DEFAULT 0, ref INTEGER, line BLOB, mark TEXT
+    )""",
     """CREATE TABLE runs (
         run INTEGER PRIMARY KEY, mode TEXT NOT NULL, started TEXT NOT NULL,
         full INTEGER NOT NULL, summary TEXT NOT NULL, seen BLOB
@@ -38,13 +41,15 @@ TABLES = (
 )
 
 
+KEY_INDEX = "CREATE UNIQUE INDEX objects_key ON objects (tid, id)"
 REF_INDEX = "CREATE INDEX IF NOT EXISTS objects_ref ON objects (tid, ref) WHERE ref IS NOT NULL"
 LINE_INDEX = "CREATE INDEX objects_line ON objects (line) WHERE line IS NOT NULL"
+_COLUMNS = "tid, id, n, hash, usn, run, cursor, deleted, ref, line, mark"
 
 
 def create(conn: sqlite3.Connection, meta: dict[str, str]) -> None:
     """The tables of the current version, with `meta` (inside the caller's transaction)."""
-    for statement in (*TABLES, LINE_INDEX):
+    for statement in (*TABLES, KEY_INDEX, LINE_INDEX):
         conn.execute(statement)
     rows = {**meta, "schemaVersion": str(SCHEMA_VERSION), "nextN": "1"}
     conn.executemany("INSERT INTO meta VALUES (?, ?)", rows.items())
@@ -70,7 +75,21 @@ def _v2_to_v3(conn: sqlite3.Connection) -> None:
     conn.execute(LINE_INDEX)
 
 
-UPGRADES: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
+def _v3_to_v4(conn: sqlite3.Connection) -> None:
+    had_refs = conn.execute("SELECT 1 FROM sqlite_master WHERE name='objects_ref'").fetchone()
+    conn.execute(TABLES[2].replace("TABLE objects", "TABLE objects_v4", 1))
+    conn.execute(
+        f"INSERT INTO objects_v4 ({_COLUMNS}) SELECT {_COLUMNS} FROM objects ORDER BY n"
+    )  # (row numbers are unique: every version since 2 gave each row its own)
+    conn.execute("DROP TABLE objects")  # (with its indexes)
+    conn.execute("ALTER TABLE objects_v4 RENAME TO objects")
+    for statement in (KEY_INDEX, LINE_INDEX, *([REF_INDEX] if had_refs else [])):
+        conn.execute(statement)
+
+
+UPGRADES: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4,
+}
 """version -> the step to version + 1."""
 
 

@@ -329,7 +329,7 @@ class StateStore:
         """Record emitted objects: their hash, number, cursor, key digest; sent in `run`.
 
         The rows are sorted by id first, in place (stable: of one id, the last still wins), so
-        the inserts walk the primary key in order; they are bound as they are (the type and run
+        the inserts walk the (tid, id) index in order; they are bound as they are (the type and run
         are in the statement: two integers), not rebuilt into tuples one by one.
         """
         tid = self.type_id(type_name)
