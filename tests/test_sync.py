@@ -126,6 +126,8 @@ def test_a_deleted_id_that_comes_back_gets_a_greater_number(tmp_path: Path) -> N
     out = sync(tmp_path, [doc("a", usn=3), doc("b")])
     assert out.sets[0]["updateSequenceNumber"] == 11
     assert out.result.sync.totals().created == 1
+    (said,) = out.result.sync.examples["sync.sequence-raised"]
+    assert "comes back after its delete" in said and "changed" not in said  # (it did not)
 
 
 def test_duplicate_ids_in_one_run_the_later_wins(tmp_path: Path) -> None:

@@ -491,9 +491,10 @@ class SyncStage:
         usn = payload.get("updateSequenceNumber")
         usn = usn if isinstance(usn, int) else 0
         if known is not None and usn <= known.usn:
+            what = "comes back after its delete" if known.deleted else "changed"
             self._note(
                 "sync.sequence-raised", entry,
-                f"changed, but its updateSequenceNumber {usn} is not greater than the "
+                f"{what}, but its updateSequenceNumber {usn} is not greater than the "
                 f"{known.usn} last emitted; sent as {known.usn + 1}",
             )  # fmt: skip
             usn = known.usn + 1
