@@ -406,3 +406,28 @@ def test_index_never_overwrites_an_output_it_reads(tmp_path: Path, given: str) -
     result = CliRunner().invoke(app, ["index", str(read), "-o", str(out)])
     assert result.exit_code == 2, result.output
     assert "would overwrite" in result.output and out.read_bytes() == before
+
+
+@pytest.mark.parametrize("there", ["a sync state", "a text file"])
+def test_index_replaces_only_an_index(tmp_path: Path, there: str) -> None:
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "push.jsonl"
+    runner = CliRunner()
+    ran = runner.invoke(app, ["run", str(root / "mappings/github/push.yaml"),
+                              str(root / "samples/github/push-webhook.json"), "-o", str(out), "-q"])
+    assert ran.exit_code == 0, ran.output
+    target = tmp_path / "g.db"
+    if there == "a sync state":
+        synced = runner.invoke(app, ["sync", str(root / "mappings/github/push.yaml"),
+                                     str(root / "samples/github/push-webhook.json"), "--state",
+                                     str(target), "-o", str(tmp_path / "s"), "--connection-id", "c"])
+        assert synced.exit_code == 0, synced.output
+    else:
+        target.write_text("notes\n")
+    before = target.read_bytes()
+    result = runner.invoke(app, ["index", str(out), "-o", str(target)])
+    assert result.exit_code == 4 and "access.not-an-index" in result.output
+    assert target.read_bytes() == before
+    index = tmp_path / "i.db"
+    for _ in range(2):  # an index is replaced by the next one
+        assert runner.invoke(app, ["index", str(out), "-o", str(index)]).exit_code == 0

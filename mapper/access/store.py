@@ -87,6 +87,13 @@ def build_index(
     """
     target = Path(path)
     check_output(target)
+    if target.is_file() and target.stat().st_size and not _is_index(target):
+        raise OutputError([Diagnostic(
+            "access.not-an-index",
+            f"{path} exists and is not an access index (a sync state? another file?): "
+            "mapper index replaces only an index",
+            hint="give -o another file, or remove this one if it may go",
+        )])  # fmt: skip
     tmp = target.with_name(temporary_name(target, secrets.token_hex(4)))
     checker = checker or PrincipalChecker()
     try:
@@ -200,6 +207,18 @@ def _drop_duplicates(db: sqlite3.Connection) -> int:
         db.executemany("DELETE FROM acl WHERE oid = ?", [(s,) for s in stale])
         db.execute("COMMIT")
     return len(stale)
+
+
+def _is_index(path: Path) -> bool:
+    """Is the file at `path` an access index (of any version: its `meta` has a `version`)?"""
+    try:
+        db = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+        try:
+            return db.execute("SELECT 1 FROM meta WHERE key = 'version'").fetchone() is not None
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return False
 
 
 def open_index(path: str | Path) -> sqlite3.Connection:
