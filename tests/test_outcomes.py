@@ -135,6 +135,7 @@ def test_no_wrapper_hint_for_a_list_a_rule_reads_with_each(tmp_path: Path) -> No
     code, _, err = invoke("run", mapping, source, "-o", tmp_path / "o.jsonl")
     assert code == 3 and "all 1 records were rejected" in err
     assert "looks like a wrapper" not in err
+    assert "rule 'commit' rejected or held back 3 item(s)" in err  # 1 rejected, 2 held back
 
 
 def test_preview_json_says_why_nothing_was_printed() -> None:

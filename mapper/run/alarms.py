@@ -79,7 +79,8 @@ def _rejected(report: RunReport, records: int, items: int) -> list[str]:
         return [f"{what}: they could not be read as JSON"]
     rule, count = report.rejected_by_rule.most_common(1)[0]
     example = report.first_rejected.get(rule)
+    verb = "rejected or held back" if report.items_held_back else "rejected"  # (together: true)
     return [
-        f"{what}: rule {rule!r} rejected {count} item(s)"
+        f"{what}: rule {rule!r} {verb} {count} item(s)"
         + (f"; first: {example}" if example else "")
     ]
