@@ -8,6 +8,7 @@ import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sync_support import doc, write_mapping, write_records
@@ -388,3 +389,37 @@ def test_the_sync_summary_shows_a_rejected_records_first_error(tmp_path: Path) -
     code, _, err = sync_cli(tmp_path, [doc("a"), {"nothing": "here"}], "--connection-id", "c")
     assert code == 3
     assert "first: " in err and "#1: field.required" in err and '{"nothing": "here"}' in err
+
+
+def _push_sync(tmp: Path, data: dict[str, Any], out: str, *extra: object) -> list[list[tuple[str, int]]]:
+    root = Path(__file__).resolve().parents[1]
+    source = tmp / f"{out}.json"
+    source.write_text(json.dumps(data))
+    code, _, err = invoke("sync", root / "mappings/github/push.yaml", source, "--state",
+                          tmp / "s.db", "-o", tmp / out, "--connection-id", "c", *extra)
+    assert code == 0, err
+    bodies = tmp / out / "setObjects.jsonl"
+    lines = bodies.read_text().splitlines() if bodies.exists() else []
+    return [[(next(k for k in o if k.startswith("atlassian:")), o["updateSequenceNumber"])
+             for o in json.loads(line)["objects"]] for line in lines]
+
+
+@pytest.mark.parametrize("mode", ["upsert", "mirror", "append"])
+def test_a_changed_commit_carries_its_unchanged_repository_in_the_same_body(
+    tmp_path: Path, mode: str
+) -> None:
+    """The reference: the repository travels "as a separate entity in the same payload"."""
+    root = Path(__file__).resolve().parents[1]
+    data = json.loads((root / "samples/github/push-webhook.json").read_text())
+    first = _push_sync(tmp_path, data, "o1", "--mode", mode)
+    (repository_usn,) = [usn for t, usn in first[0] if t == "atlassian:repository"]
+    assert _push_sync(tmp_path, data, "o2", "--mode", mode) == []  # nothing changed: nothing
+    data["commits"][0]["message"] = "MAP-17: reworded"
+    bodies = _push_sync(tmp_path, data, "o3", "--mode", mode)
+    report = json.loads((tmp_path / "o3" / "report.json").read_text())["sync"]["total"]
+    if mode == "append":  # never re-emits a known id
+        assert bodies == [] and report["carried"] == 0
+    else:
+        ((repo, commit),) = bodies
+        assert repo == ("atlassian:repository", repository_usn) and commit[0] == "atlassian:commit"
+        assert report["carried"] == 1 and report["updated"] == 1

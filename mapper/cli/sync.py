@@ -165,7 +165,7 @@ def _show_summary(console: Any, result: SyncResult) -> None:
 
     report, run = result.sync, result.run
     table = Table(title=f"sync run {report.run} ({report.mode})", header_style="bold")
-    columns = ("created", "updated", "unchanged", "held_back", "deleted", "reordered")
+    columns = ("created", "updated", "unchanged", "held_back", "deleted", "reordered", "carried")
     table.add_column("object type", no_wrap=True)
     for name in columns:
         table.add_column(name.replace("_", " "), justify="right")

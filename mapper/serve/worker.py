@@ -248,5 +248,5 @@ class Worker:
                 )
         report = json.loads((folder / REPORT_FILE).read_bytes())
         totals = report["sync"].get("total", {})
-        objects = int(totals.get("created", 0)) + int(totals.get("updated", 0))
+        objects = sum(int(totals.get(k, 0)) for k in ("created", "updated", "carried"))
         self.inbox.finish_batch(seq, mapping.key, outcomes, objects)

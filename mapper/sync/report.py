@@ -21,6 +21,7 @@ class TypeCounts:
     held_back: int = 0  # known ids that changed but are not emitted (append mode)
     deleted: int = 0  # ids in a deleteObjectsByExternalId batch
     reordered: int = 0  # emitted after the container they reference (in a later batch)
+    carried: int = 0  # unchanged containers sent again with a changed commit / pull request
 
     def to_dict(self) -> dict[str, int]:
         """JSON form (camelCase keys)."""
@@ -31,6 +32,7 @@ class TypeCounts:
             "heldBack": self.held_back,
             "deleted": self.deleted,
             "reordered": self.reordered,
+            "carried": self.carried,
         }
 
 

@@ -65,6 +65,13 @@ Entry = tuple[str, str, dict[str, Any], str, str, bytes | None]
 """type, rule, payload, pointer, id, the digest of the input line (None: not a clean record)"""
 
 
+CARRIED = {
+    "atlassian:commit": "atlassian:repository",
+    "atlassian:pull-request": "atlassian:repository",
+}
+"""Types whose container must be sent in the same payload (the reference), and its type."""
+
+
 class Mode(str, Enum):
     """The sync fidelity a connector declares (manifest `capabilities.syncFidelity`)."""
 
@@ -296,6 +303,11 @@ class SyncStage:
             return
         self._load_rows(groups)
         decided = self._decide_chunk(groups, marks)
+        if self.mode is not Mode.append:
+            decided = [  # (only a record with objects not sent can carry one of them)
+                self._carry(g, sent) if sent and len(sent) < len(g) else sent
+                for g, sent in zip(groups, decided, strict=True)
+            ]
         refs = {id(e): references(e[2]) for sent in decided for e in sent}
         self.refs = refs
         if refs:
@@ -307,6 +319,33 @@ class SyncStage:
                 self._send_unordered(decided, self._unknown_among(distinct))
         self._save_rows()
         self.refs = {}
+
+    def _carry(self, group: list[Entry], sent: list[Entry]) -> list[Entry]:
+        """A commit's (a pull request's) repository travels "as a separate entity in the same
+        payload": an unchanged one mapped from the same record goes with it again, with the
+        number last sent for it. (Not in append mode, which never re-emits a known id.)"""
+        wanted = {
+            (ref.type, ref.id)
+            for entry in sent
+            if entry[0] in CARRIED
+            for ref in references(entry[2])
+            if ref.field == "containerKey" and ref.type == CARRIED[entry[0]] and ref.id
+        }
+        if not wanted:
+            return sent
+        wanted.difference_update(_key(e) for e in sent)
+        extra = [self._again(e) for e in group if _key(e) in wanted]
+        return [*extra, *sent] if extra else sent
+
+    def _again(self, entry: Entry) -> Entry:
+        """An unchanged entry sent again: with the number the state holds for it, counted."""
+        type_name, rule, payload, pointer, oid, line = entry
+        known = self.rows[type_name].get(oid)
+        counts = self.type_counts.get(type_name) or self._counts(type_name)
+        counts.carried += 1
+        if known is not None and payload.get("updateSequenceNumber") != known.usn:
+            payload = {**payload, "updateSequenceNumber": known.usn}
+        return (type_name, rule, payload, pointer, oid, line)
 
     def _send_in_order(self, groups: list[list[Entry]], decided: list[list[Entry]]) -> None:
         """Send the groups so that a reference to an object of this run is sent after it."""
