@@ -7,6 +7,7 @@ items in = objects out + items rejected + items filtered.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
@@ -315,33 +316,48 @@ def run(
     report = RunReport(plan.path)
     started = time.perf_counter()
     note = cursor_note(plan, sink)
-    given = items
-    if options.limit is None:  # (a limit is counted in `should_stop`, record by record)
-        items = skip_clean(plan, items, report, sink, progress, note)
-    results = iter_results(plan, items, options, report)
     try:
-        for result, item in results:
-            account(report, result, item, sink, rejects)
-            note_result(note, result)
-            if progress:
-                progress(report.records_in)
-            if report.should_stop(result, item, options):
-                break
-        else:
-            report.completed = True
+        with _results(plan, items, options, report, sink, note, progress) as results:
+            for result, item in results:
+                account(report, result, item, sink, rejects)
+                note_result(note, result)
+                if progress:
+                    progress(report.records_in)
+                if report.should_stop(result, item, options):
+                    break
+            else:
+                report.completed = True
     finally:
         report.duration_s = time.perf_counter() - started
-        results.close()
-        close_items(given)
     return report
 
 
-def close_items(items: Iterable[Item]) -> None:
-    """Close the records a run was given, however it ended: a run that stops early (a limit,
-    a failure, an interrupt) leaves no input file open for the collector to find."""
-    close = getattr(items, "close", None)
-    if close is not None:
-        close()
+@contextlib.contextmanager
+def _results(
+    plan: Plan,
+    items: Iterable[Item],
+    options: RunOptions,
+    report: RunReport,
+    sink: Sink,
+    note: CursorNote | None,
+    progress: Progress | None = None,
+    lookups: LookupCache | None = None,
+) -> Iterator[Generator[tuple[RecordResult | None, Item], None, None]]:
+    """The results of the records the general path maps (clean ones take `skip_clean`'s
+    shortcut, unless a limit counts record by record); the records are closed however the
+    loop over them ends, so a run that stops early (a limit, a failure, an interrupt) leaves
+    no input file open for the collector to find."""
+    rest = items if options.limit is not None else skip_clean(
+        plan, items, report, sink, progress, note
+    )
+    results = iter_results(plan, rest, options, report, lookups)
+    try:
+        yield results
+    finally:
+        results.close()
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
 
 
 def account(
@@ -477,15 +493,8 @@ def map_items(
     rejects = RejectsSink(None, lines=rejected)
     seen = len(lookups.problems)
     note = cursor_note(plan, sink)
-    given = items
-    if options.limit is None:
-        items = skip_clean(plan, items, counts, sink, note=note)
-    results = iter_results(plan, items, options, counts, lookups)
-    try:
+    with _results(plan, items, options, counts, sink, note, lookups=lookups) as results:
         for result, item in results:
             account(counts, result, item, sink, rejects)
             note_result(note, result)
-    finally:
-        results.close()
-        close_items(given)
     return b"".join(rejected), lookups.problems[seen:]
