@@ -53,10 +53,11 @@ def write_config(
     ack: str = "stored",
     timeout: float = 10,
     process: bool = False,
+    mapping: Path = ROOT / "mappings/github/push.yaml",
 ) -> Path:
-    """A config in `folder` serving GitHub pushes through the bundled push mapping."""
+    """A config in `folder` serving GitHub pushes through the bundled push mapping (or
+    `mapping`)."""
     path = folder / "serve.yaml"
-    mapping = ROOT / "mappings/github/push.yaml"
     path.write_text(
         CONFIG.format(
             max_body=max_body,

@@ -52,8 +52,6 @@ CONFIG_CASES = [
      .join(["routes:\n", ""]), "serve.invalid-value", 7),
     ("missing mapping", GOOD_ROUTE.replace(str(PUSH), "nope.yaml").join(["routes:\n", ""]),
      "serve.missing-mapping", 8),
-    ("users mapping", GOOD_ROUTE.replace(str(PUSH), str(ROOT / "mappings/github/collaborators.yaml"))
-     .join(["routes:\n", ""]), "serve.identity-rules", 8),
     ("duplicate path", "routes:\n" + GOOD_ROUTE + GOOD_ROUTE, "serve.duplicate-route", 9),
     ("reserved path", GOOD_ROUTE.replace("/hooks/github", "/metrics").join(["routes:\n", ""]),
      "serve.reserved-path", 5),
@@ -199,6 +197,29 @@ def test_outbox_export_gives_each_batch_once_and_ack_removes_it(
     assert export_outbox(data, tmp_path / "again") == []
     acked = ack_outbox(data, ready[-1].batch.seq)
     assert acked == [e.batch.seq for e in ready] and list_outbox(data) == []
+
+
+def test_a_route_sends_users_before_the_objects(tmp_path: Path) -> None:
+    """A mapping with `users:` rules: the outbox exports setUsers bodies first (names sort in
+    send order: parts are numbered across the operations of a batch)."""
+    mapping = tmp_path / "push-users.yaml"
+    mapping.write_text((ROOT / "mappings/github/push.yaml").read_text() + (
+        "users:\n  - fields:\n      externalId: sender.login\n"
+        "      emails: \"[{value: pusher.email, primary: `true`}]\"\n"
+    ))  # fmt: skip
+    with Server(write_config(tmp_path, mapping=mapping)) as server:
+        body = push_body(1)
+        assert _sent(server, body, headers(body, "u-1"))[0] == 202
+        server.drained()
+    data = tmp_path / "data"
+    (entry,) = list_outbox(data)
+    assert entry.bodies["setUsers"] == 1 and entry.set_bodies >= 1
+    files = export_outbox(data, tmp_path / "out")
+    assert [f.name.split(".")[1] for f in files] == ["setUsers"] + ["setObjects"] * entry.set_bodies
+    assert files == sorted(files)
+    (sent,) = json.loads(files[0].read_bytes())["users"]
+    assert sent == {"externalId": "octo-alice",
+                    "emails": [{"value": "alice.chen@example.com", "primary": True}]}  # fmt: skip
 
 
 def test_outbox_ack_refuses_unexported_batches(served: Any) -> None:

@@ -60,18 +60,27 @@ def test_a_new_state_needs_a_connection_id(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("kind", ["users", "groups"])
-def test_a_mapping_of_users_or_groups_is_refused_before_the_state_is_made(
-    tmp_path: Path, kind: str
-) -> None:
-    fields = "emails: \"[{value: mail}]\"" if kind == "users" else "displayName: mail"
+def test_users_and_groups_are_synced_and_listed(tmp_path: Path) -> None:
     (tmp_path / "m.yaml").write_text(
-        f"version: 1\n{kind}:\n  - fields:\n      externalId: id\n      {fields}\n",
+        "version: 1\nusers:\n  - where: \"kind == 'u'\"\n    fields:\n      externalId: id\n"
+        "      emails: \"[{value: mail}]\"\ngroups:\n  - where: \"kind == 'g'\"\n    fields:\n"
+        "      externalId: id\n      displayName: mail\n",
         encoding="utf-8",
     )
-    code, _, err = sync_cli(tmp_path, [{"id": "u1", "mail": "a@example.com"}], "--connection-id", "c")
-    assert code == 2 and "sync.identity-rules" in err and "--format batches" in err
-    assert not (tmp_path / "s.db").exists() and not (tmp_path / "out").exists()
+    records = [{"kind": "u", "id": "u1", "mail": "a@example.com"}, {"kind": "g", "id": "g1", "mail": "x"}]
+    code, _, err = sync_cli(tmp_path, records, "--connection-id", "c", "--mode", "mirror")
+    assert code == 0, err
+    assert "to send: 1 user(s) in 1 setUsers body(ies), 1 group(s) in 1 setGroups body(ies), " \
+        "0 object(s) in 0 setObjects body(ies), 0 id(s) in 0 delete body(ies)" in err
+    code, out, _ = invoke("state", "ids", "--state", tmp_path / "s.db", "--type", "user")
+    assert (code, out) == (0, "user\tu1\n")
+    code, _, err = sync_cli(tmp_path, records[1:], "--mode", "mirror", "--max-delete-share", "1")
+    assert code == 0 and "1 id(s) in 1 delete body(ies)" in err
+    assert json.loads((tmp_path / "out" / "deleteUsers.jsonl").read_text()) == {
+        "externalIds": ["u1"], "connectionId": "c"
+    }
+    code, _, err = invoke("state", "ids", "--state", tmp_path / "s.db", "--type", "usr")
+    assert code == 2 and "did you mean 'user'?" in err
 
 
 def test_mass_delete_exits_3(tmp_path: Path) -> None:

@@ -2,7 +2,9 @@
 
 A JSONL line is a user when its only key is `user`, a group when it is `group`, else an object
 (its type is its `atlassian:*` key). A batch folder holds `setObjects-*.json`,
-`setUsers-*.json` and `setGroups-*.json` request bodies. Rejects and report files are skipped.
+`setUsers-*.json` and `setGroups-*.json` request bodies; a sync output folder holds them as
+lines of `setObjects.jsonl`, `setUsers.jsonl` and `setGroups.jsonl`. Rejects, reports and
+delete bodies are skipped.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ _BODY_KEYS: dict[str, tuple[EntryKind, str]] = {
     "setGroups": ("group", "groups"),
 }
 _SKIPPED_SUFFIXES = (".rejects.jsonl", ".report.json")
+_SKIPPED_NAMES = frozenset(
+    {"rejects.jsonl", "deleteObjects.jsonl", "deleteUsers.jsonl", "deleteGroups.jsonl"}
+)
+"""Files of a sync output folder that hold no entries (`mapper.sync.bodies`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +78,10 @@ def output_files(paths: Iterable[str]) -> list[Path]:
 
 
 def _folder_outputs(folder: Path) -> list[Path]:
-    files = sorted(p for p in folder.rglob("*.jsonl") if not p.name.endswith(_SKIPPED_SUFFIXES))
+    files = sorted(
+        p for p in folder.rglob("*.jsonl")
+        if not p.name.endswith(_SKIPPED_SUFFIXES) and p.name not in _SKIPPED_NAMES
+    )  # fmt: skip
     for prefix in _BODY_KEYS:
         files.extend(sorted(folder.rglob(f"{prefix}-*.json")))
     return files
@@ -93,13 +102,16 @@ def iter_entries(paths: Iterable[str]) -> Iterator[Entry]:
 
 def _jsonl_entries(path: Path) -> Iterator[Entry]:
     source = str(path)
+    body = _BODY_KEYS.get(path.stem) if path.suffix == ".jsonl" else None  # a sync's bodies
     try:
         with path.open("rb") as fh:
             for number, line in enumerate(fh, 1):
                 if not line.strip():
                     continue
-                entry = entry_of_line(_parse(line, f"{source}:{number}"), source)
-                if entry is not None:
+                value = _parse(line, f"{source}:{number}")
+                if body is not None:
+                    yield from _body_entries(value, *body, source)
+                elif (entry := entry_of_line(value, source)) is not None:
                     yield entry
     except OSError as err:
         raise OutputError([Diagnostic("access.unreadable", f"{source}: {err.strerror}")]) from err
@@ -113,6 +125,11 @@ def _batch_entries(path: Path) -> Iterator[Entry]:
         body = _parse(path.read_bytes(), source)
     except OSError as err:
         raise OutputError([Diagnostic("access.unreadable", f"{source}: {err.strerror}")]) from err
+    yield from _body_entries(body, kind, key, source)
+
+
+def _body_entries(body: Any, kind: EntryKind, key: str, source: str) -> Iterator[Entry]:
+    """The entries of one request body (`{connectionId, objects: [...]}`, ...)."""
     items = body.get(key) if isinstance(body, dict) else None
     for item in items if isinstance(items, list) else ():
         if isinstance(item, dict):

@@ -23,7 +23,9 @@ def index(
     outputs: Annotated[
         list[str],
         typer.Argument(
-            help="Run outputs: JSONL files, batch folders, or folders of them.", show_default=False
+            help="Run outputs: JSONL files, batch folders, sync output folders, or folders of "
+            "them.",
+            show_default=False,
         ),
     ],
     output: Annotated[Path, typer.Option("-o", "--output", help="The index file.")] = Path(

@@ -99,13 +99,17 @@ def outbox_list(
     for e in entries:
         row = {
             "seq": e.batch.seq, "mapping": e.batch.mapping, "objects": e.batch.objects,
-            "setObjects": e.set_bodies, "deleteObjects": e.delete_bodies, "state": e.state,
+            **e.bodies, "state": e.state,
         }  # fmt: skip
         if as_json:
             typer.echo(json.dumps(row))
         else:
+            others = "".join(
+                f"{n} {kind}, " for kind, n in e.bodies.items()
+                if n and kind not in ("setObjects", "deleteObjects")
+            )  # fmt: skip
             out.print(
-                f"{e.batch.seq:>8}  {e.state:<8}  {e.batch.objects:>6} objects  "
+                f"{e.batch.seq:>8}  {e.state:<8}  {e.batch.objects:>6} objects  {others}"
                 f"{e.set_bodies} setObjects, {e.delete_bodies} delete  {literal(e.batch.mapping)}"
             )
     if not entries and not as_json:

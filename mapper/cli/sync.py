@@ -166,7 +166,7 @@ def _show_summary(console: Any, result: SyncResult) -> None:
     report, run = result.sync, result.run
     table = Table(title=f"sync run {report.run} ({report.mode})", header_style="bold")
     columns = ("created", "updated", "unchanged", "held_back", "deleted", "reordered", "carried")
-    table.add_column("object type", no_wrap=True)
+    table.add_column("type", no_wrap=True)
     for name in columns:
         table.add_column(name.replace("_", " "), justify="right")
     for type_name, counts in sorted(report.by_type.items()):
@@ -186,10 +186,25 @@ def _show_summary(console: Any, result: SyncResult) -> None:
         ))  # fmt: skip
     _show_findings(console, report, run)
     folder = Path(result.files[0]).parent if result.files else ""
-    console.print(Text(
-        f"to send: {report.emitted:,} object(s) in {report.set_batches:,} setObjects body(ies), "
-        f"{report.deleted:,} id(s) in {report.delete_batches:,} delete body(ies); output: {folder}"
-    ))  # fmt: skip
+    console.print(Text(f"to send: {_to_send(report)}; output: {folder}"))
+
+
+def _to_send(report: SyncReport) -> str:
+    """What the bodies hold, in the order they are sent (users and groups first)."""
+    parts, identities = [], 0
+    for kind, operation in (("user", "setUsers"), ("group", "setGroups")):
+        counts = report.by_type.get(kind)
+        if counts is not None:
+            n, bodies = counts.created + counts.updated, report.identity_batches.get(operation, 0)
+            parts.append(f"{n:,} {kind}(s) in {bodies:,} {operation} body(ies)")
+            identities += n
+    objects, sets = report.emitted - identities, report.set_batches
+    parts.append(f"{objects:,} object(s) in {sets:,} setObjects body(ies)")
+    deletes = report.delete_batches + sum(
+        report.identity_batches.get(name, 0) for name in ("deleteUsers", "deleteGroups")
+    )
+    parts.append(f"{report.deleted:,} id(s) in {deletes:,} delete body(ies)")
+    return ", ".join(parts)
 
 
 def _show_findings(console: Any, report: SyncReport, run: Any) -> None:
@@ -260,8 +275,8 @@ def _show_state_table(console: Any, info: dict[str, Any]) -> None:
         if key == "cursor" and info["cursorOrigin"]:
             console.print(Text(f"cursorOrigin: {info['cursorOrigin']}"))
     table = Table(title="objects", header_style="bold")
-    for name in ("object type", "live", "deleted"):
-        table.add_column(name, justify="left" if name == "object type" else "right")
+    for name in ("type", "live", "deleted"):
+        table.add_column(name, justify="left" if name == "type" else "right")
     for name, counts in info["objects"].items():
         table.add_row(Text(name), f"{counts['live']:,}", f"{counts['deleted']:,}")
     console.print(table)
@@ -290,7 +305,9 @@ def state_cursor(state: StateOpt) -> None:
 @state_app.command("ids")
 def state_ids(
     state: StateOpt,
-    type_name: Annotated[str | None, typer.Option("--type", help="Only this object type.")] = None,
+    type_name: Annotated[
+        str | None, typer.Option("--type", help="Only this object type (or user, group).")
+    ] = None,
     deleted: Annotated[
         bool | None, typer.Option("--deleted/--live", help="Only tombstones, or only live ids.")
     ] = None,
@@ -345,7 +362,9 @@ def state_forget(
     ids: Annotated[
         list[str] | None, typer.Argument(help="Ids to forget.", show_default=False)
     ] = None,
-    type_name: Annotated[str | None, typer.Option("--type", help="Object type of the ids.")] = None,
+    type_name: Annotated[
+        str | None, typer.Option("--type", help="Object type of the ids (or user, group).")
+    ] = None,
     tombstones: Annotated[
         bool, typer.Option("--tombstones", help="Forget the deleted ids only.")
     ] = False,
@@ -376,10 +395,16 @@ def state_forget(
 def _check_type(type_name: str | None) -> None:
     """--type names a Teamwork Graph object type (a misspelt one would match no row, and
     `ids` would print nothing, `forget` forget nothing, both with exit 0)."""
+    import difflib
+
+    from mapper.model.identity import IDENTITY_KINDS
     from mapper.model.rules import TYPE_NAMES, type_name_hint
 
-    if type_name is not None and type_name not in TYPE_NAMES:
-        hint = type_name_hint(type_name)
+    if type_name is not None and type_name not in TYPE_NAMES and type_name not in IDENTITY_KINDS:
+        close = difflib.get_close_matches(type_name, list(IDENTITY_KINDS), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else type_name_hint(type_name)
+        if not close:  # (users and groups are kept as the types "user" and "group")
+            hint = hint.replace("for the list", "for the list, or 'user' / 'group'")
         _fail(EXIT_USAGE, message=f"--type: unknown type {type_name!r}; {hint}")
 
 

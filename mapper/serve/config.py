@@ -24,7 +24,6 @@ from mapper.language.plan import Plan
 from mapper.language.shapes import Shape, validate_shape
 from mapper.language.sourcemap import SourceMap
 from mapper.serve.sources import KINDS
-from mapper.sync.runner import identity_rules
 
 SOURCE_KINDS = tuple(KINDS)
 CONNECT_SOURCES = ("jira", "confluence")  # Atlassian Connect apps: lifecycle routes, JWTs
@@ -354,11 +353,6 @@ def _compile(
     if plan is None:
         message = f"mapping {str(path)!r} has errors (reported in it)"
         diags.append(smap.locate(Diagnostic("serve.invalid-mapping", message, loc=loc)))
-    elif rules := identity_rules(plan):  # each delivery is synced; a sync keeps objects only
-        message = f"mapping {str(path)!r} has {rules} rules: a route syncs objects only"
-        hint = "send users and groups with `mapper run ... --format batches`"
-        diags.append(smap.locate(Diagnostic("serve.identity-rules", message, loc=loc, hint=hint)))
-        return None
     return plan
 
 

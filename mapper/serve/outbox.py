@@ -2,7 +2,8 @@
 
 Each done batch of the inbox is one folder DATA/outbox/SEQ (a sync output folder). `export`
 writes every batch body of the batches not exported yet as its own file, named so that the
-names sort in send order (SEQ-PART.setObjects.json, SEQ-PART.deleteObjects.json), and then
+names sort in send order (SEQ-PART.setUsers.json, SEQ-PART.setGroups.json before
+SEQ-PART.setObjects.json: the parts of a batch are numbered across its operations), and then
 marks them exported: a batch is exported exactly once (a crash between the two rewrites the
 same files under the same names). `ack` tells the server an ingesting process has taken the
 batches up to SEQ: their folders are removed and they leave the list.
@@ -19,18 +20,28 @@ from mapper.errors import Diagnostic, OutputError, UsageError
 from mapper.io.atomic import write_atomic
 from mapper.serve.inbox import Batch, Inbox
 from mapper.serve.worker import Layout
-from mapper.sync.bodies import DELETE_OBJECTS_FILE, SET_OBJECTS_FILE
+from mapper.sync.bodies import BODY_FILES
 
-KINDS = ((SET_OBJECTS_FILE, "setObjects"), (DELETE_OBJECTS_FILE, "deleteObjects"))
+KINDS = tuple((name, name.removesuffix(".jsonl")) for name in BODY_FILES)
+"""(file of a sync output folder, operation), in send order."""
 
 
 @dataclass(frozen=True, slots=True)
 class OutboxEntry:
-    """One batch of the outbox, with its body counts."""
+    """One batch of the outbox, with its body counts per operation (in send order)."""
 
     batch: Batch
-    set_bodies: int
-    delete_bodies: int
+    bodies: dict[str, int]
+
+    @property
+    def set_bodies(self) -> int:
+        """setObjects bodies."""
+        return self.bodies.get("setObjects", 0)
+
+    @property
+    def delete_bodies(self) -> int:
+        """deleteObjects bodies."""
+        return self.bodies.get("deleteObjects", 0)
 
     @property
     def state(self) -> str:
@@ -69,8 +80,8 @@ def list_outbox(data: Path, *, include_acked: bool = False) -> list[OutboxEntry]
         if batch.acked is not None and not include_acked:
             continue
         folder = layout.outbox(batch.seq)
-        counts = [len(_bodies(folder, name)) for name, _ in KINDS]
-        found.append(OutboxEntry(batch, counts[0], counts[1]))
+        counts = {kind: len(_bodies(folder, name)) for name, kind in KINDS}
+        found.append(OutboxEntry(batch, counts))
     return found
 
 
@@ -88,17 +99,17 @@ def export_outbox(data: Path, dest: Path) -> list[Path]:
         if entry.batch.exported is not None:
             continue
         folder = layout.outbox(entry.batch.seq)
-        for name, kind in KINDS:
-            for part, body in enumerate(_bodies(folder, name), 1):
-                path = dest / f"{entry.batch.seq:08d}-{part:04d}.{kind}.json"
-                try:
-                    dest.mkdir(parents=True, exist_ok=True)
-                except OSError as err:
-                    raise OutputError(
-                        [Diagnostic("output.write-failed", f"cannot write {dest}: {err}")]
-                    ) from err
-                write_atomic(path, body + b"\n")
-                written.append(path)
+        bodies = ((kind, body) for name, kind in KINDS for body in _bodies(folder, name))
+        for part, (kind, body) in enumerate(bodies, 1):
+            path = dest / f"{entry.batch.seq:08d}-{part:04d}.{kind}.json"
+            try:
+                dest.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise OutputError(
+                    [Diagnostic("output.write-failed", f"cannot write {dest}: {err}")]
+                ) from err
+            write_atomic(path, body + b"\n")
+            written.append(path)
         exported.append(entry.batch.seq)
     inbox = _open(data)
     try:

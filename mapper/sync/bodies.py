@@ -1,26 +1,43 @@
-"""Request bodies as JSON lines: `setObjects.jsonl` and `deleteObjects.jsonl` of a sync run.
+"""Request bodies as JSON lines: `setObjects.jsonl`, `setUsers.jsonl`, `setGroups.jsonl` and
+the delete files of a sync run.
 
-One line is one request body, ready to pass to `graph.setObjects(...)` or
-`graph.deleteObjectsByExternalId(...)`. A sync of a million objects writes two files instead of
-ten thousand: one fsync each when the run ends, and a folder that is quick to replace.
+One line is one request body, ready to pass to `graph.setObjects(...)` (`setUsers`,
+`setGroups`, `deleteObjectsByExternalId`, ...). A sync of a million objects writes a few files
+instead of ten thousand: one fsync each when the run ends, and a folder that is quick to
+replace. A file is written only when it has a body.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from mapper.io.atomic import AtomicFile
-from mapper.io.sinks import MAX_OBJECTS_PER_BATCH, SetObjectsBatches, dumps_line
+from mapper.io.sinks import (
+    IDENTITY_OPERATIONS,
+    MAX_OBJECTS_PER_BATCH,
+    SetObjectsBatches,
+    dumps_line,
+)
 from mapper.records import MappedObject
 
 SET_OBJECTS_FILE = "setObjects.jsonl"
 DELETE_OBJECTS_FILE = "deleteObjects.jsonl"
+SET_FILES = {"user": "setUsers.jsonl", "group": "setGroups.jsonl"}
+"""Identity kind (a `users:` / `groups:` rule's) -> the file of its setUsers / setGroups bodies."""
+DELETE_FILES = {"user": "deleteUsers.jsonl", "group": "deleteGroups.jsonl"}
+"""Identity kind -> the file of its deleteUsersByExternalId / deleteGroupsByExternalId bodies."""
+BODY_FILES = (*SET_FILES.values(), SET_OBJECTS_FILE, DELETE_OBJECTS_FILE, *DELETE_FILES.values())
+"""Every body file a sync run may write, in the order they are sent: users and groups before
+the objects whose permissions name them (reference §4.6), deletes last."""
 
 
 class SetObjectsLines(SetObjectsBatches):
     """setObjects bodies of at most 100 objects, one per line; a record's objects stay together
-    in one body when they fit (so a commit travels with its repository)."""
+    in one body when they fit (so a commit travels with its repository). Users and groups
+    (`add_identities`) go to their own files, `{connectionId, users: [...]}` (`groups`), at
+    most 100 each (they take no properties, reference §4.5)."""
 
     def __init__(
         self,
@@ -38,10 +55,25 @@ class SetObjectsLines(SetObjectsBatches):
         self.out = AtomicFile(path)
         self.out.sync_in_background()
         self.batches = 0
+        self.identities: dict[str, _IdentityLines] = {}
+        """Per identity kind, its bodies (made when the first one comes)."""
 
     def write(self, objects: Iterable[MappedObject]) -> None:
         """Add one record's objects, starting a new body if they would not fit."""
         self.add([o.payload for o in objects])
+
+    def add_identities(self, kind: str, payloads: list[dict[str, Any]]) -> None:
+        """Add users (`kind` "user") or groups ("group") to their own bodies."""
+        lines = self.identities.get(kind)
+        if lines is None:
+            path = self.out.path.parent / SET_FILES[kind]
+            lines = self.identities[kind] = _IdentityLines(path, self.header, kind, self.size)
+        lines.add(payloads)
+
+    @property
+    def identity_batches(self) -> dict[str, int]:
+        """Bodies written per identity kind."""
+        return {kind: lines.batches for kind, lines in self.identities.items()}
 
     def _flush(self) -> None:
         if self.pending:
@@ -56,8 +88,43 @@ class SetObjectsLines(SetObjectsBatches):
             self.out.commit()
         else:
             self.out.abort()
+        for lines in self.identities.values():
+            lines.close()
 
     def abort(self) -> None:
-        """Drop the file."""
+        """Drop the files."""
         self.pending = []
         self.out.abort()
+        for lines in self.identities.values():
+            lines.out.abort()
+
+
+class _IdentityLines:
+    """setUsers (setGroups) bodies of at most `size` users (groups), one per line."""
+
+    def __init__(self, path: Path, header: Mapping[str, Any], kind: str, size: int) -> None:
+        self.out = AtomicFile(path)
+        self.header = {k: v for k, v in header.items() if k == "connectionId"}
+        self.key = IDENTITY_OPERATIONS[kind][1]
+        self.size = size
+        self.pending: list[dict[str, Any]] = []
+        self.batches = 0
+
+    def add(self, payloads: list[dict[str, Any]]) -> None:
+        for payload in payloads:
+            self.pending.append(payload)
+            if len(self.pending) == self.size:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self.pending:
+            self.out.write(dumps_line({**self.header, self.key: self.pending}))
+            self.batches += 1
+            self.pending = []
+
+    def close(self) -> None:
+        self._flush()
+        if self.batches:
+            self.out.commit()
+        else:
+            self.out.abort()

@@ -1,7 +1,9 @@
 """Mirror deletes: `deleteObjectsByExternalId` bodies for the ids a full run did not see.
 
 One body per object type and at most 100 ids (`{objectType, externalIds, connectionId}`),
-ids in sorted order, one body per line of `deleteObjects.jsonl`. Deletes are derived only from a
+ids in sorted order, one body per line of `deleteObjects.jsonl`; users and groups the run did
+not see go to `deleteUsers.jsonl` / `deleteGroups.jsonl` (`{externalIds, connectionId}`, the
+bodies of deleteUsersByExternalId / deleteGroupsByExternalId). Deletes are derived only from a
 full run, and only when they stay under the safety share of the known objects.
 """
 
@@ -15,6 +17,7 @@ from pathlib import Path
 from mapper.errors import Diagnostic, MapperError
 from mapper.io.atomic import AtomicFile
 from mapper.io.sinks import dumps_line
+from mapper.sync.bodies import DELETE_FILES, DELETE_OBJECTS_FILE
 
 MAX_IDS_PER_DELETE = 100
 DEFAULT_MAX_DELETE_SHARE = 0.5
@@ -33,10 +36,9 @@ class DeleteBody:
 
     def to_dict(self, connection_id: str) -> dict[str, object]:
         """The request body, as the SDK takes it."""
-        body: dict[str, object] = {
-            "objectType": self.object_type,
-            "externalIds": list(self.external_ids),
-        }
+        body: dict[str, object] = {"externalIds": list(self.external_ids)}
+        if self.object_type not in DELETE_FILES:  # (users and groups have their own operations)
+            body = {"objectType": self.object_type, **body}
         if connection_id:
             body["connectionId"] = connection_id
         return body
@@ -58,21 +60,27 @@ def delete_bodies(
 
 
 def write_delete_bodies(
-    path: Path, bodies: Iterable[DeleteBody], connection_id: str
-) -> tuple[dict[str, int], int]:
-    """Write the bodies as JSON lines; returns the number of ids per type and of bodies."""
+    folder: Path, bodies: Iterable[DeleteBody], connection_id: str
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Write the bodies as JSON lines into `folder`'s delete files; returns the number of ids
+    per type and of bodies per file."""
     counts: dict[str, int] = {}
-    out = AtomicFile(path)
-    n = 0
+    files: dict[str, AtomicFile] = {}
+    written: dict[str, int] = {}
     try:
-        for n, body in enumerate(bodies, start=1):  # noqa: B007  (n is the count afterwards)
+        for body in bodies:
+            name = DELETE_FILES.get(body.object_type, DELETE_OBJECTS_FILE)
+            out = files.get(name) or files.setdefault(name, AtomicFile(folder / name))
             out.write(dumps_line(body.to_dict(connection_id)))
+            written[name] = written.get(name, 0) + 1
             counts[body.object_type] = counts.get(body.object_type, 0) + len(body.external_ids)
     except BaseException:
-        out.abort()
+        for out in files.values():
+            out.abort()
         raise
-    out.commit()
-    return counts, n
+    for out in files.values():
+        out.commit()
+    return counts, written
 
 
 def check_mass_delete(unseen: int, known: int, max_share: float) -> None:

@@ -1,4 +1,5 @@
-"""What a sync run did: per object type created / updated / unchanged / held back / deleted."""
+"""What a sync run did: per object type (and for users and groups) created / updated / unchanged /
+held back / deleted."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from mapper.errors import Diagnostic, render
 
 MAX_EXAMPLES = 3
+IDENTITY_BATCHES = ("setUsers", "setGroups", "deleteUsers", "deleteGroups")
 
 
 @dataclass
@@ -52,6 +54,8 @@ class SyncReport:
     deletes_withheld: int = 0  # ids not seen by a partial mirror run, not deleted
     set_batches: int = 0
     delete_batches: int = 0
+    identity_batches: dict[str, int] = field(default_factory=dict)
+    """Bodies per identity operation (setUsers, setGroups, deleteUsers, deleteGroups)."""
     cursor_before: str = ""
     cursor_after: str = ""
     upgraded_from: int | None = None  # the state's schema version before this run upgraded it
@@ -80,13 +84,18 @@ class SyncReport:
 
     @property
     def emitted(self) -> int:
-        """Objects written to setObjects batches."""
+        """Objects, users and groups written to set bodies."""
         return sum(c.created + c.updated for c in self.by_type.values())
 
     @property
     def deleted(self) -> int:
         """Ids written to delete batches."""
         return sum(c.deleted for c in self.by_type.values())
+
+    @property
+    def batches(self) -> int:
+        """Request bodies written, of every operation."""
+        return self.set_batches + self.delete_batches + sum(self.identity_batches.values())
 
     def totals(self) -> TypeCounts:
         """The counts summed over all types."""
@@ -109,7 +118,11 @@ class SyncReport:
             "total": self.totals().to_dict(),
             "unseen": self.unseen,
             "deletesWithheld": self.deletes_withheld,
-            "batches": {"setObjects": self.set_batches, "deleteObjects": self.delete_batches},
+            "batches": {
+                "setObjects": self.set_batches,
+                "deleteObjects": self.delete_batches,
+                **{name: self.identity_batches.get(name, 0) for name in IDENTITY_BATCHES},
+            },
             "cursor": {"before": self.cursor_before, "after": self.cursor_after},
             "since": self.since,
             "recordsKnown": self.records_known,

@@ -25,11 +25,18 @@ from typing import Any
 from mapper.errors import Diagnostic, OutputError, RecordError, UsageError
 from mapper.io.atomic import overwritten_input, write_atomic
 from mapper.language.plan import Plan
+from mapper.run.access import AccessRequest
 from mapper.run.files import Engine, RunRequest, RunResult, run_files
 from mapper.run.policy import ErrorPolicy
 from mapper.run.report import RunReport
 from mapper.run.status import Status
-from mapper.sync.bodies import DELETE_OBJECTS_FILE, SET_OBJECTS_FILE, SetObjectsLines
+from mapper.sync.bodies import (
+    BODY_FILES,
+    DELETE_OBJECTS_FILE,
+    SET_FILES,
+    SET_OBJECTS_FILE,
+    SetObjectsLines,
+)
 from mapper.sync.collector import fewer_collections
 from mapper.sync.crash import crash_point
 from mapper.sync.cursor import (
@@ -57,7 +64,7 @@ from mapper.sync.state import Identity, StateStore, sqlite_errors
 REPORT_FILE = "report.json"
 SINCE = "since"  # the mapping parameter an incremental run fills with the state's cursor
 REJECTS_FILE = "rejects.jsonl"
-OUTPUT_FILES = frozenset({SET_OBJECTS_FILE, DELETE_OBJECTS_FILE, REJECTS_FILE, REPORT_FILE})
+OUTPUT_FILES = frozenset({*BODY_FILES, REJECTS_FILE, REPORT_FILE})
 """The files a sync run writes in its output folder (besides the marker)."""
 
 
@@ -115,14 +122,12 @@ def sync_files(
     Raises:
         SyncStateError: the state is locked, damaged, unwritable or of another connection.
         SyncStopped: a safety rule stopped the run (mass delete, --strict references).
-        UsageError: an unknown lookup, a bad selector, too many properties, a mapping with
-            `users:` / `groups:` rules.
+        UsageError: an unknown lookup, a bad selector, too many properties.
         InputError: no input could be found.
         OutputError: an output could not be written.
         RecordError: under ErrorPolicy.FAIL_FAST, at the first rejected record.
         KeyboardInterrupt: interrupted; the state and the output folder are unchanged.
     """
-    _refuse_identity_rules(plan)
     _refuse_state_inside_output(request)
     read = {path: f"the input {path}" for path in inputs if path != "-"}
     _refuse_state_read_by_the_run(request, {**read, str(plan.path): "the mapping"})
@@ -191,30 +196,6 @@ def _remove_new_state(path: Path) -> None:
             (path.parent / name).unlink()
 
 
-def identity_rules(plan: Plan) -> str:
-    """The plan's identity rule lists as a mapping names them (`users:` and `groups:`), or ""
-    (a `user` payload comes from `users:`, a `group` from `groups:`)."""
-    return " and ".join(f"`{kind}s:`" for kind in plan.identity_kinds)
-
-
-def _refuse_identity_rules(plan: Plan) -> None:
-    """A sync decides objects of setObjects by their `id`; setUsers / setGroups payloads are
-    named by `externalId` and sent with their own operations, which the state does not track.
-
-    Raises:
-        UsageError: the mapping has `users:` / `groups:` rules (before the state is opened).
-    """
-    rules = identity_rules(plan)
-    if rules:
-        raise UsageError([Diagnostic(
-            "sync.identity-rules",
-            f"the mapping has {rules} rules: `mapper sync` keeps objects (setObjects) in step, "
-            "not users or groups",
-            hint="send users and groups with `mapper run MAPPING INPUTS -o DIR --format "
-            "batches` (setUsers / setGroups bodies), and sync the object mappings",
-        )])  # fmt: skip
-
-
 def _sync(
     plan: Plan,
     inputs: list[str],
@@ -251,6 +232,8 @@ def _sync(
         stage.abort()
         raise
     report.set_batches = batches.batches
+    for kind, n in batches.identity_batches.items():  # setUsers.jsonl -> setUsers
+        report.identity_batches[SET_FILES[kind].removesuffix(".jsonl")] = n
     report.partial_reasons = partial_reasons(request, run_report)
     _mirror_deletes(store, stage.seen, report, request, folder, known_before)
     if request.strict and report.errors:
@@ -283,6 +266,7 @@ def _map(
         rejects=str(folder.staging / REJECTS_FILE), report=str(folder.staging / REPORT_FILE),
         records=request.records, lookups=request.lookups, params=params, policy=request.policy,
         max_errors=request.max_errors, engine=request.engine, scheduler=request.scheduler,
+        access=AccessRequest(enabled=False),  # (the bodies are not the run's JSONL output)
     )  # fmt: skip
     result = run_files(plan, inputs, run_request, progress=progress)
     _raise_stop(result)
@@ -377,8 +361,12 @@ def _mirror_deletes(
     if not request.allow_mass_delete:
         check_mass_delete(unseen, known, request.max_delete_share)
     bodies = delete_bodies(store.iter_unseen(seen))
-    path = folder.staging / DELETE_OBJECTS_FILE
-    counts, report.delete_batches = write_delete_bodies(path, bodies, report.connection_id)
+    counts, written = write_delete_bodies(folder.staging, bodies, report.connection_id)
+    for name, n in written.items():
+        if name == DELETE_OBJECTS_FILE:
+            report.delete_batches = n
+        else:  # deleteUsers.jsonl -> deleteUsers
+            report.identity_batches[name.removesuffix(".jsonl")] = n
     for type_name, n in counts.items():
         report.counts(type_name).deleted += n
     store.mark_deleted(seen)

@@ -16,6 +16,10 @@ a time; they are decided in chunks so the state is read with one query per type 
   key (`keys.py`) is checked at the end of the run, against the state and everything the run
   sent.
 
+Users and groups (`users:` / `groups:` rules) are decided the same way, named by their
+`externalId` (kept as the types "user" and "group"), and sent to their own bodies; their
+number is guarded only when the payload has one (a user may, a group has none).
+
 The stage takes a record's objects as `MappedObject`s (`write`) or, from the run's shortcut for
 records that map cleanly, as bare payloads in rule order with their input line's digest
 (`write_payloads`). Inside, an object is an `Entry` tuple. An unchanged object costs one digest
@@ -38,6 +42,7 @@ from typing import Any, Protocol
 import orjson
 
 from mapper.errors import Diagnostic
+from mapper.model.identity import IDENTITY_KINDS
 from mapper.records import KnownLine, MappedObject
 from mapper.sync.crash import crash_point
 from mapper.sync.cursor import CursorMax, cursor_value
@@ -60,6 +65,7 @@ FAST_NEW = True
 """Decide the ids new to the state in `_decide_chunk`'s loop (False: each by `_decide`, the
 general path; the tests compare the two)."""
 
+DUPLICATE = "appears again in this run; the later wins"
 Key = tuple[str, str]  # (object type, id)
 Entry = tuple[str, str, dict[str, Any], str, str, bytes | None]
 """type, rule, payload, pointer, id, the digest of the input line (None: not a clean record)"""
@@ -152,6 +158,9 @@ class SyncStage:
         self.run = report.run
         self.rules = tuple(rules)  # (type, rule name) of the plan's rules, for `write_payloads`
         self.produced = frozenset(type_name for type_name, _ in rules)
+        self.id_keys = tuple(_id_key(type_name) for type_name, _ in rules)
+        self.identities = self.produced & IDENTITY_KINDS.keys()
+        """The identity kinds the run makes ("user", "group"): sent in their own bodies."""
         self.exclude = exclude
         self.seen = Seen(store.next_n)
         self.pending: list[list[Entry]] = []
@@ -198,17 +207,17 @@ class SyncStage:
     def write(self, objects: Iterable[MappedObject]) -> None:
         """Take one record's objects; they are decided when a chunk is full."""
         group: list[Entry] = [
-            (o.type_name, o.rule, o.payload, o.pointer, _id(o.payload), None) for o in objects
+            (o.type_name, o.rule, o.payload, o.pointer, _id(o.payload, _id_key(o.type_name)), None)
+            for o in objects
         ]
         self._add(group)
 
     def write_payloads(self, payloads: list[dict[str, Any]], line: bytes | None = None) -> None:
         """Take one record's payloads, one per rule in rule order (the run's shortcut), with the
         digest of its input line when the reader gave it."""
-        rules = self.rules
         group = []
-        for (t, r), p in zip(rules, payloads, strict=True):
-            oid = p.get("id")
+        for (t, r), key, p in zip(self.rules, self.id_keys, payloads, strict=True):
+            oid = p.get(key)
             group.append((t, r, p, "", oid if type(oid) is str else str(oid), line))
         self._add(group)
 
@@ -303,6 +312,8 @@ class SyncStage:
             return
         self._load_rows(groups)
         decided = self._decide_chunk(groups, marks)
+        if self.identities:
+            decided = self._send_identities(decided)
         if self.mode is not Mode.append:
             decided = [  # (only a record with objects not sent can carry one of them)
                 self._carry(g, sent) if sent and len(sent) < len(g) else sent
@@ -319,6 +330,21 @@ class SyncStage:
                 self._send_unordered(decided, self._unknown_among(distinct))
         self._save_rows()
         self.refs = {}
+
+    def _send_identities(self, decided: list[list[Entry]]) -> list[list[Entry]]:
+        """Send the users and groups to send to their own bodies; the objects are left. (They
+        reference nothing that the state checks: a group's members name users by externalId.)"""
+        kept = []
+        for sent in decided:
+            objects = []
+            for entry in sent:
+                if entry[0] in IDENTITY_KINDS:
+                    self.sink.add_identities(entry[0], [entry[2]])
+                    self._count_emitted(1)
+                else:
+                    objects.append(entry)
+            kept.append(objects)
+        return kept
 
     def _carry(self, group: list[Entry], sent: list[Entry]) -> list[Entry]:
         """A commit's (a pull request's) repository travels "as a separate entity in the same
@@ -510,8 +536,9 @@ class SyncStage:
             counts.created += 1
         else:
             n = known.n
-            if n in seen:
-                self._note("sync.duplicate-id", entry, "appears again in this run; the later wins")
+            if n in seen:  # (a user or group listed again as it was is no finding: members)
+                if type_name not in IDENTITY_KINDS or digest != known.hash:
+                    self._note("sync.duplicate-id", entry, DUPLICATE)
             else:
                 seen.add(n)
             if known.deleted:
@@ -528,8 +555,11 @@ class SyncStage:
             else:
                 counts.updated += 1
         usn = payload.get("updateSequenceNumber")
+        numbered = isinstance(usn, int) or type_name not in IDENTITY_KINDS
         usn = usn if isinstance(usn, int) else 0
-        if known is not None and usn <= known.usn:
+        if not numbered and known is not None:  # (kept: a later number must still exceed it)
+            usn = known.usn
+        elif known is not None and usn <= known.usn:
             what = "comes back after its delete" if known.deleted else "changed"
             self._note(
                 "sync.sequence-raised", entry,
@@ -558,8 +588,7 @@ class SyncStage:
         return counts
 
     def _note(self, code: str, entry: Entry, what: str) -> None:
-        oid = entry[2].get("id")
-        self.report.note(Diagnostic(code, f"{entry[0]} {oid!r} {what}", severity="warning"))
+        self.report.note(Diagnostic(code, f"{entry[0]} {entry[4]!r} {what}", severity="warning"))
 
     def _save_rows(self) -> None:
         for type_name, touched in self.touches.items():  # before puts: a put of one id wins
@@ -706,6 +735,7 @@ class PayloadSink(Protocol):
     """Where the sync stage sends the objects to emit (`bodies.SetObjectsLines`)."""
 
     def add(self, payloads: list[dict[str, Any]]) -> None: ...
+    def add_identities(self, kind: str, payloads: list[dict[str, Any]]) -> None: ...
     def close(self) -> None: ...
     def abort(self) -> None: ...
 
@@ -728,9 +758,14 @@ def _never(_line: bytes, _source: str, _index: int) -> bool:
     return False
 
 
-def _id(payload: dict[str, Any]) -> str:
-    oid = payload.get("id")
+def _id(payload: dict[str, Any], key: str = "id") -> str:
+    oid = payload.get(key)
     return oid if type(oid) is str else str(oid)
+
+
+def _id_key(type_name: str) -> str:
+    """The payload field that names an object (`id`) or a user or group (`externalId`)."""
+    return "externalId" if type_name in IDENTITY_KINDS else "id"
 
 
 def _key(entry: Entry) -> Key:
