@@ -17,14 +17,20 @@ Severity = Literal["error", "warning"]
 
 @dataclass(frozen=True, slots=True)
 class SourceSpan:
-    """A position in a text file (1-based line and column), e.g. a YAML node."""
+    """A position in a text file (1-based line and column), e.g. a YAML node; line 0 names
+    the whole file (`whole_file`: one that cannot be read has no line to point at)."""
 
     path: str
     line: int
     col: int
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}"
+        return f"{self.path}:{self.line}:{self.col}" if self.line > 0 else self.path
+
+    @classmethod
+    def whole_file(cls, path: str) -> SourceSpan:
+        """The span of a whole file."""
+        return cls(path, 0, 0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,13 +52,10 @@ def _sarif_location(diag: Diagnostic) -> dict[str, Any]:
     if diag.span is None:
         source = diag.record.source if diag.record else "<unknown>"
         return {"physicalLocation": {"artifactLocation": {"uri": source}}}
-    region = {"startLine": diag.span.line, "startColumn": diag.span.col}
-    return {
-        "physicalLocation": {
-            "artifactLocation": {"uri": diag.span.path},
-            "region": region,
-        }
-    }
+    found: dict[str, Any] = {"artifactLocation": {"uri": diag.span.path}}
+    if diag.span.line > 0:  # (a whole file has no region)
+        found["region"] = {"startLine": diag.span.line, "startColumn": diag.span.col}
+    return {"physicalLocation": found}
 
 
 def to_sarif(diags: Sequence[Diagnostic], version: str) -> str:
@@ -110,8 +107,9 @@ def to_github(diags: Iterable[Diagnostic]) -> str:
     for d in diags:
         props = []
         if d.span is not None:
-            props += [f"file={_escape_property(d.span.path)}", f"line={d.span.line}",
-                      f"col={d.span.col}"]  # fmt: skip
+            props.append(f"file={_escape_property(d.span.path)}")
+            if d.span.line > 0:  # (a whole file has no line)
+                props += [f"line={d.span.line}", f"col={d.span.col}"]
         props.append(f"title={_escape_property(d.code)}")
         level = "error" if d.is_error else "warning"
         lines.append(f"::{level} {','.join(props)}::{_escape_data(_message(d))}")

@@ -237,7 +237,9 @@ def test_a_missing_mapping_is_an_io_error_not_an_invalid_mapping(command: str,
     args = [command, tmp_path / "nope.yaml", REPOS_IN]
     code, _, err = invoke(*args, *(["-o", tmp_path / "o.jsonl"] if command == "run" else []))
     assert code == 4
-    assert "not found" in err
+    missing = tmp_path / "nope.yaml"
+    assert f"{missing}: spec.unreadable: cannot read mapping: not found" in err  # no :1:1
+    assert err.count(str(missing)) == 1, err  # named once, by the one diagnostic
     assert "the mapping is invalid" not in err
 
 

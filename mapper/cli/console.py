@@ -124,10 +124,8 @@ def compile_or_exit(
     missing = unreadable(diags, mapping)
     if people:
         show_diagnostics(diags)
-        err.print(
-            f"[red]{literal(str(mapping))}: "
-            f"{'the mapping could not be read' if missing else 'the mapping is invalid'}[/]"
-        )
+        if not missing:  # (an unreadable mapping's one diagnostic names it and says why)
+            err.print(f"[red]{literal(str(mapping))}: the mapping is invalid[/]")
     if report is not None:
         report.emit()
     raise typer.Exit(EXIT_IO if missing else EXIT_MAPPING)

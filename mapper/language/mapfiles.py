@@ -33,10 +33,12 @@ def read_mapping_file(path: Path) -> tuple[str | None, Diagnostic | None]:
         if reads is not None:
             reads[str(path.resolve())] = raw
     except FileNotFoundError:
-        return None, Diagnostic(UNREADABLE, "cannot read mapping: not found", span=where)
+        whole = SourceSpan.whole_file(str(path))
+        return None, Diagnostic(UNREADABLE, "cannot read mapping: not found", span=whole)
     except OSError as err:
+        whole = SourceSpan.whole_file(str(path))
         return None, Diagnostic(
-            UNREADABLE, f"cannot read mapping: {err.strerror or err}", span=where
+            UNREADABLE, f"cannot read mapping: {err.strerror or err}", span=whole
         )
     if len(raw) > MAX_MAPPING_BYTES:
         limit = MAX_MAPPING_BYTES // (1024 * 1024)
