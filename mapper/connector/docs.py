@@ -253,8 +253,10 @@ def _sync(spec: ConnectorSpec, facts: tuple[RuleFacts, ...]) -> Iterator[Block]:
     items.append(_incremental_text(spec))
     if spec.sync.state:
         cursor = " and the cursor" if spec.sync.cursor else ""
-        items.append(("State store: ", Code(spec.sync.state), f" keeps the ids sent per object "
-                      f"type{cursor} between runs."))
+        who = ", and of users and groups," if spec.users or spec.groups else ""
+        items.append(("State store: ", Code(spec.sync.state), f" holds one state file per "
+                      f"mapping, which keeps the ids sent per object type{who}{cursor} between "
+                      "runs."))
     yield Bullets(tuple(items))
     yield Para.of(_UPDATES_APPEND if mode == "append" else _UPDATES)
     yield Table(("Rule", "Input", "updateSequenceNumber"), tuple(_usn_row(r) for r in facts))
@@ -287,6 +289,10 @@ def _deletion(spec: ConnectorSpec) -> Iterator[Block]:
                     "Teamwork Graph by id, using the ids kept in the state store ",
                     Code(spec.sync.state or "(not given)"), ". A run that rejected any record "
                     "deletes nothing, since a rejected record would look deleted."))
+        if spec.users or spec.groups:
+            yield Para(("Users and groups that a run no longer sees are removed the same way "
+                        "(deleteUsersByExternalId, deleteGroupsByExternalId), so people who "
+                        "left the source lose access in Teamwork Graph as well.",))
     else:
         yield Callout(_stale_warning())
         yield Para(("Customers with strict data-retention policies should know that objects "

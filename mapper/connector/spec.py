@@ -72,7 +72,9 @@ class SyncSpec(Shape):
 
     mode: SyncMode | None = Field(None, description="As `mapper sync --mode`.")
     state: Name | None = Field(
-        None, description="The state store (`mapper sync --state FILE`): ids sent, cursor."
+        None,
+        description="The folder of the state stores: one SQLite file per mapping "
+        "(`mapper sync MAPPING ... --state FOLDER/STEM.db`): ids sent, cursor.",
     )
     cursor: Name | None = Field(
         None,
