@@ -55,6 +55,9 @@ TABLE = {'commands': [['validate',
               ['sync',
                '"sync":"Map an export and write only what Teamwork..."',
                'sync\tMap an export and write only what Teamwork...'],
+              ['sync-batch',
+               '"sync-batch":"Sync every job of jobs files\\\\: a..."',
+               'sync-batch\tSync every job of jobs files: a...'],
               ['serve',
                '"serve":"Receive webhooks, verify them, store them..."',
                'serve\tReceive webhooks, verify them, store them...'],
@@ -187,6 +190,20 @@ TABLE = {'commands': [['validate',
                    'Example: `mapper sync push.yaml export/ --state gh.db --mode mirror -o out '
                    '--connection-id C`',
                    None],
+          'sync-batch': ["Sync every job of jobs files: a connector's mappings, users and groups "
+                         'included, each\n'
+                         'with its own state (STATE/NAME.db) and output folder (DIR/NAME).\n'
+                         '\n'
+                         'All jobs files are checked first (as `mapper batch`). Then every job '
+                         'runs as `mapper sync`;\n'
+                         'a job that fails does not stop the others. Last, the principals the jobs '
+                         'sent are checked\n'
+                         'against the users and groups sent or live in the states. The exit code '
+                         'is the worst.\n'
+                         '\n'
+                         'Example: `mapper sync-batch mappings/github/jobs.yaml --state '
+                         '.mapper/github -o out/gh-sync`',
+                         None],
           'test': ['Run fixture cases (*.cases.yaml): diffs on failure, field coverage at the '
                    'end.\n'
                    '\n'
@@ -899,6 +916,108 @@ TABLE = {'commands': [['validate',
                                 '--scheduler': [],
                                 '--state': [],
                                 '-o': []}},
+            'sync-batch': {'choice_args': False,
+                           'multiple': [],
+                           'options': [['--state',
+                                        '"--state":"Folder of the state files\\\\: one per job, '
+                                        'NAME.db."',
+                                        '--state\tFolder of the state files: one per job, '
+                                        'NAME.db.'],
+                                       ['-o',
+                                        '"-o":"Output folder\\\\: one folder per job, NAME."',
+                                        '-o\tOutput folder: one folder per job, NAME.'],
+                                       ['--output',
+                                        '"--output":"Output folder\\\\: one folder per job, NAME."',
+                                        '--output\tOutput folder: one folder per job, NAME.'],
+                                       ['--mode',
+                                        '"--mode":"append, upsert or mirror."',
+                                        '--mode\tappend, upsert or mirror.'],
+                                       ['--connection-id',
+                                        '"--connection-id":"connectionId (required on the first '
+                                        'run)."',
+                                        '--connection-id\tconnectionId (required on the first '
+                                        'run).'],
+                                       ['--incremental',
+                                        '"--incremental":"The inputs hold changes since each '
+                                        'state\'\'s cursor only."',
+                                        "--incremental\tThe inputs hold changes since each state's "
+                                        'cursor only.'],
+                                       ['--no-incremental',
+                                        '"--no-incremental":"The inputs hold changes since each '
+                                        'state\'\'s cursor only."',
+                                        '--no-incremental\tThe inputs hold changes since each '
+                                        "state's cursor only."],
+                                       ['--partial',
+                                        '"--partial":"The inputs are a subset of the source\\\\: '
+                                        'never delete."',
+                                        '--partial\tThe inputs are a subset of the source: never '
+                                        'delete.'],
+                                       ['--no-partial',
+                                        '"--no-partial":"The inputs are a subset of the '
+                                        'source\\\\: never delete."',
+                                        '--no-partial\tThe inputs are a subset of the source: '
+                                        'never delete.'],
+                                       ['--allow-mass-delete',
+                                        '"--allow-mass-delete":"Let a mirror run delete more than '
+                                        '--max-delete-share."',
+                                        '--allow-mass-delete\tLet a mirror run delete more than '
+                                        '--max-delete-share.'],
+                                       ['--no-allow-mass-delete',
+                                        '"--no-allow-mass-delete":"Let a mirror run delete more '
+                                        'than --max-delete-share."',
+                                        '--no-allow-mass-delete\tLet a mirror run delete more than '
+                                        '--max-delete-share.'],
+                                       ['--max-delete-share',
+                                        '"--max-delete-share":"Share of known objects a mirror run '
+                                        'may delete."',
+                                        '--max-delete-share\tShare of known objects a mirror run '
+                                        'may delete.'],
+                                       ['--strict',
+                                        '"--strict":"Dangling keys and unknown principals fail '
+                                        '(exit 3)."',
+                                        '--strict\tDangling keys and unknown principals fail (exit '
+                                        '3).'],
+                                       ['--no-strict',
+                                        '"--no-strict":"Dangling keys and unknown principals fail '
+                                        '(exit 3)."',
+                                        '--no-strict\tDangling keys and unknown principals fail '
+                                        '(exit 3).'],
+                                       ['--quiet',
+                                        '"--quiet":"No summaries."',
+                                        '--quiet\tNo summaries.'],
+                                       ['-q', '"-q":"No summaries."', '-q\tNo summaries.'],
+                                       ['-h',
+                                        '"-h":"Show this message and exit."',
+                                        '-h\tShow this message and exit.'],
+                                       ['--help',
+                                        '"--help":"Show this message and exit."',
+                                        '--help\tShow this message and exit.']],
+                           'params': {'--allow-mass-delete': 'allow_mass_delete',
+                                      '--connection-id': 'connection_id',
+                                      '--help': 'help',
+                                      '--incremental': 'incremental',
+                                      '--max-delete-share': 'max_delete_share',
+                                      '--mode': 'mode',
+                                      '--no-allow-mass-delete': 'allow_mass_delete',
+                                      '--no-incremental': 'incremental',
+                                      '--no-partial': 'partial',
+                                      '--no-strict': 'strict',
+                                      '--output': 'output',
+                                      '--partial': 'partial',
+                                      '--quiet': 'quiet',
+                                      '--state': 'state',
+                                      '--strict': 'strict',
+                                      '-h': 'help',
+                                      '-o': 'output',
+                                      '-q': 'quiet'},
+                           'values': {'--connection-id': [],
+                                      '--max-delete-share': [],
+                                      '--mode': [['append', '"append"', 'append'],
+                                                 ['upsert', '"upsert"', 'upsert'],
+                                                 ['mirror', '"mirror"', 'mirror']],
+                                      '--output': [],
+                                      '--state': [],
+                                      '-o': []}},
             'test': {'choice_args': False,
                      'multiple': [],
                      'options': [['--update',

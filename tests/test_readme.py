@@ -27,6 +27,7 @@ _CANDIDATES = [line.strip() for lang, text in BLOCKS if lang in ("sh", "")
 _CANDIDATES += re.findall(r"`(mapper [^`]+)`", README)  # inline commands, e.g. the mappings table
 _CANDIDATES += [m.strip() for m in re.findall(r"\.venv/bin/(mapper [^`\n]+)", README)]
 _NEEDS_FILES = ("run", "test", "preview", "validate", "explain", "batch", "init", "eval", "sync",
+                "sync-batch",
                 "index")
 # Servers run until SIGTERM: the README mentions them plainly, tests/test_serve*.py start them
 # as real processes (readiness line, port 0) instead.

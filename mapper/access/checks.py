@@ -104,11 +104,14 @@ class PrincipalChecker:
         self,
         *,
         known: KnownIdentities | None = None,
+        changes_only: bool = False,
         replicates_permissions: bool = False,
         strict: bool = False,
         locations: RuleLocations | None = None,
     ) -> None:
         self.known = known
+        self.changes_only = changes_only
+        """The entries are what changed (a sync run's): skip the checks that need them all."""
         self.replicates_permissions = replicates_permissions
         self.severity: Severity = "error" if strict else "warning"
         self.locations: RuleLocations = locations or {}
@@ -163,11 +166,12 @@ class PrincipalChecker:
     def finish(self) -> AccessFindings:
         """Check what was added; the findings, with counts per code."""
         counts: Counter[str] = Counter()
+        whole = not self.changes_only
         diags = [
             *self._unknown_principals(counts),
             *self._group_problems(counts),
-            *self._unreferenced_users(counts),
-            *self._missing_containers(counts),
+            *(self._unreferenced_users(counts) if whole else ()),
+            *(self._missing_containers(counts) if whole else ()),
             *self._open_only(counts),
         ]
         seen = self.seen

@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {  # name -> "module:attribute" in mapper.cli, in `--
     "manifest": "connector:manifest",
     "connector-schema": "connector:connector_schema",
     "sync": "sync:sync",
+    "sync-batch": "sync:sync_batch",
     "serve": "serve:serve",
     "state": "sync:state_app",  # command groups (a typer app each)
     "outbox": "serve:outbox_app",

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, NoReturn
 
 import typer
 
 from mapper.cli.console import (
     EXIT_INTERRUPTED,
     EXIT_IO,
+    EXIT_MAPPING,
     EXIT_OK,
     EXIT_REJECTED,
     EXIT_USAGE,
@@ -110,11 +111,7 @@ def sync(
 
     props = console.parse_pairs(prop, "--property")
     plan = console.compile_or_exit(mapping, cache=True)
-    # a missing or unknown parameter: exit 2 before the state (`since` is the sync's to fill)
-    fills_since = any(p.name == "since" for p in plan.params)
-    given = {pair.partition("=")[0] for pair in param}
-    filled = [*param, "since=0"] if fills_since and "since" not in given else param
-    console.bind_params(plan, filled)
+    _bind_params(plan, param)
     request = SyncRequest(
         state=state, output=output, mode=mode, connection_id=connection_id, properties=props,
         set_associations=set_associations or associations is AssocForm.set,
@@ -132,6 +129,155 @@ def sync(
     if not quiet:
         _show_summary(err, result)
     _exit(result)
+
+
+def _bind_params(plan: Plan, param: list[str]) -> None:
+    """A missing or unknown parameter: exit 2 before the state (`since` is the sync's to fill)."""
+    from mapper.cli import console
+
+    fills_since = any(p.name == "since" for p in plan.params)
+    given = {pair.partition("=")[0] for pair in param}
+    filled = [*param, "since=0"] if fills_since and "since" not in given else param
+    console.bind_params(plan, filled)
+
+
+def sync_batch(
+    jobs_files: Annotated[
+        list[Path], typer.Argument(help="Jobs files (YAML), as `mapper batch`.", show_default=False)
+    ],
+    state: Annotated[
+        Path, typer.Option("--state", help="Folder of the state files: one per job, NAME.db.")
+    ],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Output folder: one folder per job, NAME.")
+    ],
+    mode: Annotated[Mode, typer.Option(help="append, upsert or mirror.")] = Mode.upsert,
+    connection_id: Annotated[
+        str | None, typer.Option(help="connectionId (required on the first run).")
+    ] = None,
+    incremental: Annotated[
+        bool, typer.Option(help="The inputs hold changes since each state's cursor only.")
+    ] = False,
+    partial: Annotated[
+        bool, typer.Option(help="The inputs are a subset of the source: never delete.")
+    ] = False,
+    allow_mass_delete: Annotated[
+        bool, typer.Option(help="Let a mirror run delete more than --max-delete-share.")
+    ] = False,
+    max_delete_share: Annotated[
+        float, typer.Option(help="Share of known objects a mirror run may delete.", min=0, max=1)
+    ] = 0.5,
+    strict: Annotated[
+        bool, typer.Option(help="Dangling keys and unknown principals fail (exit 3).")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summaries.")] = False,
+) -> None:
+    """Sync every job of jobs files: a connector's mappings, users and groups included, each
+    with its own state (STATE/NAME.db) and output folder (DIR/NAME).
+
+    All jobs files are checked first (as `mapper batch`). Then every job runs as `mapper sync`;
+    a job that fails does not stop the others. Last, the principals the jobs sent are checked
+    against the users and groups sent or live in the states. The exit code is the worst.
+
+    Example: `mapper sync-batch mappings/github/jobs.yaml --state .mapper/github -o out/gh-sync`
+    """
+    from mapper.run.jobs import UNREADABLE, load_jobs
+    from mapper.sync.runner import SyncRequest
+
+    jobs, problems = load_jobs(jobs_files)
+    if problems:
+        unreadable = any(d.code == UNREADABLE for d in problems)
+        message = "[red]no job was run: fix the jobs file(s) and rerun[/]"
+        fail(EXIT_IO if unreadable else EXIT_MAPPING, problems, message)
+    base = SyncRequest(
+        state=state, output=output, mode=mode, connection_id=connection_id,
+        incremental=incremental, partial=partial, allow_mass_delete=allow_mass_delete,
+        max_delete_share=max_delete_share, strict=strict,
+    )  # fmt: skip
+    codes: list[int] = []
+    sent: dict[str, _JobSynced] = {}
+    for job in jobs:
+        err.rule(f"{job.name}: {job.mapping}")
+        code, done = _sync_job(job, base, quiet=quiet)
+        codes.append(code)
+        if done is not None:
+            sent[job.name] = done
+        if code == EXIT_INTERRUPTED:
+            break  # Ctrl-C stops the batch, not only the job that was running
+    failed = sum(c not in (EXIT_OK, EXIT_REJECTED) for c in codes)
+    err.print(f"{len(codes)} of {len(jobs)} job(s) synced, {failed} failed")
+    _show_send_order({name: done.result for name, done in sent.items()}, output)
+    access = _check_synced_access(list(sent.values()), strict)
+    raise typer.Exit(max([*codes, access], default=EXIT_OK))
+
+
+class _JobSynced(NamedTuple):
+    """A job that wrote its folder: its plan, its result, and where it wrote."""
+
+    plan: Plan
+    result: SyncResult
+    request: SyncRequest
+
+
+def _sync_job(job: Any, base: SyncRequest, *, quiet: bool) -> tuple[int, _JobSynced | None]:
+    """One job as `mapper sync`: its exit code, and its plan and result when it wrote its
+    folder."""
+    from mapper.cli import console
+    from mapper.sync.jobs import job_request
+
+    request = job_request(job, base, base.state, base.output)
+    done = None
+    try:
+        plan = console.compile_or_exit(job.mapping, cache=True)
+        _bind_params(plan, [f"{k}={v}" for k, v in job.params])
+        result = _synced(plan, list(job.inputs), request)
+        if result is None:
+            err.print("[red]interrupted: this job's state and output are unchanged[/]")
+            return EXIT_INTERRUPTED, None
+        done = _JobSynced(plan, result, request)
+        if not quiet:
+            _show_summary(err, result)
+        _exit(result)
+    except typer.Exit as ended:
+        code = int(ended.exit_code or EXIT_OK)
+        if done is None:
+            err.print(f"[red]job {job.name!r} failed (exit {code}): nothing written for it[/]")
+        return code, done
+
+
+def _show_send_order(sent: dict[str, SyncResult], output: Path) -> None:
+    """Which folders to send first: those with users and groups, then the others."""
+    from rich.text import Text
+
+    busy = {n: r.sync for n, r in sent.items() if r.sync.emitted}
+    first = [n for n, report in busy.items() if {"user", "group"} & report.by_type.keys()]
+    rest = [n for n in busy if n not in first]
+    if first and rest:
+        err.print(Text(
+            f"send the users and groups of {', '.join(first)} before the objects of "
+            f"{', '.join(rest)} (folders in {output})"
+        ))  # fmt: skip
+
+
+def _check_synced_access(jobs: list[_JobSynced], strict: bool) -> int:
+    """Check the principals the jobs sent; the exit code."""
+    from mapper.cli.access import show_findings
+    from mapper.errors import OutputError
+    from mapper.sync.jobs import check_jobs_access
+
+    synced = [(j.plan, j.request.output, j.request.state) for j in jobs]
+    try:
+        findings = check_jobs_access(synced, strict=strict)
+    except OutputError as error:
+        from mapper.cli.console import show_diagnostics
+
+        show_diagnostics(list(error.diagnostics))
+        return EXIT_IO
+    if findings is None:
+        return EXIT_OK
+    err.rule("access: what the jobs sent, against the users and groups sent or in the states")
+    show_findings(findings)
+    return EXIT_REJECTED if findings.has_errors else EXIT_OK
 
 
 def _synced(plan: Plan, inputs: list[str], request: SyncRequest) -> SyncResult | None:

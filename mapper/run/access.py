@@ -31,6 +31,9 @@ class AccessRequest:
     """Report objects granted only to EVERYONE / ATLASSIAN_WORKSPACE."""
     known: KnownIdentities | None = None
     """Users and groups sent by earlier runs (a sync state store), counted as sent."""
+    changes_only: bool = False
+    """The outputs hold what changed only (sync runs): unreferenced users and missing
+    containers are not reported (an unchanged object, not sent again, may grant or hold them)."""
     enabled: bool = True
     """False: no check (`mapper batch` checks its jobs together, not one by one)."""
 
@@ -70,6 +73,7 @@ def check_access(
     plans = list(plans)
     checker = PrincipalChecker(
         known=request.known,
+        changes_only=request.changes_only,
         strict=request.strict,
         replicates_permissions=request.replicates_permissions
         or any(p.replicates_permissions for p in plans),

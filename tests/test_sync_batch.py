@@ -1,0 +1,152 @@
+"""`mapper sync-batch`: a jobs file synced, each job its own state and output folder; the
+principals the jobs sent are checked against the users and groups sent or kept in the states."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from mapper import cli
+from mapper.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+USERS = """\
+version: 1
+name: batch-users
+users:
+  - fields:
+      externalId: id
+      emails: "[{value: mail}]"
+"""
+DOCS = """\
+version: 1
+name: batch-docs
+objects:
+  - type: atlassian:document
+    fields:
+      id: id
+      displayName: title
+      url: "concat('https://example.test/d/', id)"
+      createdAt: "'2024-01-01T00:00:00Z'"
+      lastUpdatedAt: to_rfc3339(ts)
+      permissions: "permissions(users(readers))"
+      atlassian:document:
+        type: {const: {category: DOCUMENT, mimeType: text/plain}}
+        content: {const: {mimeType: text/plain, text: x}}
+"""
+JOBS = """\
+jobs:
+  - name: docs
+    mapping: docs.yaml
+    inputs: [docs.jsonl]
+  - name: people
+    mapping: users.yaml
+    inputs: [users.jsonl]
+"""
+
+
+@pytest.fixture(autouse=True)
+def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli.err.get(), "width", 240)
+
+
+def invoke(*args: object) -> tuple[int, str]:
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert "Traceback" not in result.stderr, result.stderr
+    return result.exit_code, result.stderr
+
+
+def write(folder: Path, docs: list[dict[str, Any]], users: list[str]) -> Path:
+    for name, text in (("users.yaml", USERS), ("docs.yaml", DOCS), ("jobs.yaml", JOBS)):
+        (folder / name).write_text(text)
+    (folder / "docs.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs))
+    lines = (json.dumps({"id": u, "mail": f"{u}@example.com"}) + "\n" for u in users)
+    (folder / "users.jsonl").write_text("".join(lines))
+    return folder / "jobs.yaml"
+
+
+def doc(did: str, *readers: str, day: int = 1) -> dict[str, Any]:
+    return {"id": did, "title": "t", "ts": f"2024-01-0{day}T00:00:00Z", "readers": list(readers)}
+
+
+def sync_batch(tmp: Path, *extra: object) -> tuple[int, str]:
+    base = ("sync-batch", tmp / "jobs.yaml", "--state", tmp / "states", "-o", tmp / "out")
+    return invoke(*base, "--mode", "mirror", *extra)
+
+
+def test_each_job_gets_its_state_and_folder_and_a_rerun_sends_nothing(tmp_path: Path) -> None:
+    write(tmp_path, [doc("d1", "u1")], ["u1"])
+    code, err = sync_batch(tmp_path, "--connection-id", "c")
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "states").iterdir()) == ["docs.db", "people.db"]
+    assert (tmp_path / "out/people/setUsers.jsonl").exists()
+    assert (tmp_path / "out/docs/setObjects.jsonl").exists()
+    assert "2 of 2 job(s) synced, 0 failed" in err
+    assert "send the users and groups of people before the objects of docs" in err
+    assert "access.unknown-user" not in err
+    code, err = sync_batch(tmp_path)
+    assert code == 0 and err.count("to send: 0 ") == 2, err
+    assert not list((tmp_path / "out").glob("*/set*.jsonl"))
+
+
+def test_an_unchanged_user_in_its_state_is_known_to_a_changed_object(tmp_path: Path) -> None:
+    write(tmp_path, [doc("d1", "u1")], ["u1"])
+    sync_batch(tmp_path, "--connection-id", "c")
+    write(tmp_path, [doc("d1", "u1", day=2)], ["u1"])  # the document changed, u1 did not
+    code, err = sync_batch(tmp_path, "--strict")
+    assert code == 0, err
+    assert "1 object(s) in 1 setObjects body(ies)" in err
+    assert not (tmp_path / "out/people/setUsers.jsonl").exists()  # u1 is not sent again
+    assert "access.unknown-user" not in err and "unreferenced-user" not in err
+    write(tmp_path, [doc("d1", "u1", day=2), doc("d2", "u2")], ["u1", "u2"])
+    (tmp_path / "users.jsonl").write_text(
+        '{"id": "u1", "mail": "new@example.com"}\n{"id": "u2", "mail": "u2@example.com"}\n'
+    )
+    code, err = sync_batch(tmp_path, "--strict")  # u1 sent again, the document it reads not
+    assert code == 0 and "2 user(s) in 1 setUsers body(ies)" in err, err
+    assert "unreferenced-user" not in err  # its grant is an unchanged object's, in its state
+
+
+def test_a_principal_no_job_sent_is_reported_and_strict_fails(tmp_path: Path) -> None:
+    write(tmp_path, [doc("d1", "u1", "ghost")], ["u1"])
+    code, err = sync_batch(tmp_path, "--connection-id", "c")
+    assert code == 0 and "access.unknown-user" in err and "'ghost'" in err, err
+    write(tmp_path, [doc("d1", "u1", "ghost", day=2)], [])  # u1 gone: deleted, no longer known
+    code, err = sync_batch(tmp_path, "--strict", "--max-delete-share", "1")
+    assert code == 3, err
+    assert "USER u1" in err and "USER ghost" in err
+
+
+def test_a_failing_job_does_not_stop_the_others(tmp_path: Path) -> None:
+    write(tmp_path, [doc("d1")], ["u1"])
+    (tmp_path / "docs.jsonl").unlink()
+    code, err = sync_batch(tmp_path, "--connection-id", "c")
+    assert code == 4, err
+    assert "job 'docs' failed (exit 4)" in err and "2 of 2 job(s) synced, 1 failed" in err
+    assert (tmp_path / "out/people/setUsers.jsonl").exists()
+    assert not (tmp_path / "states/docs.db").exists()  # a failed first sync leaves no state
+
+
+def test_a_bad_jobs_file_runs_no_job(tmp_path: Path) -> None:
+    write(tmp_path, [doc("d1")], ["u1"])
+    (tmp_path / "jobs.yaml").write_text(JOBS.replace("inputs:", "inptus:", 1))
+    code, err = sync_batch(tmp_path, "--connection-id", "c")
+    assert code == 1 and "jobs.unknown-key" in err and "no job was run" in err
+    assert not (tmp_path / "states").exists() and not (tmp_path / "out").exists()
+
+
+def test_the_bundled_github_connector_syncs_whole(tmp_path: Path) -> None:
+    jobs = ROOT / "mappings/github/jobs.yaml"
+    base = ("sync-batch", jobs, "--state", tmp_path / "s", "-o", tmp_path / "o", "-q")
+    code, err = invoke(*base, "--connection-id", "c", "--mode", "mirror")
+    assert code == 0, err
+    assert "8 of 8 job(s) synced, 0 failed" in err
+    groups = json.loads((tmp_path / "o/github-collaborators/setGroups.jsonl").read_text())
+    assert [g["externalId"] for g in groups["groups"]] == ["github-repo:acme/infra-terraform"]
+    code, err = invoke(*base, "--mode", "mirror", "--strict")
+    assert code == 0 and "every USER/GROUP principal names a sent user/group" in err, err
