@@ -32,6 +32,19 @@ StateOpt = Annotated[
     Path, typer.Option("--state", help="The state file (SQLite), one per connection.")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON instead of a table.")]
+ModeOpt = Annotated[Mode, typer.Option(help="append, upsert or mirror.")]
+ConnectionOpt = Annotated[
+    str | None, typer.Option(help="connectionId (required on the first run).")
+]
+PartialOpt = Annotated[
+    bool, typer.Option(help="The inputs are a subset of the source: never delete.")
+]
+MassDeleteOpt = Annotated[
+    bool, typer.Option(help="Let a mirror run delete more than --max-delete-share.")
+]
+ShareOpt = Annotated[
+    float, typer.Option(help="Share of known objects a mirror run may delete.", min=0, max=1)
+]
 
 state_app = typer.Typer(
     name="state", no_args_is_help=True, rich_markup_mode=None,
@@ -48,10 +61,8 @@ def sync(
     inputs: Annotated[list[str], typer.Argument(help="The source export.", show_default=False)],
     state: StateOpt,
     output: Annotated[Path, typer.Option("-o", "--output", help="Output folder (replaced whole).")],
-    mode: Annotated[Mode, typer.Option(help="append, upsert or mirror.")] = Mode.upsert,
-    connection_id: Annotated[
-        str | None, typer.Option(help="connectionId (required on the first run).")
-    ] = None,
+    mode: ModeOpt = Mode.upsert,
+    connection_id: ConnectionOpt = None,
     prop: Annotated[
         list[str], typer.Option("--property", help="KEY=VALUE tag for batches (≤5).")
     ] = [],  # noqa: B006
@@ -65,15 +76,9 @@ def sync(
             "parameter of the mapping gets the cursor."
         ),
     ] = False,
-    partial: Annotated[
-        bool, typer.Option(help="The inputs are a subset of the source: never delete.")
-    ] = False,
-    allow_mass_delete: Annotated[
-        bool, typer.Option(help="Let a mirror run delete more than --max-delete-share.")
-    ] = False,
-    max_delete_share: Annotated[
-        float, typer.Option(help="Share of known objects a mirror run may delete.", min=0, max=1)
-    ] = 0.5,
+    partial: PartialOpt = False,
+    allow_mass_delete: MassDeleteOpt = False,
+    max_delete_share: ShareOpt = 0.5,
     strict: Annotated[
         bool, typer.Option(help="A dangling parentKey/containerKey fails the run.")
     ] = False,
@@ -151,22 +156,14 @@ def sync_batch(
     output: Annotated[
         Path, typer.Option("-o", "--output", help="Output folder: one folder per job, NAME.")
     ],
-    mode: Annotated[Mode, typer.Option(help="append, upsert or mirror.")] = Mode.upsert,
-    connection_id: Annotated[
-        str | None, typer.Option(help="connectionId (required on the first run).")
-    ] = None,
+    mode: ModeOpt = Mode.upsert,
+    connection_id: ConnectionOpt = None,
     incremental: Annotated[
         bool, typer.Option(help="The inputs hold changes since each state's cursor only.")
     ] = False,
-    partial: Annotated[
-        bool, typer.Option(help="The inputs are a subset of the source: never delete.")
-    ] = False,
-    allow_mass_delete: Annotated[
-        bool, typer.Option(help="Let a mirror run delete more than --max-delete-share.")
-    ] = False,
-    max_delete_share: Annotated[
-        float, typer.Option(help="Share of known objects a mirror run may delete.", min=0, max=1)
-    ] = 0.5,
+    partial: PartialOpt = False,
+    allow_mass_delete: MassDeleteOpt = False,
+    max_delete_share: ShareOpt = 0.5,
     strict: Annotated[
         bool, typer.Option(help="Dangling keys and unknown principals fail (exit 3).")
     ] = False,

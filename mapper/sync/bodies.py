@@ -52,9 +52,8 @@ class SetObjectsLines(SetObjectsBatches):
             connection_id=connection_id, properties=properties,
             set_associations=set_associations, size=size,
         )  # fmt: skip
-        self.out = AtomicFile(path)
-        self.out.sync_in_background()
-        self.batches = 0
+        self.lines = _BodyLines(path, self.header, "objects")
+        self.lines.out.sync_in_background()
         self.identities: dict[str, _IdentityLines] = {}
         """Per identity kind, its bodies (made when the first one comes)."""
 
@@ -66,9 +65,14 @@ class SetObjectsLines(SetObjectsBatches):
         """Add users (`kind` "user") or groups ("group") to their own bodies."""
         lines = self.identities.get(kind)
         if lines is None:
-            path = self.out.path.parent / SET_FILES[kind]
+            path = self.lines.out.path.parent / SET_FILES[kind]
             lines = self.identities[kind] = _IdentityLines(path, self.header, kind, self.size)
         lines.add(payloads)
+
+    @property
+    def batches(self) -> int:
+        """setObjects bodies written."""
+        return self.lines.batches
 
     @property
     def identity_batches(self) -> dict[str, int]:
@@ -76,55 +80,63 @@ class SetObjectsLines(SetObjectsBatches):
         return {kind: lines.batches for kind, lines in self.identities.items()}
 
     def _flush(self) -> None:
-        if self.pending:
-            self.out.write(dumps_line({**self.header, "objects": self.pending}))
-            self.batches += 1
-            self.pending = []
+        self.pending = self.lines.write(self.pending)
 
     def close(self) -> None:
-        """Write the last body and make the file visible (no file when there is no body)."""
+        """Write the last bodies and make the files visible (no file when there is no body)."""
         self._flush()
-        if self.batches:
-            self.out.commit()
-        else:
-            self.out.abort()
+        self.lines.close()
         for lines in self.identities.values():
             lines.close()
 
     def abort(self) -> None:
         """Drop the files."""
         self.pending = []
-        self.out.abort()
+        self.lines.out.abort()
         for lines in self.identities.values():
             lines.out.abort()
 
 
-class _IdentityLines:
-    """setUsers (setGroups) bodies of at most `size` users (groups), one per line."""
+class _BodyLines:
+    """A file of request bodies, one per line: `header` and the list under `key`."""
+
+    def __init__(self, path: Path, header: Mapping[str, Any], key: str) -> None:
+        self.out = AtomicFile(path)
+        self.header = header
+        self.key = key
+        self.batches = 0
+
+    def write(self, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Write one body of `pending` (none when it is empty); a new empty list."""
+        if pending:
+            self.out.write(dumps_line({**self.header, self.key: pending}))
+            self.batches += 1
+        return []
+
+    def close(self) -> None:
+        """Make the file visible, or drop it when it holds no body."""
+        if self.batches:
+            self.out.commit()
+        else:
+            self.out.abort()
+
+
+class _IdentityLines(_BodyLines):
+    """setUsers (setGroups) bodies of at most `size` users (groups): only `connectionId`
+    besides them (they take no properties)."""
 
     def __init__(self, path: Path, header: Mapping[str, Any], kind: str, size: int) -> None:
-        self.out = AtomicFile(path)
-        self.header = {k: v for k, v in header.items() if k == "connectionId"}
-        self.key = IDENTITY_OPERATIONS[kind][1]
+        connection = {k: v for k, v in header.items() if k == "connectionId"}
+        super().__init__(path, connection, IDENTITY_OPERATIONS[kind][1])
         self.size = size
         self.pending: list[dict[str, Any]] = []
-        self.batches = 0
 
     def add(self, payloads: list[dict[str, Any]]) -> None:
         for payload in payloads:
             self.pending.append(payload)
             if len(self.pending) == self.size:
-                self._flush()
-
-    def _flush(self) -> None:
-        if self.pending:
-            self.out.write(dumps_line({**self.header, self.key: self.pending}))
-            self.batches += 1
-            self.pending = []
+                self.pending = self.write(self.pending)
 
     def close(self) -> None:
-        self._flush()
-        if self.batches:
-            self.out.commit()
-        else:
-            self.out.abort()
+        self.pending = self.write(self.pending)
+        super().close()
