@@ -432,3 +432,23 @@ def test_a_changed_commit_carries_its_unchanged_repository_in_the_same_body(
         ((repo, commit),) = bodies
         assert repo == ("atlassian:repository", repository_usn) and commit[0] == "atlassian:commit"
         assert report["carried"] == 1 and report["updated"] == 1
+
+
+def test_a_dry_run_writes_the_bodies_and_leaves_the_state_as_it_was(tmp_path: Path) -> None:
+    state, export = tmp_path / "s.db", tmp_path / "state.jsonl"
+    code, _, err = sync_cli(tmp_path, [doc("a")], "--connection-id", "c", "--dry-run")
+    assert code == 0 and "dry run: nothing was recorded in the state" in err
+    assert not state.exists()  # a first run's dry run leaves no state behind
+    dry = (tmp_path / "out" / "setObjects.jsonl").read_bytes()
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["sync"]["dryRun"] is True
+    assert sync_cli(tmp_path, [doc("a")], "--connection-id", "c")[0] == 0
+    assert (tmp_path / "out" / "setObjects.jsonl").read_bytes() == dry  # the same decisions
+    invoke("state", "export", "--state", state, "-o", export)
+    before = export.read_bytes()
+    code, _, err = sync_cli(tmp_path, [doc("b")], "--mode", "mirror", "--dry-run",
+                            "--allow-mass-delete")  # fmt: skip
+    assert code == 0 and "1 id(s) in 1 delete body(ies)" in err
+    invoke("state", "export", "--state", state, "-o", export)
+    assert export.read_bytes() == before
+    code, _, err = sync_cli(tmp_path, [doc("a")], "--mode", "mirror")
+    assert code == 0 and "to send: 0 object(s)" in err  # b was never recorded, a not deleted

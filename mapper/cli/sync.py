@@ -45,6 +45,9 @@ MassDeleteOpt = Annotated[
 ShareOpt = Annotated[
     float, typer.Option(help="Share of known objects a mirror run may delete.", min=0, max=1)
 ]
+DryRunOpt = Annotated[
+    bool, typer.Option(help="Write the output folder, but record nothing in the state.")
+]
 
 state_app = typer.Typer(
     name="state", no_args_is_help=True, rich_markup_mode=None,
@@ -79,6 +82,7 @@ def sync(
     partial: PartialOpt = False,
     allow_mass_delete: MassDeleteOpt = False,
     max_delete_share: ShareOpt = 0.5,
+    dry_run: DryRunOpt = False,
     strict: Annotated[
         bool, typer.Option(help="A dangling parentKey/containerKey fails the run.")
     ] = False,
@@ -126,7 +130,7 @@ def sync(
         max_errors=max_errors, lookups=console.parse_pairs(lookup, "--lookup"), records=records,
         params=console.parse_pairs(param, "--param"),
         hash_exclude=HASH_EXCLUDED | frozenset(hash_exclude),
-        engine=_engine(engine), scheduler=scheduler,
+        engine=_engine(engine), scheduler=scheduler, dry_run=dry_run,
     )  # fmt: skip
     result = _synced(plan, inputs, request)
     if result is None:  # (exits outside the except block: main() would say "interrupted" again)
@@ -164,6 +168,7 @@ def sync_batch(
     partial: PartialOpt = False,
     allow_mass_delete: MassDeleteOpt = False,
     max_delete_share: ShareOpt = 0.5,
+    dry_run: DryRunOpt = False,
     strict: Annotated[
         bool, typer.Option(help="Dangling keys and unknown principals fail (exit 3).")
     ] = False,
@@ -189,7 +194,7 @@ def sync_batch(
     base = SyncRequest(
         state=state, output=output, mode=mode, connection_id=connection_id,
         incremental=incremental, partial=partial, allow_mass_delete=allow_mass_delete,
-        max_delete_share=max_delete_share, strict=strict,
+        max_delete_share=max_delete_share, strict=strict, dry_run=dry_run,
     )  # fmt: skip
     codes: list[int] = []
     sent: dict[str, _JobSynced] = {}
@@ -330,6 +335,11 @@ def _show_summary(console: Any, result: SyncResult) -> None:
     _show_findings(console, report, run)
     folder = Path(result.files[0]).parent if result.files else ""
     console.print(Text(f"to send: {_to_send(report)}; output: {folder}"))
+    if report.dry_run:
+        console.print(Text(
+            "dry run: nothing was recorded in the state; the same run without --dry-run "
+            "decides the same", style="yellow",
+        ))  # fmt: skip
 
 
 def _to_send(report: SyncReport) -> str:

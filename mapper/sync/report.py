@@ -61,6 +61,7 @@ class SyncReport:
     upgraded_from: int | None = None  # the state's schema version before this run upgraded it
     since: str | None = None  # the `since` parameter the mapping got (None: it declares none)
     records_known: int = 0  # input lines not mapped: the state holds their objects unchanged
+    dry_run: bool = False  # the state was left as it was (`--dry-run`)
     errors: list[Diagnostic] = field(default_factory=list)  # what makes a --strict run fail
 
     def counts(self, type_name: str) -> TypeCounts:
@@ -126,6 +127,7 @@ class SyncReport:
             "cursor": {"before": self.cursor_before, "after": self.cursor_after},
             "since": self.since,
             "recordsKnown": self.records_known,
+            "dryRun": self.dry_run,
             "upgradedFrom": self.upgraded_from,
             "findings": [
                 {"code": c, "count": n, "examples": self.examples.get(c, [])}

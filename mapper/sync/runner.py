@@ -83,6 +83,7 @@ class SyncRequest:
     allow_mass_delete: bool = False
     max_delete_share: float = DEFAULT_MAX_DELETE_SHARE
     strict: bool = False  # dangling references fail the run
+    dry_run: bool = False  # decide and write the output folder; record nothing in the state
     policy: ErrorPolicy = ErrorPolicy.SKIP_RECORD
     max_errors: int | None = None
     lookups: Mapping[str, str] = field(default_factory=dict)
@@ -143,9 +144,10 @@ def sync_files(
         _write_report(folder.staging, report, run_report)
         folder.commit()
         crash_point("outputs-committed")
-        store.commit()
-        committed = True
-        crash_point("state-committed")
+        if not request.dry_run:  # (a dry run's transaction is rolled back by `close`)
+            store.commit()
+            committed = True
+            crash_point("state-committed")
         files = sorted(str(p) for p in folder.final.iterdir() if p.name != MARKER)
         return SyncResult(report, run_report, tuple(files))
     except BaseException:
@@ -211,6 +213,7 @@ def _sync(
         cursor_before=store.meta.get("cursor", ""),
     )  # fmt: skip
     report.upgraded_from = store.upgraded_from
+    report.dry_run = request.dry_run
     known_before = store.count_live()
     batches = SetObjectsLines(
         folder.staging / SET_OBJECTS_FILE, connection_id=connection or None,
