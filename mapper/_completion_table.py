@@ -837,12 +837,15 @@ TABLE = {'commands': [['validate',
                                   '--no-dry-run\tWrite the output folder, but record nothing in '
                                   'the state.'],
                                  ['--strict',
-                                  '"--strict":"A dangling parentKey/containerKey fails the run."',
-                                  '--strict\tA dangling parentKey/containerKey fails the run.'],
+                                  '"--strict":"A dangling parentKey/containerKey (an unknown '
+                                  'principal) fails."',
+                                  '--strict\tA dangling parentKey/containerKey (an unknown '
+                                  'principal) fails.'],
                                  ['--no-strict',
-                                  '"--no-strict":"A dangling parentKey/containerKey fails the '
-                                  'run."',
-                                  '--no-strict\tA dangling parentKey/containerKey fails the run.'],
+                                  '"--no-strict":"A dangling parentKey/containerKey (an unknown '
+                                  'principal) fails."',
+                                  '--no-strict\tA dangling parentKey/containerKey (an unknown '
+                                  'principal) fails.'],
                                  ['--fail-fast',
                                   '"--fail-fast":"Stop at the first rejected record."',
                                   '--fail-fast\tStop at the first rejected record.'],

@@ -228,3 +228,26 @@ def test_mirror_users_converge_on_the_last_snapshot(history: list[list[Any]]) ->
                     del graph[uid]
     last = {u: n for u, n, _ in history[-1]}
     assert {u: sent["displayName"] for u, sent in graph.items()} == last
+
+
+def test_mapper_sync_checks_the_principals_against_the_users_sent_or_known(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from mapper.cli import app
+
+    (tmp_path / "m.yaml").write_text(MAPPING)
+
+    def cli_sync(records: list[dict[str, Any]], *extra: str) -> tuple[int, str]:
+        write_records(tmp_path / "in.jsonl", records)
+        args = ["sync", str(tmp_path / "m.yaml"), str(tmp_path / "in.jsonl"), "--state",
+                str(tmp_path / "s.db"), "-o", str(tmp_path / "out"), *extra]  # fmt: skip
+        result = CliRunner().invoke(app, args)
+        return result.exit_code, result.stderr
+
+    code, err = cli_sync([user("u1"), doc("d1", "u1", "ghost")], "--connection-id", "c")
+    assert code == 0 and "access.unknown-user" in err and "USER ghost" in err, err
+    assert "USER u1" not in err
+    code, err = cli_sync([user("u1"), doc("d1", "u1")], "--strict")  # u1 unchanged: known
+    assert code == 0 and "access.unknown-user" not in err, err
+    code, err = cli_sync([user("u1"), doc("d1", "u1", "ghost")], "--strict")
+    assert code == 3 and "USER ghost" in err, err

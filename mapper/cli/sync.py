@@ -84,7 +84,7 @@ def sync(
     max_delete_share: ShareOpt = 0.5,
     dry_run: DryRunOpt = False,
     strict: Annotated[
-        bool, typer.Option(help="A dangling parentKey/containerKey fails the run.")
+        bool, typer.Option(help="A dangling parentKey/containerKey (an unknown principal) fails.")
     ] = False,
     fail_fast: Annotated[bool, typer.Option(help="Stop at the first rejected record.")] = False,
     max_errors: Annotated[
@@ -137,7 +137,8 @@ def sync(
         _fail(EXIT_INTERRUPTED, message="interrupted: the state and the output are unchanged")
     if not quiet:
         _show_summary(err, result)
-    _exit(result)
+    access = _check_synced_access([_JobSynced(plan, result, request)], strict)
+    _exit(result, access)
 
 
 def _bind_params(plan: Plan, param: list[str]) -> None:
@@ -277,7 +278,8 @@ def _check_synced_access(jobs: list[_JobSynced], strict: bool) -> int:
         return EXIT_IO
     if findings is None:
         return EXIT_OK
-    err.rule("access: what the jobs sent, against the users and groups sent or in the states")
+    what = "the jobs" if len(jobs) > 1 else "the run"
+    err.rule(f"access: what {what} sent, against the users and groups sent or in the states")
     show_findings(findings)
     return EXIT_REJECTED if findings.has_errors else EXIT_OK
 
@@ -301,10 +303,11 @@ def _synced(plan: Plan, inputs: list[str], request: SyncRequest) -> SyncResult |
         _fail(EXIT_IO, error.diagnostics)
 
 
-def _exit(result: SyncResult) -> NoReturn:
+def _exit(result: SyncResult, access: int = EXIT_OK) -> NoReturn:
+    """Exit as the run ended (`access`: the exit code of the principal checks)."""
     if result.run.input_problems:
         raise typer.Exit(EXIT_IO)
-    raise typer.Exit(EXIT_REJECTED if result.run.records_rejected else EXIT_OK)
+    raise typer.Exit(max(EXIT_REJECTED if result.run.records_rejected else EXIT_OK, access))
 
 
 def _show_summary(console: Any, result: SyncResult) -> None:
