@@ -58,6 +58,9 @@ def check_header(path: Path) -> None:
     """Refuse a file that is not an SQLite database (empty, truncated or something else), and
     anything that is not a regular file (a FIFO would block the read, a device is no state)."""
     kind = output_kind(path)
+    if kind == "a folder":  # (the folder of `sync-batch --state` holds one file per job)
+        hint = f"name the state file, e.g. --state {path / 'NAME.db'}"
+        raise state_error("sync.state-unwritable", path, "is a folder, not a state file", hint)
     if kind is not None:
         raise state_error("sync.state-unwritable", path, f"is {kind}, not a state file")
     try:
