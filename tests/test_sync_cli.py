@@ -452,3 +452,28 @@ def test_a_dry_run_writes_the_bodies_and_leaves_the_state_as_it_was(tmp_path: Pa
     assert export.read_bytes() == before
     code, _, err = sync_cli(tmp_path, [doc("a")], "--mode", "mirror")
     assert code == 0 and "to send: 0 object(s)" in err  # b was never recorded, a not deleted
+
+
+def test_a_state_belongs_to_one_set_of_parameters(tmp_path: Path) -> None:
+    """Another --param value reads another part of the source (another repository's
+    collaborators): its mirror run would delete the first's group, so its state is refused."""
+    root = Path(__file__).resolve().parent.parent
+    mapping, sample = root / "mappings/github/collaborators.yaml", root / "samples/github/collaborators-infra-terraform.json"
+    base = ("sync", mapping, sample, "--state", tmp_path / "c.db", "--mode", "mirror", "-q")
+    code, _, err = invoke(*base, "-o", tmp_path / "a", "--param", "repo=acme/infra-terraform", "--connection-id", "c")
+    assert code == 0, err
+    code, _, err = invoke(*base, "-o", tmp_path / "b", "--param", "repo=acme/other")
+    assert code == 4 and "sync.state-mismatch" in err
+    assert "was made with --param repo=acme/infra-terraform, not --param repo=acme/other" in err
+    assert not (tmp_path / "b").exists()
+    code, _, err = invoke(*base, "-o", tmp_path / "a", "--param", "repo=acme/infra-terraform")
+    assert code == 0, err  # the same set again: fine
+
+
+def test_a_state_from_before_parameters_were_recorded_takes_the_runs(tmp_path: Path) -> None:
+    sync_cli(tmp_path, [doc("a")], "--connection-id", "c")
+    with sqlite3.connect(tmp_path / "s.db") as conn:  # as an older mapper left it
+        conn.execute("DELETE FROM meta WHERE key = 'params'")
+    assert sync_cli(tmp_path, [doc("a")])[0] == 0
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'params'").fetchone() == ("",)

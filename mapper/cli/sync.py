@@ -137,7 +137,7 @@ def sync(
         _fail(EXIT_INTERRUPTED, message="interrupted: the state and the output are unchanged")
     if not quiet:
         _show_summary(err, result)
-    access = _check_synced_access([_JobSynced(plan, result, request)], strict)
+    access = _check_synced_access([_JobSynced(plan, result, request)], strict, quiet=quiet)
     _exit(result, access)
 
 
@@ -210,7 +210,7 @@ def sync_batch(
     failed = sum(c not in (EXIT_OK, EXIT_REJECTED) for c in codes)
     err.print(f"{len(codes)} of {len(jobs)} job(s) synced, {failed} failed")
     _show_send_order({name: done.result for name, done in sent.items()}, output)
-    access = _check_synced_access(list(sent.values()), strict)
+    access = _check_synced_access(list(sent.values()), strict, quiet=quiet)
     raise typer.Exit(max([*codes, access], default=EXIT_OK))
 
 
@@ -262,8 +262,9 @@ def _show_send_order(sent: dict[str, SyncResult], output: Path) -> None:
         ))  # fmt: skip
 
 
-def _check_synced_access(jobs: list[_JobSynced], strict: bool) -> int:
-    """Check the principals the jobs sent; the exit code."""
+def _check_synced_access(jobs: list[_JobSynced], strict: bool, *, quiet: bool = False) -> int:
+    """Check the principals the jobs sent; the exit code (`quiet`: say nothing when all is
+    well)."""
     from mapper.cli.access import show_findings
     from mapper.errors import OutputError
     from mapper.sync.jobs import check_jobs_access
@@ -276,7 +277,7 @@ def _check_synced_access(jobs: list[_JobSynced], strict: bool) -> int:
 
         show_diagnostics(list(error.diagnostics))
         return EXIT_IO
-    if findings is None:
+    if findings is None or (quiet and not findings.diagnostics):
         return EXIT_OK
     what = "the jobs" if len(jobs) > 1 else "the run"
     err.rule(f"access: what {what} sent, against the users and groups sent or in the states")

@@ -103,6 +103,22 @@ class SyncResult:
     files: tuple[str, ...]
 
 
+def _params_text(plan: Plan, request: SyncRequest) -> str:
+    """The run's parameter values that are not their defaults, `since` aside (the state's
+    cursor fills it), as sorted `name=value` lines: `--param x=DEFAULT` is the same set as
+    none, and a parameter a new version of the mapping adds changes nothing."""
+    from mapper.language.params import resolve_params
+
+    declared = tuple(p for p in plan.params if p.name != SINCE)
+    given = {k: v for k, v in request.params.items() if k != SINCE}
+    values, problems = resolve_params(declared, given)
+    if problems:  # (the run reports them, before the state is opened)
+        values = dict(given)
+    defaults = {p.name: p.default for p in declared}
+    chosen = sorted((k, v) for k, v in values.items() if k not in defaults or v != defaults[k])
+    return "\n".join(f"{name}={value}" for name, value in chosen)
+
+
 def mapping_identity(plan: Plan) -> str:
     """The mapping's `name:`, else its file as FOLDER/STEM (e.g. github/push)."""
     if plan.name and plan.name != plan.path:
@@ -132,7 +148,7 @@ def sync_files(
     _refuse_state_inside_output(request)
     read = {path: f"the input {path}" for path in inputs if path != "-"}
     _refuse_state_read_by_the_run(request, {**read, str(plan.path): "the mapping"})
-    identity = Identity(request.connection_id, mapping_identity(plan))
+    identity = Identity(request.connection_id, mapping_identity(plan), _params_text(plan, request))
     made = not Path(request.state).exists()
     store = StateStore.open_for_run(request.state, identity)
     folder: RunFolder | None = None

@@ -45,6 +45,14 @@ class Identity:
 
     connection_id: str | None  # None: take the file's
     mapping: str
+    params: str | None = None
+    """The mapping's parameter values (`since` aside) as `name=value` lines: each set reads
+    another part of the source, so it keeps a state of its own (None: not checked)."""
+
+
+def _shown(params: str) -> str:
+    """Parameter lines as the command line gives them."""
+    return " ".join(f"--param {line}" for line in params.splitlines()) or "no --param"
 
 
 class StoredObject(NamedTuple):
@@ -109,6 +117,8 @@ def _require_connection(path: Path, identity: Identity | None) -> Identity:
 def _create_schema(conn: sqlite3.Connection, identity: Identity | None) -> None:
     assert identity is not None
     meta = {"connectionId": identity.connection_id or "", "mapping": identity.mapping}
+    if identity.params is not None:
+        meta["params"] = identity.params
     schema.create(conn, {**meta, "cursor": ""})
 
 
@@ -174,7 +184,7 @@ class StateStore:
     def _begin_run(self, identity: Identity | None) -> None:
         if self._has_tables():  # refuse a foreign or newer file before changing anything in it
             self._load_meta()
-            self._check_identity(identity)
+            self._check_identity(identity, record=False)
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = FULL")  # the commit is durable once it returns
         self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
@@ -223,7 +233,9 @@ class StateStore:
             else "give --state another file (the next run re-emits everything)",
         )  # fmt: skip
 
-    def _check_identity(self, identity: Identity | None) -> None:
+    def _check_identity(self, identity: Identity | None, *, record: bool = True) -> None:
+        """Refuse a state of another connection, mapping or parameter set; a state from before
+        parameters were recorded takes this run's (when `record`: inside the run)."""
         if identity is None:
             return
         for key, given, flag in (
@@ -237,6 +249,19 @@ class StateStore:
                     "each connection and mapping keeps a state file of its own: give --state "
                     "another file",
                 )  # fmt: skip
+        stored, given = self.meta.get("params"), identity.params
+        if given is None or stored == given:
+            return
+        if stored is None:
+            if record:
+                self.set_meta("params", given)
+            return
+        raise state_error(
+            "sync.state-mismatch", self.path,
+            f"was made with {_shown(stored)}, not {_shown(given)}",
+            "each set of parameters reads another part of the source, and a mirror run would "
+            "delete what the other set sent: give it a state file of its own",
+        )  # fmt: skip
 
     @property
     def identity(self) -> Identity:
