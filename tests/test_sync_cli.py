@@ -454,20 +454,26 @@ def test_a_dry_run_writes_the_bodies_and_leaves_the_state_as_it_was(tmp_path: Pa
     assert code == 0 and "to send: 0 object(s)" in err  # b was never recorded, a not deleted
 
 
-def test_a_state_belongs_to_one_set_of_parameters(tmp_path: Path) -> None:
-    """Another --param value reads another part of the source (another repository's
-    collaborators): its mirror run would delete the first's group, so its state is refused."""
+def test_a_run_with_other_parameters_deletes_nothing(tmp_path: Path) -> None:
+    """Another --param value may read another part of the source (another repository's
+    collaborators): a mirror run with it withholds its deletes, and says why, rather than
+    deleting the first repository's group."""
     root = Path(__file__).resolve().parent.parent
-    mapping, sample = root / "mappings/github/collaborators.yaml", root / "samples/github/collaborators-infra-terraform.json"
-    base = ("sync", mapping, sample, "--state", tmp_path / "c.db", "--mode", "mirror", "-q")
-    code, _, err = invoke(*base, "-o", tmp_path / "a", "--param", "repo=acme/infra-terraform", "--connection-id", "c")
+    mapping = root / "mappings/github/collaborators.yaml"
+    sample = root / "samples/github/collaborators-infra-terraform.json"
+    base = ("sync", mapping, sample, "--state", tmp_path / "c.db", "--mode", "mirror")
+    first = ("-o", tmp_path / "a", "--param", "repo=acme/infra-terraform")
+    code, _, err = invoke(*base, *first, "--connection-id", "c")
     assert code == 0, err
     code, _, err = invoke(*base, "-o", tmp_path / "b", "--param", "repo=acme/other")
-    assert code == 4 and "sync.state-mismatch" in err
-    assert "was made with --param repo=acme/infra-terraform, not --param repo=acme/other" in err
-    assert not (tmp_path / "b").exists()
-    code, _, err = invoke(*base, "-o", tmp_path / "a", "--param", "repo=acme/infra-terraform")
-    assert code == 0, err  # the same set again: fine
+    assert code == 0, err
+    assert "the parameters changed (--param repo=acme/infra-terraform before, --param " \
+        "repo=acme/other now)" in err
+    assert not (tmp_path / "b" / "deleteGroups.jsonl").exists()
+    report = json.loads((tmp_path / "b" / "report.json").read_text())["sync"]
+    assert report["full"] is False and report["deletesWithheld"] == 1
+    code, _, err = invoke(*base, "-o", tmp_path / "b", "--param", "repo=acme/other")
+    assert code == 0 and "parameters changed" not in err  # the same set again: a full run
 
 
 def test_a_state_from_before_parameters_were_recorded_takes_the_runs(tmp_path: Path) -> None:

@@ -201,7 +201,7 @@ def sync_batch(
     sent: dict[str, _JobSynced] = {}
     for job in jobs:
         err.rule(f"{job.name}: {job.mapping}")
-        code, done = _sync_job(job, base, quiet=quiet)
+        code, done = _sync_job(job, base, jobs, quiet=quiet)
         codes.append(code)
         if done is not None:
             sent[job.name] = done
@@ -222,13 +222,15 @@ class _JobSynced(NamedTuple):
     request: SyncRequest
 
 
-def _sync_job(job: Any, base: SyncRequest, *, quiet: bool) -> tuple[int, _JobSynced | None]:
+def _sync_job(
+    job: Any, base: SyncRequest, jobs: Any, *, quiet: bool
+) -> tuple[int, _JobSynced | None]:
     """One job as `mapper sync`: its exit code, and its plan and result when it wrote its
     folder."""
     from mapper.cli import console
     from mapper.sync.jobs import job_request
 
-    request = job_request(job, base, base.state, base.output)
+    request = job_request(job, base, base.state, base.output, jobs)
     done = None
     try:
         plan = console.compile_or_exit(job.mapping, cache=True)

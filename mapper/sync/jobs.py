@@ -4,10 +4,10 @@ across them.
 A connector is several mappings (objects, users, groups), each with its own export; a state
 belongs to one mapping. `job_request` gives one job's `SyncRequest`: the state
 STATES/NAME.db, the output folder OUTPUT/NAME, the job's records selector and parameters over
-the options the jobs share. `check_jobs_access` then checks the USER / GROUP principals of the
-objects the jobs sent against the users and groups sent by them or live in their states
-(`StateIdentities`): a sync sends what changed only, so an unchanged user is in its state, not
-in an output.
+the options the jobs share, and the other jobs' states (`sync.elsewhere`).
+`check_jobs_access` then checks the USER / GROUP principals of the objects the jobs sent
+against the users and groups sent by them or live in their states (`StateIdentities`): a sync
+sends what changed only, so an unchanged user is in its state, not in an output.
 """
 
 from __future__ import annotations
@@ -28,14 +28,18 @@ if TYPE_CHECKING:
     from mapper.language.plan import Plan
 
 
-def job_request(job: Job, base: SyncRequest, states: Path, output: Path) -> SyncRequest:
-    """The sync request of one job: its own state file and output folder."""
+def job_request(
+    job: Job, base: SyncRequest, states: Path, output: Path, jobs: Sequence[Job] = ()
+) -> SyncRequest:
+    """The sync request of one job of `jobs`: its own state file and output folder, and the
+    other jobs' states (`sync.elsewhere`: what they hold is neither dangling nor deleted)."""
     return replace(
         base,
         state=states / f"{job.name}.db",
         output=output / job.name,
         records=job.records if job.records is not None else base.records,
         params={**base.params, **dict(job.params)},
+        elsewhere=tuple(states / f"{other.name}.db" for other in jobs if other.name != job.name),
     )
 
 

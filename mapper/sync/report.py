@@ -52,6 +52,7 @@ class SyncReport:
     partial_reasons: list[str] = field(default_factory=list)
     unseen: int = 0  # known ids this run did not see
     deletes_withheld: int = 0  # ids not seen by a partial mirror run, not deleted
+    deletes_kept: int = 0  # ids not seen, not deleted: another job of the batch holds them
     set_batches: int = 0
     delete_batches: int = 0
     identity_batches: dict[str, int] = field(default_factory=dict)
@@ -62,6 +63,7 @@ class SyncReport:
     since: str | None = None  # the `since` parameter the mapping got (None: it declares none)
     records_known: int = 0  # input lines not mapped: the state holds their objects unchanged
     dry_run: bool = False  # the state was left as it was (`--dry-run`)
+    params_before: str | None = None  # the parameter set of earlier runs, when this one's differs
     errors: list[Diagnostic] = field(default_factory=list)  # what makes a --strict run fail
 
     def counts(self, type_name: str) -> TypeCounts:
@@ -119,6 +121,7 @@ class SyncReport:
             "total": self.totals().to_dict(),
             "unseen": self.unseen,
             "deletesWithheld": self.deletes_withheld,
+            "deletesKept": self.deletes_kept,
             "batches": {
                 "setObjects": self.set_batches,
                 "deleteObjects": self.delete_batches,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,12 +54,13 @@ from mapper.sync.deletes import (
     delete_bodies,
     write_delete_bodies,
 )
+from mapper.sync.elsewhere import Elsewhere, held_elsewhere
 from mapper.sync.lines import line_key
 from mapper.sync.outputs import MARKER, RunFolder
-from mapper.sync.report import SyncReport
+from mapper.sync.report import MAX_EXAMPLES, SyncReport
 from mapper.sync.seen import Seen
 from mapper.sync.stage import HASH_EXCLUDED, Mode, SyncStage, epoch_ms
-from mapper.sync.state import Identity, StateStore, sqlite_errors
+from mapper.sync.state import Identity, StateStore, shown_params, sqlite_errors
 
 REPORT_FILE = "report.json"
 SINCE = "since"  # the mapping parameter an incremental run fills with the state's cursor
@@ -84,6 +85,9 @@ class SyncRequest:
     max_delete_share: float = DEFAULT_MAX_DELETE_SHARE
     strict: bool = False  # dangling references fail the run
     dry_run: bool = False  # decide and write the output folder; record nothing in the state
+    elsewhere: tuple[Path, ...] = ()
+    """The states of the batch's other jobs (`sync-batch`): what they hold is not dangling,
+    and is not deleted by this run (`sync.elsewhere`)."""
     policy: ErrorPolicy = ErrorPolicy.SKIP_RECORD
     max_errors: int | None = None
     lookups: Mapping[str, str] = field(default_factory=dict)
@@ -153,10 +157,11 @@ def sync_files(
     store = StateStore.open_for_run(request.state, identity)
     folder: RunFolder | None = None
     committed = False
+    elsewhere = Elsewhere(request.elsewhere)
     try:
         folder = RunFolder(request.output, OUTPUT_FILES)
         with sqlite_errors(request.state):  # the state can turn out damaged part-way
-            report, run_report = _sync(plan, inputs, request, store, folder, progress)
+            report, run_report = _sync(plan, inputs, request, store, folder, progress, elsewhere)
         _write_report(folder.staging, report, run_report)
         folder.commit()
         crash_point("outputs-committed")
@@ -171,6 +176,7 @@ def sync_files(
             folder.abort()
         raise
     finally:
+        elsewhere.close()
         store.close()
         if made and not committed:
             _remove_new_state(Path(request.state))
@@ -221,6 +227,7 @@ def _sync(
     store: StateStore,
     folder: RunFolder,
     progress: Callable[[int, Any], None] | None,
+    elsewhere: Elsewhere,
 ) -> tuple[SyncReport, RunReport]:
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     connection = store.meta.get("connectionId", "")
@@ -242,7 +249,7 @@ def _sync(
     stage = SyncStage(
         store, batches, report, mode=request.mode, exclude=request.hash_exclude,
         rules=[(rule.type_name, rule.name) for rule in plan.rules], cursor=cursor,
-        line_key=line_key(plan, params, request.hash_exclude),
+        line_key=line_key(plan, params, request.hash_exclude), elsewhere=elsewhere,
     )  # fmt: skip
     try:
         with fewer_collections():  # (the stage holds a chunk of payloads: `collector.py`)
@@ -250,11 +257,14 @@ def _sync(
     except BaseException:  # e.g. a usage error found before the run took the stage
         stage.abort()
         raise
+    if store.params_before is not None:
+        report.params_before = store.params_before
     report.set_batches = batches.batches
     for kind, n in batches.identity_batches.items():  # setUsers.jsonl -> setUsers
         report.identity_batches[SET_FILES[kind].removesuffix(".jsonl")] = n
-    report.partial_reasons = partial_reasons(request, run_report)
-    _mirror_deletes(store, stage.seen, report, request, folder, known_before)
+    params_now = store.meta.get("params", "")
+    report.partial_reasons = partial_reasons(request, run_report, report.params_before, params_now)
+    _mirror_deletes(store, stage.seen, report, request, folder, known_before, elsewhere)
     if request.strict and report.errors:
         raise SyncStopped(report.errors)
     if cursor is None:
@@ -344,7 +354,10 @@ def _raise_stop(result: RunResult) -> None:
         raise OutputError(result.diagnostics)
 
 
-def partial_reasons(request: SyncRequest, run_report: RunReport) -> list[str]:
+def partial_reasons(
+    request: SyncRequest, run_report: RunReport, params_before: str | None = None,
+    params: str = "",
+) -> list[str]:
     """Why this run did not see the whole source (a mirror run deletes only without any)."""
     reasons = []
     if request.incremental:
@@ -359,6 +372,12 @@ def partial_reasons(request: SyncRequest, run_report: RunReport) -> list[str]:
         )
     if run_report.input_problems:
         reasons.append(f"{len(run_report.input_problems)} input problem(s)")
+    if params_before is not None:
+        reasons.append(
+            f"the parameters changed ({shown_params(params_before)} before, "
+            f"{shown_params(params)} now): what the others sent would look deleted; give each "
+            "set of parameters its own --state"
+        )
     return reasons
 
 
@@ -369,6 +388,7 @@ def _mirror_deletes(
     request: SyncRequest,
     folder: RunFolder,
     known: int,
+    elsewhere: Elsewhere,
 ) -> None:
     unseen = store.count_unseen(seen) if known else 0  # (each row put by this run is seen)
     report.unseen = unseen
@@ -377,9 +397,14 @@ def _mirror_deletes(
     if not report.is_full:
         report.deletes_withheld = unseen
         return
+    gone: Iterable[tuple[str, str]] = store.iter_unseen(seen)
+    kept: list[tuple[str, str]] = []
+    if elsewhere:
+        gone, kept = held_elsewhere(elsewhere, gone)
+        _note_kept(report, kept)
     if not request.allow_mass_delete:
-        check_mass_delete(unseen, known, request.max_delete_share)
-    bodies = delete_bodies(store.iter_unseen(seen))
+        check_mass_delete(unseen - len(kept), known, request.max_delete_share)
+    bodies = delete_bodies(gone)
     counts, written = write_delete_bodies(folder.staging, bodies, report.connection_id)
     for name, n in written.items():
         if name == DELETE_OBJECTS_FILE:
@@ -388,8 +413,23 @@ def _mirror_deletes(
             report.identity_batches[name.removesuffix(".jsonl")] = n
     for type_name, n in counts.items():
         report.counts(type_name).deleted += n
-    store.mark_deleted(seen)
+    store.mark_deleted(seen, keep=kept)
     crash_point("deletes-written")
+
+
+def _note_kept(report: SyncReport, kept: list[tuple[str, str]]) -> None:
+    """Say which unseen ids are not deleted because another job of the batch holds them."""
+    report.deletes_kept = len(kept)
+    for type_name, oid in kept[:MAX_EXAMPLES]:
+        report.note(Diagnostic(
+            "sync.kept-by-another-job",
+            f"{type_name} {oid!r} is no longer in this job's input, but another job of the "
+            "batch still holds it: not deleted",
+            severity="warning",
+            hint="when one source stops listing it, the job whose source still does keeps it",
+        ))  # fmt: skip
+    if len(kept) > MAX_EXAMPLES:
+        report.findings["sync.kept-by-another-job"] += len(kept) - MAX_EXAMPLES
 
 
 def _advance_cursor(

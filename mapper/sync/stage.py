@@ -46,6 +46,7 @@ from mapper.model.identity import IDENTITY_KINDS
 from mapper.records import KnownLine, MappedObject
 from mapper.sync.crash import crash_point
 from mapper.sync.cursor import CursorMax, cursor_value
+from mapper.sync.elsewhere import Elsewhere
 from mapper.sync.keys import COMPOSED, Reference, own_key, references
 from mapper.sync.report import SyncReport, TypeCounts
 from mapper.sync.seen import Seen
@@ -150,8 +151,12 @@ class SyncStage:
         exclude: frozenset[str] = HASH_EXCLUDED,
         cursor: CursorMax | None = None,
         line_key: str = "",
+        elsewhere: Elsewhere | None = None,
     ) -> None:
         self.store = store
+        self.elsewhere = elsewhere
+        """The batch's other states: a reference to what they hold live is not dangling."""
+        self.known_elsewhere: set[Key] = set()
         self.sink = sink
         self.report = report
         self.mode = mode
@@ -445,7 +450,17 @@ class SyncStage:
             if ref.id is not None and ref.id not in self.rows.get(ref.type, ()):
                 wanted.setdefault(ref.type, set()).add(ref.id)
         for ttype, ids in wanted.items():
-            self.rows.setdefault(ttype, {}).update(self.store.lookup(ttype, list(ids)))
+            found = self.store.lookup(ttype, list(ids))
+            self.rows.setdefault(ttype, {}).update(found)
+            if self.elsewhere:  # (another job of the batch may hold the target)
+                self._look_elsewhere(ttype, [i for i in ids if i not in found or found[i].deleted])
+
+    def _look_elsewhere(self, type_name: str, ids: list[str]) -> None:
+        """Note which of these targets another state of the batch holds live."""
+        assert self.elsewhere is not None
+        new = [i for i in ids if (type_name, i) not in self.known_elsewhere]
+        held = self.elsewhere.knows(type_name, new) if new else set()
+        self.known_elsewhere.update((type_name, i) for i in held)
 
     def _held_among(self) -> set[Key]:
         """Reference targets of the chunk that wait in the held table themselves."""
@@ -650,7 +665,9 @@ class SyncStage:
 
     def _is_known(self, target: Key) -> bool:
         row = self.rows.get(target[0], {}).get(target[1])
-        return row is not None and (not row.deleted or row.n in self.seen)
+        if row is not None and (not row.deleted or row.n in self.seen):
+            return True
+        return target in self.known_elsewhere
 
     def _dangling(self, entry: Entry, ref: Reference) -> None:
         code = "sync.dangling-reference"
@@ -695,6 +712,8 @@ class SyncStage:
             sql = "SELECT DISTINCT ref FROM deferred WHERE type=?"
             refs = [r for (r,) in conn.execute(sql, (ttype,)).fetchall()]
             live = self.store.live_refs(ttype, refs)
+            if self.elsewhere:
+                live |= self.elsewhere.live_refs(ttype, [r for r in refs if r not in live])
             missing = [(ttype, r) for r in refs if r not in live]
             conn.executemany("UPDATE deferred SET missing=1 WHERE type=? AND ref=?", missing)
         sql = "SELECT source_type, source_id, field, type, shown FROM deferred WHERE missing=1"
@@ -723,6 +742,8 @@ class SyncStage:
                     self._defer(entry, ref)
                     continue
                 self.rows[ref.type] = self.store.lookup(ref.type, [ref.id])
+                if self.elsewhere:
+                    self._look_elsewhere(ref.type, [ref.id])
                 if not self._is_known((ref.type, ref.id)):
                     self._dangling(entry, ref)
             self.report.counts(type_name).reordered += 1

@@ -50,8 +50,8 @@ class Identity:
     another part of the source, so it keeps a state of its own (None: not checked)."""
 
 
-def _shown(params: str) -> str:
-    """Parameter lines as the command line gives them."""
+def shown_params(params: str) -> str:
+    """Parameter lines (`Identity.params`) as the command line gives them."""
     return " ".join(f"--param {line}" for line in params.splitlines()) or "no --param"
 
 
@@ -131,6 +131,8 @@ class StateStore:
         self.meta: dict[str, str] = {}
         self.type_ids: dict[str, int] = {}
         self.type_names: dict[int, str] = {}  # tid -> name
+        self.params_before: str | None = None
+        """The parameter set of the state's earlier runs, when this run's differs."""
         self.in_run = False
         self.version = SCHEMA_VERSION
         self.upgraded_from: int | None = None  # the version this run upgraded the file from
@@ -234,8 +236,8 @@ class StateStore:
         )  # fmt: skip
 
     def _check_identity(self, identity: Identity | None, *, record: bool = True) -> None:
-        """Refuse a state of another connection, mapping or parameter set; a state from before
-        parameters were recorded takes this run's (when `record`: inside the run)."""
+        """Refuse a state of another connection or mapping. Record the run's parameter set
+        (when `record`: inside the run), and keep the one it replaces in `params_before`."""
         if identity is None:
             return
         for key, given, flag in (
@@ -250,18 +252,11 @@ class StateStore:
                     "another file",
                 )  # fmt: skip
         stored, given = self.meta.get("params"), identity.params
-        if given is None or stored == given:
+        if given is None or stored == given or not record:
             return
-        if stored is None:
-            if record:
-                self.set_meta("params", given)
-            return
-        raise state_error(
-            "sync.state-mismatch", self.path,
-            f"was made with {_shown(stored)}, not {_shown(given)}",
-            "each set of parameters reads another part of the source, and a mirror run would "
-            "delete what the other set sent: give it a state file of its own",
-        )  # fmt: skip
+        if stored is not None:
+            self.params_before = stored
+        self.set_meta("params", given)
 
     @property
     def identity(self) -> Identity:
@@ -396,10 +391,15 @@ class StateStore:
         sql = "SELECT count(*) FROM objects WHERE deleted=0 AND unseen(n)"
         return int(self.conn.execute(sql).fetchone()[0])
 
-    def mark_deleted(self, seen: Seen) -> None:
-        """Make every live object not in `seen` a tombstone (its number is kept)."""
+    def mark_deleted(self, seen: Seen, keep: Iterable[tuple[str, str]] = ()) -> None:
+        """Make every live object not in `seen` a tombstone (its number is kept), except the
+        (type, id) pairs in `keep`."""
         self._unseen_function(seen)
         self.conn.execute("UPDATE objects SET deleted=1 WHERE deleted=0 AND unseen(n)")
+        self.conn.executemany(
+            "UPDATE objects SET deleted=0 WHERE tid=? AND id=?",
+            ((self.type_ids[t], oid) for t, oid in keep if t in self.type_ids),
+        )
 
     def _unseen_function(self, seen: Seen) -> None:
         """SQL `unseen(n)`: true when row `n` is not in `seen`."""
