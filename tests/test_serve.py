@@ -600,3 +600,30 @@ def test_each_kind_signed_refused_replayed_and_mapped(kinds_served: Any, case: A
     rows = delivery_rows(data)
     assert rows[delivery] == ("mapped", 1)
     assert delivery + "-x" not in rows and delivery + "-y" not in rows
+
+
+def test_two_mappings_of_one_name_on_a_route_are_refused(tmp_path: Path) -> None:
+    from mapper.serve.config import load_config
+
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "push.yaml").write_text(PUSH.read_text())
+    config = write_config(tmp_path)
+    text = config.read_text().replace(f"push: {PUSH}", "push: [a/push.yaml, b/push.yaml]")
+    config.write_text(text)
+    _, diags = load_config(config, environ={"SERVE_TEST_SECRET": "x"})
+    assert [d.code for d in diags if d.is_error] == ["serve.duplicate-mapping"]
+
+
+def test_a_routes_users_mapping_runs_before_its_objects_mapping(tmp_path: Path) -> None:
+    from mapper.serve.config import load_config
+
+    users = tmp_path / "users.yaml"
+    users.write_text("version: 1\nusers:\n  - fields:\n      externalId: sender.login\n"
+                     "      emails: \"[{value: pusher.email}]\"\n")  # fmt: skip
+    config = write_config(tmp_path)
+    config.write_text(config.read_text().replace(f"push: {PUSH}", f"push: [{PUSH}, users.yaml]"))
+    loaded, diags = load_config(config, environ={"SERVE_TEST_SECRET": "x"})
+    assert loaded is not None and not [d for d in diags if d.is_error]
+    (route,) = loaded.routes
+    assert [m.key.split("/")[1] for m in route.events["push"]] == ["users", "push"]

@@ -83,7 +83,7 @@ def test_each_job_gets_its_state_and_folder_and_a_rerun_sends_nothing(tmp_path: 
     write(tmp_path, [doc("d1", "u1")], ["u1"])
     code, err = sync_batch(tmp_path, "--connection-id", "c")
     assert code == 0, err
-    assert sorted(p.name for p in (tmp_path / "states").iterdir()) == ["docs.db", "people.db"]
+    assert sorted(p.name for p in (tmp_path / "states").glob("*.db")) == ["docs.db", "people.db"]
     assert (tmp_path / "out/people/setUsers.jsonl").exists()
     assert (tmp_path / "out/docs/setObjects.jsonl").exists()
     assert "2 of 2 job(s) synced, 0 failed" in err
@@ -127,9 +127,49 @@ def test_a_failing_job_does_not_stop_the_others(tmp_path: Path) -> None:
     (tmp_path / "docs.jsonl").unlink()
     code, err = sync_batch(tmp_path, "--connection-id", "c")
     assert code == 4, err
-    assert "job 'docs' failed (exit 4)" in err and "2 of 2 job(s) synced, 1 failed" in err
+    assert "job 'docs' failed (exit 4)" in err and "1 of 2 job(s) synced, 1 failed" in err
     assert (tmp_path / "out/people/setUsers.jsonl").exists()
     assert not (tmp_path / "states/docs.db").exists()  # a failed first sync leaves no state
+
+
+def test_a_failed_jobs_earlier_folder_is_removed_so_it_is_not_sent_again(tmp_path: Path) -> None:
+    write(tmp_path, [doc("d1", "u1")], ["u1"])
+    assert sync_batch(tmp_path, "--connection-id", "c")[0] == 0
+    write(tmp_path, [doc("d1", "u1")], ["u1", "u2"])
+    (tmp_path / "docs.jsonl").unlink()  # the docs job fails this time
+    code, err = sync_batch(tmp_path)
+    assert code == 4 and "removed" in err and "nothing stale is left to send" in err, err
+    assert not (tmp_path / "out/docs").exists()  # run 1's setObjects would be sent again
+    assert (tmp_path / "out/people/setUsers.jsonl").exists()
+
+
+@pytest.mark.parametrize("case", ["foreign file", "state file", "no connection", "locked"])
+def test_what_would_fail_every_job_is_found_before_any_runs(tmp_path: Path, case: str) -> None:
+    import fcntl
+
+    write(tmp_path, [doc("d1", "u1")], ["u1"])
+    extra: tuple[str, ...] = ("--connection-id", "c")
+    if case == "foreign file":
+        (tmp_path / "out").mkdir()
+        (tmp_path / "out" / "notes.txt").write_text("mine")
+    elif case == "state file":
+        (tmp_path / "states").write_text("not a folder")
+    elif case == "no connection":
+        extra = ()
+    held = None
+    if case == "locked":
+        (tmp_path / "states").mkdir()
+        held = (tmp_path / "states" / ".sync-batch.lock").open("a")
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        code, err = sync_batch(tmp_path, *extra)
+    finally:
+        if held is not None:
+            held.close()
+    said = {"foreign file": "notes.txt", "state file": "is a file",
+            "no connection": "2 job(s) have no state yet", "locked": "another sync-batch"}
+    assert code in (2, 4) and said[case] in err, err
+    assert "job(s) synced" not in err and not (tmp_path / "out" / "docs").exists()
 
 
 def test_a_bad_jobs_file_runs_no_job(tmp_path: Path) -> None:

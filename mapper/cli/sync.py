@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, NoReturn
 
@@ -137,7 +139,7 @@ def sync(
         _fail(EXIT_INTERRUPTED, message="interrupted: the state and the output are unchanged")
     if not quiet:
         _show_summary(err, result)
-    access = _check_synced_access([_JobSynced(plan, result, request)], strict, quiet=quiet)
+    access = _check_synced_access([plan], [output], [state], strict, quiet=quiet)
     _exit(result, access)
 
 
@@ -192,26 +194,118 @@ def sync_batch(
         unreadable = any(d.code == UNREADABLE for d in problems)
         message = "[red]no job was run: fix the jobs file(s) and rerun[/]"
         fail(EXIT_IO if unreadable else EXIT_MAPPING, problems, message)
+    plans = _check_batch(jobs, state, output, connection_id)
     base = SyncRequest(
         state=state, output=output, mode=mode, connection_id=connection_id,
         incremental=incremental, partial=partial, allow_mass_delete=allow_mass_delete,
         max_delete_share=max_delete_share, strict=strict, dry_run=dry_run,
     )  # fmt: skip
-    codes: list[int] = []
-    sent: dict[str, _JobSynced] = {}
-    for job in jobs:
-        err.rule(f"{job.name}: {job.mapping}")
-        code, done = _sync_job(job, base, jobs, quiet=quiet)
-        codes.append(code)
+    outcome = _Batch()
+    with _locked(state):
+        try:
+            for job, plan in zip(jobs, plans, strict=True):
+                err.rule(f"{job.name}: {job.mapping}")
+                code, done = _sync_job(job, plan, base, jobs, quiet=quiet)
+                outcome.add(job.name, code, done)
+                if code == EXIT_INTERRUPTED:
+                    break  # Ctrl-C stops the batch, not only the job that was running
+        finally:
+            _remove_stale(output, jobs, outcome.sent)
+    err.print(outcome.summary(len(jobs)))
+    if outcome.interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
+    _show_send_order({name: done.result for name, done in outcome.sent.items()}, output)
+    written = [done.request.output for done in outcome.sent.values()]
+    states = [state / f"{job.name}.db" for job in jobs]
+    access = _check_synced_access(plans, written, states, strict, quiet=quiet)
+    raise typer.Exit(max([*outcome.codes, access], default=EXIT_OK))
+
+
+class _Batch:
+    """How the jobs of a sync-batch ended."""
+
+    def __init__(self) -> None:
+        self.codes: list[int] = []
+        self.sent: dict[str, _JobSynced] = {}
+        self.interrupted = False
+
+    def add(self, name: str, code: int, done: _JobSynced | None) -> None:
+        self.codes.append(code)
+        self.interrupted = self.interrupted or code == EXIT_INTERRUPTED
         if done is not None:
-            sent[job.name] = done
-        if code == EXIT_INTERRUPTED:
-            break  # Ctrl-C stops the batch, not only the job that was running
-    failed = sum(c not in (EXIT_OK, EXIT_REJECTED) for c in codes)
-    err.print(f"{len(codes)} of {len(jobs)} job(s) synced, {failed} failed")
-    _show_send_order({name: done.result for name, done in sent.items()}, output)
-    access = _check_synced_access(list(sent.values()), strict, quiet=quiet)
-    raise typer.Exit(max([*codes, access], default=EXIT_OK))
+            self.sent[name] = done
+
+    def summary(self, jobs: int) -> str:
+        """`N synced, M failed[, 1 interrupted][, K not run]` (of the jobs)."""
+        synced = len(self.sent)
+        failed = len(self.codes) - synced - int(self.interrupted)
+        parts = [f"{synced} of {jobs} job(s) synced", f"{failed} failed"]
+        if self.interrupted:
+            parts.append("1 interrupted")
+        if jobs > len(self.codes):
+            parts.append(f"{jobs - len(self.codes)} not run")
+        return ", ".join(parts)
+
+
+def _check_batch(jobs: Any, state: Path, output: Path, connection_id: str | None) -> list[Plan]:
+    """What would fail every job, before any runs: a mapping that does not compile, --state
+    naming a file, a foreign file in -o, new states without --connection-id. The plans."""
+    from mapper.cli import console
+    from mapper.errors import Diagnostic
+    from mapper.sync.jobs import foreign_entries
+
+    if state.exists() and not state.is_dir():
+        hint = "sync-batch keeps one state per job in a folder: name a folder"
+        _fail(EXIT_USAGE, [Diagnostic("usage.invalid", f"--state {state} is a file", hint=hint)])
+    plans = []
+    for job in jobs:
+        try:
+            plans.append(console.compile_or_exit(job.mapping, cache=True))
+        except typer.Exit as ended:
+            err.print(f"[red]job {job.name!r}: no job was run: fix its mapping and rerun[/]")
+            raise typer.Exit(ended.exit_code) from None
+    foreign = foreign_entries(output, jobs, state)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        message = f"cannot write {output}: it holds what no job of this batch wrote ({shown})"
+        hint = "give -o a folder of its own: its job folders are sent whole"
+        _fail(EXIT_IO, [Diagnostic("output.write-failed", message, hint=hint)])
+    new = [job.name for job in jobs if not (state / f"{job.name}.db").exists()]
+    if new and not connection_id:
+        message = f"{len(new)} job(s) have no state yet ({', '.join(new[:3])}" + (
+            ", ...)" if len(new) > 3 else ")"
+        )
+        hint = "give --connection-id ID on the first run"
+        _fail(EXIT_IO, [Diagnostic("sync.connection-required", message, hint=hint)])
+    return plans
+
+
+@contextlib.contextmanager
+def _locked(state: Path) -> Iterator[None]:
+    """The batch's lock on its state folder; exit 4 when another batch holds it."""
+    from mapper.errors import SyncStateError
+    from mapper.sync.jobs import batch_lock
+
+    try:
+        lock = batch_lock(state)
+        lock.__enter__()
+    except SyncStateError as error:
+        _fail(EXIT_IO, error.diagnostics)
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def _remove_stale(output: Path, jobs: Any, sent: dict[str, Any]) -> None:
+    """Remove the folders an earlier run wrote for jobs that did not write theirs now."""
+    import shutil
+
+    from mapper.sync.jobs import stale_folders
+
+    for folder in stale_folders(output, jobs, sent):
+        shutil.rmtree(folder, ignore_errors=True)
+        err.print(f"removed {folder} (an earlier run's): nothing stale is left to send")
 
 
 class _JobSynced(NamedTuple):
@@ -223,17 +317,15 @@ class _JobSynced(NamedTuple):
 
 
 def _sync_job(
-    job: Any, base: SyncRequest, jobs: Any, *, quiet: bool
+    job: Any, plan: Plan, base: SyncRequest, jobs: Any, *, quiet: bool
 ) -> tuple[int, _JobSynced | None]:
     """One job as `mapper sync`: its exit code, and its plan and result when it wrote its
     folder."""
-    from mapper.cli import console
     from mapper.sync.jobs import job_request
 
     request = job_request(job, base, base.state, base.output, jobs)
     done = None
     try:
-        plan = console.compile_or_exit(job.mapping, cache=True)
         _bind_params(plan, [f"{k}={v}" for k, v in job.params])
         result = _synced(plan, list(job.inputs), request)
         if result is None:
@@ -264,16 +356,18 @@ def _show_send_order(sent: dict[str, SyncResult], output: Path) -> None:
         ))  # fmt: skip
 
 
-def _check_synced_access(jobs: list[_JobSynced], strict: bool, *, quiet: bool = False) -> int:
+def _check_synced_access(
+    plans: list[Plan], outputs: list[Path], states: list[Path], strict: bool, *,
+    quiet: bool = False,
+) -> int:
     """Check the principals the jobs sent; the exit code (`quiet`: say nothing when all is
     well)."""
     from mapper.cli.access import show_findings
     from mapper.errors import OutputError
     from mapper.sync.jobs import check_jobs_access
 
-    synced = [(j.plan, j.request.output, j.request.state) for j in jobs]
     try:
-        findings = check_jobs_access(synced, strict=strict)
+        findings = check_jobs_access(plans, outputs, states, strict=strict)
     except OutputError as error:
         from mapper.cli.console import show_diagnostics
 
@@ -281,7 +375,7 @@ def _check_synced_access(jobs: list[_JobSynced], strict: bool, *, quiet: bool = 
         return EXIT_IO
     if findings is None or (quiet and not findings.diagnostics):
         return EXIT_OK
-    what = "the jobs" if len(jobs) > 1 else "the run"
+    what = "the jobs" if len(states) > 1 else "the run"
     err.rule(f"access: what {what} sent, against the users and groups sent or in the states")
     show_findings(findings)
     return EXIT_REJECTED if findings.has_errors else EXIT_OK

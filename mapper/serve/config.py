@@ -289,6 +289,7 @@ def _route(
     name = route.name or _slug(route.path)
     secret = _secret(base, route.secret, env, smap, (*loc, "secret"), diags)
     compiled: dict[str, RouteMapping] = {}
+    keys: dict[str, str] = {}  # state key -> the file that has it
     events: dict[str, tuple[RouteMapping, ...]] = {}
     for event, files in route.events.items():
         names = (files,) if isinstance(files, str) else files
@@ -299,8 +300,20 @@ def _route(
                 if plan is None:
                     continue
                 state_key = f"{name}/{_slug(Path(file).stem)}"
+                if keys.setdefault(state_key, file) != file:
+                    message = (
+                        f"{keys[state_key]!r} and {file!r} are both called "
+                        f"{Path(file).stem!r}: their state and outbox batches would be one"
+                    )
+                    where = (*loc, "events", event)
+                    hint = "rename one of the files (the state is named after the file's stem)"
+                    diag = Diagnostic("serve.duplicate-mapping", message, loc=where, hint=hint)
+                    diags.append(smap.locate(diag))
+                    continue
                 compiled[file] = RouteMapping(state_key, plan, tuple(route.params.items()))
             found.append(compiled[file])
+        # users and groups first: their batches are exported before the objects that name them
+        found.sort(key=lambda mapping: not mapping.plan.identity_kinds)
         events[event] = tuple(found)
     limits = route.limits or spec.limits
     app = None

@@ -13,15 +13,17 @@ sends what changed only, so an unchanged user is in its state, not in an output.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mapper.errors import SyncStateError
 from mapper.run.jobs import Job
+from mapper.sync.outputs import MARKER
 from mapper.sync.runner import SyncRequest
 from mapper.sync.state import StateStore
+from mapper.sync.state_errors import state_error
 
 if TYPE_CHECKING:
     from mapper.access.checks import AccessFindings
@@ -80,27 +82,96 @@ class StateIdentities:
 
 
 def check_jobs_access(
-    synced: Sequence[tuple[Plan, Path, Path]], *, strict: bool = False
+    plans: Sequence[Plan], outputs: Sequence[Path], states: Sequence[Path], *,
+    strict: bool = False,
 ) -> AccessFindings | None:
-    """Check the principals the jobs sent: (plan, output folder, state) per synced job.
+    """Check the principals the jobs sent (`outputs`: the folders this run wrote) against the
+    users and groups sent there or live in any of `states` (those of every job of the batch,
+    also of a job that failed this time).
 
     Only what a run of changes can tell is checked: principals that name no user or group
     (sent now or live in a state), group members likewise, empty groups. A user no object
-    grants, or a container not sent, may be an unchanged object's: not reported. None when no
-    mapping makes users or groups (or replicates permissions), or no job wrote a folder.
+    grants, or a container not sent, may be an unchanged object's: not reported. Nor is an
+    unchanged object that grants a user this run deleted: the states keep no permissions. None
+    when no mapping (`plans`: of every job) makes users or groups or replicates permissions,
+    or no job wrote a folder.
 
     Raises:
         OutputError: an output cannot be read back.
     """
     from mapper.run.access import AccessRequest, check_access, wants_check
 
-    written = [(p, o, s) for p, o, s in synced if o.is_dir()]
-    plans = [p for p, _, _ in written]
+    written = [o for o in outputs if o.is_dir()]
     if not written or not wants_check(plans, AccessRequest()):
         return None
-    known = StateIdentities(state for _, _, state in written)
+    known = StateIdentities(states)
     try:
         request = AccessRequest(strict=strict, known=known, changes_only=True)
-        return check_access(plans, [str(o) for _, o, _ in written], request)
+        return check_access(plans, [str(o) for o in written], request)
     finally:
         known.close()
+
+
+LOCK_FILE = ".sync-batch.lock"
+
+
+@contextlib.contextmanager
+def batch_lock(states: Path) -> Iterator[None]:
+    """Hold the lock of a batch's state folder: two batches on it would take turns job by
+    job, each doing part of the connector.
+
+    Raises:
+        SyncStateError: another batch holds it (`sync.state-locked`), or the folder cannot be
+            made.
+    """
+    import fcntl
+
+    try:
+        states.mkdir(parents=True, exist_ok=True)
+        handle = (states / LOCK_FILE).open("a")
+    except OSError as err:
+        raise state_error("sync.state-unwritable", states, err.strerror or str(err)) from err
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            raise state_error(
+                "sync.state-locked", states, "another sync-batch is using this state folder",
+                "wait for it to finish: batches on one state folder take turns",
+            ) from err  # fmt: skip
+        yield
+    finally:
+        handle.close()
+
+
+def stale_folders(output: Path, jobs: Iterable[Job], fresh: Iterable[str]) -> list[Path]:
+    """The folders of `jobs` under `output` that an earlier run wrote and this run did not
+    (`fresh`: the names of the jobs that wrote theirs): sent again, they would resend the
+    earlier run's bodies."""
+    done = set(fresh)
+    found = []
+    for job in jobs:
+        folder = output / job.name
+        if job.name not in done and (folder / MARKER).is_file():
+            found.append(folder)
+    return found
+
+
+def foreign_entries(output: Path, jobs: Iterable[Job], states: Path) -> list[str]:
+    """What the batch's output folder holds besides its jobs' folders (and their staging
+    leftovers), and the states when they live there: refused, since the folder is sent whole."""
+    if not output.is_dir():
+        return []
+    names = {job.name for job in jobs}
+    allowed = names | {f"{n}.db" for n in names} | {f"{n}.db-wal" for n in names}
+    allowed |= {f"{n}.db-shm" for n in names} | {f"{n}.db-journal" for n in names} | {LOCK_FILE}
+    same = output.resolve() == states.resolve()
+    foreign = []
+    for entry in sorted(output.iterdir()):
+        name = entry.name
+        if name in names or (same and name in allowed):
+            continue
+        if name.startswith(".") and ".sync-" in name and name.endswith((".tmp", ".old")):
+            continue  # (a killed job's staging folder: the next run of that job removes it)
+        foreign.append(name)
+    return foreign
