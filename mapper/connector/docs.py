@@ -255,8 +255,8 @@ def _sync(spec: ConnectorSpec, facts: tuple[RuleFacts, ...]) -> Iterator[Block]:
         cursor = " and the cursor" if spec.sync.cursor else ""
         who = ", and of users and groups," if spec.users or spec.groups else ""
         items.append(("State store: ", Code(spec.sync.state), f" holds one state file per "
-                      f"mapping, which keeps the ids sent per object type{who}{cursor} between "
-                      "runs."))
+                      f"job (mapping and export), which keeps the ids sent per object "
+                      f"type{who}{cursor} between runs."))
     yield Bullets(tuple(items))
     yield Para.of(_UPDATES_APPEND if mode == "append" else _UPDATES)
     yield Table(("Rule", "Input", "updateSequenceNumber"), tuple(_usn_row(r) for r in facts))

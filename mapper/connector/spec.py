@@ -73,8 +73,8 @@ class SyncSpec(Shape):
     mode: SyncMode | None = Field(None, description="As `mapper sync --mode`.")
     state: Name | None = Field(
         None,
-        description="The folder of the state stores: one SQLite file per mapping "
-        "(`mapper sync MAPPING ... --state FOLDER/STEM.db`): ids sent, cursor.",
+        description="The folder of the state stores: one SQLite file per job "
+        "(`mapper sync-batch JOBS --state FOLDER`, FOLDER/NAME.db): ids sent, cursor.",
     )
     cursor: Name | None = Field(
         None,
