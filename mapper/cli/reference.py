@@ -87,7 +87,7 @@ def validate(
             continue
         show_diagnostics(diags, max_errors)
         if plan is not None:
-            types = ", ".join(plan.object_types)
+            types = ", ".join((*plan.object_types, *(f"{k}s" for k in plan.identity_kinds)))
             err.print(f"[green]✓[/] {literal(str(mapping))}: {len(plan.rules)} rule(s) → {types}")
             for param in plan.params:  # what `--param` must give
                 given = "required" if param.required else f"default {json.dumps(param.default)}"

@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from mapper.sync.runner import SyncRequest, SyncResult
 
 StateOpt = Annotated[
-    Path, typer.Option("--state", help="The state file (SQLite), one per connection.")
+    Path,
+    typer.Option("--state", help="The state file (SQLite), one per connection and mapping."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="JSON instead of a table.")]
 ModeOpt = Annotated[Mode, typer.Option(help="append, upsert or mirror.")]
@@ -49,6 +50,17 @@ ShareOpt = Annotated[
 ]
 DryRunOpt = Annotated[
     bool, typer.Option(help="Write the output folder, but record nothing in the state.")
+]
+PropertyOpt = Annotated[
+    list[str], typer.Option("--property", help="KEY=VALUE tag for batches (≤5).")
+]
+FailFastOpt = Annotated[bool, typer.Option(help="Stop at the first rejected record.")]
+MaxErrorsOpt = Annotated[int | None, typer.Option(help="Tolerate this many rejects.", min=0)]
+HashExcludeOpt = Annotated[
+    list[str], typer.Option(help="Another top-level field left out of the content hash.")
+]
+AssocOpt = Annotated[
+    AssocForm, typer.Option(help="array (documented) or set form, as `mapper run`.")
 ]
 
 state_app = typer.Typer(
@@ -68,9 +80,7 @@ def sync(
     output: Annotated[Path, typer.Option("-o", "--output", help="Output folder (replaced whole).")],
     mode: ModeOpt = Mode.upsert,
     connection_id: ConnectionOpt = None,
-    prop: Annotated[
-        list[str], typer.Option("--property", help="KEY=VALUE tag for batches (≤5).")
-    ] = [],  # noqa: B006
+    prop: PropertyOpt = [],  # noqa: B006
     records: Annotated[str | None, typer.Option("--records", help="Records selector.")] = None,
     lookup: Annotated[list[str], typer.Option(help="NAME=PATH for a `lookups:` table.")] = [],  # noqa: B006
     param: ParamOpt = [],  # noqa: B006
@@ -88,16 +98,10 @@ def sync(
     strict: Annotated[
         bool, typer.Option(help="A dangling parentKey/containerKey (an unknown principal) fails.")
     ] = False,
-    fail_fast: Annotated[bool, typer.Option(help="Stop at the first rejected record.")] = False,
-    max_errors: Annotated[
-        int | None, typer.Option(help="Tolerate this many rejects.", min=0)
-    ] = None,
-    hash_exclude: Annotated[
-        list[str], typer.Option(help="Another top-level field left out of the content hash.")
-    ] = [],  # noqa: B006
-    associations: Annotated[
-        AssocForm, typer.Option(help="array (documented) or set form, as `mapper run`.")
-    ] = AssocForm.array,
+    fail_fast: FailFastOpt = False,
+    max_errors: MaxErrorsOpt = None,
+    hash_exclude: HashExcludeOpt = [],  # noqa: B006
+    associations: AssocOpt = AssocForm.array,
     set_associations: Annotated[
         bool, typer.Option("--associations-set", hidden=True, help="--associations set.")
     ] = False,
@@ -175,6 +179,11 @@ def sync_batch(
     strict: Annotated[
         bool, typer.Option(help="Dangling keys and unknown principals fail (exit 3).")
     ] = False,
+    prop: PropertyOpt = [],  # noqa: B006
+    fail_fast: FailFastOpt = False,
+    max_errors: MaxErrorsOpt = None,
+    hash_exclude: HashExcludeOpt = [],  # noqa: B006
+    associations: AssocOpt = AssocForm.array,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summaries.")] = False,
 ) -> None:
     """Sync every job of jobs files: a connector's mappings, users and groups included, each
@@ -194,11 +203,18 @@ def sync_batch(
         unreadable = any(d.code == UNREADABLE for d in problems)
         message = "[red]no job was run: fix the jobs file(s) and rerun[/]"
         fail(EXIT_IO if unreadable else EXIT_MAPPING, problems, message)
+    from mapper.cli import console
+    from mapper.run.policy import ErrorPolicy
+
+    props = console.parse_pairs(prop, "--property")
     plans = _check_batch(jobs, state, output, connection_id)
     base = SyncRequest(
-        state=state, output=output, mode=mode, connection_id=connection_id,
+        state=state, output=output, mode=mode, connection_id=connection_id, properties=props,
+        set_associations=associations is AssocForm.set,
         incremental=incremental, partial=partial, allow_mass_delete=allow_mass_delete,
         max_delete_share=max_delete_share, strict=strict, dry_run=dry_run,
+        policy=ErrorPolicy.FAIL_FAST if fail_fast else ErrorPolicy.SKIP_RECORD,
+        max_errors=max_errors, hash_exclude=HASH_EXCLUDED | frozenset(hash_exclude),
     )  # fmt: skip
     outcome = _Batch()
     with _locked(state):
