@@ -243,3 +243,11 @@ def test_a_reference_to_what_another_job_holds_is_not_dangling(tmp_path: Path) -
     )
     code, err = sync_batch(tmp_path, "--connection-id", "c", "--strict")
     assert code == 0 and "sync.dangling-reference" not in err, err
+
+
+def test_the_folder_of_a_job_taken_out_of_the_jobs_file_is_named(tmp_path: Path) -> None:
+    write(tmp_path, [doc("d1", "u1")], ["u1"])
+    assert sync_batch(tmp_path, "--connection-id", "c")[0] == 0
+    (tmp_path / "jobs.yaml").write_text(JOBS.split("  - name: people")[0])  # docs only
+    code, err = sync_batch(tmp_path)
+    assert code == 4 and "people is the folder of a job this batch no longer has" in err, err

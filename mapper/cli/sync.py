@@ -269,6 +269,7 @@ def _check_batch(jobs: Any, state: Path, output: Path, connection_id: str | None
     from mapper.cli import console
     from mapper.errors import Diagnostic
     from mapper.sync.jobs import foreign_entries
+    from mapper.sync.outputs import MARKER
 
     if state.exists() and not state.is_dir():
         hint = "sync-batch keeps one state per job in a folder: name a folder"
@@ -285,6 +286,12 @@ def _check_batch(jobs: Any, state: Path, output: Path, connection_id: str | None
         shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
         message = f"cannot write {output}: it holds what no job of this batch wrote ({shown})"
         hint = "give -o a folder of its own: its job folders are sent whole"
+        old = [name for name in foreign if (output / name / MARKER).is_file()]
+        if old:  # a job taken out of the jobs file (or renamed)
+            hint = (
+                f"{old[0]} is the folder of a job this batch no longer has: remove it (its "
+                f"state {state / (old[0] + '.db')} keeps ids no run deletes any more)"
+            )
         _fail(EXIT_IO, [Diagnostic("output.write-failed", message, hint=hint)])
     new = [job.name for job in jobs if not (state / f"{job.name}.db").exists()]
     if new and not connection_id:
