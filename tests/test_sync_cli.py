@@ -483,3 +483,18 @@ def test_a_state_from_before_parameters_were_recorded_takes_the_runs(tmp_path: P
     assert sync_cli(tmp_path, [doc("a")])[0] == 0
     with sqlite3.connect(tmp_path / "s.db") as conn:
         assert conn.execute("SELECT value FROM meta WHERE key = 'params'").fetchone() == ("",)
+
+
+def test_retire_writes_a_delete_for_every_live_id_once(tmp_path: Path) -> None:
+    sync_cli(tmp_path, [doc("a"), doc("b")], "--connection-id", "c")
+    state, out = tmp_path / "s.db", tmp_path / "retired"
+    code, _, err = invoke("state", "retire", "--state", state, "-o", out)
+    assert code == 2 and "--yes" in err and not out.exists()
+    code, _, err = invoke("state", "retire", "--state", state, "-o", out, "--yes")
+    assert code == 0 and "retired 2 id(s)" in err, err
+    body = json.loads((out / "deleteObjects.jsonl").read_text())
+    assert body == {"objectType": "atlassian:document", "externalIds": ["a", "b"], "connectionId": "c"}
+    code, _, err = invoke("state", "retire", "--state", state, "-o", out, "--yes")
+    assert code == 0 and "retired 0 id(s)" in err and not (out / "deleteObjects.jsonl").exists()
+    code, _, err = sync_cli(tmp_path, [doc("a")])  # back after its delete: sent again
+    assert code == 0 and "1 object(s) in 1 setObjects body(ies)" in err

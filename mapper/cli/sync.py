@@ -289,8 +289,9 @@ def _check_batch(jobs: Any, state: Path, output: Path, connection_id: str | None
         old = [name for name in foreign if (output / name / MARKER).is_file()]
         if old:  # a job taken out of the jobs file (or renamed)
             hint = (
-                f"{old[0]} is the folder of a job this batch no longer has: remove it (its "
-                f"state {state / (old[0] + '.db')} keeps ids no run deletes any more)"
+                f"{old[0]} is the folder of a job this batch no longer has: remove it; its "
+                f"state keeps ids no run deletes any more (`mapper state retire --state "
+                f"{state / (old[0] + '.db')} -o DIR --yes` writes their deletes)"
             )
         _fail(EXIT_IO, [Diagnostic("output.write-failed", message, hint=hint)])
     new = [job.name for job in jobs if not (state / f"{job.name}.db").exists()]
@@ -630,6 +631,34 @@ def state_export(
         _fail(EXIT_IO, error.diagnostics)
     finally:
         store.close()
+
+
+@state_app.command("retire")
+def state_retire(
+    state: StateOpt,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the delete bodies.")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Yes: delete every id of the state from the graph.")
+    ] = False,
+) -> None:
+    """Write delete bodies for every object, user and group the state holds, and mark them
+    deleted: for a source that is no longer synced (a job taken out of a connector).
+
+    Example: `mapper state retire --state states/old-job.db -o out/retired --yes`
+    """
+    from mapper.errors import MapperError
+    from mapper.sync.retire import retire
+
+    if not yes:
+        _fail(EXIT_USAGE, message="retire deletes every id of the state from Teamwork Graph: "
+                                  "give --yes to do it")  # fmt: skip
+    try:
+        counts = retire(state, output)
+    except MapperError as error:
+        _fail(EXIT_IO, error.diagnostics)
+    total = sum(counts.values())
+    shown = ", ".join(f"{n:,} {t}" for t, n in sorted(counts.items())) or "nothing live"
+    err.print(f"retired {total:,} id(s) ({shown}): delete bodies in {output}; send them")
 
 
 @state_app.command("forget")
