@@ -153,6 +153,27 @@ def advise_message(_model: type[BaseModel], raw: dict[str, Any]) -> list[Diagnos
     return []
 
 
+def advise_group(_model: type[BaseModel], raw: dict[str, Any]) -> list[Diagnostic]:
+    """A group that lists a member twice (a user in two of the lists a mapping joins): sent
+    as it is, which the reference does not say Teamwork Graph accepts."""
+    members = raw.get("members")
+    seen: set[tuple[object, object]] = set()
+    found = []
+    for index, member in enumerate(members if isinstance(members, list) else ()):
+        if not isinstance(member, dict):
+            continue
+        key = (member.get("type"), member.get("externalId"))
+        if key in seen:
+            found.append(_warning(
+                "identity.duplicate-member",
+                f"member {key[0]} {key[1]!r} is listed more than once",
+                "members", str(index), value=member.get("externalId"),
+                hint="make the ids unique first: `uniq(ids)[].{externalId: @, type: 'USER'}`",
+            ))  # fmt: skip
+        seen.add(key)
+    return found
+
+
 def _name(model: type) -> str:
     return f"{model.__module__}.{model.__qualname__}"
 
@@ -166,6 +187,7 @@ ADVISORS: dict[str, Advisor] = {
     "mapper.model.documents.DocumentContent": advise_document_content,
     "mapper.model.common.TwgObject": advise_object,
     "mapper.model.messages.MessageObject": advise_message,
+    "mapper.model.identity.GroupPayload": advise_group,
 }
 """Model (or base class), by qualified name -> advisor run on every raw dict matching it.
 

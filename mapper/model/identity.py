@@ -130,15 +130,20 @@ def required_names(kind: str) -> frozenset[str]:
 
 
 def check_identity(kind: str, payload: object) -> tuple[dict[str, Any] | None, list[Diagnostic]]:
-    """Validate a setUsers / setGroups payload; `(payload, [])` or `(None, diagnostics)`."""
+    """Validate a setUsers / setGroups payload: `(payload, warnings)` or `(None, diagnostics)`
+    (the advisories' warnings among them)."""
+    from mapper.model.advisories import advise
+
     model = IDENTITY_KINDS[kind].model
     if not isinstance(payload, dict):
         return None, [Diagnostic("object.invalid-type", f"a {kind} must be a JSON object")]
+    warnings = list(advise(model, payload))
     try:
         obj = model.model_validate(payload)
     except ValidationError as err:
-        return None, [_diagnostic(kind, detail) for detail in err.errors(include_url=False)]
-    return obj.model_dump(by_alias=True, exclude_none=True, mode="json"), []
+        errors = [_diagnostic(kind, detail) for detail in err.errors(include_url=False)]
+        return None, [*errors, *warnings]
+    return obj.model_dump(by_alias=True, exclude_none=True, mode="json"), warnings
 
 
 def _diagnostic(kind: str, error: Any) -> Diagnostic:
