@@ -480,7 +480,10 @@ def _to_send(report: SyncReport) -> str:
     deletes = report.delete_batches + sum(
         report.identity_batches.get(name, 0) for name in ("deleteUsers", "deleteGroups")
     )
-    parts.append(f"{report.deleted:,} id(s) in {deletes:,} delete body(ies)")
+    gone = [f"{c.deleted:,} {k}(s)" for k in ("user", "group") if (c := report.by_type.get(k))
+            and c.deleted]  # fmt: skip
+    of = f" ({', '.join(gone)} among them)" if gone else ""
+    parts.append(f"{report.deleted:,} id(s) in {deletes:,} delete body(ies){of}")
     return ", ".join(parts)
 
 
