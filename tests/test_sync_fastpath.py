@@ -13,6 +13,7 @@ import pytest
 from sync_support import doc, sync
 
 from mapper.sync.stage import Mode
+from mapper.sync.state import StateStore
 
 COMMITS = """\
 version: 1
@@ -104,3 +105,57 @@ def _written(folder: Path, out: Any) -> dict[str, Any]:
     finally:
         conn.close()
     return {"sets": out.set_batches, "deletes": out.deletes, "report": report, **tables}
+
+
+def first_runs_with_duplicates() -> list[tuple[list[dict[str, Any]], Mode]]:
+    """First runs into an empty state whose ids come again: in the same chunk, chunks later,
+    unchanged from another line (its line digest is recorded again), changed in append mode
+    (held back: its cursor moves)."""
+    records = [commit(i, usn=i + 1) for i in range(1500)]
+    records[40] = commit(7, "again", usn=2)  # same chunk, changed, number lower
+    records[1200] = commit(9, usn=10)  # chunks later, unchanged, the same line
+    records[1300] = {**commit(11, usn=12), "unmapped": 1}  # unchanged, another line
+    records[1400] = commit(13, "later", usn=99, day=3)  # chunks later, changed
+    records.append(commit(1200, "last"))  # the id the duplicate above replaced
+    return [(records, Mode.mirror), (records[::-1], Mode.mirror), (records, Mode.append)]
+
+
+@pytest.mark.parametrize("mode", [Mode.mirror, Mode.append])
+def test_a_first_run_that_builds_the_key_index_at_the_end_gives_what_the_index_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: Mode
+) -> None:
+    """`stage.KEY_INDEX_LATE`: a run into an empty state puts its rows by number, finds its
+    own rows by number (`FreshIds`), and makes the (type, id) index at the end; it must decide,
+    write and record what a run with the index from the start does (and the runs after it)."""
+    runs = [(records, mode if i == 0 else m) for i, (records, m) in enumerate(
+        first_runs_with_duplicates())]  # fmt: skip
+    dropped: list[bool] = []
+    drop = StateStore.drop_key_index
+
+    def spy(store: StateStore) -> None:
+        dropped.append(True)
+        drop(store)
+
+    monkeypatch.setattr(StateStore, "drop_key_index", spy)
+    outputs = {}
+    for late in (True, False):
+        monkeypatch.setattr("mapper.sync.stage.KEY_INDEX_LATE", late)
+        folder = tmp_path / str(late)
+        folder.mkdir()
+        (folder / "m.yaml").write_text(COMMITS)
+        outputs[late] = []
+        for records, run_mode in runs:
+            written = _written(folder, sync(folder, records, run_mode))
+            conn = sqlite3.connect(folder / "s.db")
+            written["indexes"] = conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type='index' ORDER BY name"
+            ).fetchall()
+            conn.close()
+            outputs[late].append(written)
+    assert dropped == [True]  # (only the first run of the late side left the index out)
+    for run, (late, kept) in enumerate(zip(outputs[True], outputs[False], strict=True)):
+        for part in late:
+            assert late[part] == kept[part], f"run {run + 1}: {part} differs"
+    first = outputs[True][0]["report"]["sync"]
+    assert {f["code"]: f["count"] for f in first["findings"]}["sync.duplicate-id"] == 4
+    assert first["total"]["unchanged"] == 2

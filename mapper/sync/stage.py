@@ -41,6 +41,7 @@ from mapper.errors import Diagnostic
 from mapper.records import KnownLine, MappedObject
 from mapper.sync.crash import crash_point
 from mapper.sync.cursor import CursorMax, cursor_value
+from mapper.sync.fresh import FreshIds
 from mapper.sync.keys import COMPOSED, Reference, own_key, references
 from mapper.sync.report import SyncReport, TypeCounts
 from mapper.sync.seen import Seen
@@ -54,11 +55,13 @@ CHUNK = 100
 """Objects decided together. Small, so a chunk's payloads are still in the CPU's caches when
 they are decided: 1,000 made the first sync of 100k W1 records ~15 % slower (the same number
 of instructions, each chunk's payloads fetched from memory again)."""
-FRESH_BITS = 1 << 25  # bits of the filter of a type new to the state (4 MiB)
 CRASH_AFTER_OBJECTS = 100  # where the `objects-written` crash point is
 FAST_NEW = True
 """Decide the ids new to the state in `_decide_chunk`'s loop (False: each by `_decide`, the
 general path; the tests compare the two)."""
+KEY_INDEX_LATE = True
+"""A run into an empty state builds the state's (type, id) index at the end (False: it keeps
+the index from the start, as any other run; the tests compare the two)."""
 
 Key = tuple[str, str]  # (object type, id)
 Entry = tuple[str, str, dict[str, Any], str, str, bytes | None]
@@ -162,9 +165,9 @@ class SyncStage:
         self.mark: str | None = None  # the `cursor:` value of the group being decided
         self.rows: dict[str, dict[str, StoredObject]] = {}
         self.puts: dict[str, list[Row]] = {}
-        self.touches: dict[str, list[tuple[str, str | None]]] = {}
-        self.relines: dict[str, list[tuple[bytes, str | None, str]]] = {}
-        """Per type (line, mark, id) of unchanged objects made by another line this run."""
+        self.touches: list[tuple[int, str | None]] = []  # (row number, cursor)
+        self.relines: list[tuple[bytes, str | None, int]] = []
+        """(line, mark, row number) of unchanged objects made by another line this run."""
         self.refs: dict[int, list[Reference]] = {}  # by id() of the chunk's payloads
         self.type_counts: dict[str, TypeCounts] = {}
         self.cursor = ""  # the highest lastUpdatedAt
@@ -173,19 +176,19 @@ class SyncStage:
         self.held_seq = 0
         self.deferred = 0  # composed-key references waiting for the end of the run
         self.emitted = 0
-        self.fresh = {
-            t: bytearray(FRESH_BITS >> 3) for t in self.produced if t not in store.type_ids
-        }
-        """Per type the state held no row of when the run began: a filter of the ids this run
-        recorded (a clear bit: certainly not in the state, no query needed)."""
+        self.fresh = {t: FreshIds() for t in self.produced if t not in store.type_ids}
+        """Per type the state held no row of when the run began: the ids this run recorded
+        (any other is certainly not in the state: no query needed)."""
         for statement in _TEMP_TABLES:
             store.conn.execute(statement)
         if store.meta.get("lineKey", "") != line_key:  # digests of another mapping or mapper
             store.forget_lines()
             store.set_meta("lineKey", line_key)
         empty = not store.type_ids
-        if empty:  # no line can be known: the line index is built at the end, in one pass
-            store.drop_line_index()
+        if empty:  # no line can be known: the line index is built at the end, in one pass,
+            store.drop_line_index()  # and so is the key index (every type is in `fresh`)
+            if KEY_INDEX_LATE:
+                store.drop_key_index()
         self.skipping = bool(line_key) and not empty
         self.known_line: KnownLine | None = None if not line_key else (
             self._known_line if self.skipping else _never
@@ -274,6 +277,7 @@ class SyncStage:
         self.flush()
         self._release_held()
         self._check_deferred()
+        self.store.ensure_key_index()
         self.store.ensure_line_index()
         self.sink.close()
 
@@ -402,11 +406,16 @@ class SyncStage:
                 ids.append(entry[4])
         rows = self.rows = {}
         for type_name, ids in wanted.items():
-            bits = self.fresh.get(type_name)
-            if bits is not None:  # only ids this run recorded can be in the state
-                mask = FRESH_BITS - 1
-                ids = [i for i in ids if bits[(hash(i) & mask) >> 3] >> (hash(i) & 7) & 1]
-            rows[type_name] = self.store.lookup(type_name, ids) if ids else {}
+            rows[type_name] = self._lookup(type_name, ids)
+
+    def _lookup(self, type_name: str, ids: Sequence[str]) -> dict[str, StoredObject]:
+        """`store.lookup`; of a type new to the state, only the rows this run recorded, found
+        by number (most often none: no query)."""
+        fresh = self.fresh.get(type_name)
+        if fresh is None:
+            return self.store.lookup(type_name, ids)
+        numbers = fresh.rows_of(ids)
+        return self.store.lookup_rows(type_name, numbers, ids) if numbers else {}
 
     def _references(self, entry: Entry) -> list[Reference]:
         """The references of an object of the chunk (worked out once, in `flush`)."""
@@ -419,7 +428,7 @@ class SyncStage:
             if ref.id is not None and ref.id not in self.rows.get(ref.type, ()):
                 wanted.setdefault(ref.type, set()).add(ref.id)
         for ttype, ids in wanted.items():
-            self.rows.setdefault(ttype, {}).update(self.store.lookup(ttype, list(ids)))
+            self.rows.setdefault(ttype, {}).update(self._lookup(ttype, list(ids)))
 
     def _held_among(self) -> set[Key]:
         """Reference targets of the chunk that wait in the held table themselves."""
@@ -519,11 +528,11 @@ class SyncStage:
             elif digest == known.hash:
                 counts.unchanged += 1
                 if line is not None and line != known.line:  # (the same object, another line)
-                    self.relines.setdefault(type_name, []).append((line, self.mark, oid))
+                    self.relines.append((line, self.mark, n))
                 return None
             elif self.mode is Mode.append:
                 counts.held_back += 1
-                self.touches.setdefault(type_name, []).append((oid, cursor))
+                self.touches.append((n, cursor))
                 return None
             else:
                 counts.updated += 1
@@ -562,19 +571,18 @@ class SyncStage:
         self.report.note(Diagnostic(code, f"{entry[0]} {oid!r} {what}", severity="warning"))
 
     def _save_rows(self) -> None:
-        for type_name, touched in self.touches.items():  # before puts: a put of one id wins
-            self.store.touch(type_name, touched, self.run)
-        for type_name, relined in self.relines.items():
-            self.store.set_lines(type_name, relined)
+        if self.touches:  # before puts: a put of one id wins
+            self.store.touch(self.touches, self.run)
+        if self.relines:
+            self.store.set_lines(self.relines)
         for type_name, rows in self.puts.items():
-            self.store.put(type_name, rows, self.run)
-            bits = self.fresh.get(type_name)
-            if bits is not None:  # what the filter of a type new to the state lets through
-                mask = FRESH_BITS - 1
+            fresh = self.fresh.get(type_name)
+            if fresh is not None:  # (before `put`, which may sort the rows)
+                add = fresh.add
                 for row in rows:
-                    bit = hash(row[0]) & mask
-                    bits[bit >> 3] |= 1 << (bit & 7)
-        self.touches, self.puts, self.relines = {}, {}, {}
+                    add(row[0], row[1])
+            self.store.put(type_name, rows, self.run)
+        self.touches, self.puts, self.relines = [], {}, []
 
     # -- references ----------------------------------------------------------------------------
 
@@ -693,7 +701,7 @@ class SyncStage:
                 if ref.id is None:
                     self._defer(entry, ref)
                     continue
-                self.rows[ref.type] = self.store.lookup(ref.type, [ref.id])
+                self.rows[ref.type] = self._lookup(ref.type, [ref.id])
                 if not self._is_known((ref.type, ref.id)):
                     self._dangling(entry, ref)
             self.report.counts(type_name).reordered += 1
