@@ -457,24 +457,56 @@ class SyncStage:
         """Decide the chunk's groups: per group, the entries to send. An id the state does not
         hold (nor an earlier object of the run) is created: decided here, in one loop (with
         `FAST_NEW`); any other goes through `_decide`."""
-        decide, digest_of, cursor_of, new_number, record = (
-            self._decide, self._digest, self._cursor_of, self._new_number, self._record
-        )  # fmt: skip
-        rows_of, type_counts, fast = self.rows, self.type_counts, FAST_NEW
+        decide, digest_of = self._decide, self._digest
+        rows_of, type_counts, puts, fast = self.rows, self.type_counts, self.puts, FAST_NEW
+        exclude, store, seen = self.exclude, self.store, self.seen
+        only = next(iter(exclude)) if len(exclude) == 1 else None  # (the one field left out)
+        bits = seen.bits
         decided = []
-        for group, self.mark in zip(groups, marks, strict=True):
+        for group, mark in zip(groups, marks, strict=True):
+            self.mark = mark
             sent = []
             for entry in group:
                 type_name, _, payload, _, oid, line = entry
-                if not fast or oid in rows_of[type_name]:
+                known_rows = rows_of[type_name]
+                if not fast or oid in known_rows:
                     if (done := decide(entry)) is not None:
                         sent.append(done)
+                    bits = seen.bits
                     continue
-                digest, cursor = digest_of(payload), cursor_of(payload)
-                (type_counts.get(type_name) or self._counts(type_name)).created += 1
-                usn = payload.get("updateSequenceNumber")
+                # created: `_decide` for an id the state does not hold, inlined: the digest,
+                # the cursor, a new number marked seen, the row (`_record`)
+                if only is not None and only in payload:  # (taken out and put back last)
+                    usn = payload.pop(only)
+                    try:
+                        digest = _sha1(_dumps(payload, option=_SORT_KEYS)).digest()
+                    except TypeError:
+                        digest = _sha1(_sorted_json(payload)).digest()
+                    finally:
+                        payload[only] = usn
+                    if only != "updateSequenceNumber":
+                        usn = payload.get("updateSequenceNumber")
+                else:
+                    digest = digest_of(payload)
+                    usn = payload.get("updateSequenceNumber")
                 usn = usn if isinstance(usn, int) else 0
-                record(type_name, oid, payload, new_number(), digest, usn, cursor, line)
+                cursor = payload.get("lastUpdatedAt")
+                if type(cursor) is not str:
+                    cursor = None
+                elif cursor != self.cursor:
+                    self._take_stamp(cursor)
+                (type_counts.get(type_name) or self._counts(type_name)).created += 1
+                n = store.next_n
+                store.next_n = n + 1
+                if (n >> 3) < len(bits):
+                    bits[n >> 3] |= 1 << (n & 7)
+                else:
+                    seen.add(n)
+                    bits = seen.bits
+                known_rows[oid] = _new_tuple(StoredObject, (digest, usn, n, False, line))
+                ref = own_key(type_name, payload) if type_name in COMPOSED else None
+                row = (oid, n, digest, usn, cursor, ref, line, mark)
+                (puts.get(type_name) or puts.setdefault(type_name, [])).append(row)
                 sent.append(entry)
             decided.append(sent)
         return decided
