@@ -159,3 +159,19 @@ def test_a_first_run_that_builds_the_key_index_at_the_end_gives_what_the_index_g
     first = outputs[True][0]["report"]["sync"]
     assert {f["code"]: f["count"] for f in first["findings"]}["sync.duplicate-id"] == 4
     assert first["total"]["unchanged"] == 2
+
+
+def test_every_dangling_reference_is_counted_and_the_first_are_kept(tmp_path: Path) -> None:
+    """Past its examples and the errors --strict shows, a dangling reference is only counted
+    (a chunk's count added at once): the count is still one per object, and the ones kept are
+    the first in input order."""
+    (tmp_path / "m.yaml").write_text(COMMITS)
+    out = sync(tmp_path, [commit(i, usn=i + 1) for i in range(1234)])
+    report = out.result.sync
+    assert report.findings["sync.dangling-reference"] == 1234
+    assert [e.split("'")[1] for e in report.examples["sync.dangling-reference"]] == [
+        "c00000", "c00001", "c00002",
+    ]  # fmt: skip
+    assert len(report.errors) == 20
+    assert "'c00019'" in report.errors[-1].message
+    assert len(out.sets) == 1234

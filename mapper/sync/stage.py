@@ -43,7 +43,7 @@ from mapper.sync.crash import crash_point
 from mapper.sync.cursor import CursorMax, cursor_value
 from mapper.sync.fresh import FreshIds
 from mapper.sync.keys import COMPOSED, Reference, own_key, references
-from mapper.sync.report import SyncReport, TypeCounts
+from mapper.sync.report import MAX_EXAMPLES, SyncReport, TypeCounts
 from mapper.sync.seen import Seen
 from mapper.sync.state import Row, StateStore, StoredObject
 
@@ -364,7 +364,9 @@ class SyncStage:
         """Send the groups as they come: no reference points at a type this run produces (what
         `_place` does then, without the sets it needs for the order). `unknown`: the chunk's
         references whose target is neither known nor sent (each decided once, not per object)."""
-        refs, add = self.refs, self.sink.add
+        refs, counted_only = self.refs, self._dangling_counted_only
+        quiet, quietly = counted_only(), 0  # (then a dangling reference is only counted)
+        groups = []
         for sent in decided:
             if not sent:
                 continue
@@ -373,9 +375,17 @@ class SyncStage:
                     if ref.id is None:
                         self._defer(entry, ref)
                     elif ref in unknown:
-                        self._dangling(entry, ref)
-            add([e[2] for e in sent])
-            self._count_emitted(len(sent))
+                        if quiet:
+                            quietly += 1
+                        else:
+                            self._dangling(entry, ref)
+                            quiet = counted_only()
+            groups.append([e[2] for e in sent])
+        if quietly:
+            self.report.findings[_DANGLING] += quietly
+        if groups:
+            self.sink.add_groups(groups)
+            self._count_emitted(sum(map(len, groups)))
 
     def _unknown_among(self, refs: AbstractSet[Reference]) -> set[Reference]:
         """The one-field references whose target is neither in the state nor sent by the run."""
@@ -663,9 +673,15 @@ class SyncStage:
         row = self.rows.get(target[0], {}).get(target[1])
         return row is not None and (not row.deleted or row.n in self.seen)
 
+    def _dangling_counted_only(self) -> bool:
+        """True when a dangling reference is only counted: its examples are already kept, and
+        so are the errors shown when --strict fails the run (both only grow)."""
+        report = self.report
+        return len(report.examples.get(_DANGLING, ())) >= MAX_EXAMPLES and len(report.errors) >= 20
+
     def _dangling(self, entry: Entry, ref: Reference) -> None:
-        code = "sync.dangling-reference"
-        if len(self.report.examples.get(code, ())) >= 3 and len(self.report.errors) >= 20:
+        code = _DANGLING
+        if self._dangling_counted_only():
             self.report.findings[code] += 1  # counted; its examples are already kept
             return
         diag = Diagnostic(
@@ -746,6 +762,7 @@ class PayloadSink(Protocol):
     """Where the sync stage sends the objects to emit (`bodies.SetObjectsLines`)."""
 
     def add(self, payloads: list[dict[str, Any]]) -> None: ...
+    def add_groups(self, groups: list[list[dict[str, Any]]]) -> None: ...
     def close(self) -> None: ...
     def abort(self) -> None: ...
 
@@ -760,6 +777,7 @@ _TEMP_TABLES = (
 )
 
 
+_DANGLING = "sync.dangling-reference"
 _new_tuple = tuple.__new__  # a StoredObject without NamedTuple's Python-level __new__
 
 
