@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable
+from typing import Any
 
 HEAD_BITS = 20
 """log2 of the buckets (8 MiB of heads): about one entry per bucket at a million ids."""
@@ -37,12 +38,22 @@ class FreshIds:
 
     def add(self, oid: str, n: int) -> None:
         """Record that row `n` holds `oid`."""
-        digest = hash(oid)
-        bucket = digest & self.mask
-        self.nexts.append(self.heads[bucket])
-        self.hashes.append(digest)
-        self.numbers.append(n)
-        self.heads[bucket] = len(self.numbers)
+        self.add_rows([(oid, n)])
+
+    def add_rows(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Record each (id, row number, ...) (e.g. the rows a chunk puts)."""
+        heads, mask, hashes, numbers, nexts = (
+            self.heads, self.mask, self.hashes, self.numbers, self.nexts
+        )  # fmt: skip
+        entry = len(numbers)
+        for row in rows:
+            digest = hash(row[0])
+            bucket = digest & mask
+            nexts.append(heads[bucket])
+            hashes.append(digest)
+            numbers.append(row[1])
+            entry += 1
+            heads[bucket] = entry
 
     def rows_of(self, ids: Iterable[str]) -> list[int]:
         """The row numbers that may hold one of `ids` (each once; none for an id never added)."""
@@ -50,7 +61,7 @@ class FreshIds:
             self.heads, self.hashes, self.numbers, self.nexts, self.mask
         )  # fmt: skip
         found: list[int] = []
-        for oid in ids:
+        for oid in [i for i in ids if heads[hash(i) & mask]]:  # (most buckets are empty)
             digest = hash(oid)
             entry = heads[digest & mask]
             while entry:

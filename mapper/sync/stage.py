@@ -471,7 +471,7 @@ class SyncStage:
         rows_of, type_counts, puts, fast = self.rows, self.type_counts, self.puts, FAST_NEW
         exclude, store, seen = self.exclude, self.store, self.seen
         only = next(iter(exclude)) if len(exclude) == 1 else None  # (the one field left out)
-        bits = seen.bits
+        bits, with_marks = seen.bits, self.cursor_max is not None  # (no `cursor:`: no marks)
         decided = []
         for group, mark in zip(groups, marks, strict=True):
             self.mark = mark
@@ -515,7 +515,9 @@ class SyncStage:
                     bits = seen.bits
                 known_rows[oid] = _new_tuple(StoredObject, (digest, usn, n, False, line))
                 ref = own_key(type_name, payload) if type_name in COMPOSED else None
-                row = (oid, n, digest, usn, cursor, ref, line, mark)
+                row: Row = (oid, n, _blob(digest), usn, cursor, ref, line and _blob(line))
+                if with_marks:
+                    row += (mark,)
                 (puts.get(type_name) or puts.setdefault(type_name, [])).append(row)
                 sent.append(entry)
             decided.append(sent)
@@ -545,7 +547,9 @@ class SyncStage:
         """Keep an object to send: its row for the rest of the run, and the row to put."""
         self.rows[type_name][oid] = _new_tuple(StoredObject, (digest, usn, n, False, line))
         ref = own_key(type_name, payload) if type_name in COMPOSED else None
-        row = (oid, n, digest, usn, cursor, ref, line, self.mark)
+        row: Row = (oid, n, _blob(digest), usn, cursor, ref, line and _blob(line))
+        if self.cursor_max is not None:
+            row += (self.mark,)
         puts = self.puts
         (puts.get(type_name) or puts.setdefault(type_name, [])).append(row)
 
@@ -620,10 +624,8 @@ class SyncStage:
         for type_name, rows in self.puts.items():
             fresh = self.fresh.get(type_name)
             if fresh is not None:  # (before `put`, which may sort the rows)
-                add = fresh.add
-                for row in rows:
-                    add(row[0], row[1])
-            self.store.put(type_name, rows, self.run)
+                fresh.add_rows(rows)
+            self.store.put(type_name, rows, self.run, marks=self.cursor_max is not None)
         self.touches, self.puts, self.relines = [], {}, []
 
     # -- references ----------------------------------------------------------------------------
@@ -778,6 +780,7 @@ _TEMP_TABLES = (
 
 
 _DANGLING = "sync.dangling-reference"
+_blob = bytearray  # a digest as a row binds it (`state.Row`)
 _new_tuple = tuple.__new__  # a StoredObject without NamedTuple's Python-level __new__
 
 

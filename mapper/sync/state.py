@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from mapper.io.atomic import check_output, stale_temporaries, temporary_name
 from mapper.sync import schema
@@ -57,8 +57,11 @@ class StoredObject(NamedTuple):
     line: bytes | None = None  # the digest of the input line that made it (`sync/lines.py`)
 
 
-Row = tuple[str, int, bytes, int, str | None, int | None, bytes | None, str | None]
-"""id, n, hash, usn, cursor, ref, line, mark (the record's `cursor:` value as JSON)"""
+Row = tuple[Any, ...]
+"""id, n, hash, usn, cursor, ref, line and, unless `put` is told the run has no marks, mark
+(the record's `cursor:` value as JSON). The digests (hash, line) may be bytearrays: sqlite3
+binds a bytearray as it is, a bytes object (and None) only after a failed lookup of an adapter
+for it (~0.3 us each, most of what binding a row cost)."""
 LineRow = tuple[int, str, int, int, str | None, str | None]  # tid, id, n, deleted, cursor, mark
 
 
@@ -352,7 +355,7 @@ class StateStore:
         """Make the index of composed-key digests, if no run has made it yet."""
         self.conn.execute(schema.REF_INDEX)
 
-    def put(self, type_name: str, rows: list[Row], run: int) -> None:
+    def put(self, type_name: str, rows: list[Row], run: int, *, marks: bool = True) -> None:
         """Record emitted objects: their hash, number, cursor, key digest; sent in `run`.
 
         The rows are sorted by id first, in place (stable: of one id, the last still wins), so
@@ -362,13 +365,14 @@ class StateStore:
         Without the (tid, id) index (`drop_key_index`) a row is put by its number, which is the
         number of the id's row when the state holds the id (the stage gives it), and the rows
         are left in the order they come (they go to the end of the table, by number).
+        `marks` False: the rows end with `line` (their mark is NULL).
         """
         tid = self.type_id(type_name)
         if self.key_index:
             rows.sort(key=_row_id)
         self.conn.executemany(
             "INSERT INTO objects (tid, id, n, hash, usn, run, cursor, deleted, ref, line, mark) "
-            f"VALUES ({int(tid)}, ?, ?, ?, ?, {int(run)}, ?, 0, ?, ?, ?) "
+            f"VALUES ({int(tid)}, ?, ?, ?, ?, {int(run)}, ?, 0, ?, ?, {'?' if marks else 'NULL'}) "
             f"ON CONFLICT ({'tid, id' if self.key_index else 'n'}) "
             "DO UPDATE SET hash=excluded.hash, usn=excluded.usn, run=excluded.run, "
             "cursor=excluded.cursor, deleted=0, ref=excluded.ref, line=excluded.line, "
