@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sync_support import doc, sync
+from sync_support import doc, read_output, sync, write_records
 
+import mapper
+from mapper.sync.runner import SyncRequest, sync_files
 from mapper.sync.stage import Mode
 from mapper.sync.state import StateStore
 
@@ -175,3 +177,45 @@ def test_every_dangling_reference_is_counted_and_the_first_are_kept(tmp_path: Pa
     assert len(report.errors) == 20
     assert "'c00019'" in report.errors[-1].message
     assert len(out.sets) == 1234
+
+
+SOURCED = COMMITS.replace(
+    "      displayName: id\n", "      displayName: \"concat(id, ' from ', source())\"\n"
+)  # (a field that reads the functions' context: the record's own source)
+
+
+@pytest.mark.parametrize("mapping", [COMMITS, SOURCED], ids=["no-context", "context"])
+def test_the_shortcut_of_one_rule_gives_what_the_general_path_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mapping: str
+) -> None:
+    """A sync of a one-rule mapping whose fields cannot read the functions' context maps each
+    clean record without making one (`pipeline._clean_payloads`); a mapping that reads it gets
+    it per record. Either way the runs write what the general path (no shortcut) writes (but
+    for the line digests, which only the shortcut records)."""
+    runs = commit_runs()[:2]  # (a third run would find known lines on the shortcut's side)
+    outputs = {}
+    for shortcut in (True, False):
+        if not shortcut:
+            monkeypatch.setattr("mapper.run.pipeline.clean_path", lambda *_: None)
+        folder = tmp_path / str(shortcut)
+        folder.mkdir()
+        (folder / "m.yaml").write_text(mapping)
+        outputs[shortcut] = []
+        for records, mode in runs:
+            _, *parts = records  # (two inputs: a stale context would name the other one)
+            first = write_records(folder / "a.jsonl", records[:1])
+            second = write_records(folder / "b.jsonl", parts)
+            plan = mapper.load(folder / "m.yaml")
+            request = SyncRequest(state=folder / "s.db", output=folder / "out", mode=mode,
+                                  connection_id="conn-1")  # fmt: skip
+            monkeypatch.chdir(folder)  # (the sources as given: the same on both sides)
+            result = sync_files(plan, [first.name, second.name], request)
+            written = _written(folder, read_output(folder / "out", result))
+            written["objects"] = [row[:9] + row[10:] for row in written["objects"]]  # (no line
+            outputs[shortcut].append(written)  # digest without the shortcut: `lines.py`)
+    for run, (fast, general) in enumerate(zip(outputs[True], outputs[False], strict=True)):
+        for part in fast:
+            assert fast[part] == general[part], f"run {run + 1}: {part} differs"
+    names = [o["displayName"] for b in outputs[True][0]["sets"] for o in b["objects"]]
+    if mapping is SOURCED:
+        assert names[0] == "c00000 from a.jsonl" and names[-1].endswith(" from b.jsonl")
