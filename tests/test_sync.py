@@ -272,11 +272,11 @@ def test_a_duplicate_in_a_later_chunk_is_found_too(tmp_path: Path) -> None:
     assert out.result.sync.findings["sync.duplicate-id"] == 1
 
 
-@pytest.mark.parametrize("bits", [8, 1 << 25])  # 8: every id passes the filter (all queried)
-def test_the_filter_of_a_type_new_to_the_state_changes_no_decision(
+@pytest.mark.parametrize("bits", [0, 2, 20])  # 0: one bucket, every id recorded is a candidate
+def test_the_ids_of_a_type_new_to_the_state_change_no_decision(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bits: int
 ) -> None:
-    monkeypatch.setattr("mapper.sync.stage.FRESH_BITS", bits)
+    monkeypatch.setattr("mapper.sync.fresh.HEAD_BITS", bits)
     records = [doc(f"x{i}", day=1 + i % 28) for i in range(2500)]
     records[1800] = doc("x5", "again")  # a duplicate two chunks later: it must be found
     out = sync(tmp_path, records)

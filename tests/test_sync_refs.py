@@ -6,9 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sync_support import sync
 
 from mapper.sync.deletes import SyncStopped
+from mapper.sync.keys import COMPOSED, own_key, walked_key
 
 MAPPING = """\
 version: 1
@@ -108,3 +111,24 @@ def test_a_composed_key_of_another_type_is_counted_as_unchecked(folder: Path) ->
     out = sync(folder, [note("n1", "acme/web", "1a2b", key_type="atlassian:branch")])
     assert out.result.sync.findings["sync.unchecked-reference"] == 1
     assert dangling_documents(out) == []
+
+
+_LEAF = st.one_of(st.none(), st.just(""), st.text(max_size=5), st.integers(), st.just([]))
+_VALUE = st.dictionaries(st.sampled_from(["repositoryId", "entityId", "other"]), _LEAF, max_size=3)
+
+
+@given(
+    container=st.one_of(
+        _LEAF, st.fixed_dictionaries({}, optional={"type": _LEAF, "value": st.one_of(_LEAF, _VALUE)})
+    ),
+    commit=st.one_of(_LEAF, st.dictionaries(st.sampled_from(["hash", "x"]), _LEAF, max_size=2)),
+)
+@settings(max_examples=300, deadline=None)
+def test_the_made_key_function_gives_what_walking_the_paths_gives(
+    container: object, commit: object
+) -> None:
+    """`keys.own_key` runs a function made per type with its paths written out; it must give
+    what walking COMPOSED's paths in turn gives (`walked_key`), for any shape of payload."""
+    payload = {"id": "c1", "containerKey": container, "atlassian:commit": commit}
+    for type_name in (*COMPOSED, "atlassian:document"):
+        assert own_key(type_name, payload) == walked_key(type_name, payload)

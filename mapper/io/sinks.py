@@ -255,6 +255,22 @@ class SetObjectsBatches:
             if len(self.pending) == self.size:
                 self._flush()
 
+    def add_groups(self, groups: list[list[dict[str, Any]]]) -> None:
+        """`add` each group in turn (one call for a chunk of records)."""
+        if self.set_associations:
+            for group in groups:
+                self.add(group)
+            return
+        size = self.size
+        for group in groups:
+            if self.pending and len(self.pending) + len(group) > size:
+                self._flush()
+            for payload in group:
+                self.pending.append(payload)
+                if len(self.pending) == size:
+                    self._flush()
+            self.count += len(group)
+
     def _flush(self) -> None:
         raise NotImplementedError
 

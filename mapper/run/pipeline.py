@@ -143,7 +143,11 @@ def clean_path(
     functions = plan.functions
     if type(sink) is not JsonlSink:
         payloads = getattr(sink, "write_payloads", None)
-        return None if payloads is None else _clean_payloads(rules, functions, payloads, note)
+        if payloads is None:
+            return None
+        # (the `cursor:` expression is evaluated in the record's context: `cursor_note`)
+        context = note is not None or len(rules) > 1 or reads_context(plan.rules[0].fields)
+        return _clean_payloads(rules, functions, payloads, note, context)
     if sink.set_associations or plan.identity_kinds:
         return None  # (lines the general path writes otherwise: association sets, {"user": ...})
     write = sink.out.write
@@ -192,9 +196,24 @@ def _clean_payloads(
     functions: Any,
     write_payloads: Callable[[list[dict[str, Any]], bytes | None], None],
     note: CursorNote | None,
+    context: bool = True,
 ) -> Callable[[Record], bool]:
     """`clean_path`'s function for a sink that takes one record's payloads (the sync stage),
-    and the record's cursor value with `note`."""
+    and the record's cursor value with `note`. `context`: as for `_clean_one` (a plan of one
+    rule that cannot read the functions' context is mapped without making one per record)."""
+    if len(rules) == 1 and not context:
+        (checked,) = rules
+
+        def clean_one(record: Record) -> bool:
+            done = checked(record.data)
+            if done is FALLBACK or done[1]:
+                return False
+            write_payloads([done[0]], record.line)
+            if note is not None:
+                note(record)
+            return True
+
+        return clean_one
 
     def clean(record: Record) -> bool:
         data = record.data

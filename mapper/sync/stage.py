@@ -47,8 +47,9 @@ from mapper.records import KnownLine, MappedObject
 from mapper.sync.crash import crash_point
 from mapper.sync.cursor import CursorMax, cursor_value
 from mapper.sync.elsewhere import Elsewhere
+from mapper.sync.fresh import FreshIds
 from mapper.sync.keys import COMPOSED, Reference, own_key, references
-from mapper.sync.report import SyncReport, TypeCounts
+from mapper.sync.report import MAX_EXAMPLES, SyncReport, TypeCounts
 from mapper.sync.seen import Seen
 from mapper.sync.state import Row, StateStore, StoredObject
 
@@ -60,11 +61,13 @@ CHUNK = 100
 """Objects decided together. Small, so a chunk's payloads are still in the CPU's caches when
 they are decided: 1,000 made the first sync of 100k W1 records ~15 % slower (the same number
 of instructions, each chunk's payloads fetched from memory again)."""
-FRESH_BITS = 1 << 25  # bits of the filter of a type new to the state (4 MiB)
 CRASH_AFTER_OBJECTS = 100  # where the `objects-written` crash point is
 FAST_NEW = True
 """Decide the ids new to the state in `_decide_chunk`'s loop (False: each by `_decide`, the
 general path; the tests compare the two)."""
+KEY_INDEX_LATE = True
+"""A run into an empty state builds the state's (type, id) index at the end (False: it keeps
+the index from the start, as any other run; the tests compare the two)."""
 
 DUPLICATE = "appears again in this run; the later wins"
 Key = tuple[str, str]  # (object type, id)
@@ -176,9 +179,9 @@ class SyncStage:
         self.mark: str | None = None  # the `cursor:` value of the group being decided
         self.rows: dict[str, dict[str, StoredObject]] = {}
         self.puts: dict[str, list[Row]] = {}
-        self.touches: dict[str, list[tuple[str, str | None]]] = {}
-        self.relines: dict[str, list[tuple[bytes, str | None, str]]] = {}
-        """Per type (line, mark, id) of unchanged objects made by another line this run."""
+        self.touches: list[tuple[int, str | None]] = []  # (row number, cursor)
+        self.relines: list[tuple[bytes, str | None, int]] = []
+        """(line, mark, row number) of unchanged objects made by another line this run."""
         self.refs: dict[int, list[Reference]] = {}  # by id() of the chunk's payloads
         self.type_counts: dict[str, TypeCounts] = {}
         self.cursor = ""  # the highest lastUpdatedAt
@@ -187,19 +190,19 @@ class SyncStage:
         self.held_seq = 0
         self.deferred = 0  # composed-key references waiting for the end of the run
         self.emitted = 0
-        self.fresh = {
-            t: bytearray(FRESH_BITS >> 3) for t in self.produced if t not in store.type_ids
-        }
-        """Per type the state held no row of when the run began: a filter of the ids this run
-        recorded (a clear bit: certainly not in the state, no query needed)."""
+        self.fresh = {t: FreshIds() for t in self.produced if t not in store.type_ids}
+        """Per type the state held no row of when the run began: the ids this run recorded
+        (any other is certainly not in the state: no query needed)."""
         for statement in _TEMP_TABLES:
             store.conn.execute(statement)
         if store.meta.get("lineKey", "") != line_key:  # digests of another mapping or mapper
             store.forget_lines()
             store.set_meta("lineKey", line_key)
         empty = not store.type_ids
-        if empty:  # no line can be known: the line index is built at the end, in one pass
-            store.drop_line_index()
+        if empty:  # no line can be known: the line index is built at the end, in one pass,
+            store.drop_line_index()  # and so is the key index (every type is in `fresh`)
+            if KEY_INDEX_LATE:
+                store.drop_key_index()
         self.skipping = bool(line_key) and not empty
         self.known_line: KnownLine | None = None if not line_key else (
             self._known_line if self.skipping else _never
@@ -288,6 +291,7 @@ class SyncStage:
         self.flush()
         self._release_held()
         self._check_deferred()
+        self.store.ensure_key_index()
         self.store.ensure_line_index()
         self.sink.close()
 
@@ -391,7 +395,9 @@ class SyncStage:
         """Send the groups as they come: no reference points at a type this run produces (what
         `_place` does then, without the sets it needs for the order). `unknown`: the chunk's
         references whose target is neither known nor sent (each decided once, not per object)."""
-        refs, add = self.refs, self.sink.add
+        refs, counted_only = self.refs, self._dangling_counted_only
+        quiet, quietly = counted_only(), 0  # (then a dangling reference is only counted)
+        groups = []
         for sent in decided:
             if not sent:
                 continue
@@ -400,9 +406,17 @@ class SyncStage:
                     if ref.id is None:
                         self._defer(entry, ref)
                     elif ref in unknown:
-                        self._dangling(entry, ref)
-            add([e[2] for e in sent])
-            self._count_emitted(len(sent))
+                        if quiet:
+                            quietly += 1
+                        else:
+                            self._dangling(entry, ref)
+                            quiet = counted_only()
+            groups.append([e[2] for e in sent])
+        if quietly:
+            self.report.findings[_DANGLING] += quietly
+        if groups:
+            self.sink.add_groups(groups)
+            self._count_emitted(sum(map(len, groups)))
 
     def _unknown_among(self, refs: AbstractSet[Reference]) -> set[Reference]:
         """The one-field references whose target is neither in the state nor sent by the run."""
@@ -433,11 +447,16 @@ class SyncStage:
                 ids.append(entry[4])
         rows = self.rows = {}
         for type_name, ids in wanted.items():
-            bits = self.fresh.get(type_name)
-            if bits is not None:  # only ids this run recorded can be in the state
-                mask = FRESH_BITS - 1
-                ids = [i for i in ids if bits[(hash(i) & mask) >> 3] >> (hash(i) & 7) & 1]
-            rows[type_name] = self.store.lookup(type_name, ids) if ids else {}
+            rows[type_name] = self._lookup(type_name, ids)
+
+    def _lookup(self, type_name: str, ids: Sequence[str]) -> dict[str, StoredObject]:
+        """`store.lookup`; of a type new to the state, only the rows this run recorded, found
+        by number (most often none: no query)."""
+        fresh = self.fresh.get(type_name)
+        if fresh is None:
+            return self.store.lookup(type_name, ids)
+        numbers = fresh.rows_of(ids)
+        return self.store.lookup_rows(type_name, numbers, ids) if numbers else {}
 
     def _references(self, entry: Entry) -> list[Reference]:
         """The references of an object of the chunk (worked out once, in `flush`)."""
@@ -450,7 +469,7 @@ class SyncStage:
             if ref.id is not None and ref.id not in self.rows.get(ref.type, ()):
                 wanted.setdefault(ref.type, set()).add(ref.id)
         for ttype, ids in wanted.items():
-            found = self.store.lookup(ttype, list(ids))
+            found = self._lookup(ttype, list(ids))
             self.rows.setdefault(ttype, {}).update(found)
             if self.elsewhere:  # (another job of the batch may hold the target)
                 self._look_elsewhere(ttype, [i for i in ids if i not in found or found[i].deleted])
@@ -489,24 +508,58 @@ class SyncStage:
         """Decide the chunk's groups: per group, the entries to send. An id the state does not
         hold (nor an earlier object of the run) is created: decided here, in one loop (with
         `FAST_NEW`); any other goes through `_decide`."""
-        decide, digest_of, cursor_of, new_number, record = (
-            self._decide, self._digest, self._cursor_of, self._new_number, self._record
-        )  # fmt: skip
-        rows_of, type_counts, fast = self.rows, self.type_counts, FAST_NEW
+        decide, digest_of = self._decide, self._digest
+        rows_of, type_counts, puts, fast = self.rows, self.type_counts, self.puts, FAST_NEW
+        exclude, store, seen = self.exclude, self.store, self.seen
+        only = next(iter(exclude)) if len(exclude) == 1 else None  # (the one field left out)
+        bits, with_marks = seen.bits, self.cursor_max is not None  # (no `cursor:`: no marks)
         decided = []
-        for group, self.mark in zip(groups, marks, strict=True):
+        for group, mark in zip(groups, marks, strict=True):
+            self.mark = mark
             sent = []
             for entry in group:
                 type_name, _, payload, _, oid, line = entry
-                if not fast or oid in rows_of[type_name]:
+                known_rows = rows_of[type_name]
+                if not fast or oid in known_rows:
                     if (done := decide(entry)) is not None:
                         sent.append(done)
+                    bits = seen.bits
                     continue
-                digest, cursor = digest_of(payload), cursor_of(payload)
-                (type_counts.get(type_name) or self._counts(type_name)).created += 1
-                usn = payload.get("updateSequenceNumber")
+                # created: `_decide` for an id the state does not hold, inlined: the digest,
+                # the cursor, a new number marked seen, the row (`_record`)
+                if only is not None and only in payload:  # (taken out and put back last)
+                    usn = payload.pop(only)
+                    try:
+                        digest = _sha1(_dumps(payload, option=_SORT_KEYS)).digest()
+                    except TypeError:
+                        digest = _sha1(_sorted_json(payload)).digest()
+                    finally:
+                        payload[only] = usn
+                    if only != "updateSequenceNumber":
+                        usn = payload.get("updateSequenceNumber")
+                else:
+                    digest = digest_of(payload)
+                    usn = payload.get("updateSequenceNumber")
                 usn = usn if isinstance(usn, int) else 0
-                record(type_name, oid, payload, new_number(), digest, usn, cursor, line)
+                cursor = payload.get("lastUpdatedAt")
+                if type(cursor) is not str:
+                    cursor = None
+                elif cursor != self.cursor:
+                    self._take_stamp(cursor)
+                (type_counts.get(type_name) or self._counts(type_name)).created += 1
+                n = store.next_n
+                store.next_n = n + 1
+                if (n >> 3) < len(bits):
+                    bits[n >> 3] |= 1 << (n & 7)
+                else:
+                    seen.add(n)
+                    bits = seen.bits
+                known_rows[oid] = _new_tuple(StoredObject, (digest, usn, n, False, line))
+                ref = own_key(type_name, payload) if type_name in COMPOSED else None
+                row: Row = (oid, n, _blob(digest), usn, cursor, ref, line and _blob(line))
+                if with_marks:
+                    row += (mark,)
+                (puts.get(type_name) or puts.setdefault(type_name, [])).append(row)
                 sent.append(entry)
             decided.append(sent)
         return decided
@@ -535,7 +588,9 @@ class SyncStage:
         """Keep an object to send: its row for the rest of the run, and the row to put."""
         self.rows[type_name][oid] = _new_tuple(StoredObject, (digest, usn, n, False, line))
         ref = own_key(type_name, payload) if type_name in COMPOSED else None
-        row = (oid, n, digest, usn, cursor, ref, line, self.mark)
+        row: Row = (oid, n, _blob(digest), usn, cursor, ref, line and _blob(line))
+        if self.cursor_max is not None:
+            row += (self.mark,)
         puts = self.puts
         (puts.get(type_name) or puts.setdefault(type_name, [])).append(row)
 
@@ -561,11 +616,11 @@ class SyncStage:
             elif digest == known.hash:
                 counts.unchanged += 1
                 if line is not None and line != known.line:  # (the same object, another line)
-                    self.relines.setdefault(type_name, []).append((line, self.mark, oid))
+                    self.relines.append((line, self.mark, n))
                 return None
             elif self.mode is Mode.append:
                 counts.held_back += 1
-                self.touches.setdefault(type_name, []).append((oid, cursor))
+                self.touches.append((n, cursor))
                 return None
             else:
                 counts.updated += 1
@@ -606,19 +661,16 @@ class SyncStage:
         self.report.note(Diagnostic(code, f"{entry[0]} {entry[4]!r} {what}", severity="warning"))
 
     def _save_rows(self) -> None:
-        for type_name, touched in self.touches.items():  # before puts: a put of one id wins
-            self.store.touch(type_name, touched, self.run)
-        for type_name, relined in self.relines.items():
-            self.store.set_lines(type_name, relined)
+        if self.touches:  # before puts: a put of one id wins
+            self.store.touch(self.touches, self.run)
+        if self.relines:
+            self.store.set_lines(self.relines)
         for type_name, rows in self.puts.items():
-            self.store.put(type_name, rows, self.run)
-            bits = self.fresh.get(type_name)
-            if bits is not None:  # what the filter of a type new to the state lets through
-                mask = FRESH_BITS - 1
-                for row in rows:
-                    bit = hash(row[0]) & mask
-                    bits[bit >> 3] |= 1 << (bit & 7)
-        self.touches, self.puts, self.relines = {}, {}, {}
+            fresh = self.fresh.get(type_name)
+            if fresh is not None:  # (before `put`, which may sort the rows)
+                fresh.add_rows(rows)
+            self.store.put(type_name, rows, self.run, marks=self.cursor_max is not None)
+        self.touches, self.puts, self.relines = [], {}, []
 
     # -- references ----------------------------------------------------------------------------
 
@@ -669,9 +721,15 @@ class SyncStage:
             return True
         return target in self.known_elsewhere
 
+    def _dangling_counted_only(self) -> bool:
+        """True when a dangling reference is only counted: its examples are already kept, and
+        so are the errors shown when --strict fails the run (both only grow)."""
+        report = self.report
+        return len(report.examples.get(_DANGLING, ())) >= MAX_EXAMPLES and len(report.errors) >= 20
+
     def _dangling(self, entry: Entry, ref: Reference) -> None:
-        code = "sync.dangling-reference"
-        if len(self.report.examples.get(code, ())) >= 3 and len(self.report.errors) >= 20:
+        code = _DANGLING
+        if self._dangling_counted_only():
             self.report.findings[code] += 1  # counted; its examples are already kept
             return
         diag = Diagnostic(
@@ -741,7 +799,7 @@ class SyncStage:
                 if ref.id is None:
                     self._defer(entry, ref)
                     continue
-                self.rows[ref.type] = self.store.lookup(ref.type, [ref.id])
+                self.rows[ref.type] = self._lookup(ref.type, [ref.id])
                 if self.elsewhere:
                     self._look_elsewhere(ref.type, [ref.id])
                 if not self._is_known((ref.type, ref.id)):
@@ -756,6 +814,7 @@ class PayloadSink(Protocol):
     """Where the sync stage sends the objects to emit (`bodies.SetObjectsLines`)."""
 
     def add(self, payloads: list[dict[str, Any]]) -> None: ...
+    def add_groups(self, groups: list[list[dict[str, Any]]]) -> None: ...
     def add_identities(self, kind: str, payloads: list[dict[str, Any]]) -> None: ...
     def close(self) -> None: ...
     def abort(self) -> None: ...
@@ -771,6 +830,8 @@ _TEMP_TABLES = (
 )
 
 
+_DANGLING = "sync.dangling-reference"
+_blob = bytearray  # a digest as a row binds it (`state.Row`)
 _new_tuple = tuple.__new__  # a StoredObject without NamedTuple's Python-level __new__
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from mapper.io.atomic import check_output, stale_temporaries, temporary_name
 from mapper.sync import schema
@@ -65,8 +65,11 @@ class StoredObject(NamedTuple):
     line: bytes | None = None  # the digest of the input line that made it (`sync/lines.py`)
 
 
-Row = tuple[str, int, bytes, int, str | None, int | None, bytes | None, str | None]
-"""id, n, hash, usn, cursor, ref, line, mark (the record's `cursor:` value as JSON)"""
+Row = tuple[Any, ...]
+"""id, n, hash, usn, cursor, ref, line and, unless `put` is told the run has no marks, mark
+(the record's `cursor:` value as JSON). The digests (hash, line) may be bytearrays: sqlite3
+binds a bytearray as it is, a bytes object (and None) only after a failed lookup of an adapter
+for it (~0.3 us each, most of what binding a row cost)."""
 LineRow = tuple[int, str, int, int, str | None, str | None]  # tid, id, n, deleted, cursor, mark
 
 
@@ -137,6 +140,7 @@ class StateStore:
         self.version = SCHEMA_VERSION
         self.upgraded_from: int | None = None  # the version this run upgraded the file from
         self.next_n = 1
+        self.key_index = True  # False while a run fills an empty state without it
 
     # -- opening ----------------------------------------------------------------------------
 
@@ -300,25 +304,51 @@ class StateStore:
                 found[oid] = StoredObject(digest, usn, n, deleted == 1, line)
         return found
 
+    def lookup_rows(
+        self, type_name: str, numbers: Sequence[int], ids: Iterable[str]
+    ) -> dict[str, StoredObject]:
+        """What the state holds for these ids of one type, read from the rows `numbers` (those
+        that may hold them: no query by id); a row of another type or id is left out."""
+        tid = self.type_ids.get(type_name)
+        found: dict[str, StoredObject] = {}
+        if tid is None or not numbers:
+            return found
+        wanted = set(ids)
+        for start in range(0, len(numbers), LOOKUP_CHUNK):
+            part = numbers[start : start + LOOKUP_CHUNK]
+            marks = ",".join("?" * len(part))
+            sql = f"SELECT tid, id, hash, usn, n, deleted, line FROM objects WHERE n IN ({marks})"
+            for row_tid, oid, digest, usn, n, deleted, line in self.conn.execute(sql, part):
+                if row_tid == tid and oid in wanted:
+                    found[oid] = StoredObject(digest, usn, n, deleted == 1, line)
+        return found
+
     def line_objects(self, line: bytes) -> list[LineRow]:
         """The objects whose `line` is this digest (the input line that last made them)."""
         return self.conn.execute(_LINE_OBJECTS, (line,)).fetchall()
 
-    def set_lines(
-        self, type_name: str, rows: Iterable[tuple[bytes, str | None, str]]
-    ) -> None:
-        """Record (line digest, mark, id): that line now makes the object as the state holds
-        it, and its record's `cursor:` value is `mark`."""
-        tid = self.type_id(type_name)
-        self.conn.executemany(
-            "UPDATE objects SET line=?, mark=? WHERE tid=? AND id=?",
-            ((line, mark, tid, oid) for line, mark, oid in rows),
-        )
+    def set_lines(self, rows: Iterable[tuple[bytes, str | None, int]]) -> None:
+        """Record (line digest, mark, row number): that line now makes the object as the state
+        holds it, and its record's `cursor:` value is `mark`."""
+        self.conn.executemany("UPDATE objects SET line=?, mark=? WHERE n=?", rows)
 
     def drop_line_index(self) -> None:
         """Leave the line index out while a run fills an empty state (`ensure_line_index` then
         builds it in one sorted pass, cheaper than a million inserts into it)."""
         self.conn.execute("DROP INDEX IF EXISTS objects_line")
+
+    def drop_key_index(self) -> None:
+        """Leave the unique (type, id) index out while a run fills an empty state: its rows are
+        then put by number (`put`), and found by number (the run's own `FreshIds`), until
+        `ensure_key_index` builds the index in one sorted pass (cheaper than a million inserts
+        into it; it also fails the run, which is rolled back, if an id were there twice)."""
+        self.conn.execute("DROP INDEX IF EXISTS objects_key")
+        self.key_index = False
+
+    def ensure_key_index(self) -> None:
+        """Make the unique (type, id) index if the run left it out."""
+        self.conn.execute(schema.KEY_INDEX.replace("INDEX", "INDEX IF NOT EXISTS", 1))
+        self.key_index = True
 
     def ensure_line_index(self) -> None:
         """Make the line index if the run left it out."""
@@ -345,31 +375,37 @@ class StateStore:
         """Make the index of composed-key digests, if no run has made it yet."""
         self.conn.execute(schema.REF_INDEX)
 
-    def put(self, type_name: str, rows: list[Row], run: int) -> None:
+    def put(self, type_name: str, rows: list[Row], run: int, *, marks: bool = True) -> None:
         """Record emitted objects: their hash, number, cursor, key digest; sent in `run`.
 
         The rows are sorted by id first, in place (stable: of one id, the last still wins), so
         the inserts walk the (tid, id) index in order; they are bound as they are (the type and run
         are in the statement: two integers), not rebuilt into tuples one by one.
+
+        Without the (tid, id) index (`drop_key_index`) a row is put by its number, which is the
+        number of the id's row when the state holds the id (the stage gives it), and the rows
+        are left in the order they come (they go to the end of the table, by number).
+        `marks` False: the rows end with `line` (their mark is NULL).
         """
         tid = self.type_id(type_name)
-        rows.sort(key=_row_id)
+        if self.key_index:
+            rows.sort(key=_row_id)
         self.conn.executemany(
             "INSERT INTO objects (tid, id, n, hash, usn, run, cursor, deleted, ref, line, mark) "
-            f"VALUES ({int(tid)}, ?, ?, ?, ?, {int(run)}, ?, 0, ?, ?, ?) ON CONFLICT (tid, id) "
+            f"VALUES ({int(tid)}, ?, ?, ?, ?, {int(run)}, ?, 0, ?, ?, {'?' if marks else 'NULL'}) "
+            f"ON CONFLICT ({'tid, id' if self.key_index else 'n'}) "
             "DO UPDATE SET hash=excluded.hash, usn=excluded.usn, run=excluded.run, "
             "cursor=excluded.cursor, deleted=0, ref=excluded.ref, line=excluded.line, "
             "mark=excluded.mark",
             rows,
         )
 
-    def touch(self, type_name: str, rows: Iterable[tuple[str, str | None]], run: int) -> None:
-        """Record that known objects changed but were not sent in `run` (append mode): the
-        hash and number stay, the cursor moves."""
-        tid = self.type_id(type_name)
+    def touch(self, rows: Iterable[tuple[int, str | None]], run: int) -> None:
+        """Record that known objects (row number, cursor) changed but were not sent in `run`
+        (append mode): the hash and number stay, the cursor moves."""
         self.conn.executemany(
-            "UPDATE objects SET run=?, cursor=? WHERE tid=? AND id=?",
-            ((run, cursor, tid, oid) for oid, cursor in rows),
+            "UPDATE objects SET run=?, cursor=? WHERE n=?",
+            ((run, cursor, n) for n, cursor in rows),
         )
 
     def count_live(self) -> int:
