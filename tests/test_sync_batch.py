@@ -224,6 +224,23 @@ def test_an_id_another_job_still_holds_is_not_deleted(tmp_path: Path) -> None:
     assert code == 0, err
     body = json.loads((tmp_path / "out/second/deleteObjects.jsonl").read_text())
     assert body["externalIds"] == ["d1"]
+    _two(tmp_path, [doc("a1", "u1"), doc("d1", "u1")], [])  # back in first's input: sent again
+    code, err = sync_batch(tmp_path)
+    assert code == 0, err
+    sent = json.loads((tmp_path / "out/first/setObjects.jsonl").read_text())["objects"]
+    assert [o["id"] for o in sent] == ["d1"]
+
+
+def test_both_jobs_dropping_an_id_in_one_run_delete_it_once(tmp_path: Path) -> None:
+    _two(tmp_path, [doc("d1", "u1"), doc("a1", "u1")], [doc("d1", "u1"), doc("b1", "u1")])
+    assert sync_batch(tmp_path, "--connection-id", "c")[0] == 0
+    _two(tmp_path, [doc("a1", "u1")], [doc("b1", "u1")])
+    code, err = sync_batch(tmp_path)
+    assert code == 0, err
+    assert not (tmp_path / "out/first/deleteObjects.jsonl").exists()  # handed over
+    assert json.loads((tmp_path / "out/second/deleteObjects.jsonl").read_text())["externalIds"] == ["d1"]
+    code, err = sync_batch(tmp_path)  # and never again
+    assert code == 0 and not list((tmp_path / "out").glob("*/deleteObjects.jsonl")), err
 
 
 def test_a_reference_to_what_another_job_holds_is_not_dangling(tmp_path: Path) -> None:
@@ -251,3 +268,13 @@ def test_the_folder_of_a_job_taken_out_of_the_jobs_file_is_named(tmp_path: Path)
     (tmp_path / "jobs.yaml").write_text(JOBS.split("  - name: people")[0])  # docs only
     code, err = sync_batch(tmp_path)
     assert code == 4 and "people is the folder of a job this batch no longer has" in err, err
+
+
+def test_a_failed_jobs_folder_with_files_added_by_hand_is_left(tmp_path: Path) -> None:
+    write(tmp_path, [doc("d1", "u1")], ["u1"])
+    assert sync_batch(tmp_path, "--connection-id", "c")[0] == 0
+    (tmp_path / "out/docs/NOTES.md").write_text("mine")  # the job refuses its folder now
+    write(tmp_path, [doc("d1", "u1", day=2)], ["u1"])
+    code, err = sync_batch(tmp_path)
+    assert code == 4 and "holds files added by hand: left as it is" in err, err
+    assert (tmp_path / "out/docs/NOTES.md").read_text() == "mine"

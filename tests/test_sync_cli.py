@@ -445,8 +445,12 @@ def test_a_dry_run_writes_the_bodies_and_leaves_the_state_as_it_was(tmp_path: Pa
     assert (tmp_path / "out" / "setObjects.jsonl").read_bytes() == dry  # the same decisions
     invoke("state", "export", "--state", state, "-o", export)
     before = export.read_bytes()
-    code, _, err = sync_cli(tmp_path, [doc("b")], "--mode", "mirror", "--dry-run",
-                            "--allow-mass-delete")  # fmt: skip
+    code, _, err = sync_cli(tmp_path, [doc("b")], "--mode", "mirror", "--dry-run")
+    assert code == 4 and "holds the bodies of run 1, which the state counts as sent" in err
+    assert (tmp_path / "out" / "setObjects.jsonl").read_bytes() == dry  # not replaced
+    mapping, inputs = tmp_path / "m.yaml", tmp_path / "in.jsonl"
+    code, _, err = invoke("sync", mapping, inputs, "--state", state, "-o", tmp_path / "preview",
+                          "--mode", "mirror", "--dry-run", "--allow-mass-delete")  # fmt: skip
     assert code == 0 and "1 id(s) in 1 delete body(ies)" in err
     invoke("state", "export", "--state", state, "-o", export)
     assert export.read_bytes() == before
@@ -454,26 +458,41 @@ def test_a_dry_run_writes_the_bodies_and_leaves_the_state_as_it_was(tmp_path: Pa
     assert code == 0 and "to send: 0 object(s)" in err  # b was never recorded, a not deleted
 
 
-def test_a_run_with_other_parameters_deletes_nothing(tmp_path: Path) -> None:
+def test_a_mirror_run_with_other_parameters_deletes_nothing(tmp_path: Path) -> None:
     """Another --param value may read another part of the source (another repository's
-    collaborators): a mirror run with it withholds its deletes, and says why, rather than
-    deleting the first repository's group."""
+    collaborators): a mirror run with it stops rather than delete the first repository's
+    group, however often it is run; an upsert run is told; --allow-mass-delete makes the new
+    values the state's."""
     root = Path(__file__).resolve().parent.parent
     mapping = root / "mappings/github/collaborators.yaml"
     sample = root / "samples/github/collaborators-infra-terraform.json"
-    base = ("sync", mapping, sample, "--state", tmp_path / "c.db", "--mode", "mirror")
-    first = ("-o", tmp_path / "a", "--param", "repo=acme/infra-terraform")
-    code, _, err = invoke(*base, *first, "--connection-id", "c")
-    assert code == 0, err
-    code, _, err = invoke(*base, "-o", tmp_path / "b", "--param", "repo=acme/other")
-    assert code == 0, err
-    assert "the parameters changed (--param repo=acme/infra-terraform before, --param " \
-        "repo=acme/other now)" in err
-    assert not (tmp_path / "b" / "deleteGroups.jsonl").exists()
-    report = json.loads((tmp_path / "b" / "report.json").read_text())["sync"]
-    assert report["full"] is False and report["deletesWithheld"] == 1
-    code, _, err = invoke(*base, "-o", tmp_path / "b", "--param", "repo=acme/other")
-    assert code == 0 and "parameters changed" not in err  # the same set again: a full run
+    base = ("sync", mapping, sample, "--state", tmp_path / "c.db", "-o", tmp_path / "o")
+    first = ("--param", "repo=acme/infra-terraform", "--mode", "mirror")
+    assert invoke(*base, *first, "--connection-id", "c")[0] == 0
+    other = ("--param", "repo=acme/other")
+    for _ in range(2):  # (not only the first run with the other values)
+        code, _, err = invoke(*base, *other, "--mode", "mirror")
+        assert code == 3 and "sync.params-changed" in err, err
+        assert "sent with --param repo=acme/infra-terraform, this run has --param " \
+            "repo=acme/other: 1 of them are not in its input" in err
+    code, _, err = invoke(*base, *other)  # upsert: told, nothing deleted
+    assert code == 0 and "warning: sync.params-changed" in err, err
+    code, _, err = invoke(*base, *other, "--mode", "mirror", "--allow-mass-delete")
+    assert code == 0 and "1 id(s) in 1 delete body(ies)" in err, err
+    body = json.loads((tmp_path / "o" / "deleteGroups.jsonl").read_text())
+    assert body["externalIds"] == ["github-repo:acme/infra-terraform"]
+    code, _, err = invoke(*base, *other, "--mode", "mirror")
+    assert code == 0 and "params-changed" not in err, err
+
+
+def test_a_parameter_whose_ids_stay_the_same_is_taken_at_once(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    mapping = root / "mappings/slack/channels.yaml"
+    sample = root / "samples/slack/export/channels.json"
+    base = ("sync", mapping, sample, "--state", tmp_path / "c.db", "-o", tmp_path / "o", "--mode", "mirror")
+    assert invoke(*base, "--param", "workspace_url=https://a.slack.com", "--connection-id", "c")[0] == 0
+    code, _, err = invoke(*base, "--param", "workspace_url=https://b.slack.com")
+    assert code == 0 and "params-changed" not in err, err  # every id still there: new URLs sent
 
 
 def test_a_state_from_before_parameters_were_recorded_takes_the_runs(tmp_path: Path) -> None:

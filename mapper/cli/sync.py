@@ -203,6 +203,8 @@ def sync_batch(
         unreadable = any(d.code == UNREADABLE for d in problems)
         message = "[red]no job was run: fix the jobs file(s) and rerun[/]"
         fail(EXIT_IO if unreadable else EXIT_MAPPING, problems, message)
+    from rich.text import Text
+
     from mapper.cli import console
     from mapper.run.policy import ErrorPolicy
 
@@ -226,10 +228,19 @@ def sync_batch(
                 if code == EXIT_INTERRUPTED:
                     break  # Ctrl-C stops the batch, not only the job that was running
         finally:
-            _remove_stale(output, jobs, outcome.sent)
+            if not dry_run and not outcome.interrupted:  # (a dry run changes nothing)
+                _remove_stale(output, jobs, outcome.sent)
     err.print(outcome.summary(len(jobs)))
     if outcome.interrupted:
+        err.print("[red]interrupted: the jobs not synced keep their earlier folders; run the "
+                  "batch again before sending any[/]")  # fmt: skip
         raise typer.Exit(EXIT_INTERRUPTED)
+    if dry_run:
+        err.print(Text(
+            "dry run: nothing was recorded in the states; where jobs overlap, a later job "
+            "decided against the states as they were, so the real run can decide otherwise "
+            "there (kept or deleted ids, dangling references)", style="yellow",
+        ))  # fmt: skip
     _show_send_order({name: done.result for name, done in outcome.sent.items()}, output)
     written = [done.request.output for done in outcome.sent.values()]
     states = [state / f"{job.name}.db" for job in jobs]
@@ -322,14 +333,19 @@ def _locked(state: Path) -> Iterator[None]:
 
 
 def _remove_stale(output: Path, jobs: Any, sent: dict[str, Any]) -> None:
-    """Remove the folders an earlier run wrote for jobs that did not write theirs now."""
+    """Remove the folders an earlier run wrote for jobs that did not write theirs now (not one
+    that holds files added by hand: it is named, and left)."""
     import shutil
 
     from mapper.sync.jobs import stale_folders
 
-    for folder in stale_folders(output, jobs, sent):
+    ours, mixed = stale_folders(output, jobs, sent)
+    for folder in ours:
         shutil.rmtree(folder, ignore_errors=True)
         err.print(f"removed {folder} (an earlier run's): nothing stale is left to send")
+    for folder in mixed:
+        err.print(f"[red]{folder} is an earlier run's and holds files added by hand: left as "
+                  "it is; do not send its bodies[/]")  # fmt: skip
 
 
 class _JobSynced(NamedTuple):

@@ -5,11 +5,11 @@ the compare API, a user from every repository whose collaborators list them, a m
 container from the channels job. So a job asks the others before it reports a reference
 dangling (`knows`: live in another state), and before its mirror run deletes an id (`holds`):
 an id another job's last full run saw, or that another job holds while its last run was
-partial, is kept (`sync.kept-by-another-job`), since that job would not send it again.
-
-An id that two jobs stop seeing in the same batch run is deleted by the later of the two (the
-earlier one's last run no longer saw it when the later one asks); the earlier job deletes it
-again on its next run, and that second delete finds nothing to delete.
+partial, is not deleted (`sync.kept-by-another-job`), since that job would not send it again.
+It is handed over: this job's state keeps it as deleted (no delete sent), so the other job
+alone deletes it when its source drops it, and this job sends it again if it comes back in its
+input. An id both jobs stop seeing in one batch run is handed over by the earlier one and
+deleted, once, by the later one.
 """
 
 from __future__ import annotations

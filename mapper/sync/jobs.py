@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from mapper.errors import SyncStateError
 from mapper.run.jobs import Job
 from mapper.sync.outputs import MARKER
-from mapper.sync.runner import SyncRequest
+from mapper.sync.runner import OUTPUT_FILES, SyncRequest
 from mapper.sync.state import StateStore
 from mapper.sync.state_errors import state_error
 
@@ -144,17 +144,23 @@ def batch_lock(states: Path) -> Iterator[None]:
         handle.close()
 
 
-def stale_folders(output: Path, jobs: Iterable[Job], fresh: Iterable[str]) -> list[Path]:
+def stale_folders(
+    output: Path, jobs: Iterable[Job], fresh: Iterable[str]
+) -> tuple[list[Path], list[Path]]:
     """The folders of `jobs` under `output` that an earlier run wrote and this run did not
     (`fresh`: the names of the jobs that wrote theirs): sent again, they would resend the
-    earlier run's bodies."""
+    earlier run's bodies. Those that hold only what a sync writes, to remove; and those that
+    hold more (files added by hand), to leave as they are."""
     done = set(fresh)
-    found = []
+    ours: list[Path] = []
+    mixed: list[Path] = []
     for job in jobs:
         folder = output / job.name
-        if job.name not in done and (folder / MARKER).is_file():
-            found.append(folder)
-    return found
+        if job.name in done or not (folder / MARKER).is_file():
+            continue
+        held = {entry.name for entry in folder.iterdir()}
+        (ours if held <= OUTPUT_FILES | {MARKER} else mixed).append(folder)
+    return ours, mixed
 
 
 def foreign_entries(output: Path, jobs: Iterable[Job], states: Path) -> list[str]:

@@ -63,7 +63,6 @@ class SyncReport:
     since: str | None = None  # the `since` parameter the mapping got (None: it declares none)
     records_known: int = 0  # input lines not mapped: the state holds their objects unchanged
     dry_run: bool = False  # the state was left as it was (`--dry-run`)
-    params_before: str | None = None  # the parameter set of earlier runs, when this one's differs
     errors: list[Diagnostic] = field(default_factory=list)  # what makes a --strict run fail
 
     def counts(self, type_name: str) -> TypeCounts:

@@ -150,6 +150,8 @@ def sync_files(
         KeyboardInterrupt: interrupted; the state and the output folder are unchanged.
     """
     _refuse_state_inside_output(request)
+    if request.dry_run:
+        _refuse_dry_run_over_bodies(request.output)
     read = {path: f"the input {path}" for path in inputs if path != "-"}
     _refuse_state_read_by_the_run(request, {**read, str(plan.path): "the mapping"})
     identity = Identity(request.connection_id, mapping_identity(plan), _params_text(plan, request))
@@ -196,6 +198,31 @@ def _refuse_state_inside_output(request: SyncRequest) -> None:
             "run replaces the output folder whole",
             hint="keep --state outside the -o folder",
         )])  # fmt: skip
+
+
+def _refuse_dry_run_over_bodies(output: Path) -> None:
+    """A dry run does not replace the bodies of a real run: the state already counts them as
+    sent, so once replaced they would never be sent.
+
+    Raises:
+        OutputError: `output` holds a real run's bodies (before anything is touched).
+    """
+    folder = Path(output)
+    if not (folder / MARKER).is_file() or not any((folder / n).is_file() for n in BODY_FILES):
+        return
+    try:
+        earlier = json.loads((folder / REPORT_FILE).read_bytes())["sync"]
+    except (OSError, ValueError, KeyError, TypeError):
+        earlier = {}
+    if earlier.get("dryRun") is True:
+        return
+    run = earlier.get("run", "?")
+    raise OutputError([Diagnostic(
+        "output.write-failed",
+        f"cannot write {output}: it holds the bodies of run {run}, which the state counts as "
+        "sent; a dry run would replace them",
+        hint="send them first, or give the dry run another -o folder",
+    )])  # fmt: skip
 
 
 def _refuse_state_read_by_the_run(request: SyncRequest, read: Mapping[str, str]) -> None:
@@ -257,13 +284,11 @@ def _sync(
     except BaseException:  # e.g. a usage error found before the run took the stage
         stage.abort()
         raise
-    if store.params_before is not None:
-        report.params_before = store.params_before
     report.set_batches = batches.batches
     for kind, n in batches.identity_batches.items():  # setUsers.jsonl -> setUsers
         report.identity_batches[SET_FILES[kind].removesuffix(".jsonl")] = n
-    params_now = store.meta.get("params", "")
-    report.partial_reasons = partial_reasons(request, run_report, report.params_before, params_now)
+    report.partial_reasons = partial_reasons(request, run_report)
+    _check_params(store, stage.seen, report, request, known_before)
     _mirror_deletes(store, stage.seen, report, request, folder, known_before, elsewhere)
     if request.strict and report.errors:
         raise SyncStopped(report.errors)
@@ -354,10 +379,7 @@ def _raise_stop(result: RunResult) -> None:
         raise OutputError(result.diagnostics)
 
 
-def partial_reasons(
-    request: SyncRequest, run_report: RunReport, params_before: str | None = None,
-    params: str = "",
-) -> list[str]:
+def partial_reasons(request: SyncRequest, run_report: RunReport) -> list[str]:
     """Why this run did not see the whole source (a mirror run deletes only without any)."""
     reasons = []
     if request.incremental:
@@ -372,13 +394,44 @@ def partial_reasons(
         )
     if run_report.input_problems:
         reasons.append(f"{len(run_report.input_problems)} input problem(s)")
-    if params_before is not None:
-        reasons.append(
-            f"the parameters changed ({shown_params(params_before)} before, "
-            f"{shown_params(params)} now): what the others sent would look deleted; give each "
-            "set of parameters its own --state"
-        )
     return reasons
+
+
+def _check_params(
+    store: StateStore, seen: Seen, report: SyncReport, request: SyncRequest, known: int
+) -> None:
+    """A run with other parameter values than the state's: its set replaces the state's when
+    every id the state holds is still in its input (a value like a URL prefix changed), or a
+    full mirror run was told deletes are intended (`--allow-mass-delete`). Otherwise the ids
+    came from another part of the source (another repository's collaborators): a full mirror
+    run stops before writing anything, and any other run is told.
+
+    Raises:
+        SyncStopped: `sync.params-changed`, exit 3; nothing is written, the state is unchanged.
+    """
+    before = store.params_before
+    if before is None:
+        return
+    unseen = store.count_unseen(seen) if known else 0
+    deletes = request.mode is Mode.mirror and report.is_full
+    if not unseen or (deletes and request.allow_mass_delete):
+        store.adopt_params()
+        return
+    message = (
+        f"the state's ids were sent with {shown_params(before)}, this run has "
+        f"{shown_params(store.params_now)}: {unseen:,} of them are not in its input"
+    )
+    hint = "give each set of parameters a state of its own (--state)"
+    if deletes:
+        raise SyncStopped([Diagnostic(
+            "sync.params-changed", f"{message}; this mirror run would delete them, so nothing "
+            "was written and the state is unchanged",
+            hint=f"{hint}; if they are to go, rerun with --allow-mass-delete",
+        )])  # fmt: skip
+    report.note(Diagnostic(
+        "sync.params-changed", f"{message}; a mirror run with these values would delete them",
+        severity="warning", hint=hint,
+    ))  # fmt: skip
 
 
 def _mirror_deletes(
@@ -413,7 +466,7 @@ def _mirror_deletes(
             report.identity_batches[name.removesuffix(".jsonl")] = n
     for type_name, n in counts.items():
         report.counts(type_name).deleted += n
-    store.mark_deleted(seen, keep=kept)
+    store.mark_deleted(seen)  # (a kept id too: handed over, it is the other job's to delete)
     crash_point("deletes-written")
 
 
@@ -424,9 +477,9 @@ def _note_kept(report: SyncReport, kept: list[tuple[str, str]]) -> None:
         report.note(Diagnostic(
             "sync.kept-by-another-job",
             f"{type_name} {oid!r} is no longer in this job's input, but another job of the "
-            "batch still holds it: not deleted",
+            "batch still holds it: not deleted (that job deletes it when its source drops it)",
             severity="warning",
-            hint="when one source stops listing it, the job whose source still does keeps it",
+            hint="if it comes back in this job's input, this job sends it again",
         ))  # fmt: skip
     if len(kept) > MAX_EXAMPLES:
         report.findings["sync.kept-by-another-job"] += len(kept) - MAX_EXAMPLES

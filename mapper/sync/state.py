@@ -136,6 +136,7 @@ class StateStore:
         self.type_names: dict[int, str] = {}  # tid -> name
         self.params_before: str | None = None
         """The parameter set of the state's earlier runs, when this run's differs."""
+        self.params_now = ""  # this run's parameter set (`Identity.params`)
         self.in_run = False
         self.version = SCHEMA_VERSION
         self.upgraded_from: int | None = None  # the version this run upgraded the file from
@@ -240,8 +241,9 @@ class StateStore:
         )  # fmt: skip
 
     def _check_identity(self, identity: Identity | None, *, record: bool = True) -> None:
-        """Refuse a state of another connection or mapping. Record the run's parameter set
-        (when `record`: inside the run), and keep the one it replaces in `params_before`."""
+        """Refuse a state of another connection or mapping. Note the run's parameter set
+        (when `record`: inside the run): a state without one takes it; another one is kept in
+        `params_before` until the runner adopts the new one."""
         if identity is None:
             return
         for key, given, flag in (
@@ -258,9 +260,17 @@ class StateStore:
         stored, given = self.meta.get("params"), identity.params
         if given is None or stored == given or not record:
             return
-        if stored is not None:
+        self.params_now = given
+        if stored is None:  # (a state from before parameters were recorded)
+            self.set_meta("params", given)
+        else:  # the runner decides whether this run's set replaces it (`adopt_params`)
             self.params_before = stored
-        self.set_meta("params", given)
+
+    def adopt_params(self) -> None:
+        """Record this run's parameter set as the state's."""
+        if self.params_before is not None:
+            self.set_meta("params", self.params_now)
+            self.params_before = None
 
     @property
     def identity(self) -> Identity:
@@ -427,15 +437,10 @@ class StateStore:
         sql = "SELECT count(*) FROM objects WHERE deleted=0 AND unseen(n)"
         return int(self.conn.execute(sql).fetchone()[0])
 
-    def mark_deleted(self, seen: Seen, keep: Iterable[tuple[str, str]] = ()) -> None:
-        """Make every live object not in `seen` a tombstone (its number is kept), except the
-        (type, id) pairs in `keep`."""
+    def mark_deleted(self, seen: Seen) -> None:
+        """Make every live object not in `seen` a tombstone (its number is kept)."""
         self._unseen_function(seen)
         self.conn.execute("UPDATE objects SET deleted=1 WHERE deleted=0 AND unseen(n)")
-        self.conn.executemany(
-            "UPDATE objects SET deleted=0 WHERE tid=? AND id=?",
-            ((self.type_ids[t], oid) for t, oid in keep if t in self.type_ids),
-        )
 
     def _unseen_function(self, seen: Seen) -> None:
         """SQL `unseen(n)`: true when row `n` is not in `seen`."""
