@@ -222,7 +222,8 @@ def sync_batch(
     with _locked(state):
         try:
             for job, plan in zip(jobs, plans, strict=True):
-                err.rule(f"{job.name}: {job.mapping}")
+                if not quiet:
+                    err.rule(f"{job.name}: {job.mapping}")
                 code, done = _sync_job(job, plan, base, jobs, quiet=quiet)
                 outcome.add(job.name, code, done)
                 if code == EXIT_INTERRUPTED:
@@ -292,6 +293,8 @@ def _check_batch(jobs: Any, state: Path, output: Path, connection_id: str | None
         except typer.Exit as ended:
             err.print(f"[red]job {job.name!r}: no job was run: fix its mapping and rerun[/]")
             raise typer.Exit(ended.exit_code) from None
+        if state / f"{job.name}.db" in (job.mapping, *map(Path, job.inputs)):
+            _fail(EXIT_USAGE, message=f"job {job.name!r}: its state would be one of its files")
     foreign = foreign_entries(output, jobs, state)
     if foreign:
         shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
@@ -302,7 +305,8 @@ def _check_batch(jobs: Any, state: Path, output: Path, connection_id: str | None
             hint = (
                 f"{old[0]} is the folder of a job this batch no longer has: remove it; its "
                 f"state keeps ids no run deletes any more (`mapper state retire --state "
-                f"{state / (old[0] + '.db')} -o DIR --yes` writes their deletes)"
+                f"{state / (old[0] + '.db')} -o DIR --yes` writes their deletes); if the job "
+                "was renamed, rename its state file to the new name instead"
             )
         _fail(EXIT_IO, [Diagnostic("output.write-failed", message, hint=hint)])
     new = [job.name for job in jobs if not (state / f"{job.name}.db").exists()]

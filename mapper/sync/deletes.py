@@ -94,7 +94,7 @@ def check_mass_delete(unseen: int, known: int, max_share: float) -> None:
             [
                 Diagnostic(
                     "sync.mass-delete",
-                    f"this mirror run would delete {unseen:,} of the {known:,} known objects "
+                    f"this mirror run would delete {unseen:,} of the {known:,} known ids "
                     f"({unseen / known:.0%}, more than {max_share:.0%}); nothing was written "
                     "and the state is unchanged",
                     hint="check that the inputs are complete; if the deletes are intended, "
