@@ -278,3 +278,16 @@ def test_a_failed_jobs_folder_with_files_added_by_hand_is_left(tmp_path: Path) -
     code, err = sync_batch(tmp_path)
     assert code == 4 and "holds files added by hand: left as it is" in err, err
     assert (tmp_path / "out/docs/NOTES.md").read_text() == "mine"
+
+
+def test_one_id_sent_by_two_jobs_with_other_content_is_a_warning(tmp_path: Path) -> None:
+    same, other = doc("d1", "u1"), {**doc("d1", "u1"), "title": "another title"}
+    _two(tmp_path, [same], [other])
+    code, err = sync_batch(tmp_path, "--connection-id", "c")
+    assert code == 0 and err.count("sync.sent-by-two-jobs") == 1, err
+    assert "atlassian:document 'd1'" in err
+    code, err = sync_batch(tmp_path)  # nothing sent: nothing said
+    assert code == 0 and "sent-by-two-jobs" not in err
+    _two(tmp_path, [same], [same])  # the two agree now
+    code, err = sync_batch(tmp_path)
+    assert code == 0 and "sent-by-two-jobs" not in err, err

@@ -243,6 +243,8 @@ def sync_batch(
             "there (kept or deleted ids, dangling references)", style="yellow",
         ))  # fmt: skip
     _show_send_order({name: done.result for name, done in outcome.sent.items()}, output)
+    if not dry_run:
+        _show_shared(jobs, state, outcome.sent)
     written = [done.request.output for done in outcome.sent.values()]
     states = [state / f"{job.name}.db" for job in jobs]
     access = _check_synced_access(plans, written, states, strict, quiet=quiet)
@@ -273,6 +275,25 @@ class _Batch:
         if jobs > len(self.codes):
             parts.append(f"{jobs - len(self.codes)} not run")
         return ", ".join(parts)
+
+
+def _show_shared(jobs: Any, state: Path, sent: dict[str, Any]) -> None:
+    """Warn of ids two jobs send with different content (`sync.jobs.shared_ids`)."""
+    from mapper.cli.console import show_diagnostics
+    from mapper.errors import Diagnostic
+    from mapper.sync.jobs import shared_ids
+
+    states = [(job.name, state / f"{job.name}.db") for job in jobs]
+    for shared in shared_ids(states, sent):
+        shown = ", ".join(f"{t} {i!r}" for t, i in shared.examples)
+        more = f" and {shared.count - len(shared.examples):,} more" if shared.count > 3 else ""
+        show_diagnostics([Diagnostic(
+            "sync.sent-by-two-jobs",
+            f"{shared.job} sent {shown}{more}, which {shared.other} holds with other content",
+            severity="warning",
+            hint="Teamwork Graph keeps the copy with the greater updateSequenceNumber: let one "
+            "job make each id, or make the two agree",
+        )])  # fmt: skip
 
 
 def _check_batch(jobs: Any, state: Path, output: Path, connection_id: str | None) -> list[Plan]:

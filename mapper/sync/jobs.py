@@ -13,8 +13,9 @@ sends what changed only, so an unchanged user is in its state, not in an output.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -181,3 +182,53 @@ def foreign_entries(output: Path, jobs: Iterable[Job], states: Path) -> list[str
             continue  # (a killed job's staging folder: the next run of that job removes it)
         foreign.append(name)
     return foreign
+
+
+@dataclass(frozen=True, slots=True)
+class SharedIds:
+    """Ids one job sent in its last run that another job's state holds live with other
+    content: Teamwork Graph keeps whichever copy has the greater updateSequenceNumber."""
+
+    job: str
+    other: str
+    count: int
+    examples: tuple[tuple[str, str], ...]  # (type, id)
+
+
+_SHARED_SQL = (
+    "SELECT t.name, a.id FROM objects a JOIN types t ON t.tid = a.tid "
+    "JOIN other.types u ON u.name = t.name "
+    "JOIN other.objects b ON b.tid = u.tid AND b.id = a.id "
+    "WHERE (a.run = ? OR b.run = (SELECT coalesce(max(run), 0) FROM other.runs)) "
+    "AND a.deleted = 0 AND b.deleted = 0 AND a.hash != b.hash"
+)
+"""Ids both states hold live with other hashes, sent (put) by the last run of either."""
+
+
+def shared_ids(states: Sequence[tuple[str, Path]], sent: Iterable[str]) -> list[SharedIds]:
+    """For each job of `sent` (names) and each other job of `states` ((name, state file)),
+    each pair once: the ids either sent in its last run that the other holds live with other
+    content. States that do not exist or cannot be read are left out."""
+    found = []
+    paths = dict(states)
+    compared: set[frozenset[str]] = set()  # (the later of two jobs that both sent an id: once)
+    for job in sent:
+        with contextlib.suppress(SyncStateError, sqlite3.Error):
+            store = StateStore.open_for_reading(paths[job])
+            try:
+                last = store.next_run() - 1
+                for other, path in states:
+                    pair = frozenset((job, other))
+                    if other == job or pair in compared or not path.is_file():
+                        continue
+                    compared.add(pair)
+                    store.conn.execute("ATTACH DATABASE ? AS other", (str(path),))
+                    try:
+                        rows = store.conn.execute(_SHARED_SQL, (last,)).fetchall()
+                    finally:
+                        store.conn.execute("DETACH DATABASE other")
+                    if rows:
+                        found.append(SharedIds(job, other, len(rows), tuple(rows[:3])))
+            finally:
+                store.close()
+    return found
