@@ -109,7 +109,7 @@ def outbox_list(
                 if n and kind not in ("setObjects", "deleteObjects")
             )  # fmt: skip
             out.print(
-                f"{e.batch.seq:>8}  {e.state:<8}  {e.batch.objects:>6} objects  {others}"
+                f"{e.batch.seq:>8}  {e.state:<8}  {e.batch.objects:>6} sent  {others}"
                 f"{e.set_bodies} setObjects, {e.delete_bodies} delete  {literal(e.batch.mapping)}"
             )
     if not entries and not as_json:

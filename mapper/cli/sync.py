@@ -652,7 +652,9 @@ def state_ids(
 @state_app.command("export")
 def state_export(
     state: StateOpt,
-    output: Annotated[Path, typer.Option("-o", "--output", help="JSONL file to write.")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="JSONL file to write (- for stdout).")
+    ],
 ) -> None:
     """Write every row of the state (type, id, number, last run, cursor, hash) as JSON lines.
 
@@ -662,6 +664,14 @@ def state_export(
     from mapper.io.atomic import AtomicFile, overwritten_input
     from mapper.sync.inspect import iter_rows
 
+    if str(output) == "-":  # (as `mapper run -o -`)
+        store = _open_reading(state)
+        try:
+            for row in iter_rows(store):
+                typer.echo(json.dumps(row))
+        finally:
+            store.close()
+        return
     if overwritten_input(output, [state]) is not None:
         message = f"-o {output} would overwrite the state it exports"
         _fail(EXIT_USAGE, [Diagnostic("usage.invalid", message, hint="name another file")])
