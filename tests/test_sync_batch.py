@@ -291,3 +291,10 @@ def test_one_id_sent_by_two_jobs_with_other_content_is_a_warning(tmp_path: Path)
     _two(tmp_path, [same], [same])  # the two agree now
     code, err = sync_batch(tmp_path)
     assert code == 0 and "sent-by-two-jobs" not in err, err
+
+
+def test_a_job_that_rejected_records_is_named_in_the_summary(tmp_path: Path) -> None:
+    write(tmp_path, [doc("d1", "u1")], ["u1"])
+    (tmp_path / "users.jsonl").write_text('{"id": "u1"}\n')  # no mail: rejected
+    code, err = sync_batch(tmp_path, "--connection-id", "c")
+    assert code == 3 and "2 of 2 job(s) synced (1 with rejected records: people), 0 failed" in err, err

@@ -258,18 +258,24 @@ class _Batch:
         self.codes: list[int] = []
         self.sent: dict[str, _JobSynced] = {}
         self.interrupted = False
+        self.rejecting: list[str] = []  # synced jobs that rejected records (exit 3)
 
     def add(self, name: str, code: int, done: _JobSynced | None) -> None:
         self.codes.append(code)
         self.interrupted = self.interrupted or code == EXIT_INTERRUPTED
         if done is not None:
             self.sent[name] = done
+            if code == EXIT_REJECTED:
+                self.rejecting.append(name)
 
     def summary(self, jobs: int) -> str:
         """`N synced, M failed[, 1 interrupted][, K not run]` (of the jobs)."""
         synced = len(self.sent)
         failed = len(self.codes) - synced - int(self.interrupted)
         parts = [f"{synced} of {jobs} job(s) synced", f"{failed} failed"]
+        if self.rejecting:
+            shown = ", ".join(self.rejecting[:3]) + (", ..." if len(self.rejecting) > 3 else "")
+            parts[0] += f" ({len(self.rejecting)} with rejected records: {shown})"
         if self.interrupted:
             parts.append("1 interrupted")
         if jobs > len(self.codes):
