@@ -15,6 +15,8 @@ deleted, once, by the later one.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
+import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -24,14 +26,15 @@ from mapper.sync.state import LOOKUP_CHUNK, StateStore
 
 
 class Elsewhere:
-    """Other sync states (those that do not exist, or cannot be read, are left out)."""
+    """Other sync states (those that do not exist, or cannot be read, are left out). It is
+    also the `access.checks.KnownIdentities` of a batch: the users and groups live in any."""
 
     def __init__(self, paths: Iterable[Path]) -> None:
-        self.stores: list[tuple[StateStore, Seen | None]] = []
+        self.stores: list[StateStore] = []
         for path in paths:
             with contextlib.suppress(SyncStateError):
-                store = StateStore.open_for_reading(path)
-                self.stores.append((store, _last_full_run_seen(store)))
+                self.stores.append(StateStore.open_for_reading(path))
+        self._seen: list[Seen | None] | None = None  # (read when `holds` first needs them)
 
     def __bool__(self) -> bool:
         return bool(self.stores)
@@ -39,16 +42,26 @@ class Elsewhere:
     def knows(self, type_name: str, ids: Sequence[str]) -> set[str]:
         """The ids a live object of the type has in another state."""
         found: set[str] = set()
-        for store, _ in self.stores:
+        for store in self.stores:
             rows = store.lookup(type_name, [i for i in ids if i not in found])
             found.update(oid for oid, row in rows.items() if not row.deleted)
         return found
 
+    def has_user(self, external_id: str) -> bool:
+        """True when a state holds this user, not deleted."""
+        return bool(self.knows("user", [external_id]))
+
+    def has_group(self, external_id: str) -> bool:
+        """True when a state holds this group, not deleted."""
+        return bool(self.knows("group", [external_id]))
+
     def holds(self, type_name: str, ids: Sequence[str]) -> set[str]:
         """The ids another job still has: live, and seen by its last run when that run was full
         (a partial run sees only what changed)."""
+        if self._seen is None:
+            self._seen = [_last_full_run_seen(store) for store in self.stores]
         found: set[str] = set()
-        for store, seen in self.stores:
+        for store, seen in zip(self.stores, self._seen, strict=True):
             rows = store.lookup(type_name, [i for i in ids if i not in found])
             found.update(
                 oid for oid, row in rows.items()
@@ -59,13 +72,13 @@ class Elsewhere:
     def live_refs(self, type_name: str, refs: Sequence[int]) -> set[int]:
         """Which of these composed-key digests a live object of the type has elsewhere."""
         found: set[int] = set()
-        for store, _ in self.stores:
+        for store in self.stores:
             found |= store.live_refs(type_name, [r for r in refs if r not in found])
         return found
 
     def close(self) -> None:
         """Close the states."""
-        for store, _ in self.stores:
+        for store in self.stores:
             store.close()
         self.stores = []
 
@@ -73,7 +86,7 @@ class Elsewhere:
 def _last_full_run_seen(store: StateStore) -> Seen | None:
     """The rows the state's last run saw, when that run was full; None when it was partial
     (or there is no bitmap): then every live row counts as held."""
-    with contextlib.suppress(Exception):
+    with contextlib.suppress(sqlite3.Error, zlib.error):
         row = store.conn.execute(
             "SELECT full, seen FROM runs ORDER BY run DESC LIMIT 1"
         ).fetchone()

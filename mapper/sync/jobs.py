@@ -6,7 +6,7 @@ belongs to one mapping. `job_request` gives one job's `SyncRequest`: the state
 STATES/NAME.db, the output folder OUTPUT/NAME, the job's records selector and parameters over
 the options the jobs share, and the other jobs' states (`sync.elsewhere`).
 `check_jobs_access` then checks the USER / GROUP principals of the objects the jobs sent
-against the users and groups sent by them or live in their states (`StateIdentities`): a sync
+against the users and groups sent by them or live in their states (`sync.elsewhere`): a sync
 sends what changed only, so an unchanged user is in its state, not in an output.
 """
 
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from mapper.errors import SyncStateError
 from mapper.run.jobs import Job
+from mapper.sync.elsewhere import Elsewhere
 from mapper.sync.outputs import MARKER
 from mapper.sync.runner import OUTPUT_FILES, SyncRequest
 from mapper.sync.state import StateStore
@@ -46,42 +47,6 @@ def job_request(
     )
 
 
-class StateIdentities:
-    """The users and groups live in any of some sync states (`access.checks.KnownIdentities`).
-    States that do not exist or cannot be read are left out."""
-
-    def __init__(self, paths: Iterable[Path]) -> None:
-        self.stores: list[StateStore] = []
-        for path in paths:
-            with contextlib.suppress(SyncStateError):
-                store = StateStore.open_for_reading(path)
-                if "user" in store.type_ids or "group" in store.type_ids:
-                    self.stores.append(store)
-                else:
-                    store.close()
-
-    def has_user(self, external_id: str) -> bool:
-        """True when a state holds this user, not deleted."""
-        return self._has("user", external_id)
-
-    def has_group(self, external_id: str) -> bool:
-        """True when a state holds this group, not deleted."""
-        return self._has("group", external_id)
-
-    def _has(self, kind: str, external_id: str) -> bool:
-        for store in self.stores:
-            row = store.lookup(kind, [external_id]).get(external_id)
-            if row is not None and not row.deleted:
-                return True
-        return False
-
-    def close(self) -> None:
-        """Close the states."""
-        for store in self.stores:
-            store.close()
-        self.stores = []
-
-
 def check_jobs_access(
     plans: Sequence[Plan], outputs: Sequence[Path], states: Sequence[Path], *,
     strict: bool = False,
@@ -105,7 +70,7 @@ def check_jobs_access(
     written = [o for o in outputs if o.is_dir()]
     if not written or not wants_check(plans, AccessRequest()):
         return None
-    known = StateIdentities(states)
+    known = Elsewhere(states)
     try:
         request = AccessRequest(strict=strict, known=known, changes_only=True)
         return check_access(plans, [str(o) for o in written], request)
