@@ -288,7 +288,8 @@ def _sync(
     for kind, n in batches.identity_batches.items():  # setUsers.jsonl -> setUsers
         report.identity_batches[SET_FILES[kind].removesuffix(".jsonl")] = n
     report.partial_reasons = partial_reasons(request, run_report)
-    _check_params(store, stage.seen, report, request, known_before)
+    report.unseen = store.count_unseen(stage.seen) if known_before else 0  # (rows put are seen)
+    _check_params(store, report, request)
     _mirror_deletes(store, stage.seen, report, request, folder, known_before, elsewhere)
     if request.strict and report.errors:
         raise SyncStopped(report.errors)
@@ -397,9 +398,7 @@ def partial_reasons(request: SyncRequest, run_report: RunReport) -> list[str]:
     return reasons
 
 
-def _check_params(
-    store: StateStore, seen: Seen, report: SyncReport, request: SyncRequest, known: int
-) -> None:
+def _check_params(store: StateStore, report: SyncReport, request: SyncRequest) -> None:
     """A run with other parameter values than the state's: its set replaces the state's when
     every id the state holds is still in its input (a value like a URL prefix changed), or a
     full mirror run was told deletes are intended (`--allow-mass-delete`). Otherwise the ids
@@ -412,7 +411,7 @@ def _check_params(
     before = store.params_before
     if before is None:
         return
-    unseen = store.count_unseen(seen) if known else 0
+    unseen = report.unseen
     deletes = request.mode is Mode.mirror and report.is_full
     if not unseen or (deletes and request.allow_mass_delete):
         store.adopt_params()
@@ -443,8 +442,7 @@ def _mirror_deletes(
     known: int,
     elsewhere: Elsewhere,
 ) -> None:
-    unseen = store.count_unseen(seen) if known else 0  # (each row put by this run is seen)
-    report.unseen = unseen
+    unseen = report.unseen
     if request.mode is not Mode.mirror or not unseen:
         return
     if not report.is_full:
