@@ -17,6 +17,7 @@ from typing import Any, Literal
 import orjson
 
 from mapper.errors import Diagnostic, OutputError
+from mapper.io.sinks import SYNC_DELETE_FILES, SYNC_REJECTS_FILE
 
 EntryKind = Literal["object", "user", "group"]
 _BODY_KEYS: dict[str, tuple[EntryKind, str]] = {
@@ -25,9 +26,7 @@ _BODY_KEYS: dict[str, tuple[EntryKind, str]] = {
     "setGroups": ("group", "groups"),
 }
 _SKIPPED_SUFFIXES = (".rejects.jsonl", ".report.json")
-_SKIPPED_NAMES = frozenset(
-    {"rejects.jsonl", "deleteObjects.jsonl", "deleteUsers.jsonl", "deleteGroups.jsonl"}
-)
+_SKIPPED_NAMES = frozenset({SYNC_REJECTS_FILE, *SYNC_DELETE_FILES.values()})
 """Files of a sync output folder that hold no entries (`mapper.sync.bodies`)."""
 
 

@@ -133,6 +133,15 @@ IDENTITY_OPERATIONS: dict[str, tuple[str, str]] = {
 }
 """Identity kind (`MappedObject.type_name` of a `users:` / `groups:` rule) -> (operation, key of
 its list in the request body)."""
+SYNC_SET_FILES = {
+    "object": "setObjects.jsonl", "user": "setUsers.jsonl", "group": "setGroups.jsonl"
+}  # fmt: skip
+SYNC_DELETE_FILES = {
+    "object": "deleteObjects.jsonl", "user": "deleteUsers.jsonl", "group": "deleteGroups.jsonl"
+}  # fmt: skip
+SYNC_REJECTS_FILE = "rejects.jsonl"
+"""The files of a sync output folder (`mapper.sync.bodies`), named here so that readers of
+outputs (`mapper.access.outputs`) know them too: the request bodies per kind, the rejects."""
 
 
 def line_payload(obj: MappedObject, *, set_associations: bool = False) -> dict[str, Any]:

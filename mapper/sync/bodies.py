@@ -17,16 +17,18 @@ from mapper.io.atomic import AtomicFile
 from mapper.io.sinks import (
     IDENTITY_OPERATIONS,
     MAX_OBJECTS_PER_BATCH,
+    SYNC_DELETE_FILES,
+    SYNC_SET_FILES,
     SetObjectsBatches,
     dumps_line,
 )
 from mapper.records import MappedObject
 
-SET_OBJECTS_FILE = "setObjects.jsonl"
-DELETE_OBJECTS_FILE = "deleteObjects.jsonl"
-SET_FILES = {"user": "setUsers.jsonl", "group": "setGroups.jsonl"}
+SET_OBJECTS_FILE = SYNC_SET_FILES["object"]
+DELETE_OBJECTS_FILE = SYNC_DELETE_FILES["object"]
+SET_FILES = {kind: SYNC_SET_FILES[kind] for kind in IDENTITY_OPERATIONS}
 """Identity kind (a `users:` / `groups:` rule's) -> the file of its setUsers / setGroups bodies."""
-DELETE_FILES = {"user": "deleteUsers.jsonl", "group": "deleteGroups.jsonl"}
+DELETE_FILES = {kind: SYNC_DELETE_FILES[kind] for kind in IDENTITY_OPERATIONS}
 """Identity kind -> the file of its deleteUsersByExternalId / deleteGroupsByExternalId bodies."""
 BODY_FILES = (*SET_FILES.values(), SET_OBJECTS_FILE, DELETE_OBJECTS_FILE, *DELETE_FILES.values())
 """Every body file a sync run may write, in the order they are sent: users and groups before

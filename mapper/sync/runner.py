@@ -24,6 +24,7 @@ from typing import Any
 
 from mapper.errors import Diagnostic, OutputError, RecordError, UsageError
 from mapper.io.atomic import overwritten_input, write_atomic
+from mapper.io.sinks import SYNC_REJECTS_FILE
 from mapper.language.plan import Plan
 from mapper.run.access import AccessRequest
 from mapper.run.files import Engine, RunRequest, RunResult, run_files
@@ -64,7 +65,7 @@ from mapper.sync.state import Identity, StateStore, shown_params, sqlite_errors
 
 REPORT_FILE = "report.json"
 SINCE = "since"  # the mapping parameter an incremental run fills with the state's cursor
-REJECTS_FILE = "rejects.jsonl"
+REJECTS_FILE = SYNC_REJECTS_FILE
 OUTPUT_FILES = frozenset({*BODY_FILES, REJECTS_FILE, REPORT_FILE})
 """The files a sync run writes in its output folder (besides the marker)."""
 
