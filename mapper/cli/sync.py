@@ -352,15 +352,12 @@ def _locked(state: Path) -> Iterator[None]:
     from mapper.errors import SyncStateError
     from mapper.sync.jobs import batch_lock
 
-    try:
-        lock = batch_lock(state)
-        lock.__enter__()
-    except SyncStateError as error:
-        _fail(EXIT_IO, error.diagnostics)
-    try:
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(batch_lock(state))
+        except SyncStateError as error:  # (only taking the lock: not what runs under it)
+            _fail(EXIT_IO, error.diagnostics)
         yield
-    finally:
-        lock.__exit__(None, None, None)
 
 
 def _remove_stale(output: Path, jobs: Any, sent: dict[str, Any]) -> None:
