@@ -72,9 +72,10 @@ def split_span(data: bytes) -> SpanLines:
     lines = data.split(b"\n")
     if data.endswith(b"\n"):
         lines.pop()
-    if data.startswith(b"{") and data.count(b"\n{") == len(lines) - 1:
-        return SpanLines(lines, len(lines))  # every line starts with "{": none is blank
-    return SpanLines(lines, sum(1 for line in lines if line.strip()))
+    # a blank line is empty or white space only (`isspace` is False for b"", and stops at the
+    # first character that is not white space: a record's line costs one comparison)
+    blank = lines.count(b"") + sum(map(bytes.isspace, lines))
+    return SpanLines(lines, len(lines) - blank)
 
 
 @dataclass(frozen=True, slots=True)
