@@ -1,9 +1,10 @@
 """`mapper sync` throughput, state size and memory, against a plain `mapper run` of the same input.
 
-Run: ``.venv/bin/python -m benchmarks.bench_sync [--records N] [--repeat K]`` (default
-1,000,000 W1 records, best of 3). Three syncs in mirror mode: into an empty state, an unchanged
-re-run, and a re-run with 1 % of the records changed and 1 % gone; each repetition starts from
-a copy of the state the previous step left. Each row is compared with a plain `mapper run`
+Run: ``.venv/bin/python -m benchmarks.bench_sync [--records N] [--repeat K] [--workers W]``
+(default 1,000,000 W1 records, best of 3, W 2). Three syncs in mirror mode: into an empty state,
+an unchanged re-run, and a re-run with 1 % of the records changed and 1 % gone; each repetition
+starts from a copy of the state the previous step left. Then the first sync once more with
+`--workers W`, against a plain run with 1 worker and one with W. Each row is compared with a plain `mapper run`
 (1 worker, JSONL output) of the same input, best of the same number of runs, in the same
 invocation. Wall clock and CPU time (user + system of the whole process) are both recorded,
 with the load average: on a shared machine the CPU time compares the work done, and wall clock
@@ -76,20 +77,24 @@ def best(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return chosen
 
 
-def plain(src: Path, work: Path, repeat: int) -> dict[str, Any]:
-    """A plain `mapper run` of `src` (JSONL output, 1 worker), best of `repeat`."""
+def plain(src: Path, work: Path, repeat: int, workers: int = 1) -> dict[str, Any]:
+    """A plain `mapper run` of `src` (JSONL output, `workers` processes), best of `repeat`."""
     out = work / "plain.jsonl"
     cmd = [MAPPER, "run", str(MAPPING), str(src), "-o", str(out), "--quiet"]
+    cmd += ["--workers", str(workers)]
     runs = [measure(cmd) for _ in range(repeat)]
     out.unlink(missing_ok=True)
     return best(runs)
 
 
-def sync(src: Path, work: Path, start: Path | None, repeat: int) -> dict[str, Any]:
+def sync(
+    src: Path, work: Path, start: Path | None, repeat: int, workers: int = 1
+) -> dict[str, Any]:
     """`mapper sync` in mirror mode from the state `start` (None: empty), best of `repeat`."""
     state = work / "state.db"
     cmd = [MAPPER, "sync", str(MAPPING), str(src), "--state", str(state)]
     cmd += ["-o", str(work / "out"), "--mode", "mirror", "--connection-id", "bench", "--quiet"]
+    cmd += ["--workers", str(workers)]
     runs = []
     for _ in range(repeat):
         state.unlink(missing_ok=True)
@@ -141,6 +146,10 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", default=str(HERE / "sync_results.json"))
+    parser.add_argument(
+        "--workers", type=int, default=2,
+        help="also a first sync with this many worker processes (1: not)",
+    )  # fmt: skip
     args = parser.parse_args()
     n = args.records
     precompile()  # (start-up as after a regular install, also where PYTHONDONTWRITEBYTECODE is set)
@@ -166,6 +175,13 @@ def main() -> None:
         if start is None:  # every later step starts from the state of the first sync
             start = work / "after-first.db"
             shutil.copyfile(state, start)
+    if args.workers > 1:  # the first sync again, mapped by worker processes
+        label = f"first sync, --workers {args.workers}"
+        one = plain(src, work, args.repeat)
+        synced = sync(src, work, None, args.repeat, args.workers)
+        rows.append(row(f"{label} (vs plain 1)", synced["records"], synced, one, state))
+        same = plain(src, work, args.repeat, args.workers)
+        rows.append(row(f"{label} (vs plain {args.workers})", synced["records"], synced, same, state))
     results = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),

@@ -389,3 +389,24 @@ def test_run_on_dask_is_run_files_on_the_cluster(tmp_path: Path, cluster: LocalC
     assert result.status == one[0]
     assert out.read_bytes() == one[2]
     assert (tmp_path / "lib" / "o.rejects.jsonl").read_bytes() == one[3]
+
+
+def test_a_cluster_sync_records_the_line_digests_a_local_rerun_skips(
+    tmp_path: Path, cluster: LocalCluster
+) -> None:
+    """The workers hand back each line's digest with its payloads: the state a cluster sync
+    leaves holds them, and a local re-run on it maps no line."""
+    import sqlite3
+
+    inputs = _commits(tmp_path)
+    common = ["--state", tmp_path / "s.db", "--mode", "mirror", "-q"]
+    dask = ["--engine", "dask", "--scheduler", cluster.scheduler_address, "--connection-id", "c"]
+    code, _ = _invoke("sync", W1, *inputs, "-o", tmp_path / "a", *common, *dask)
+    assert code == 0
+    rows = sqlite3.connect(tmp_path / "s.db").execute("SELECT line FROM objects").fetchall()
+    assert len(rows) == 150
+    assert all(line is not None for (line,) in rows)
+    code, _ = _invoke("sync", W1, *inputs, "-o", tmp_path / "b", *common)
+    assert code == 0
+    report = json.loads((tmp_path / "b" / "report.json").read_text())
+    assert report["sync"]["recordsKnown"] == 150

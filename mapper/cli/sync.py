@@ -62,6 +62,10 @@ HashExcludeOpt = Annotated[
 AssocOpt = Annotated[
     AssocForm, typer.Option(help="array (documented) or set form, as `mapper run`.")
 ]
+WorkersOpt = Annotated[
+    int,
+    typer.Option(help="Processes that map a first sync (the state is applied in this one).", min=1),
+]
 
 state_app = typer.Typer(
     name="state", no_args_is_help=True, rich_markup_mode=None,
@@ -105,6 +109,7 @@ def sync(
     set_associations: Annotated[
         bool, typer.Option("--associations-set", hidden=True, help="--associations set.")
     ] = False,
+    workers: WorkersOpt = 1,
     engine: Annotated[
         str, typer.Option(help="local, or dask: map on a Dask cluster (the state stays here).")
     ] = "local",
@@ -136,7 +141,7 @@ def sync(
         max_errors=max_errors, lookups=console.parse_pairs(lookup, "--lookup"), records=records,
         params=console.parse_pairs(param, "--param"),
         hash_exclude=HASH_EXCLUDED | frozenset(hash_exclude),
-        engine=_engine(engine), scheduler=scheduler, dry_run=dry_run,
+        workers=workers, engine=_engine(engine), scheduler=scheduler, dry_run=dry_run,
     )  # fmt: skip
     result = _synced(plan, inputs, request)
     if result is None:  # (exits outside the except block: main() would say "interrupted" again)
@@ -184,6 +189,7 @@ def sync_batch(
     max_errors: MaxErrorsOpt = None,
     hash_exclude: HashExcludeOpt = [],  # noqa: B006
     associations: AssocOpt = AssocForm.array,
+    workers: WorkersOpt = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summaries.")] = False,
 ) -> None:
     """Sync every job of jobs files: a connector's mappings, users and groups included, each
@@ -217,6 +223,7 @@ def sync_batch(
         max_delete_share=max_delete_share, strict=strict, dry_run=dry_run,
         policy=ErrorPolicy.FAIL_FAST if fail_fast else ErrorPolicy.SKIP_RECORD,
         max_errors=max_errors, hash_exclude=HASH_EXCLUDED | frozenset(hash_exclude),
+        workers=workers,
     )  # fmt: skip
     outcome = _Batch()
     with _locked(state):
@@ -480,6 +487,8 @@ def _show_summary(console: Any, result: SyncResult) -> None:
     from rich.text import Text
 
     report, run = result.sync, result.run
+    for note in report.notes:
+        console.print(f"[yellow]note:[/] {note}")
     table = Table(title=f"sync run {report.run} ({report.mode})", header_style="bold")
     columns = ("created", "updated", "unchanged", "held_back", "deleted", "reordered", "carried")
     table.add_column("type", no_wrap=True)

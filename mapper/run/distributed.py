@@ -46,16 +46,20 @@ from mapper.run.partwork import (
     PartTask,
     RunSpec,
     UrlFile,
+    compiled,
+    give,
     map_parts,
     part_items,
     rest_items,
+    seed,
 )
-from mapper.run.pipeline import run
+from mapper.run.pipeline import known_lines, run
 from mapper.run.policy import RunOptions, max_errors_reason
 from mapper.run.report import RunReport, unique_diagnostics
 
 if TYPE_CHECKING:
     from mapper.run.files import RunRequest, RunResult
+    from mapper.run.pool import Pool
 
 WINDOW = 4  # tasks in flight per worker: enough to keep it busy while the client joins
 PARTS_PER_TASK = 4  # consecutive parts per task: about 4 MiB of JSONL, to amortise scheduling
@@ -124,42 +128,96 @@ def run_distributed(
         OutputError: when an output cannot be written.
     """
     started = time.perf_counter()
-    spec = _spec(mapping, request, options)
-    report = RunReport(plan.path)
+    spec = run_spec(mapping, plan, request, options)
     output = None if request.sink is not None else request.output
     # The folder is removed once the tasks are cancelled, and again once the client is closed:
     # a cancelled task that was still running may have written a part file in between.
     with _parts_folder(output) as folder, _client(request) as client:
         spec = replace(spec, parts_at=folder)
-        join = _Join(plan, options, report, reading, paths, progress, spec.set_associations)
-        join.folder, join.output = folder, output or ""
-        with (
-            _opened(output) as out,
-            _opened(request.rejects_path) as rejects,
-            _closing(request.sink) as sink,
-        ):
-            join.out, join.rejects, join.sink = out, rejects, sink
-            outputs = _results(client, spec, _numbered(paths, reading))
-            try:
-                join.collect(outputs, lambda task: _rerun(client, spec, task))
-            finally:
-                outputs.close()  # cancels what is still running (a stop, Ctrl-C, an error)
-                if folder is not None:
-                    remove_folder(folder)  # no task writes there after this (`write_part`)
+        workers = max(1, len(client.scheduler_info().get("workers", {})))
+        join = _Join(plan, options, RunReport(plan.path), reading, paths, progress,
+                     spec.set_associations, folder=folder, output=output or "")  # fmt: skip
+        outputs = _Results(client, spec, _Numbered(_numbered(paths, reading)), WINDOW * workers)
+        _join(join, request, outputs, lambda task: _rerun(client, spec, task))
+    return _finished(join.report, join, started)
+
+
+def run_local_workers(
+    mapping: str | Path,
+    plan: Plan,
+    paths: list[str],
+    request: RunRequest,
+    options: RunOptions,
+    reading: Reading,
+    progress: Callable[[int], None] | None = None,
+) -> RunReport:
+    """Map `paths` in worker processes of this machine for the caller's sink (the sync stage),
+    which takes each part's objects here, in input order: the same objects, rejects and report
+    as one worker gives. (A JSONL output file has its own, faster way: `run.parallel`.)
+
+    Raises:
+        UsageError: the mapping file cannot be read.
+        RecordError: under ErrorPolicy.FAIL_FAST, at the first rejected record.
+        OutputError: when an output cannot be written, or a worker process dies.
+    """
+    started = time.perf_counter()
+    spec = run_spec(mapping, plan, request, options)
+    join = _Join(plan, options, RunReport(plan.path), reading, paths, progress,
+                 spec.set_associations)  # fmt: skip
+    workers = request.worker_count
+    with _local_pool(spec, plan, reading, workers, request.output) as pool:
+        outputs = _LocalResults(pool, _Numbered(_numbered(paths, reading)), WINDOW * workers)
+        _join(join, request, outputs, lambda task: map_parts(spec, (task,))[0])
+    return _finished(join.report, join, started)
+
+
+def _join(
+    join: _Join,
+    request: RunRequest,
+    outputs: _Results | _LocalResults,
+    rerun: Callable[[PartTask], PartOutput],
+) -> None:
+    """Join the outputs in part order into the run's outputs, which appear if it ends normally."""
+    output = None if request.sink is not None else request.output
+    with (
+        _opened(output) as out,
+        _opened(request.rejects_path) as rejects,
+        _closing(request.sink) as sink,
+    ):
+        join.out, join.rejects, join.sink = out, rejects, sink
+        try:
+            join.collect(outputs, rerun)
+        finally:
+            outputs.close()  # cancels what is still running (a stop, Ctrl-C, an error)
+            if join.folder is not None:
+                remove_folder(join.folder)  # no task writes there after this (`write_part`)
+
+
+def _finished(report: RunReport, join: _Join, started: float) -> RunReport:
     report.input_problems.extend(unique_diagnostics(join.lookup_problems))
     report.duration_s = time.perf_counter() - started
     return report
 
 
-def _spec(mapping: str | Path, request: RunRequest, options: RunOptions) -> RunSpec:
+def run_spec(mapping: str | Path, plan: Plan, request: RunRequest, options: RunOptions) -> RunSpec:
+    """What every part of the run shares (raises UsageError when the mapping cannot be read).
+
+    For a caller's sink the workers hand back what it takes: objects, or a clean record's
+    payloads (`write_payloads`, the sync stage), each record's `cursor:` value when it takes
+    them (`take_cursor`), and line digests when it records them (`known_lines`)."""
     try:
         ref = MappingRef.of(mapping)
     except OSError as err:
         raise UsageError([Diagnostic("usage.invalid", f"cannot read {mapping}: {err}")]) from err
     set_form = request.associations == "set"
     sink = request.sink
-    cursor = hasattr(sink, "take_cursor")  # (the sync stage: it takes each record's `cursor:`)
-    return RunSpec(ref, request.records, options, set_form, sink is not None, cursor)
+    if sink is None:
+        return RunSpec(ref, request.records, options, set_form)
+    return RunSpec(
+        ref, request.records, options, set_form, objects=True,
+        cursor=hasattr(sink, "take_cursor"), payloads=hasattr(sink, "write_payloads"),
+        digests=known_lines(plan, sink, options) is not None,
+    )  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -277,20 +335,15 @@ class _Numbered:
         return tuple(tasks)
 
 
-def _results(client: Any, spec: RunSpec, parts: Iterator[tuple[int, Part | UrlFile]]) -> _Results:
-    return _Results(client, spec, _Numbered(parts))
-
-
 class _Results:
-    """Part outputs in part order, with tasks submitted `WINDOW` per worker ahead."""
+    """Part outputs in part order, with tasks submitted `window` ahead (`WINDOW` per worker)."""
 
-    def __init__(self, client: Any, spec: RunSpec, numbered: _Numbered) -> None:
+    def __init__(self, client: Any, spec: RunSpec, numbered: _Numbered, window: int) -> None:
         self.client = client
         self.spec = spec
         self.numbered = numbered
         self.pending: deque[Any] = deque()
-        workers = max(1, len(client.scheduler_info().get("workers", {})))
-        self.window = WINDOW * workers
+        self.window = window
 
     def part(self, number: int) -> tuple[int, Part | UrlFile]:
         """(input file number, part) of a part handed out and not yet joined."""
@@ -317,6 +370,85 @@ class _Results:
             with contextlib.suppress(Exception):
                 self.client.cancel(list(self.pending))
             self.pending.clear()
+
+
+@dataclass
+class _TaskOutputs:
+    """What a local worker sends back for one task (`run.pool` wants its number)."""
+
+    number: int
+    outputs: list[PartOutput]
+
+
+class _LocalResults:
+    """Part outputs in part order, from worker processes of this machine (`run.pool.Pool`):
+    one part per task, `window` tasks ahead."""
+
+    def __init__(self, pool: Pool, numbered: _Numbered, window: int) -> None:
+        self.pool = pool
+        self.numbered = numbered
+        self.outputs = pool.imap(self._tasks(), window)
+        self.joined = False  # every output was joined: the workers are let finish
+
+    def _tasks(self) -> Iterator[tuple[int, tuple[PartTask, ...]]]:
+        for number in itertools.count():
+            tasks = self.numbered.take(1)
+            if not tasks:
+                return
+            yield number, tasks
+
+    def part(self, number: int) -> tuple[int, Part | UrlFile]:
+        """(input file number, part) of a part handed out and not yet joined."""
+        return self.numbered.parts[number]
+
+    def __iter__(self) -> Iterator[PartOutput]:
+        for got in self.outputs:
+            yield from got.outputs
+        self.joined = True
+
+    def close(self) -> None:
+        """Stop the workers: let them end when every output was joined, else terminate them
+        (a stop, Ctrl-C, an error: what they still map is not wanted)."""
+        self.pool.close(graceful=self.joined)
+
+
+_LOCAL_SPEC: RunSpec | None = None  # a local worker's spec (set by `_local_setup`)
+
+
+@contextlib.contextmanager
+def _local_pool(
+    spec: RunSpec, plan: Plan, reading: Reading, workers: int, output: str
+) -> Iterator[Pool]:
+    """Worker processes that map parts of `spec`. Forked ones inherit the compiled plan (the
+    partwork cache is seeded with it); others compile the mapping once each."""
+    import multiprocessing as mp
+
+    from mapper.run.pool import Pool
+
+    can_fork = "fork" in mp.get_all_start_methods()
+    ctx = mp.get_context("fork" if can_fork else "spawn")
+    if can_fork:
+        seed(spec, plan, reading)
+    pool = Pool(ctx, workers, _local_setup, (spec,), _local_work, output)
+    try:
+        yield pool
+    finally:
+        pool.close(graceful=False)  # (no-op once `_LocalResults.close` stopped them)
+
+
+def _local_setup(spec: RunSpec) -> None:
+    from mapper.run.parallel import _keep_freed_buffers
+
+    global _LOCAL_SPEC
+    _keep_freed_buffers()
+    _LOCAL_SPEC = spec
+    compiled(spec)  # (inherited from the parent when forked)
+
+
+def _local_work(task: tuple[int, tuple[PartTask, ...]]) -> _TaskOutputs:
+    assert _LOCAL_SPEC is not None
+    number, tasks = task
+    return _TaskOutputs(number, map_parts(_LOCAL_SPEC, tasks))
 
 
 def _rerun(client: Any, spec: RunSpec, task: PartTask) -> PartOutput:
@@ -359,7 +491,9 @@ class _Join:
     lookup_problems: list[Diagnostic] = field(default_factory=list)
     starts: dict[str, Base] = field(default_factory=dict)
 
-    def collect(self, results: _Results, rerun: Callable[[PartTask], PartOutput]) -> None:
+    def collect(
+        self, results: _Results | _LocalResults, rerun: Callable[[PartTask], PartOutput]
+    ) -> None:
         """Join every part in order; stop where a 1-worker run stops."""
         for got in results:
             path_no, part = results.part(got.number)
@@ -440,12 +574,12 @@ def _replay(sink: Sink, res: PartOutput, first: int) -> None:
     objects as a local run does, at its record's index in the file (`first`: the part's)."""
     written = 0
     for upto, value, source, index in res.marks:
-        for objects in res.batches[written:upto]:
-            sink.write(objects)
+        for batch in res.batches[written:upto]:
+            give(sink, batch)
         written = upto
         sink.take_cursor(value, source, first + index)  # type: ignore[attr-defined]
-    for objects in res.batches[written:]:
-        sink.write(objects)
+    for batch in res.batches[written:]:
+        give(sink, batch)
 
 
 def _later_items(paths: list[str], reading: Reading) -> Iterator[Item]:
@@ -456,4 +590,4 @@ def _later_items(paths: list[str], reading: Reading) -> Iterator[Item]:
             yield from iter_records([path], **reading.kwargs())
 
 
-__all__ = ["expand_sources", "run_distributed", "run_on_dask"]
+__all__ = ["expand_sources", "run_distributed", "run_local_workers", "run_on_dask"]

@@ -131,6 +131,12 @@ class RunRequest:
         )
 
     @property
+    def maps_for_sink(self) -> bool:
+        """Worker processes of this machine map for the caller's `sink` (the sync stage),
+        which takes their objects in this process."""
+        return self.workers > 1 and self.sink is not None and self.engine == "local"
+
+    @property
     def is_distributed(self) -> bool:
         """A Dask cluster maps it (JSONL into a file, or objects into the caller's `sink`, which
         the client alone writes to)."""
@@ -422,9 +428,11 @@ def _notes(request: RunRequest) -> list[str]:
     notes = []
     if request.engine == "dask" and not request.is_distributed:
         notes.append("--engine dask applies to JSONL output files; one process maps")
-    elif request.workers > 1 and not request.is_parallel and request.engine == "local":
+    elif request.workers > 1 and not request.is_parallel and request.engine == "local" and (
+        not request.maps_for_sink
+    ):
         notes.append("--workers applies to JSONL output files; one process maps")
-    elif request.is_parallel and request.worker_count < request.workers:
+    elif (request.is_parallel or request.maps_for_sink) and request.worker_count < request.workers:
         notes.append(
             f"--workers {request.workers}: {request.worker_count} worker processes "
             f"({WORKERS_PER_CPU} per CPU available)"
@@ -456,6 +464,13 @@ def _run(
             from mapper.run.distributed import run_distributed  # dask: only when asked for
 
             report = run_distributed(
+                mapping or plan.path, plan, paths, request, options, reading, tick
+            )
+            return RunResult(report, Status.OK, _written(request))
+        if request.maps_for_sink and request.worker_count > 1:
+            from mapper.run.distributed import run_local_workers  # (the join of `--engine dask`)
+
+            report = run_local_workers(
                 mapping or plan.path, plan, paths, request, options, reading, tick
             )
             return RunResult(report, Status.OK, _written(request))

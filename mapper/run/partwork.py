@@ -20,6 +20,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mapper.errors import Diagnostic
 from mapper.io.inputs import (
@@ -36,7 +37,7 @@ from mapper.io.remote import is_url, read_url_span, url_items
 from mapper.io.sinks import JsonlSink
 from mapper.io.spans import ArraySpan, Span, read_span
 from mapper.language.plan import Plan
-from mapper.records import Item, MappedObject, Record
+from mapper.records import Item, KnownLine, MappedObject, Record
 from mapper.run.parts import FilePart, Lines, Part
 from mapper.run.pipeline import map_items
 from mapper.run.policy import RunOptions
@@ -64,6 +65,27 @@ class MappingRef:
         return cls(str(path), text, hashlib.sha256(text.encode()).hexdigest())
 
 
+@dataclass(frozen=True, slots=True)
+class Payloads:
+    """A record mapped by the clean shortcut: one payload per rule, in rule order, and the
+    digest of its JSONL line (None for an element of an array)."""
+
+    payloads: list[dict[str, Any]]
+    line: bytes | None
+
+
+Batch = tuple[MappedObject, ...] | Payloads
+"""One mapped record's objects, as a part hands them back."""
+
+
+def give(sink: Any, batch: Batch) -> None:
+    """Hand one record's objects to a sink of the client (`write_payloads` for `Payloads`)."""
+    if type(batch) is Payloads:
+        sink.write_payloads(batch.payloads, batch.line)
+    else:
+        sink.write(batch)
+
+
 @dataclass(frozen=True)
 class UrlFile:
     """A whole input named by an fsspec URL, read by one worker (a JSON document)."""
@@ -86,6 +108,12 @@ class RunSpec:
     parts_at: str | None = None
     """The run's parts folder (a path or URL, `io.partfiles`): workers write each part's lines
     there and return the file names. None: the lines come back as bytes."""
+    payloads: bool = False
+    """Return a clean record's payloads with its line digest, as the sink's `write_payloads`
+    takes them (the sync stage), not objects."""
+    digests: bool = False
+    """JSONL records carry their line's digest (the sync stage records them for its skip
+    path: `run.pipeline.known_lines`)."""
 
 
 @dataclass(frozen=True)
@@ -103,8 +131,9 @@ class PartOutput:
 
     number: int
     objects: bytes = b""
-    batches: list[tuple[MappedObject, ...]] = field(default_factory=list)
-    """Each mapped record's objects, when the spec asks for objects."""
+    batches: list[Batch] = field(default_factory=list)
+    """Each mapped record's objects, when the spec asks for objects (`Payloads` for a record
+    the shortcut mapped, when it asks for payloads)."""
     marks: list[Mark] = field(default_factory=list)
     """Each mapped or filtered record's `cursor:` value, when the spec asks for them."""
     rejects: bytes = b""
@@ -157,8 +186,7 @@ def compiled(spec: RunSpec) -> Compiled:
     Raises:
         SpecError: the mapping does not compile here.
     """
-    ref = spec.mapping
-    key = (ref.path, ref.digest, spec.records, tuple(spec.options.lookups.items()))
+    key = _key(spec)
     with _LOCK:
         found = _CACHE.get(key)
         if found is None:
@@ -166,6 +194,19 @@ def compiled(spec: RunSpec) -> Compiled:
             _CACHE[key] = found
             gc.freeze()  # see below
     return found
+
+
+def seed(spec: RunSpec, plan: Plan, reading: Reading) -> None:
+    """Give this process's cache the plan compiled here: worker processes forked after this
+    inherit it and compile nothing."""
+    lookups = LookupCache(plan.lookups, spec.options.lookups)
+    with _LOCK:
+        _CACHE[_key(spec)] = Compiled(plan, reading, lookups)
+
+
+def _key(spec: RunSpec) -> tuple[object, ...]:
+    ref = spec.mapping
+    return (ref.path, ref.digest, spec.records, tuple(spec.options.lookups.items()))
 
 
 def _compile(spec: RunSpec) -> Compiled:
@@ -213,17 +254,15 @@ def _follow(part: Span, follows: dict[str, tuple[int, Base]]) -> Base | None:
 def map_part(worker: Compiled, spec: RunSpec, task: PartTask) -> PartOutput:
     """Map one part into object lines, reject lines and counts."""
     out = PartOutput(task.number)
-    items = part_items(worker.reading, task, out)
+    items = part_items(worker.reading, task, out, digests=spec.digests)
     if out.skipped:
         return out
     lines: list[bytes] = []
     sink: JsonlSink | _Kept = (
-        _Kept(out.batches)
+        _kept(spec, out, task)
         if spec.objects
         else JsonlSink("", set_associations=spec.set_associations, lines=lines)
     )
-    if spec.cursor and spec.objects:
-        sink = _KeptMarks(out.batches, out.marks, _first_index(task))
     out.rejects, out.lookup_problems = map_items(
         worker.plan, items, spec.options, worker.lookups, out.counts, sink
     )
@@ -251,10 +290,18 @@ def _first_index(task: PartTask) -> int:
     return 0
 
 
+def _kept(spec: RunSpec, out: PartOutput, task: PartTask) -> _Kept:
+    """The sink that keeps what the client's sink takes: objects or payloads, and marks."""
+    if spec.cursor:
+        marks = _KeptPayloadsMarks if spec.payloads else _KeptMarks
+        return marks(out.batches, out.marks, _first_index(task))
+    return _KeptPayloads(out.batches) if spec.payloads else _Kept(out.batches)
+
+
 class _Kept:
     """A sink that keeps each record's objects, to send them to the client."""
 
-    def __init__(self, batches: list[tuple[MappedObject, ...]]) -> None:
+    def __init__(self, batches: list[Batch]) -> None:
         self.batches = batches
 
     def write(self, objects: Iterable[MappedObject]) -> None:
@@ -273,7 +320,7 @@ class _KeptMarks(_Kept):
     objects, with its index counted from the part's first record (the client adds where the
     part starts: a worker may not know)."""
 
-    def __init__(self, batches: list[tuple[MappedObject, ...]], marks: list[Mark], first: int):
+    def __init__(self, batches: list[Batch], marks: list[Mark], first: int):
         super().__init__(batches)
         self.marks = marks
         self.first = first
@@ -283,23 +330,47 @@ class _KeptMarks(_Kept):
         self.marks.append((len(self.batches), value, source, index - self.first))
 
 
-def part_items(reading: Reading, task: PartTask, out: PartOutput) -> Iterable[Item]:
-    """The records of a part, read where this runs; sets `out.size`, `based`, `unparsed`."""
+class _KeptPayloads(_Kept):
+    """A `_Kept` that also takes the clean shortcut's payloads (the pipeline's `clean_path`
+    maps a clean record straight into `write_payloads`: no objects are built)."""
+
+    def write_payloads(self, payloads: list[dict[str, Any]], line: bytes | None = None) -> None:
+        """Keep one record's payloads, in rule order, with its line digest."""
+        self.batches.append(Payloads(payloads, line))
+
+
+class _KeptPayloadsMarks(_KeptMarks, _KeptPayloads):
+    """Payloads and `cursor:` values."""
+
+
+def part_items(
+    reading: Reading, task: PartTask, out: PartOutput, digests: bool = False
+) -> Iterable[Item]:
+    """The records of a part, read where this runs; sets `out.size`, `based`, `unparsed`.
+    `digests`: JSONL records carry their line's digest (`Record.line`)."""
     part = task.part
+    known = _unknown if digests else None
     if isinstance(part, Span):
-        return _span_items(part, task.base, out)
+        return _span_items(part, task.base, out, known)
     if isinstance(part, ArraySpan):
         return _array_items(part, task.base, out)
     if isinstance(part, UrlFile):
         return url_items(part.url, reading.selector)
     if isinstance(part, FilePart):
-        return iter_records(part.paths, **reading.kwargs())
+        return iter_records(part.paths, **reading.kwargs(), known=known)
     if isinstance(part, Lines):
-        return jsonl_items(part.source, part.lines, part.index, part.line_no)
+        return jsonl_items(part.source, part.lines, part.index, part.line_no, known)
     return part
 
 
-def _span_items(part: Span, base: Base | None, out: PartOutput) -> Iterable[Item]:
+def _unknown(digest: bytes, source: str, index: int) -> bool:
+    """A `KnownLine` that knows no line: the reader then gives each record its digest only."""
+    return False
+
+
+def _span_items(
+    part: Span, base: Base | None, out: PartOutput, known: KnownLine | None
+) -> Iterable[Item]:
     try:
         span = read_url_span(part) if is_url(part.source) else read_span(part)
     except OSError as err:
@@ -309,7 +380,7 @@ def _span_items(part: Span, base: Base | None, out: PartOutput) -> Iterable[Item
         base = (0, 0)
     out.based = base is not None
     index, before = base or (0, 0)
-    return jsonl_items(part.source, span.lines, index, before + 1)
+    return jsonl_items(part.source, span.lines, index, before + 1, known)
 
 
 def _array_items(part: ArraySpan, base: Base | None, out: PartOutput) -> Iterable[Item]:

@@ -203,7 +203,7 @@ class Pool:
 
     def close(self, graceful: bool) -> list[Any]:
         """Stop the workers: let them finish the tasks they hold (graceful: the values their
-        `finish` hooks return) or terminate them."""
+        `finish` hooks return) or terminate them. Once closed, closing again does nothing."""
         pairs = list(zip(self.conns, self.processes, strict=True))
         for conn, process in pairs:
             if graceful:
@@ -216,6 +216,7 @@ class Pool:
             for conn, process in pairs:
                 process.join()
                 conn.close()
+            self.conns, self.processes = [], []  # (closing again does nothing)
 
     def _finished(self, conn: Connection, process: Any) -> Any:
         """What a worker's `finish` hook returned (results still on their way are dropped)."""

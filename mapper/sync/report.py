@@ -64,6 +64,9 @@ class SyncReport:
     records_known: int = 0  # input lines not mapped: the state holds their objects unchanged
     dry_run: bool = False  # the state was left as it was (`--dry-run`)
     errors: list[Diagnostic] = field(default_factory=list)  # what makes a --strict run fail
+    notes: list[str] = field(default_factory=list)
+    """What the mapping run said about the request (`--workers` capped, an input given twice);
+    shown with the summary, not written to report.json."""
 
     def counts(self, type_name: str) -> TypeCounts:
         """The counts of one type (created on first use)."""

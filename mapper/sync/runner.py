@@ -95,6 +95,7 @@ class SyncRequest:
     params: Mapping[str, str] = field(default_factory=dict)  # `--param`; `since` is filled in
     records: str | None = None  # a records selector overriding the mapping's `records:`
     hash_exclude: frozenset[str] = HASH_EXCLUDED
+    workers: int = 1  # processes that map (a LocalCluster's size with engine "dask")
     engine: Engine = "local"  # "dask": the mapping runs on a cluster, the state in this process
     scheduler: str | None = None  # the Dask scheduler (engine "dask"); None: a LocalCluster
 
@@ -316,16 +317,23 @@ def _map(
     stage: SyncStage,
     progress: Callable[[int, Any], None] | None,
 ) -> RunReport:
-    """The library's run use case, with the sync stage as its sink."""
+    """The library's run use case, with the sync stage as its sink.
+
+    Local worker processes (`--workers`) map only a sync into an empty state: they map every
+    record and hand its objects back, and on a state that knows lines one process skipping
+    them is faster than that (a cluster maps every record either way)."""
+    workers = 1 if stage.skipping and request.engine == "local" else request.workers
     run_request = RunRequest(
         output=str(folder.staging / SET_OBJECTS_FILE), sink=stage,
         rejects=str(folder.staging / REJECTS_FILE), report=str(folder.staging / REPORT_FILE),
         records=request.records, lookups=request.lookups, params=params, policy=request.policy,
-        max_errors=request.max_errors, engine=request.engine, scheduler=request.scheduler,
+        max_errors=request.max_errors, workers=workers, engine=request.engine,
+        scheduler=request.scheduler,
         access=AccessRequest(enabled=False),  # (the bodies are not the run's JSONL output)
     )  # fmt: skip
     result = run_files(plan, inputs, run_request, progress=progress)
     _raise_stop(result)
+    stage.report.notes.extend(result.notes)
     return result.report
 
 

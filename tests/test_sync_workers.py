@@ -1,0 +1,178 @@
+"""`mapper sync --workers N`: worker processes map a sync into an empty state, and the stage
+applies their objects in this process.
+
+Against a 1-process sync of the same input: the same output folder (bodies, rejects and report
+but for its paths and durations), the same state rows (line digests included) and the same exit
+code, on the inputs of tests/test_parallel.py cut into tiny parts (records on both sides of
+every cut), where --fail-fast and --max-errors stop, with a `cursor:`, and with containers
+sent in the same run. Also: a re-run on a state that knows lines maps in one process (its skip
+path is faster), and it skips the lines a worker sync recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sync_support import doc, write_mapping, write_records
+from test_parallel import INPUTS, _invoke
+from test_sync_cursor import MAPPINGS, records
+
+from mapper.io import inputs as sources
+from mapper.run import distributed, parts
+
+ROWS = "SELECT tid, id, n, hash, usn, cursor, deleted, ref, line, mark FROM objects ORDER BY n"
+
+
+@pytest.fixture(autouse=True)
+def _tiny_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parts, "SPAN_BYTES", 97)
+    monkeypatch.setattr(parts, "PART_RECORDS", 3)
+    monkeypatch.setattr(sources, "STREAM_THRESHOLD", 3000)
+
+
+@pytest.fixture
+def worker_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many runs mapped in local worker processes (one entry per run)."""
+    calls: list[int] = []
+    original = distributed.run_local_workers
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(distributed, "run_local_workers", counted)
+    return calls
+
+
+def _normal(value: Any, folder: str) -> Any:
+    """A report without durations, its paths made relative to the test's folder."""
+    if isinstance(value, dict):
+        return {k: _normal(v, folder) for k, v in value.items() if k != "durationSeconds"}
+    if isinstance(value, list):
+        return [_normal(v, folder) for v in value]
+    if isinstance(value, str):
+        return "" if value == folder else value.replace(folder + "/", "")
+    return value
+
+
+def _sync(mapping: Path, inputs: list[Path], folder: Path, workers: int, *options: str) -> tuple:
+    """(exit code, the output folder's files, the state's object rows) of one sync."""
+    folder.mkdir(exist_ok=True)
+    state, out = folder / "s.db", folder / "out"
+    code, _ = _invoke(
+        "sync", mapping, *inputs, "--state", state, "-o", out, "--mode", "mirror",
+        "--connection-id", "c", "--workers", workers, "-q", *options,
+    )  # fmt: skip
+    files: dict[str, Any] = {}
+    for path in sorted(out.glob("*")) if out.exists() else []:
+        data = path.read_text()
+        if path.suffix == ".json":
+            data = _normal(json.loads(data), str(folder))
+        files[path.name] = data
+    rows = sqlite3.connect(state).execute(ROWS).fetchall() if state.exists() else None
+    return code, files, rows
+
+
+def _both(mapping: Path, inputs: list[Path], tmp: Path, *options: str) -> tuple:
+    one = _sync(mapping, inputs, tmp / "one", 1, *options)
+    two = _sync(mapping, inputs, tmp / "two", 2, *options)
+    return one, two
+
+
+CASES = [(case, "defaults") for case in INPUTS]
+CASES += [("untidy", "max-errors-2"), ("pages", "fail-fast"), ("commits", "set-associations")]
+OPTIONS = {
+    "defaults": [],
+    "max-errors-2": ["--max-errors", "2"],
+    "fail-fast": ["--fail-fast"],
+    "set-associations": ["--associations", "set"],
+}
+
+
+@pytest.mark.parametrize(("case", "option"), CASES)
+def test_workers_sync_what_one_process_syncs(
+    case: str, option: str, tmp_path: Path, worker_runs: list[int]
+) -> None:
+    mapping, make = INPUTS[case]
+    inputs = make(tmp_path)
+    one, two = _both(mapping, inputs, tmp_path, *OPTIONS[option])
+    assert two == one
+    assert worker_runs == [1]  # (the 1-process run did not take that path)
+    assert one[1].get("setObjects.jsonl") or one[0] != 0
+
+
+def test_containers_sent_in_the_same_run_come_first(tmp_path: Path) -> None:
+    """Documents naming spaces of the same run, some before their space: the order of the
+    bodies (a container first) is decided here, over the parts the workers mapped."""
+    found = [doc(f"d{i}", parent=f"s{i % 3}") for i in range(12)]
+    found[5:5] = [doc(f"s{i}", kind="space") for i in range(3)]
+    mapping = write_mapping(tmp_path)
+    source = write_records(tmp_path / "in.jsonl", found)
+    one, two = _both(mapping, [source], tmp_path)
+    assert two == one
+    assert '"reordered":' in json.dumps(one[1]["report.json"])
+
+
+@pytest.mark.parametrize("path", sorted(MAPPINGS))
+def test_each_records_cursor_value_comes_back_with_its_objects(tmp_path: Path, path: str) -> None:
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(MAPPINGS[path]("upd"))
+    source = write_records(tmp_path / "in.jsonl", records([5, 12, None, 9, *range(20), "x"]))
+    one, two = _both(mapping, [source], tmp_path)
+    assert two == one
+    assert any(row[-1] is not None for row in one[2])  # (the marks are in the state)
+
+
+def test_a_rerun_skips_the_lines_a_worker_sync_recorded(
+    tmp_path: Path, worker_runs: list[int]
+) -> None:
+    """The state of a worker sync holds each line's digest; a re-run on it maps in one process
+    and skips every line (nothing to send)."""
+    mapping, make = INPUTS["commits"]  # (one plain rule: the shortcut records line digests)
+    inputs = make(tmp_path)
+    _sync(mapping, inputs, tmp_path / "w", 2)
+    code, files, rows = _sync(mapping, inputs, tmp_path / "w", 2)
+    assert code == 0
+    assert worker_runs == [1]  # the first run only
+    assert len(rows) == 150
+    assert all(row[-2] is not None for row in rows)
+    assert files["report.json"]["sync"]["recordsKnown"] == 150
+    assert "setObjects.jsonl" not in files
+
+
+def test_fewer_workers_than_asked_is_said(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mapper.run import files
+
+    monkeypatch.setattr(files, "max_workers", lambda: 1)
+    mapping = write_mapping(tmp_path)
+    source = write_records(tmp_path / "in.jsonl", [doc("d1")])
+    code, err = _invoke(
+        "sync", mapping, source, "--state", tmp_path / "s.db", "-o", tmp_path / "out",
+        "--connection-id", "c", "--workers", 3,
+    )  # fmt: skip
+    assert code == 0
+    assert "--workers 3: 1 worker processes" in err
+
+
+def test_a_worker_that_dies_fails_the_run_and_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    work = distributed._local_work
+
+    def dies_on_part_3(task: Any) -> Any:
+        if task[0] == 3:
+            os._exit(9)
+        return work(task)
+
+    monkeypatch.setattr(distributed, "_local_work", dies_on_part_3)
+    mapping, make = INPUTS["commits"]
+    code, files, rows = _sync(mapping, make(tmp_path), tmp_path / "w", 2)
+    assert code == 4
+    assert files == {}  # no output folder
+    assert not rows  # no state was made (or its rows were rolled back)
