@@ -410,3 +410,37 @@ def test_a_cluster_sync_records_the_line_digests_a_local_rerun_skips(
     assert code == 0
     report = json.loads((tmp_path / "b" / "report.json").read_text())
     assert report["sync"]["recordsKnown"] == 150
+
+
+def test_objects_worked_out_on_the_cluster_sync_as_local_objects_run_after_run(
+    tmp_path: Path, cluster: LocalCluster
+) -> None:
+    """A clean mapping's objects come back worked out (`sync.digested`): on a state that
+    holds them, changed, unchanged, twice in a run or gone, they are decided as a local
+    sync decides its own."""
+    from sync_support import doc, write_records
+    from test_sync_workers import CHAIN
+
+    def chain(ids: list[int], title: str = "t") -> list[dict]:
+        return [doc(f"d{i}", title=title if i % 4 == 0 else "t", next=f"d{i + 1}") for i in ids]
+
+    runs = [chain(list(range(20))), chain([*range(20), 3], "changed"), chain(list(range(0, 20, 2)))]
+    for engine in ("local", "dask"):
+        (tmp_path / engine).mkdir()
+        (tmp_path / engine / "m.yaml").write_text(CHAIN)
+    for n, found in enumerate(runs):
+        seen = {}
+        for engine in ("local", "dask"):
+            tmp = tmp_path / engine
+            src = write_records(tmp / "in.jsonl", found)
+            extra = ["--connection-id", "c"] if n == 0 else []
+            if engine == "dask":
+                extra += ["--engine", "dask", "--scheduler", cluster.scheduler_address]
+            code, _ = _invoke(
+                "sync", tmp / "m.yaml", src, "--state", tmp / "s.db", "-o", tmp / "out",
+                "--mode", "mirror", "--allow-mass-delete", "-q", *extra,
+            )  # fmt: skip
+            bodies = {p.name: p.read_bytes() for p in (tmp / "out").glob("*Objects.jsonl")}
+            seen[engine] = (code, bodies)
+        assert seen["dask"] == seen["local"], f"run {n}"
+        assert seen["local"][1], f"run {n} sends something"

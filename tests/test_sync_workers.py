@@ -176,3 +176,71 @@ def test_a_worker_that_dies_fails_the_run_and_changes_nothing(
     assert code == 4
     assert files == {}  # no output folder
     assert not rows  # no state was made (or its rows were rolled back)
+
+
+CHAIN = """\
+version: 1
+name: chain
+objects:
+  - type: atlassian:space
+    fields:
+      id: "concat('s', id)"
+      displayName: title
+      url: "concat('https://example.test/s/', id)"
+      createdAt: to_rfc3339(ts)
+      lastUpdatedAt: to_rfc3339(ts)
+      permissions: "permissions([principal('ATLASSIAN_WORKSPACE')])"
+      atlassian:space: {key: "concat('s', id)", spaceType: "'global'", subtype: "'wiki'"}
+  - type: atlassian:document
+    fields:
+      id: id
+      displayName: title
+      url: "concat('https://example.test/d/', id)"
+      createdAt: to_rfc3339(ts)
+      lastUpdatedAt: to_rfc3339(ts)
+      parentKey: "entity_key('atlassian:space', concat('s', next))"
+      permissions: "permissions([principal('ATLASSIAN_WORKSPACE')])"
+      atlassian:document:
+        type: {const: {category: DOCUMENT, mimeType: text/plain}}
+        content: {const: {mimeType: text/plain, text: x}}
+"""
+PEOPLE = """\
+version: 1
+name: people
+users:
+  - name: user
+    fields:
+      externalId: id
+      displayName: name
+      emails: "[{value: email, primary: `true`}]"
+"""
+
+
+@pytest.mark.parametrize("option", [[], ["--hash-exclude", "lastUpdatedAt"]], ids=["", "exclude"])
+def test_objects_worked_out_by_workers_take_every_path_of_the_stage(
+    tmp_path: Path, option: list[str]
+) -> None:
+    """A clean mapping (its objects come back worked out, `sync.digested`) whose documents
+    name the next record's space: each waits in the held table for it; ids come twice (the
+    second is decided as a known id), and the last document's space is never sent."""
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(CHAIN)
+    found = [doc(f"d{i}", next=f"d{i + 1}", day=i % 28 + 1) for i in range(30)]
+    found[12:12] = [doc("d3", title="again", next="d4"), doc("d5", next="d6")]  # twice each
+    source = write_records(tmp_path / "in.jsonl", found)
+    one, two = _both(mapping, [source], tmp_path, *option)
+    assert two == one
+    report = json.dumps(one[1]["report.json"])
+    for finding in ('"reordered": 3', "sync.duplicate-id", "sync.dangling-reference"):
+        assert finding.replace(": 3", "") in report  # (each path was taken)
+
+
+def test_users_worked_out_by_workers_go_to_their_own_bodies(tmp_path: Path) -> None:
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(PEOPLE)
+    people = [{"id": f"U{i}", "name": f"n{i}", "email": f"u{i}@example.test"} for i in range(20)]
+    people.insert(9, dict(people[2]))  # listed again as it was: no finding
+    source = write_records(tmp_path / "in.jsonl", people)
+    one, two = _both(mapping, [source], tmp_path)
+    assert two == one
+    assert one[1]["setUsers.jsonl"].count('"externalId"') == 20

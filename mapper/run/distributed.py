@@ -203,8 +203,9 @@ def run_spec(mapping: str | Path, plan: Plan, request: RunRequest, options: RunO
     """What every part of the run shares (raises UsageError when the mapping cannot be read).
 
     For a caller's sink the workers hand back what it takes: objects, or a clean record's
-    payloads (`write_payloads`, the sync stage), each record's `cursor:` value when it takes
-    them (`take_cursor`), and line digests when it records them (`known_lines`)."""
+    payloads (`write_payloads`, the sync stage; worked out by its `digester`), each record's
+    `cursor:` value when it takes them (`take_cursor`), and line digests when it records them
+    (`known_lines`)."""
     try:
         ref = MappingRef.of(mapping)
     except OSError as err:
@@ -213,10 +214,12 @@ def run_spec(mapping: str | Path, plan: Plan, request: RunRequest, options: RunO
     sink = request.sink
     if sink is None:
         return RunSpec(ref, request.records, options, set_form)
+    digester = getattr(sink, "digester", None)  # (the sync stage: `sync.digested`)
     return RunSpec(
         ref, request.records, options, set_form, objects=True,
         cursor=hasattr(sink, "take_cursor"), payloads=hasattr(sink, "write_payloads"),
         digests=known_lines(plan, sink, options) is not None,
+        digester=digester() if digester is not None else None,
     )  # fmt: skip
 
 

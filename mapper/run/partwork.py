@@ -17,10 +17,10 @@ from __future__ import annotations
 import gc
 import hashlib
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from mapper.errors import Diagnostic
 from mapper.io.inputs import (
@@ -65,23 +65,35 @@ class MappingRef:
         return cls(str(path), text, hashlib.sha256(text.encode()).hexdigest())
 
 
-@dataclass(frozen=True, slots=True)
-class Payloads:
+class Payloads(NamedTuple):
     """A record mapped by the clean shortcut: one payload per rule, in rule order, and the
-    digest of its JSONL line (None for an element of an array)."""
+    digest of its JSONL line (None for an element of an array). (Tuples cross to the client
+    faster than slots dataclasses: pickle rebuilds them without a Python-level `__setstate__`.)"""
 
     payloads: list[dict[str, Any]]
     line: bytes | None
 
 
-Batch = tuple[MappedObject, ...] | Payloads
+class Worked(NamedTuple):
+    """A record mapped by the clean shortcut, its objects worked out by the spec's
+    `digester` (for the sink's `write_digested`), and the digest of its JSONL line."""
+
+    objects: list[Any]
+    line: bytes | None
+
+
+Batch = tuple[MappedObject, ...] | Payloads | Worked
 """One mapped record's objects, as a part hands them back."""
 
 
 def give(sink: Any, batch: Batch) -> None:
-    """Hand one record's objects to a sink of the client (`write_payloads` for `Payloads`)."""
-    if type(batch) is Payloads:
-        sink.write_payloads(batch.payloads, batch.line)
+    """Hand one record's objects to a sink of the client (`write_payloads` for `Payloads`,
+    `write_digested` for `Worked`)."""
+    kind = type(batch)
+    if kind is Worked:
+        sink.write_digested(batch.objects, batch.line)  # type: ignore[union-attr]
+    elif kind is Payloads:
+        sink.write_payloads(batch.payloads, batch.line)  # type: ignore[union-attr]
     else:
         sink.write(batch)
 
@@ -114,6 +126,9 @@ class RunSpec:
     digests: bool = False
     """JSONL records carry their line's digest (the sync stage records them for its skip
     path: `run.pipeline.known_lines`)."""
+    digester: Callable[[str, dict[str, Any]], Any] | None = None
+    """With `payloads`: works each payload out for the sink's `write_digested` (the sync
+    stage's `digester()`: `sync.digested`), so the client need not."""
 
 
 @dataclass(frozen=True)
@@ -259,7 +274,7 @@ def map_part(worker: Compiled, spec: RunSpec, task: PartTask) -> PartOutput:
         return out
     lines: list[bytes] = []
     sink: JsonlSink | _Kept = (
-        _kept(spec, out, task)
+        _kept(spec, worker.plan, out, task)
         if spec.objects
         else JsonlSink("", set_associations=spec.set_associations, lines=lines)
     )
@@ -290,12 +305,19 @@ def _first_index(task: PartTask) -> int:
     return 0
 
 
-def _kept(spec: RunSpec, out: PartOutput, task: PartTask) -> _Kept:
+def _kept(spec: RunSpec, plan: Plan, out: PartOutput, task: PartTask) -> _Kept:
     """The sink that keeps what the client's sink takes: objects or payloads, and marks."""
+    kept: _Kept
     if spec.cursor:
         marks = _KeptPayloadsMarks if spec.payloads else _KeptMarks
-        return marks(out.batches, out.marks, _first_index(task))
-    return _KeptPayloads(out.batches) if spec.payloads else _Kept(out.batches)
+        kept = marks(out.batches, out.marks, _first_index(task))
+    else:
+        kept = _KeptPayloads(out.batches) if spec.payloads else _Kept(out.batches)
+    if spec.payloads and spec.digester is not None:
+        assert isinstance(kept, _KeptPayloads)
+        kept.digest = spec.digester
+        kept.types = tuple(rule.type_name for rule in plan.rules)
+    return kept
 
 
 class _Kept:
@@ -332,10 +354,20 @@ class _KeptMarks(_Kept):
 
 class _KeptPayloads(_Kept):
     """A `_Kept` that also takes the clean shortcut's payloads (the pipeline's `clean_path`
-    maps a clean record straight into `write_payloads`: no objects are built)."""
+    maps a clean record straight into `write_payloads`: no objects are built), worked out by
+    `digest` when the spec gives one."""
+
+    digest: Callable[[str, dict[str, Any]], Any] | None = None
+    types: tuple[str, ...] = ()  # (the plan's rules' types, with `digest`)
 
     def write_payloads(self, payloads: list[dict[str, Any]], line: bytes | None = None) -> None:
         """Keep one record's payloads, in rule order, with its line digest."""
+        digest = self.digest
+        if digest is not None:
+            worked = [digest(t, p) for t, p in zip(self.types, payloads, strict=True)]
+            if None not in worked:  # (else one of them cannot be: the payloads go as they are)
+                self.batches.append(Worked(worked, line))
+                return
         self.batches.append(Payloads(payloads, line))
 
 

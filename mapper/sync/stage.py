@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import datetime
 from enum import Enum
@@ -46,6 +46,7 @@ from mapper.model.identity import IDENTITY_KINDS
 from mapper.records import KnownLine, MappedObject
 from mapper.sync.crash import crash_point
 from mapper.sync.cursor import CursorMax, cursor_value
+from mapper.sync.digested import Digested, Digester, body_of, payload_of, references_of
 from mapper.sync.elsewhere import Elsewhere
 from mapper.sync.fresh import FreshIds
 from mapper.sync.keys import COMPOSED, Reference, own_key, references
@@ -71,8 +72,11 @@ the index from the start, as any other run; the tests compare the two)."""
 
 DUPLICATE = "appears again in this run; the later wins"
 Key = tuple[str, str]  # (object type, id)
-Entry = tuple[str, str, dict[str, Any], str, str, bytes | None]
-"""type, rule, payload, pointer, id, the digest of the input line (None: not a clean record)"""
+Entry = tuple[str, str, Any, str, str, bytes | None]
+"""type, rule, payload, pointer, id, the digest of the input line (None: not a clean record).
+The payload is a dict, or a `Digested` object in its place (a worker worked it out,
+`write_digested`): the loop for new ids takes that as it is, any other path its payload
+(`_plain`)."""
 
 
 CARRIED = {
@@ -229,6 +233,22 @@ class SyncStage:
             group.append((t, r, p, "", oid if type(oid) is str else str(oid), line))
         self._add(group)
 
+    def digester(self) -> Digester | None:
+        """What worker processes use to work objects out for `write_digested` (None: the
+        bodies rewrite associations into the set form, which takes the payloads themselves)."""
+        if getattr(self.sink, "set_associations", False):
+            return None
+        return Digester(self.exclude)
+
+    def write_digested(self, objects: list[Digested], line: bytes | None = None) -> None:
+        """Take one record's objects as a worker worked them out (`write_payloads`' payloads,
+        `digested.Digester`)."""
+        group: list[Entry] = [
+            (t, r, d, "", d.oid, line)
+            for (t, r), d in zip(self.rules, objects, strict=True)
+        ]
+        self._add(group)
+
     def _add(self, group: list[Entry]) -> None:
         if group:
             if self.pending_count >= CHUNK:  # (before: the new group waits for its cursor value)
@@ -328,7 +348,7 @@ class SyncStage:
                 self._carry(g, sent) if sent and len(sent) < len(g) else sent
                 for g, sent in zip(groups, decided, strict=True)
             ]
-        refs = {id(e): references(e[2]) for sent in decided for e in sent}
+        refs = {id(e): references_of(e[2]) for sent in decided for e in sent}
         self.refs = refs
         if refs:
             distinct = set(chain.from_iterable(refs.values()))  # (a few containers, often)
@@ -348,7 +368,7 @@ class SyncStage:
             objects = []
             for entry in sent:
                 if entry[0] in IDENTITY_KINDS:
-                    self.sink.add_identities(entry[0], [entry[2]])
+                    self.sink.add_identities(entry[0], [body_of(entry[2])])
                     self._count_emitted(1)
                 else:
                     objects.append(entry)
@@ -363,7 +383,7 @@ class SyncStage:
             (ref.type, ref.id)
             for entry in sent
             if entry[0] in CARRIED
-            for ref in references(entry[2])
+            for ref in references_of(entry[2])
             if ref.field == "containerKey" and ref.type == CARRIED[entry[0]] and ref.id
         }
         if not wanted:
@@ -374,7 +394,7 @@ class SyncStage:
 
     def _again(self, entry: Entry) -> Entry:
         """An unchanged entry sent again: with the number the state holds for it, counted."""
-        type_name, rule, payload, pointer, oid, line = entry
+        type_name, rule, payload, pointer, oid, line = _plain(entry)
         known = self.rows[type_name].get(oid)
         counts = self.type_counts.get(type_name) or self._counts(type_name)
         counts.carried += 1
@@ -411,7 +431,7 @@ class SyncStage:
                         else:
                             self._dangling(entry, ref)
                             quiet = counted_only()
-            groups.append([e[2] for e in sent])
+            groups.append([body_of(e[2]) for e in sent])
         if quietly:
             self.report.findings[_DANGLING] += quietly
         if groups:
@@ -429,7 +449,7 @@ class SyncStage:
     ) -> None:  # fmt: skip
         now = self._place(sent, group, held, later)
         if now:
-            self.sink.add([e[2] for e in now])
+            self.sink.add([body_of(e[2]) for e in now])
             self._count_emitted(len(now))
 
     def _count_emitted(self, n: int) -> None:
@@ -521,30 +541,18 @@ class SyncStage:
                 type_name, _, payload, _, oid, line = entry
                 known_rows = rows_of[type_name]
                 if not fast or oid in known_rows:
-                    if (done := decide(entry)) is not None:
+                    if (done := decide(_plain(entry))) is not None:
                         sent.append(done)
                     bits = seen.bits
                     continue
                 # created: `_decide` for an id the state does not hold, inlined: the digest,
                 # the cursor, a new number marked seen, the row (`_record`)
-                if only is not None and only in payload:  # (taken out and put back last)
-                    usn = payload.pop(only)
-                    try:
-                        digest = _sha1(_dumps(payload, option=_SORT_KEYS)).digest()
-                    except TypeError:
-                        digest = _sha1(_sorted_json(payload)).digest()
-                    finally:
-                        payload[only] = usn
-                    if only != "updateSequenceNumber":
-                        usn = payload.get("updateSequenceNumber")
+                if type(payload) is Digested:  # (worked out by a worker)
+                    digest, usn = payload.digest, payload.usn
+                    cursor, ref = payload.cursor, payload.own
                 else:
-                    digest = digest_of(payload)
-                    usn = payload.get("updateSequenceNumber")
-                usn = usn if isinstance(usn, int) else 0
-                cursor = payload.get("lastUpdatedAt")
-                if type(cursor) is not str:
-                    cursor = None
-                elif cursor != self.cursor:
+                    digest, usn, cursor, ref = _facts(type_name, payload, only, digest_of)
+                if cursor is not None and cursor != self.cursor:
                     self._take_stamp(cursor)
                 (type_counts.get(type_name) or self._counts(type_name)).created += 1
                 n = store.next_n
@@ -555,7 +563,6 @@ class SyncStage:
                     seen.add(n)
                     bits = seen.bits
                 known_rows[oid] = _new_tuple(StoredObject, (digest, usn, n, False, line))
-                ref = own_key(type_name, payload) if type_name in COMPOSED else None
                 row: Row = (oid, n, _blob(digest), usn, cursor, ref, line and _blob(line))
                 if with_marks:
                     row += (mark,)
@@ -643,15 +650,8 @@ class SyncStage:
         return entry
 
     def _digest(self, payload: dict[str, Any]) -> bytes:
-        """`content_hash(payload)`: the excluded fields are taken out for the digest and put
-        back (at the end: the order of keys means nothing in JSON), without a copy."""
-        exclude = self.exclude
-        if exclude.isdisjoint(payload):
-            return _sha1(_sorted_json(payload)).digest()
-        taken = [(name, payload.pop(name)) for name in exclude if name in payload]
-        digest = _sha1(_sorted_json(payload)).digest()
-        payload.update(taken)
-        return digest
+        """`content_hash(payload)` (`digest_in_place`)."""
+        return digest_in_place(payload, self.exclude)
 
     def _counts(self, type_name: str) -> TypeCounts:
         counts = self.type_counts[type_name] = self.report.counts(type_name)
@@ -734,7 +734,7 @@ class SyncStage:
             return
         diag = Diagnostic(
             code,
-            f"{entry[0]} {entry[2].get('id')!r}: {ref.field} points at {ref.type} "
+            f"{entry[0]} {_shown_id(entry[2])!r}: {ref.field} points at {ref.type} "
             f"{ref.shown!r}, which is neither emitted in this run nor known in the state",
             severity="warning",
             hint="emit it in the same run, or in an earlier run on this state",
@@ -785,7 +785,7 @@ class SyncStage:
         type_name, rule, payload, pointer, oid, _ = entry
         self.store.conn.execute(
             "INSERT INTO held VALUES (?, ?, ?, ?, ?, ?)",
-            (self.held_seq, type_name, oid, rule, pointer, orjson.dumps(payload)),
+            (self.held_seq, type_name, oid, rule, pointer, _json(payload)),
         )
 
     def _release_held(self) -> None:
@@ -852,6 +852,71 @@ def _id_key(type_name: str) -> str:
 
 def _key(entry: Entry) -> Key:
     return entry[0], entry[4]
+
+
+def digest_in_place(payload: dict[str, Any], exclude: frozenset[str]) -> bytes:
+    """`content_hash(payload, exclude)`: the excluded fields are taken out for the digest and
+    put back (at the end: the order of keys means nothing in JSON, but a body holds them
+    there), without a copy."""
+    if exclude.isdisjoint(payload):
+        return _sha1(_sorted_json(payload)).digest()
+    taken = [(name, payload.pop(name)) for name in exclude if name in payload]
+    digest = _sha1(_sorted_json(payload)).digest()
+    payload.update(taken)
+    return digest
+
+
+def new_object_facts(
+    type_name: str, payload: dict[str, Any], exclude: frozenset[str]
+) -> tuple[bytes, int, str | None, int | None]:
+    """`_facts` with the run's excluded fields (what a worker works out: `sync.digested`)."""
+    only = next(iter(exclude)) if len(exclude) == 1 else None
+    return _facts(type_name, payload, only, lambda p: digest_in_place(p, exclude))
+
+
+def _facts(
+    type_name: str, payload: dict[str, Any], only: str | None,
+    digest_of: Callable[[dict[str, Any]], bytes],
+) -> tuple[bytes, int, str | None, int | None]:  # fmt: skip
+    """(content hash, updateSequenceNumber, lastUpdatedAt, composed-key digest) of a new
+    object, as `Digested` holds them: `only`, the one excluded field (None: not one), is taken
+    out for the hash and put back last; with several, `digest_of` takes them out."""
+    if only is not None and only in payload:
+        usn = payload.pop(only)
+        try:
+            digest = _sha1(_dumps(payload, option=_SORT_KEYS)).digest()
+        except TypeError:
+            digest = _sha1(_sorted_json(payload)).digest()
+        finally:
+            payload[only] = usn
+        if only != "updateSequenceNumber":
+            usn = payload.get("updateSequenceNumber")
+    else:
+        digest = digest_of(payload)
+        usn = payload.get("updateSequenceNumber")
+    cursor = payload.get("lastUpdatedAt")
+    return (
+        digest, usn if isinstance(usn, int) else 0, cursor if type(cursor) is str else None,
+        own_key(type_name, payload) if type_name in COMPOSED else None,
+    )  # fmt: skip
+
+
+def _plain(entry: Entry) -> Entry:
+    """The entry with its payload itself (parsed when a worker worked it out)."""
+    payload = entry[2]
+    if type(payload) is not Digested:
+        return entry
+    return (entry[0], entry[1], payload_of(payload), entry[3], entry[4], entry[5])
+
+
+def _shown_id(payload: Any) -> Any:
+    """The payload's `id` as it is (for messages)."""
+    return payload.shown if type(payload) is Digested else payload.get("id")
+
+
+def _json(payload: Any) -> bytes:
+    """The payload as JSON (a held object waits as that)."""
+    return payload.json if type(payload) is Digested else orjson.dumps(payload)
 
 
 def _slices(cursor: sqlite3.Cursor, *, flat: bool = False) -> Iterator[Any]:

@@ -1,0 +1,86 @@
+"""What a worker process works out of an object for the sync stage, so the stage need not.
+
+When worker processes map a sync (`mapper sync --workers`, `--engine dask`), the stage in the
+client decides, records and writes every object alone. A worker hands each object of a clean
+record back `Digested`: its JSON as the body holds it (the stage adds it to a body as an
+`orjson.Fragment`, without parsing or serialising it again), its id, content hash, sequence
+number, lastUpdatedAt, references and composed-key digest, each as the stage's own functions
+give them. The stage's loop for ids new to the state takes these as they are; any other path
+(a known id, a carried container, a held object) parses the JSON back into the payload the
+worker mapped (`payload`), and goes on as with any payload.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import orjson
+
+from mapper.model.identity import IDENTITY_KINDS
+from mapper.sync.keys import Reference, references
+
+
+class Digested(NamedTuple):
+    """One object as a worker worked it out (see the module docstring). A tuple: it crosses
+    to the client pickled, and a tuple is what pickle rebuilds fastest (a slots dataclass
+    costs a Python-level `__setstate__` per object)."""
+
+    json: bytes
+    """orjson's serialisation of the payload: what a body holds of it."""
+    oid: str  # the id the state keys it by (`externalId` for a user or group), as text
+    shown: Any  # the payload's `id` as it is (for messages)
+    digest: bytes  # `stage.content_hash` under the run's excluded fields
+    usn: int  # its updateSequenceNumber (0: none)
+    cursor: str | None  # its lastUpdatedAt (None: none, or not text)
+    refs: tuple[Reference, ...]
+    own: int | None  # its composed key's digest (a type in COMPOSED), else None
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The payload itself, parsed from its JSON (a path that needs it)."""
+        parsed: dict[str, Any] = orjson.loads(self.json)
+        return parsed
+
+    @property
+    def fragment(self) -> orjson.Fragment:
+        """The payload as a body takes it, serialised already."""
+        return orjson.Fragment(self.json)
+
+
+@dataclass(frozen=True)
+class Digester:
+    """The worker's side: `Digested` objects, with the run's excluded fields (picklable, so a
+    cluster worker gets it with the run's spec)."""
+
+    exclude: frozenset[str]
+
+    def __call__(self, type_name: str, payload: dict[str, Any]) -> Digested | None:
+        """The object worked out; None when it cannot be (an integer beyond 64 bits: the
+        stage then takes the payload itself)."""
+        from mapper.sync.stage import new_object_facts  # (what the stage works out itself)
+
+        digest, usn, cursor, own = new_object_facts(type_name, payload, self.exclude)
+        try:  # (after the digest: the excluded fields are last, where the stage puts them)
+            json = orjson.dumps(payload)
+        except TypeError:
+            return None
+        oid = payload.get("externalId" if type_name in IDENTITY_KINDS else "id")
+        oid = oid if type(oid) is str else str(oid)
+        refs = tuple(references(payload))
+        return Digested(json, oid, payload.get("id"), digest, usn, cursor, refs, own)
+
+
+def payload_of(payload: dict[str, Any] | Digested) -> dict[str, Any]:
+    """The payload itself (parsed from a `Digested` object's JSON)."""
+    return payload.payload if isinstance(payload, Digested) else payload
+
+
+def body_of(payload: dict[str, Any] | Digested) -> Any:
+    """What a body holds of the payload: itself, or a `Digested` object's JSON."""
+    return payload.fragment if isinstance(payload, Digested) else payload
+
+
+def references_of(payload: dict[str, Any] | Digested) -> list[Reference]:
+    """`keys.references` (worked out already for a `Digested` object)."""
+    return list(payload.refs) if isinstance(payload, Digested) else references(payload)
