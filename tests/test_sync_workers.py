@@ -22,7 +22,7 @@ from test_parallel import INPUTS, _invoke
 from test_sync_cursor import MAPPINGS, records
 
 from mapper.io import inputs as sources
-from mapper.run import distributed, parts
+from mapper.run import distributed, parts, partwork
 
 ROWS = "SELECT tid, id, n, hash, usn, cursor, deleted, ref, line, mark FROM objects ORDER BY n"
 
@@ -135,6 +135,7 @@ def test_a_rerun_skips_the_lines_a_worker_sync_recorded(
     mapping, make = INPUTS["commits"]  # (one plain rule: the shortcut records line digests)
     inputs = make(tmp_path)
     _sync(mapping, inputs, tmp_path / "w", 2)
+    assert not [key for key in partwork._CACHE if key[0] == str(mapping)]  # (left as it was)
     code, files, rows = _sync(mapping, inputs, tmp_path / "w", 2)
     assert code == 0
     assert worker_runs == [1]  # the first run only

@@ -51,7 +51,7 @@ from mapper.run.partwork import (
     map_parts,
     part_items,
     rest_items,
-    seed,
+    seeded,
 )
 from mapper.run.pipeline import known_lines, run
 from mapper.run.policy import RunOptions, max_errors_reason
@@ -430,13 +430,12 @@ def _local_pool(
 
     can_fork = "fork" in mp.get_all_start_methods()
     ctx = mp.get_context("fork" if can_fork else "spawn")
-    if can_fork:
-        seed(spec, plan, reading)
-    pool = Pool(ctx, workers, _local_setup, (spec,), _local_work, output)
-    try:
-        yield pool
-    finally:
-        pool.close(graceful=False)  # (no-op once `_LocalResults.close` stopped them)
+    with seeded(spec, plan, reading):  # (a part mapped again here needs it too)
+        pool = Pool(ctx, workers, _local_setup, (spec,), _local_work, output)
+        try:
+            yield pool
+        finally:
+            pool.close(graceful=False)  # (no-op once `_LocalResults.close` stopped them)
 
 
 def _local_setup(spec: RunSpec) -> None:

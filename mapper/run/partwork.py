@@ -14,6 +14,7 @@ diagnostic, and maps that part again with the right start (rare: a part with a p
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import threading
@@ -211,12 +212,23 @@ def compiled(spec: RunSpec) -> Compiled:
     return found
 
 
-def seed(spec: RunSpec, plan: Plan, reading: Reading) -> None:
-    """Give this process's cache the plan compiled here: worker processes forked after this
-    inherit it and compile nothing."""
+@contextlib.contextmanager
+def seeded(spec: RunSpec, plan: Plan, reading: Reading) -> Iterator[None]:
+    """This process's cache holds the plan compiled here while the block runs: worker
+    processes forked in it inherit it and compile nothing (nor does `map_parts` here)."""
+    key = _key(spec)
     lookups = LookupCache(plan.lookups, spec.options.lookups)
     with _LOCK:
-        _CACHE[_key(spec)] = Compiled(plan, reading, lookups)
+        before = _CACHE.get(key)
+        _CACHE[key] = Compiled(plan, reading, lookups)
+    try:
+        yield
+    finally:
+        with _LOCK:
+            if before is None:
+                _CACHE.pop(key, None)
+            else:
+                _CACHE[key] = before
 
 
 def _key(spec: RunSpec) -> tuple[object, ...]:
