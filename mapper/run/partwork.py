@@ -75,24 +75,18 @@ class Payloads(NamedTuple):
     line: bytes | None
 
 
-class Worked(NamedTuple):
-    """A record mapped by the clean shortcut, its objects worked out by the spec's
-    `digester` (for the sink's `write_digested`), and the digest of its JSONL line."""
-
-    objects: list[Any]
-    line: bytes | None
-
-
-Batch = tuple[MappedObject, ...] | Payloads | Worked
-"""One mapped record's objects, as a part hands them back."""
+Batch = tuple[MappedObject, ...] | Payloads | list[Any]
+"""One mapped record's objects, as a part hands them back: its objects (the general path), its
+payloads (`Payloads`), or, as a list, the digest of its JSONL line followed by its objects as
+the spec's `digester` worked them out (plain tuples: the cheapest to pickle)."""
 
 
 def give(sink: Any, batch: Batch) -> None:
     """Hand one record's objects to a sink of the client (`write_payloads` for `Payloads`,
-    `write_digested` for `Worked`)."""
+    `write_digested` for a list)."""
     kind = type(batch)
-    if kind is Worked:
-        sink.write_digested(batch.objects, batch.line)  # type: ignore[union-attr]
+    if kind is list:
+        sink.write_digested(batch[1:], batch[0])
     elif kind is Payloads:
         sink.write_payloads(batch.payloads, batch.line)  # type: ignore[union-attr]
     else:
@@ -378,7 +372,7 @@ class _KeptPayloads(_Kept):
         if digest is not None:
             worked = [digest(t, p) for t, p in zip(self.types, payloads, strict=True)]
             if None not in worked:  # (else one of them cannot be: the payloads go as they are)
-                self.batches.append(Worked(worked, line))
+                self.batches.append([line, *worked])
                 return
         self.batches.append(Payloads(payloads, line))
 

@@ -22,9 +22,11 @@ from mapper.sync.keys import Reference, references
 
 
 class Digested(NamedTuple):
-    """One object as a worker worked it out (see the module docstring). A tuple: it crosses
-    to the client pickled, and a tuple is what pickle rebuilds fastest (a slots dataclass
-    costs a Python-level `__setstate__` per object)."""
+    """One object as a worker worked it out (see the module docstring). It crosses to the
+    client as a plain tuple of these fields (`Digester`), its references as plain tuples of
+    `Reference`'s: pickle writes and rebuilds those several times faster than named tuples or
+    dataclasses (no Python-level `__reduce__`, `__new__` or `__setstate__` per object); the
+    stage makes each a `Digested` again (`digested`)."""
 
     json: bytes
     """orjson's serialisation of the payload: what a body holds of it."""
@@ -33,7 +35,7 @@ class Digested(NamedTuple):
     digest: bytes  # `stage.content_hash` under the run's excluded fields
     usn: int  # its updateSequenceNumber (0: none)
     cursor: str | None  # its lastUpdatedAt (None: none, or not text)
-    refs: tuple[Reference, ...]
+    refs: tuple[tuple[Any, ...], ...]  # a `Reference`'s fields each (`references_of`)
     own: int | None  # its composed key's digest (a type in COMPOSED), else None
 
     @property
@@ -55,9 +57,9 @@ class Digester:
 
     exclude: frozenset[str]
 
-    def __call__(self, type_name: str, payload: dict[str, Any]) -> Digested | None:
-        """The object worked out; None when it cannot be (an integer beyond 64 bits: the
-        stage then takes the payload itself)."""
+    def __call__(self, type_name: str, payload: dict[str, Any]) -> tuple[Any, ...] | None:
+        """The object worked out, as the plain tuple of a `Digested`'s fields; None when it
+        cannot be (an integer beyond 64 bits: the stage then takes the payload itself)."""
         from mapper.sync.stage import new_object_facts  # (what the stage works out itself)
 
         digest, usn, cursor, own = new_object_facts(type_name, payload, self.exclude)
@@ -67,8 +69,8 @@ class Digester:
             return None
         oid = payload.get("externalId" if type_name in IDENTITY_KINDS else "id")
         oid = oid if type(oid) is str else str(oid)
-        refs = tuple(references(payload))
-        return Digested(json, oid, payload.get("id"), digest, usn, cursor, refs, own)
+        refs = tuple(tuple(ref) for ref in references(payload))
+        return (json, oid, payload.get("id"), digest, usn, cursor, refs, own)  # (Digested's order)
 
 
 def payload_of(payload: dict[str, Any] | Digested) -> dict[str, Any]:
@@ -83,4 +85,15 @@ def body_of(payload: dict[str, Any] | Digested) -> Any:
 
 def references_of(payload: dict[str, Any] | Digested) -> list[Reference]:
     """`keys.references` (worked out already for a `Digested` object)."""
-    return list(payload.refs) if isinstance(payload, Digested) else references(payload)
+    if isinstance(payload, Digested):
+        return [_new_tuple(Reference, ref) for ref in payload.refs]
+    return references(payload)
+
+
+def digested(fields: tuple[Any, ...]) -> Digested:
+    """A `Digested` of the plain tuple a `Digester` gave (no Python-level `__new__`)."""
+    made: Digested = _new_tuple(Digested, fields)
+    return made
+
+
+_new_tuple = tuple.__new__

@@ -46,7 +46,14 @@ from mapper.model.identity import IDENTITY_KINDS
 from mapper.records import KnownLine, MappedObject
 from mapper.sync.crash import crash_point
 from mapper.sync.cursor import CursorMax, cursor_value
-from mapper.sync.digested import Digested, Digester, body_of, payload_of, references_of
+from mapper.sync.digested import (
+    Digested,
+    Digester,
+    body_of,
+    digested,
+    payload_of,
+    references_of,
+)
 from mapper.sync.elsewhere import Elsewhere
 from mapper.sync.fresh import FreshIds
 from mapper.sync.keys import COMPOSED, Reference, own_key, references
@@ -240,13 +247,13 @@ class SyncStage:
             return None
         return Digester(self.exclude)
 
-    def write_digested(self, objects: list[Digested], line: bytes | None = None) -> None:
+    def write_digested(self, objects: Sequence[tuple[Any, ...]], line: bytes | None = None) -> None:
         """Take one record's objects as a worker worked them out (`write_payloads`' payloads,
-        `digested.Digester`)."""
-        group: list[Entry] = [
-            (t, r, d, "", d.oid, line)
-            for (t, r), d in zip(self.rules, objects, strict=True)
-        ]
+        each the plain tuple a `digested.Digester` gives)."""
+        group: list[Entry] = []
+        for (t, r), fields in zip(self.rules, objects, strict=True):
+            d = digested(fields)
+            group.append((t, r, d, "", d.oid, line))
         self._add(group)
 
     def _add(self, group: list[Entry]) -> None:
