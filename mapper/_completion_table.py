@@ -868,10 +868,10 @@ TABLE = {'commands': [['validate',
                                   '--associations\tarray (documented) or set form, as `mapper '
                                   'run`.'],
                                  ['--workers',
-                                  '"--workers":"Processes that map a first sync (the state is '
-                                  'applied in this one)."',
-                                  '--workers\tProcesses that map a first sync (the state is '
-                                  'applied in this one).'],
+                                  '"--workers":"Processes that map into an empty state (or a Dask '
+                                  'LocalCluster\'\'s)."',
+                                  '--workers\tProcesses that map into an empty state (or a Dask '
+                                  "LocalCluster's)."],
                                  ['--engine',
                                   '"--engine":"local, or dask\\\\: map on a Dask cluster (the '
                                   'state stays here)."',
@@ -1039,10 +1039,10 @@ TABLE = {'commands': [['validate',
                                         '--associations\tarray (documented) or set form, as '
                                         '`mapper run`.'],
                                        ['--workers',
-                                        '"--workers":"Processes that map a first sync (the state '
-                                        'is applied in this one)."',
-                                        '--workers\tProcesses that map a first sync (the state is '
-                                        'applied in this one).'],
+                                        '"--workers":"Processes that map into an empty state (or a '
+                                        'Dask LocalCluster\'\'s)."',
+                                        '--workers\tProcesses that map into an empty state (or a '
+                                        "Dask LocalCluster's)."],
                                        ['--quiet',
                                         '"--quiet":"No summaries."',
                                         '--quiet\tNo summaries.'],

@@ -64,7 +64,7 @@ AssocOpt = Annotated[
 ]
 WorkersOpt = Annotated[
     int,
-    typer.Option(help="Processes that map a first sync (the state is applied in this one).", min=1),
+    typer.Option(help="Processes that map into an empty state (or a Dask LocalCluster's).", min=1),
 ]
 
 state_app = typer.Typer(
