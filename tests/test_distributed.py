@@ -310,17 +310,17 @@ def test_an_unreachable_scheduler_is_an_io_failure(
     assert not (tmp_path / "o.jsonl").exists()
 
 
-def test_sync_maps_on_the_cluster_and_applies_the_state_here(
-    tmp_path: Path, cluster: LocalCluster
-) -> None:
-    """`mapper sync --engine dask`: the same bodies and state as a local sync, run after run."""
-    from sync_support import doc, write_mapping, write_records
+def _sync_runs_alike(
+    tmp_path: Path, cluster: LocalCluster, mapping: str, runs: list[list[dict]], *options: str
+) -> list[dict]:
+    """Sync each run's records locally and on the cluster, each side with its own state: the
+    bodies and exit codes must be the same, run after run. Per run: (exit code, bodies)."""
+    from sync_support import write_records
 
-    runs = [[doc(f"d{i}") for i in range(30)], [doc(f"d{i}") for i in range(30)]]
-    runs.append([doc(f"d{i}") for i in range(0, 30, 2)])  # a mirror run deletes the odd ones
     for engine in ("local", "dask"):
         (tmp_path / engine).mkdir()
-        write_mapping(tmp_path / engine)
+        (tmp_path / engine / "m.yaml").write_text(mapping)
+    done = []
     for n, records in enumerate(runs):
         seen = {}
         for engine in ("local", "dask"):
@@ -330,22 +330,26 @@ def test_sync_maps_on_the_cluster_and_applies_the_state_here(
             if engine == "dask":
                 extra += ["--engine", "dask", "--scheduler", cluster.scheduler_address]
             code, _ = _invoke(
-                "sync",
-                tmp / "m.yaml",
-                src,
-                "--state",
-                tmp / "s.db",
-                "-o",
-                tmp / "out",
-                "--mode",
-                "mirror",
-                "-q",
-                *extra,
-            )
+                "sync", tmp / "m.yaml", src, "--state", tmp / "s.db", "-o", tmp / "out",
+                "--mode", "mirror", "-q", *options, *extra,
+            )  # fmt: skip
             bodies = {p.name: p.read_bytes() for p in (tmp / "out").glob("*Objects.jsonl")}
             seen[engine] = (code, bodies)
         assert seen["dask"] == seen["local"], f"run {n}"
-    assert seen["dask"][1]["deleteObjects.jsonl"]
+        done.append(seen["local"])
+    return done
+
+
+def test_sync_maps_on_the_cluster_and_applies_the_state_here(
+    tmp_path: Path, cluster: LocalCluster
+) -> None:
+    """`mapper sync --engine dask`: the same bodies and state as a local sync, run after run."""
+    from sync_support import MAPPING, doc
+
+    runs = [[doc(f"d{i}") for i in range(30)], [doc(f"d{i}") for i in range(30)]]
+    runs.append([doc(f"d{i}") for i in range(0, 30, 2)])  # a mirror run deletes the odd ones
+    done = _sync_runs_alike(tmp_path, cluster, MAPPING, runs)
+    assert done[-1][1]["deleteObjects.jsonl"]
 
 
 CURSOR_VALUES = [  # numbers across many tiny parts, then a text and a boolean among them
@@ -418,29 +422,12 @@ def test_objects_worked_out_on_the_cluster_sync_as_local_objects_run_after_run(
     """A clean mapping's objects come back worked out (`sync.digested`): on a state that
     holds them, changed, unchanged, twice in a run or gone, they are decided as a local
     sync decides its own."""
-    from sync_support import doc, write_records
+    from sync_support import doc
     from test_sync_workers import CHAIN
 
     def chain(ids: list[int], title: str = "t") -> list[dict]:
         return [doc(f"d{i}", title=title if i % 4 == 0 else "t", next=f"d{i + 1}") for i in ids]
 
     runs = [chain(list(range(20))), chain([*range(20), 3], "changed"), chain(list(range(0, 20, 2)))]
-    for engine in ("local", "dask"):
-        (tmp_path / engine).mkdir()
-        (tmp_path / engine / "m.yaml").write_text(CHAIN)
-    for n, found in enumerate(runs):
-        seen = {}
-        for engine in ("local", "dask"):
-            tmp = tmp_path / engine
-            src = write_records(tmp / "in.jsonl", found)
-            extra = ["--connection-id", "c"] if n == 0 else []
-            if engine == "dask":
-                extra += ["--engine", "dask", "--scheduler", cluster.scheduler_address]
-            code, _ = _invoke(
-                "sync", tmp / "m.yaml", src, "--state", tmp / "s.db", "-o", tmp / "out",
-                "--mode", "mirror", "--allow-mass-delete", "-q", *extra,
-            )  # fmt: skip
-            bodies = {p.name: p.read_bytes() for p in (tmp / "out").glob("*Objects.jsonl")}
-            seen[engine] = (code, bodies)
-        assert seen["dask"] == seen["local"], f"run {n}"
-        assert seen["local"][1], f"run {n} sends something"
+    done = _sync_runs_alike(tmp_path, cluster, CHAIN, runs, "--allow-mass-delete")
+    assert all(bodies for _, bodies in done)  # (each run sends something)
