@@ -245,3 +245,26 @@ def test_users_worked_out_by_workers_go_to_their_own_bodies(tmp_path: Path) -> N
     one, two = _both(mapping, [source], tmp_path)
     assert two == one
     assert one[1]["setUsers.jsonl"].count('"externalId"') == 20
+
+
+def test_a_piped_export_records_no_line_digests_as_in_one_process(tmp_path: Path) -> None:
+    """Standard input is read by the parent and its lines mapped by the workers; as in one
+    process, its lines get no digests (a piped input always maps every record)."""
+    from typer.testing import CliRunner
+
+    from mapper.cli import app
+
+    mapping, make = INPUTS["commits"]
+    data = make(tmp_path)[0].read_bytes()
+    seen = []
+    for workers in (1, 2):
+        folder = tmp_path / f"w{workers}"
+        args = ["sync", str(mapping), "-", "--state", str(folder / "s.db"), "-o",
+                str(folder / "out"), "--connection-id", "c", "--workers", str(workers), "-q"]  # fmt: skip
+        result = CliRunner().invoke(app, args, input=data)
+        assert result.exit_code == 0, result.stderr
+        rows = sqlite3.connect(folder / "s.db").execute(ROWS).fetchall()
+        seen.append((rows, (folder / "out" / "setObjects.jsonl").read_bytes()))
+    assert seen[1] == seen[0]
+    assert len(seen[0][0]) == 150
+    assert all(row[-2] is None for row in seen[0][0])

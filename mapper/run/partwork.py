@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 from mapper.errors import Diagnostic
 from mapper.io.inputs import (
+    STDIN,
     Reading,
     iter_records,
     jsonl_items,
@@ -396,7 +397,8 @@ def part_items(
         return url_items(part.url, reading.selector)
     if isinstance(part, FilePart):
         return iter_records(part.paths, **reading.kwargs(), known=known)
-    if isinstance(part, Lines):
+    if isinstance(part, Lines):  # (a piped input's lines carry no digest, as in one process)
+        known = None if part.source == STDIN else known
         return jsonl_items(part.source, part.lines, part.index, part.line_no, known)
     return part
 
