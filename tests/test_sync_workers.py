@@ -269,3 +269,20 @@ def test_a_piped_export_records_no_line_digests_as_in_one_process(tmp_path: Path
     assert seen[1] == seen[0]
     assert len(seen[0][0]) == 150
     assert all(row[-2] is None for row in seen[0][0])
+
+
+def test_a_body_with_an_integer_beyond_64_bits_among_worked_out_objects(tmp_path: Path) -> None:
+    """One record's object holds an integer orjson cannot write: its body is written by the
+    standard library's encoder, which gets the worked-out objects beside it parsed back."""
+    from test_parallel import W1
+
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(W1.read_text().replace("fileCount: length(files)", "fileCount: comment"))
+    lines = INPUTS["commits"][1](tmp_path)[0].read_text().splitlines()
+    found = [json.loads(line) | {"comment": 7} for line in lines[:6]]
+    found[3]["comment"] = 2**70 + 5
+    source = write_records(tmp_path / "in.jsonl", found)
+    one, two = _both(mapping, [source], tmp_path)
+    assert two == one
+    assert one[0] == 0
+    assert '"fileCount":1180591620717411303429' in one[1]["setObjects.jsonl"]

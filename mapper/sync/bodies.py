@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from mapper.io.atomic import AtomicFile
 from mapper.io.sinks import (
     IDENTITY_OPERATIONS,
@@ -23,6 +25,7 @@ from mapper.io.sinks import (
     dumps_line,
 )
 from mapper.records import MappedObject
+from mapper.sync.digested import body_of, payload_of
 
 SET_OBJECTS_FILE = SYNC_SET_FILES["object"]
 DELETE_OBJECTS_FILE = SYNC_DELETE_FILES["object"]
@@ -109,9 +112,16 @@ class _BodyLines:
         self.batches = 0
 
     def write(self, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Write one body of `pending` (none when it is empty); a new empty list."""
+        """Write one body of `pending` (none when it is empty); a new empty list. A payload
+        may be `Digested` (worked out by a worker): its JSON goes in as it is, unless the body
+        needs the standard library's encoder (an integer beyond 64 bits), which parses it."""
         if pending:
-            self.out.write(dumps_line({**self.header, self.key: pending}))
+            body = {**self.header, self.key: [body_of(p) for p in pending]}
+            try:
+                line = orjson.dumps(body, option=orjson.OPT_APPEND_NEWLINE)
+            except TypeError:
+                line = dumps_line({**self.header, self.key: [payload_of(p) for p in pending]})
+            self.out.write(line)
             self.batches += 1
         return []
 

@@ -79,8 +79,8 @@ def payload_of(payload: dict[str, Any] | Digested) -> dict[str, Any]:
 
 
 def body_of(payload: dict[str, Any] | Digested) -> Any:
-    """What a body holds of the payload: itself, or a `Digested` object's JSON."""
-    return payload.fragment if isinstance(payload, Digested) else payload
+    """What a body holds of the payload for orjson: itself, or a `Digested` object's JSON."""
+    return payload.fragment if type(payload) is Digested else payload
 
 
 def references_of(payload: dict[str, Any] | Digested) -> list[Reference]:

@@ -49,7 +49,6 @@ from mapper.sync.cursor import CursorMax, cursor_value
 from mapper.sync.digested import (
     Digested,
     Digester,
-    body_of,
     digested,
     payload_of,
     references_of,
@@ -375,7 +374,7 @@ class SyncStage:
             objects = []
             for entry in sent:
                 if entry[0] in IDENTITY_KINDS:
-                    self.sink.add_identities(entry[0], [body_of(entry[2])])
+                    self.sink.add_identities(entry[0], [entry[2]])
                     self._count_emitted(1)
                 else:
                     objects.append(entry)
@@ -438,7 +437,7 @@ class SyncStage:
                         else:
                             self._dangling(entry, ref)
                             quiet = counted_only()
-            groups.append([body_of(e[2]) for e in sent])
+            groups.append([e[2] for e in sent])  # (a Digested one too: `bodies`)
         if quietly:
             self.report.findings[_DANGLING] += quietly
         if groups:
@@ -456,7 +455,7 @@ class SyncStage:
     ) -> None:  # fmt: skip
         now = self._place(sent, group, held, later)
         if now:
-            self.sink.add([body_of(e[2]) for e in now])
+            self.sink.add([e[2] for e in now])
             self._count_emitted(len(now))
 
     def _count_emitted(self, n: int) -> None:
