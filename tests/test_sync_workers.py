@@ -286,3 +286,21 @@ def test_a_body_with_an_integer_beyond_64_bits_among_worked_out_objects(tmp_path
     assert two == one
     assert one[0] == 0
     assert '"fileCount":1180591620717411303429' in one[1]["setObjects.jsonl"]
+
+
+@pytest.mark.parametrize("limit", ["0", "3"])
+def test_a_run_that_stops_records_the_digests_one_process_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: str
+) -> None:
+    """`--max-errors` stops the run inside a part, which this process maps again itself: its
+    records carry their digests too, as the workers' do."""
+    monkeypatch.setattr(parts, "SPAN_BYTES", 9000)  # (a dozen records: some before the stop)
+    lines = INPUTS["commits"][1](tmp_path)[0].read_text().splitlines(keepends=True)
+    for at in (140, 100, 60, 20):
+        lines.insert(at, '{"sha": "broken",\n')
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(lines))
+    mapping = INPUTS["commits"][0]
+    one, two = _both(mapping, [source], tmp_path, "--max-errors", limit)
+    assert two == one
+    assert one[2] and all(row[-2] is not None for row in one[2])

@@ -52,6 +52,7 @@ from mapper.run.partwork import (
     part_items,
     rest_items,
     seeded,
+    unknown_line,
 )
 from mapper.run.pipeline import known_lines, run
 from mapper.run.policy import RunOptions, max_errors_reason
@@ -136,7 +137,8 @@ def run_distributed(
         spec = replace(spec, parts_at=folder)
         workers = max(1, len(client.scheduler_info().get("workers", {})))
         join = _Join(plan, options, RunReport(plan.path), reading, paths, progress,
-                     spec.set_associations, folder=folder, output=output or "")  # fmt: skip
+                     spec.set_associations, folder=folder, output=output or "",
+                     digests=spec.digests)  # fmt: skip
         outputs = _Results(client, spec, _Numbered(_numbered(paths, reading)), WINDOW * workers)
         _join(join, request, outputs, lambda task: _rerun(client, spec, task))
     return _finished(join.report, join, started)
@@ -163,7 +165,7 @@ def run_local_workers(
     started = time.perf_counter()
     spec = run_spec(mapping, plan, request, options)
     join = _Join(plan, options, RunReport(plan.path), reading, paths, progress,
-                 spec.set_associations)  # fmt: skip
+                 spec.set_associations, digests=spec.digests)  # fmt: skip
     workers = request.worker_count
     with _local_pool(spec, plan, reading, workers, request.output) as pool:
         outputs = _LocalResults(pool, _Numbered(_numbered(paths, reading)), WINDOW * workers)
@@ -492,6 +494,9 @@ class _Join:
     output: str = ""
     lookup_problems: list[Diagnostic] = field(default_factory=list)
     starts: dict[str, Base] = field(default_factory=dict)
+    digests: bool = False
+    """The records carry their lines' digests, as the workers give them (`RunSpec.digests`):
+    also those of a part the client maps itself."""
 
     def collect(
         self, results: _Results | _LocalResults, rerun: Callable[[PartTask], PartOutput]
@@ -545,10 +550,11 @@ class _Join:
         items: Iterable[Item]
         if res.unparsed:
             assert isinstance(part, ArraySpan)
-            rest = _later_items(self.paths[path_no + 1 :], self.reading)
+            rest = _later_items(self.paths[path_no + 1 :], self.reading, self.digests)
             items = itertools.chain(rest_items(part.source, base[0]), rest)
         else:
-            items = part_items(self.reading, PartTask(res.number, part, base), PartOutput(0))
+            task = PartTask(res.number, part, base)
+            items = part_items(self.reading, task, PartOutput(0), self.digests)
         rejected = self.report.records_rejected
         limit = self.options.max_rejects
         left = None if limit is None else limit - rejected
@@ -584,12 +590,13 @@ def _replay(sink: Sink, res: PartOutput, first: int) -> None:
         give(sink, batch)
 
 
-def _later_items(paths: list[str], reading: Reading) -> Iterator[Item]:
+def _later_items(paths: list[str], reading: Reading, digests: bool = False) -> Iterator[Item]:
+    known = unknown_line if digests else None
     for path in paths:
         if is_url(path):
             yield from url_items(path, reading.selector)
         else:
-            yield from iter_records([path], **reading.kwargs())
+            yield from iter_records([path], **reading.kwargs(), known=known)
 
 
 __all__ = ["expand_sources", "run_distributed", "run_local_workers", "run_on_dask"]

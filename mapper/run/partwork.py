@@ -388,7 +388,7 @@ def part_items(
     """The records of a part, read where this runs; sets `out.size`, `based`, `unparsed`.
     `digests`: JSONL records carry their line's digest (`Record.line`)."""
     part = task.part
-    known = _unknown if digests else None
+    known = unknown_line if digests else None
     if isinstance(part, Span):
         return _span_items(part, task.base, out, known)
     if isinstance(part, ArraySpan):
@@ -403,7 +403,7 @@ def part_items(
     return part
 
 
-def _unknown(digest: bytes, source: str, index: int) -> bool:
+def unknown_line(digest: bytes, source: str, index: int) -> bool:
     """A `KnownLine` that knows no line: the reader then gives each record its digest only."""
     return False
 
