@@ -866,7 +866,9 @@ def digest_in_place(payload: dict[str, Any], exclude: frozenset[str]) -> bytes:
     there), without a copy."""
     if exclude.isdisjoint(payload):
         return _sha1(_sorted_json(payload)).digest()
-    taken = [(name, payload.pop(name)) for name in exclude if name in payload]
+    # (in sorted order: a set's order follows the process's string hashes, so the bodies of
+    # two runs would hold the fields in another order)
+    taken = [(name, payload.pop(name)) for name in sorted(exclude) if name in payload]
     digest = _sha1(_sorted_json(payload)).digest()
     payload.update(taken)
     return digest
