@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import threading
 from collections.abc import Iterator
 
 _STOP_SIGNALS = frozenset(
@@ -37,3 +38,22 @@ def unblock_stop_signals() -> None:
     """Take the stop signals again (in a process started inside `signals_to_main_thread`)."""
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+
+
+@contextlib.contextmanager
+def too_late_to_stop() -> Iterator[list[int]]:
+    """Inside, Ctrl-C, SIGTERM and SIGHUP no longer stop the main thread: each is noted (the
+    list gets its number) and the block goes on, so what it commits is committed whole. In
+    another thread nothing changes (the signals go to the main thread)."""
+    came: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield came
+        return
+    before = {number: signal.getsignal(number) for number in _STOP_SIGNALS}
+    for number in _STOP_SIGNALS:
+        signal.signal(number, lambda got, _frame: came.append(got))
+    try:
+        yield came
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler)

@@ -119,3 +119,24 @@ def test_a_killed_first_sync_converges(
     assert _sync(tmp_path, prepared["first"]).returncode == 0
     assert _outputs(tmp_path / "out") == prepared["before"]["out"]
     assert _state(tmp_path / "s.db")[1:] == prepared["before"]["state"][1:]
+
+
+def test_a_stop_signal_while_the_run_is_committed_lets_it_finish(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C between committing the output folder and the state would leave the folder of a
+    run the state does not hold: from the folder's commit on, it is noted, not acted on."""
+    from sync_support import sync
+
+    from mapper.sync import runner
+
+    def interrupted_at(name: str) -> None:
+        if name == "outputs-committed":
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(runner, "crash_point", interrupted_at)
+    done = sync(tmp_path, [doc("d1"), doc("d2")])
+    assert len(done.sets) == 2
+    assert any("stop signal" in note for note in done.result.sync.notes)
+    again = sync(tmp_path, [doc("d1"), doc("d2")])  # the state holds the run: nothing to send
+    assert again.sets == []

@@ -136,7 +136,7 @@ def test_a_rerun_skips_the_lines_a_worker_sync_recorded(
     inputs = make(tmp_path)
     before = dict(partwork._CACHE)
     _sync(mapping, inputs, tmp_path / "w", 2)
-    assert partwork._CACHE == before  # (the plan was seeded for the run only)
+    assert before == partwork._CACHE  # (the plan was seeded for the run only)
     code, files, rows = _sync(mapping, inputs, tmp_path / "w", 2)
     assert code == 0
     assert worker_runs == [1]  # the first run only

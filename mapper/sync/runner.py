@@ -31,6 +31,7 @@ from mapper.run.files import Engine, RunRequest, RunResult, run_files
 from mapper.run.policy import ErrorPolicy
 from mapper.run.report import RunReport
 from mapper.run.status import Status
+from mapper.signals import too_late_to_stop
 from mapper.sync.bodies import (
     BODY_FILES,
     DELETE_OBJECTS_FILE,
@@ -167,12 +168,18 @@ def sync_files(
         with sqlite_errors(request.state):  # the state can turn out damaged part-way
             report, run_report = _sync(plan, inputs, request, store, folder, progress, elsewhere)
         _write_report(folder.staging, report, run_report)
-        folder.commit()
-        crash_point("outputs-committed")
-        if not request.dry_run:  # (a dry run's transaction is rolled back by `close`)
-            store.commit()
-            committed = True
-            crash_point("state-committed")
+        with too_late_to_stop() as stops:  # (the folder and the state are committed both)
+            folder.commit()
+            crash_point("outputs-committed")
+            if not request.dry_run:  # (a dry run's transaction is rolled back by `close`)
+                store.commit()
+                committed = True
+                crash_point("state-committed")
+        if stops:
+            report.notes.append(
+                "a stop signal came while the output and the state were being committed: "
+                "the run was let finish"
+            )
         files = sorted(str(p) for p in folder.final.iterdir() if p.name != MARKER)
         return SyncResult(report, run_report, tuple(files))
     except BaseException:
