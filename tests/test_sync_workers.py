@@ -325,3 +325,30 @@ def test_excluded_fields_go_last_in_the_same_order_whatever_the_hash_seed(tmp_pa
         subprocess.run(cmd, env=env, check=True, capture_output=True, timeout=120)
         bodies.append((out / "setObjects.jsonl").read_bytes())
     assert bodies[0] == bodies[1]
+
+
+def test_a_rerun_whose_lines_cannot_be_skipped_maps_in_workers(
+    tmp_path: Path, worker_runs: list[int]
+) -> None:
+    """A mapping with `where:` rules has no skip path: on a state that holds its objects,
+    workers map again, and decide as one process does (changed, unchanged, gone)."""
+    mapping = write_mapping(tmp_path)
+    runs = [[doc(f"d{i}") for i in range(30)], [doc(f"d{i}", title="x" if i % 3 else "t")
+            for i in range(0, 30, 2)]]  # fmt: skip
+    for n, found in enumerate(runs):
+        source = write_records(tmp_path / f"in{n}.jsonl", found)
+        one = _sync(mapping, [source], tmp_path / "one", 1, "--allow-mass-delete")
+        two = _sync(mapping, [source], tmp_path / "two", 2, "--allow-mass-delete")
+        assert two == one, f"run {n}"
+    assert worker_runs == [1, 1]
+    assert "deleteObjects.jsonl" in one[1]
+
+
+def test_workers_not_used_are_said(tmp_path: Path) -> None:
+    mapping, make = INPUTS["commits"]
+    inputs = make(tmp_path)
+    common = ["--state", tmp_path / "s.db", "-o", tmp_path / "out", "--connection-id", "c"]
+    assert _invoke("sync", mapping, *inputs, *common, "-q")[0] == 0
+    code, err = _invoke("sync", mapping, *inputs, *common, "--workers", 2)
+    assert code == 0
+    assert "--workers 2: one process maps, since the state knows lines" in err

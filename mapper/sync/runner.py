@@ -28,7 +28,8 @@ from mapper.io.sinks import SYNC_REJECTS_FILE
 from mapper.language.plan import Plan
 from mapper.run.access import AccessRequest
 from mapper.run.files import Engine, RunRequest, RunResult, run_files
-from mapper.run.policy import ErrorPolicy
+from mapper.run.pipeline import known_lines
+from mapper.run.policy import ErrorPolicy, RunOptions
 from mapper.run.report import RunReport
 from mapper.run.status import Status
 from mapper.signals import too_late_to_stop
@@ -326,10 +327,17 @@ def _map(
 ) -> RunReport:
     """The library's run use case, with the sync stage as its sink.
 
-    Local worker processes (`--workers`) map only a sync into an empty state: they map every
-    record and hand its objects back, and on a state that knows lines one process skipping
-    them is faster than that (a cluster maps every record either way)."""
-    workers = 1 if stage.skipping and request.engine == "local" else request.workers
+    Local worker processes (`--workers`) map unless the stage can skip the lines the state
+    knows (a state that holds objects, a mapping of plain rules): workers map every record and
+    hand its objects back, and one process skipping the lines it knows is faster than that (a
+    cluster maps every record either way). The run's notes say so."""
+    workers = request.workers
+    if workers > 1 and request.engine == "local" and _skips_lines(plan, stage):
+        workers = 1
+        stage.report.notes.append(
+            f"--workers {request.workers}: one process maps, since the state knows lines it "
+            "skips (workers would map every record)"
+        )
     run_request = RunRequest(
         output=str(folder.staging / SET_OBJECTS_FILE), sink=stage,
         rejects=str(folder.staging / REJECTS_FILE), report=str(folder.staging / REPORT_FILE),
@@ -342,6 +350,11 @@ def _map(
     _raise_stop(result)
     stage.report.notes.extend(result.notes)
     return result.report
+
+
+def _skips_lines(plan: Plan, stage: SyncStage) -> bool:
+    """Can the stage skip input lines the state knows (`pipeline.known_lines`)?"""
+    return stage.skipping and known_lines(plan, stage, RunOptions()) is not None
 
 
 def _cursor_for_since(
