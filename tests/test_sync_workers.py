@@ -178,6 +178,11 @@ def test_a_worker_that_dies_fails_the_run_and_changes_nothing(
     assert code == 4
     assert files == {}  # no output folder
     assert not rows  # no state was made (or its rows were rolled back)
+    state, out = tmp_path / "w" / "s.db", tmp_path / "w" / "out"
+    code, err = _invoke("sync", mapping, *make(tmp_path), "--state", state, "-o", out,
+                        "--connection-id", "c", "--workers", 2)  # fmt: skip
+    assert code == 4
+    assert "run.worker-died" in err and "exit code 9" in err and ".tmp" not in err
 
 
 CHAIN = """\

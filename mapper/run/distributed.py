@@ -167,7 +167,7 @@ def run_local_workers(
     join = _Join(plan, options, RunReport(plan.path), reading, paths, progress,
                  spec.set_associations, digests=spec.digests)  # fmt: skip
     workers = request.worker_count
-    with _local_pool(spec, plan, reading, workers, request.output) as pool:
+    with _local_pool(spec, plan, reading, workers) as pool:
         outputs = _LocalResults(pool, _Numbered(_numbered(paths, reading)), WINDOW * workers)
         _join(join, request, outputs, lambda task: map_parts(spec, (task,))[0])
     return _finished(join.report, join, started)
@@ -421,9 +421,7 @@ _LOCAL_SPEC: RunSpec | None = None  # a local worker's spec (set by `_local_setu
 
 
 @contextlib.contextmanager
-def _local_pool(
-    spec: RunSpec, plan: Plan, reading: Reading, workers: int, output: str
-) -> Iterator[Pool]:
+def _local_pool(spec: RunSpec, plan: Plan, reading: Reading, workers: int) -> Iterator[Pool]:
     """Worker processes that map parts of `spec`. Forked ones inherit the compiled plan (the
     partwork cache is seeded with it); others compile the mapping once each."""
     import multiprocessing as mp
@@ -433,7 +431,7 @@ def _local_pool(
     can_fork = "fork" in mp.get_all_start_methods()
     ctx = mp.get_context("fork" if can_fork else "spawn")
     with seeded(spec, plan, reading):  # (a part mapped again here needs it too)
-        pool = Pool(ctx, workers, _local_setup, (spec,), _local_work, output)
+        pool = Pool(ctx, workers, _local_setup, (spec,), _local_work, "")
         try:
             yield pool
         finally:

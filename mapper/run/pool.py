@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from mapper.errors import OutputError
+from mapper.errors import Diagnostic, OutputError
 from mapper.io.atomic import output_error
 from mapper.signals import signals_to_main_thread, unblock_stop_signals
 
@@ -132,7 +132,7 @@ class Pool:
         output: str,
         finish: Callable[[], Any] = lambda: None,
     ) -> None:
-        self.output = output  # named in the error when a worker dies
+        self.output = output  # named in the error when a worker dies ("": they write none)
         self.conns: list[Connection] = []
         self.processes: list[Any] = []
         try:  # a Ctrl-C while forking comes when all are started: they are stopped
@@ -199,6 +199,8 @@ class Pool:
     def _died(self, process: Any) -> OutputError:
         process.join(PATIENCE_S)
         reason = f"a worker process stopped (exit code {process.exitcode})"
+        if not self.output:  # (the workers hand their objects back: no file of theirs)
+            return OutputError([Diagnostic("run.worker-died", f"{reason}: the run stopped")])
         return output_error(self.output, reason)
 
     def close(self, graceful: bool) -> list[Any]:
