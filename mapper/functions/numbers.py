@@ -7,12 +7,14 @@ holes; jmespath's own versions raise a type error for both, which fails the whol
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
 from jmespath.exceptions import JMESPathTypeError
 from jmespath.functions import signature
 
+from mapper.errors import EvalError
 from mapper.functions.arguments import ARRAY_OR_NULL, STRING, as_text
 
 _NUMBER_TEXT = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*", re.ASCII)
@@ -124,7 +126,11 @@ class NumberFunctions:
         if numbers is None:
             bad = next(v for v in values if v is not None and as_number(v) is None)
             raise _element_error("sum", bad, ["array-number"])
-        return sum(numbers)
+        total = sum(numbers)
+        if isinstance(total, float) and not math.isfinite(total):  # (two numbers near 1.8e308)
+            message = "sum() went beyond the largest number JSON can hold"
+            raise EvalError("function.number-out-of-range", message)
+        return total
 
     @signature({"types": STRING}, {"types": ARRAY_OR_NULL})
     def _func_join(self, glue: str, values: list[Any] | None) -> str | None:
