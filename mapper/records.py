@@ -134,3 +134,9 @@ Item = Record | BadRecord | InputProblem
 KnownLine = Callable[[bytes, str, int], bool]
 """Told a JSONL line's digest (`io.inputs.line_digest`), its source and record index: True when
 the run's sink already holds the objects that line maps to (it then counts them itself)."""
+
+
+def no_line_known(_line: bytes, _source: str, _index: int) -> bool:
+    """A `KnownLine` that knows no line: the reader gives each record its line's digest, and
+    every line is mapped (an empty state's, a worker's)."""
+    return False

@@ -36,7 +36,7 @@ from mapper.io.remote import AtomicUrl, expand_urls, is_url, url_items, url_json
 from mapper.io.sinks import JsonlSink, RejectsSink, Sink
 from mapper.io.spans import ArraySpan, Span
 from mapper.language.plan import Plan
-from mapper.records import InputProblem, Item
+from mapper.records import InputProblem, Item, no_line_known
 from mapper.run import parts as cutting
 from mapper.run.parts import Part, input_parts
 from mapper.run.partwork import (
@@ -52,7 +52,6 @@ from mapper.run.partwork import (
     part_items,
     rest_items,
     seeded,
-    unknown_line,
 )
 from mapper.run.pipeline import known_lines, run
 from mapper.run.policy import RunOptions, max_errors_reason
@@ -589,7 +588,7 @@ def _replay(sink: Sink, res: PartOutput, first: int) -> None:
 
 
 def _later_items(paths: list[str], reading: Reading, digests: bool = False) -> Iterator[Item]:
-    known = unknown_line if digests else None
+    known = no_line_known if digests else None
     for path in paths:
         if is_url(path):
             yield from url_items(path, reading.selector)

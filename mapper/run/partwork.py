@@ -39,7 +39,7 @@ from mapper.io.remote import is_url, read_url_span, url_items
 from mapper.io.sinks import JsonlSink
 from mapper.io.spans import ArraySpan, Span, read_span
 from mapper.language.plan import Plan
-from mapper.records import Item, KnownLine, MappedObject, Record
+from mapper.records import Item, KnownLine, MappedObject, Record, no_line_known
 from mapper.run.parts import FilePart, Lines, Part
 from mapper.run.pipeline import map_items
 from mapper.run.policy import RunOptions
@@ -388,7 +388,7 @@ def part_items(
     """The records of a part, read where this runs; sets `out.size`, `based`, `unparsed`.
     `digests`: JSONL records carry their line's digest (`Record.line`)."""
     part = task.part
-    known = unknown_line if digests else None
+    known = no_line_known if digests else None
     if isinstance(part, Span):
         return _span_items(part, task.base, out, known)
     if isinstance(part, ArraySpan):
@@ -401,11 +401,6 @@ def part_items(
         known = None if part.source == STDIN else known
         return jsonl_items(part.source, part.lines, part.index, part.line_no, known)
     return part
-
-
-def unknown_line(digest: bytes, source: str, index: int) -> bool:
-    """A `KnownLine` that knows no line: the reader then gives each record its digest only."""
-    return False
 
 
 def _span_items(

@@ -43,7 +43,7 @@ import orjson
 
 from mapper.errors import Diagnostic
 from mapper.model.identity import IDENTITY_KINDS
-from mapper.records import KnownLine, MappedObject
+from mapper.records import KnownLine, MappedObject, no_line_known
 from mapper.sync.crash import crash_point
 from mapper.sync.cursor import CursorMax, cursor_value
 from mapper.sync.digested import (
@@ -215,7 +215,7 @@ class SyncStage:
                 store.drop_key_index()
         self.skipping = bool(line_key) and not empty
         self.known_line: KnownLine | None = None if not line_key else (
-            self._known_line if self.skipping else _never
+            self._known_line if self.skipping else no_line_known
         )  # fmt: skip
         """The skip path's check for the reader (None: this run records no line digests)."""
         self.rule_tids = sorted(store.type_ids.get(t, -1) for t, _ in self.rules)
@@ -839,11 +839,6 @@ _TEMP_TABLES = (
 _DANGLING = "sync.dangling-reference"
 _blob = bytearray  # a digest as a row binds it (`state.Row`)
 _new_tuple = tuple.__new__  # a StoredObject without NamedTuple's Python-level __new__
-
-
-def _never(_line: bytes, _source: str, _index: int) -> bool:
-    """`known_line` of an empty state: the lines' digests are recorded, none is known yet."""
-    return False
 
 
 def _id(payload: dict[str, Any], key: str = "id") -> str:
