@@ -12,7 +12,9 @@ worker mapped (`payload`), and goes on as with any payload.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, NamedTuple
 
 import orjson
@@ -57,12 +59,20 @@ class Digester:
 
     exclude: frozenset[str]
 
+    @cached_property
+    def _facts(self) -> Callable[[str, dict[str, Any]], tuple[bytes, int, str | None, Any]]:
+        """What the stage works out itself of a new object (made once per process)."""
+        from mapper.sync.stage import new_object_facts
+
+        return new_object_facts(self.exclude)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Digester, (self.exclude,))  # (pickled without the function made here)
+
     def __call__(self, type_name: str, payload: dict[str, Any]) -> tuple[Any, ...] | None:
         """The object worked out, as the plain tuple of a `Digested`'s fields; None when it
         cannot be (an integer beyond 64 bits: the stage then takes the payload itself)."""
-        from mapper.sync.stage import new_object_facts  # (what the stage works out itself)
-
-        digest, usn, cursor, own = new_object_facts(type_name, payload, self.exclude)
+        digest, usn, cursor, own = self._facts(type_name, payload)
         try:  # (after the digest: the excluded fields are last, where the stage puts them)
             json = orjson.dumps(payload)
         except TypeError:

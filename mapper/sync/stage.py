@@ -870,11 +870,19 @@ def digest_in_place(payload: dict[str, Any], exclude: frozenset[str]) -> bytes:
 
 
 def new_object_facts(
-    type_name: str, payload: dict[str, Any], exclude: frozenset[str]
-) -> tuple[bytes, int, str | None, int | None]:
-    """`_facts` with the run's excluded fields (what a worker works out: `sync.digested`)."""
+    exclude: frozenset[str],
+) -> Callable[[str, dict[str, Any]], tuple[bytes, int, str | None, int | None]]:
+    """`_facts` with the run's excluded fields bound (what a worker works out per object:
+    `sync.digested`)."""
     only = next(iter(exclude)) if len(exclude) == 1 else None
-    return _facts(type_name, payload, only, lambda p: digest_in_place(p, exclude))
+
+    def digest_of(payload: dict[str, Any]) -> bytes:
+        return digest_in_place(payload, exclude)
+
+    def facts(type_name: str, payload: dict[str, Any]) -> tuple[bytes, int, str | None, int | None]:
+        return _facts(type_name, payload, only, digest_of)
+
+    return facts
 
 
 def _facts(
