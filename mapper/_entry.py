@@ -38,6 +38,7 @@ def main() -> None:
 
         run_cli()
     except SystemExit as done:
+        _ignore_stop_signals()  # the exit status is decided: a late Ctrl-C cannot change it
         if _QUICK_EXIT:
             _exit_now(done.code)  # returns when the process cannot end that way
         raise
@@ -47,6 +48,16 @@ def main() -> None:
     except BrokenPipeError:
         _silence_stdout()
         raise SystemExit(EXIT_BROKEN_PIPE) from None
+
+
+def _ignore_stop_signals() -> None:
+    """Ctrl-C, SIGTERM and SIGHUP are ignored from here on (a KeyboardInterrupt out of the exit
+    handlers would end the process killed by SIGINT, with no status of ours)."""
+    import signal
+
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):  # (one that came and was not acted on yet is dropped too)
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
 
 
 def _exit_now(code: object) -> None:

@@ -260,6 +260,32 @@ def test_ctrl_c_stops_the_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert "1 of 2 job(s) run, 1 failed" in output
 
 
+def test_ctrl_c_as_a_jobs_outcome_is_printed_stops_the_batch_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job had finished (its objects are in place): it counts as run, the next one does
+    not start, the exit status is 130."""
+    import os
+    import signal
+
+    import mapper.cli.run as cli_run
+
+    shown = cli_run.show_result
+
+    def show_then_ctrl_c(*args: Any, **kwargs: Any) -> None:
+        shown(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(cli_run, "show_result", show_then_ctrl_c)
+    path = jobs_file(tmp_path, f"jobs:\n{GOOD_JOB}{GOOD_JOB.replace('name: ok', 'name: two')}")
+    exit_code, output = invoke("batch", path, "-o", tmp_path / "out")
+    assert exit_code == cli.EXIT_INTERRUPTED, output
+    assert "interrupted after job ok" in output
+    assert "1 of 2 job(s) run, 0 failed" in output
+    assert (tmp_path / "out" / "ok.jsonl").is_file()
+    assert not (tmp_path / "out" / "two.jsonl").exists()
+
+
 def test_bundled_jobs_files_are_valid() -> None:
     jobs, diags = load_jobs(sorted((ROOT / "mappings").glob("*/jobs.yaml")))
     assert diags == []

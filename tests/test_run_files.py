@@ -295,3 +295,48 @@ def test_batches_to_a_name_like_a_file_say_it_is_a_folder(tmp_path: Path) -> Non
     result = run_files(load(REPOS), [str(REPOS_IN)], request)
     assert result.status is Status.OK and (tmp_path / "b.json").is_dir()
     assert "--format batches writes a folder: b.json/ holds the batch files" in result.notes
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_stop_signal_while_the_outputs_are_put_in_place_lets_the_run_finish(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    """Ctrl-C as the outputs are renamed: they all appear, the run ends normally, a note says."""
+    import os
+    import signal
+
+    from mapper.io.atomic import AtomicFile
+
+    inp = _jsonl(tmp_path / "in.jsonl", [GOOD, {**GOOD, "id": 2}])
+    renamed = AtomicFile.publish
+
+    def publish(self: AtomicFile) -> None:
+        renamed(self)
+        if self.path.name == "o.jsonl":  # the first of the run's files
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(AtomicFile, "publish", publish)
+    request = RunRequest(output=str(tmp_path / "o.jsonl"), workers=workers)
+    result = run_files(load(REPOS), [str(inp)], request)
+    assert result.status is Status.OK
+    assert any("stop signal" in note for note in result.notes)
+    assert len((tmp_path / "o.jsonl").read_text().splitlines()) == 2
+    assert json.loads((tmp_path / "o.report.json").read_text())["records"]["in"] == 2
+
+
+def test_an_interrupt_once_the_outputs_are_in_place_says_they_are_complete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while the written objects' principals are checked: the outputs stay (complete),
+    the status is 130, and the message says both (it said that nothing was written)."""
+    import mapper.run.files as files
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(files, "_check_access", interrupted)
+    inp = _jsonl(tmp_path / "in.jsonl", [GOOD])
+    result = run_files(load(REPOS), [str(inp)], RunRequest(output=str(tmp_path / "o.jsonl")))
+    assert result.status is Status.INTERRUPTED
+    assert result.stopped is not None and "they are complete" in result.stopped
+    assert len((tmp_path / "o.jsonl").read_text().splitlines()) == 1

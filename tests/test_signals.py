@@ -56,3 +56,31 @@ def test_the_output_sync_thread_blocks_them(tmp_path: Path) -> None:
         assert all(blocked >> (sig - 1) & 1 for sig in STOPS)
     finally:
         out.abort()
+
+
+def test_a_stop_signal_while_a_group_is_renamed_is_noted_and_the_renames_end_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C after the first of a run's files is renamed would leave it beside the previous
+    run's others (a mix): it is noted, and every file is renamed."""
+    import os
+
+    from mapper.io.atomic import OutputGroup
+
+    for name in ("a.jsonl", "b.jsonl"):
+        (tmp_path / name).write_text("before\n")
+    group = OutputGroup()
+    for name in ("a.jsonl", "b.jsonl"):
+        AtomicFile(tmp_path / name, group).write(b"after\n")
+    renamed = AtomicFile.publish
+
+    def publish(self: AtomicFile) -> None:
+        renamed(self)
+        if self.path.name == "a.jsonl":
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(AtomicFile, "publish", publish)
+    group.publish()
+    assert [(tmp_path / n).read_text() for n in ("a.jsonl", "b.jsonl")] == ["after\n"] * 2
+    assert group.late_stops == [signal.SIGINT]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # given back

@@ -36,6 +36,7 @@ from mapper.cli.console import (
 from mapper.cli.outcome import show_result, summarised
 from mapper.cli.progress import ProgressLine
 from mapper.errors import Diagnostic
+from mapper.signals import too_late_to_stop
 
 if TYPE_CHECKING:  # the commands import the library when they run: a shorter start-up
     from mapper.run.files import RunRequest
@@ -192,10 +193,12 @@ def run_request(
     quiet: bool,
     cache: bool = True,
     report: MachineReport | None = None,
+    late_stops: list[int] | None = None,
 ) -> Any:
     """Compile (through the compiled-mapping cache unless `cache` is False), run and print one
     run's outcome (shared by `run` and `batch`); with a machine `report`, its problems are
-    gathered into it and reported at the end."""
+    gathered into it and reported at the end. A stop signal that comes while the outcome is
+    printed is too late to stop the run: it is put in `late_stops` (a batch stops after it)."""
     from mapper.run.files import InputError, UsageError, run_files
 
     plan = compile_or_exit(mapping, cache=cache, report=report)
@@ -207,10 +210,13 @@ def run_request(
         fail(EXIT_USAGE, *usage_problems(list(error.diagnostics)))
     except InputError as error:
         _fail_input(list(error.diagnostics), report)
-    show_result(result, quiet=quiet, request=request, report=report)
-    show_alarms(result.report, plan)
-    if report is not None:
-        report.emit()
+    with too_late_to_stop() as stops:
+        show_result(result, quiet=quiet, request=request, report=report)
+        show_alarms(result.report, plan)
+        if report is not None:
+            report.emit()
+    if late_stops is not None:
+        late_stops.extend(stops)
     return result
 
 
@@ -250,14 +256,20 @@ def batch(
         code = EXIT_IO if any(d.code == UNREADABLE for d in problems) else EXIT_MAPPING
         fail(code, problems, "[red]no job was run: fix the jobs file(s) and rerun[/]")
     codes: list[int] = []
+    late: list[int] = []  # a stop signal that came as a job's outcome was printed
     for job in jobs:
-        codes.append(_run_job(job, output))
+        codes.append(_run_job(job, output, late))
         if codes[-1] == EXIT_INTERRUPTED:
             break  # Ctrl-C stops the batch, not only the job that was running
+        if late:  # (the job had finished: the batch stops after it)
+            err.print(f"[yellow]interrupted after job {literal(job.name)}[/]")
+            break
     failed = sum(c not in (EXIT_OK, EXIT_REJECTED) for c in codes)
     err.print(f"{len(codes)} of {len(jobs)} job(s) run, {failed} failed")
     request = access_request(check_access, strict, replicates_permissions)
     codes.append(_check_jobs_access(jobs[: len(codes)], output, request))
+    if late:
+        codes.append(EXIT_INTERRUPTED)
     raise typer.Exit(max(codes, default=EXIT_OK))
 
 
@@ -288,8 +300,9 @@ def _check_jobs_access(jobs: "tuple[Job, ...]", output: Path, request: Any) -> i
     return code
 
 
-def _run_job(job: "Job", output: Path) -> int:
-    """Run one job through the run use case; say where its objects are, or that it wrote none."""
+def _run_job(job: "Job", output: Path, late_stops: list[int]) -> int:
+    """Run one job through the run use case; say where its objects are, or that it wrote none
+    (a stop signal that came once it had finished goes in `late_stops`)."""
     from mapper.run.files import RunRequest
 
     target = str(output / f"{job.name}.jsonl")
@@ -304,7 +317,9 @@ def _run_job(job: "Job", output: Path) -> int:
         access=AccessRequest(enabled=False),
     )
     try:
-        result = run_request(job.mapping, list(job.inputs), request, quiet=False)
+        result = run_request(
+            job.mapping, list(job.inputs), request, quiet=False, late_stops=late_stops
+        )
     except typer.Exit as done:  # the mapping did not compile, or the request was refused
         code = int(done.exit_code or EXIT_OK)
         err.print(f"[red]job {literal(job.name)} failed (exit {code}): no objects written[/]")

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from mapper.errors import Diagnostic, OutputError
-from mapper.signals import signals_to_main_thread
+from mapper.signals import signals_to_main_thread, too_late_to_stop
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -307,12 +307,16 @@ class OutputGroup:
         self.published = False
         self.after: list[Callable[[], None]] = []
         """Run once everything is renamed (removing stale batches of an earlier run)."""
+        self.late_stops: list[int] = []
+        """Stop signals that came while the files were renamed (noted: the renames went on)."""
 
     def publish(self) -> None:
         """Prepare every file, then rename them all (raises OutputError, having aborted all).
 
         The previous version of each file is kept as a hard link until every rename is done:
-        if one fails, those already renamed are put back, so the folder never holds a mix.
+        if one fails, those already renamed are put back, so the folder never holds a mix. A
+        stop signal (Ctrl-C) that comes while they are renamed (and `after` runs) is noted in
+        `late_stops`, not acted on: the renames end whole.
         """
         try:
             for f in self.files:
@@ -320,6 +324,12 @@ class OutputGroup:
         except OutputError:
             self.abort()
             raise
+        with too_late_to_stop() as self.late_stops:
+            self._rename()
+            for then in self.after:  # (stale batches of an earlier run go too: never a mix)
+                then()
+
+    def _rename(self) -> None:
         backups = [_backup(f.path) for f in self.files]
         done: list[int] = []
         try:
@@ -334,8 +344,6 @@ class OutputGroup:
             raise
         _drop(backups)
         self.published = True
-        for then in self.after:
-            then()
 
     def abort(self) -> None:
         """Remove every temporary file of the group not yet renamed."""

@@ -165,6 +165,13 @@ class RunResult:
     """The principal checks over the output, when the run made them (`run.access`)."""
 
 
+LATE_STOP = (
+    "a stop signal came while the outputs were put in place: the run was let finish, "
+    "its outputs are complete"
+)
+STOPPED_AFTER_PUBLISH = "interrupted after the outputs were put in place: they are complete"
+
+
 def run_files(
     plan: Plan,
     inputs: Iterable[str],
@@ -212,7 +219,15 @@ def run_files(
         result.notes = _notes(request) + _repeated_inputs(given, paths)
         if result.status is Status.OK:
             _finish(result, request, group)
+            if group.late_stops:
+                result.notes.append(LATE_STOP)
             _check_access(plan, result, request)
+    except KeyboardInterrupt:
+        if not group.published:
+            raise
+        checked = wants_check([plan], request.access)
+        unchecked = ", the principals were not checked" if checked else ""
+        result.status, result.stopped = Status.INTERRUPTED, STOPPED_AFTER_PUBLISH + unchecked
     finally:
         if not group.published:
             group.abort()  # nothing of this run appears beside the previous run's files

@@ -150,7 +150,9 @@ class Pool:
             raise
 
     def imap(self, tasks: Iterable[Task], window: int) -> Iterator[Any]:
-        """Results of `tasks` in order; at most `window` tasks in flight, one per worker."""
+        """Results of `tasks` in order; at most `window` tasks in flight, one per worker. A
+        worker whose result came back is given its next task before the caller works on that
+        result (else, with one worker, it would wait for the caller)."""
         pending = iter(tasks)
         held = dict.fromkeys(self.conns, 0)
         ready: dict[int, Any] = {}
@@ -167,15 +169,16 @@ class Pool:
                 task = next(pending, None)
             if done == sent:
                 return
-            for conn, res in self._receive():
-                ready[res.number] = res
-                held[conn] -= 1
-            while done in ready:
-                res = ready.pop(done)
-                done += 1
-                if isinstance(res, _Failure):
-                    raise RuntimeError(f"a worker process failed on part {res.number}:\n{res.text}")
-                yield res
+            if done not in ready:
+                for conn, res in self._receive():
+                    ready[res.number] = res
+                    held[conn] -= 1
+                continue  # (the workers that are free get their next task first)
+            res = ready.pop(done)
+            done += 1
+            if isinstance(res, _Failure):
+                raise RuntimeError(f"a worker process failed on part {res.number}:\n{res.text}")
+            yield res
 
     def _receive(self) -> list[tuple[Connection, Any]]:
         ready = wait([*self.conns, *(p.sentinel for p in self.processes)])
