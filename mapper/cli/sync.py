@@ -147,7 +147,10 @@ def sync(
     if result is None:  # (exits outside the except block: main() would say "interrupted" again)
         _fail(EXIT_INTERRUPTED, message="interrupted: the state and the output are unchanged")
     if not quiet:
-        _show_summary(err, result)
+        from mapper.signals import too_late_to_stop
+
+        with too_late_to_stop():  # (the run is committed: a Ctrl-C now would only say otherwise)
+            _show_summary(err, result)
     access = _check_synced_access([plan], [output], [state], strict, quiet=quiet)
     _exit(result, access)
 
