@@ -100,6 +100,7 @@ def case_notes(result: CaseResult) -> list[str]:
     from mapper.run.report import RunReport
 
     plan, report = result.plan, RunReport(result.plan.path)
+    report.selector = result.case.spec.records
     sink, rejects = MemorySink(), RejectsSink(None)
     notes = []
     for res in result.results:

@@ -99,6 +99,7 @@ def _preview(
 
     options = RunOptions(strict=strict, params=plan.functions.params)
     objects, results, report = preview_objects(plan, seen, count=n, options=options)
+    report.selector = records
     problems = [p.diagnostic for p in missing] + seen.problems
     if as_json:
         from mapper.cli.visible import visible_json

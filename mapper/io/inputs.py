@@ -19,7 +19,7 @@ import select
 import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -238,7 +238,8 @@ def _iter_one(
             if progress is not None:
                 progress.current = fh
             if path.lower().endswith(JSONL_SUFFIXES):
-                yield from jsonl_items(path, lines_of(fh) if is_unsized(fh) else fh, known=known)
+                lines = lines_of(fh) if is_unsized(fh) else fh
+                yield from jsonl_items(path, lines, known=known, selector=selector)
             elif _should_stream(path, fh, selector, stream_path):
                 if stream_path is None:
                     yield from _iter_array(path, fh)
@@ -287,7 +288,7 @@ def _iter_stream(
 ) -> Iterator[Item]:
     lines = sniff_jsonl(fh) if sniff else None
     if isinstance(lines, Iterator):  # JSONL: streamed line by line, memory stays flat
-        yield from jsonl_items(source, lines)
+        yield from jsonl_items(source, lines, selector=selector)
     elif sniff:
         yield from sniffed_items(source, (lines or b"") + read_document(fh), selector)
     else:
@@ -348,7 +349,7 @@ def sniffed_items(source: str, data: bytes, selector: Selector | None) -> Iterat
         doc = parse_json(data)
     except ValueError as err:
         if _holds_jsonl_records(data):
-            yield from jsonl_items(source, data.split(b"\n"))
+            yield from jsonl_items(source, data.split(b"\n"), selector=selector)
         else:
             yield _malformed(source, data, err)
         return
@@ -511,24 +512,27 @@ def _where_records_are(doc: Any) -> str:
 
 
 def _records_of(source: str, doc: Any, selector: Selector | None) -> Iterator[Item]:
-    selected = doc
-    if selector is not None:
-        try:
-            selected = selector(doc)
-        except Exception as err:  # the selector is a user expression
-            yield _problem(source, "input.selector-failed", f"the records selector failed: {err}")
-            return
-        if selected is None:
-            yield _problem(
-                source, "input.no-records", "the records selector found nothing here",
-                "check `records:` in the mapping or --records" + _where_records_are(doc),
-            )  # fmt: skip
-            return
-    if isinstance(selected, list):
+    selected = doc if selector is None else _selected(doc, selector)
+    if isinstance(selected, Diagnostic):
+        yield InputProblem(source, replace(selected, record=RecordRef(source, -1)))
+    elif isinstance(selected, list):
         for i, value in enumerate(selected):
             yield Record(source, i, value)
     else:
         yield Record(source, 0, selected)
+
+
+def _selected(doc: Any, selector: Selector) -> Any:
+    """What the records selector picks in `doc`, or the Diagnostic (without a record) of a
+    selector that fails or finds nothing."""
+    try:
+        selected = selector(doc)
+    except Exception as err:  # the selector is a user expression
+        return Diagnostic("input.selector-failed", f"the records selector failed: {err}")
+    if selected is None:
+        hint = "check `records:` in the mapping or --records" + _where_records_are(doc)
+        return Diagnostic("input.no-records", "the records selector found nothing here", hint=hint)
+    return selected
 
 
 def line_digest(line: bytes) -> bytes:
@@ -545,11 +549,17 @@ def jsonl_items(
     index: int = 0,
     line_no: int = 1,
     known: KnownLine | None = None,
+    selector: Selector | None = None,
 ) -> Iterator[Item]:
     """The records of JSONL `lines`, blank lines skipped (with `known`: see `iter_records`).
 
     `index` and `line_no` say where the first line sits in its file (a part read by a worker).
+    With a records `selector`, each line is a document whose records it selects
+    (`selected_jsonl_items`).
     """
+    if selector is not None:
+        yield from selected_jsonl_items(source, lines, selector, index, line_no)
+        return
     digest = None
     for line in lines:
         if line and not line.isspace():  # (what `line.strip()` tells, without a copy)
@@ -578,6 +588,45 @@ def jsonl_items(
                 )
             index += 1
         line_no += 1
+
+
+def selected_jsonl_items(
+    source: str, lines: Iterable[bytes], selector: Selector, index: int = 0, line_no: int = 1
+) -> Iterator[Item]:
+    """The records a records selector picks in each JSONL line, as in a JSON document: a list
+    is that many records, anything else one. Records are numbered through the file (`index`),
+    as if the lines' records were one list. A line that is not JSON, or where the selector fails
+    or finds nothing, is one rejected record whose diagnostic names its line. Lines carry no
+    digest: a line is not one record here (`KnownLine` does not apply)."""
+    for line in lines:
+        if line and not line.isspace():
+            try:
+                selected = _selected(parse_json(line), selector)
+            except ValueError as err:
+                selected = Diagnostic(
+                    "record.malformed-json",
+                    f"line {line_no} is not valid JSON: {str(err).split(':', 1)[0]}",
+                )
+            if isinstance(selected, Diagnostic):
+                text = line.decode("utf-8", "replace").rstrip("\r\n")
+                diag = _on_line(selected, line_no, RecordRef(source, index))
+                yield BadRecord(source, index, text, diag)
+                index += 1
+            elif isinstance(selected, list):
+                for value in selected:
+                    yield Record(source, index, value)
+                    index += 1
+            else:
+                yield Record(source, index, selected)
+                index += 1
+        line_no += 1
+
+
+def _on_line(diag: Diagnostic, line_no: int, ref: RecordRef) -> Diagnostic:
+    message = diag.message
+    if not message.startswith("line "):
+        message = f"line {line_no}: {message}"
+    return replace(diag, message=message, record=ref)
 
 
 def _iter_streamed_array(

@@ -119,14 +119,14 @@ def url_items(url: str, selector: Selector | None) -> Iterator[Item]:
         yield _problem(url, "input.unreadable", f"cannot read input: {err}")
         return
     if url.lower().endswith(JSONL_SUFFIXES):
-        yield from jsonl_items(url, split_span(data).lines)
+        yield from jsonl_items(url, split_span(data).lines, selector=selector)
         return
     if not url.lower().endswith(JSON_SUFFIXES):
         import io
 
         lines = sniff_jsonl(io.BytesIO(data))
         if isinstance(lines, Iterator):
-            yield from jsonl_items(url, lines)
+            yield from jsonl_items(url, lines, selector=selector)
             return
     yield from document_items(url, data, selector)
 

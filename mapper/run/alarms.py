@@ -33,7 +33,8 @@ def alarms(report: RunReport, plan: Plan) -> list[str]:
     out += _rejected(report, records, items)
     wrapper = report.wrapper
     if report.records_rejected + report.records_filtered == records and wrapper:
-        out += [wrapper_words(*wrapper)] if _unread(wrapper[0], plan) else []
+        selector = report.selector or (plan.records.text if plan.records is not None else None)
+        out += [wrapper_words(*wrapper, selector)] if _unread(wrapper[0], plan) else []
     return out
 
 
@@ -42,9 +43,17 @@ def _unread(key: str, plan: Plan) -> bool:
     return not any(r.each and r.each.base_path == (key,) for r in plan.rules)
 
 
-def wrapper_words(key: str, size: int) -> str:
-    """The hint for a record that wraps `size` records in its field `key`."""
+def wrapper_words(key: str, size: int, selector: str | None = None) -> str:
+    """The hint for a record that wraps `size` records in its field `key`; under a records
+    `selector` (already given: not to be suggested again), how to make it reach them."""
     name = key if key.isidentifier() else json.dumps(key)
+    if selector is not None:
+        further = f"{name}[]" if selector.strip() == "@" else f"{selector.strip()}.{name}[]"
+        return (
+            f"the records that the records selector {selector!r} picks look like wrappers "
+            f"around a list of {size} records in {key!r}: make the selector reach into them, "
+            f"e.g. {further!r}"
+        )
     return (
         f"the record looks like a wrapper around a list of {size} records in "
         f"{key!r}: read them with --records '{name}[]' (or `records: {name}[]` in the mapping)"

@@ -305,15 +305,16 @@ def _numbered(paths: list[str], reading: Reading) -> Iterator[tuple[int, Part | 
         files = list(group)
         if is_remote:
             for i, url in enumerate(files):
-                yield from ((offset + i, part) for part in _url_parts(url))
+                yield from ((offset + i, part) for part in _url_parts(url, reading))
         else:
             for path_no, part in input_parts(files, reading, workers_read_files=True):
                 yield offset + path_no, part
         offset += len(files)
 
 
-def _url_parts(url: str) -> Iterator[Part | UrlFile]:
-    if not url.lower().endswith(JSONL_SUFFIXES):
+def _url_parts(url: str, reading: Reading) -> Iterator[Part | UrlFile]:
+    """A JSONL URL in spans; whole under a records selector (its lines are not its records)."""
+    if not url.lower().endswith(JSONL_SUFFIXES) or reading.selector is not None:
         yield UrlFile(url)
         return
     try:

@@ -213,6 +213,7 @@ def run_files(
         with files_read([p for p in paths if p != STDIN] + list(read)):
             result = _run(plan, paths, reading, options, request, mapping, progress, group)
         result.report.inputs = given
+        result.report.selector = request.records
         if plan.lookups:
             result.report.lookup_files = lookup_files(plan.lookups, paths, request.lookups)
         result.report.input_problems[:0] = [p.diagnostic for p in problems]

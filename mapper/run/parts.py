@@ -1,10 +1,11 @@
 """How the inputs of `mapper run --workers N` are cut into parts, in input order.
 
 A JSONL file is cut into spans of whole lines (`spans.jsonl_spans` reads only the line under
-each cut), a large top-level array into spans of whole elements (`spans.array_spans`); each
-worker reads its spans itself. Other files go to the workers whole, a few small ones together.
-Only what must be read in one piece is read by the parent and sent as records or lines: standard
-input, and large arrays under a `--records` wrapper (ijson).
+each cut; not under a records selector, whose records are not its lines), a large top-level
+array into spans of whole elements (`spans.array_spans`); each worker reads its spans itself.
+Other files go to the workers whole, a few small ones together. Only what must be read in one
+piece is read by the parent and sent as records or lines: standard input, and large arrays
+under a `--records` wrapper (ijson).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from mapper.io.inputs import (
     iter_records,
     lines_of,
     read_document,
+    selected_jsonl_items,
     sniff_jsonl,
     sniffed_items,
     stdin_bytes,
@@ -80,6 +82,8 @@ def input_parts(
     for path_no, path in enumerate(paths):
         unsized = path != STDIN and not is_regular(path)  # a FIFO, a device: size unknown
         jsonl = not unsized and path != STDIN and path.lower().endswith(JSONL_SUFFIXES)
+        if jsonl and reading.selector is not None:
+            jsonl = False  # its lines are not its records: not cut, read whole (`iter_records`)
         streamed = not (jsonl or unsized) and is_streamed(
             path, reading.selector, reading.stream_path
         )
@@ -155,8 +159,8 @@ def is_regular(path: str) -> bool:
 
 def _unsized_parts(path: str, reading: Reading) -> Iterator[Part]:
     """An input whose size cannot be known (a FIFO) is read once, by the parent: JSONL as
-    lines for the workers, anything else as records."""
-    if not path.lower().endswith(JSONL_SUFFIXES):
+    lines for the workers (as records under a records selector), anything else as records."""
+    if not path.lower().endswith(JSONL_SUFFIXES) or reading.selector is not None:
         yield from _record_lists(iter_records([path], **reading.kwargs()))
         return
     try:
@@ -178,6 +182,9 @@ def _stdin_parts(reading: Reading) -> Iterator[Part]:
         if not isinstance(lines, Iterator):
             data = lines + read_document(stdin)
             yield from _record_lists(sniffed_items(STDIN, data, reading.selector))
+            return
+        if reading.selector is not None:  # each line's records, numbered through the input
+            yield from _record_lists(selected_jsonl_items(STDIN, lines, reading.selector))
             return
         yield from _line_parts(STDIN, lines)
     except OSError as err:  # a line or a document too long (cat /dev/zero | mapper run ...)

@@ -53,6 +53,9 @@ class RunReport:
     """Per rule, the first item it rejected (where, why, and the item, shortened)."""
     wrapper: tuple[str, int] | None = None
     """The field and length of the list a rejected or filtered record wraps, if it looks so."""
+    selector: str | None = None
+    """The records selector given for the run (`--records`; the mapping's `records:` is in the
+    plan), so that its warnings do not tell to give one."""
 
     @property
     def records_with_errors(self) -> int:
