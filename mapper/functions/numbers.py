@@ -3,16 +3,21 @@ nulls; join() skips nulls and writes numbers and booleans as text.
 
 Sources give numbers as text (Slack's `created: "1620000000"`, CSV exports) and lists with
 holes; jmespath's own versions raise a type error for both, which fails the whole field.
+
+avg() and to_number() are jmespath's own, except that they never give infinity or NaN, which
+no JSON holds: avg() computes a mean that overflows the plain way exactly, and to_number()
+reads text for a number beyond the largest float as `function.number-out-of-range`.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from fractions import Fraction
 from typing import Any
 
 from jmespath.exceptions import JMESPathTypeError
-from jmespath.functions import signature
+from jmespath.functions import Functions, signature
 
 from mapper.errors import EvalError
 from mapper.functions.arguments import ARRAY_OR_NULL, STRING, as_text
@@ -48,6 +53,26 @@ def _numbers(name: str, values: list[Any]) -> list[int | float] | None:
             return None
         out.append(number)
     return out
+
+
+_STOCK_TO_NUMBER: Any = vars(Functions)["_func_to_number"]
+_BEYOND = "went beyond the largest number JSON can hold"
+
+
+def _out_of_range(name: str, why: str = _BEYOND) -> EvalError:
+    return EvalError("function.number-out-of-range", f"{name}() {why}")
+
+
+def _exact_mean(values: list[int | float]) -> int | float:
+    """The mean of finite numbers worked out exactly (Fractions), then correctly rounded to a
+    float; a whole mean beyond the largest float (of huge integers) as an exact integer."""
+    mean = sum(map(Fraction, values), Fraction(0)) / len(values)
+    try:
+        return float(mean)
+    except OverflowError:
+        if mean.denominator == 1:
+            return int(mean)
+        raise _out_of_range("avg") from None
 
 
 def _element_error(name: str, value: Any, expected: list[str]) -> JMESPathTypeError:
@@ -126,11 +151,60 @@ class NumberFunctions:
         if numbers is None:
             bad = next(v for v in values if v is not None and as_number(v) is None)
             raise _element_error("sum", bad, ["array-number"])
-        total = sum(numbers)
+        try:
+            total = sum(numbers)
+        except OverflowError:  # an integer beyond the largest float added to a float
+            raise _out_of_range("sum") from None
         if isinstance(total, float) and not math.isfinite(total):  # (two numbers near 1.8e308)
-            message = "sum() went beyond the largest number JSON can hold"
-            raise EvalError("function.number-out-of-range", message)
+            raise _out_of_range("sum")
         return total
+
+    @signature({"types": ["array-number"]})
+    def _func_avg(self, values: list[int | float]) -> int | float | None:
+        """The mean of the numbers (jmespath's avg()); never infinity: computed exactly when
+        the plain sum overflows.
+
+        As the built-in, the elements must be numbers (no numeric strings, no nulls) and an
+        empty array gives null. The mean of finite numbers is finite, so `[8.99e307, 8.99e307]`
+        gives 8.99e307; a mean of integers beyond the largest float that is whole stays an
+        exact integer, one that is not is `function.number-out-of-range`.
+
+        Signature: avg(values: array-number) -> number|null
+
+        Examples:
+            avg(`[1, 2, 3, 4]`) => 2.5
+            avg(`[8.99e307, 8.99e307]`) => 8.99e307
+            avg(`[]`) => null
+        """
+        if not values:
+            return None
+        try:
+            mean = sum(values) / len(values)
+        except OverflowError:  # an integer (or a total of them) beyond the largest float
+            mean = math.inf
+        return mean if math.isfinite(mean) else _exact_mean(values)
+
+    @signature({"types": []})
+    def _func_to_number(self, value: Any) -> Any:
+        """A number from a number or a numeric string (jmespath's to_number()); null for
+        anything else, `NaN` and `Infinity` too; text for a number beyond the largest float is
+        `function.number-out-of-range`.
+
+        Signature: to_number(value: any) -> number|null
+
+        Examples:
+            to_number('42') => 42
+            to_number('1.5') => 1.5
+            to_number(`7`) => 7
+            to_number('abc') => null
+            to_number('nan') => null
+        """
+        number = _STOCK_TO_NUMBER(self, value)
+        if not isinstance(number, float) or math.isfinite(number) or not isinstance(value, str):
+            return number
+        if _NUMBER_TEXT.fullmatch(value):  # a JSON number that no float holds ("1e400")
+            raise _out_of_range("to_number", "read a number beyond the largest float")
+        return None  # "nan", "inf", "-Infinity": no JSON number
 
     @signature({"types": STRING}, {"types": ARRAY_OR_NULL})
     def _func_join(self, glue: str, values: list[Any] | None) -> str | None:
