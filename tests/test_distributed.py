@@ -23,7 +23,7 @@ pytest.importorskip("fsspec")
 
 import fsspec
 from distributed import Client, LocalCluster
-from test_parallel import INPUTS, OPTIONS, REPOS, W1, _commits, _invoke, _run
+from test_parallel import INPUTS, OPTIONS, REPOS, W1, _commits, _invoke, _repo, _run
 
 from mapper.api import load
 from mapper.io import inputs as sources
@@ -431,3 +431,30 @@ def test_objects_worked_out_on_the_cluster_sync_as_local_objects_run_after_run(
     runs = [chain(list(range(20))), chain([*range(20), 3], "changed"), chain(list(range(0, 20, 2)))]
     done = _sync_runs_alike(tmp_path, cluster, CHAIN, runs, "--allow-mass-delete")
     assert all(bodies for _, bodies in done)  # (each run sends something)
+
+
+STOPS = [("--max-errors", "1"), ("--fail-fast",)]
+
+
+@pytest.mark.parametrize("stop", STOPS)
+def test_a_stop_on_the_runs_own_cluster_prints_only_mappers_words(
+    tmp_path: Path, stop: tuple[str, ...]
+) -> None:
+    """A stop cancels the tasks still in flight; closing the run's own LocalCluster under one
+    that still ran logged `distributed.worker.state_machine - WARNING - ... ended with
+    CancelledError` on the user's terminal (its workers share it). Now the run waits for them:
+    stderr holds mapper's own words only. A real process, so the workers' stderr is seen."""
+    import subprocess
+
+    lines = [_repo(i, bad=i >= 2000 and i % 500 == 0) for i in range(60_000)]  # 8 MB: 2 tasks
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"\n".join(lines) + b"\n")
+    env = {**os.environ, "COLUMNS": "200"}
+    done = subprocess.run(
+        [sys.executable, "-m", "mapper", "run", str(REPOS), str(src), "-o", str(tmp_path / "o.jsonl"),
+         "--engine", "dask", "--workers", "2", "-q", *stop],
+        capture_output=True, text=True, timeout=TIMEOUT_S, env=env,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    for word in ("CancelledError", "Traceback", "distributed."):
+        assert word not in done.stderr, done.stderr

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import os
 import time
 from collections import deque
@@ -75,6 +76,11 @@ CLUSTER_CONFIG = {
 }
 """The LocalCluster's settings: Dask's periodic housekeeping costs CPU that mapping needs."""
 RETRIES = 2  # a task that fails (not a dead worker: the scheduler handles those) runs again
+SETTLE_S = 10.0
+"""How long a stopped run (`--max-errors`, `--fail-fast`) waits for the tasks its own
+LocalCluster still runs: a thread cannot be stopped, and closing a worker under a running task
+logs a warning (`distributed.worker.state_machine`: CancelledError) on the user's terminal."""
+SETTLE_POLL_S = 0.05
 
 
 def expand_sources(specs: Iterable[str]) -> tuple[list[str], list[InputProblem]]:
@@ -138,7 +144,8 @@ def run_distributed(
         join = _Join(plan, options, RunReport(plan.path), reading, paths, progress,
                      spec.set_associations, folder=folder, output=output or "",
                      digests=spec.digests)  # fmt: skip
-        outputs = _Results(client, spec, _Numbered(_numbered(paths, reading)), WINDOW * workers)
+        numbered = _Numbered(_numbered(paths, reading))
+        outputs = _Results(client, spec, numbered, WINDOW * workers, own=not request.scheduler)
         _join(join, request, outputs, lambda task: _rerun(client, spec, task))
     return _finished(join.report, join, started)
 
@@ -343,12 +350,15 @@ class _Numbered:
 class _Results:
     """Part outputs in part order, with tasks submitted `window` ahead (`WINDOW` per worker)."""
 
-    def __init__(self, client: Any, spec: RunSpec, numbered: _Numbered, window: int) -> None:
+    def __init__(
+        self, client: Any, spec: RunSpec, numbered: _Numbered, window: int, own: bool = False
+    ) -> None:
         self.client = client
         self.spec = spec
         self.numbered = numbered
         self.pending: deque[Any] = deque()
         self.window = window
+        self.own = own  # the run's own LocalCluster: its workers write to this terminal
 
     def part(self, number: int) -> tuple[int, Part | UrlFile]:
         """(input file number, part) of a part handed out and not yet joined."""
@@ -370,11 +380,35 @@ class _Results:
             self.pending.append(future)
 
     def close(self) -> None:
-        """Cancel the tasks not joined yet."""
+        """Cancel the tasks not joined yet; on the run's own cluster, let those still running
+        end before it closes (`settle`)."""
         if self.pending:
             with contextlib.suppress(Exception):
                 self.client.cancel(list(self.pending))
+                if self.own:
+                    settle(self.client)
             self.pending.clear()
+
+
+def settle(client: Any, wait_s: float | None = None) -> None:
+    """Wait (at most SETTLE_S) until no worker runs a task, cancelled ones included, so that
+    closing the cluster cancels none; then, for any still running when the wait ends, quiet the
+    warning each would log at the close (that one logger, below ERROR, on these workers only:
+    they close next)."""
+    deadline = time.monotonic() + (SETTLE_S if wait_s is None else wait_s)
+    while any(client.run(_running).values()) and time.monotonic() < deadline:
+        time.sleep(SETTLE_POLL_S)
+    client.run(_quiet_cancelled_instructions)
+
+
+def _running(dask_worker: Any) -> int:
+    """The tasks a worker's threads run (a cancelled task runs on until it ends)."""
+    return len(dask_worker.state.all_running_tasks)
+
+
+def _quiet_cancelled_instructions() -> None:
+    """A worker about to close logs no warning for a task it cancels (its errors still show)."""
+    logging.getLogger("distributed.worker.state_machine").setLevel(logging.ERROR)
 
 
 @dataclass
