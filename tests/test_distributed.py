@@ -458,3 +458,19 @@ def test_a_stop_on_the_runs_own_cluster_prints_only_mappers_words(
     assert done.returncode == 3, done.stderr
     for word in ("CancelledError", "Traceback", "distributed."):
         assert word not in done.stderr, done.stderr
+
+
+def test_a_records_selector_on_jsonl_reads_each_line_on_the_cluster(
+    tmp_path: Path, cluster: LocalCluster
+) -> None:
+    """`--records` picks the records of every JSONL line on the cluster too (the file goes to a
+    worker whole: its lines are not its records), as one local process does."""
+    from test_jsonl_records import LINES
+
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(LINES * 20) + "\n", encoding="utf-8")
+    selector = ("--records", "items[]")
+    one = _run(REPOS, [src], tmp_path / "one" / "o.jsonl", 1, *selector)
+    dask = _dask(REPOS, [src], tmp_path / "dask" / "o.jsonl", cluster.scheduler_address, *selector)
+    assert one[4]["records"]["in"] == 7 * 20 and one[4]["balanced"]
+    assert dask[0] == one[0] == 3 and dask[2:] == one[2:]
