@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from cli_support import invoke, wide_console  # noqa: F401 (the fixture applies to every test)
 from typer.testing import CliRunner
 
-from mapper import __version__, cli
+from mapper import __version__
 from mapper.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,23 +34,6 @@ ANSI = re.compile(r"\x1b\[")
 
 COMMANDS = ["validate", "run", "preview", "explain", "test", "init", "batch", "functions",
             "types", "schema"]
-
-
-@pytest.fixture(autouse=True)
-def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Rich tables wrap at 80 columns when not on a terminal; widen them so words stay whole."""
-    monkeypatch.setattr(cli.out.get(), "width", 240)
-    monkeypatch.setattr(cli.err.get(), "width", 240)
-
-
-def invoke(*args: object, input: str | None = None) -> tuple[int, str, str]:
-    """Run the app; return (exit code, stdout, stderr). Never a traceback, never a crash."""
-    result = CliRunner().invoke(app, [str(a) for a in args], input=input)
-    both = result.stdout + result.stderr
-    assert "Traceback" not in both, both
-    if result.exception is not None:
-        assert isinstance(result.exception, SystemExit), repr(result.exception)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def read_jsonl(path: Path) -> list[dict]:

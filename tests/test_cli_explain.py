@@ -12,11 +12,11 @@ import re
 from pathlib import Path
 
 import pytest
-from test_cli import _wide_console, invoke
+from cli_support import invoke, wide_console
 
 from mapper import cli
 
-__all__ = ["_wide_console"]  # the fixture, used through autouse
+__all__ = ["wide_console"]  # the fixture, used through autouse
 
 ROOT = Path(__file__).resolve().parents[1]
 REPOS = ROOT / "tests/cli_data/repos.yaml"

@@ -10,26 +10,9 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from mapper import cli
-from mapper.cli import app
+from cli_support import invoke, wide_console  # noqa: F401 (the fixture applies to every test)
 
 REPOS = Path(__file__).resolve().parent / "cli_data" / "repos.yaml"
-
-
-@pytest.fixture(autouse=True)
-def _wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli.out.get(), "width", 240)
-    monkeypatch.setattr(cli.err.get(), "width", 240)
-
-
-def invoke(*args: object, input: str | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, [str(a) for a in args], input=input)
-    assert "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr
-    if result.exception is not None:
-        assert isinstance(result.exception, SystemExit), repr(result.exception)
-    return result.exit_code, result.stdout, result.stderr
 
 
 def repo(i: int, created: str = "2024-05-01T12:00:00Z") -> dict[str, object]:

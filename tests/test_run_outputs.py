@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from test_cli import REPOS, REPOS_IN, _wide_console, invoke, read_jsonl, write_records
+from cli_support import invoke, wide_console
+from test_cli import REPOS, REPOS_IN, read_jsonl, write_records
 
-__all__ = ["_wide_console"]  # the fixture, used through autouse
+__all__ = ["wide_console"]  # the fixture, used through autouse
 
 
 @pytest.fixture
