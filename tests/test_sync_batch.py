@@ -298,3 +298,29 @@ def test_a_job_that_rejected_records_is_named_in_the_summary(tmp_path: Path) -> 
     (tmp_path / "users.jsonl").write_text('{"id": "u1"}\n')  # no mail: rejected
     code, err = sync_batch(tmp_path, "--connection-id", "c")
     assert code == 3 and "2 of 2 job(s) synced (1 with rejected records: people), 0 failed" in err, err
+
+
+def test_ctrl_c_as_a_synced_jobs_summary_is_printed_stops_the_batch_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job is committed (its state and folder): it counts as synced; the next job does not
+    run; exit 130. (It was a KeyboardInterrupt out of the summary: 'interrupted', no summary.)"""
+    import os
+    import signal
+
+    import mapper.cli.sync as cli_sync
+
+    shown = cli_sync._show_summary
+
+    def show_then_ctrl_c(*args: Any) -> None:
+        shown(*args)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(cli_sync, "_show_summary", show_then_ctrl_c)
+    write(tmp_path, [doc("d1", "u1")], ["u1"])
+    code, err = sync_batch(tmp_path, "--connection-id", "c")
+    assert code == cli.EXIT_INTERRUPTED, err
+    assert "1 of 2 job(s) synced, 0 failed, 1 not run" in err
+    assert "interrupted after job 'docs' was synced" in err
+    assert (tmp_path / "states" / "docs.db").is_file()
+    assert not (tmp_path / "states" / "people.db").exists()

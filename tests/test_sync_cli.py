@@ -394,6 +394,28 @@ def test_an_interrupted_sync_says_so_once(
     assert capsys.readouterr().err.count("interrupted") == 1
 
 
+def test_ctrl_c_as_a_committed_runs_summary_is_printed_keeps_its_exit_status(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run is committed (its state and folder): a Ctrl-C while its summary is printed does
+    not make it "interrupted" (exit 130)."""
+    import os
+    import signal
+
+    import mapper.cli.sync as cli_sync
+
+    shown = cli_sync._show_summary
+
+    def show_then_ctrl_c(*args: object) -> None:
+        shown(*args)  # type: ignore[arg-type]
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(cli_sync, "_show_summary", show_then_ctrl_c)
+    code, _, err = sync_cli(tmp_path, [doc("a")], "--connection-id", "c")
+    assert code == 0, err
+    assert "interrupted" not in err
+
+
 def test_the_sync_summary_shows_a_rejected_records_first_error(tmp_path: Path) -> None:
     code, _, err = sync_cli(tmp_path, [doc("a"), {"nothing": "here"}], "--connection-id", "c")
     assert code == 3

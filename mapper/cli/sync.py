@@ -23,6 +23,7 @@ from mapper.cli.console import (
     fail,
     out,
 )
+from mapper.signals import too_late_to_stop
 from mapper.sync.stage import HASH_EXCLUDED, Mode
 
 if TYPE_CHECKING:
@@ -147,8 +148,6 @@ def sync(
     if result is None:  # (exits outside the except block: main() would say "interrupted" again)
         _fail(EXIT_INTERRUPTED, message="interrupted: the state and the output are unchanged")
     if not quiet:
-        from mapper.signals import too_late_to_stop
-
         with too_late_to_stop():  # (the run is committed: a Ctrl-C now would only say otherwise)
             _show_summary(err, result)
     access = _check_synced_access([plan], [output], [state], strict, quiet=quiet)
@@ -229,19 +228,29 @@ def sync_batch(
         workers=workers,
     )  # fmt: skip
     outcome = _Batch()
+    late: list[int] = []  # a stop signal that came as a synced job's summary was printed
     with _locked(state):
         try:
             for job, plan in zip(jobs, plans, strict=True):
                 if not quiet:
                     err.rule(f"{job.name}: {job.mapping}")
-                code, done = _sync_job(job, plan, base, jobs, quiet=quiet)
+                code, done = _sync_job(job, plan, base, jobs, quiet=quiet, late_stops=late)
                 outcome.add(job.name, code, done)
                 if code == EXIT_INTERRUPTED:
                     break  # Ctrl-C stops the batch, not only the job that was running
+                if late:  # (that job is synced: the batch stops after it)
+                    outcome.stopped_after = job.name
+                    break
         finally:
-            if not dry_run and not outcome.interrupted:  # (a dry run changes nothing)
+            stopped = outcome.interrupted or outcome.stopped_after is not None
+            if not dry_run and not stopped:  # (a dry run changes nothing)
                 _remove_stale(output, jobs, outcome.sent)
     err.print(outcome.summary(len(jobs)))
+    if outcome.stopped_after is not None:
+        err.print(f"[red]interrupted after job {outcome.stopped_after!r} was synced: the jobs "
+                  "not run keep their earlier folders; run the batch again before sending "
+                  "any[/]")  # fmt: skip
+        raise typer.Exit(EXIT_INTERRUPTED)
     if outcome.interrupted:
         err.print("[red]interrupted: the jobs not synced keep their earlier folders; run the "
                   "batch again before sending any[/]")  # fmt: skip
@@ -268,6 +277,7 @@ class _Batch:
         self.codes: list[int] = []
         self.sent: dict[str, _JobSynced] = {}
         self.interrupted = False
+        self.stopped_after: str | None = None  # a Ctrl-C came once this job was synced
         self.rejecting: list[str] = []  # synced jobs that rejected records (exit 3)
 
     def add(self, name: str, code: int, done: _JobSynced | None) -> None:
@@ -395,10 +405,10 @@ class _JobSynced(NamedTuple):
 
 
 def _sync_job(
-    job: Any, plan: Plan, base: SyncRequest, jobs: Any, *, quiet: bool
+    job: Any, plan: Plan, base: SyncRequest, jobs: Any, *, quiet: bool, late_stops: list[int]
 ) -> tuple[int, _JobSynced | None]:
     """One job as `mapper sync`: its exit code, and its plan and result when it wrote its
-    folder."""
+    folder (a stop signal that came as its summary was printed goes in `late_stops`)."""
     from mapper.sync.jobs import job_request
 
     request = job_request(job, base, base.state, base.output, jobs)
@@ -411,7 +421,9 @@ def _sync_job(
             return EXIT_INTERRUPTED, None
         done = _JobSynced(plan, result, request)
         if not quiet:
-            _show_summary(err, result)
+            with too_late_to_stop() as stops:  # (the job is committed)
+                _show_summary(err, result)
+            late_stops.extend(stops)
         _exit(result)
     except typer.Exit as ended:
         code = int(ended.exit_code or EXIT_OK)
