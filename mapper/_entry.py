@@ -38,7 +38,6 @@ def main() -> None:
 
         run_cli()
     except SystemExit as done:
-        _ignore_stop_signals()  # the exit status is decided: a late Ctrl-C cannot change it
         if _QUICK_EXIT:
             _exit_now(done.code)  # returns when the process cannot end that way
         raise
@@ -50,32 +49,31 @@ def main() -> None:
         raise SystemExit(EXIT_BROKEN_PIPE) from None
 
 
-def _ignore_stop_signals() -> None:
-    """Ctrl-C, SIGTERM and SIGHUP are ignored from here on (a KeyboardInterrupt out of the exit
-    handlers would end the process killed by SIGINT, with no status of ours)."""
-    import signal
-
-    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
-        if hasattr(signal, name):  # (one that came and was not acted on yet is dropped too)
-            signal.signal(getattr(signal, name), signal.SIG_IGN)
-
-
 def _exit_now(code: object) -> None:
     """Run the exit handlers, flush the standard streams and end the process (`os._exit`):
     what a normal exit does, less freeing the heap. Not while other threads run, nor for an
-    exit that prints its code (text), nor when a stream cannot be flushed."""
+    exit that prints its code (text), nor when a stream cannot be flushed.
+
+    The exit status is decided: from here on a stop signal is ignored (a KeyboardInterrupt
+    out of the exit handlers would end the process killed by SIGINT, with no status of ours).
+    The usual exit, where this returns, keeps Ctrl-C: it may wait for other threads."""
     threading = sys.modules.get("threading")
     if not (code is None or isinstance(code, int)):
         return
     if threading is not None and threading.active_count() > 1:
         return
     import atexit
+    import signal
 
+    stops = [getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    before = {number: signal.signal(number, signal.SIG_IGN) for number in stops}
     atexit._run_exitfuncs()  # run once: the usual exit, if it comes, finds none left
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     except (OSError, ValueError, AttributeError):
+        for number, handler in before.items():
+            signal.signal(number, handler)
         return  # a closed pipe or stream: the usual exit reports it
     os._exit(code or 0)
 
