@@ -126,3 +126,23 @@ def test_the_wrapper_warning_never_tells_to_give_the_selector_given(
     code, _, err = invoke("run", REPOS, tmp_path / name, "--records", "pages[].items[]",
                           "-o", tmp_path / "o.jsonl")
     assert code == 0, err
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_selector_that_finds_nothing_in_bare_records_says_how_to_take_each_line(
+    tmp_path: Path, workers: int
+) -> None:
+    """A mapping's `records: items[]` over a JSONL of bare records rejects every line; the
+    warning said they "could not be read as JSON" (they could). `--records @` takes them."""
+    mapping, _ = _selector(tmp_path, "mapping")
+    src = tmp_path / "bare.jsonl"
+    src.write_text("".join(json.dumps(repo(i)) + "\n" for i in range(3)), encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    code, _, err = invoke("run", mapping, src, "-o", out, "--workers", workers)
+    assert code == 3, err
+    assert "could not be read as JSON" not in err
+    assert "the records selector found no records in them" in err
+    assert "if each line is one record, give --records @" in err
+    code, _, err = invoke("run", mapping, src, "-o", out, "--records", "@", "--workers", workers)
+    assert code == 0, err
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["r0", "r1", "r2"]

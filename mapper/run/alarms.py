@@ -74,6 +74,19 @@ def _filtered(report: RunReport, plan: Plan, records: int) -> list[str]:
     ]
 
 
+def _unreadable(report: RunReport) -> str:
+    """Why records that no rule saw were rejected: not JSON, or (JSONL lines under a records
+    selector) the selector found nothing in them."""
+    problems = report.problems
+    selected = problems["input.no-records"] + problems["input.selector-failed"]
+    if selected > problems["record.malformed-json"]:
+        return (
+            "the records selector found no records in them (each JSONL line is a document "
+            "the selector applies to; if each line is one record, give --records @)"
+        )
+    return "they could not be read as JSON"
+
+
 def _rejected(report: RunReport, records: int, items: int) -> list[str]:
     by_records = report.records_rejected / records > THRESHOLD
     by_items = report.items_rejected / items > THRESHOLD
@@ -84,8 +97,8 @@ def _rejected(report: RunReport, records: int, items: int) -> list[str]:
         if by_records
         else _share(report.items_rejected, items, "items were rejected")
     )
-    if not report.rejected_by_rule:  # records that are not JSON
-        return [f"{what}: they could not be read as JSON"]
+    if not report.rejected_by_rule:  # records that could not be read
+        return [f"{what}: {_unreadable(report)}"]
     rule, count = report.rejected_by_rule.most_common(1)[0]
     example = report.first_rejected.get(rule)
     verb = "rejected or held back" if report.items_held_back else "rejected"  # (together: true)
