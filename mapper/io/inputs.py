@@ -578,14 +578,7 @@ def jsonl_items(
                 else:
                     yield Record(source, index, _loads(line), digest)
             except ValueError as err:
-                text = line.decode("utf-8", "replace").rstrip("\r\n")
-                msg = f"line {line_no} is not valid JSON: {str(err).split(':', 1)[0]}"
-                yield BadRecord(
-                    source,
-                    index,
-                    text,
-                    Diagnostic("record.malformed-json", msg, record=RecordRef(source, index)),
-                )
+                yield _bad_line(source, index, line, _malformed_line(err, line_no))
             index += 1
         line_no += 1
 
@@ -603,14 +596,12 @@ def selected_jsonl_items(
             try:
                 selected = _selected(parse_json(line), selector)
             except ValueError as err:
-                selected = Diagnostic(
-                    "record.malformed-json",
-                    f"line {line_no} is not valid JSON: {str(err).split(':', 1)[0]}",
-                )
+                selected = _malformed_line(err, line_no)
+            else:
+                if isinstance(selected, Diagnostic):  # (the selector's: said of this line)
+                    selected = replace(selected, message=f"line {line_no}: {selected.message}")
             if isinstance(selected, Diagnostic):
-                text = line.decode("utf-8", "replace").rstrip("\r\n")
-                diag = _on_line(selected, line_no, RecordRef(source, index))
-                yield BadRecord(source, index, text, diag)
+                yield _bad_line(source, index, line, selected)
                 index += 1
             elif isinstance(selected, list):
                 for value in selected:
@@ -622,11 +613,16 @@ def selected_jsonl_items(
         line_no += 1
 
 
-def _on_line(diag: Diagnostic, line_no: int, ref: RecordRef) -> Diagnostic:
-    message = diag.message
-    if not message.startswith("line "):
-        message = f"line {line_no}: {message}"
-    return replace(diag, message=message, record=ref)
+def _malformed_line(err: ValueError, line_no: int) -> Diagnostic:
+    """The diagnostic of a JSONL line that does not parse (its record: `_bad_line`)."""
+    reason = str(err).split(":", 1)[0]
+    return Diagnostic("record.malformed-json", f"line {line_no} is not valid JSON: {reason}")
+
+
+def _bad_line(source: str, index: int, line: bytes, diag: Diagnostic) -> BadRecord:
+    """Line `line` of `source` as the rejected record `index`, with `diag` said of it."""
+    text = line.decode("utf-8", "replace").rstrip("\r\n")
+    return BadRecord(source, index, text, replace(diag, record=RecordRef(source, index)))
 
 
 def _iter_streamed_array(

@@ -390,12 +390,12 @@ class _Results:
             self.pending.clear()
 
 
-def settle(client: Any, wait_s: float | None = None) -> None:
+def settle(client: Any) -> None:
     """Wait (at most SETTLE_S) until no worker runs a task, cancelled ones included, so that
     closing the cluster cancels none; then, for any still running when the wait ends, quiet the
     warning each would log at the close (that one logger, below ERROR, on these workers only:
     they close next)."""
-    deadline = time.monotonic() + (SETTLE_S if wait_s is None else wait_s)
+    deadline = time.monotonic() + SETTLE_S
     while any(client.run(_running).values()) and time.monotonic() < deadline:
         time.sleep(SETTLE_POLL_S)
     client.run(_quiet_cancelled_instructions)
