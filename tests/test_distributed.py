@@ -474,3 +474,30 @@ def test_a_records_selector_on_jsonl_reads_each_line_on_the_cluster(
     dask = _dask(REPOS, [src], tmp_path / "dask" / "o.jsonl", cluster.scheduler_address, *selector)
     assert one[4]["records"]["in"] == 7 * 20 and one[4]["balanced"]
     assert dask[0] == one[0] == 3 and dask[2:] == one[2:]
+
+
+def test_a_failed_report_leaves_the_previous_runs_files(
+    tmp_path: Path, cluster: LocalCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The objects and rejects the cluster's parts were joined into are renamed with the report:
+    when the report cannot be written, the previous run's three files stay, never a mix."""
+    from benchmarks import gen
+    from mapper.errors import Diagnostic, OutputError
+    from mapper.run import files
+
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    gen.write_w1(first, 20)
+    gen.write_w1(second, 30)
+    out = tmp_path / "out" / "o.jsonl"
+    request = RunRequest(output=str(out), engine="dask", scheduler=cluster.scheduler_address)
+    assert run_files(load(W1), [str(first)], request, mapping=W1).status == Status.OK
+    before = {p.name: p.read_bytes() for p in out.parent.iterdir()}
+    assert set(before) == {"o.jsonl", "o.rejects.jsonl", "o.report.json"}
+
+    def full_disk(*_: object) -> None:
+        raise OutputError([Diagnostic("output.failed", "no space left on device")])
+
+    monkeypatch.setattr(files, "write_atomic", full_disk)
+    result = run_files(load(W1), [str(second)], request, mapping=W1)
+    assert result.status == Status.IO
+    assert {p.name: p.read_bytes() for p in out.parent.iterdir()} == before

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mapper.errors import Diagnostic, OutputError, UsageError
-from mapper.io.atomic import AtomicFile, output_error
+from mapper.io.atomic import AtomicFile, OutputGroup, output_error
 from mapper.io.inputs import JSONL_SUFFIXES, Reading, expand_inputs, iter_records
 from mapper.io.partfiles import join_part, parts_folder, remove_folder
 from mapper.io.remote import AtomicUrl, expand_urls, is_url, url_items, url_jsonl_spans
@@ -125,8 +125,11 @@ def run_distributed(
     options: RunOptions,
     reading: Reading,
     progress: Callable[[int], None] | None = None,
+    group: OutputGroup | None = None,
 ) -> RunReport:
     """Map `paths` on a Dask cluster; the same objects, rejects and report as one worker gives.
+    The output files are renamed into place with the rest of `group` (with the report), not
+    here (None: here, once joined).
 
     Raises:
         UsageError: dask is not installed, or the mapping file cannot be read.
@@ -146,7 +149,7 @@ def run_distributed(
                      digests=spec.digests)  # fmt: skip
         numbered = _Numbered(_numbered(paths, reading))
         outputs = _Results(client, spec, numbered, WINDOW * workers, own=not request.scheduler)
-        _join(join, request, outputs, lambda task: _rerun(client, spec, task))
+        _join(join, request, outputs, lambda task: _rerun(client, spec, task), group)
     return _finished(join.report, join, started)
 
 
@@ -158,6 +161,7 @@ def run_local_workers(
     options: RunOptions,
     reading: Reading,
     progress: Callable[[int], None] | None = None,
+    group: OutputGroup | None = None,
 ) -> RunReport:
     """Map `paths` in worker processes of this machine for the caller's sink (the sync stage),
     which takes each part's objects here, in input order: the same objects, rejects and report
@@ -175,7 +179,7 @@ def run_local_workers(
     workers = request.worker_count
     with _local_pool(spec, plan, reading, workers) as pool:
         outputs = _LocalResults(pool, _Numbered(_numbered(paths, reading)), WINDOW * workers)
-        _join(join, request, outputs, lambda task: map_parts(spec, (task,))[0])
+        _join(join, request, outputs, lambda task: map_parts(spec, (task,))[0], group)
     return _finished(join.report, join, started)
 
 
@@ -184,12 +188,14 @@ def _join(
     request: RunRequest,
     outputs: _Results | _LocalResults,
     rerun: Callable[[PartTask], PartOutput],
+    group: OutputGroup | None,
 ) -> None:
-    """Join the outputs in part order into the run's outputs, which appear if it ends normally."""
+    """Join the outputs in part order into the run's outputs, which appear if it ends normally
+    (with the rest of `group` when one is given)."""
     output = None if request.sink is not None else request.output
     with (
-        _opened(output) as out,
-        _opened(request.rejects_path) as rejects,
+        _opened(output, group) as out,
+        _opened(request.rejects_path, group) as rejects,
         _closing(request.sink) as sink,
     ):
         join.out, join.rejects, join.sink = out, rejects, sink
@@ -276,12 +282,15 @@ def _parts_folder(output: str | None) -> Iterator[str | None]:
 
 
 @contextlib.contextmanager
-def _opened(path: str | None) -> Iterator[AtomicFile | AtomicUrl | None]:
-    """An output that appears at `path` only if the block ends normally."""
+def _opened(
+    path: str | None, group: OutputGroup | None
+) -> Iterator[AtomicFile | AtomicUrl | None]:
+    """An output that appears at `path` only if the block ends normally: then, or when `group`
+    is published (a file; a URL has no rename to wait for)."""
     if path is None:
         yield None
         return
-    out: AtomicFile | AtomicUrl = AtomicUrl(path) if is_url(path) else AtomicFile(path)
+    out: AtomicFile | AtomicUrl = AtomicUrl(path) if is_url(path) else AtomicFile(path, group)
     try:
         yield out
     except BaseException:

@@ -480,14 +480,14 @@ def _run(
             from mapper.run.distributed import run_distributed  # dask: only when asked for
 
             report = run_distributed(
-                mapping or plan.path, plan, paths, request, options, reading, tick
+                mapping or plan.path, plan, paths, request, options, reading, tick, group
             )
             return RunResult(report, Status.OK, _written(request))
         if request.maps_for_sink and request.worker_count > 1:
             from mapper.run.distributed import run_local_workers  # (the join of `--engine dask`)
 
             report = run_local_workers(
-                mapping or plan.path, plan, paths, request, options, reading, tick
+                mapping or plan.path, plan, paths, request, options, reading, tick, group
             )
             return RunResult(report, Status.OK, _written(request))
         if request.is_parallel:
