@@ -9,7 +9,7 @@ import difflib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 Loc = tuple[str | int, ...]
 Severity = Literal["error", "warning"]
@@ -26,6 +26,15 @@ class SourceSpan:
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.col}" if self.line > 0 else self.path
+
+    @classmethod
+    def parse(cls, text: str) -> SourceSpan | None:
+        """`path:line:col`, as `str` gives it, back into a span (None: it is not one)."""
+        path, _, col = text.rpartition(":")
+        path, _, line = path.rpartition(":")
+        if not (path and line.isdigit() and col.isdigit()):
+            return None
+        return cls(path, int(line), int(col))
 
     @classmethod
     def whole_file(cls, path: str) -> SourceSpan:
@@ -100,6 +109,23 @@ class Diagnostic:
         if self.hint:
             out["hint"] = self.hint
         return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Diagnostic:
+        """A diagnostic back from its `to_dict` form (a rejects file's line): the place in the
+        mapping comes back as one already formatted part, which renders the same."""
+        rec = d.get("record")
+        return cls(
+            d["code"],
+            d["message"],
+            loc=(d["loc"],) if d.get("loc") else (),
+            span=SourceSpan.parse(d.get("span", "")),
+            expr=d.get("expr"),
+            expr_col=d.get("exprCol"),
+            record=RecordRef(rec["source"], rec["index"], rec.get("pointer", "")) if rec else None,
+            hint=d.get("hint"),
+            severity=d.get("severity", "error"),
+        )
 
     def __str__(self) -> str:
         return render(self)

@@ -340,3 +340,58 @@ def test_an_interrupt_once_the_outputs_are_in_place_says_they_are_complete(
     assert result.status is Status.INTERRUPTED
     assert result.stopped is not None and "they are complete" in result.stopped
     assert len((tmp_path / "o.jsonl").read_text().splitlines()) == 1
+
+
+class _Collected:
+    """A library caller's own sink: it keeps the objects it is given."""
+
+    def __init__(self) -> None:
+        self.objects: list[dict] = []
+        self.closed = False
+
+    def write(self, objects: object) -> None:
+        self.objects.extend(o.payload for o in objects)  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        self.closed = True
+
+    def abort(self) -> None:
+        pass
+
+    def __enter__(self) -> _Collected:
+        return self
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        self.close() if kind is None else self.abort()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_callers_sink_keeps_the_first_rejections_to_show_with_any_worker_count(
+    tmp_path: Path, workers: int
+) -> None:
+    records = [GOOD] * 200 + [{"full_name": str(i)} for i in range(25)] + [GOOD] * 200
+    inp = _jsonl(tmp_path / "in.jsonl", records)
+    sink = _Collected()
+    request = RunRequest(output="-", sink=sink, workers=workers, shown_rejects=3)  # type: ignore[arg-type]
+    result = run_files(load(REPOS), [str(inp)], request, mapping=REPOS)
+    assert result.status is Status.REJECTED and sink.closed
+    assert len(sink.objects) == 400 and result.report.records_rejected == 25
+    assert len(result.rejected_shown) == 3
+    shown = [d.record for errors in result.rejected_shown for d in errors]
+    assert {(r.source, r.index) for r in shown if r} == {(str(inp), 200), (str(inp), 201), (str(inp), 202)}
+
+
+@pytest.mark.parametrize("sink", [None, _Collected()], ids=["file", "callers-sink"])
+def test_an_empty_output_path_is_refused_before_anything_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sink: object
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    request = RunRequest(output="", sink=sink)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match="output path is empty"):
+        run_files(load(REPOS), [str(REPOS_IN)], request)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_input_path_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="input path is empty"):
+        run_files(load(REPOS), [""], RunRequest(output=str(tmp_path / "o.jsonl")))

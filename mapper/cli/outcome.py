@@ -2,7 +2,7 @@
 records, the summary, the files written) and gathers into a machine report."""
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mapper.cli.console import (
     EXIT_INTERRUPTED,
@@ -90,47 +90,15 @@ def _rejected(result: "RunResult", request: "RunRequest | None") -> list[Diagnos
 
 def _read_rejects(path: str, limit: int) -> list[list[Diagnostic]]:
     """The errors of the first `limit` lines of a rejects file, as they were reported."""
-    import json
     from itertools import islice
 
+    from mapper.io.sinks import errors_of_line
+
     try:
-        with Path(path).open(encoding="utf-8") as fh:
-            return [_errors_of(json.loads(line)) for line in islice(fh, limit)]
+        with Path(path).open("rb") as fh:
+            return [errors_of_line(line) for line in islice(fh, limit)]
     except (OSError, ValueError):
         return []
-
-
-def _errors_of(entry: dict[str, Any]) -> list[Diagnostic]:
-    """A rejects-file line's error diagnostics, rebuilt from their JSON form (the place in the
-    mapping as one already formatted part, which renders the same)."""
-    return [_diagnostic_of(d) for d in entry.get("diagnostics", []) if d["severity"] == "error"]
-
-
-def _diagnostic_of(d: dict[str, Any]) -> Diagnostic:
-    from mapper.errors import RecordRef
-
-    rec = d.get("record")
-    return Diagnostic(
-        d["code"],
-        d["message"],
-        loc=(d["loc"],) if d.get("loc") else (),
-        span=_span_of(d.get("span", "")),
-        expr=d.get("expr"),
-        expr_col=d.get("exprCol"),
-        record=RecordRef(rec["source"], rec["index"], rec.get("pointer", "")) if rec else None,
-        hint=d.get("hint"),
-    )
-
-
-def _span_of(text: str) -> Any:
-    """`path:line:col` (as `SourceSpan` prints) back into a span; None when it is not one."""
-    from mapper.errors import SourceSpan
-
-    path, _, rest = text.rpartition(":")
-    path, _, line = path.rpartition(":")
-    if not (path and line.isdigit() and rest.isdigit()):
-        return None
-    return SourceSpan(path, int(line), int(rest))
 
 
 def summarised(result: "RunResult") -> bool:

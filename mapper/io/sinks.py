@@ -415,6 +415,13 @@ def item_reject_line(source: str, index: int, rejected: RejectedItem) -> bytes:
     return dumps_line(entry)
 
 
+def errors_of_line(line: bytes | str) -> list[Diagnostic]:
+    """The error diagnostics of one rejects-file line, as they were reported."""
+    entry = orjson.loads(line)
+    found = entry.get("diagnostics", ())
+    return [Diagnostic.from_dict(d) for d in found if d["severity"] == "error"]
+
+
 class RejectsSink(_SinkBase):
     """Rejected candidates as JSON lines: where they came from, why, and the data itself."""
 

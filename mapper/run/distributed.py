@@ -27,14 +27,14 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mapper.errors import Diagnostic, OutputError, UsageError
 from mapper.io.atomic import AtomicFile, OutputGroup, output_error
 from mapper.io.inputs import JSONL_SUFFIXES, Reading, expand_inputs, iter_records
 from mapper.io.partfiles import join_part, parts_folder, remove_folder
 from mapper.io.remote import AtomicUrl, expand_urls, is_url, url_items, url_jsonl_spans
-from mapper.io.sinks import JsonlSink, RejectsSink, Sink
+from mapper.io.sinks import JsonlSink, RejectsSink, Sink, errors_of_line
 from mapper.io.spans import ArraySpan, Span
 from mapper.language.plan import Plan
 from mapper.records import InputProblem, Item, no_line_known
@@ -94,6 +94,14 @@ def expand_sources(specs: Iterable[str]) -> tuple[list[str], list[InputProblem]]
     return list(dict.fromkeys(found)), problems
 
 
+class Joined(NamedTuple):
+    """What a run whose parts were joined here gives back: its report, and (without a rejects
+    file) the errors of the first rejected records, to show."""
+
+    report: RunReport
+    rejected_shown: list[list[Diagnostic]]
+
+
 def run_on_dask(
     plan_or_path: Plan | str | Path,
     inputs: Iterable[str],
@@ -126,7 +134,7 @@ def run_distributed(
     reading: Reading,
     progress: Callable[[int], None] | None = None,
     group: OutputGroup | None = None,
-) -> RunReport:
+) -> Joined:
     """Map `paths` on a Dask cluster; the same objects, rejects and report as one worker gives.
     The output files are renamed into place with the rest of `group` (with the report), not
     here (None: here, once joined).
@@ -146,11 +154,11 @@ def run_distributed(
         workers = max(1, len(client.scheduler_info().get("workers", {})))
         join = _Join(plan, options, RunReport(plan.path), reading, paths, progress,
                      spec.set_associations, folder=folder, output=output or "",
-                     digests=spec.digests)  # fmt: skip
+                     digests=spec.digests, keep=_kept_rejects(request))  # fmt: skip
         numbered = _Numbered(_numbered(paths, reading))
         outputs = _Results(client, spec, numbered, WINDOW * workers, own=not request.scheduler)
         _join(join, request, outputs, lambda task: _rerun(client, spec, task), group)
-    return _finished(join.report, join, started)
+    return _finished(join, started)
 
 
 def run_local_workers(
@@ -162,7 +170,7 @@ def run_local_workers(
     reading: Reading,
     progress: Callable[[int], None] | None = None,
     group: OutputGroup | None = None,
-) -> RunReport:
+) -> Joined:
     """Map `paths` in worker processes of this machine for the caller's sink (the sync stage),
     which takes each part's objects here, in input order: the same objects, rejects and report
     as one worker gives. (A JSONL output file has its own, faster way: `run.parallel`.)
@@ -175,12 +183,13 @@ def run_local_workers(
     started = time.perf_counter()
     spec = run_spec(mapping, plan, request, options)
     join = _Join(plan, options, RunReport(plan.path), reading, paths, progress,
-                 spec.set_associations, digests=spec.digests)  # fmt: skip
+                 spec.set_associations, digests=spec.digests,
+                 keep=_kept_rejects(request))  # fmt: skip
     workers = request.worker_count
     with _local_pool(spec, plan, reading, workers) as pool:
         outputs = _LocalResults(pool, _Numbered(_numbered(paths, reading)), WINDOW * workers)
         _join(join, request, outputs, lambda task: map_parts(spec, (task,))[0], group)
-    return _finished(join.report, join, started)
+    return _finished(join, started)
 
 
 def _join(
@@ -207,10 +216,16 @@ def _join(
                 remove_folder(join.folder)  # no task writes there after this (`write_part`)
 
 
-def _finished(report: RunReport, join: _Join, started: float) -> RunReport:
+def _kept_rejects(request: RunRequest) -> int:
+    """How many rejected records' errors the join keeps to show (none with a rejects file)."""
+    return 0 if request.rejects_path else request.shown_rejects
+
+
+def _finished(join: _Join, started: float) -> Joined:
+    report = join.report
     report.input_problems.extend(unique_diagnostics(join.lookup_problems))
     report.duration_s = time.perf_counter() - started
-    return report
+    return Joined(report, join.kept)
 
 
 def run_spec(mapping: str | Path, plan: Plan, request: RunRequest, options: RunOptions) -> RunSpec:
@@ -538,6 +553,9 @@ class _Join:
     digests: bool = False
     """The records carry their lines' digests, as the workers give them (`RunSpec.digests`):
     also those of a part the client maps itself."""
+    keep: int = 0
+    """Without a rejects file: the errors of this many rejected records are kept (`kept`)."""
+    kept: list[list[Diagnostic]] = field(default_factory=list)
 
     def collect(
         self, results: _Results | _LocalResults, rerun: Callable[[PartTask], PartOutput]
@@ -575,6 +593,9 @@ class _Join:
             _replay(self.sink, res, base[0])
         if self.rejects is not None:
             self._append(self.rejects, res.rejects, res.rejects_file)
+        elif len(self.kept) < self.keep and res.rejects:
+            lines = res.rejects.splitlines()[: self.keep - len(self.kept)]
+            self.kept.extend(errors_of_line(line) for line in lines)
         self.report.merge(res.counts)
         self.lookup_problems.extend(res.lookup_problems)
         if self.progress is not None:

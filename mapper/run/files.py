@@ -56,6 +56,7 @@ from mapper.run.status import Status
 
 if TYPE_CHECKING:  # the principal checks are imported when a run makes them
     from mapper.access.checks import AccessFindings
+    from mapper.run.distributed import Joined
 
 __all__ = ["InputError", "RunRequest", "RunResult", "Status", "UsageError", "run_files"]
 
@@ -369,6 +370,10 @@ def check_outputs(
     Raises:
         UsageError: naming the option and the file.
     """
+    if not request.output:  # (else its rejects and report would be `.rejects.jsonl` here)
+        raise UsageError(
+            [_usage("the output path is empty (an unset variable?): name a file, or - (stdout)")]
+        )
     outputs = {
         "-o": request.output if request.format == "jsonl" else None,
         "--rejects": request.rejects_path,
@@ -479,17 +484,17 @@ def _run(
         if request.is_distributed:
             from mapper.run.distributed import run_distributed  # dask: only when asked for
 
-            report = run_distributed(
+            joined = run_distributed(
                 mapping or plan.path, plan, paths, request, options, reading, tick, group
             )
-            return RunResult(report, Status.OK, _written(request))
+            return _joined(joined, request)
         if request.maps_for_sink and request.worker_count > 1:
             from mapper.run.distributed import run_local_workers  # (the join of `--engine dask`)
 
-            report = run_local_workers(
+            joined = run_local_workers(
                 mapping or plan.path, plan, paths, request, options, reading, tick, group
             )
-            return RunResult(report, Status.OK, _written(request))
+            return _joined(joined, request)
         if request.is_parallel:
             from mapper.run.parallel import run_parallel  # multiprocessing: only when needed
 
@@ -565,6 +570,13 @@ def _run_serial(
     result = RunResult(report, Status.OK, _written(request))
     if quarantine.records and not rejects_path:
         result.rejected_shown = quarantine.kept
+    return result
+
+
+def _joined(joined: Joined, request: RunRequest) -> RunResult:
+    """The result of a run whose parts were joined in this process (`run.distributed`)."""
+    result = RunResult(joined.report, Status.OK, _written(request))
+    result.rejected_shown = joined.rejected_shown
     return result
 
 
