@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 REPOS = ROOT / "tests" / "cli_data" / "repos.yaml"  # rejects a bad `created`, filters `skip`
 W1 = ROOT / "benchmarks" / "w1.yaml"  # associations, permissions, nested blocks
 BASE = ROOT / "tests" / "hostile" / "base.yaml"
+PAGES = ROOT / "tests" / "cli_data" / "repo-pages.yaml"  # repos.yaml under `records: values[]`
 
 
 @pytest.fixture(autouse=True)
@@ -81,6 +82,7 @@ def _untidy(tmp: Path) -> list[Path]:
         elif roll < 0.23:
             lines.append(b"[1, 2]")
         lines.append(_repo(i, bad=roll > 0.95) + (b"\r" if roll > 0.6 else b""))
+    lines.insert(60, b'{"id": "cut inside a string')  # (the same error, with a newline or not)
     return [_write(tmp / "in.jsonl", b"\n".join(lines))]
 
 
@@ -160,6 +162,30 @@ def _commits(tmp: Path) -> list[Path]:
     return [path]
 
 
+def _paged_lines(tmp: Path) -> list[Path]:
+    """JSONL of API pages under a records selector: pages of 0 to 5 records, blank lines, lines
+    that are not JSON and lines the selector finds nothing in (each one rejected record), a
+    final line without its newline; then a second such file (numbering starts again)."""
+    rng = random.Random(11)
+    files = []
+    for name, count in (("pages.jsonl", 60), ("more.ndjson", 9)):
+        lines, n = [], 0
+        for page in range(count):
+            roll = rng.random()
+            if roll < 0.08:
+                lines.append(b"  " if roll < 0.04 else b"")
+            elif roll < 0.13:
+                lines.append(b'{"values": [{"id": "cut' + str(page).encode())
+            elif roll < 0.17:
+                lines.append(b'{"next": null}')  # no `values`: the selector finds nothing
+            size = rng.randrange(6)
+            records = [json.loads(_repo(n + i, bad=(n + i) % 11 == 3)) for i in range(size)]
+            n += size
+            lines.append(json.dumps({"values": records, "page": page}).encode())
+        files.append(_write(tmp / name, b"\n".join(lines)))
+    return files
+
+
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
@@ -175,6 +201,7 @@ INPUTS: dict[str, tuple[Path, Callable[[Path], list[Path]]]] = {
     "files-then-lines": (REPOS, _files_then_lines),
     "big-arrays": (REPOS, _big_arrays),
     "commits": (W1, _commits),
+    "paged-lines": (PAGES, _paged_lines),
 }
 OPTIONS = {
     "defaults": [],

@@ -578,7 +578,8 @@ def jsonl_items(
                 else:
                     yield Record(source, index, _loads(line), digest)
             except ValueError as err:
-                yield _bad_line(source, index, line, _malformed_line(err, line_no))
+                problem = _malformed_line(_line_error(line, err), line_no)
+                yield _bad_line(source, index, line, problem)
             index += 1
         line_no += 1
 
@@ -591,26 +592,78 @@ def selected_jsonl_items(
     as if the lines' records were one list. A line that is not JSON, or where the selector fails
     or finds nothing, is one rejected record whose diagnostic names its line. Lines carry no
     digest: a line is not one record here (`KnownLine` does not apply)."""
-    for line in lines:
+    return picked_items(source, picked_lines(lines, selector), index, line_no)
+
+
+@dataclass(frozen=True, slots=True)
+class Unpicked:
+    """A JSONL line that is one rejected record: it is not JSON (`error`), or the selector
+    failed or found nothing in it (`diagnostic`, not yet said of the line)."""
+
+    error: ValueError | None = None
+    diagnostic: Diagnostic | None = None
+
+    def said_of(self, line_no: int) -> Diagnostic:
+        """The diagnostic of the line, which is line `line_no` of its file."""
+        if self.diagnostic is None:
+            assert self.error is not None
+            return _malformed_line(self.error, line_no)
+        return replace(self.diagnostic, message=f"line {line_no}: {self.diagnostic.message}")
+
+
+Picked = tuple[bytes, int, Any]
+"""A non-blank JSONL line, its place among the lines given (0: the first), and what the records
+selector picked in it: a list of records, one record, or `Unpicked`."""
+
+
+def picked_lines(lines: Iterable[bytes], selector: Selector) -> Iterator[Picked]:
+    """What the selector picks in each non-blank line."""
+    for offset, line in enumerate(lines):
         if line and not line.isspace():
             try:
                 selected = _selected(parse_json(line), selector)
             except ValueError as err:
-                selected = _malformed_line(err, line_no)
+                selected = Unpicked(error=_line_error(line, err))
             else:
-                if isinstance(selected, Diagnostic):  # (the selector's: said of this line)
-                    selected = replace(selected, message=f"line {line_no}: {selected.message}")
-            if isinstance(selected, Diagnostic):
-                yield _bad_line(source, index, line, selected)
+                if isinstance(selected, Diagnostic):
+                    selected = Unpicked(diagnostic=selected)
+            yield line, offset, selected
+
+
+def picked_count(picked: Iterable[Picked]) -> int:
+    """The records `picked_items` numbers in these lines (a span's: its first index is known
+    only once every span before it is counted)."""
+    return sum(len(p) if isinstance(p, list) else 1 for _, _, p in picked)
+
+
+def picked_items(
+    source: str, picked: Iterable[Picked], index: int = 0, line_no: int = 1
+) -> Iterator[Item]:
+    """The records of picked lines, numbered from `index`; `line_no`: the first line's number."""
+    for line, offset, selected in picked:
+        if type(selected) is Unpicked:
+            yield _bad_line(source, index, line, selected.said_of(line_no + offset))
+            index += 1
+        elif isinstance(selected, list):
+            for value in selected:
+                yield Record(source, index, value)
                 index += 1
-            elif isinstance(selected, list):
-                for value in selected:
-                    yield Record(source, index, value)
-                    index += 1
-            else:
-                yield Record(source, index, selected)
-                index += 1
-        line_no += 1
+        else:
+            yield Record(source, index, selected)
+            index += 1
+
+
+def _line_error(line: bytes, err: ValueError) -> ValueError:
+    """The parse error of a line as without its line end, so that it reads the same wherever the
+    line was cut (read with its newline, a line that ends inside a string fails on that newline,
+    a control character; a worker's span holds it without)."""
+    if not line.endswith((b"\n", b"\r")):
+        return err
+    try:
+        parse_json(line.rstrip(b"\r\n"))
+    except ValueError as bare:
+        return bare
+    return err
 
 
 def _malformed_line(err: ValueError, line_no: int) -> Diagnostic:

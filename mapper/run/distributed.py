@@ -344,8 +344,8 @@ def _numbered(paths: list[str], reading: Reading) -> Iterator[tuple[int, Part | 
 
 
 def _url_parts(url: str, reading: Reading) -> Iterator[Part | UrlFile]:
-    """A JSONL URL in spans; whole under a records selector (its lines are not its records)."""
-    if not url.lower().endswith(JSONL_SUFFIXES) or reading.selector is not None:
+    """A JSONL URL in spans (under a records selector too: each line is a document)."""
+    if not url.lower().endswith(JSONL_SUFFIXES):
         yield UrlFile(url)
         return
     try:

@@ -45,6 +45,9 @@ from mapper.io.inputs import (
     input_size,
     iter_records,
     jsonl_items,
+    picked_count,
+    picked_items,
+    picked_lines,
     read_array_span,
     streamed_array_items,
     unreadable,
@@ -224,11 +227,21 @@ def _items(worker: _Worker, res: PartResult, part: Part) -> tuple[Iterable[Item]
     except OSError as err:
         return [unreadable(part.source, err)], False
     restart = part.start == 0
+    selector = worker.reading.selector
+    if selector is None:
+        res.index, res.line_no = worker.starts.claim(
+            res.number, (span.records, span.line_count), restart
+        )
+        res.line_no += 1
+        return jsonl_items(part.source, span.lines, res.index, res.line_no), True
+    # under a records selector, how many records the span holds is known once its lines are
+    # parsed and picked from: then its first index is claimed, and they are numbered from it
+    picked = list(picked_lines(span.lines, selector))
     res.index, res.line_no = worker.starts.claim(
-        res.number, (span.records, span.line_count), restart
+        res.number, (picked_count(picked), span.line_count), restart
     )
     res.line_no += 1
-    return jsonl_items(part.source, span.lines, res.index, res.line_no), True
+    return picked_items(part.source, picked, res.index, res.line_no), True
 
 
 def _array_items(worker: _Worker, res: PartResult, part: ArraySpan) -> Iterable[Item]:
@@ -384,7 +397,8 @@ class _Run:
             items = itertools.chain(streamed_array_items(part.source, skip=res.index), rest)
         elif isinstance(part, Span):
             lines = read_span(part).lines
-            items = jsonl_items(part.source, lines, res.index, res.line_no)
+            selector = self.reading.selector
+            items = jsonl_items(part.source, lines, res.index, res.line_no, selector=selector)
         elif isinstance(part, ArraySpan):
             items = _array_items_again(part, res.index)
         elif isinstance(part, FilePart):

@@ -1,8 +1,9 @@
 """How the inputs of `mapper run --workers N` are cut into parts, in input order.
 
 A JSONL file is cut into spans of whole lines (`spans.jsonl_spans` reads only the line under
-each cut; not under a records selector, whose records are not its lines), a large top-level
-array into spans of whole elements (`spans.array_spans`); each worker reads its spans itself.
+each cut; under a records selector, each line of a span is a document whose records it picks),
+a large top-level array into spans of whole elements (`spans.array_spans`); each worker reads
+its spans itself.
 Other files go to the workers whole, a few small ones together. Only what must be read in one
 piece is read by the parent and sent as records or lines: standard input, and large arrays
 under a `--records` wrapper (ijson).
@@ -82,8 +83,8 @@ def input_parts(
     for path_no, path in enumerate(paths):
         unsized = path != STDIN and not is_regular(path)  # a FIFO, a device: size unknown
         jsonl = not unsized and path != STDIN and path.lower().endswith(JSONL_SUFFIXES)
-        if jsonl and reading.selector is not None:
-            jsonl = False  # its lines are not its records: not cut, read whole (`iter_records`)
+        if jsonl and reading.selector is not None and not workers_read_files:
+            jsonl = False  # the workers lack the selector (no fork): the parent reads it
         streamed = not (jsonl or unsized) and is_streamed(
             path, reading.selector, reading.stream_path
         )

@@ -27,8 +27,12 @@ from mapper.errors import Diagnostic
 from mapper.io.inputs import (
     STDIN,
     Reading,
+    Selector,
     iter_records,
     jsonl_items,
+    picked_count,
+    picked_items,
+    picked_lines,
     read_array_span,
     streamed_array_items,
     unreadable,
@@ -390,7 +394,7 @@ def part_items(
     part = task.part
     known = no_line_known if digests else None
     if isinstance(part, Span):
-        return _span_items(part, task.base, out, known)
+        return _span_items(part, task.base, out, known, reading.selector)
     if isinstance(part, ArraySpan):
         return _array_items(part, task.base, out)
     if isinstance(part, UrlFile):
@@ -404,17 +408,24 @@ def part_items(
 
 
 def _span_items(
-    part: Span, base: Base | None, out: PartOutput, known: KnownLine | None
-) -> Iterable[Item]:
+    part: Span, base: Base | None, out: PartOutput, known: KnownLine | None,
+    selector: Selector | None = None,
+) -> Iterable[Item]:  # fmt: skip
+    """The records of a JSONL span; under a records `selector`, those it picks in each line
+    (how many is known once they are picked: they are, here; the lines carry no digest)."""
     try:
         span = read_url_span(part) if is_url(part.source) else read_span(part)
     except OSError as err:
         return [unreadable(part.source, err)]
-    out.size = (span.records, span.line_count)
     if part.start == 0:
         base = (0, 0)
     out.based = base is not None
     index, before = base or (0, 0)
+    if selector is not None:
+        picked = list(picked_lines(span.lines, selector))
+        out.size = (picked_count(picked), span.line_count)
+        return picked_items(part.source, picked, index, before + 1)
+    out.size = (span.records, span.line_count)
     return jsonl_items(part.source, span.lines, index, before + 1, known)
 
 
