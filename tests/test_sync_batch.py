@@ -4,6 +4,7 @@ principals the jobs sent are checked against the users and groups sent or kept i
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -324,3 +325,81 @@ def test_ctrl_c_as_a_synced_jobs_summary_is_printed_stops_the_batch_after_it(
     assert "interrupted after job 'docs' was synced" in err
     assert (tmp_path / "states" / "docs.db").is_file()
     assert not (tmp_path / "states" / "people.db").exists()
+
+
+REPO_JOBS = """\
+jobs:
+  - name: repos
+    mapping: {root}/mappings/github/repository.yaml
+    inputs: [{root}/samples/github/org-repos.json]
+  - name: commits
+    mapping: {root}/mappings/github/commits.yaml
+    inputs: [commits.json]
+"""
+
+
+def _bodies(folder: Path) -> list[list[tuple[str, str, int]]]:
+    """Each setObjects body of a job folder: (type, id, number) of its objects."""
+    path = folder / "setObjects.jsonl"
+    if not path.exists():
+        return []
+    return [
+        [(next(k for k in o if k.startswith("atlassian:")), o["id"], o["updateSequenceNumber"])
+         for o in json.loads(line)["objects"]]
+        for line in path.read_text().splitlines()
+    ]  # fmt: skip
+
+
+def _carried(folder: Path) -> int:
+    return int(json.loads((folder / "report.json").read_text())["sync"]["total"]["carried"])
+
+
+def test_a_commit_carries_the_repository_another_job_sent_in_its_body(tmp_path: Path) -> None:
+    """The reference: a commit's repository travels "as a separate entity in the same payload".
+    Here another job's mapping makes the repositories: the commits job carries the payload that
+    job last sent (its state keeps it), once per body, with the number it was sent with."""
+    (tmp_path / "jobs.yaml").write_text(REPO_JOBS.format(root=ROOT))
+    commits = json.loads((ROOT / "samples/github/commits.json").read_text())
+    (tmp_path / "commits.json").write_text(json.dumps(commits))
+    assert sync_batch(tmp_path, "--connection-id", "c")[0] == 0
+    (repo,) = [o for body in _bodies(tmp_path / "out/repos") for o in body
+               if o[1] == "acme/widget-service"]  # fmt: skip
+    first = _bodies(tmp_path / "out/commits")
+    assert [o[0] for o in first[0]] == ["atlassian:repository"] + ["atlassian:commit"] * 4
+    assert first[0][0] == repo and _carried(tmp_path / "out/commits") == 1
+    code, err = sync_batch(tmp_path)
+    assert code == 0 and _bodies(tmp_path / "out/commits") == [], err  # nothing changed
+    commits[1]["commit"]["message"] = "MAP-17: reworded"
+    (tmp_path / "commits.json").write_text(json.dumps(commits))
+    code, err = sync_batch(tmp_path)
+    assert code == 0, err
+    ((carried, commit),) = _bodies(tmp_path / "out/commits")
+    assert carried == repo
+    assert commit[:2] == ("atlassian:commit", f"acme/widget-service@{commits[1]['sha']}")
+    assert _carried(tmp_path / "out/commits") == 1
+    state = tmp_path / "states/repos.db"  # a forgotten repository's payload goes with it
+    assert invoke("state", "forget", "--state", state, "--type", "atlassian:repository",
+                  "acme/widget-service")[0] == 0  # fmt: skip
+    with sqlite3.connect(state) as conn:
+        left = conn.execute("SELECT count(*) FROM payloads").fetchone()[0]
+        assert left == conn.execute("SELECT count(*) FROM objects").fetchone()[0] == 3
+
+
+def test_a_repository_whose_payload_the_state_lacks_is_reported_not_carried(
+    tmp_path: Path,
+) -> None:
+    """A state from mapper before schema version 5 knows the repository but not its payload."""
+    (tmp_path / "jobs.yaml").write_text(REPO_JOBS.format(root=ROOT))
+    commits = json.loads((ROOT / "samples/github/commits.json").read_text())
+    (tmp_path / "commits.json").write_text(json.dumps(commits))
+    assert sync_batch(tmp_path, "--connection-id", "c")[0] == 0
+    with sqlite3.connect(tmp_path / "states/repos.db") as conn:
+        conn.execute("DELETE FROM payloads")
+    commits[1]["commit"]["message"] = "MAP-17: reworded"
+    (tmp_path / "commits.json").write_text(json.dumps(commits))
+    code, err = sync_batch(tmp_path)
+    assert code == 0 and "sync.not-carried" in err, err
+    assert [[o[0] for o in body] for body in _bodies(tmp_path / "out/commits")] == [
+        ["atlassian:commit"]
+    ]
+    assert "sync.dangling-reference" not in err  # (it is known: only its payload is not)

@@ -192,6 +192,7 @@ def test_a_version_2_state_is_upgraded_and_its_lines_are_learnt(tmp_path: Path) 
         "DROP INDEX objects_line; ALTER TABLE objects DROP COLUMN line; "
         "ALTER TABLE objects DROP COLUMN mark; "
         "UPDATE meta SET value='2' WHERE key='schemaVersion'; DELETE FROM meta WHERE key='lineKey';"
+        "DROP TABLE payloads;"
     )  # as mapper made it before version 3
     conn.close()
     out = run(tmp_path, records)
@@ -222,7 +223,7 @@ def write_v3_state(folder: Path, records: list[dict[str, Any]]) -> list[tuple[An
         "FROM current; DROP TABLE current; "
         "CREATE INDEX objects_line ON objects (line) WHERE line IS NOT NULL; "
         "CREATE INDEX objects_ref ON objects (tid, ref) WHERE ref IS NOT NULL; "
-        "UPDATE meta SET value='3' WHERE key='schemaVersion';"
+        "UPDATE meta SET value='3' WHERE key='schemaVersion'; DROP TABLE payloads;"
     )
     rows = sorted(conn.execute(OBJECT_ROWS))
     conn.close()

@@ -147,3 +147,18 @@ def test_last_seen_run_survives_the_folding_of_old_bitmaps(tmp_path: Path) -> No
     finally:
         store.close()
     assert seen == {"a": runs, "b": 1} and kept[0] <= MAX_BITMAPS
+
+
+def test_a_version_4_state_gains_the_payloads_table_and_keeps_its_rows(tmp_path: Path) -> None:
+    sync(tmp_path, [doc("a"), doc("b")])
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        conn.executescript(
+            "DROP TABLE payloads; UPDATE meta SET value='4' WHERE key='schemaVersion';"
+        )  # as mapper made it in schema version 4
+        rows = sorted(conn.execute("SELECT tid, id, n, hash, usn FROM objects"))
+    out = sync(tmp_path, [doc("a"), doc("b")])
+    assert out.result.sync.upgraded_from == 4 and out.sets == []
+    with sqlite3.connect(tmp_path / "s.db") as conn:
+        assert sorted(conn.execute("SELECT tid, id, n, hash, usn FROM objects")) == rows
+        assert conn.execute("SELECT count(*) FROM payloads").fetchone() == (0,)
+    assert version_of(tmp_path / "s.db") == str(SCHEMA_VERSION)

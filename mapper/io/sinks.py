@@ -11,7 +11,7 @@ import math
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
@@ -227,6 +227,10 @@ class JsonlSink(_SinkBase):
         self.out.abort()
 
 
+Companion = tuple[tuple[str, str], dict[str, Any]]
+"""(type, id) and payload of an object another travels with (`SetObjectsBatches.add`)."""
+
+
 class SetObjectsBatches:
     """setObjects bodies being filled: the header (connectionId, properties), at most `size`
     objects each, and a record's objects kept in one body when they fit (so a commit travels
@@ -252,33 +256,75 @@ class SetObjectsBatches:
         self.set_associations = set_associations
         self.pending: list[dict[str, Any]] = []
         self.count = 0
+        self.companions: set[tuple[str, str]] = set()
+        """The companions (see `add`) in the body being filled."""
 
-    def add(self, payloads: list[dict[str, Any]]) -> None:
-        """Add one record's payloads, starting a new body if they would not fit."""
+    def add(
+        self, payloads: list[dict[str, Any]], needs: Sequence[Companion] = ()
+    ) -> list[str]:
+        """Add one record's payloads, starting a new body if they would not fit.
+
+        `needs`: companions the payloads travel with ("in the same payload": a commit's
+        repository, sent by another job), put in each body that holds one of the payloads, once,
+        before them (a body holds at most `size` objects when the companions and one payload fit
+        in it). Returns the types of the companions put in."""
         group = [association_set_form(p) for p in payloads] if self.set_associations else payloads
-        if self.pending and len(self.pending) + len(group) > self.size:
-            self._flush()
+        if not needs:
+            if self.pending and len(self.pending) + len(group) > self.size:
+                self._next_body()
+            for payload in group:
+                self._append(payload)
+            return []
+        placed: list[str] = []
+        extra = [c for c in needs if c[0] not in self.companions]
+        if self.pending and len(self.pending) + len(extra) + len(group) > self.size:
+            self._next_body()
         for payload in group:
-            self.pending.append(payload)
-            self.count += 1
-            if len(self.pending) == self.size:
-                self._flush()
+            extra = [c for c in needs if c[0] not in self.companions]  # (all, in a new body)
+            if extra and self.pending and len(self.pending) + len(extra) + 1 > self.size:
+                self._next_body()
+                extra = list(needs)
+            for key, companion in extra:  # (no new body between them and the payload)
+                self.companions.add(key)
+                placed.append(key[0])
+                self.pending.append(
+                    association_set_form(companion) if self.set_associations else companion
+                )
+                self.count += 1
+            self._append(payload)
+        return placed
 
-    def add_groups(self, groups: list[list[dict[str, Any]]]) -> None:
-        """`add` each group in turn (one call for a chunk of records)."""
-        if self.set_associations:
-            for group in groups:
-                self.add(group)
-            return
+    def _append(self, payload: dict[str, Any]) -> None:
+        self.pending.append(payload)
+        self.count += 1
+        if len(self.pending) == self.size:
+            self._next_body()
+
+    def _next_body(self) -> None:
+        self._flush()
+        self.companions.clear()
+
+    def add_groups(
+        self, groups: list[list[dict[str, Any]]],
+        needs: Sequence[Sequence[Companion]] | None = None,
+    ) -> list[str]:  # fmt: skip
+        """`add` each group in turn (one call for a chunk of records), with its companions
+        (`needs`, one list per group; None: none). Returns the types of the companions put in."""
+        if self.set_associations or needs is not None:
+            placed = []
+            for group, wanted in zip(groups, needs or [()] * len(groups), strict=True):
+                placed += self.add(group, wanted)
+            return placed
         size = self.size
         for group in groups:
             if self.pending and len(self.pending) + len(group) > size:
-                self._flush()
+                self._next_body()
             for payload in group:
                 self.pending.append(payload)
                 if len(self.pending) == size:
-                    self._flush()
+                    self._next_body()
             self.count += len(group)
+        return []
 
     def _flush(self) -> None:
         raise NotImplementedError

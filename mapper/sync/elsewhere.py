@@ -47,6 +47,16 @@ class Elsewhere:
             found.update(oid for oid, row in rows.items() if not row.deleted)
         return found
 
+    def payloads_of(self, type_name: str, ids: Sequence[str]) -> dict[str, tuple[int, bytes]]:
+        """The number and payload (JSON) last sent of these ids of one type, live in another
+        state: of two, the one with the greater number (Teamwork Graph keeps that one)."""
+        found: dict[str, tuple[int, bytes]] = {}
+        for store in self.stores:
+            for oid, sent in store.payloads_of(type_name, ids).items():
+                if oid not in found or sent[0] > found[oid][0]:
+                    found[oid] = sent
+        return found
+
     def has_user(self, external_id: str) -> bool:
         """True when a state holds this user, not deleted."""
         return bool(self.knows("user", [external_id]))

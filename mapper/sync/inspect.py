@@ -97,6 +97,7 @@ def forget(
             tid = store.type_ids.get(type_name or "", -1) if type_name else None
             where, args = _forget_filter(tid, ids, deleted_only)
             removed = store.conn.execute(f"DELETE FROM objects WHERE {where}", args).rowcount
+            store.conn.execute("DELETE FROM payloads WHERE n NOT IN (SELECT n FROM objects)")
         store.commit()
     finally:
         store.close()

@@ -11,7 +11,10 @@
 * version 4: objects is a rowid table keyed by `n` (a new id's row goes at the end of the table,
   where a WITHOUT ROWID table keyed by (tid, id) took it to a random page: at 1M ids, far more
   pages than the cache holds), with the unique index `KEY_INDEX` on (tid, id); the line index
-  then holds a row number where it held (tid, id).
+  then holds a row number where it held (tid, id);
+* version 5: `payloads` holds, per row number, the payload last sent of an object that travels
+  with others (a repository, which a commit or pull request carries "in the same payload":
+  `stage.CARRIED`), so that a job whose mapping does not make it can carry it.
 
 A file of an older version is upgraded inside the run's own transaction: a run that fails or
 is killed leaves it at its old version, untouched. A newer version is refused (never misread),
@@ -23,7 +26,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 OLDEST_UPGRADABLE = 1
 
 TABLES = (
@@ -39,6 +42,7 @@ TABLES = (
         full INTEGER NOT NULL, summary TEXT NOT NULL, seen BLOB
     )""",
 )
+PAYLOADS = "CREATE TABLE payloads (n INTEGER PRIMARY KEY, payload BLOB NOT NULL)"
 
 
 KEY_INDEX = "CREATE UNIQUE INDEX objects_key ON objects (tid, id)"
@@ -49,7 +53,7 @@ _COLUMNS = "tid, id, n, hash, usn, run, cursor, deleted, ref, line, mark"
 
 def create(conn: sqlite3.Connection, meta: dict[str, str]) -> None:
     """The tables of the current version, with `meta` (inside the caller's transaction)."""
-    for statement in (*TABLES, KEY_INDEX, LINE_INDEX):
+    for statement in (*TABLES, PAYLOADS, KEY_INDEX, LINE_INDEX):
         conn.execute(statement)
     rows = {**meta, "schemaVersion": str(SCHEMA_VERSION), "nextN": "1"}
     conn.executemany("INSERT INTO meta VALUES (?, ?)", rows.items())
@@ -87,8 +91,12 @@ def _v3_to_v4(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _v4_to_v5(conn: sqlite3.Connection) -> None:
+    conn.execute(PAYLOADS)  # (empty: a repository sent before is carried once sent again)
+
+
 UPGRADES: dict[int, Callable[[sqlite3.Connection], None]] = {
-    1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4,
+    1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4, 4: _v4_to_v5,
 }
 """version -> the step to version + 1."""
 

@@ -42,6 +42,7 @@ from typing import Any, Protocol
 import orjson
 
 from mapper.errors import Diagnostic
+from mapper.io.sinks import Companion
 from mapper.model.identity import IDENTITY_KINDS
 from mapper.records import KnownLine, MappedObject, no_line_known
 from mapper.sync.crash import crash_point
@@ -90,6 +91,8 @@ CARRIED = {
     "atlassian:pull-request": "atlassian:repository",
 }
 """Types whose container must be sent in the same payload (the reference), and its type."""
+CONTAINERS = frozenset(CARRIED.values())
+"""Types carried by others: the state keeps the payload last sent of each (`payloads`)."""
 
 
 class Mode(str, Enum):
@@ -198,6 +201,11 @@ class SyncStage:
         self.cursor_max = cursor
         """The highest value of the mapping's `cursor:` (the run stage hands the values in)."""
         self.held_seq = 0
+        self.companions: dict[Key, dict[str, Any] | None] = {}
+        """Containers to carry: the payload this run sent, or the one last sent that this state
+        or another of the batch holds (None: none is held; looked up once per run)."""
+        self.kept_payloads: list[tuple[int, bytes]] = []  # (row number, JSON) to save
+        self.carrying = False  # a container is known (with its payload or not): `_needs` looks
         self.deferred = 0  # composed-key references waiting for the end of the run
         self.emitted = 0
         self.fresh = {t: FreshIds() for t in self.produced if t not in store.type_ids}
@@ -359,6 +367,7 @@ class SyncStage:
         if refs:
             distinct = set(chain.from_iterable(refs.values()))  # (a few containers, often)
             self._load_targets(distinct)
+            self._load_companions(distinct)
             if any(ref.type in self.produced for ref in distinct):  # then the order matters
                 self._send_in_order(groups, decided)  # (held objects are of produced types)
             else:
@@ -424,6 +433,8 @@ class SyncStage:
         refs, counted_only = self.refs, self._dangling_counted_only
         quiet, quietly = counted_only(), 0  # (then a dangling reference is only counted)
         groups = []
+        carrying = self.carrying
+        needs: list[list[Companion]] = []
         for sent in decided:
             if not sent:
                 continue
@@ -438,11 +449,14 @@ class SyncStage:
                             self._dangling(entry, ref)
                             quiet = counted_only()
             groups.append([e[2] for e in sent])  # (a Digested one too: `bodies`)
+            if carrying:
+                needs.append(self._needs(sent))
         if quietly:
             self.report.findings[_DANGLING] += quietly
         if groups:
-            self.sink.add_groups(groups)
+            placed = self.sink.add_groups(groups, needs if carrying else None)
             self._count_emitted(sum(map(len, groups)))
+            self._count_carried(placed)
 
     def _unknown_among(self, refs: AbstractSet[Reference]) -> set[Reference]:
         """The one-field references whose target is neither in the state nor sent by the run."""
@@ -455,8 +469,78 @@ class SyncStage:
     ) -> None:  # fmt: skip
         now = self._place(sent, group, held, later)
         if now:
-            self.sink.add([e[2] for e in now])
+            placed = self.sink.add([e[2] for e in now], self._needs(now))
             self._count_emitted(len(now))
+            self._count_carried(placed)
+
+    def _needs(self, sent: list[Entry]) -> list[Companion]:
+        """The containers to send with these objects, one record's: each commit's (pull
+        request's) repository that is not among them, when a state holds its payload; one that
+        is known without it is `sync.not-carried`."""
+        if not self.carrying:
+            return []
+        needs: list[Companion] = []
+        have = None
+        for entry in sent:
+            wanted = CARRIED.get(entry[0])
+            if wanted is None:
+                continue
+            for ref in self.refs.get(id(entry)) or references_of(entry[2]):
+                if ref.field != "containerKey" or ref.type != wanted or not ref.id:
+                    continue
+                key = (ref.type, ref.id)
+                have = have or {_key(e) for e in sent}
+                if key in have or key not in self.companions:
+                    continue
+                payload = self.companions[key]
+                if payload is not None:
+                    needs.append((key, payload))
+                    have.add(key)
+                elif self._is_known(key):
+                    self._note_not_carried(entry, ref)
+        return needs
+
+    def _note_not_carried(self, entry: Entry, ref: Reference) -> None:
+        self._note(
+            "sync.not-carried", entry,
+            f"is sent without its {ref.type} {ref.id!r} in the same body: the state knows it, "
+            "but not the payload last sent (it was sent by an older mapper; it is carried once "
+            "its own mapping sends it again)",
+        )  # fmt: skip
+
+    def _count_carried(self, placed: list[str]) -> None:
+        """Count the companions the sink put in its bodies (`_needs`)."""
+        for type_name in placed:
+            (self.type_counts.get(type_name) or self._counts(type_name)).carried += 1
+        if placed:
+            self._count_emitted(len(placed))
+
+    def _load_companions(self, refs: Iterable[Reference]) -> None:
+        """Find the payloads last sent of the containers these references name, not yet looked
+        up in this run: in the state, then in the batch's other states."""
+        wanted: dict[str, list[str]] = {}
+        for ref in refs:
+            container = ref.field == "containerKey" and ref.type in CONTAINERS and ref.id
+            if container and (ref.type, ref.id) not in self.companions:
+                wanted.setdefault(ref.type, []).append(ref.id)  # type: ignore[arg-type]
+        for type_name, ids in wanted.items():
+            ids = list(dict.fromkeys(ids))
+            found = self.store.payloads_of(type_name, ids)
+            if self.elsewhere:
+                rest = [i for i in ids if i not in found]
+                found.update(self.elsewhere.payloads_of(type_name, rest))
+            for oid in ids:
+                sent = found.get(oid)
+                key = (type_name, oid)
+                self.companions[key] = None if sent is None else orjson.loads(sent[1])
+                self.carrying = self.carrying or sent is not None or self._is_known(key)
+
+    def _keep_payload(self, type_name: str, oid: str, n: int, payload: Any) -> None:
+        """A container this run sends: carried as sent from now on, and kept in the state."""
+        plain = payload_of(payload) if type(payload) is Digested else payload
+        self.companions[(type_name, oid)] = plain
+        self.kept_payloads.append((n, _json(payload)))
+        self.carrying = True
 
     def _count_emitted(self, n: int) -> None:
         before, self.emitted = self.emitted, self.emitted + n
@@ -569,6 +653,8 @@ class SyncStage:
                     seen.add(n)
                     bits = seen.bits
                 known_rows[oid] = _new_tuple(StoredObject, (digest, usn, n, False, line))
+                if type_name in CONTAINERS:
+                    self._keep_payload(type_name, oid, n, payload)
                 row: Row = (oid, n, _blob(digest), usn, cursor, ref, line and _blob(line))
                 if with_marks:
                     row += (mark,)
@@ -600,6 +686,8 @@ class SyncStage:
     ) -> None:  # fmt: skip
         """Keep an object to send: its row for the rest of the run, and the row to put."""
         self.rows[type_name][oid] = _new_tuple(StoredObject, (digest, usn, n, False, line))
+        if type_name in CONTAINERS:
+            self._keep_payload(type_name, oid, n, payload)
         ref = own_key(type_name, payload) if type_name in COMPOSED else None
         row: Row = (oid, n, _blob(digest), usn, cursor, ref, line and _blob(line))
         if self.cursor_max is not None:
@@ -676,6 +764,9 @@ class SyncStage:
             if fresh is not None:  # (before `put`, which may sort the rows)
                 fresh.add_rows(rows)
             self.store.put(type_name, rows, self.run, marks=self.cursor_max is not None)
+        if self.kept_payloads:
+            self.store.put_payloads(self.kept_payloads)
+            self.kept_payloads = []
         self.touches, self.puts, self.relines = [], {}, []
 
     # -- references ----------------------------------------------------------------------------
@@ -811,7 +902,8 @@ class SyncStage:
                 if not self._is_known((ref.type, ref.id)):
                     self._dangling(entry, ref)
             self.report.counts(type_name).reordered += 1
-            self.sink.add([entry[2]])
+            self._load_companions(references_of(entry[2]))
+            self._count_carried(self.sink.add([entry[2]], self._needs([entry])))
             self._count_emitted(1)
         self.store.conn.execute("DELETE FROM held")
 
@@ -819,8 +911,11 @@ class SyncStage:
 class PayloadSink(Protocol):
     """Where the sync stage sends the objects to emit (`bodies.SetObjectsLines`)."""
 
-    def add(self, payloads: list[dict[str, Any]]) -> None: ...
-    def add_groups(self, groups: list[list[dict[str, Any]]]) -> None: ...
+    def add(self, payloads: list[dict[str, Any]], needs: Sequence[Companion] = ()) -> list[str]: ...
+    def add_groups(
+        self, groups: list[list[dict[str, Any]]],
+        needs: Sequence[Sequence[Companion]] | None = None,
+    ) -> list[str]: ...  # fmt: skip
     def add_identities(self, kind: str, payloads: list[dict[str, Any]]) -> None: ...
     def close(self) -> None: ...
     def abort(self) -> None: ...

@@ -333,6 +333,27 @@ class StateStore:
                     found[oid] = StoredObject(digest, usn, n, deleted == 1, line)
         return found
 
+    def put_payloads(self, rows: Iterable[tuple[int, bytes]]) -> None:
+        """Record (row number, JSON) of objects sent that others carry (`stage.CARRIED`)."""
+        self.conn.executemany("INSERT OR REPLACE INTO payloads VALUES (?, ?)", rows)
+
+    def payloads_of(self, type_name: str, ids: Sequence[str]) -> dict[str, tuple[int, bytes]]:
+        """The number and payload (JSON) last sent of these ids of one type, live ones only."""
+        tid = self.type_ids.get(type_name)
+        found: dict[str, tuple[int, bytes]] = {}
+        if tid is None or self.version < 5:
+            return found
+        for start in range(0, len(ids), LOOKUP_CHUNK):
+            part = ids[start : start + LOOKUP_CHUNK]
+            marks = ",".join("?" * len(part))
+            sql = (
+                "SELECT o.id, o.usn, p.payload FROM objects o JOIN payloads p USING (n) "
+                f"WHERE o.tid=? AND o.deleted=0 AND o.id IN ({marks})"
+            )
+            for oid, usn, data in self.conn.execute(sql, (tid, *part)):
+                found[oid] = (usn, data)
+        return found
+
     def line_objects(self, line: bytes) -> list[LineRow]:
         """The objects whose `line` is this digest (the input line that last made them)."""
         return self.conn.execute(_LINE_OBJECTS, (line,)).fetchall()
