@@ -627,3 +627,44 @@ def test_a_routes_users_mapping_runs_before_its_objects_mapping(tmp_path: Path) 
     assert loaded is not None and not [d for d in diags if d.is_error]
     (route,) = loaded.routes
     assert [m.key.split("/")[1] for m in route.events["push"]] == ["users", "push"]
+
+
+def test_a_route_carries_the_repository_another_routes_mapping_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In process: each mapping of the config has its own state, and the others' are the batch
+    a sync asks (`sync.elsewhere`): a commit that a mapping without a repository rule sends is
+    not dangling, and carries the repository the push route's mapping sent, in its body."""
+    from mapper.serve import worker as worker_module
+    from mapper.serve.inbox import Inbox
+
+    rules = PUSH.read_text().split("\n  - name: ")
+    commits_only = tmp_path / "commits-only.yaml"
+    commits_only.write_text("\n  - name: ".join(r for r in rules if not r.startswith("repository")))
+    config_text = write_config(tmp_path).read_text() + (
+        "  - path: /hooks/commits\n    source: github\n    secret: {env: SERVE_TEST_SECRET}\n"
+        f"    events:\n      push: {commits_only}\n"
+    )
+    (tmp_path / "serve.yaml").write_text(config_text)
+    monkeypatch.setenv("SERVE_TEST_SECRET", SECRET)
+    config, diags = load_config(tmp_path / "serve.yaml")
+    assert config is not None, diags
+    for route in ("hooks-github", "hooks-commits"):  # one after the other: the push first
+        inbox = Inbox(tmp_path / "data" / "inbox.db")
+        inbox.add(route, f"d-{route}", "push", {}, push_body(1))
+        inbox.close()
+        worker = worker_module.Worker(config)
+        try:
+            while worker.round():
+                pass
+        finally:
+            worker.close()
+    by_batch: dict[int, list[dict[str, Any]]] = {}
+    for seq, obj in outbox_objects(tmp_path / "data"):
+        by_batch.setdefault(seq, []).append(obj)
+    first, second = (by_batch[seq] for seq in sorted(by_batch))
+    (repository,) = [o for o in first if "atlassian:repository" in o]
+    assert second[0] == repository and len(second) == len(first)  # its commits, and it again
+    reports = sorted((tmp_path / "data" / "outbox").glob("*/report.json"))
+    findings = [f["code"] for f in json.loads(reports[-1].read_text())["sync"]["findings"]]
+    assert "sync.dangling-reference" not in findings

@@ -217,6 +217,7 @@ class Worker:
         request = SyncRequest(
             state=state, output=self.layout.outbox(seq), mode=Mode.upsert,
             connection_id=self.config.connection_id, partial=True, params=dict(mapping.params),
+            elsewhere=self._other_states(mapping),
         )  # fmt: skip
         try:
             sync_files(mapping.plan, inputs, request)
@@ -229,6 +230,12 @@ class Worker:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         self._finish(seq, mapping, entries)
+
+    def _other_states(self, mapping: RouteMapping) -> tuple[Path, ...]:
+        """The states of the config's other mappings: a reference to what they hold is not
+        dangling, and a pull request carries the repository another route's mapping sent."""
+        keys = {m.key for route in self.config.routes for m in route.mappings()}
+        return tuple(self.layout.state(key) for key in sorted(keys - {mapping.key}))
 
     def _finish(self, seq: int, mapping: RouteMapping, entries: list[Entry]) -> None:
         folder = self.layout.outbox(seq)
