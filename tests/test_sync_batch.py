@@ -377,6 +377,13 @@ def test_a_commit_carries_the_repository_another_job_sent_in_its_body(tmp_path: 
     assert carried == repo
     assert commit[:2] == ("atlassian:commit", f"acme/widget-service@{commits[1]['sha']}")
     assert _carried(tmp_path / "out/commits") == 1
+    added = {**commits[0], "sha": "f" * 40}  # append mode sends it alone: never a known id
+    (tmp_path / "commits.json").write_text(json.dumps([*commits, added]))
+    assert sync_batch(tmp_path, "--mode", "append")[0] == 0
+    assert [[o[1] for o in body] for body in _bodies(tmp_path / "out/commits")] == [
+        [f"acme/widget-service@{'f' * 40}"]
+    ]
+    assert _carried(tmp_path / "out/commits") == 0
     state = tmp_path / "states/repos.db"  # a forgotten repository's payload goes with it
     assert invoke("state", "forget", "--state", state, "--type", "atlassian:repository",
                   "acme/widget-service")[0] == 0  # fmt: skip

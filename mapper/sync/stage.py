@@ -433,7 +433,7 @@ class SyncStage:
         refs, counted_only = self.refs, self._dangling_counted_only
         quiet, quietly = counted_only(), 0  # (then a dangling reference is only counted)
         groups = []
-        carrying = self.carrying
+        carrying = self.carrying and self.mode is not Mode.append  # (never re-emits a known id)
         needs: list[list[Companion]] = []
         for sent in decided:
             if not sent:
@@ -477,7 +477,7 @@ class SyncStage:
         """The containers to send with these objects, one record's: each commit's (pull
         request's) repository that is not among them, when a state holds its payload; one that
         is known without it is `sync.not-carried`."""
-        if not self.carrying:
+        if not self.carrying or self.mode is Mode.append:  # (append never re-emits a known id)
             return []
         needs: list[Companion] = []
         have = None
