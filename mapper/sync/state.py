@@ -303,16 +303,17 @@ class StateStore:
         found: dict[str, StoredObject] = {}
         if tid is None:
             return found
-        for start in range(0, len(ids), LOOKUP_CHUNK):
-            part = ids[start : start + LOOKUP_CHUNK]
-            marks = ",".join("?" * len(part))
-            sql = (
-                "SELECT id, hash, usn, n, deleted, line FROM objects "
-                f"WHERE tid=? AND id IN ({marks})"
-            )
-            for oid, digest, usn, n, deleted, line in self.conn.execute(sql, (tid, *part)):
-                found[oid] = StoredObject(digest, usn, n, deleted == 1, line)
+        sql = "SELECT id, hash, usn, n, deleted, line FROM objects WHERE tid=? AND id IN ({})"
+        for oid, digest, usn, n, deleted, line in self._rows_in(sql, (tid,), ids):
+            found[oid] = StoredObject(digest, usn, n, deleted == 1, line)
         return found
+
+    def _rows_in(self, sql: str, head: tuple[Any, ...], values: Sequence[Any]) -> Iterator[Any]:
+        """The rows of `sql`, whose `IN ({})` takes `values` (after the parameters `head`),
+        LOOKUP_CHUNK of them a query."""
+        for start in range(0, len(values), LOOKUP_CHUNK):
+            part = values[start : start + LOOKUP_CHUNK]
+            yield from self.conn.execute(sql.format(",".join("?" * len(part))), (*head, *part))
 
     def lookup_rows(
         self, type_name: str, numbers: Sequence[int], ids: Iterable[str]
@@ -324,13 +325,10 @@ class StateStore:
         if tid is None or not numbers:
             return found
         wanted = set(ids)
-        for start in range(0, len(numbers), LOOKUP_CHUNK):
-            part = numbers[start : start + LOOKUP_CHUNK]
-            marks = ",".join("?" * len(part))
-            sql = f"SELECT tid, id, hash, usn, n, deleted, line FROM objects WHERE n IN ({marks})"
-            for row_tid, oid, digest, usn, n, deleted, line in self.conn.execute(sql, part):
-                if row_tid == tid and oid in wanted:
-                    found[oid] = StoredObject(digest, usn, n, deleted == 1, line)
+        sql = "SELECT tid, id, hash, usn, n, deleted, line FROM objects WHERE n IN ({})"
+        for row_tid, oid, digest, usn, n, deleted, line in self._rows_in(sql, (), numbers):
+            if row_tid == tid and oid in wanted:
+                found[oid] = StoredObject(digest, usn, n, deleted == 1, line)
         return found
 
     def put_payloads(self, rows: Iterable[tuple[int, bytes]]) -> None:
@@ -343,15 +341,12 @@ class StateStore:
         found: dict[str, tuple[int, bytes]] = {}
         if tid is None or self.version < 5:
             return found
-        for start in range(0, len(ids), LOOKUP_CHUNK):
-            part = ids[start : start + LOOKUP_CHUNK]
-            marks = ",".join("?" * len(part))
-            sql = (
-                "SELECT o.id, o.usn, p.payload FROM objects o JOIN payloads p USING (n) "
-                f"WHERE o.tid=? AND o.deleted=0 AND o.id IN ({marks})"
-            )
-            for oid, usn, data in self.conn.execute(sql, (tid, *part)):
-                found[oid] = (usn, data)
+        sql = (
+            "SELECT o.id, o.usn, p.payload FROM objects o JOIN payloads p USING (n) "
+            "WHERE o.tid=? AND o.deleted=0 AND o.id IN ({})"
+        )
+        for oid, usn, data in self._rows_in(sql, (tid,), ids):
+            found[oid] = (usn, data)
         return found
 
     def line_objects(self, line: bytes) -> list[LineRow]:
@@ -394,13 +389,8 @@ class StateStore:
         tid = self.type_ids.get(type_name)
         if tid is None:
             return set()
-        found: set[int] = set()
-        for start in range(0, len(refs), LOOKUP_CHUNK):
-            part = refs[start : start + LOOKUP_CHUNK]
-            marks = ",".join("?" * len(part))
-            sql = f"SELECT ref FROM objects WHERE tid=? AND ref IN ({marks}) AND deleted=0"
-            found.update(ref for (ref,) in self.conn.execute(sql, (tid, *part)))
-        return found
+        sql = "SELECT ref FROM objects WHERE tid=? AND ref IN ({}) AND deleted=0"
+        return {ref for (ref,) in self._rows_in(sql, (tid,), refs)}
 
     def index_refs(self) -> None:
         """Make the index of composed-key digests, if no run has made it yet."""
