@@ -217,6 +217,23 @@ def test_cli_docs_manifest_and_validate(tmp_path: Path) -> None:
     assert runner.invoke(app, ["docs", str(tmp_path / "none.yaml")]).exit_code == 4
 
 
+# (command, file of the connector's folder named by -o): the connector file, a mapping it
+# lists, a file that mapping includes; each is read, so -o naming it is refused, unchanged
+OVERWRITES = [(command, name) for command in ("docs", "manifest")
+              for name in ("connector.yaml", "files-v3.yaml", "common.yaml")]
+
+
+@pytest.mark.parametrize(("command", "name"), OVERWRITES)
+def test_cli_output_never_replaces_a_file_the_connector_reads(tmp_path: Path, command: str, name: str) -> None:
+    for path in (ROOT / "mappings" / "google-drive").glob("*.yaml"):
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    before = (tmp_path / name).read_bytes()
+    result = CliRunner().invoke(app, [command, str(tmp_path / "connector.yaml"), "-o", str(tmp_path / name)])
+    assert result.exit_code == 2, result.output
+    assert f"would overwrite {tmp_path / name}" in result.output
+    assert (tmp_path / name).read_bytes() == before
+
+
 def test_cli_validate_reports_lint_findings(tmp_path: Path) -> None:
     path = write_connector(tmp_path, with_line("objectTypes: [atlassian:repository, atlassian:comit]"))
     result = CliRunner().invoke(app, ["validate", str(path)])

@@ -11,6 +11,7 @@ import typer
 from mapper.cli.console import (
     EXIT_IO,
     EXIT_MAPPING,
+    EXIT_USAGE,
     fail,
     literal,
     show_diagnostics,
@@ -49,6 +50,7 @@ def docs(
     from mapper.connector import connector_docs
 
     checked = _checked_or_exit(connector)
+    _refuse_overwriting(output, checked)
     _write(connector_docs(checked, fmt=fmt.value), output)
 
 
@@ -60,6 +62,7 @@ def manifest(connector: ConnectorArg, output: OutputOpt = None) -> None:
     from mapper.connector import connector_manifest
 
     checked = _checked_or_exit(connector)
+    _refuse_overwriting(output, checked)
     _write(connector_manifest(checked), output)
 
 
@@ -99,6 +102,17 @@ def _checked_or_exit(path: Path) -> LoadedConnector:
         fail(EXIT_MAPPING, diags, f"[red]{literal(str(path))}: the connector is invalid[/]")
     show_diagnostics(diags)
     return connector
+
+
+def _refuse_overwriting(output: Path | None, connector: LoadedConnector) -> None:
+    """-o naming a file the connector was read from (it, a mapping, an include): exit 2."""
+    from mapper.errors import Diagnostic
+    from mapper.io.atomic import overwritten_input
+
+    clash = None if output is None else overwritten_input(output, connector.files)
+    if clash is not None:
+        message = f"-o {output} would overwrite {clash}, which the connector is read from"
+        fail(EXIT_USAGE, [Diagnostic("usage.invalid", message, hint="name another file")])
 
 
 def _write(text: str, output: Path | None) -> None:

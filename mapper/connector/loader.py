@@ -14,7 +14,7 @@ from mapper.connector.spec import CAPABILITY_KEYS, ConnectorSpec, MappingRef
 from mapper.errors import Diagnostic, SourceSpan, suggest
 from mapper.language.compiler import compile_mapping_file
 from mapper.language.loader import parse_yaml
-from mapper.language.mapfiles import read_mapping_file
+from mapper.language.mapfiles import READS, read_mapping_file
 from mapper.language.plan import Plan
 from mapper.language.shapes import validate_shape
 from mapper.language.sourcemap import SourceMap
@@ -52,6 +52,7 @@ class LoadedConnector:
     path: Path
     mappings: tuple[ConnectorMapping, ...]
     identity: tuple[IdentityFile, ...] = ()  # the `users:` and `groups:` files, compiled
+    files: tuple[str, ...] = ()  # every file read (resolved): it, its mappings, their includes
 
     @property
     def plans(self) -> tuple[tuple[ConnectorMapping, Plan], ...]:
@@ -71,6 +72,18 @@ def load_connector(path: Path) -> tuple[LoadedConnector | None, list[Diagnostic]
         The connector (None when its shape is wrong) and every problem found, including those
         of the mappings it lists.
     """
+    reads: dict[str, bytes] = {}
+    token = READS.set(reads)
+    try:
+        connector, diags = _load(path)
+    finally:
+        READS.reset(token)
+    if connector is None:
+        return None, diags
+    return replace(connector, files=tuple(reads)), diags
+
+
+def _load(path: Path) -> tuple[LoadedConnector | None, list[Diagnostic]]:
     text, problem = read_mapping_file(path)
     if problem is not None:
         return None, [replace(problem, code=problem.code.replace("spec.", "connector.", 1))]
