@@ -111,6 +111,7 @@ def _sent(
 
 
 BODY = push_body(1)
+DEEP = b"[" * 30_000 + b"]" * 30_000  # (within max_body)
 REQUESTS = [  # name, body, headers, status, outcome or error
     ("signed", BODY, headers(BODY, "r-1"), 202, "accepted"),
     ("replayed", BODY, headers(BODY, "r-1"), 200, "duplicate"),
@@ -122,6 +123,7 @@ REQUESTS = [  # name, body, headers, status, outcome or error
     ("not json content type", BODY, {**headers(BODY, "r-6"), "content-type": "text/plain"},
      415, "unsupported-content-type"),
     ("not json", b"{nope", headers(b"{nope", "r-7"), 400, "not-json"),
+    ("nested too deep to parse", DEEP, headers(DEEP, "r-10"), 400, "not-json"),
     ("unmapped event", b"{}", headers(b"{}", "r-8", event="ping"), 202, "filtered"),
     ("a second push", push_body(2), headers(push_body(2), "r-9"), 202, "accepted"),
 ]  # fmt: skip

@@ -124,6 +124,7 @@ def test_parse_installed() -> None:
 MALFORMED_LIFECYCLE = [
     (b"{not json", "lifecycle.not-json", ""),
     (b"\xff", "lifecycle.not-json", ""),
+    (b"[" * 30_000 + b"]" * 30_000, "lifecycle.not-json", ""),  # nested too deep to parse
     (b"[1]", "lifecycle.not-object", ""),
     (body({**INSTALLED, "clientKey": None}), "lifecycle.missing-field", "/clientKey"),
     (body({k: v for k, v in INSTALLED.items() if k != "baseUrl"}), "lifecycle.missing-field", "/baseUrl"),

@@ -354,6 +354,7 @@ SLACK_BODIES = [
     (b"payload=%7B%22type%22%3A%22block_actions%22%2C%22trigger_id%22%3A%22t-1%22%7D", True, "t-1",
      "block_actions"),
     (b"\xff\xfe not json, not a form", False, None, None),
+    (b"[" * 30_000 + b"]" * 30_000, False, None, None),  # nested too deep to parse
 ]  # fmt: skip
 
 
@@ -391,6 +392,7 @@ GRAPH_CASES = [
     (b'{"value": "x"}', "malformed"),
     (b"[1, 2]", "malformed"),
     (b"{not json", "malformed"),
+    (b"[" * 30_000 + b"]" * 30_000, "malformed"),  # nested too deep to parse
     (graph(GOOD, {**GOOD, "changeType": "deleted"}), "mixed"),
     (graph({**GOOD, "lifecycleEvent": "reauthorizationRequired"}), "reauthorizationRequired"),
 ]

@@ -194,7 +194,7 @@ class Intake:
             return Response(reply.body, status_code=reply.status, media_type=reply.content_type)
         try:
             json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # (RecursionError: nested too deep to parse)
             raise _Refused(400, "not-json") from None
         stored = self._store(route, verdict.delivery_id, verdict.event, headers, body, info)
         return await self._answer(route, *stored)

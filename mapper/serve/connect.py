@@ -256,6 +256,8 @@ def _payload(body: bytes, source: str) -> dict[str, object]:
         raise _problem("lifecycle.not-json", f"the body is not JSON{where}", source) from None
     except ValueError:  # not UTF-8
         raise _problem("lifecycle.not-json", "the body is not UTF-8 JSON", source) from None
+    except RecursionError:
+        raise _problem("lifecycle.not-json", "the body is nested too deep", source) from None
     if not isinstance(data, dict):
         raise _problem("lifecycle.not-object", "the body is not a JSON object", source)
     return data

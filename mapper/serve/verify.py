@@ -164,7 +164,7 @@ def _gitlab(delivery: Delivery, secret: bytes, now: float) -> Verdict:
 def _json(body: bytes) -> object:
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # (nested too deep to parse)
         return None
 
 
