@@ -287,6 +287,20 @@ def test_parameters_are_given_with_param(tmp_path: Path) -> None:
     assert body["objects"][0]["url"] == "https://x.test/d/a"
 
 
+def test_an_output_folder_given_as_a_link_is_replaced_where_it_points(tmp_path: Path) -> None:
+    """-o naming a link to a folder: the folder it points at gets each run's files, the link
+    stays, and nothing is left beside it (the link was moved aside and left as `.out.sync-*.old`)."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "out").symlink_to("real")
+    for title in ("one", "two"):
+        code, _, err = sync_cli(tmp_path, [doc("a", title)], "--connection-id", "c")
+        assert code == 0, err
+        assert (tmp_path / "out").is_symlink()
+        [body] = (tmp_path / "real" / "setObjects.jsonl").read_text().splitlines()
+        assert json.loads(body)["objects"][0]["displayName"] == title
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "m.yaml", "out", "real", "s.db"]
+
+
 def test_a_file_added_to_a_folder_sync_wrote_is_not_removed_with_it(tmp_path: Path) -> None:
     assert sync_cli(tmp_path, [doc("a")], "--connection-id", "c")[0] == 0
     (tmp_path / "out" / "notes.txt").write_text("keep me")

@@ -45,14 +45,17 @@ class RunFolder:
 
     def __init__(self, final: str | Path, names: frozenset[str]) -> None:
         self.final = Path(final)
+        # where the folder is: a link's target (the link stays; renaming it aside would leave
+        # it there and put a folder in its place)
+        self.place = Path(os.path.realpath(final)) if self.final.is_symlink() else self.final
         self.names = names | {MARKER}
         self._check_final()
-        parent = self.final.parent
+        parent = self.place.parent
         try:
             parent.mkdir(parents=True, exist_ok=True)
             self._remove_leftovers()
             self.staging = Path(
-                tempfile.mkdtemp(prefix=f".{self.final.name}.sync-", suffix=".tmp", dir=parent)
+                tempfile.mkdtemp(prefix=f".{self.place.name}.sync-", suffix=".tmp", dir=parent)
             )
             self.staging.chmod(0o777 & ~_UMASK)  # mkdtemp makes 0700; outputs are shared
             (self.staging / MARKER).write_bytes(b"written by mapper sync\n")
@@ -76,8 +79,8 @@ class RunFolder:
 
     def _remove_leftovers(self) -> None:
         """Folders left by a killed run (SIGKILL cannot clean up after itself)."""
-        pattern = f".{self.final.name}.sync-*"
-        for stale in self.final.parent.glob(pattern):
+        pattern = f".{self.place.name}.sync-*"
+        for stale in self.place.parent.glob(pattern):
             if stale.is_dir() and stale.suffix in {".tmp", ".old"}:
                 shutil.rmtree(stale, ignore_errors=True)
 
@@ -90,12 +93,12 @@ class RunFolder:
             _fsync_dir(self.staging)
             crash_point("outputs-staged")
             old = None
-            if self.final.exists():
+            if self.place.exists():
                 old = self.staging.with_suffix(".old")
-                self.final.rename(old)
+                self.place.rename(old)
                 crash_point("outputs-swapping")
-            self.staging.rename(self.final)
-            _fsync_dir(self.final.parent)
+            self.staging.rename(self.place)
+            _fsync_dir(self.place.parent)
         except OSError as err:
             raise _error(self.final, err.strerror or str(err)) from err
         if old is not None:
