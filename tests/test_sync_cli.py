@@ -301,6 +301,22 @@ def test_an_output_folder_given_as_a_link_is_replaced_where_it_points(tmp_path: 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "m.yaml", "out", "real", "s.db"]
 
 
+def test_a_new_state_given_as_a_link_is_made_where_it_points(tmp_path: Path) -> None:
+    """--state naming a link to a file not made yet (a state kept on another volume): the
+    state is made there and the link stays (it was replaced by the file); a first run that
+    fails leaves the link as it was and nothing where it points."""
+    (tmp_path / "s.db").symlink_to("kept.db")
+    code, _, err = sync_cli(tmp_path, [doc("a")], "--connection-id", "c", "--param", "nope=1")
+    assert code == 2 and (tmp_path / "s.db").is_symlink() and not (tmp_path / "kept.db").exists()
+    code, _, err = invoke("sync", tmp_path / "m.yaml", tmp_path / "none.jsonl", "--state",
+                          tmp_path / "s.db", "-o", tmp_path / "out", "--connection-id", "c")
+    assert code == 4 and (tmp_path / "s.db").is_symlink() and not (tmp_path / "kept.db").exists()
+    assert sync_cli(tmp_path, [doc("a")], "--connection-id", "c")[0] == 0
+    assert (tmp_path / "s.db").is_symlink() and (tmp_path / "kept.db").is_file()
+    code, _, err = sync_cli(tmp_path, [doc("a")])
+    assert code == 0 and "to send: 0 object(s)" in err
+
+
 def test_a_file_added_to_a_folder_sync_wrote_is_not_removed_with_it(tmp_path: Path) -> None:
     assert sync_cli(tmp_path, [doc("a")], "--connection-id", "c")[0] == 0
     (tmp_path / "out" / "notes.txt").write_text("keep me")

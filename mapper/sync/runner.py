@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -251,7 +252,8 @@ def _refuse_state_read_by_the_run(request: SyncRequest, read: Mapping[str, str])
 def _remove_new_state(path: Path) -> None:
     """A run that made the state file and did not commit leaves no state behind: the next
     run starts as this one did (with its own --connection-id), not from an empty file tied
-    to this run's."""
+    to this run's. A link stays, as it was: the file made is where it points."""
+    path = Path(os.path.realpath(path))
     for name in (path.name, f"{path.name}-wal", f"{path.name}-shm", f"{path.name}-journal"):
         with contextlib.suppress(OSError):
             (path.parent / name).unlink()

@@ -82,9 +82,11 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 def _create_file(path: Path, identity: Identity | None) -> None:
     """Make a new, empty state file whole: written under a temporary name, then renamed, so a
-    crash never leaves a half-made file at `path` (a temporary one is removed next time)."""
+    crash never leaves a half-made file at `path` (a temporary one is removed next time).
+    A link to a file not made yet gets it where it points (a rename would replace the link)."""
     _require_connection(path, identity)
     check_output(path, "--state")
+    path = Path(os.path.realpath(path)) if path.is_symlink() else path
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         for stale in stale_temporaries(path):  # mapper's own names only, of dead processes
