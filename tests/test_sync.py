@@ -179,6 +179,13 @@ def test_a_mass_delete_stops_the_run_and_changes_nothing(tmp_path: Path) -> None
     assert sorted(deleted_ids(allowed)) == ["a", "b"]
 
 
+def test_a_share_that_is_not_a_number_deletes_nothing(tmp_path: Path) -> None:
+    """NaN compares false with every share: the valve let every delete through."""
+    sync(tmp_path, [doc("a"), doc("b"), doc("c")])
+    with pytest.raises(SyncStopped):
+        sync(tmp_path, [], max_delete_share=float("nan"))
+
+
 def test_the_share_is_configurable(tmp_path: Path) -> None:
     sync(tmp_path, [doc(str(i)) for i in range(10)])
     with pytest.raises(SyncStopped):

@@ -91,6 +91,14 @@ def test_mass_delete_exits_3(tmp_path: Path) -> None:
     assert code == 0
 
 
+@pytest.mark.parametrize("share", ["nan", "-nan", "NaN"])
+def test_a_share_that_is_not_a_number_is_a_usage_error(tmp_path: Path, share: str) -> None:
+    sync_cli(tmp_path, [doc("a"), doc("b")], "--mode", "mirror", "--connection-id", "c")
+    code, _, err = sync_cli(tmp_path, [], "--mode", "mirror", "--max-delete-share", share)
+    assert code == 2 and "--max-delete-share" in err
+    assert not (tmp_path / "out" / "deleteObjects.jsonl").exists()
+
+
 def test_partial_mirror_run_says_why_it_does_not_delete(tmp_path: Path) -> None:
     sync_cli(tmp_path, [doc("a"), doc("b")], "--mode", "mirror", "--connection-id", "c")
     code, _, err = sync_cli(tmp_path, [doc("a"), {"id": "b"}], "--mode", "mirror")

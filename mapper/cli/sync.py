@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, NamedTuple, NoReturn
@@ -46,8 +47,17 @@ PartialOpt = Annotated[
 MassDeleteOpt = Annotated[
     bool, typer.Option(help="Let a mirror run delete more than --max-delete-share.")
 ]
+def _share(value: float) -> float:
+    if math.isnan(value):  # (the range check lets NaN through: it compares false)
+        raise typer.BadParameter(f"{value} is not in the range 0<=x<=1.")
+    return value
+
+
 ShareOpt = Annotated[
-    float, typer.Option(help="Share of known objects a mirror run may delete.", min=0, max=1)
+    float,
+    typer.Option(
+        help="Share of known objects a mirror run may delete.", min=0, max=1, callback=_share
+    ),
 ]
 DryRunOpt = Annotated[
     bool, typer.Option(help="Write the output folder, but record nothing in the state.")

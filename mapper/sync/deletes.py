@@ -89,7 +89,7 @@ def check_mass_delete(unseen: int, known: int, max_share: float) -> None:
     Raises:
         SyncStopped: with a `sync.mass-delete` diagnostic.
     """
-    if known and unseen / known > max_share:
+    if known and unseen and not unseen / known <= max_share:  # (a NaN share allows none)
         raise SyncStopped(
             [
                 Diagnostic(
