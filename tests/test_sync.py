@@ -167,6 +167,20 @@ def test_a_rejected_record_makes_the_run_partial(tmp_path: Path) -> None:
     assert deleted_ids(full) == ["b"]  # the next full run deletes it
 
 
+def test_a_state_another_first_run_made_meanwhile_is_not_replaced(tmp_path: Path) -> None:
+    """Two first runs at once both find no file: the later one to make it must not rename its
+    own over the other's, which that run may already hold (its commit would go to a file no
+    longer there, and what it sent would be unknown to the state)."""
+    from mapper.sync.state import Identity, _create_file
+
+    sync(tmp_path, [doc("a")])  # the other run, done (or holding the file)
+    before = (tmp_path / "s.db").read_bytes()
+    assert _create_file(tmp_path / "s.db", Identity("conn-1", "sync-test")) is False
+    assert (tmp_path / "s.db").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary
+    assert sync(tmp_path, [doc("a")]).sets == []
+
+
 def test_a_mass_delete_stops_the_run_and_changes_nothing(tmp_path: Path) -> None:
     sync(tmp_path, [doc("a"), doc("b"), doc("c")])
     before = (tmp_path / "s.db").read_bytes()

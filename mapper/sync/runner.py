@@ -160,7 +160,6 @@ def sync_files(
     read = {path: f"the input {path}" for path in inputs if path != "-"}
     _refuse_state_read_by_the_run(request, {**read, str(plan.path): "the mapping"})
     identity = Identity(request.connection_id, mapping_identity(plan), _params_text(plan, request))
-    made = not Path(request.state).exists()
     store = StateStore.open_for_run(request.state, identity)
     folder: RunFolder | None = None
     committed = False
@@ -191,7 +190,7 @@ def sync_files(
     finally:
         elsewhere.close()
         store.close()
-        if made and not committed:
+        if store.made and not committed:
             _remove_new_state(Path(request.state))
 
 

@@ -80,10 +80,11 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _create_file(path: Path, identity: Identity | None) -> None:
-    """Make a new, empty state file whole: written under a temporary name, then renamed, so a
-    crash never leaves a half-made file at `path` (a temporary one is removed next time).
-    A link to a file not made yet gets it where it points (a rename would replace the link)."""
+def _create_file(path: Path, identity: Identity | None) -> bool:
+    """Make a new, empty state file whole: written under a temporary name, then linked into
+    place, so a crash never leaves a half-made file at `path` (a temporary one is removed next
+    time). A link to a file not made yet gets it where it points. False when another run made
+    the file meanwhile: that one is kept (a rename over it would take it from under that run)."""
     _require_connection(path, identity)
     check_output(path, "--state")
     path = Path(os.path.realpath(path)) if path.is_symlink() else path
@@ -105,9 +106,20 @@ def _create_file(path: Path, identity: Identity | None) -> None:
         finally:
             conn.close()  # the last connection checkpoints and removes the -wal file
     try:
-        os.replace(tmp, path)
-    except OSError as err:
-        raise state_error("sync.state-unwritable", path, err.strerror or str(err)) from err
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    except OSError:  # a file system without hard links: renamed, as close to the check as can be
+        if path.exists():
+            return False
+        try:
+            os.replace(tmp, path)
+        except OSError as err:
+            raise state_error("sync.state-unwritable", path, err.strerror or str(err)) from err
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    return True
 
 
 def _require_connection(path: Path, identity: Identity | None) -> Identity:
@@ -143,6 +155,7 @@ class StateStore:
         self.version = SCHEMA_VERSION
         self.upgraded_from: int | None = None  # the version this run upgraded the file from
         self.next_n = 1
+        self.made = False  # this run made the file (a first run that fails removes it)
         self.key_index = True  # False while a run fills an empty state without it
 
     # -- opening ----------------------------------------------------------------------------
@@ -159,10 +172,10 @@ class StateStore:
                 or of a schema version this mapper cannot read.
         """
         path = Path(path)
-        if not path.exists():
-            _create_file(path, identity)
+        made = not path.exists() and _create_file(path, identity)
         check_header(path)
         store = cls(_connect(path), path)
+        store.made = made
         try:
             with sqlite_errors(path):
                 store._begin_run(identity)
