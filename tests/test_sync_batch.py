@@ -271,6 +271,27 @@ def test_the_folder_of_a_job_taken_out_of_the_jobs_file_is_named(tmp_path: Path)
     assert code == 4 and "people is the folder of a job this batch no longer has" in err, err
 
 
+@pytest.mark.parametrize("states", ["out/states", "out/docs", "out/x/states"])
+def test_a_state_folder_inside_the_output_folder_is_refused_on_the_first_run_too(
+    tmp_path: Path, states: str
+) -> None:
+    """The first run took it and every later one was refused (the folder holds what no job
+    wrote): the states are refused before any job runs, as a sync's --state inside -o is."""
+    write(tmp_path, [doc("d1", "u1")], ["u1"])
+    args = ("sync-batch", tmp_path / "jobs.yaml", "--state", tmp_path / states, "-o", tmp_path / "out")
+    code, err = invoke(*args, "--connection-id", "c")
+    assert code == 4 and "keep --state outside the -o folder" in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_states_may_share_the_output_folder(tmp_path: Path) -> None:
+    write(tmp_path, [doc("d1", "u1")], ["u1"])
+    args = ("sync-batch", tmp_path / "jobs.yaml", "--state", tmp_path / "out", "-o", tmp_path / "out")
+    assert invoke(*args, "--connection-id", "c")[0] == 0
+    code, err = invoke(*args)
+    assert code == 0 and "2 of 2 job(s) synced" in err, err
+
+
 def test_a_failed_jobs_folder_with_files_added_by_hand_is_left(tmp_path: Path) -> None:
     write(tmp_path, [doc("d1", "u1")], ["u1"])
     assert sync_batch(tmp_path, "--connection-id", "c")[0] == 0

@@ -337,12 +337,16 @@ def _check_batch(jobs: Any, state: Path, output: Path, connection_id: str | None
     naming a file, a foreign file in -o, new states without --connection-id. The plans."""
     from mapper.cli import console
     from mapper.errors import Diagnostic
-    from mapper.sync.jobs import foreign_entries
+    from mapper.sync.jobs import foreign_entries, states_inside_output
     from mapper.sync.outputs import MARKER
 
     if state.exists() and not state.is_dir():
         hint = "sync-batch keeps one state per job in a folder: name a folder"
         _fail(EXIT_USAGE, [Diagnostic("usage.invalid", f"--state {state} is a file", hint=hint)])
+    if states_inside_output(output, state):
+        message = f"cannot write {output}: the states folder {state} is inside it (sent whole)"
+        hint = "keep --state outside the -o folder (or give both the same folder)"
+        _fail(EXIT_IO, [Diagnostic("output.write-failed", message, hint=hint)])
     plans = []
     for job in jobs:
         try:

@@ -129,6 +129,12 @@ def stale_folders(
     return ours, mixed
 
 
+def states_inside_output(output: Path, states: Path) -> bool:
+    """Is the state folder inside the output folder (not that folder itself, which may keep
+    the states beside the job folders)? The output is sent whole, its job folders replaced."""
+    return output.resolve() in states.resolve().parents
+
+
 def foreign_entries(output: Path, jobs: Iterable[Job], states: Path) -> list[str]:
     """What the batch's output folder holds besides its jobs' folders (and their staging
     leftovers), and the states when they live there: refused, since the folder is sent whole."""
