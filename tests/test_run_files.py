@@ -151,6 +151,16 @@ def test_an_output_that_names_the_mapping_is_refused(tmp_path: Path, option: str
     assert mapping.read_bytes() == before
 
 
+@pytest.mark.parametrize("option", ["output", "rejects", "report"])
+def test_an_output_that_names_a_file_the_mapping_includes_is_refused(tmp_path: Path, option: str) -> None:
+    mapping = _mapping_copy(tmp_path)
+    before = (tmp_path / "common.yaml").read_bytes()
+    outputs = {"output": str(tmp_path / "o.jsonl"), option: str(tmp_path / "common.yaml")}
+    with pytest.raises(UsageError, match="would overwrite the mapping's include"):
+        run_files(load(mapping), [str(REPOS_IN)], RunRequest(**outputs), mapping=mapping)
+    assert (tmp_path / "common.yaml").read_bytes() == before
+
+
 def test_an_output_that_names_a_lookup_table_is_refused(tmp_path: Path) -> None:
     mapping = _mapping_copy(tmp_path, "lookups:\n  names: {file: names.json, key: id}\n")
     table = tmp_path / "names.json"

@@ -34,6 +34,7 @@ class LoadedMapping:
     left_out: tuple[Diagnostic, ...] = ()
     """Unknown keys, left out so that the rest could be checked too: errors, so the mapping
     does not compile (`compile_mapping` reports them)."""
+    includes: tuple[str, ...] = ()  # the files it includes, resolved (a run never writes them)
 
 
 def load_text(
@@ -136,15 +137,18 @@ def load_mapping_text(
             )
         return None, diags + left_out
     defines: dict[str, tuple[Any, SourceMap, Loc]] = {}
+    included: list[str] = []
     roots = tuple(p.resolve() for p in (base or Path(), *allow))
     include_diags = _collect_includes(
-        spec.include, smap, base or Path(), defines, depth=0, seen=frozenset({path}), roots=roots
+        spec.include, smap, base or Path(), defines, depth=0, seen=frozenset({path}), roots=roots,
+        included=included,
     )
     diags.extend(include_diags)
     diags.extend(_add_defines(spec.define, smap, defines))
     if any(d.is_error for d in diags):
         return None, diags + left_out
-    return LoadedMapping(spec, smap, path, defines, tuple(left_out)), diags
+    loaded = LoadedMapping(spec, smap, path, defines, tuple(left_out), tuple(included))
+    return loaded, diags
 
 
 def _collect_includes(
@@ -156,6 +160,7 @@ def _collect_includes(
     depth: int,
     seen: frozenset[str],
     roots: tuple[Path, ...],
+    included: list[str],
 ) -> list[Diagnostic]:
     diags: list[Diagnostic] = []
     for i, rel in enumerate(includes):
@@ -186,7 +191,9 @@ def _collect_includes(
             )
             continue
         assert text is not None
-        diags.extend(_include_one(text, rel, target, defines, depth=depth, seen=seen, roots=roots))
+        included.append(str(target))
+        diags.extend(_include_one(text, rel, target, defines, depth=depth, seen=seen, roots=roots,
+                                  included=included))  # fmt: skip
     return diags
 
 
@@ -212,6 +219,7 @@ def _include_one(
     depth: int,
     seen: frozenset[str],
     roots: tuple[Path, ...],
+    included: list[str],
 ) -> list[Diagnostic]:
     data, lsmap, diags = parse_yaml(text, rel)
     if data is None or not isinstance(data, dict) or not (set(data) <= _LIBRARY_KEYS):
@@ -236,6 +244,7 @@ def _include_one(
             depth=depth + 1,
             seen=seen | {str(target)},
             roots=roots,
+            included=included,
         )
     )
     diags.extend(_add_defines(lib.define, lsmap, defines))

@@ -108,6 +108,7 @@ def compile_mapping(
         params=params,
         replicates_permissions=bool(spec.replicates_permissions),
         cursor=cursor,
+        includes=loaded.includes,
     )
     return plan, ctx.diags
 

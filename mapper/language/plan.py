@@ -116,6 +116,7 @@ class Plan:
     params: tuple[Param, ...] = ()
     replicates_permissions: bool = False  # `replicatesPermissions: true` in the mapping
     cursor: CompiledExpr | None = None  # `cursor:`: evaluated per input record by a sync run
+    includes: tuple[str, ...] = ()  # the files the mapping includes (resolved): never outputs
 
     @property
     def object_types(self) -> tuple[str, ...]:

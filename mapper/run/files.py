@@ -350,6 +350,7 @@ def _read_files(
     files = {plan.path: "the mapping"} if Path(plan.path).is_file() else {}
     if mapping is not None:
         files[str(mapping)] = "the mapping"
+    files.update({path: f"the mapping's include {path}" for path in plan.includes})
     files.update({path: f"the lookup table {name!r}" for name, path in request.lookups.items()})
     for table in plan.lookups:
         if table.name in request.lookups:
