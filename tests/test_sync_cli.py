@@ -325,6 +325,21 @@ def test_a_new_state_given_as_a_link_is_made_where_it_points(tmp_path: Path) -> 
     assert code == 0 and "to send: 0 object(s)" in err
 
 
+@pytest.mark.parametrize("output", ["export/out", "export/a/b/out", "out-in-export"])
+def test_an_output_folder_inside_an_input_folder_is_refused(tmp_path: Path, output: str) -> None:
+    """The next run would read the bodies, rejects and report of this one as records (every
+    run rejecting more of them, so a mirror run never deleted again)."""
+    write_mapping(tmp_path)
+    (tmp_path / "export").mkdir()
+    write_records(tmp_path / "export" / "in.jsonl", [doc("a")])
+    out = tmp_path / output if output != "out-in-export" else tmp_path / "export"
+    args = ("sync", tmp_path / "m.yaml", tmp_path / "export", "--state", tmp_path / "s.db",
+            "-o", out, "--connection-id", "c")  # fmt: skip
+    code, _, err = invoke(*args)
+    assert code == 2 and "would read its own output" in err, err
+    assert not (tmp_path / "s.db").exists()
+
+
 def test_a_file_added_to_a_folder_sync_wrote_is_not_removed_with_it(tmp_path: Path) -> None:
     assert sync_cli(tmp_path, [doc("a")], "--connection-id", "c")[0] == 0
     (tmp_path / "out" / "notes.txt").write_text("keep me")

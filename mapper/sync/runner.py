@@ -159,6 +159,7 @@ def sync_files(
         _refuse_dry_run_over_bodies(request.output)
     read = {path: f"the input {path}" for path in inputs if path != "-"}
     _refuse_state_read_by_the_run(request, {**read, str(plan.path): "the mapping"})
+    _refuse_output_read_by_the_run(request, inputs)
     identity = Identity(request.connection_id, mapping_identity(plan), _params_text(plan, request))
     store = StateStore.open_for_run(request.state, identity)
     folder: RunFolder | None = None
@@ -246,6 +247,25 @@ def _refuse_state_read_by_the_run(request: SyncRequest, read: Mapping[str, str])
     if clash is not None:
         message = f"--state {request.state} is {read[clash]}: a state is the run's own file"
         raise UsageError([Diagnostic("usage.invalid", message, hint="e.g. --state gh.db")])
+
+
+def _refuse_output_read_by_the_run(request: SyncRequest, inputs: list[str]) -> None:
+    """`-o` inside an input folder (or that folder): the next run would read this one's
+    bodies, rejects and report as records (folders are read recursively).
+
+    Raises:
+        UsageError: before the state is opened or made.
+    """
+    folder = Path(os.path.realpath(request.output))
+    for given in inputs:
+        if given == "-" or not Path(given).is_dir():
+            continue
+        read = Path(os.path.realpath(given))
+        if folder == read or read in folder.parents:
+            message = f"-o {request.output} is inside the input folder {given}: the next run "
+            message += "would read its own output as records"
+            hint = "give -o a folder outside the inputs"
+            raise UsageError([Diagnostic("usage.invalid", message, hint=hint)])
 
 
 def _remove_new_state(path: Path) -> None:
