@@ -27,6 +27,7 @@ from tests.serve_support import (
     headers,
     outbox_objects,
     push_body,
+    send_all,
     split,
     write_config,
 )
@@ -283,6 +284,27 @@ def test_load_four_senders_every_delivery_processed_once(tmp_path: Path) -> None
         acked = concurrent(server, split(items, 4))
         server.drained()
         assert sorted(acked) == sorted(d for d, _ in items)
+    _exactly_once(tmp_path / "data", items)
+
+
+def test_two_servers_on_one_data_folder_map_every_delivery_once(tmp_path: Path) -> None:
+    """Both workers took the same pending deliveries: one sync found the state locked and its
+    batch rejected deliveries the other had mapped (`sync failed: sync.state-locked`, never
+    retried). One worker maps a data folder at a time; the other server only stores."""
+    items = _items(120)
+    config = write_config(tmp_path, batch=10)
+    with Server(config) as first, Server(config) as second:
+        acked: list[str] = []
+        senders = [threading.Thread(target=send_all, args=(server, part, acked))
+                   for server, part in zip((first, second, first, second), split(items, 4), strict=True)]  # fmt: skip
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join()
+        first.drained()
+        assert sorted(acked) == sorted(d for d, _ in items)
+    rows = delivery_rows(tmp_path / "data")
+    assert {d: s for d, (s, _) in rows.items()} == {d: "mapped" for d, _ in items}
     _exactly_once(tmp_path / "data", items)
 
 

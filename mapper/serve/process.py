@@ -13,7 +13,6 @@ SIGKILL of its server never runs beside the next server's worker.
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import signal
@@ -25,7 +24,6 @@ from pathlib import Path
 from mapper.serve.config import ServeConfig, load_config
 from mapper.serve.worker import Worker
 
-LOCK_FILE = "worker.lock"
 log = logging.getLogger("mapper.serve.worker")
 
 
@@ -58,23 +56,20 @@ def main(argv: list[str]) -> None:
         for diag in diags:
             log.error("worker: %s", diag)
         return
-    config.data.mkdir(parents=True, exist_ok=True)
-    with (config.data / LOCK_FILE).open("a+b") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # waits for a previous server's worker to finish
-        worker = Worker(config)
+    worker = Worker(config)
 
-        def halt(*_: object) -> None:
-            worker.stop.set()
-            worker.wake.set()
+    def halt(*_: object) -> None:
+        worker.stop.set()
+        worker.wake.set()
 
-        signal.signal(signal.SIGTERM, halt)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the server, which stops us
-        orphan = threading.Thread(target=_watch_parent, args=(parent, worker), daemon=True)
-        orphan.start()
-        try:
-            worker.serve_forever()
-        finally:
-            worker.close()
+    signal.signal(signal.SIGTERM, halt)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the server, which stops us
+    orphan = threading.Thread(target=_watch_parent, args=(parent, worker), daemon=True)
+    orphan.start()
+    try:
+        worker.serve_forever()  # (waits for the lock a previous server's worker holds)
+    finally:
+        worker.close()
 
 
 def _watch_parent(parent: int, worker: Worker) -> None:

@@ -20,6 +20,7 @@ number goes back.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import shutil
@@ -29,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from mapper.errors import MapperError
 from mapper.serve.config import RouteMapping, ServeConfig
@@ -38,6 +40,17 @@ from mapper.sync.stage import Mode
 from mapper.sync.state import StateStore
 
 log = logging.getLogger("mapper.serve.worker")
+
+
+LOCK_FILE = "worker.lock"
+
+
+def _locked(lock: BinaryIO) -> bool:
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +100,21 @@ class Worker:
         self.inbox.close()
 
     def serve_forever(self) -> None:
-        """Recover, then process until `stop` is set; the current batch always finishes."""
+        """Recover, then process until `stop` is set; the current batch always finishes.
+
+        One worker maps a data folder at a time: an exclusive lock on `DATA/worker.lock`
+        (flock, released by the kernel when a process dies). A worker that finds it taken (a
+        second server on the folder, or a previous one's worker finishing its batch) waits,
+        polling: its server stores deliveries, and the worker holding the lock maps them.
+        """
+        self.config.data.mkdir(parents=True, exist_ok=True)
+        with (self.config.data / LOCK_FILE).open("a+b") as lock:
+            while not _locked(lock):
+                if self.stop.wait(self.config.worker.poll_interval):
+                    return
+            self._serve()
+
+    def _serve(self) -> None:
         failed = True  # start as after a failure: recover first
         while not self.stop.is_set():
             try:
