@@ -405,3 +405,22 @@ def test_an_empty_output_path_is_refused_before_anything_is_written(
 def test_an_empty_input_path_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="input path is empty"):
         run_files(load(REPOS), [""], RunRequest(output=str(tmp_path / "o.jsonl")))
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be-bom", "utf-32"])
+@pytest.mark.parametrize(("name", "workers"), [("in.jsonl", 1), ("in.jsonl", 2), ("in.json", 1)])
+def test_a_utf16_or_utf32_input_is_one_input_problem_naming_its_encoding(
+    tmp_path: Path, encoding: str, name: str, workers: int
+) -> None:
+    """Read as UTF-8, each line would be a rejected record that says 'not valid UTF-8'."""
+    text = "".join(json.dumps(GOOD) + "\n" for _ in range(3))
+    data = ("\ufeff" + text).encode("utf-16-be") if encoding == "utf-16-be-bom" else text.encode(
+        encoding
+    )
+    (tmp_path / name).write_bytes(data)
+    request = RunRequest(output=str(tmp_path / "o.jsonl"), workers=workers)
+    result = run_files(load(REPOS), [str(tmp_path / name)], request, mapping=REPOS)
+    assert result.status is Status.IO
+    assert [d.code for d in result.report.input_problems] == ["input.encoding"]
+    assert "UTF-" + ("32" if encoding == "utf-32" else "16") in result.report.input_problems[0].message
+    assert result.report.records_in == 0

@@ -692,3 +692,39 @@ def test_a_route_carries_the_repository_another_routes_mapping_sent(
     reports = sorted((tmp_path / "data" / "outbox").glob("*/report.json"))
     findings = [f["code"] for f in json.loads(reports[-1].read_text())["sync"]["findings"]]
     assert "sync.dangling-reference" not in findings
+
+
+def test_a_state_another_process_holds_makes_the_batch_wait_not_fail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In process: `mapper state forget` (or a sync by hand) holds a route's state while the
+    worker maps: the batch stays running and is run again once the state is free; its
+    deliveries are mapped, never rejected as `sync.state-locked`."""
+    import sqlite3
+
+    from mapper.serve import worker as worker_module
+    from mapper.serve.inbox import Inbox
+
+    monkeypatch.setenv("SERVE_TEST_SECRET", SECRET)
+    config, diags = load_config(write_config(tmp_path))
+    assert config is not None, diags
+    data = tmp_path / "data"
+    worker = worker_module.Worker(config)
+    try:
+        inbox = Inbox(data / "inbox.db")
+        inbox.add("hooks-github", "d-1", "push", {}, push_body(1))
+        assert worker.round() == 1  # (makes the state)
+        inbox.add("hooks-github", "d-2", "push", {}, push_body(2))
+        inbox.close()
+        holder = sqlite3.connect(data / "state/hooks-github/push.db", isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # another process's write lock
+        with pytest.raises(worker_module.StateBusy):
+            worker.round()
+        assert _running_batches(data) == 1
+        holder.execute("ROLLBACK")
+        holder.close()
+        worker.recover()  # (what the worker does after a failed round, after a pause)
+    finally:
+        worker.close()
+    assert _running_batches(data) == 0
+    _exactly_once(data, [("d-1", b""), ("d-2", b"")])

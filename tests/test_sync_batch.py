@@ -431,3 +431,12 @@ def test_a_repository_whose_payload_the_state_lacks_is_reported_not_carried(
         ["atlassian:commit"]
     ]
     assert "sync.dangling-reference" not in err  # (it is known: only its payload is not)
+
+
+def test_an_output_that_is_a_file_is_refused_before_any_job_runs(tmp_path: Path) -> None:
+    write(tmp_path, [doc("d1", "u1")], ["u1"])
+    (tmp_path / "out").write_text("not a folder\n")
+    code, err = sync_batch(tmp_path, "--connection-id", "c")
+    assert code == 2 and "-o" in err and "is not a folder" in err, err
+    assert (tmp_path / "out").read_text() == "not a folder\n"
+    assert not (tmp_path / "states").exists() or not list((tmp_path / "states").glob("*.db"))

@@ -54,10 +54,11 @@ def test_twice_then_a_delete(tmp_path: Path) -> None:
     assert body == {"objectType": "atlassian:document", "externalIds": ["b"], "connectionId": "c"}
 
 
-def test_a_new_state_needs_a_connection_id(tmp_path: Path) -> None:
-    code, _, err = sync_cli(tmp_path, [doc("a")])
+@pytest.mark.parametrize("given", [[], ["--connection-id", " "]], ids=["none", "blank"])
+def test_a_new_state_needs_a_connection_id(tmp_path: Path, given: list[str]) -> None:
+    code, _, err = sync_cli(tmp_path, [doc("a")], *given)
     assert code == 4 and "sync.connection-required" in err
-    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "out").exists() and not (tmp_path / "s.db").exists()
 
 
 def test_users_and_groups_are_synced_and_listed(tmp_path: Path) -> None:

@@ -228,13 +228,27 @@ def machine_report(fmt: DiagFormat | None, file: Path | None) -> MachineReport |
 
 
 def parse_pairs(pairs: list[str], what: str) -> dict[str, str]:
-    """NAME=VALUE options as a dict; anything else is a usage error."""
-    found = {}
+    """NAME=VALUE options as a dict; anything else, and a NAME given twice with two values, is
+    a usage error (which one was meant cannot be told)."""
+    found: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             fail(EXIT_USAGE, message=f"{what} takes NAME=VALUE, got {pair!r}")
+        if found.get(key, value) != value:
+            fail(EXIT_USAGE, message=f"{what} {key} is given twice: {found[key]!r} and {value!r}")
         found[key] = value
+    return found
+
+
+def parse_properties(pairs: list[str]) -> dict[str, str]:
+    """`--property` options: NAME=VALUE, at most the 5 setObjects takes (more: a usage error)."""
+    from mapper.io.sinks import MAX_PROPERTIES
+
+    found = parse_pairs(pairs, "--property")
+    if len(found) > MAX_PROPERTIES:
+        fail(EXIT_USAGE, message=f"--property: setObjects takes at most {MAX_PROPERTIES} "
+             f"properties, {len(found)} were given")  # fmt: skip
     return found
 
 

@@ -140,7 +140,7 @@ def sync(
     from mapper.run.policy import ErrorPolicy
     from mapper.sync.runner import SyncRequest
 
-    props = console.parse_pairs(prop, "--property")
+    props = console.parse_properties(prop)
     plan = console.compile_or_exit(mapping, cache=True)
     _bind_params(plan, param)
     request = SyncRequest(
@@ -226,7 +226,7 @@ def sync_batch(
     from mapper.cli import console
     from mapper.run.policy import ErrorPolicy
 
-    props = console.parse_pairs(prop, "--property")
+    props = console.parse_properties(prop)
     plans = _check_batch(jobs, state, output, connection_id)
     base = SyncRequest(
         state=state, output=output, mode=mode, connection_id=connection_id, properties=props,
@@ -343,6 +343,9 @@ def _check_batch(jobs: Any, state: Path, output: Path, connection_id: str | None
     if state.exists() and not state.is_dir():
         hint = "sync-batch keeps one state per job in a folder: name a folder"
         _fail(EXIT_USAGE, [Diagnostic("usage.invalid", f"--state {state} is a file", hint=hint)])
+    if output.exists() and not output.is_dir():
+        hint = "sync-batch writes one folder per job into -o: name a folder"
+        _fail(EXIT_USAGE, [Diagnostic("usage.invalid", f"-o {output} is not a folder", hint=hint)])
     if states_inside_output(output, state):
         message = f"cannot write {output}: the states folder {state} is inside it (sent whole)"
         hint = "keep --state outside the -o folder (or give both the same folder)"

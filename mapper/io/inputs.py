@@ -203,6 +203,26 @@ def _problem(source: str, code: str, message: str, hint: str | None = None) -> I
     return InputProblem(source, Diagnostic(code, message, record=RecordRef(source, -1), hint=hint))
 
 
+_WIDE_MARKS = (  # byte-order marks of encodings JSON (RFC 8259) may not use between systems
+    (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\xfe\xff", "UTF-16"), (b"\xff\xfe", "UTF-16"),
+)  # fmt: skip
+
+
+def wrong_encoding(source: str, head: bytes) -> InputProblem | None:
+    """The problem of an input whose first bytes are a UTF-16 or UTF-32 byte-order mark (a
+    Windows export, PowerShell's `>`): JSON between systems is UTF-8, and read as UTF-8 every
+    line of it would be a rejected record (None: not such a file)."""
+    for mark, name in _WIDE_MARKS:
+        if head.startswith(mark):
+            return _problem(
+                source, "input.encoding", f"the file is {name} (it starts with {name}'s "
+                "byte-order mark); mapper reads JSON as UTF-8",
+                f"convert it first, e.g. iconv -f {name} -t UTF-8 FILE > FILE.utf8",
+            )  # fmt: skip
+    return None
+
+
 def iter_records(
     paths: Iterable[str],
     *,
@@ -237,6 +257,10 @@ def _iter_one(
         with Path(path).open("rb") as fh:
             if progress is not None:
                 progress.current = fh
+            wrong = wrong_encoding(path, fh.peek(4)[:4])
+            if wrong is not None:
+                yield wrong
+                return
             if path.lower().endswith(JSONL_SUFFIXES):
                 lines = lines_of(fh) if is_unsized(fh) else fh
                 yield from jsonl_items(path, lines, known=known, selector=selector)

@@ -28,11 +28,12 @@ _CODES, _OTHER = {"too_short": "empty", "string_too_short": "empty"}, "wrong-typ
 
 
 def check_name(name: str) -> str:
-    """A job name must be usable as a file name: the output is DIR/NAME.jsonl."""
+    """A job name must be usable as a file name: the output is DIR/NAME.jsonl (`batch`), the
+    folder DIR/NAME and the state STATE/NAME.db (`sync-batch`)."""
     if name in (".", "..") or _UNSAFE_NAME.search(name) or len(name.encode()) > MAX_NAME_BYTES:
         hint = (
-            f"the output is DIR/NAME.jsonl: no '/', '\\' or control characters, "
-            f"at most {MAX_NAME_BYTES} bytes"
+            f"a job's files are named after it (DIR/NAME.jsonl, or DIR/NAME and STATE/NAME.db "
+            f"for sync-batch): no '/', '\\' or control characters, at most {MAX_NAME_BYTES} bytes"
         )
         message = f"job name {name!r} cannot be used as a file name"
         raise PydanticCustomError("jobs.invalid-name", message, {"hint": hint})

@@ -30,6 +30,7 @@ from mapper.io.inputs import (
     sniffed_items,
     stdin_bytes,
     unreadable,
+    wrong_encoding,
 )
 from mapper.io.spans import ArraySpan, Span, array_spans, jsonl_spans
 from mapper.records import Item
@@ -137,6 +138,11 @@ def _jsonl_after(paths: list[str]) -> list[int]:
 
 def _spans(path: str, sizes: Callable[[int], int] | None) -> Iterator[Part]:
     try:
+        with Path(path).open("rb") as fh:
+            wrong = wrong_encoding(path, fh.read(4))
+        if wrong is not None:
+            yield [wrong]
+            return
         yield from jsonl_spans(path, SPAN_BYTES, sizes)
     except OSError as err:
         yield [unreadable(path, err)]

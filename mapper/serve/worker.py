@@ -43,6 +43,13 @@ log = logging.getLogger("mapper.serve.worker")
 
 
 LOCK_FILE = "worker.lock"
+TRANSIENT = frozenset({"sync.state-locked"})
+"""Sync failures that pass (another process holds the state: `mapper state forget`, a
+`mapper sync` run by hand): the batch stays running, and is run again after a pause."""
+
+
+class StateBusy(OSError):
+    """A batch's sync met a transient failure (`TRANSIENT`): the round fails, is retried."""
 
 
 def _locked(lock: BinaryIO) -> bool:
@@ -249,6 +256,8 @@ class Worker:
         try:
             sync_files(mapping.plan, inputs, request)
         except MapperError as error:
+            if any(d.code in TRANSIENT for d in error.diagnostics):
+                raise StateBusy(error.diagnostics[0].message) from error  # (the batch waits)
             reason = "; ".join(f"{d.code}: {d.message}" for d in error.diagnostics)
             log.error("batch %d (%s) failed: %s", seq, mapping.key, reason)
             failed = {e.id: [f"sync failed: {reason}"] for e in entries}

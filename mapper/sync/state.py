@@ -123,9 +123,11 @@ def _create_file(path: Path, identity: Identity | None) -> bool:
 
 
 def _require_connection(path: Path, identity: Identity | None) -> Identity:
-    if identity is None or not identity.connection_id:
+    if identity is None or not (identity.connection_id or "").strip():
+        blank = identity is not None and identity.connection_id
         raise state_error(
-            "sync.connection-required", path, "a new state needs a connection id",
+            "sync.connection-required", path,
+            "a new state needs a connection id" + (" that is not blank" if blank else ""),
             "give --connection-id ID on the first run",
         )  # fmt: skip
     return identity
