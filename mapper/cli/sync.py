@@ -47,8 +47,11 @@ PartialOpt = Annotated[
 MassDeleteOpt = Annotated[
     bool, typer.Option(help="Let a mirror run delete more than --max-delete-share.")
 ]
+
+
 def _share(value: float) -> float:
-    if math.isnan(value):  # (the range check lets NaN through: it compares false)
+    """--max-delete-share: the range check lets NaN through (it compares false)."""
+    if math.isnan(value):
         raise typer.BadParameter(f"{value} is not in the range 0<=x<=1.")
     return value
 

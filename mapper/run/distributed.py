@@ -336,14 +336,14 @@ def _numbered(paths: list[str], reading: Reading) -> Iterator[tuple[int, Part | 
         files = list(group)
         if is_remote:
             for i, url in enumerate(files):
-                yield from ((offset + i, part) for part in _url_parts(url, reading))
+                yield from ((offset + i, part) for part in _url_parts(url))
         else:
             for path_no, part in input_parts(files, reading, workers_read_files=True):
                 yield offset + path_no, part
         offset += len(files)
 
 
-def _url_parts(url: str, reading: Reading) -> Iterator[Part | UrlFile]:
+def _url_parts(url: str) -> Iterator[Part | UrlFile]:
     """A JSONL URL in spans (under a records selector too: each line is a document)."""
     if not url.lower().endswith(JSONL_SUFFIXES):
         yield UrlFile(url)

@@ -226,21 +226,17 @@ def _items(worker: _Worker, res: PartResult, part: Part) -> tuple[Iterable[Item]
         span = read_span(part)
     except OSError as err:
         return [unreadable(part.source, err)], False
-    restart = part.start == 0
-    selector = worker.reading.selector
-    if selector is None:
-        res.index, res.line_no = worker.starts.claim(
-            res.number, (span.records, span.line_count), restart
-        )
-        res.line_no += 1
-        return jsonl_items(part.source, span.lines, res.index, res.line_no), True
     # under a records selector, how many records the span holds is known once its lines are
     # parsed and picked from: then its first index is claimed, and they are numbered from it
-    picked = list(picked_lines(span.lines, selector))
+    selector = worker.reading.selector
+    picked = None if selector is None else list(picked_lines(span.lines, selector))
+    records = span.records if picked is None else picked_count(picked)
     res.index, res.line_no = worker.starts.claim(
-        res.number, (picked_count(picked), span.line_count), restart
+        res.number, (records, span.line_count), part.start == 0
     )
     res.line_no += 1
+    if picked is None:
+        return jsonl_items(part.source, span.lines, res.index, res.line_no), True
     return picked_items(part.source, picked, res.index, res.line_no), True
 
 
